@@ -1,0 +1,129 @@
+"""Default-stack building blocks for people composing their own networks.
+
+Each block is a small `keras.Sequential` (one hidden layer of a net, or one conv stage), so it
+drops into a functional model, a Sequential model or a subclassed one, and it shows up as one
+named unit in `model.summary()` and in per-layer diagnostics.
+
+Example:
+    >>> import keras, zoo
+    >>> net = keras.Sequential([keras.Input((20,)), zoo.dense_block(64), zoo.dense_block(64),
+    ...                         keras.layers.Dense(3, activation="softmax")])
+    >>> [layer.name for layer in net.layers[0].layers]
+    ['dense', 'batch_norm', 'activation', 'dropout']
+"""
+
+from __future__ import annotations
+
+import keras
+
+from zoo.stack import Stack, get_activation, get_initializer, get_stack
+from zoo.schema import Field
+from zoo.errors import RecipeError
+
+# Kernel penalties and constraints that every block accepts besides the stack options.
+REGULARIZATION_FIELDS = {
+    "l1": Field(float, 0.0, "L1 penalty", minimum=0.0),
+    "l2": Field(float, 0.0, "L2 penalty", minimum=0.0),
+    "max_norm": Field(float, 0.0, "max-norm bound (0 = off)", minimum=0.0),
+}
+
+
+def _split_options(stack: str | Stack, options: dict) -> tuple[Stack, dict]:
+    regularization = {key: options.pop(key) for key in list(options) if key in REGULARIZATION_FIELDS}
+    regularization = {key: REGULARIZATION_FIELDS[key].check(key, value) for key, value in regularization.items()}
+    seed = options.pop("seed", None)
+    resolved = get_stack(stack).replace(**options)
+    return resolved, {"seed": seed, **{k: regularization.get(k, 0.0) for k in REGULARIZATION_FIELDS}}
+
+
+def _kernel_extras(extras: dict) -> dict:
+    """Keyword arguments for a Dense/Conv kernel: initializer-independent penalties and bounds."""
+    l1, l2, max_norm = extras["l1"], extras["l2"], extras["max_norm"]
+    return {
+        "kernel_regularizer": keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None,
+        "kernel_constraint": keras.constraints.MaxNorm(max_norm) if max_norm else None,
+    }
+
+
+def _normalize_and_activate(stack: Stack, suffix: str = "") -> list:
+    """[BatchNorm] -> activation: BN sits before the nonlinearity, as in Ioffe & Szegedy (2015)."""
+    layers = [keras.layers.BatchNormalization(name=f"batch_norm{suffix}")] if stack.batch_norm else []
+    return layers + [get_activation(stack.activation, f"activation{suffix}")]
+
+
+def _dropout(stack: Stack) -> list:
+    if stack.dropout == 0:
+        return []
+    if stack.dropout_kind == "alpha":
+        # AlphaDropout keeps SELU's self-normalizing mean and variance; plain Dropout would not.
+        return [keras.layers.AlphaDropout(stack.dropout, name="dropout")]
+    return [keras.layers.Dropout(stack.dropout, name="dropout")]
+
+
+def dense_block(units: int, stack: str | Stack = "default", name: str | None = None, **options) -> keras.Sequential:
+    """One hidden dense layer built the `stack` way: Dense -> [BatchNorm] -> activation -> [Dropout].
+
+    `options` override the stack (init, activation, batch_norm, dropout, dropout_kind) or add
+    l1, l2, max_norm and seed. With BatchNorm the Dense has no bias: BN's beta does that job.
+
+    Example:
+        >>> block = dense_block(100, dropout=0.5)
+        >>> block.layers[-1].rate
+        0.5
+    """
+    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+        raise RecipeError(f"units = {units!r} is not allowed; expected an integer >= 1")
+    stack, extras = _split_options(stack, dict(options))
+    layers: list = [
+        keras.layers.Dense(
+            units,
+            use_bias=not stack.batch_norm,
+            kernel_initializer=get_initializer(stack.init, extras["seed"]),
+            name="dense",
+            **_kernel_extras(extras),
+        )
+    ]
+    layers += _normalize_and_activate(stack) + _dropout(stack)
+    return keras.Sequential(layers, name=name or keras.backend.unique_object_name("dense_block"))
+
+
+def conv_block(
+    filters: int,
+    kernel_size: int = 3,
+    convs: int = 2,
+    pool: bool = True,
+    stack: str | Stack = "default",
+    name: str | None = None,
+    **options,
+) -> keras.Sequential:
+    """One conv stage: `convs` x (Conv2D -> [BatchNorm] -> activation), then 2x2 max-pool, then dropout.
+
+    Same `options` as `dense_block`. Dropout comes once, after pooling, as in most small
+    conv nets: dropping inside a stage mostly slows learning.
+
+    Example:
+        >>> [layer.__class__.__name__ for layer in conv_block(32, convs=1, dropout=0.25).layers]
+        ['Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Dropout']
+    """
+    for key, value in (("filters", filters), ("kernel_size", kernel_size), ("convs", convs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RecipeError(f"{key} = {value!r} is not allowed; expected an integer >= 1")
+    stack, extras = _split_options(stack, dict(options))
+    layers: list = []
+    for index in range(convs):
+        layers.append(
+            keras.layers.Conv2D(
+                filters,
+                kernel_size,
+                padding="same",
+                use_bias=not stack.batch_norm,
+                kernel_initializer=get_initializer(stack.init, None if extras["seed"] is None else extras["seed"] + index),
+                name=f"conv_{index + 1}",
+                **_kernel_extras(extras),
+            )
+        )
+        layers += _normalize_and_activate(stack, f"_{index + 1}")
+    if pool:
+        layers.append(keras.layers.MaxPooling2D(2, name="pool"))
+    layers += _dropout(stack)
+    return keras.Sequential(layers, name=name or keras.backend.unique_object_name("conv_block"))

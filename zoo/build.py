@@ -1,0 +1,141 @@
+"""Recipe -> compiled keras.Model, and the same network built the plain pre-2010 way.
+
+`build(recipe)` uses the recipe's stack; `baseline(recipe)` keeps the architecture (layer
+sizes, depth, batch size, epochs) and swaps in the baseline stack: sigmoid units, N(0, 1/fan_in)
+weights, no BatchNorm, no dropout, no regularization, plain SGD.
+
+Example:
+    >>> import zoo
+    >>> model = zoo.build(zoo.get_recipe("fashion_mlp"))
+    >>> model.optimizer.name
+    'adam'
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import keras
+
+from zoo.blocks import conv_block, dense_block
+from zoo.catalog import dataset_info
+from zoo.errors import RecipeError
+from zoo.recipe import Recipe, get_recipe
+from zoo.stack import Stack, get_initializer, get_optimizer
+
+
+def _check_shape(input_shape: Any, num_classes: Any, kind: str) -> tuple[tuple[int, ...], int]:
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = ()
+    if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape):
+        raise RecipeError(f"input_shape = {input_shape!r} is not allowed; expected a tuple of positive integers, e.g. (28, 28, 1)")
+    if kind == "cnn" and len(shape) != 3:
+        raise RecipeError(f"input_shape = {shape!r} does not suit model.kind = 'cnn'; expected (height, width, channels)")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise RecipeError(f"num_classes = {num_classes!r} is not allowed; expected an integer >= 2")
+    return shape, num_classes
+
+
+def _network(recipe: Recipe, stack: Stack, input_shape, num_classes) -> keras.Model:
+    model = recipe.model
+    seed = recipe.train.seed
+    regularization = dict(recipe.regularization)
+    inputs = keras.Input(input_shape, name="inputs")
+    x = inputs
+    if model.kind == "cnn":
+        for index, filters in enumerate(model.filters):
+            x = conv_block(
+                filters, model.kernel_size, model.convs_per_block, stack=stack,
+                name=f"conv_block_{index + 1}", seed=seed * 1000 + 100 + 10 * index, **regularization,
+            )(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    for index, units in enumerate(model.hidden):
+        x = dense_block(units, stack=stack, name=f"hidden_{index + 1}", seed=seed * 1000 + 500 + index, **regularization)(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", kernel_initializer=get_initializer(stack.init, seed * 1000 + 999), name="output"
+    )(x)
+    return keras.Model(inputs, outputs, name=recipe.name)
+
+
+def _scope(strategy):
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=None) -> keras.Model:
+    """Build and compile the recipe's network with its own stack.
+
+    `input_shape` and `num_classes` default to the recipe's dataset; pass them to use the
+    recipe on other data. With a `tf.distribute` `strategy`, variables are made in its scope.
+
+    Example:
+        >>> model = build("fashion_mlp", input_shape=(8, 8, 1), num_classes=3)
+        >>> model.output_shape
+        (None, 3)
+    """
+    recipe = get_recipe(recipe) if not isinstance(recipe, Recipe) else recipe
+    info = dataset_info(recipe.dataset)
+    shape, classes = _check_shape(input_shape or info.input_shape, num_classes or info.num_classes, recipe.model.kind)
+    stack = Stack(**{key: recipe.stack[key] for key in ("init", "activation", "batch_norm", "dropout", "dropout_kind")},
+                  optimizer=recipe.train.optimizer)
+    train = recipe.train
+    with _scope(strategy):
+        model = _network(recipe, stack, shape, classes)
+        model.compile(
+            optimizer=get_optimizer(train.optimizer, train.learning_rate, train.clipnorm, train.clipvalue),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            steps_per_execution=train.steps_per_execution,
+        )
+    return model
+
+
+def default_baseline_learning_rate(recipe: Recipe) -> float:
+    """The median of the recipe's baseline grid: the rate `baseline()` uses when given none."""
+    grid = sorted(recipe.baseline.learning_rates)
+    return grid[len(grid) // 2]
+
+
+# What "the plain pre-2010 practice" means, key by key. Architecture, batch size, epochs and
+# data stay the recipe's; everything the default stack added is taken away.
+BASELINE_OVERRIDES = {
+    "stack.init": "scaled_normal",
+    "stack.activation": "sigmoid",
+    "stack.batch_norm": False,
+    "stack.dropout": 0.0,
+    "stack.dropout_kind": "standard",
+    "regularization.l1": 0.0,
+    "regularization.l2": 0.0,
+    "regularization.max_norm": 0.0,
+    "train.optimizer": "sgd",
+    "train.clipnorm": 0.0,
+    "train.clipvalue": 0.0,
+}
+
+
+def baseline_recipe(recipe: Recipe | str, learning_rate: float | None = None) -> Recipe:
+    """The recipe with the baseline stack swapped in, named `<recipe>_baseline`.
+
+    Example:
+        >>> baseline_recipe("fashion_mlp", 0.1).stack.activation
+        'sigmoid'
+    """
+    recipe = get_recipe(recipe) if not isinstance(recipe, Recipe) else recipe
+    rate = default_baseline_learning_rate(recipe) if learning_rate is None else learning_rate
+    return get_recipe(recipe, name=f"{recipe.name}_baseline", **BASELINE_OVERRIDES, **{"train.learning_rate": rate})
+
+
+def baseline(recipe: Recipe | str, learning_rate: float | None = None, input_shape=None, num_classes=None, strategy=None) -> keras.Model:
+    """Build the recipe's architecture the plain way: sigmoid, N(0, 1/fan_in), no BN/dropout, SGD.
+
+    The learning rate defaults to the median of `recipe.baseline.learning_rates`; `zoo bench`
+    picks the best of that grid on validation data instead.
+
+    Example:
+        >>> model = baseline("fashion_mlp", learning_rate=0.1)
+        >>> model.optimizer.name, round(float(model.optimizer.learning_rate), 3)
+        ('SGD', 0.1)
+    """
+    return build(baseline_recipe(recipe, learning_rate), input_shape, num_classes, strategy)

@@ -1,0 +1,123 @@
+"""The `zoo` command: a thin shell front end over the Python API (nothing here the API lacks).
+
+    zoo list [PATTERN]                 recipes and what they are for
+    zoo show NAME_OR_FILE [--set k=v]  the fully resolved recipe, as TOML
+    zoo train NAME_OR_FILE [--epochs N] [--set k=v ...] [--out DIR] [--baseline [--learning-rate R]]
+    zoo bench NAME_OR_FILE [--seeds N] [--ablation] [--epochs N] [--set k=v ...] [--out DIR]
+
+Bad input prints one line starting with `zoo: error:` and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from zoo.errors import ZooError
+from zoo.recipe import get_recipe, list_recipes, parse_override
+
+
+def _recipe_from_args(args):
+    overrides = dict(parse_override(text) for text in args.set or [])
+    return get_recipe(args.recipe, **overrides)
+
+
+def _cmd_list(args) -> int:
+    names = list_recipes(args.pattern)
+    if not names:
+        print(f"no recipe matches {args.pattern!r}; `zoo list` shows them all", file=sys.stderr)
+        return 1
+    width = max(len(name) for name in names)
+    for name in names:
+        print(f"{name:<{width}}  {get_recipe(name).description}")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    recipe = _recipe_from_args(args)
+    print(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
+    print(recipe.to_toml(), end="")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from zoo.train import train
+
+    recipe = _recipe_from_args(args)
+    result = train(recipe, epochs=args.epochs, out_dir=args.out, baseline=args.baseline, learning_rate=args.learning_rate)
+    m = result.metrics
+    print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test accuracy {m['test_accuracy']:.4f}, "
+          f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
+    print(f"Run folder: {result.run_dir} (metrics.json, model.keras, log.csv, tensorboard/)")
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from zoo.bench import bench
+
+    recipe = _recipe_from_args(args)
+    bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=args.ablation, out_dir=args.out, verbose=args.verbose)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description="Best-default-configuration deep nets, measured against sigmoid/SGD.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list the shipped recipes")
+    listing.add_argument("pattern", nargs="?", default="*", help="shell-style pattern, e.g. 'fashion_*'")
+    listing.set_defaults(run=_cmd_list)
+
+    def recipe_command(name: str, help_text: str):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("recipe", metavar="NAME_OR_FILE", help="a shipped recipe name or a path to a .toml file")
+        command.add_argument("--set", action="append", metavar="KEY=VALUE",
+                             help="override a recipe key, e.g. --set stack.dropout=0.3 (repeatable)")
+        return command
+
+    recipe_command("show", "print the fully resolved recipe").set_defaults(run=_cmd_show)
+
+    training = recipe_command("train", "train a recipe (or its baseline) and evaluate it on the test set")
+    training.add_argument("--epochs", type=int, help="override train.epochs")
+    training.add_argument("--out", help="run folder (default runs/<recipe>-<time>); an interrupted run in it resumes")
+    training.add_argument("--baseline", action="store_true", help="train the same net the plain way: sigmoid, small init, SGD")
+    training.add_argument("--learning-rate", type=float, help="learning rate (with --baseline: the SGD rate)")
+    training.set_defaults(run=_cmd_train)
+
+    benching = recipe_command("bench", "train the recipe and its baseline (rate picked on validation) and compare")
+    benching.add_argument("--epochs", type=int, help="override train.epochs for every run")
+    benching.add_argument("--seeds", type=int, help="seeds per variant (default: the recipe's bench.seeds)")
+    benching.add_argument("--ablation", action="store_true", help="also train the ladder from baseline to recipe, one component at a time")
+    benching.add_argument("--out", help="results folder (default benchmarks/results/<recipe>)")
+    benching.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output per run")
+    benching.set_defaults(run=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `zoo` command line; returns the exit status.
+
+    Example:
+        >>> main(["list", "fashion_mlp"])  # doctest: +SKIP
+        fashion_mlp  Dense net with the default stack ...
+        0
+    """
+    args = _parser().parse_args(argv)
+    if getattr(args, "epochs", None) is not None and args.epochs < 1:
+        print(f"zoo: error: --epochs {args.epochs} is not allowed; expected an integer >= 1", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except ZooError as error:
+        print(f"zoo: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        out = getattr(args, "out", None)
+        hint = f"; run the same command with --out {out} to resume" if out else ""
+        print(f"\nzoo: interrupted{hint}", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Datasets -> train / validation / test `tf.data` pipelines, offline first.
+
+Fashion-MNIST is looked for, in order: TFDS prepared data; the standard IDX .gz files in
+`$ZOO_DATA_DIR`, in the Keras cache folder, and where Debian's `dataset-fashion-mnist` puts them;
+then a TFDS download. The validation split is carved from the training set with a fixed seed,
+so every run and every seed sees the same split; the test set is never used for any choice.
+
+Example:
+    >>> splits = load("digits", batch_size=64, validation_size=200)
+    >>> [int(n) for n in splits.sizes.values()]
+    [1237, 200, 360]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.catalog import DatasetInfo, dataset_info
+from zoo.errors import DataError
+
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+KERAS_CACHE_DIR = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "fashion-mnist"
+
+HOW_TO_GET = (
+    "To get Fashion-MNIST: on Debian/Ubuntu run `apt-get install dataset-fashion-mnist`; or put the four "
+    f"IDX files ({', '.join(IDX_FILES.values())}) in a folder and set ZOO_DATA_DIR to it; or, with "
+    "internet, let TFDS download it (`python -m tensorflow_datasets.scripts.download_and_prepare --datasets=fashion_mnist`)."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Splits:
+    """One dataset split three ways, as numpy arrays and as batched `tf.data` pipelines.
+
+    `arrays[split]` is `(x, y)` with x float32 scaled to [0, 1] and y int32 class ids.
+    """
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    test: tf.data.Dataset
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]]
+    info: DatasetInfo
+    source: str
+    batch_size: int
+    sizes: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (plain or .gz), the format MNIST and Fashion-MNIST ship in.
+
+    Example:
+        >>> read_idx("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").shape  # doctest: +SKIP
+        (10000,)
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        raw = handle.read()
+    if len(raw) < 4:
+        raise DataError(f"{path} is not an IDX file: it holds only {len(raw)} bytes")
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code != 0x08:
+        raise DataError(f"{path} is not an unsigned-byte IDX file (header {raw[:4].hex()})")
+    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise DataError(f"{path} is truncated: header says {shape}, found {data.size} values")
+    return data.reshape(shape)
+
+
+def _from_idx_dir(folder: Path) -> dict[str, np.ndarray]:
+    return {key: read_idx(folder / filename) for key, filename in IDX_FILES.items()}
+
+
+def _tfds_data_dir() -> Path:
+    return Path(os.environ.get("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets"))
+
+
+def _from_tfds(name: str, data_dir: Path | None, download: bool) -> dict[str, np.ndarray]:
+    import tensorflow_datasets as tfds  # slow to import; only when TFDS is really used
+
+    train, test = tfds.load(
+        name, split=["train", "test"], batch_size=-1, as_supervised=True,
+        data_dir=None if data_dir is None else str(data_dir), download=download,
+    )
+    (x_train, y_train), (x_test, y_test) = tfds.as_numpy(train), tfds.as_numpy(test)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def _fashion_mnist(data_dir: str | Path | None, download: bool) -> tuple[dict[str, np.ndarray], str]:
+    """Try each source in order; return the arrays and a line naming the source used."""
+    tried: list[str] = []
+    tfds_dir = Path(data_dir) if data_dir else _tfds_data_dir()
+    if (tfds_dir / "fashion_mnist").is_dir():
+        try:
+            return _from_tfds("fashion_mnist", tfds_dir, download=False), f"TFDS prepared data in {tfds_dir}"
+        except Exception as error:  # TFDS raises many kinds; the message is what matters
+            tried.append(f"TFDS prepared data in {tfds_dir}: {type(error).__name__}: {error}".splitlines()[0])
+    else:
+        tried.append(f"TFDS prepared data in {tfds_dir}: none")
+    folders = [Path(data_dir)] if data_dir else []
+    if os.environ.get("ZOO_DATA_DIR"):
+        folders.append(Path(os.environ["ZOO_DATA_DIR"]))
+    if not data_dir:
+        folders += [KERAS_CACHE_DIR, DEBIAN_DIR]
+    for folder in folders:
+        missing = [name for name in IDX_FILES.values() if not (folder / name).is_file()]
+        if missing:
+            tried.append(f"IDX files in {folder}: missing {', '.join(missing)}")
+            continue
+        try:
+            return _from_idx_dir(folder), f"IDX files in {folder}"
+        except (OSError, EOFError, DataError) as error:
+            tried.append(f"IDX files in {folder}: unreadable ({error})")
+    if download:
+        try:
+            return _from_tfds("fashion_mnist", None, download=True), "TFDS download"
+        except Exception as error:
+            tried.append(f"TFDS download: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+    else:
+        tried.append("TFDS download: not attempted (download=False)")
+    raise DataError("Fashion-MNIST not found. Tried:\n  - " + "\n  - ".join(tried) + "\n" + HOW_TO_GET)
+
+
+def _digits() -> tuple[dict[str, np.ndarray], str]:
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise DataError("the digits dataset needs scikit-learn: pip install scikit-learn") from None
+    bunch = load_digits()
+    # A fixed 20% test split: digits ships without one.
+    order = np.random.default_rng(12345).permutation(len(bunch.target))
+    test, train = order[:360], order[360:]
+    images = bunch.images.astype(np.float32)
+    return {"x_train": images[train], "y_train": bunch.target[train], "x_test": images[test], "y_test": bunch.target[test]}, "scikit-learn load_digits"
+
+
+def _scale(x: np.ndarray, info: DatasetInfo, maximum: float) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32) / np.float32(maximum)
+    return x.reshape((-1,) + info.input_shape)
+
+
+def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+    """Batch `(x, y)` into a cached, (shuffled), prefetched `tf.data.Dataset`.
+
+    Shuffling reshuffles every epoch from `seed`, over the whole split (a full-size buffer is a
+    true shuffle; the arrays are in memory anyway).
+
+    Example:
+        >>> batch_x, batch_y = next(iter(pipeline(np.zeros((10, 4)), np.zeros(10), 4, shuffle=True)))
+        >>> tuple(batch_x.shape)
+        (4, 4)
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def split(
+    x_train: Any, y_train: Any, x_test: Any, y_test: Any, info: DatasetInfo, source: str,
+    batch_size: int = 32, validation_size: int = 5000, seed: int = 0, train_size: int | None = None,
+) -> Splits:
+    """Carve a fixed-seed validation set from the training arrays and build the three pipelines.
+
+    The split itself always uses seed 0, so runs with different training seeds share it; `seed`
+    only drives shuffling. `train_size` keeps the first N of the remaining training examples.
+    """
+    x_train, x_test = np.asarray(x_train, np.float32), np.asarray(x_test, np.float32)
+    y_train, y_test = _labels(y_train, "y_train", len(x_train), info), _labels(y_test, "y_test", len(x_test), info)
+    for key, x in (("x_train", x_train), ("x_test", x_test)):
+        if x.shape[1:] != info.input_shape:
+            raise DataError(f"{key} has examples of shape {x.shape[1:]}; expected {info.input_shape}")
+    if isinstance(validation_size, bool) or not isinstance(validation_size, int) or not 0 < validation_size < len(x_train):
+        raise DataError(f"validation_size = {validation_size!r} is not allowed; expected an integer from 1 to {len(x_train) - 1}")
+    order = np.random.default_rng(0).permutation(len(x_train))
+    validation, train = order[:validation_size], order[validation_size:]
+    if train_size is not None:
+        if isinstance(train_size, bool) or not isinstance(train_size, int) or not 0 < train_size <= len(train):
+            raise DataError(f"train_size = {train_size!r} is not allowed; expected an integer from 1 to {len(train)}")
+        train = train[:train_size]
+    arrays = {
+        "train": (x_train[train], y_train[train]),
+        "validation": (x_train[validation], y_train[validation]),
+        "test": (x_test, y_test),
+    }
+    return Splits(
+        train=pipeline(*arrays["train"], batch_size, shuffle=True, seed=seed),
+        validation=pipeline(*arrays["validation"], batch_size, shuffle=False),
+        test=pipeline(*arrays["test"], batch_size, shuffle=False),
+        arrays=arrays, info=info, source=source, batch_size=batch_size,
+        sizes={name: len(pair[1]) for name, pair in arrays.items()},
+    )
+
+
+def reshuffled(splits: Splits, seed: int) -> Splits:
+    """The same split with the training pipeline shuffled from another seed (for multi-seed runs).
+
+    Example:
+        >>> reshuffled(load("digits", validation_size=200), seed=1).sizes["train"]
+        1237
+    """
+    x, y = splits.arrays["train"]
+    return dataclasses.replace(splits, train=pipeline(x, y, splits.batch_size, shuffle=True, seed=seed))
+
+
+def _labels(y: Any, key: str, count: int, info: DatasetInfo) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != count:
+        raise DataError(f"{key} has shape {y.shape}; expected ({count},): one integer class id per example")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{key} holds {y.dtype} values; expected integer class ids 0..{info.num_classes - 1}")
+    if len(y) and (y.min() < 0 or y.max() >= info.num_classes):
+        raise DataError(f"{key} holds labels from {y.min()} to {y.max()}; expected 0..{info.num_classes - 1}")
+    return y.astype(np.int32)
+
+
+def load(
+    name: str = "fashion_mnist", batch_size: int = 32, validation_size: int = 5000, seed: int = 0,
+    train_size: int | None = None, data_dir: str | Path | None = None, download: bool = True,
+) -> Splits:
+    """Load a known dataset into train / validation / test pipelines.
+
+    `data_dir` restricts the search to that folder (TFDS data or IDX files) and skips the
+    default places; `download=False` never touches the network.
+
+    Example:
+        >>> splits = load("digits", validation_size=200)
+        >>> splits.info.num_classes, splits.arrays["train"][0].shape[1:]
+        (10, (8, 8, 1))
+    """
+    info = dataset_info(name)
+    if name == "fashion_mnist":
+        raw, source = _fashion_mnist(data_dir, download)
+        maximum = 255.0
+    else:
+        raw, source = _digits()
+        maximum = 16.0
+    return split(
+        _scale(raw["x_train"], info, maximum), raw["y_train"], _scale(raw["x_test"], info, maximum), raw["y_test"],
+        info, source, batch_size=batch_size, validation_size=validation_size, seed=seed, train_size=train_size,
+    )
+
+
+def from_arrays(
+    x_train: Any, y_train: Any, x_test: Any, y_test: Any, num_classes: int | None = None,
+    batch_size: int = 32, validation_size: int | None = None, seed: int = 0,
+) -> Splits:
+    """Wrap your own arrays (already scaled) the way `load` wraps a known dataset.
+
+    `num_classes` defaults to the largest label + 1; `validation_size` to 10% of x_train.
+
+    Example:
+        >>> x, y = np.random.rand(100, 6).astype("float32"), np.arange(100) % 3
+        >>> from_arrays(x, y, x[:10], y[:10]).sizes["validation"]
+        10
+    """
+    x_train, y_train = np.asarray(x_train), np.asarray(y_train)
+    if x_train.ndim < 2:
+        raise DataError(f"x_train has shape {x_train.shape}; expected (examples, features...)")
+    if num_classes is None:
+        num_classes = int(max(np.max(y_train), np.max(y_test))) + 1 if len(y_train) else 2
+    info = DatasetInfo("arrays", tuple(int(d) for d in x_train.shape[1:]), num_classes, tuple(map(str, range(num_classes))), "user arrays")
+    if validation_size is None:
+        validation_size = max(1, len(x_train) // 10)
+    return split(x_train, y_train, x_test, y_test, info, "arrays", batch_size, validation_size, seed)

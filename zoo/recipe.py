@@ -1,0 +1,321 @@
+"""Recipes: TOML files that name a dataset, an architecture, a stack and a training budget.
+
+A recipe is parsed once into a frozen `Recipe` whose every key is filled in (omitted keys take
+their defaults, stack keys take the named stack's values), so what `zoo show` prints is exactly
+what `zoo train` builds. Unknown keys, wrong types and out-of-range values are `RecipeError`s that
+name the key, the value and what is allowed.
+
+Example:
+    >>> recipe = get_recipe("fashion_mlp", dropout=0.3)
+    >>> recipe.stack.dropout, recipe.train.optimizer
+    (0.3, 'adam')
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import fnmatch
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from zoo.catalog import DATASETS
+from zoo.errors import RecipeError
+from zoo.paths import shipped_dir
+from zoo.schema import Field, unknown_word_error
+from zoo.stack import STACK_FIELDS, STACKS, get_stack
+
+# Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
+SCHEMA: dict[str, dict[str, Field]] = {
+    "": {
+        "name": Field(str, None, "recipe name: lower-case letters, digits and underscores"),
+        "description": Field(str, "", "one line saying what the recipe is for"),
+        "dataset": Field(str, "fashion_mnist", "dataset the recipe trains on", choices=tuple(DATASETS)),
+        "validation_size": Field(int, 5000, "training examples held out (fixed seed) for validation", minimum=1),
+    },
+    "model": {
+        "kind": Field(str, "mlp", "architecture family", choices=("mlp", "cnn")),
+        "hidden": Field(int, [300, 100], "units of each hidden dense layer", list_of=True, minimum=1),
+        "filters": Field(int, [32, 64], "cnn only: filters of each conv block", list_of=True, minimum=1),
+        "kernel_size": Field(int, 3, "cnn only: side of each square conv kernel", minimum=1),
+        "convs_per_block": Field(int, 2, "cnn only: conv layers before each 2x2 max-pool", minimum=1),
+    },
+    "stack": {
+        "name": Field(str, "default", "named stack the other [stack] keys default to", choices=tuple(STACKS)),
+        **{key: dataclasses.replace(field, default=None) for key, field in STACK_FIELDS.items() if key != "optimizer"},
+    },
+    "regularization": {
+        "l1": Field(float, 0.0, "L1 penalty on every kernel (0 = off)", minimum=0.0),
+        "l2": Field(float, 0.0, "L2 penalty on every kernel (0 = off)", minimum=0.0),
+        "max_norm": Field(float, 0.0, "max-norm bound on each unit's incoming weights (0 = off)", minimum=0.0),
+    },
+    "train": {
+        "optimizer": dataclasses.replace(STACK_FIELDS["optimizer"], default=None),
+        "learning_rate": Field(float, 1e-3, "optimizer step size", minimum=0.0, min_exclusive=True),
+        "batch_size": Field(int, 32, "examples per gradient step", minimum=1),
+        "epochs": Field(int, 30, "maximum passes over the training set", minimum=1),
+        "early_stopping_patience": Field(int, 5, "epochs without validation gain before stopping (0 = off)", minimum=0),
+        "clipnorm": Field(float, 0.0, "clip each gradient to this norm (0 = off)", minimum=0.0),
+        "clipvalue": Field(float, 0.0, "clip each gradient element to +-this value (0 = off)", minimum=0.0),
+        "steps_per_execution": Field(int, 1, "training steps run per call into TensorFlow", minimum=1),
+        "seed": Field(int, 0, "seed for weights, dropout and shuffling", minimum=0),
+    },
+    "baseline": {
+        "learning_rates": Field(
+            float, [0.01, 0.1, 1.0], "SGD learning rates tried for the baseline, picked on validation",
+            list_of=True, minimum=0.0, min_exclusive=True, min_length=1,
+        ),
+    },
+    "bench": {
+        "seeds": Field(int, 3, "training seeds per variant in `zoo bench` (median and spread reported)", minimum=1),
+        "target_accuracy": Field(
+            float, 0.85, "validation accuracy whose first crossing `zoo bench` times", minimum=0.0, maximum=1.0,
+        ),
+        "goal_test_accuracy": Field(
+            float, 0.0, "median test accuracy the recipe claims; the report says met or not met (0 = no claim)",
+            minimum=0.0, maximum=1.0,
+        ),
+    },
+}
+
+_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Section(Mapping[str, Any]):
+    """A read-only recipe section: `recipe.stack.dropout` or `recipe.stack["dropout"]`."""
+
+    def __init__(self, values: dict[str, Any]):
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("recipe sections are read-only; use get_recipe(..., key=value)")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Section({self._values!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A fully resolved recipe. Make variants with `get_recipe(recipe, key=value)`."""
+
+    name: str
+    description: str
+    dataset: str
+    validation_size: int
+    model: Section
+    stack: Section
+    regularization: Section
+    train: Section
+    baseline: Section
+    bench: Section
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The recipe as plain nested dicts, every key present (the TOML layout)."""
+        out: dict[str, Any] = {key: getattr(self, key) for key in SCHEMA[""]}
+        for section in SCHEMA:
+            if section:
+                out[section] = dict(getattr(self, section))
+        return out
+
+    def to_toml(self) -> str:
+        """The fully resolved recipe as TOML text; parsing it gives back an equal recipe."""
+        lines = [f"{key} = {_toml_value(value)}" for key, value in self.to_dict().items() if not isinstance(value, dict)]
+        for section, values in self.to_dict().items():
+            if isinstance(values, dict):
+                lines += ["", f"[{section}]"] + [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return str(value)
+
+
+def parse_recipe(data: Mapping[str, Any], source: str = "<dict>") -> Recipe:
+    """Validate raw recipe data (as read from TOML) and fill every omitted key.
+
+    Example:
+        >>> parse_recipe({"name": "tiny", "model": {"hidden": [8]}}).stack.activation
+        'elu'
+    """
+    where = f"{source}: " if source else ""
+    sections = [s for s in SCHEMA if s]
+    allowed_top = list(SCHEMA[""]) + sections
+    for key in data:
+        if key not in allowed_top:
+            raise RecipeError(where + str(unknown_word_error("key", key, allowed_top)))
+    values: dict[str, Any] = {}
+    try:
+        for key, field in SCHEMA[""].items():
+            if key in data:
+                values[key] = field.check(key, data[key])
+            elif field.default is None:
+                raise RecipeError(f"the key {key!r} is required ({field.help})")
+            else:
+                values[key] = field.default
+        if not _NAME_PATTERN.match(values["name"]):
+            raise RecipeError(f"name = {values['name']!r} is not allowed; expected {SCHEMA['']['name'].help}")
+        raw_sections = {}
+        for section in sections:
+            raw = data.get(section, {})
+            if not isinstance(raw, Mapping):
+                raise RecipeError(f"{section} = {raw!r} is not allowed; expected a [{section}] table")
+            for key in raw:
+                if key not in SCHEMA[section]:
+                    raise unknown_word_error(f"[{section}] key", key, tuple(SCHEMA[section]))
+            raw_sections[section] = {key: SCHEMA[section][key].check(f"{section}.{key}", value) for key, value in raw.items()}
+        # Stack keys left out take the named stack's values; so does the optimizer.
+        named = get_stack(raw_sections["stack"].get("name", "default"))
+        for section in sections:
+            filled = {}
+            for key, field in SCHEMA[section].items():
+                if key in raw_sections[section]:
+                    filled[key] = raw_sections[section][key]
+                elif field.default is None:
+                    filled[key] = getattr(named, key)
+                else:
+                    filled[key] = copy.deepcopy(field.default)
+            values[section] = Section(filled)
+    except RecipeError as error:
+        raise RecipeError(where + str(error)) from None
+    return Recipe(**values, source=source)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse a command-line `--set key=value`; the value is read as TOML, or as a bare word.
+
+    Example:
+        >>> parse_override("model.hidden=[64, 64]")
+        ('model.hidden', [64, 64])
+        >>> parse_override("stack.activation=relu")
+        ('stack.activation', 'relu')
+    """
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key or not raw:
+        raise RecipeError(f"--set {text!r} does not parse; expected key=value, e.g. --set stack.dropout=0.3")
+    try:
+        return key, tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        pass
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", raw):
+        return key, raw
+    raise RecipeError(
+        f"--set {text!r} does not parse: {raw!r} is not a TOML value "
+        "(numbers like 0.3, true/false, words, \"quoted strings\", lists like [64, 64])"
+    )
+
+
+def _resolve_key(key: str) -> tuple[str, str]:
+    """Map an override key ("stack.dropout", "dropout" or "stack__dropout") to (section, key)."""
+    key = key.replace("__", ".")
+    if "." in key:
+        section, _, name = key.partition(".")
+        if section not in SCHEMA or not section:
+            raise unknown_word_error("section", section, tuple(s for s in SCHEMA if s))
+        if name not in SCHEMA[section]:
+            raise unknown_word_error(f"[{section}] key", name, tuple(SCHEMA[section]))
+        return section, name
+    if key in SCHEMA[""]:  # a bare top-level key ("name", "dataset") always means the top level
+        return "", key
+    owners = [section for section, fields in SCHEMA.items() if key in fields]
+    if len(owners) == 1:
+        return owners[0], key
+    if len(owners) > 1:
+        raise RecipeError(f"key {key!r} is ambiguous; write one of {', '.join(f'{s}.{key}' for s in owners)}")
+    every = [f"{s}.{k}" if s else k for s, fields in SCHEMA.items() for k in fields]
+    raise unknown_word_error("key", key, every)
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of raw recipe data with `overrides` ({"stack.dropout": 0.3, ...}) set."""
+    merged = copy.deepcopy(dict(data))
+    for key, value in overrides.items():
+        section, name = _resolve_key(key)
+        target = merged if not section else merged.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise RecipeError(f"{section} = {target!r} is not allowed; expected a [{section}] table")
+        target[name] = value
+    return merged
+
+
+def read_recipe_file(path: str | Path) -> dict[str, Any]:
+    """Read a recipe TOML file into raw data; malformed TOML names the file, line and column."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise RecipeError(f"recipe file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RecipeError(f"{path}: malformed TOML: {error}") from None
+
+
+def _registry() -> dict[str, Path]:
+    return {path.stem: path for path in sorted(shipped_dir("recipes").glob("*.toml"))}
+
+
+def list_recipes(pattern: str = "*") -> list[str]:
+    """Names of the shipped recipes matching a shell-style `pattern`.
+
+    Example:
+        >>> list_recipes("fashion_*")[:2]
+        ['fashion_cnn', 'fashion_deep_mlp']
+    """
+    return [name for name in _registry() if fnmatch.fnmatchcase(name, pattern)]
+
+
+def get_recipe(name_or_path: str | Path | Recipe, **overrides: Any) -> Recipe:
+    """Return a shipped recipe by name, or one read from a .toml file, with `overrides` applied.
+
+    Override keys are "section.key" (or "section__key", or the bare key when only one section
+    has it): ``get_recipe("fashion_mlp", dropout=0.3, **{"train.epochs": 5})``.
+
+    Example:
+        >>> get_recipe("fashion_mlp", epochs=2).train.epochs
+        2
+    """
+    if isinstance(name_or_path, Recipe):
+        data, source = name_or_path.to_dict(), name_or_path.source
+    else:
+        text = str(name_or_path)
+        registry = _registry()
+        if text in registry:
+            path = registry[text]
+        elif text.endswith(".toml") or "/" in text or Path(text).is_file():
+            path = Path(text)
+        else:
+            close = difflib.get_close_matches(text, list(registry), n=3, cutoff=0.5)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            raise RecipeError(
+                f"unknown recipe {text!r}{hint}. Known recipes: {', '.join(registry) or 'none'}. "
+                "A path to your own .toml file works too."
+            )
+        data, source = read_recipe_file(path), str(path)
+    return parse_recipe(apply_overrides(data, overrides), source)

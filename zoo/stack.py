@@ -1,0 +1,170 @@
+"""The named stacks and the word-keyed factories for activations, initializers and optimizers.
+
+A *stack* is the per-layer practice a network is built with: how weights start, which
+nonlinearity follows, whether Batch Normalization and dropout are used, and which optimizer
+trains it. Three are named:
+
+* ``default``: He-normal init, Dense without bias -> BatchNormalization -> ELU -> Dropout, Adam.
+* ``self_normalizing``: LeCun-normal init, SELU, AlphaDropout, no BatchNorm, Adam
+  (Klambauer et al. 2017: SELU keeps activations near zero mean / unit variance by itself).
+* ``baseline``: the pre-2010 practice: sigmoid units, random normal init with std 1/sqrt(fan_in)
+  (Nielsen's network2.py), no BatchNorm, no dropout, plain SGD without momentum.
+
+Factories take plain words so a recipe can name a layer: ``get_activation("elu")``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import keras
+
+from zoo.errors import RecipeError
+from zoo.schema import Field, unknown_word_error
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish")
+
+INITIALIZERS = (
+    "he_normal",
+    "he_uniform",
+    "glorot_normal",
+    "glorot_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "scaled_normal",
+)
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "nadam", "adamw")
+
+DROPOUT_KINDS = ("standard", "alpha")
+
+# The per-layer options a stack fixes. The recipe's [stack] section and the block factories
+# (dense_block, conv_block) both accept exactly these keys.
+STACK_FIELDS: dict[str, Field] = {
+    "init": Field(str, "he_normal", "kernel initializer", choices=INITIALIZERS),
+    "activation": Field(str, "elu", "hidden-unit nonlinearity", choices=ACTIVATIONS),
+    "batch_norm": Field(bool, True, "BatchNormalization between the linear map and the activation"),
+    "dropout": Field(float, 0.2, "fraction of units dropped in training", minimum=0.0, maximum=1.0, max_exclusive=True),
+    "dropout_kind": Field(str, "standard", "Dropout, or AlphaDropout for SELU nets", choices=DROPOUT_KINDS),
+    "optimizer": Field(str, "adam", "optimizer the stack trains with", choices=OPTIMIZERS),
+}
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One per-layer practice. Build a variant with `replace(dropout=0.3)`.
+
+    Example:
+        >>> get_stack("default").replace(dropout=0.5).dropout
+        0.5
+    """
+
+    init: str
+    activation: str
+    batch_norm: bool
+    dropout: float
+    dropout_kind: str
+    optimizer: str
+
+    def replace(self, **options) -> "Stack":
+        """Return a copy with `options` changed, each checked like a recipe key."""
+        checked = {}
+        for key, value in options.items():
+            if key not in STACK_FIELDS:
+                raise unknown_word_error("stack option", key, tuple(STACK_FIELDS))
+            checked[key] = STACK_FIELDS[key].check(f"stack.{key}", value)
+        return dataclasses.replace(self, **checked)
+
+
+STACKS: dict[str, Stack] = {
+    "default": Stack("he_normal", "elu", True, 0.2, "standard", "adam"),
+    "self_normalizing": Stack("lecun_normal", "selu", False, 0.05, "alpha", "adam"),
+    "baseline": Stack("scaled_normal", "sigmoid", False, 0.0, "standard", "sgd"),
+}
+
+
+def get_stack(stack: str | Stack) -> Stack:
+    """Return the named stack (or `stack` itself when it already is one).
+
+    Example:
+        >>> get_stack("baseline").activation
+        'sigmoid'
+    """
+    if isinstance(stack, Stack):
+        return stack
+    if stack not in STACKS:
+        raise unknown_word_error("stack", stack, tuple(STACKS))
+    return STACKS[stack]
+
+
+def get_activation(name: str, layer_name: str | None = None) -> keras.layers.Layer:
+    """Return a fresh activation layer for the word `name`.
+
+    Activations are separate layers (not a Dense argument) so that BatchNormalization can sit
+    between the linear map and the nonlinearity, and so diagnostics can read each one's output.
+
+    Example:
+        >>> get_activation("elu").get_config()["activation"]
+        'elu'
+    """
+    STACK_FIELDS["activation"].check("activation", name)
+    return keras.layers.Activation(name, name=layer_name)
+
+
+def get_initializer(name: str, seed: int | None = None) -> keras.initializers.Initializer:
+    """Return the kernel initializer for the word `name`.
+
+    ``scaled_normal`` is the baseline's N(0, 1/fan_in): the "small random init" of the plain
+    practice, as in Nielsen's network2.py ``default_weight_initializer``.
+
+    Example:
+        >>> type(get_initializer("he_normal")).__name__
+        'HeNormal'
+    """
+    STACK_FIELDS["init"].check("init", name)
+    if name == "scaled_normal":
+        # std = sqrt(scale / fan_in) with scale 1: exactly 1/sqrt(fan_in), not truncated.
+        return keras.initializers.VarianceScaling(1.0, "fan_in", "untruncated_normal", seed=seed)
+    classes = {
+        "he_normal": keras.initializers.HeNormal,
+        "he_uniform": keras.initializers.HeUniform,
+        "glorot_normal": keras.initializers.GlorotNormal,
+        "glorot_uniform": keras.initializers.GlorotUniform,
+        "lecun_normal": keras.initializers.LecunNormal,
+        "lecun_uniform": keras.initializers.LecunUniform,
+    }
+    return classes[name](seed=seed)
+
+
+def get_optimizer(
+    name: str, learning_rate: float, clipnorm: float = 0.0, clipvalue: float = 0.0
+) -> keras.optimizers.Optimizer:
+    """Return a fresh optimizer for the word `name`; a clip value of 0 means no clipping.
+
+    ``momentum`` is SGD with momentum 0.9; ``nesterov`` adds Nesterov's look-ahead; ``sgd`` is
+    plain SGD without momentum (the baseline's).
+
+    Example:
+        >>> get_optimizer("adam", 1e-3).name
+        'adam'
+    """
+    STACK_FIELDS["optimizer"].check("optimizer", name)
+    if learning_rate <= 0:
+        raise RecipeError(f"learning_rate = {learning_rate!r} is out of range; expected a number > 0")
+    clip = {}
+    if clipnorm:
+        clip["clipnorm"] = clipnorm
+    if clipvalue:
+        clip["clipvalue"] = clipvalue
+    builders = {
+        "sgd": lambda: keras.optimizers.SGD(learning_rate, **clip),
+        "momentum": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, **clip),
+        "nesterov": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, **clip),
+        "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate, **clip),
+        "adagrad": lambda: keras.optimizers.Adagrad(learning_rate, **clip),
+        "adam": lambda: keras.optimizers.Adam(learning_rate, **clip),
+        "nadam": lambda: keras.optimizers.Nadam(learning_rate, **clip),
+        "adamw": lambda: keras.optimizers.AdamW(learning_rate, **clip),
+    }
+    return builders[name]()

@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import itertools
+
 import keras
 
 from zoo.stack import Stack, get_activation, get_initializer, get_stack
@@ -26,6 +28,14 @@ REGULARIZATION_FIELDS = {
     "l2": Field(float, 0.0, "L2 penalty", minimum=0.0),
     "max_norm": Field(float, 0.0, "max-norm bound (0 = off)", minimum=0.0),
 }
+
+
+_block_counter = itertools.count(1)
+
+
+def _unique_name(prefix: str) -> str:
+    # Keras needs distinct names inside one model; builders pass their own ("hidden_3").
+    return f"{prefix}_{next(_block_counter)}"
 
 
 def _split_options(stack: str | Stack, options: dict) -> tuple[Stack, dict]:
@@ -84,7 +94,7 @@ def dense_block(units: int, stack: str | Stack = "default", name: str | None = N
         )
     ]
     layers += _normalize_and_activate(stack) + _dropout(stack)
-    return keras.Sequential(layers, name=name or keras.backend.unique_object_name("dense_block"))
+    return keras.Sequential(layers, name=name or _unique_name("dense_block"))
 
 
 def conv_block(
@@ -126,4 +136,4 @@ def conv_block(
     if pool:
         layers.append(keras.layers.MaxPooling2D(2, name="pool"))
     layers += _dropout(stack)
-    return keras.Sequential(layers, name=name or keras.backend.unique_object_name("conv_block"))
+    return keras.Sequential(layers, name=name or _unique_name("conv_block"))

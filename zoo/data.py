@@ -47,7 +47,8 @@ HOW_TO_GET = (
 class Splits:
     """One dataset split three ways, as numpy arrays and as batched `tf.data` pipelines.
 
-    `arrays[split]` is `(x, y)` with x float32 scaled to [0, 1] and y int32 class ids.
+    `arrays[split]` is `(x, y)` with x float32 scaled to [0, 1] and y int32 class ids;
+    `indices["train"]` and `indices["validation"]` are positions in the source's training set.
     """
 
     train: tf.data.Dataset
@@ -57,6 +58,7 @@ class Splits:
     info: DatasetInfo
     source: str
     batch_size: int
+    indices: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
@@ -204,6 +206,7 @@ def split(
         validation=pipeline(*arrays["validation"], batch_size, shuffle=False),
         test=pipeline(*arrays["test"], batch_size, shuffle=False),
         arrays=arrays, info=info, source=source, batch_size=batch_size,
+        indices={"train": train, "validation": validation},
         sizes={name: len(pair[1]) for name, pair in arrays.items()},
     )
 

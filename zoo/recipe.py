@@ -157,7 +157,7 @@ def _toml_value(value: Any) -> str:
     return str(value)
 
 
-def parse_recipe(data: Mapping[str, Any], source: str = "<dict>") -> Recipe:
+def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
     """Validate raw recipe data (as read from TOML) and fill every omitted key.
 
     Example:

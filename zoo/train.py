@@ -186,7 +186,9 @@ def train(
               f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)")
 
     started = time.perf_counter()
-    model.fit(data.train, validation_data=data.validation, epochs=recipe.train.epochs, callbacks=run_callbacks, verbose=verbose)
+    # shuffle=False: the tf.data pipeline already reshuffles every epoch from the run's seed.
+    model.fit(data.train, validation_data=data.validation, epochs=recipe.train.epochs, callbacks=run_callbacks,
+              verbose=verbose, shuffle=False)
     seconds = time.perf_counter() - started
     test = {key: float(value) for key, value in model.evaluate(data.test, verbose=0, return_dict=True).items()}
 

@@ -1,0 +1,46 @@
+"""Shared fixtures: small real data (scikit-learn's digits) and tiny recipes that train in seconds."""
+
+from pathlib import Path
+
+import pytest
+
+import zoo
+
+TINY_RECIPE = """
+name        = "tiny_digits"
+description = "Two small hidden layers on digits, for tests"
+dataset     = "digits"
+validation_size = 200
+
+[model]
+hidden = [32, 16]
+
+[train]
+batch_size = 16
+epochs     = 2
+
+[baseline]
+learning_rates = [0.1, 1.0]
+
+[bench]
+seeds = 1
+target_accuracy = 0.5
+"""
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """Digits split 1237 / 200 / 360, batches of 16 (the tiny recipe's)."""
+    return zoo.load("digits", batch_size=16, validation_size=200)
+
+
+@pytest.fixture
+def tiny_recipe_file(tmp_path) -> Path:
+    path = tmp_path / "tiny_digits.toml"
+    path.write_text(TINY_RECIPE)
+    return path
+
+
+@pytest.fixture
+def tiny_recipe(tiny_recipe_file):
+    return zoo.get_recipe(tiny_recipe_file)

@@ -1,0 +1,64 @@
+"""Benchmarks: the ablation ladder changes one thing per step; results have the promised shape."""
+
+import json
+
+import keras
+import pytest
+
+import zoo
+from zoo.bench import bench, ladder
+
+
+def _describe(model):
+    """What a built model is made of, per hidden block, plus its optimizer."""
+    blocks = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Sequential):
+            dense = layer.layers[0]
+            blocks.append({
+                "init": type(dense.kernel_initializer).__name__,
+                "activation": next(l.get_config()["activation"] for l in layer.layers if isinstance(l, keras.layers.Activation)),
+                "batch_norm": any(isinstance(l, keras.layers.BatchNormalization) for l in layer.layers),
+                "dropout": any(isinstance(l, keras.layers.Dropout) for l in layer.layers),
+            })
+    return {"blocks": blocks, "optimizer": type(model.optimizer).__name__}
+
+
+@pytest.mark.parametrize("name", ["fashion_mlp", "fashion_cnn"])
+def test_ladder_changes_one_component_per_step(name):
+    recipe = zoo.get_recipe(name)
+    steps = ladder(recipe, 0.1)
+    built = [_describe(zoo.build(step)) for _, _, step in steps]
+    first = built[0]["blocks"][0]
+    assert (first["init"], first["activation"], first["batch_norm"], first["dropout"], built[0]["optimizer"]) == (
+        "VarianceScaling", "sigmoid", False, False, "SGD")
+    changed_per_step = []
+    for before, after in zip(built, built[1:]):
+        changed = {key for key in before["blocks"][0] if before["blocks"][0][key] != after["blocks"][0][key]}
+        if before["optimizer"] != after["optimizer"]:
+            changed.add("optimizer")
+        changed_per_step.append(changed)
+    assert changed_per_step == [{"init", "activation"}, {"batch_norm"}, {"dropout"}, {"optimizer"}]
+    assert steps[-1][2] is recipe, "the top of the ladder is the recipe itself"
+    assert zoo.build(steps[0][2]).count_params() == zoo.baseline(recipe, 0.1).count_params()
+
+
+def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
+    results = bench(tiny_recipe, data=digits, ablation=True, epochs=1, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs")
+    on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert on_disk["recipe"] == "tiny_digits" and on_disk["schema_version"] == 1
+    assert [g["learning_rate"] for g in on_disk["baseline_grid"]] == [0.1, 1.0]
+    picked = max(on_disk["baseline_grid"], key=lambda g: g["best_val_accuracy"])["learning_rate"]
+    assert on_disk["baseline_learning_rate"] == picked
+    assert list(on_disk["summary"]) == ["baseline", "init_activation", "batch_norm", "dropout", "recipe"]
+    for run in on_disk["runs"]:
+        assert {"variant", "seed", "test_accuracy", "test_loss", "train_seconds", "epochs_to_target",
+                "seconds_to_target", "params", "history", "learning_rate"} <= set(run)
+        assert len(run["history"]["val_accuracy"]) == run["epochs_run"] == 1
+    baseline_runs = [run for run in on_disk["runs"] if run["variant"] == "baseline"]
+    assert all(run["learning_rate"] == picked and run["optimizer"] == "sgd" for run in baseline_runs)
+    assert on_disk["versions"]["tensorflow"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| baseline (sigmoid, SGD) |" in report and "**Verdict:**" in report
+    assert (tmp_path / "out" / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert results["summary"] == on_disk["summary"]

@@ -1,0 +1,130 @@
+"""Data: IDX parsing, the offline source search, splits, pipelines, and bad data."""
+
+import gzip
+import os
+import struct
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.data import IDX_FILES, load, read_idx, reshuffled
+
+
+def _write_idx(path, array):
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
+
+
+def _fake_fashion_dir(folder, train=120, test=30):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (train, 28, 28)), "y_train": np.arange(train) % 10,
+        "x_test": rng.integers(0, 256, (test, 28, 28)), "y_test": np.arange(test) % 10,
+    }
+    for key, filename in IDX_FILES.items():
+        _write_idx(folder / filename, arrays[key])
+    return arrays
+
+
+def test_read_idx_round_trip(tmp_path):
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    _write_idx(tmp_path / "a.gz", array)
+    np.testing.assert_array_equal(read_idx(tmp_path / "a.gz"), array)
+
+
+def test_read_idx_refuses_truncated_and_foreign_files(tmp_path):
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    _write_idx(tmp_path / "a.gz", array)
+    raw = gzip.decompress((tmp_path / "a.gz").read_bytes())
+    (tmp_path / "short").write_bytes(raw[:-3])
+    with pytest.raises(zoo.DataError, match="truncated"):
+        read_idx(tmp_path / "short")
+    (tmp_path / "foreign").write_bytes(b"PK\x03\x04rest")
+    with pytest.raises(zoo.DataError, match="not an unsigned-byte IDX file"):
+        read_idx(tmp_path / "foreign")
+
+
+def test_idx_folder_source_and_split(tmp_path):
+    arrays = _fake_fashion_dir(tmp_path)
+    splits = load("fashion_mnist", batch_size=16, validation_size=20, data_dir=tmp_path, download=False)
+    assert splits.source == f"IDX files in {tmp_path}"
+    assert splits.sizes == {"train": 100, "validation": 20, "test": 30}
+    x, y = splits.arrays["train"]
+    assert x.shape[1:] == (28, 28, 1) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    # Train and validation are disjoint parts of the source's training set, and cover it.
+    train, validation = splits.indices["train"], splits.indices["validation"]
+    assert not set(train) & set(validation) and len(set(train) | set(validation)) == 120
+    np.testing.assert_array_equal(splits.arrays["validation"][1], arrays["y_train"][validation])
+    batch_x, batch_y = next(iter(splits.train))
+    assert tuple(batch_x.shape) == (16, 28, 28, 1) and batch_y.dtype.name == "int32"
+
+
+def test_split_is_fixed_whatever_the_training_seed(tmp_path):
+    _fake_fashion_dir(tmp_path)
+    one = load("fashion_mnist", validation_size=20, seed=1, data_dir=tmp_path, download=False)
+    two = load("fashion_mnist", validation_size=20, seed=2, data_dir=tmp_path, download=False)
+    np.testing.assert_array_equal(one.indices["validation"], two.indices["validation"])
+    first = lambda s: next(iter(s.train))[1].numpy()
+    assert not np.array_equal(first(one), first(two)), "different seeds should shuffle differently"
+
+
+def test_data_not_found_lists_what_was_tried(tmp_path):
+    with pytest.raises(zoo.DataError) as error:
+        load("fashion_mnist", data_dir=tmp_path, download=False)
+    message = str(error.value)
+    assert "Fashion-MNIST not found. Tried:" in message
+    assert f"TFDS prepared data in {tmp_path}: none" in message
+    assert f"IDX files in {tmp_path}: missing train-images-idx3-ubyte.gz" in message
+    assert "apt-get install dataset-fashion-mnist" in message and "ZOO_DATA_DIR" in message
+
+
+def test_zoo_data_dir_is_searched(tmp_path, monkeypatch):
+    _fake_fashion_dir(tmp_path)
+    monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "no_tfds"))
+    assert load("fashion_mnist", validation_size=20, download=False).source == f"IDX files in {tmp_path}"
+
+
+def test_digits(digits):
+    assert digits.sizes == {"train": 1237, "validation": 200, "test": 360}
+    assert digits.info.num_classes == 10 and digits.arrays["test"][0].shape[1:] == (8, 8, 1)
+    assert reshuffled(digits, 5).sizes == digits.sizes
+
+
+def test_from_arrays_checks_labels_and_shapes():
+    x = np.random.rand(50, 4).astype("float32")
+    with pytest.raises(zoo.DataError, match=r"y_test holds labels from 0 to 9; expected 0..2"):
+        zoo.from_arrays(x, np.arange(50) % 3, x[:10], np.arange(10), num_classes=3)
+    with pytest.raises(zoo.DataError, match=r"y_train has shape \(49,\); expected \(50,\)"):
+        zoo.from_arrays(x, np.arange(49) % 3, x[:10], np.arange(10) % 3)
+    with pytest.raises(zoo.DataError, match="holds float64 values; expected integer class ids"):
+        zoo.from_arrays(x, np.zeros(50), x[:10], np.arange(10) % 3)
+    with pytest.raises(zoo.DataError, match="x_test has examples of shape"):
+        zoo.from_arrays(x, np.arange(50) % 3, np.zeros((10, 5)), np.arange(10) % 3)
+    with pytest.raises(zoo.DataError, match="validation_size = 50 is not allowed"):
+        zoo.from_arrays(x, np.arange(50) % 3, x[:10], np.arange(10) % 3, validation_size=50)
+
+
+def test_unknown_dataset():
+    with pytest.raises(zoo.RecipeError, match="dataset = 'fashion' is not allowed"):
+        load("fashion")
+
+
+fashion = pytest.mark.fashion
+
+
+@fashion
+def test_real_fashion_mnist():
+    try:
+        splits = load("fashion_mnist", validation_size=5000, download=False)
+    except zoo.DataError as error:
+        if os.environ.get("CI"):  # CI installs the files; their absence there is a failure
+            raise
+        pytest.skip(f"Fashion-MNIST files absent: {error}")
+    assert splits.sizes == {"train": 55000, "validation": 5000, "test": 10000}
+    x, y = splits.arrays["train"]
+    assert x.shape[1:] == (28, 28, 1) and set(np.unique(y)) == set(range(10))
+    assert set(np.unique(splits.arrays["test"][1])) == set(range(10))
+    assert not set(splits.indices["train"]) & set(splits.indices["validation"])

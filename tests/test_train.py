@@ -1,0 +1,84 @@
+"""Training runs: outputs, test metrics, refusal to overwrite, resume after an interruption."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+
+
+def test_train_writes_a_complete_run_folder(tiny_recipe, digits, tmp_path):
+    result = zoo.train(tiny_recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
+    for key in ("recipe", "csv_log", "model", "metrics"):
+        assert result.paths[key].is_file(), key
+    assert any(result.paths["tensorboard"].rglob("events.out.tfevents.*"))
+    assert not (tmp_path / "run" / "backup").exists() or not any((tmp_path / "run" / "backup").iterdir())
+    metrics = json.loads(result.paths["metrics"].read_text())
+    assert metrics["epochs_run"] == 2 and len(metrics["history"]["val_accuracy"]) == 2
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_accuracy"] == result.test["accuracy"]
+    assert metrics["test_accuracy"] > 0.5, "two epochs on digits should beat chance by far"
+    assert metrics["versions"]["keras"] == keras.__version__
+    # The saved model is the trained one, and the saved recipe is the one that was trained.
+    loaded = keras.saving.load_model(result.paths["model"])
+    x = digits.arrays["test"][0][:20]
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), result.model.predict(x, verbose=0), rtol=1e-6)
+    assert zoo.get_recipe(result.paths["recipe"]).to_dict() == tiny_recipe.to_dict()
+
+
+def test_baseline_run_uses_the_baseline_stack(tiny_recipe, digits, tmp_path):
+    result = zoo.train(tiny_recipe, data=digits, out_dir=tmp_path / "b", baseline=True, learning_rate=0.5, verbose=0)
+    saved = zoo.get_recipe(result.paths["recipe"])
+    assert saved.name == "tiny_digits_baseline" and saved.stack.activation == "sigmoid"
+    assert saved.train.optimizer == "sgd" and saved.train.learning_rate == 0.5
+    assert result.metrics["learning_rate"] == 0.5
+
+
+def test_finished_run_is_never_overwritten(tiny_recipe, digits, tmp_path):
+    zoo.train(tiny_recipe, data=digits, out_dir=tmp_path / "run", epochs=1, verbose=0)
+    with pytest.raises(zoo.RunError, match="already holds a finished run"):
+        zoo.train(tiny_recipe, data=digits, out_dir=tmp_path / "run", epochs=1, verbose=0)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Stops training the way Ctrl-C does, after `after` epochs."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.after:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes(tiny_recipe, digits, tmp_path):
+    recipe = zoo.get_recipe(tiny_recipe, epochs=4, early_stopping_patience=0)
+    with pytest.raises(KeyboardInterrupt):
+        zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0, callbacks=[_Interrupt(after=2)])
+    assert not (tmp_path / "run" / "metrics.json").exists()
+    result = zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
+    with (tmp_path / "run" / "log.csv").open() as handle:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+    assert epochs == [0, 1, 2, 3], "the resumed run continues at epoch 3 instead of starting over"
+    assert len(result.metrics["epoch_end_seconds"]) == 2 and result.metrics["epochs_run"] == 4
+
+
+def test_resume_refuses_a_different_recipe(tiny_recipe, digits, tmp_path):
+    recipe = zoo.get_recipe(tiny_recipe, epochs=3, early_stopping_patience=0)
+    with pytest.raises(KeyboardInterrupt):
+        zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0, callbacks=[_Interrupt(after=1)])
+    with pytest.raises(zoo.RunError, match="interrupted run of a different recipe"):
+        zoo.train(zoo.get_recipe(recipe, dropout=0.5), data=digits, out_dir=tmp_path / "run", verbose=0)
+
+
+def test_train_on_users_own_arrays(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 5)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    data = zoo.from_arrays(x[:240], y[:240], x[240:], y[240:], batch_size=16, validation_size=40)
+    result = zoo.train(zoo.get_recipe("fashion_mlp", hidden=[16], epochs=8), data=data, out_dir=tmp_path / "r", verbose=0)
+    assert result.model.input_shape == (None, 5) and result.model.output_shape == (None, 2)
+    assert result.test["accuracy"] > 0.7

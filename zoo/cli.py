@@ -3,7 +3,7 @@
     zoo list [PATTERN]                 recipes and what they are for
     zoo show NAME_OR_FILE [--set k=v]  the fully resolved recipe, as TOML
     zoo train NAME_OR_FILE [--epochs N] [--set k=v ...] [--out DIR] [--baseline [--learning-rate R]]
-    zoo bench NAME_OR_FILE [--seeds N] [--ablation] [--epochs N] [--set k=v ...] [--out DIR]
+    zoo bench NAME_OR_FILE | --all [--seeds N] [--ablation] [--epochs N] [--set k=v ...] [--out DIR]
 
 Bad input prints one line starting with `zoo: error:` and exits with status 2.
 """
@@ -54,10 +54,25 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from zoo.bench import bench
+    from zoo.bench import bench, write_index
 
+    if args.all == (args.recipe is not None):
+        print("zoo: error: name one recipe (or .toml file), or pass --all", file=sys.stderr)
+        return 2
+    ablation = True if args.ablation else None  # None: the recipe's own bench.ablation
+    if args.all:
+        if args.out:
+            print("zoo: error: --out goes with one recipe; --all writes benchmarks/results/<recipe>/", file=sys.stderr)
+            return 2
+        for name in list_recipes():
+            recipe = get_recipe(name, **dict(parse_override(text) for text in args.set or []))
+            bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, verbose=args.verbose)
+        print(write_index())
+        return 0
     recipe = _recipe_from_args(args)
-    bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=args.ablation, out_dir=args.out, verbose=args.verbose)
+    bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, out_dir=args.out, verbose=args.verbose)
+    if args.out is None:
+        write_index()
     return 0
 
 
@@ -71,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def recipe_command(name: str, help_text: str):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("recipe", metavar="NAME_OR_FILE", help="a shipped recipe name or a path to a .toml file")
+        command.add_argument("recipe", metavar="NAME_OR_FILE", nargs="?" if name == "bench" else None,
+                             help="a shipped recipe name or a path to a .toml file")
         command.add_argument("--set", action="append", metavar="KEY=VALUE",
                              help="override a recipe key, e.g. --set stack.dropout=0.3 (repeatable)")
         return command
@@ -86,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     training.set_defaults(run=_cmd_train)
 
     benching = recipe_command("bench", "train the recipe and its baseline (rate picked on validation) and compare")
+    benching.add_argument("--all", action="store_true", help="every shipped recipe, then benchmarks/README.md")
     benching.add_argument("--epochs", type=int, help="override train.epochs for every run")
     benching.add_argument("--seeds", type=int, help="seeds per variant (default: the recipe's bench.seeds)")
     benching.add_argument("--ablation", action="store_true", help="also train the ladder from baseline to recipe, one component at a time")

@@ -60,7 +60,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "early_stopping_patience": Field(int, 5, "epochs without validation gain before stopping (0 = off)", minimum=0),
         "clipnorm": Field(float, 0.0, "clip each gradient to this norm (0 = off)", minimum=0.0),
         "clipvalue": Field(float, 0.0, "clip each gradient element to +-this value (0 = off)", minimum=0.0),
-        "steps_per_execution": Field(int, 1, "training steps run per call into TensorFlow", minimum=1),
+        "steps_per_execution": Field(
+            int, 32, "training steps per call into TensorFlow (fewer Python round trips; progress bars update every N steps)",
+            minimum=1,
+        ),
         "seed": Field(int, 0, "seed for weights, dropout and shuffling", minimum=0),
     },
     "baseline": {
@@ -71,6 +74,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
     },
     "bench": {
         "seeds": Field(int, 3, "training seeds per variant in `zoo bench` (median and spread reported)", minimum=1),
+        "ablation": Field(bool, False, "`zoo bench` also trains the ladder from baseline to recipe"),
         "target_accuracy": Field(
             float, 0.85, "validation accuracy whose first crossing `zoo bench` times", minimum=0.0, maximum=1.0,
         ),

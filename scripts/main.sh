@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job: install, get Fashion-MNIST, train the default recipe (fashion_mlp) and its
+# sigmoid/SGD baseline (learning rate picked on validation data), and print the comparison.
+# Extra arguments go to `zoo bench`, e.g. `bash scripts/main.sh --epochs 5`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ZOO_REPO"
+"$ZOO_BIN" bench fashion_mlp --seeds 1 --out runs/main/fashion_mlp "$@"

@@ -1,0 +1,61 @@
+"""The README and the committed benchmarks stay true to the code and to the results files."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from zoo.recipe import SCHEMA
+
+REPO = Path(__file__).resolve().parent.parent
+README = (REPO / "README.md").read_text()
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def test_readme_documents_every_recipe_key():
+    for section, fields in SCHEMA.items():
+        for key in fields:
+            name = f"{section}.{key}" if section else key
+            assert f"| `{name}` |" in README, f"README's key table lacks {name}"
+
+
+def test_readme_starts_with_the_two_commands():
+    commands = re.findall(r"^bash scripts/(\w+)\.sh", README, flags=re.M)
+    assert commands[:2] == ["main", "test"]
+    assert (REPO / "scripts" / "main.sh").is_file() and (REPO / "scripts" / "test.sh").is_file()
+    assert "bash scripts/test.sh" in (REPO / ".ci" / "run").read_text()
+
+
+def _headline_rows():
+    """README rows '| [recipe](...) | 0.9012 (0.9000-0.9030) | 0.8800 (...) | ...'."""
+    pattern = re.compile(r"^\| \[(\w+)\]\(benchmarks/results/\w+/report\.md\) \| ([0-9.]+) \([^)]*\) \| ([0-9.]+) ", re.M)
+    return {name: (float(recipe), float(baseline)) for name, recipe, baseline in pattern.findall(README)}
+
+
+def test_readme_headline_numbers_come_from_results_json():
+    rows = _headline_rows()
+    committed = sorted(path.parent.name for path in RESULTS.glob("*/results.json")
+                       if "recipe" in json.loads(path.read_text()).get("summary", {}))
+    assert sorted(rows) == committed, "README's headline table and benchmarks/results/ name different recipes"
+    for name, (recipe_accuracy, baseline_accuracy) in rows.items():
+        summary = json.loads((RESULTS / name / "results.json").read_text())["summary"]
+        assert recipe_accuracy == round(summary["recipe"]["test_accuracy"]["median"], 4), name
+        assert baseline_accuracy == round(summary["baseline"]["test_accuracy"]["median"], 4), name
+
+
+@pytest.mark.parametrize("results_file", sorted(RESULTS.glob("*/results.json")), ids=lambda p: p.parent.name)
+def test_committed_results_have_the_promised_shape(results_file):
+    results = json.loads(results_file.read_text())
+    folder = results_file.parent
+    assert (folder / "report.md").is_file() and (folder / "curves.png").is_file()
+    assert results["recipe"] == folder.name and results["schema_version"] == 1
+    assert {g["learning_rate"] for g in results["baseline_grid"]} == set(results["resolved_recipe"]["baseline"]["learning_rates"])
+    best = max(results["baseline_grid"], key=lambda g: g["best_val_accuracy"])
+    assert results["baseline_learning_rate"] == best["learning_rate"], "the baseline rate is picked on validation"
+    for variant, summary in results["summary"].items():
+        runs = [run for run in results["runs"] if run["variant"] == variant]
+        assert len(runs) == len(results["seeds"]) == summary["test_accuracy"]["n"]
+        for run in runs:
+            assert 0 <= run["test_accuracy"] <= 1 and len(run["history"]["val_accuracy"]) == run["epochs_run"]
+    assert {"keras", "tensorflow", "zoo"} <= set(results["versions"])

@@ -4,9 +4,10 @@ For each recipe `bench` does, in order:
 
 1. Trains the baseline once per learning rate of `recipe.baseline.learning_rates` (first seed)
    and picks the rate with the best *validation* accuracy. The test set plays no part.
-2. Trains the recipe and the picked baseline for every seed, same split, batch size, epochs.
-3. With `ablation=True`, walks from the baseline to the recipe one component at a time:
-   + init & activation, + BatchNorm, + dropout, + optimizer (= the recipe), every seed.
+2. With `ablation=True`, builds the ladder from the baseline to the recipe, one component at a
+   time: + init & activation, + BatchNorm, + dropout, + optimizer (= the recipe). The steps
+   that still use SGD get their own rate, picked from the same grid the same way.
+3. Trains every variant for every seed: same split, batch size and epoch budget.
 4. Writes `results.json`, `report.md` and `curves.png` to the results folder and prints the table.
 
 Example:
@@ -157,24 +158,36 @@ def bench(
     def say(text: str) -> None:
         print(f"[{time.perf_counter() - started:7.0f} s] {recipe.name}: {text}", flush=True)
 
-    # 1. The baseline's learning rate, picked on validation accuracy with the first seed.
-    grid_runs = []
-    for rate in recipe.baseline.learning_rates:
-        run = _run(baseline_recipe(recipe, rate), data, seed_list[0], runs_dir, "baseline", "baseline (sigmoid, SGD)", verbose)
-        grid_runs.append(run)
-        say(f"baseline lr={rate:g}: best validation accuracy {run['best_val_accuracy']:.4f}")
-    best = max(grid_runs, key=lambda run: (run["best_val_accuracy"] or 0.0, -run["learning_rate"]))
-    picked = best["learning_rate"]
-    say(f"picked baseline learning rate {picked:g} (on validation accuracy)")
+    def pick_rate(variant: str, label: str, make) -> tuple[list[dict], dict]:
+        """Train `make(rate)` for each grid rate (first seed); the best validation accuracy wins."""
+        grid = []
+        for rate in recipe.baseline.learning_rates:
+            grid.append(_run(make(rate), data, seed_list[0], runs_dir, variant, label, verbose))
+            say(f"{label} lr={rate:g}: best validation accuracy {grid[-1]['best_val_accuracy']:.4f}")
+        best = max(grid, key=lambda run: (run["best_val_accuracy"] or 0.0, -run["learning_rate"]))
+        say(f"{label}: picked SGD learning rate {best['learning_rate']:g} (on validation accuracy)")
+        return grid, best
 
-    # 2-3. Every variant for every seed; the grid's run at the picked rate is the first baseline seed.
+    # 1. The baseline's learning rate, picked on validation accuracy with the first seed.
+    grids, first_runs = {}, {}
+    grids["baseline"], first_runs["baseline"] = pick_rate("baseline", "baseline (sigmoid, SGD)", lambda r: baseline_recipe(recipe, r))
+    picked = first_runs["baseline"]["learning_rate"]
+
+    # 2. The ladder. Its middle steps still train with SGD, and a rate tuned for sigmoid units is
+    # not theirs (He/ELU nets can diverge at it), so each SGD step gets its own pick from the grid.
     steps = ladder(recipe, picked)
     if not ablation:
         steps = [steps[0], steps[-1]]
-    runs = [best]
+    for index, (variant, label, step) in enumerate(steps):
+        if variant not in ("baseline", "recipe") and step.train.optimizer == "sgd":
+            grids[variant], first_runs[variant] = pick_rate(variant, label, lambda r, s=step: get_recipe(s, learning_rate=r))
+            steps[index] = (variant, label, get_recipe(step, learning_rate=first_runs[variant]["learning_rate"]))
+
+    # 3. Every variant for every seed; a grid's run at the picked rate is that variant's first seed.
+    runs = list(first_runs.values())
     for variant, label, step in steps:
         for seed in seed_list:
-            if variant == "baseline" and seed == seed_list[0]:
+            if variant in first_runs and seed == seed_list[0]:
                 continue
             run = _run(step, data, seed, runs_dir, variant, label, verbose)
             runs.append(run)
@@ -193,10 +206,15 @@ def bench(
         "target_val_accuracy": recipe.bench.target_accuracy,
         "goal_test_accuracy": recipe.bench.goal_test_accuracy or None,
         "baseline_grid": [{"learning_rate": run["learning_rate"], "best_val_accuracy": run["best_val_accuracy"],
-                           "seed": run["seed"]} for run in grid_runs],
+                           "seed": run["seed"]} for run in grids["baseline"]],
         "baseline_learning_rate": picked,
+        # Every SGD variant's rate grid (validation accuracy, first seed): the baseline's and, with
+        # the ablation ladder, its middle steps'.
+        "learning_rate_grids": {variant: [{"learning_rate": run["learning_rate"], "best_val_accuracy": run["best_val_accuracy"]}
+                                          for run in grid] for variant, grid in grids.items()},
         "ablation": ablation,
-        "variants": [{"variant": v, "label": label, "params": build(step).count_params()} for v, label, step in steps],
+        "variants": [{"variant": v, "label": label, "optimizer": step.train.optimizer, "learning_rate": step.train.learning_rate,
+                      "params": build(step).count_params()} for v, label, step in steps],
         "runs": runs,
         "summary": summarize(runs),
         "total_seconds": round(time.perf_counter() - started, 1),
@@ -240,18 +258,24 @@ def render_report(results: dict[str, Any]) -> str:
         + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in results["baseline_grid"])
         + f"; picked **{results['baseline_learning_rate']:g}**.",
         "",
-        f"| variant | test accuracy, median of {seeds} (min-max) | train time, median | reached val {results['target_val_accuracy']:g} | median s to reach it | params |",
-        "|---|---|---|---|---|---|",
+        f"| variant | optimizer, rate | test accuracy, median of {seeds} (min-max) | train time, median | reached val {results['target_val_accuracy']:g} | median s to reach it | params |",
+        "|---|---|---|---|---|---|---|",
     ]
-    params = {v["variant"]: v["params"] for v in results["variants"]}
+    variants = {v["variant"]: v for v in results["variants"]}
     for variant, row in summary.items():
         acc = row["test_accuracy"]
         to_target = f"{row['median_seconds_to_target']:.0f}" if row["median_seconds_to_target"] is not None else "never"
         lines.append(
-            f"| {row['label']} | {acc['median']:.4f} ({acc['min']:.4f}-{acc['max']:.4f}) | "
-            f"{row['train_seconds']['median']:.0f} s | {row['reached_target']} | {to_target} | {params[variant]:,} |"
+            f"| {row['label']} | {variants[variant]['optimizer']} {variants[variant]['learning_rate']:g} | "
+            f"{acc['median']:.4f} ({acc['min']:.4f}-{acc['max']:.4f}) | "
+            f"{row['train_seconds']['median']:.0f} s | {row['reached_target']} | {to_target} | {variants[variant]['params']:,} |"
         )
     gain = summary["recipe"]["test_accuracy"]["median"] - summary["baseline"]["test_accuracy"]["median"]
+    middle = {v: g for v, g in results["learning_rate_grids"].items() if v != "baseline"}
+    if middle:
+        lines += ["", "The ladder's SGD steps had their rates picked the same way: " + "; ".join(
+            f"{variants[v]['label']}: " + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in grid)
+            for v, grid in middle.items()) + "."]
     lines += ["", f"**Verdict:** the recipe's median test accuracy is {100 * gain:+.1f} points against the baseline's."]
     status = goal_status(results)
     if status:

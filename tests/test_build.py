@@ -53,7 +53,7 @@ def test_default_stack_really_is_he_bn_elu_dropout_adam():
     assert dense.use_bias is False, "BatchNorm's beta replaces the bias"
     assert isinstance(norm, keras.layers.BatchNormalization)
     assert activation.get_config()["activation"] == "elu"
-    assert isinstance(dropout, keras.layers.Dropout) and dropout.rate == 0.2
+    assert isinstance(dropout, keras.layers.Dropout) and dropout.rate == zoo.get_recipe("fashion_mlp").stack.dropout > 0
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     # He-normal: std = sqrt(2 / fan_in) (truncated normal, so allow a loose band).
     fan_in = dense.kernel.shape[0]

@@ -17,10 +17,12 @@ from zoo.data import from_arrays, load
 from zoo.errors import DataError, RecipeError, RunError, ZooError
 from zoo.recipe import Recipe, get_recipe, list_recipes
 from zoo.stack import STACKS, get_activation, get_initializer, get_optimizer, get_stack
+from zoo.layers import RReLU
 from zoo.train import TrainResult, train
+from zoo.uncertainty import predict_mc
 
 __all__ = [
     "DATASETS", "DataError", "Recipe", "RecipeError", "RunError", "STACKS", "TrainResult", "ZooError",
     "baseline", "build", "conv_block", "dataset_info", "dense_block", "from_arrays", "get_activation",
-    "get_initializer", "get_optimizer", "get_recipe", "get_stack", "list_recipes", "load", "train",
+    "get_initializer", "get_optimizer", "get_recipe", "get_stack", "list_recipes", "load", "predict_mc", "RReLU", "train",
 ]

@@ -48,7 +48,8 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
         ("batch_norm", "+ batch norm", ["stack.batch_norm"]),
         ("dropout", f"+ dropout {recipe.stack.dropout:g}", ["stack.dropout", "stack.dropout_kind"]),
         ("optimizer", f"+ {recipe.train.optimizer} (= recipe)",
-         ["train.optimizer", "train.learning_rate", "train.clipnorm", "train.clipvalue",
+         ["train.optimizer", "train.learning_rate", "train.clipnorm", "train.clipvalue", "train.schedule",
+          "regularization.augment",
           "regularization.l1", "regularization.l2", "regularization.max_norm"]),
     ]
     plain = baseline_recipe(recipe, baseline_learning_rate)

@@ -56,9 +56,16 @@ def _kernel_extras(extras: dict) -> dict:
 
 
 def _normalize_and_activate(stack: Stack, suffix: str = "") -> list:
-    """[BatchNorm] -> activation: BN sits before the nonlinearity, as in Ioffe & Szegedy (2015)."""
-    layers = [keras.layers.BatchNormalization(name=f"batch_norm{suffix}")] if stack.batch_norm else []
-    return layers + [get_activation(stack.activation, f"activation{suffix}")]
+    """[BatchNorm] -> activation, or activation -> [BatchNorm] with bn_position = "after".
+
+    Ioffe & Szegedy (2015) normalize before the nonlinearity; normalizing after it is the
+    common alternative, and which works better depends on the net.
+    """
+    activation = [get_activation(stack.activation, f"activation{suffix}", stack)]
+    if not stack.batch_norm:
+        return activation
+    norm = [keras.layers.BatchNormalization(name=f"batch_norm{suffix}")]
+    return norm + activation if stack.bn_position == "before" else activation + norm
 
 
 def _dropout(stack: Stack) -> list:
@@ -88,7 +95,7 @@ def dense_block(units: int, stack: str | Stack = "default", name: str | None = N
         keras.layers.Dense(
             units,
             use_bias=not stack.batch_norm,
-            kernel_initializer=get_initializer(stack.init, extras["seed"]),
+            kernel_initializer=get_initializer(stack.init, extras["seed"], stack.init_std),
             name="dense",
             **_kernel_extras(extras),
         )
@@ -127,7 +134,8 @@ def conv_block(
                 kernel_size,
                 padding="same",
                 use_bias=not stack.batch_norm,
-                kernel_initializer=get_initializer(stack.init, None if extras["seed"] is None else extras["seed"] + index),
+                kernel_initializer=get_initializer(
+                    stack.init, None if extras["seed"] is None else extras["seed"] + index, stack.init_std),
                 name=f"conv_{index + 1}",
                 **_kernel_extras(extras),
             )

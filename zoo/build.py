@@ -14,15 +14,17 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any
 
 import keras
 
-from zoo.blocks import conv_block, dense_block
+from zoo.blocks import REGULARIZATION_FIELDS, conv_block, dense_block
 from zoo.catalog import dataset_info
 from zoo.errors import RecipeError
-from zoo.recipe import Recipe, get_recipe
-from zoo.stack import Stack, get_initializer, get_optimizer
+from zoo.layers import EpochPiecewise, OneCycle
+from zoo.recipe import Recipe, get_recipe, recipe_stack
+from zoo.stack import get_initializer, get_optimizer
 
 
 def _check_shape(input_shape: Any, num_classes: Any, kind: str) -> tuple[tuple[int, ...], int]:
@@ -42,7 +44,8 @@ def _check_shape(input_shape: Any, num_classes: Any, kind: str) -> tuple[tuple[i
 def _network(recipe: Recipe, stack: Stack, input_shape, num_classes) -> keras.Model:
     model = recipe.model
     seed = recipe.train.seed
-    regularization = dict(recipe.regularization)
+    # The kernel penalties and bounds go into every block; augmentation belongs to the data pipeline.
+    regularization = {key: recipe.regularization[key] for key in REGULARIZATION_FIELDS}
     inputs = keras.Input(input_shape, name="inputs")
     x = inputs
     if model.kind == "cnn":
@@ -55,7 +58,8 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes) -> keras.Mo
     for index, units in enumerate(model.hidden):
         x = dense_block(units, stack=stack, name=f"hidden_{index + 1}", seed=seed * 1000 + 500 + index, **regularization)(x)
     outputs = keras.layers.Dense(
-        num_classes, activation="softmax", kernel_initializer=get_initializer(stack.init, seed * 1000 + 999), name="output"
+        num_classes, activation="softmax", kernel_initializer=get_initializer(stack.init, seed * 1000 + 999, stack.init_std),
+        name="output"
     )(x)
     return keras.Model(inputs, outputs, name=recipe.name)
 
@@ -64,11 +68,33 @@ def _scope(strategy):
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
-def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=None) -> keras.Model:
+def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
+    """The optimizer's learning rate: a float, or a schedule that counts optimizer steps.
+
+    ``plateau`` is a float here: ReduceLROnPlateau, a training callback, lowers it.
+
+    Example:
+        >>> recipe = get_recipe("fashion_mlp", schedule="exponential", decay_rate=0.5)
+        >>> round(float(learning_rate_schedule(recipe, 100)(200)), 6)
+        0.00025
+    """
+    train = recipe.train
+    if train.schedule == "exponential":
+        # Smooth decay: the rate falls by decay_rate over every epoch's worth of steps.
+        return keras.optimizers.schedules.ExponentialDecay(train.learning_rate, steps_per_epoch, train.decay_rate)
+    if train.schedule == "piecewise":
+        return EpochPiecewise(train.learning_rate, train.boundaries, train.factors, steps_per_epoch)
+    if train.schedule == "1cycle":
+        return OneCycle(train.learning_rate, steps_per_epoch * train.epochs)
+    return train.learning_rate
+
+
+def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=None, steps_per_epoch=None) -> keras.Model:
     """Build and compile the recipe's network with its own stack.
 
     `input_shape` and `num_classes` default to the recipe's dataset; pass them to use the
     recipe on other data. With a `tf.distribute` `strategy`, variables are made in its scope.
+    `steps_per_epoch` sizes step-based schedules (default: from the dataset's size).
 
     Example:
         >>> model = build("fashion_mlp", input_shape=(8, 8, 1), num_classes=3)
@@ -78,13 +104,14 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
     recipe = get_recipe(recipe) if not isinstance(recipe, Recipe) else recipe
     info = dataset_info(recipe.dataset)
     shape, classes = _check_shape(input_shape or info.input_shape, num_classes or info.num_classes, recipe.model.kind)
-    stack = Stack(**{key: recipe.stack[key] for key in ("init", "activation", "batch_norm", "dropout", "dropout_kind")},
-                  optimizer=recipe.train.optimizer)
+    stack = recipe_stack(recipe)
+    if steps_per_epoch is None:
+        steps_per_epoch = max(1, math.ceil((info.train_examples - recipe.validation_size) / recipe.train.batch_size))
     train = recipe.train
     with _scope(strategy):
         model = _network(recipe, stack, shape, classes)
         model.compile(
-            optimizer=get_optimizer(train.optimizer, train.learning_rate, train.clipnorm, train.clipvalue),
+            optimizer=get_optimizer(train.optimizer, learning_rate_schedule(recipe, steps_per_epoch), train.clipnorm, train.clipvalue),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
             steps_per_execution=train.steps_per_execution,
@@ -110,6 +137,8 @@ BASELINE_OVERRIDES = {
     "regularization.l2": 0.0,
     "regularization.max_norm": 0.0,
     "train.optimizer": "sgd",
+    "train.schedule": "constant",
+    "regularization.augment": [],
     "train.clipnorm": 0.0,
     "train.clipvalue": 0.0,
 }

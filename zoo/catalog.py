@@ -20,6 +20,7 @@ class DatasetInfo:
     num_classes: int
     class_names: tuple[str, ...]
     description: str
+    train_examples: int = 0  # before the validation split; sizes step-based schedules
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -29,10 +30,12 @@ DATASETS: dict[str, DatasetInfo] = {
         10,
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         "Zalando's 70,000 28x28 grey clothing images (60,000 train, 10,000 test)",
+        60000,
     ),
     "digits": DatasetInfo(
         "digits", (8, 8, 1), 10, tuple(str(d) for d in range(10)),
         "scikit-learn's 1,797 8x8 handwritten digits (UCI); small enough for tests",
+        1437,
     ),
 }
 

@@ -20,6 +20,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -157,7 +158,46 @@ def _scale(x: np.ndarray, info: DatasetInfo, maximum: float) -> np.ndarray:
     return x.reshape((-1,) + info.input_shape)
 
 
-def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+def augmenter(words: list[str], amount: float = 0.1, seed: int = 0, image: bool = True) -> keras.Sequential:
+    """The augmentation layers for `words` (flip, translate, rotate, zoom, noise), in that order.
+
+    Shift and zoom are +-`amount` of the image size, rotation +-`amount` x 180 degrees, noise a
+    Gaussian with std `amount` / 2 (pixels are in [0, 1]). Flips are horizontal only: a
+    garment upside down is not a garment. Non-image inputs allow only noise.
+
+    Example:
+        >>> [type(layer).__name__ for layer in augmenter(["flip", "noise"]).layers]
+        ['RandomFlip', 'GaussianNoise']
+    """
+    makers = {
+        "flip": lambda: keras.layers.RandomFlip("horizontal", seed=seed),
+        "translate": lambda: keras.layers.RandomTranslation(amount, amount, fill_mode="constant", seed=seed + 1),
+        "rotate": lambda: keras.layers.RandomRotation(amount / 2, fill_mode="constant", seed=seed + 2),
+        "zoom": lambda: keras.layers.RandomZoom(amount, fill_mode="constant", seed=seed + 3),
+        "noise": lambda: keras.layers.GaussianNoise(amount / 2, seed=seed + 4),
+    }
+    unknown = [word for word in words if word not in makers]
+    if unknown:
+        raise DataError(f"regularization.augment = {words!r}: {unknown[0]!r} is not allowed; allowed: {', '.join(makers)}")
+    if not image and set(words) - {"noise"}:
+        raise DataError(f"regularization.augment = {words!r}: inputs are not images, so only 'noise' is allowed")
+    return keras.Sequential([makers[word]() for word in makers if word in words], name="augment")
+
+
+def augmented(splits: Splits, words: list[str], amount: float = 0.1, seed: int = 0) -> Splits:
+    """The same split with augmentation applied to training batches only.
+
+    It runs per batch inside the tf.data pipeline, after shuffling and batching, so the model
+    never contains it and validation and test batches are never touched.
+    """
+    if not words:
+        return splits
+    layers = augmenter(words, amount, seed, image=len(splits.info.input_shape) == 3)
+    x, y = splits.arrays["train"]
+    return dataclasses.replace(splits, train=pipeline(x, y, splits.batch_size, shuffle=True, seed=seed, augment=layers))
+
+
+def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0, augment=None) -> tf.data.Dataset:
     """Batch `(x, y)` into a cached, (shuffled), prefetched `tf.data.Dataset`.
 
     Shuffling reshuffles every epoch from `seed`, over the whole split (a full-size buffer is a
@@ -171,7 +211,10 @@ def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed:
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size)
+    if augment is not None:
+        dataset = dataset.map(lambda images, labels: (augment(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def split(

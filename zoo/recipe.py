@@ -26,7 +26,10 @@ from zoo.catalog import DATASETS
 from zoo.errors import RecipeError
 from zoo.paths import shipped_dir
 from zoo.schema import Field, unknown_word_error
-from zoo.stack import STACK_FIELDS, STACKS, get_stack
+from zoo.stack import STACK_FIELDS, STACKS, Stack, get_stack
+
+SCHEDULES = ("constant", "exponential", "piecewise", "plateau", "1cycle")
+AUGMENTATIONS = ("flip", "translate", "rotate", "zoom", "noise")
 
 # Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
 SCHEMA: dict[str, dict[str, Field]] = {
@@ -48,9 +51,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
         **{key: dataclasses.replace(field, default=None) for key, field in STACK_FIELDS.items() if key != "optimizer"},
     },
     "regularization": {
-        "l1": Field(float, 0.0, "L1 penalty on every kernel (0 = off)", minimum=0.0),
-        "l2": Field(float, 0.0, "L2 penalty on every kernel (0 = off)", minimum=0.0),
-        "max_norm": Field(float, 0.0, "max-norm bound on each unit's incoming weights (0 = off)", minimum=0.0),
+        "l1": Field(float, 0.0, "L1 penalty on every hidden kernel (0 = off)", minimum=0.0),
+        "l2": Field(float, 0.0, "L2 penalty on every hidden kernel (0 = off)", minimum=0.0),
+        "max_norm": Field(float, 0.0, "max-norm bound on each hidden unit's incoming weights (0 = off)", minimum=0.0),
+        "augment": Field(str, [], "image augmentations, training batches only", list_of=True, choices=AUGMENTATIONS),
+        "augment_amount": Field(
+            float, 0.1, "augmentation strength: shift/zoom fraction, rotation x 180 degrees, noise std x 2",
+            minimum=0.0, maximum=1.0, min_exclusive=True,
+        ),
     },
     "train": {
         "optimizer": dataclasses.replace(STACK_FIELDS["optimizer"], default=None),
@@ -58,6 +66,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "batch_size": Field(int, 32, "examples per gradient step", minimum=1),
         "epochs": Field(int, 30, "maximum passes over the training set", minimum=1),
         "early_stopping_patience": Field(int, 5, "epochs without validation gain before stopping (0 = off)", minimum=0),
+        "schedule": Field(str, "constant", "learning-rate schedule", choices=SCHEDULES),
+        "decay_rate": Field(float, 0.9, "exponential: rate multiplier per epoch", minimum=0.0, maximum=1.0, min_exclusive=True),
+        "boundaries": Field(int, [10, 20], "piecewise: epochs where the rate changes", list_of=True, minimum=1),
+        "factors": Field(float, [1.0, 0.1, 0.01], "piecewise: rate multiplier per piece (one more than boundaries)",
+                         list_of=True, minimum=0.0, min_exclusive=True, min_length=1),
+        "plateau_factor": Field(float, 0.5, "plateau: rate multiplier when validation loss stalls", minimum=0.0, maximum=1.0,
+                                min_exclusive=True, max_exclusive=True),
+        "plateau_patience": Field(int, 2, "plateau: epochs without validation-loss gain before cutting the rate", minimum=1),
         "clipnorm": Field(float, 0.0, "clip each gradient to this norm (0 = off)", minimum=0.0),
         "clipvalue": Field(float, 0.0, "clip each gradient element to +-this value (0 = off)", minimum=0.0),
         "steps_per_execution": Field(
@@ -206,9 +222,22 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
                 else:
                     filled[key] = copy.deepcopy(field.default)
             values[section] = Section(filled)
+        recipe = Recipe(**values, source=source)
+        recipe_stack(recipe)  # checks across stack keys (rrelu bounds) and warns on odd pairs
+        train = recipe.train
+        if train.schedule == "piecewise" and len(train.factors) != len(train.boundaries) + 1:
+            raise RecipeError(
+                f"train.factors = {train.factors!r} does not fit train.boundaries = {train.boundaries!r}; "
+                "piecewise needs one more factor than boundaries"
+            )
     except RecipeError as error:
         raise RecipeError(where + str(error)) from None
-    return Recipe(**values, source=source)
+    return recipe
+
+
+def recipe_stack(recipe: Recipe) -> Stack:
+    """The per-layer practice a recipe builds with: its [stack] keys plus train.optimizer."""
+    return Stack(**{key: recipe.stack[key] for key in STACK_FIELDS if key != "optimizer"}, optimizer=recipe.train.optimizer)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

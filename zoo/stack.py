@@ -16,14 +16,16 @@ Factories take plain words so a recipe can name a layer: ``get_activation("elu")
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import keras
 
 from zoo.errors import RecipeError
+from zoo.layers import RReLU
 from zoo.schema import Field, unknown_word_error
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "rrelu", "elu", "selu", "gelu", "swish")
 
 INITIALIZERS = (
     "he_normal",
@@ -33,18 +35,26 @@ INITIALIZERS = (
     "lecun_normal",
     "lecun_uniform",
     "scaled_normal",
+    "random_normal",
 )
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "nadam", "adamw")
 
 DROPOUT_KINDS = ("standard", "alpha")
 
+BN_POSITIONS = ("before", "after")
+
 # The per-layer options a stack fixes. The recipe's [stack] section and the block factories
 # (dense_block, conv_block) both accept exactly these keys.
 STACK_FIELDS: dict[str, Field] = {
     "init": Field(str, "he_normal", "kernel initializer", choices=INITIALIZERS),
     "activation": Field(str, "elu", "hidden-unit nonlinearity", choices=ACTIVATIONS),
-    "batch_norm": Field(bool, True, "BatchNormalization between the linear map and the activation"),
+    "batch_norm": Field(bool, True, "BatchNormalization in every hidden layer"),
+    "bn_position": Field(str, "before", "BatchNorm before the activation (Ioffe & Szegedy) or after it", choices=BN_POSITIONS),
+    "init_std": Field(float, 0.05, "standard deviation of the random_normal initializer", minimum=0.0, min_exclusive=True),
+    "negative_slope": Field(float, 0.2, "leaky_relu's slope for x < 0", minimum=0.0, maximum=1.0),
+    "rrelu_lower": Field(float, 1 / 8, "rrelu's smallest random slope", minimum=0.0, maximum=1.0),
+    "rrelu_upper": Field(float, 1 / 3, "rrelu's largest random slope", minimum=0.0, maximum=1.0),
     "dropout": Field(float, 0.2, "fraction of units dropped in training", minimum=0.0, maximum=1.0, max_exclusive=True),
     "dropout_kind": Field(str, "standard", "Dropout, or AlphaDropout for SELU nets", choices=DROPOUT_KINDS),
     "optimizer": Field(str, "adam", "optimizer the stack trains with", choices=OPTIMIZERS),
@@ -66,6 +76,24 @@ class Stack:
     dropout: float
     dropout_kind: str
     optimizer: str
+    bn_position: str = "before"
+    init_std: float = 0.05
+    negative_slope: float = 0.2
+    rrelu_lower: float = 1 / 8
+    rrelu_upper: float = 1 / 3
+
+    def __post_init__(self):
+        if self.rrelu_lower > self.rrelu_upper:
+            raise RecipeError(
+                f"stack.rrelu_lower = {self.rrelu_lower!r} is greater than stack.rrelu_upper = {self.rrelu_upper!r}; "
+                "expected lower <= upper"
+            )
+        if self.dropout_kind == "alpha" and self.dropout > 0 and self.activation != "selu":
+            warnings.warn(
+                f"stack.dropout_kind = 'alpha' with stack.activation = {self.activation!r}: AlphaDropout preserves "
+                "the self-normalizing statistics of SELU nets only; use dropout_kind = 'standard' otherwise",
+                stacklevel=3,
+            )
 
     def replace(self, **options) -> "Stack":
         """Return a copy with `options` changed, each checked like a recipe key."""
@@ -98,7 +126,7 @@ def get_stack(stack: str | Stack) -> Stack:
     return STACKS[stack]
 
 
-def get_activation(name: str, layer_name: str | None = None) -> keras.layers.Layer:
+def get_activation(name: str, layer_name: str | None = None, stack: "Stack | None" = None) -> keras.layers.Layer:
     """Return a fresh activation layer for the word `name`.
 
     Activations are separate layers (not a Dense argument) so that BatchNormalization can sit
@@ -109,10 +137,18 @@ def get_activation(name: str, layer_name: str | None = None) -> keras.layers.Lay
         'elu'
     """
     STACK_FIELDS["activation"].check("activation", name)
+    stack = stack or STACKS["default"]
+    if name == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=stack.negative_slope, name=layer_name)
+    if name == "prelu":
+        # He et al. 2015: one learned slope per unit, starting at 0.25.
+        return keras.layers.PReLU(alpha_initializer=keras.initializers.Constant(0.25), name=layer_name)
+    if name == "rrelu":
+        return RReLU(stack.rrelu_lower, stack.rrelu_upper, name=layer_name)
     return keras.layers.Activation(name, name=layer_name)
 
 
-def get_initializer(name: str, seed: int | None = None) -> keras.initializers.Initializer:
+def get_initializer(name: str, seed: int | None = None, std: float = 0.05) -> keras.initializers.Initializer:
     """Return the kernel initializer for the word `name`.
 
     ``scaled_normal`` is the baseline's N(0, 1/fan_in): the "small random init" of the plain
@@ -123,6 +159,8 @@ def get_initializer(name: str, seed: int | None = None) -> keras.initializers.In
         'HeNormal'
     """
     STACK_FIELDS["init"].check("init", name)
+    if name == "random_normal":
+        return keras.initializers.RandomNormal(0.0, std, seed=seed)
     if name == "scaled_normal":
         # std = sqrt(scale / fan_in) with scale 1: exactly 1/sqrt(fan_in), not truncated.
         return keras.initializers.VarianceScaling(1.0, "fan_in", "untruncated_normal", seed=seed)
@@ -138,7 +176,7 @@ def get_initializer(name: str, seed: int | None = None) -> keras.initializers.In
 
 
 def get_optimizer(
-    name: str, learning_rate: float, clipnorm: float = 0.0, clipvalue: float = 0.0
+    name: str, learning_rate, clipnorm: float = 0.0, clipvalue: float = 0.0
 ) -> keras.optimizers.Optimizer:
     """Return a fresh optimizer for the word `name`; a clip value of 0 means no clipping.
 
@@ -150,7 +188,7 @@ def get_optimizer(
         'adam'
     """
     STACK_FIELDS["optimizer"].check("optimizer", name)
-    if learning_rate <= 0:
+    if isinstance(learning_rate, (int, float)) and learning_rate <= 0:
         raise RecipeError(f"learning_rate = {learning_rate!r} is out of range; expected a number > 0")
     clip = {}
     if clipnorm:

@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.build import baseline_recipe, build
-from zoo.data import Splits, load
+from zoo.data import Splits, augmented, load
 from zoo.errors import RunError
 from zoo.recipe import Recipe, get_recipe
 
@@ -161,7 +161,9 @@ def train(
     keras.utils.set_random_seed(recipe.train.seed)
     if data is None:
         data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
-    model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes)
+    data = augmented(data, recipe.regularization.augment, recipe.regularization.augment_amount, recipe.train.seed)
+    steps_per_epoch = math.ceil(data.sizes["train"] / recipe.train.batch_size)
+    model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes, steps_per_epoch=steps_per_epoch)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
 
@@ -181,6 +183,10 @@ def train(
         # After a resume it only knows the epochs run since then.
         run_callbacks.insert(1, keras.callbacks.EarlyStopping(
             monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)))
+    if recipe.train.schedule == "plateau":
+        run_callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=recipe.train.plateau_factor, patience=recipe.train.plateau_patience,
+            verbose=int(verbose != 0)))
     if verbose:
         print(f"Resuming the interrupted run in {run_dir}" if resuming else
               f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)")

@@ -10,13 +10,7 @@ import tensorflow as tf
 import zoo
 
 
-def _all_layers(model):
-    """Every leaf layer, looking inside the blocks (which are small Sequential models)."""
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
-        else:
-            yield layer
+from zoo.build import leaf_layers as _all_layers
 
 
 def _random_batch(model, count=16, seed=0):

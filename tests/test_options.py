@@ -13,12 +13,7 @@ from zoo.data import augmented
 from zoo.layers import RReLU
 
 
-def _leaves(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _leaves(layer)
-        else:
-            yield layer
+from zoo.build import leaf_layers as _leaves
 
 
 def _small(**overrides):

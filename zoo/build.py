@@ -27,6 +27,20 @@ from zoo.recipe import Recipe, get_recipe, recipe_stack
 from zoo.stack import get_initializer, get_optimizer
 
 
+def leaf_layers(model: keras.Model):
+    """Every layer of `model`, looking inside its blocks (which are small Sequential models).
+
+    Example:
+        >>> sum(isinstance(layer, keras.layers.BatchNormalization) for layer in leaf_layers(build("fashion_mlp")))
+        2
+    """
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from leaf_layers(layer)
+        else:
+            yield layer
+
+
 def _check_shape(input_shape: Any, num_classes: Any, kind: str) -> tuple[tuple[int, ...], int]:
     try:
         shape = tuple(input_shape)

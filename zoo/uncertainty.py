@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from zoo.build import leaf_layers
 from zoo.errors import DataError
 from zoo.layers import MCAlphaDropout, MCDropout
 
@@ -19,14 +20,6 @@ def _always_on(layer: keras.layers.Layer) -> keras.layers.Layer:
     if isinstance(layer, keras.layers.Dropout):
         return MCDropout(layer.rate, name=layer.name)
     return layer.__class__.from_config(layer.get_config())
-
-
-def _leaf_layers(model: keras.Model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):  # zoo's blocks are small Sequential models
-            yield from _leaf_layers(layer)
-        else:
-            yield layer
 
 
 def predict_mc(model: keras.Model, x, samples: int = 30, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +36,7 @@ def predict_mc(model: keras.Model, x, samples: int = 30, batch_size: int = 256) 
     """
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
         raise DataError(f"samples = {samples!r} is not allowed; expected an integer >= 2")
-    dropouts = [layer for layer in _leaf_layers(model) if isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout))]
+    dropouts = [layer for layer in leaf_layers(model) if isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout))]
     if not dropouts:
         raise DataError(f"model {model.name!r} has no Dropout layers, so Monte-Carlo dropout has nothing to sample")
     copy = keras.models.clone_model(model, clone_function=_always_on, recursive=True)

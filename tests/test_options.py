@@ -201,5 +201,5 @@ def test_alpha_dropout_with_a_non_selu_activation_warns():
     with pytest.warns(UserWarning, match="AlphaDropout preserves the self-normalizing statistics of SELU nets only"):
         zoo.get_recipe("fashion_mlp", dropout_kind="alpha", activation="relu")
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)
         zoo.get_recipe("fashion_selu")

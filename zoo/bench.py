@@ -28,7 +28,8 @@ from zoo.build import BASELINE_OVERRIDES, baseline_recipe, build
 from zoo.data import Splits, load, reshuffled
 from zoo.errors import RecipeError
 from zoo.recipe import Recipe, get_recipe
-from zoo.train import atomic_write, train, versions, write_json
+from zoo.files import atomic_write, write_json
+from zoo.train import train, versions
 
 RESULTS_SCHEMA_VERSION = 1
 

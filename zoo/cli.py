@@ -3,6 +3,8 @@
     zoo list [PATTERN]                 recipes and what they are for
     zoo show NAME_OR_FILE [--set k=v]  the fully resolved recipe, as TOML
     zoo train NAME_OR_FILE [--epochs N] [--set k=v ...] [--out DIR] [--baseline [--learning-rate R]]
+    zoo diagnose NAME_OR_FILE [--baseline] [--epochs N]   per-layer gradient norms
+    zoo experiment vanishing|exploding   regenerate a committed experiment
     zoo bench NAME_OR_FILE | --all [--seeds N] [--ablation] [--epochs N] [--set k=v ...] [--out DIR]
 
 Bad input prints one line starting with `zoo: error:` and exits with status 2.
@@ -11,6 +13,7 @@ Bad input prints one line starting with `zoo: error:` and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Sequence
 
@@ -76,6 +79,36 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _cmd_diagnose(args) -> int:
+    from zoo.diagnostics import diagnose, gradient_warning, table
+    from zoo.train import train
+
+    recipe = _recipe_from_args(args)
+    if args.epochs == 0:
+        rows = diagnose(recipe, baseline=args.baseline)
+        print(f"{recipe.name}{' (baseline)' if args.baseline else ''} at initialization\n{table(rows)}")
+        message = gradient_warning(rows, "at initialization")
+        if message:
+            print(f"\nwarning: {message}")
+        return 0
+    result = train(recipe, epochs=args.epochs, out_dir=args.out, baseline=args.baseline)
+    records = json.loads(result.paths["diagnostics"].read_text())["records"]
+    for record in (records[0], records[-1]):
+        when = "at initialization" if record["epoch"] == 0 else f"after epoch {record['epoch']}"
+        print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''} {when}\n{table(record['layers'])}")
+    if result.metrics["gradient_warning"]:
+        print(f"\nwarning: {result.metrics['gradient_warning']}")
+    print(f"\nPer-epoch records and plot: {result.paths['diagnostics']} and {result.paths['diagnostics'].with_suffix('.png')}")
+    return 0
+
+
+def _cmd_experiment(args) -> int:
+    from zoo.experiments import run_experiment
+
+    run_experiment(args.name)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="Best-default-configuration deep nets, measured against sigmoid/SGD.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -109,6 +142,16 @@ def _parser() -> argparse.ArgumentParser:
     benching.add_argument("--out", help="results folder (default benchmarks/results/<recipe>)")
     benching.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output per run")
     benching.set_defaults(run=_cmd_bench)
+
+    diagnosing = recipe_command("diagnose", "per-layer gradient norms and activation statistics (vanishing/exploding gradients)")
+    diagnosing.add_argument("--baseline", action="store_true", help="diagnose the sigmoid/SGD baseline of the recipe")
+    diagnosing.add_argument("--epochs", type=int, default=1, help="epochs to train while recording (0: initialization only)")
+    diagnosing.add_argument("--out", help="run folder (default runs/<recipe>-<time>)")
+    diagnosing.set_defaults(run=_cmd_diagnose)
+
+    experimenting = commands.add_parser("experiment", help="regenerate a committed experiment under benchmarks/results/")
+    experimenting.add_argument("name", choices=("vanishing", "exploding"))
+    experimenting.set_defaults(run=_cmd_experiment)
     return parser
 
 
@@ -121,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     args = _parser().parse_args(argv)
-    if getattr(args, "epochs", None) is not None and args.epochs < 1:
+    if getattr(args, "epochs", None) is not None and args.epochs < (0 if args.command == "diagnose" else 1):
         print(f"zoo: error: --epochs {args.epochs} is not allowed; expected an integer >= 1", file=sys.stderr)
         return 2
     try:

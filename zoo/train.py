@@ -7,6 +7,7 @@ A run folder holds:
 * ``tensorboard/``: the same as TensorBoard event files (``tensorboard --logdir RUN``);
 * ``backup/``: while training, the state an interrupted run resumes from (deleted at the end);
 * ``model.keras``: the final model, best validation weights restored when early stopping is on;
+* ``diagnostics.json`` / ``.png``: per-layer gradient norms at initialization and after each epoch;
 * ``metrics.json``: test loss and accuracy, validation history, epochs, wall time, versions.
 
 Train again into the same folder after an interruption and training resumes from the last
@@ -24,9 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,9 @@ import tensorflow as tf
 
 from zoo.build import baseline_recipe, build
 from zoo.data import Splits, augmented, load
+from zoo.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.errors import RunError
+from zoo.files import atomic_write, write_json
 from zoo.recipe import Recipe, get_recipe
 
 
@@ -62,24 +63,6 @@ def versions() -> dict[str, str]:
 
     return {"zoo": __version__, "keras": keras.__version__, "tensorflow": tf.__version__, "numpy": np.__version__,
             "python": sys.version.split()[0]}
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call `write(tmp_path)` then rename over `path`, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(handle)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write `data` as indented JSON, atomically."""
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n"))
 
 
 def _read_csv_history(path: Path) -> dict[str, list[float]]:
@@ -127,7 +110,7 @@ def train(
     Example:
         >>> result = train("fashion_mlp", epochs=1, out_dir="runs/try")  # doctest: +SKIP
         >>> sorted(result.paths)                                          # doctest: +SKIP
-        ['csv_log', 'metrics', 'model', 'recipe', 'tensorboard']
+        ['csv_log', 'diagnostics', 'metrics', 'model', 'recipe', 'tensorboard']
     """
     recipe = recipe if isinstance(recipe, Recipe) else get_recipe(recipe)
     if epochs is not None:
@@ -143,6 +126,7 @@ def train(
         "tensorboard": run_dir / "tensorboard",
         "model": run_dir / "model.keras",
         "metrics": run_dir / "metrics.json",
+        "diagnostics": run_dir / "diagnostics.json",
     }
     if paths["metrics"].exists():
         raise RunError(f"{run_dir} already holds a finished run ({paths['metrics']}); choose another output folder")
@@ -168,8 +152,12 @@ def train(
         verbose = 1 if sys.stdout.isatty() else 2
 
     clock = EpochClock()
+    # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
+    # when the first/last hidden-layer ratio shows vanishing or exploding gradients.
+    diagnostics = GradientDiagnostics(*fixed_batch(data), path=run_dir / "diagnostics.json")
     run_callbacks = [
         clock,
+        diagnostics,
         # Saves weights, optimizer state and the epoch after every epoch; fit() resumes from it.
         keras.callbacks.BackupAndRestore(str(backup_dir)),
         keras.callbacks.CSVLogger(str(paths["csv_log"]), append=resuming),
@@ -217,6 +205,7 @@ def train(
         "data": {"source": data.source, **{f"{k}_size": v for k, v in data.sizes.items()}},
         "seed": recipe.train.seed,
         "history": history,
+        "gradient_warning": diagnostics.warning,
         "versions": versions(),
     }
     write_json(paths["metrics"], metrics)

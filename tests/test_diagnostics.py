@@ -1,0 +1,74 @@
+"""Gradient diagnostics: vanishing gradients show up in sigmoid nets and not with the default stack."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.cli import main
+from zoo.diagnostics import diagnose, first_last_ratio, fixed_batch, gradient_warning, layer_stats
+
+
+def _deep(stack_name, depth=8):
+    return zoo.get_recipe("fashion_mlp", name="deep_digits", dataset="digits", validation_size=200, hidden=[30] * depth,
+                          batch_size=16, epochs=2, early_stopping_patience=0, dropout=0.0,
+                          **({"baseline.learning_rates": [0.1]} if stack_name == "baseline" else {}))
+
+
+def test_first_layer_gradient_vanishes_in_a_deep_sigmoid_net(digits):
+    sigmoid = diagnose(_deep("baseline"), data=digits, baseline=True)
+    default = diagnose(_deep("default"), data=digits)
+    assert len(sigmoid) == len(default) == 8
+    assert sigmoid[0]["weight_grad_norm"] < 1e-2 * sigmoid[-1]["weight_grad_norm"]
+    assert 1e-2 <= first_last_ratio(default) <= 1e2
+    # Speeds (bias-gradient norms) fall layer by layer towards the input in the sigmoid net.
+    speeds = [row["bias_grad_norm"] for row in sigmoid]
+    assert all(a < b for a, b in zip(speeds, speeds[1:]))
+    assert sigmoid[0]["bias_source"] == "bias" and default[0]["bias_source"] == "batch_norm_beta"
+    assert gradient_warning(sigmoid).startswith("vanishing gradients") and gradient_warning(default) is None
+
+
+def test_activation_statistics(digits):
+    x, y = fixed_batch(digits, 300)
+    relu = zoo.build(zoo.get_recipe(_deep("default", 3), activation="relu", batch_norm=False))
+    rows = layer_stats(relu, x, y)
+    assert all(0 <= row["dead"] <= 1 and row["saturated"] is None for row in rows)
+    sigmoid = zoo.baseline(_deep("baseline", 3), 0.1)
+    rows = layer_stats(sigmoid, x, y)
+    assert all(0 <= row["saturated"] <= 1 and row["dead"] is None and 0 < row["act_mean"] < 1 for row in rows)
+
+
+def test_diagnosing_does_not_change_the_model(digits):
+    model = zoo.build(_deep("default", 3))
+    before = [w.copy() for w in model.get_weights()]  # includes BatchNorm's moving statistics
+    layer_stats(model, *fixed_batch(digits, 200))
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_training_records_every_layer_every_epoch_and_warns(digits, tmp_path):
+    with pytest.warns(UserWarning, match="vanishing gradients at initialization: .*hidden_1"):
+        result = zoo.train(_deep("baseline"), data=digits, out_dir=tmp_path / "sigmoid", baseline=True, learning_rate=0.1, verbose=0)
+    saved = json.loads(result.paths["diagnostics"].read_text())
+    assert [record["epoch"] for record in saved["records"]] == [0, 1, 2]
+    assert all(len(record["layers"]) == 8 for record in saved["records"])
+    assert result.metrics["gradient_warning"] == saved["warning"] and "stack.name" in saved["warning"]
+    assert result.paths["diagnostics"].with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the default stack must stay quiet
+        quiet = zoo.train(_deep("default"), data=digits, out_dir=tmp_path / "default", verbose=0)
+    assert quiet.metrics["gradient_warning"] is None
+
+
+def test_diagnose_command_at_initialization(capsys):
+    assert main(["diagnose", "fashion_deep_mlp", "--baseline", "--epochs", "0", "--set", "dataset=digits",
+                 "--set", "validation_size=200"]) == 0
+    out = capsys.readouterr().out
+    assert "hidden_20" in out and "warning: vanishing gradients at initialization" in out
+
+
+def test_diagnose_needs_data_for_a_model():
+    with pytest.raises(zoo.DataError, match="diagnosing a model needs data"):
+        diagnose(zoo.build("fashion_mlp"))

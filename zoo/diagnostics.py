@@ -1,0 +1,260 @@
+"""Per-layer gradient diagnostics: see vanishing and exploding gradients layer by layer.
+
+For every hidden layer (each Dense or Conv2D inside a zoo block) on one fixed batch:
+
+* ``weight_grad_norm`` ||dC/dW|| and ``bias_grad_norm`` ||dC/db||: Nielsen's "speed of
+  learning" is the bias-gradient norm (Neural Networks and Deep Learning, ch. 5). With
+  BatchNorm the Dense has no bias and BN's beta plays its part, so beta's gradient is used;
+  ``bias_source`` says which.
+* ``update_ratio`` = learning rate x ||dC/dW|| / ||W||: how far one plain gradient step would
+  move the layer's weights, relative to their size (about 1e-3 is healthy).
+* activation statistics of the layer's nonlinearity: mean, std, the fraction of saturated
+  units (sigmoid outputs within 0.02 of 0 or 1, tanh within 0.02 of -1 or 1) and of dead units
+  (ReLU units that output 0 for every example of the batch).
+
+Gradients are taken in training mode (dropout on, BatchNorm on batch statistics), the way a
+training step sees them; BatchNorm's moving statistics are put back afterwards, so diagnosing
+never changes the model.
+
+Example:
+    >>> import numpy as np, zoo
+    >>> model = zoo.baseline(zoo.get_recipe("fashion_mlp", hidden=[30, 30, 30]), learning_rate=0.1)
+    >>> x, y = np.random.rand(100, 28, 28, 1).astype("float32"), np.arange(100) % 10
+    >>> [row["name"] for row in layer_stats(model, x, y)]
+    ['hidden_1', 'hidden_2', 'hidden_3']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import DataError
+from zoo.files import atomic_write, write_json
+
+SATURATING = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+RATIO_LOW, RATIO_HIGH = 1e-2, 1e2
+
+
+def _activation_word(layer) -> str | None:
+    if isinstance(layer, keras.layers.Activation):
+        return layer.get_config()["activation"]
+    if isinstance(layer, (keras.layers.LeakyReLU, keras.layers.PReLU)) or type(layer).__name__ == "RReLU":
+        return "leaky"
+    return None
+
+
+def _plan(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model as a chain of leaf layers; zoo's builders make exactly such chains."""
+    chain = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.Sequential):
+            chain.extend((layer.name, sub) for sub in layer.layers)
+        elif isinstance(layer, keras.Model):
+            raise DataError(f"diagnose needs a chain of layers like zoo builds; {layer.name!r} is a nested functional model")
+        else:
+            chain.append((layer.name, layer))
+    return chain
+
+
+def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None) -> list[dict[str, Any]]:
+    """Gradient and activation statistics for each hidden Dense/Conv2D layer of `model`.
+
+    `x`, `y` is the fixed batch (Nielsen used 1,000 training examples). `learning_rate`
+    defaults to the model's optimizer's current rate.
+    """
+    chain = _plan(model)
+    if learning_rate is None:
+        learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) if model.optimizer else 0.01
+    saved = [v.numpy() for v in model.non_trainable_variables]
+    rows: list[dict[str, Any]] = []
+    outputs: dict[int, tf.Tensor] = {}
+    x = tf.convert_to_tensor(x, tf.float32)
+    try:
+        with tf.GradientTape() as tape:
+            h = x
+            current = None
+            for block, layer in chain:
+                h = layer(h, training=True)
+                if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)) and layer.name != "output" and block != "output":
+                    current = {"name": block if sum(1 for b, l in chain if b == block and isinstance(l, (keras.layers.Dense, keras.layers.Conv2D))) == 1
+                               else f"{block}/{layer.name}", "layer": layer, "beta": None, "word": None}
+                    rows.append(current)
+                elif current is not None and isinstance(layer, keras.layers.BatchNormalization) and current["beta"] is None:
+                    current["beta"] = layer.beta
+                elif current is not None and _activation_word(layer) and current["word"] is None:
+                    current["word"] = _activation_word(layer)
+                    outputs[len(rows) - 1] = h
+            loss = keras.losses.sparse_categorical_crossentropy(tf.convert_to_tensor(y), h)
+            loss = tf.reduce_mean(loss)
+        variables = []
+        for row in rows:
+            bias = row["layer"].bias if row["layer"].use_bias else row["beta"]
+            row["bias_source"] = "bias" if row["layer"].use_bias else ("batch_norm_beta" if bias is not None else None)
+            variables += [row["layer"].kernel, bias if bias is not None else row["layer"].kernel]
+        grads = tape.gradient(loss, variables)
+    finally:
+        for variable, value in zip(model.non_trainable_variables, saved):
+            variable.assign(value)
+    if not rows:
+        raise DataError(f"model {model.name!r} has no hidden Dense or Conv2D layers to diagnose")
+    results = []
+    for index, row in enumerate(rows):
+        kernel = row["layer"].kernel.numpy()
+        weight_grad = grads[2 * index]
+        bias_grad = grads[2 * index + 1] if row["bias_source"] else None
+        weight_norm = float(np.linalg.norm(kernel))
+        weight_grad_norm = float(tf.norm(weight_grad)) if weight_grad is not None else 0.0
+        stats = {
+            "name": row["name"],
+            "weight_grad_norm": weight_grad_norm,
+            "bias_grad_norm": float(tf.norm(bias_grad)) if bias_grad is not None else None,
+            "bias_source": row["bias_source"],
+            "update_ratio": learning_rate * weight_grad_norm / weight_norm if weight_norm else None,
+            "activation": row["word"],
+        }
+        out = outputs.get(index)
+        if out is not None:
+            values = out.numpy().reshape(len(out), -1)
+            stats["act_mean"], stats["act_std"] = float(values.mean()), float(values.std())
+            low_high = SATURATING.get(row["word"])
+            stats["saturated"] = (float(np.mean((values < low_high[0] + 0.02) | (values > low_high[1] - 0.02)))
+                                  if low_high else None)
+            stats["dead"] = float(np.mean(np.all(values <= 0, axis=0))) if row["word"] == "relu" else None
+        results.append(stats)
+    return results
+
+
+def first_last_ratio(rows: list[dict[str, Any]]) -> float:
+    """||dC/dW|| of the first hidden layer over that of the last: << 1 vanishing, >> 1 exploding."""
+    first, last = rows[0]["weight_grad_norm"], rows[-1]["weight_grad_norm"]
+    return first / last if last > 0 else math.inf
+
+
+def gradient_warning(rows: list[dict[str, Any]], when: str = "") -> str | None:
+    """A remedy-naming message when the first/last gradient-norm ratio leaves [1e-2, 1e2]."""
+    if len(rows) < 2:
+        return None
+    ratio = first_last_ratio(rows)
+    if RATIO_LOW <= ratio <= RATIO_HIGH:
+        return None
+    kind = "vanishing" if ratio < RATIO_LOW else "exploding"
+    remedy = ("use the default stack (He init, ELU, BatchNorm: stack.name = \"default\") or fewer layers"
+              if kind == "vanishing" else
+              "clip gradients (train.clipnorm = 1.0), lower the learning rate, or use He/LeCun init with BatchNorm")
+    return (f"{kind} gradients{' ' + when if when else ''}: ||dC/dW|| of {rows[0]['name']} is {ratio:.2g} x that of "
+            f"{rows[-1]['name']} (healthy: between {RATIO_LOW:g} and {RATIO_HIGH:g}); {remedy}")
+
+
+class GradientDiagnostics(keras.callbacks.Callback):
+    """Records `layer_stats` on a fixed batch at initialization and after every epoch.
+
+    `records` is a list of {"epoch": 0 for initialization, then 1, 2, ..., "layers": [...]};
+    `warning` holds the first vanishing/exploding message, also issued as a UserWarning.
+    """
+
+    def __init__(self, x, y, path: str | Path | None = None):
+        super().__init__()
+        self.x, self.y, self.path = x, y, Path(path) if path else None
+        self.records: list[dict[str, Any]] = []
+        self.warning: str | None = None
+
+    def _record(self, epoch: int) -> None:
+        rows = layer_stats(self.model, self.x, self.y)
+        self.records.append({"epoch": epoch, "first_last_ratio": first_last_ratio(rows), "layers": rows})
+        message = gradient_warning(rows, "at initialization" if epoch == 0 else f"after epoch {epoch}")
+        if message and self.warning is None:
+            self.warning = message
+            warnings.warn(message, stacklevel=2)
+
+    def on_train_begin(self, logs=None):
+        if not self.records:  # a resumed run keeps counting from where it was
+            self._record(0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._record(epoch + 1)
+
+    def on_train_end(self, logs=None):
+        if self.path:
+            write_json(self.path, {"records": self.records, "warning": self.warning})
+            plot_speeds(self.records, self.path.with_suffix(".png"), title=self.model.name)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """A terminal table of one record's layers."""
+    def fmt(value, spec=".2e"):
+        return "-" if value is None else format(value, spec)
+    lines = [f"{'layer':<22} {'|dC/dW|':>9} {'|dC/db|':>9} {'update':>9} {'act mean':>9} {'act std':>8} {'satur.':>7} {'dead':>6}"]
+    for row in rows:
+        lines.append(f"{row['name']:<22} {fmt(row['weight_grad_norm']):>9} {fmt(row['bias_grad_norm']):>9} "
+                     f"{fmt(row['update_ratio']):>9} {fmt(row.get('act_mean'), '.3f'):>9} {fmt(row.get('act_std'), '.3f'):>8} "
+                     f"{fmt(row.get('saturated'), '.1%'):>7} {fmt(row.get('dead'), '.1%'):>6}")
+    return "\n".join(lines)
+
+
+def plot_speeds(records: list[dict[str, Any]], path: Path, title: str = "") -> None:
+    """Per-layer ||dC/dW|| on a log scale, one line per recorded epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4))
+    colors = plt.cm.viridis(np.linspace(0, 1, max(len(records), 2)))
+    for color, record in zip(colors, records):
+        norms = [max(row["weight_grad_norm"], 1e-30) for row in record["layers"]]
+        axis.plot(range(1, len(norms) + 1), norms, marker="o", color=color,
+                  label="initialization" if record["epoch"] == 0 else f"epoch {record['epoch']}")
+    axis.set(yscale="log", xlabel="hidden layer (1 = nearest the input)", ylabel="||dC/dW||",
+             title=f"{title}: per-layer gradient norm".strip(": "))
+    axis.grid(alpha=0.3, which="both")
+    if len(records) <= 12:
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=110))
+    plt.close(figure)
+
+
+def fixed_batch(data, examples: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """The first `examples` training examples of a `zoo.data.Splits`: the same batch every epoch."""
+    x, y = data.arrays["train"]
+    return x[:examples], y[:examples]
+
+
+def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = False) -> list[dict[str, Any]]:
+    """Per-layer gradient statistics of a model as it is, or of a recipe's net at initialization.
+
+    `data` defaults to the recipe's dataset; the statistics use its first `examples` training
+    examples. With a recipe, `baseline=True` diagnoses its sigmoid/SGD baseline instead.
+
+    Example:
+        >>> rows = diagnose("fashion_deep_mlp", baseline=True)            # doctest: +SKIP
+        >>> rows[0]["weight_grad_norm"] < 1e-2 * rows[-1]["weight_grad_norm"]   # doctest: +SKIP
+        True
+    """
+    from zoo.build import baseline_recipe, build
+    from zoo.data import load
+    from zoo.recipe import Recipe, get_recipe
+
+    if isinstance(model_or_recipe, keras.Model):
+        model = model_or_recipe
+        if data is None:
+            raise DataError("diagnosing a model needs data: pass data=zoo.load(...) or zoo.from_arrays(...)")
+    else:
+        recipe = model_or_recipe if isinstance(model_or_recipe, Recipe) else get_recipe(model_or_recipe)
+        if baseline:
+            recipe = baseline_recipe(recipe)
+        if data is None:
+            data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+        keras.utils.set_random_seed(recipe.train.seed)
+        model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes)
+    return layer_stats(model, *fixed_batch(data, examples))

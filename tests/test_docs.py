@@ -44,7 +44,10 @@ def test_readme_headline_numbers_come_from_results_json():
         assert baseline_accuracy == round(summary["baseline"]["test_accuracy"]["median"], 4), name
 
 
-@pytest.mark.parametrize("results_file", sorted(RESULTS.glob("*/results.json")), ids=lambda p: p.parent.name)
+BENCH_RESULTS = [path for path in sorted(RESULTS.glob("*/results.json")) if "summary" in json.loads(path.read_text())]
+
+
+@pytest.mark.parametrize("results_file", BENCH_RESULTS, ids=lambda p: p.parent.name)
 def test_committed_results_have_the_promised_shape(results_file):
     results = json.loads(results_file.read_text())
     folder = results_file.parent
@@ -59,3 +62,31 @@ def test_committed_results_have_the_promised_shape(results_file):
         for run in runs:
             assert 0 <= run["test_accuracy"] <= 1 and len(run["history"]["val_accuracy"]) == run["epochs_run"]
     assert {"keras", "tensorflow", "zoo"} <= set(results["versions"])
+
+
+def _experiment(name):
+    path = RESULTS / name / "results.json"
+    if not path.is_file():
+        pytest.skip(f"{name} experiment not committed yet")
+    return json.loads(path.read_text())
+
+
+def test_vanishing_experiment_shows_what_the_report_says():
+    runs = {run["label"]: run for run in _experiment("vanishing")["runs"]}
+    for depth in (2, 3, 4):
+        sigmoid, default = runs[f"{depth}x30-baseline"], runs[f"{depth}x30-default"]
+        speeds = sigmoid["speeds"][0]["bias_grad_norm"]
+        assert len(speeds) == depth and all(a < b for a, b in zip(speeds, speeds[1:])), "earlier layers learn slower"
+        assert len(sigmoid["speeds"]) == _experiment("vanishing")["epochs"] + 1
+        spread = default["speeds"][0]["bias_grad_norm"]
+        assert max(spread) / min(spread) < speeds[-1] / speeds[0], "the default stack keeps layers closer together"
+    deep = runs["20x100-baseline"]
+    assert deep["speeds"][0]["first_last_ratio"] < 1e-6 and deep["gradient_warning"]
+    assert runs["20x100-default"]["gradient_warning"] is None
+    assert runs["20x100-default"]["test_accuracy"] > deep["test_accuracy"] + 0.5
+
+
+def test_exploding_experiment_shows_clipping_keeps_training_stable():
+    runs = {run["label"]: run for run in _experiment("exploding")["runs"]}
+    assert runs["no-clipping"]["diverged"] and not runs["clipnorm-1.0"]["diverged"]
+    assert runs["clipnorm-1.0"]["test_accuracy"] > 0.5

@@ -197,7 +197,7 @@ def train(
         "test_accuracy": test.get("accuracy"),
         "best_val_accuracy": max(val_accuracy) if val_accuracy else None,
         "epochs_run": len(history.get("loss", [])),
-        "diverged": any(math.isnan(v) for v in history.get("loss", [])),
+        "diverged": any(not math.isfinite(v) for v in history.get("loss", [])),  # NaN or inf
         "train_seconds": round(seconds, 2),
         # Seconds from the start of this fit() call to the end of each epoch it ran.
         "epoch_end_seconds": clock.seconds,

@@ -73,10 +73,13 @@ def _first_crossing(values: list[float], seconds: list[float], target: float) ->
     return None, None
 
 
+def _run_dir(runs_dir: Path, variant: str, recipe: Recipe) -> Path:
+    return runs_dir / f"{variant}-lr{recipe.train.learning_rate:g}-seed{recipe.train.seed}"
+
+
 def _run(recipe: Recipe, data: Splits, seed: int, runs_dir: Path, variant: str, label: str, verbose: int) -> dict[str, Any]:
     seeded = get_recipe(recipe, **{"train.seed": seed})
-    result = train(seeded, data=reshuffled(data, seed), out_dir=runs_dir / f"{variant}-lr{seeded.train.learning_rate:g}-seed{seed}",
-                   verbose=verbose)
+    result = train(seeded, data=reshuffled(data, seed), out_dir=_run_dir(runs_dir, variant, seeded), verbose=verbose)
     m = result.metrics
     target = recipe.bench.target_accuracy
     epoch, seconds = _first_crossing(m["history"].get("val_accuracy", []), m["epoch_end_seconds"], target)
@@ -131,6 +134,7 @@ def bench(
     runs_dir: str | Path | None = None,
     data: Splits | None = None,
     verbose: int = 0,
+    save: bool = False,
 ) -> dict[str, Any]:
     """Benchmark `recipe` against its baseline; write results.json, report.md, curves.png.
 
@@ -229,6 +233,11 @@ def bench(
     atomic_write(out_dir / "report.md", lambda tmp: tmp.write_text(report))
     plot_results(results, out_dir / "curves.png")
     print(report)
+    if save:
+        from zoo.hub import save_run
+
+        first = get_recipe(recipe, **{"train.seed": seed_list[0]})
+        print(f"Saved for reuse: {save_run(_run_dir(runs_dir, 'recipe', first))}")
     return results
 
 

@@ -49,6 +49,10 @@ def _cmd_train(args) -> int:
 
     recipe = _recipe_from_args(args)
     result = train(recipe, epochs=args.epochs, out_dir=args.out, baseline=args.baseline, learning_rate=args.learning_rate)
+    if args.save:
+        from zoo.hub import save_run
+
+        print(f"Saved for reuse: {save_run(result.run_dir)}")
     m = result.metrics
     print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test accuracy {m['test_accuracy']:.4f}, "
           f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
@@ -69,11 +73,11 @@ def _cmd_bench(args) -> int:
             return 2
         for name in list_recipes():
             recipe = get_recipe(name, **dict(parse_override(text) for text in args.set or []))
-            bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, verbose=args.verbose)
+            bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, verbose=args.verbose, save=args.save)
         print(write_index())
         return 0
     recipe = _recipe_from_args(args)
-    bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, out_dir=args.out, verbose=args.verbose)
+    bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, out_dir=args.out, verbose=args.verbose, save=args.save)
     if args.out is None:
         write_index()
     return 0
@@ -99,6 +103,26 @@ def _cmd_diagnose(args) -> int:
     if result.metrics["gradient_warning"]:
         print(f"\nwarning: {result.metrics['gradient_warning']}")
     print(f"\nPer-epoch records and plot: {result.paths['diagnostics']} and {result.paths['diagnostics'].with_suffix('.png')}")
+    return 0
+
+
+def _cmd_transfer(args) -> int:
+    from zoo.data import load, select_classes
+    from zoo.hub import load_pretrained, verify
+    from zoo.errors import RecipeError
+    from zoo.transfer import fine_tune
+
+    try:
+        classes = [int(part) for part in args.classes.split(",")]
+    except ValueError:
+        raise RecipeError(f"--classes {args.classes!r} does not parse; expected comma-separated class ids, e.g. 5,6") from None
+    card = verify(args.source)
+    source = load_pretrained(args.source)
+    data = select_classes(load(card["dataset"]), classes, train_size=args.train_size, seed=args.seed)
+    model, _ = fine_tune(source, data, head_epochs=args.head_epochs, tune_epochs=args.tune_epochs, verbose=1)
+    accuracy = model.evaluate(data.test, verbose=0, return_dict=True)["accuracy"]
+    print(f"{args.source} -> classes {classes} ({', '.join(data.info.class_names)}), {data.sizes['train']} training images: "
+          f"test accuracy {accuracy:.4f} on {data.sizes['test']} test images")
     return 0
 
 
@@ -132,10 +156,12 @@ def _parser() -> argparse.ArgumentParser:
     training.add_argument("--out", help="run folder (default runs/<recipe>-<time>); an interrupted run in it resumes")
     training.add_argument("--baseline", action="store_true", help="train the same net the plain way: sigmoid, small init, SGD")
     training.add_argument("--learning-rate", type=float, help="learning rate (with --baseline: the SGD rate)")
+    training.add_argument("--save", action="store_true", help="ship the trained model in saved_models/ (with card and sha256)")
     training.set_defaults(run=_cmd_train)
 
     benching = recipe_command("bench", "train the recipe and its baseline (rate picked on validation) and compare")
     benching.add_argument("--all", action="store_true", help="every shipped recipe, then benchmarks/README.md")
+    benching.add_argument("--save", action="store_true", help="ship the recipe's first-seed model in saved_models/")
     benching.add_argument("--epochs", type=int, help="override train.epochs for every run")
     benching.add_argument("--seeds", type=int, help="seeds per variant (default: the recipe's bench.seeds)")
     benching.add_argument("--ablation", action="store_true", help="also train the ladder from baseline to recipe, one component at a time")
@@ -150,7 +176,16 @@ def _parser() -> argparse.ArgumentParser:
     diagnosing.set_defaults(run=_cmd_diagnose)
 
     experimenting = commands.add_parser("experiment", help="regenerate a committed experiment under benchmarks/results/")
-    experimenting.add_argument("name", choices=("vanishing", "exploding"))
+    experimenting.add_argument("name", choices=("vanishing", "exploding", "transfer"))
+
+    transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
+    transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
+    transferring.add_argument("--classes", required=True, help="comma-separated class ids of the new task, e.g. 5,6")
+    transferring.add_argument("--train-size", type=int, help="labelled training images of the new task (default: all)")
+    transferring.add_argument("--head-epochs", type=int, default=10, help="epochs training the new head on the frozen body")
+    transferring.add_argument("--tune-epochs", type=int, default=10, help="epochs fine-tuning everything at a 10x lower rate")
+    transferring.add_argument("--seed", type=int, default=0)
+    transferring.set_defaults(run=_cmd_transfer)
     experimenting.set_defaults(run=_cmd_experiment)
     return parser
 

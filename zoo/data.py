@@ -265,6 +265,41 @@ def reshuffled(splits: Splits, seed: int) -> Splits:
     return dataclasses.replace(splits, train=pipeline(x, y, splits.batch_size, shuffle=True, seed=seed))
 
 
+def select_classes(splits: Splits, classes: list[int], train_size: int | None = None, seed: int = 0) -> Splits:
+    """Only the examples of `classes`, relabelled 0..k-1 in the order given (for transfer tasks).
+
+    `train_size` keeps that many training examples (a fixed-seed draw); validation and test
+    keep every example of those classes.
+
+    Example:
+        >>> two = select_classes(load("digits", validation_size=200), [3, 8], train_size=50)
+        >>> two.info.num_classes, two.sizes["train"]
+        (2, 50)
+    """
+    if len(set(classes)) != len(classes) or len(classes) < 2 or any(not 0 <= c < splits.info.num_classes for c in classes):
+        raise DataError(f"classes = {classes!r} is not allowed; expected two or more distinct ids from 0 to {splits.info.num_classes - 1}")
+    remap = np.full(splits.info.num_classes, -1, np.int32)
+    remap[list(classes)] = np.arange(len(classes))
+    arrays = {}
+    for name, (x, y) in splits.arrays.items():
+        keep = np.flatnonzero(np.isin(y, classes))
+        if name == "train" and train_size is not None:
+            if not 0 < train_size <= len(keep):
+                raise DataError(f"train_size = {train_size!r} is not allowed; expected 1 to {len(keep)} for classes {classes}")
+            keep = np.sort(np.random.default_rng(seed).choice(keep, train_size, replace=False))
+        arrays[name] = (x[keep], remap[y[keep]])
+    names = tuple(splits.info.class_names[c] for c in classes)
+    info = dataclasses.replace(splits.info, name=f"{splits.info.name}[{','.join(map(str, classes))}]", num_classes=len(classes),
+                               class_names=names, train_examples=len(arrays["train"][1]))
+    return dataclasses.replace(
+        splits, info=info, arrays=arrays, indices={},
+        train=pipeline(*arrays["train"], splits.batch_size, shuffle=True, seed=seed),
+        validation=pipeline(*arrays["validation"], splits.batch_size, shuffle=False),
+        test=pipeline(*arrays["test"], splits.batch_size, shuffle=False),
+        sizes={name: len(pair[1]) for name, pair in arrays.items()},
+    )
+
+
 def _labels(y: Any, key: str, count: int, info: DatasetInfo) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != count:

@@ -207,6 +207,7 @@ def plot_speeds(records: list[dict[str, Any]], path: Path, title: str = "") -> N
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figure, axis = plt.subplots(figsize=(7, 4))
     colors = plt.cm.viridis(np.linspace(0, 1, max(len(records), 2)))
@@ -214,6 +215,7 @@ def plot_speeds(records: list[dict[str, Any]], path: Path, title: str = "") -> N
         norms = [max(row["weight_grad_norm"], 1e-30) for row in record["layers"]]
         axis.plot(range(1, len(norms) + 1), norms, marker="o", color=color,
                   label="initialization" if record["epoch"] == 0 else f"epoch {record['epoch']}")
+    axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axis.set(yscale="log", xlabel="hidden layer (1 = nearest the input)", ylabel="||dC/dW||",
              title=f"{title}: per-layer gradient norm".strip(": "))
     axis.grid(alpha=0.3, which="both")

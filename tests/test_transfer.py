@@ -1,0 +1,106 @@
+"""Saved models and transfer learning: verified files, new heads, frozen bodies, untouched sources."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo.data import select_classes
+from zoo.hub import IntegrityError, list_pretrained, load_pretrained, save_run, verify
+from zoo.transfer import fine_tune, transfer
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, digits):
+    recipe = zoo.get_recipe("fashion_mlp", name="digits_mlp", dataset="digits", validation_size=200, hidden=[32, 16],
+                            batch_size=16, epochs=2, dropout=0.1)
+    out = tmp_path_factory.mktemp("run") / "run"
+    return zoo.train(recipe, data=digits, out_dir=out, verbose=0)
+
+
+@pytest.fixture
+def hub(trained_run, tmp_path):
+    save_run(trained_run.run_dir, root=tmp_path)
+    return tmp_path
+
+
+def test_save_then_load_gives_identical_predictions(trained_run, hub, digits):
+    assert list_pretrained(hub) == ["digits_mlp"]
+    manifest = json.loads((hub / "manifest.json").read_text())
+    assert set(manifest) == {"digits_mlp/model.keras", "digits_mlp/card.json"}
+    card = verify("digits_mlp", hub)
+    assert card["test_accuracy"] == trained_run.metrics["test_accuracy"] and card["recipe"]["name"] == "digits_mlp"
+    assert {"params", "train_seconds", "seed", "versions", "date", "split"} <= set(card)
+    loaded = load_pretrained("digits_mlp", root=hub)
+    x = digits.arrays["test"][0][:50]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), trained_run.model.predict(x, verbose=0))
+
+
+def test_one_changed_byte_is_refused(hub):
+    path = hub / "digits_mlp" / "model.keras"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match=r"model\.keras has been altered or truncated: expected sha256 [0-9a-f]{64}, found [0-9a-f]{64}"):
+        load_pretrained("digits_mlp", root=hub)
+
+
+def test_missing_file_and_unknown_name(hub):
+    (hub / "digits_mlp" / "card.json").unlink()
+    with pytest.raises(IntegrityError, match=r"card\.json is missing"):
+        load_pretrained("digits_mlp", root=hub)
+    with pytest.raises(zoo.RecipeError, match="unknown pretrained model 'nope'; available: digits_mlp"):
+        load_pretrained("nope", root=hub)
+    with pytest.raises(zoo.RecipeError, match="num_classes = 0 is not allowed"):
+        load_pretrained("digits_mlp", num_classes=0, root=hub)
+
+
+def test_new_head_keeps_the_body(trained_run, hub):
+    model = load_pretrained("digits_mlp", num_classes=3, root=hub)
+    assert model.output_shape == (None, 3)
+    for name in ("hidden_1", "hidden_2"):
+        for a, b in zip(model.get_layer(name).get_weights(), trained_run.model.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_frozen_body_does_not_change_and_the_source_is_untouched(trained_run, digits):
+    source = trained_run.model
+    source_weights = [w.copy() for w in source.get_weights()]
+    two = select_classes(digits, [3, 8], train_size=64)
+    model = transfer(source, num_classes=2, freeze="all", input_shape=two.info.input_shape)
+    # Per block: kernel, BN gamma and beta, and BN moving mean and variance.
+    body = [w.copy() for layer in model.layers[1:-1] for w in layer.get_weights()]
+    head = [w.copy() for w in model.get_layer("output").get_weights()]
+    model.fit(two.train, epochs=1, verbose=0, shuffle=False)
+    after = [w for layer in model.layers[1:-1] for w in layer.get_weights()]
+    assert len(body) == 10 and all(np.array_equal(a, b) for a, b in zip(body, after))
+    assert not np.array_equal(head[0], model.get_layer("output").get_weights()[0]), "the head did train"
+    assert all(np.array_equal(a, b) for a, b in zip(source_weights, source.get_weights()))
+    assert source.output_shape == (None, 10)
+
+
+def test_partial_freeze_and_fine_tune(trained_run, digits):
+    two = select_classes(digits, [3, 8], train_size=64)
+    model = transfer(trained_run.model, 2, freeze=1)
+    assert [layer.trainable for layer in model.layers[1:]] == [False, True, True, True]
+    tuned, history = fine_tune(trained_run.model, two, head_epochs=1, tune_epochs=1)
+    assert all(layer.trainable for layer in tuned.layers) and len(history["fine_tune"]["loss"]) == 1
+
+
+def test_transfer_bad_input(trained_run):
+    with pytest.raises(zoo.RecipeError, match="freeze = 9 is not allowed; expected 'all', 'none' or an integer from 0 to 3"):
+        transfer(trained_run.model, 2, freeze=9)
+    with pytest.raises(zoo.RecipeError, match="num_classes = 0 is not allowed"):
+        transfer(trained_run.model, 0)
+    with pytest.raises(zoo.DataError, match=r"the new data has examples of shape \(28, 28, 1\); 'digits_mlp' takes \(8, 8, 1\)"):
+        transfer(trained_run.model, 2, input_shape=(28, 28, 1))
+
+
+def test_select_classes(digits):
+    two = select_classes(digits, [8, 3], train_size=40)
+    assert two.info.num_classes == 2 and two.sizes["train"] == 40
+    assert set(np.unique(two.arrays["test"][1])) == {0, 1}
+    with pytest.raises(zoo.DataError, match="classes = \\[3, 3\\] is not allowed"):
+        select_classes(digits, [3, 3])

@@ -1,0 +1,157 @@
+"""Trained models that ship with zoo, verified by sha256 before they are loaded.
+
+    saved_models/<name>/model.keras   the network (no optimizer state: it is for reuse)
+    saved_models/<name>/card.json     resolved recipe, data and split, test metrics, params,
+                                      training time, seed, versions, date
+    saved_models/manifest.json        {"<name>/model.keras": sha256, "<name>/card.json": sha256, ...}
+
+Like keras.applications, a file whose hash differs from the manifest is refused: a truncated
+download or a swapped file never loads silently. Every zoo layer is registered serializable, so
+loading uses `safe_mode=True` and needs no `custom_objects`.
+
+Example:
+    >>> model = load_pretrained("fashion_mlp")                  # doctest: +SKIP
+    >>> binary = load_pretrained("fashion_mlp", num_classes=2)  # new, freshly initialized head
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from zoo.errors import DataError, RecipeError
+from zoo.files import atomic_write, write_json
+from zoo.paths import shipped_dir
+from zoo.recipe import get_recipe
+from zoo.stack import get_optimizer
+
+MANIFEST = "manifest.json"
+
+
+class IntegrityError(DataError):
+    """A saved-model file is missing or its sha256 differs from the manifest."""
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _root(root: str | Path | None) -> Path:
+    return Path(root) if root is not None else shipped_dir("saved_models")
+
+
+def _manifest(root: Path) -> dict[str, str]:
+    path = root / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def list_pretrained(root: str | Path | None = None) -> list[str]:
+    """Names of the models in the manifest.
+
+    Example:
+        >>> isinstance(list_pretrained(), list)
+        True
+    """
+    return sorted({key.split("/")[0] for key in _manifest(_root(root))})
+
+
+def save_pretrained(model: keras.Model, name: str, card: dict[str, Any], root: str | Path | None = None) -> Path:
+    """Save `model` (without optimizer state) and its card under `root/name`, then record both hashes.
+
+    Each file is written to a temporary name and renamed, and the manifest is updated last, so
+    a crash leaves either the old entry or the new one, never half of one.
+    """
+    root = _root(root)
+    folder = root / name
+    clean = keras.models.clone_model(model)  # an uncompiled copy: no optimizer slots in the file
+    clean.set_weights(model.get_weights())
+    atomic_write(folder / "model.keras", lambda tmp: clean.save(tmp))
+    write_json(folder / "card.json", card)
+    manifest = _manifest(root)
+    for filename in ("model.keras", "card.json"):
+        manifest[f"{name}/{filename}"] = sha256(folder / filename)
+    write_json(root / MANIFEST, dict(sorted(manifest.items())))
+    return folder
+
+
+def save_run(run_dir: str | Path, root: str | Path | None = None, name: str | None = None) -> Path:
+    """Ship the model of a finished `zoo train` run folder, with a card built from its files."""
+    run_dir = Path(run_dir)
+    metrics_path = run_dir / "metrics.json"
+    if not metrics_path.is_file():
+        raise DataError(f"{run_dir} holds no finished run (no metrics.json); train it to the end first")
+    metrics = json.loads(metrics_path.read_text())
+    recipe = get_recipe(run_dir / "recipe.toml")
+    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+    card = {
+        "name": name or recipe.name,
+        "recipe": recipe.to_dict(),
+        "dataset": recipe.dataset,
+        "data": metrics["data"],
+        "split": f"validation: {recipe.validation_size} training examples held out with a fixed seed (0)",
+        "test_accuracy": metrics["test_accuracy"],
+        "test_loss": metrics["test_loss"],
+        "params": metrics["params"],
+        "epochs_run": metrics["epochs_run"],
+        "train_seconds": metrics["train_seconds"],
+        "seed": metrics["seed"],
+        "versions": metrics["versions"],
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    return save_pretrained(model, name or recipe.name, card, root)
+
+
+def verify(name: str, root: str | Path | None = None) -> dict[str, Any]:
+    """Check every file of `name` against the manifest; return its card. Raises IntegrityError."""
+    root = _root(root)
+    manifest = _manifest(root)
+    entries = {key: value for key, value in manifest.items() if key.split("/")[0] == name}
+    if not entries:
+        known = list_pretrained(root)
+        raise RecipeError(f"unknown pretrained model {name!r}; available: {', '.join(known) or 'none'} (in {root})")
+    for key, expected in entries.items():
+        path = root / key
+        if not path.is_file():
+            raise IntegrityError(f"{path} is missing; the manifest lists it with sha256 {expected}")
+        found = sha256(path)
+        if found != expected:
+            raise IntegrityError(
+                f"{path} has been altered or truncated: expected sha256 {expected}, found {found}. "
+                "Refusing to load it; reinstall zoo or re-save the model."
+            )
+    return json.loads((root / name / "card.json").read_text())
+
+
+def load_pretrained(name: str, num_classes: int | None = None, root: str | Path | None = None) -> keras.Model:
+    """Load a shipped model after verifying its sha256; compiled with its recipe's optimizer.
+
+    `num_classes` replaces the softmax head with a new, freshly initialized one of that size
+    (the body keeps its trained weights).
+
+    Example:
+        >>> model = load_pretrained("fashion_mlp", num_classes=3)   # doctest: +SKIP
+        >>> model.output_shape                                      # doctest: +SKIP
+        (None, 3)
+    """
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1):
+        raise RecipeError(f"num_classes = {num_classes!r} is not allowed; expected an integer >= 1")
+    card = verify(name, root)
+    model = keras.saving.load_model(_root(root) / name / "model.keras", safe_mode=True, compile=False)
+    if num_classes is not None:
+        from zoo.transfer import replace_head
+
+        model = replace_head(model, num_classes)
+    train = card["recipe"]["train"]
+    model.compile(optimizer=get_optimizer(train["optimizer"], train["learning_rate"]),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model

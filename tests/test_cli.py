@@ -85,3 +85,17 @@ def test_train_fashion_mlp_one_epoch_on_real_data(tmp_path, capsys):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["data"]["train_size"] == 55000 and metrics["data"]["test_size"] == 10000
     assert metrics["test_accuracy"] > 0.80, "one epoch of the default stack reaches ~0.84 on Fashion-MNIST"
+
+
+def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "hub"))
+    assert main(["train", str(tiny_recipe_file), "--epochs", "1", "--out", str(tmp_path / "run"), "--save"]) == 0
+    assert (tmp_path / "hub" / "tiny_digits" / "model.keras").is_file()
+    assert "Saved for reuse" in capsys.readouterr().out
+    assert main(["transfer", "tiny_digits", "--classes", "3,8", "--train-size", "50", "--head-epochs", "1",
+                 "--tune-epochs", "1"]) == 0
+    assert "-> classes [3, 8] (3, 8), 50 training images: test accuracy" in capsys.readouterr().out
+    assert main(["transfer", "tiny_digits", "--classes", "3;8"]) == 2
+    assert "--classes '3;8' does not parse" in capsys.readouterr().err
+    assert main(["transfer", "nothing_here", "--classes", "3,8"]) == 2
+    assert "unknown pretrained model 'nothing_here'; available: tiny_digits" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import pytest
 import zoo
 from zoo.data import select_classes
 from zoo.hub import IntegrityError, list_pretrained, load_pretrained, save_run, verify
-from zoo.transfer import fine_tune, transfer
+from zoo.reuse import fine_tune, transfer
 
 
 @pytest.fixture(scope="module")

@@ -110,7 +110,7 @@ def _cmd_transfer(args) -> int:
     from zoo.data import load, select_classes
     from zoo.hub import load_pretrained, verify
     from zoo.errors import RecipeError
-    from zoo.transfer import fine_tune
+    from zoo.reuse import fine_tune
 
     try:
         classes = [int(part) for part in args.classes.split(",")]
@@ -118,7 +118,10 @@ def _cmd_transfer(args) -> int:
         raise RecipeError(f"--classes {args.classes!r} does not parse; expected comma-separated class ids, e.g. 5,6") from None
     card = verify(args.source)
     source = load_pretrained(args.source)
-    data = select_classes(load(card["dataset"]), classes, train_size=args.train_size, seed=args.seed)
+    # The source's own split: its validation images were never trained on, so they stay fair here.
+    recipe = card["recipe"]
+    splits = load(card["dataset"], recipe["train"]["batch_size"], recipe["validation_size"], seed=args.seed)
+    data = select_classes(splits, classes, train_size=args.train_size, seed=args.seed)
     model, _ = fine_tune(source, data, head_epochs=args.head_epochs, tune_epochs=args.tune_epochs, verbose=1)
     accuracy = model.evaluate(data.test, verbose=0, return_dict=True)["accuracy"]
     print(f"{args.source} -> classes {classes} ({', '.join(data.info.class_names)}), {data.sizes['train']} training images: "

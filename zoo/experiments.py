@@ -160,7 +160,7 @@ def transfer_experiment(out_dir: str | Path = Path("benchmarks/results/transfer"
     import numpy as np
 
     from zoo.data import select_classes
-    from zoo.transfer import fine_tune
+    from zoo.reuse import fine_tune
 
     out_dir = Path(out_dir)
     runs_dir = Path(runs_dir) if runs_dir else Path("runs") / "experiments" / f"transfer-{time.strftime('%Y%m%d-%H%M%S')}"

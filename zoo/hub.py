@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,12 @@ def sha256(path: Path) -> str:
 
 
 def _root(root: str | Path | None) -> Path:
-    return Path(root) if root is not None else shipped_dir("saved_models")
+    """`root`, else $ZOO_SAVED_MODELS (your own collection), else the models shipped with zoo."""
+    if root is not None:
+        return Path(root)
+    if os.environ.get("ZOO_SAVED_MODELS"):
+        return Path(os.environ["ZOO_SAVED_MODELS"])
+    return shipped_dir("saved_models")
 
 
 def _manifest(root: Path) -> dict[str, str]:
@@ -148,7 +154,7 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
     card = verify(name, root)
     model = keras.saving.load_model(_root(root) / name / "model.keras", safe_mode=True, compile=False)
     if num_classes is not None:
-        from zoo.transfer import replace_head
+        from zoo.reuse import replace_head
 
         model = replace_head(model, num_classes)
     train = card["recipe"]["train"]

@@ -72,3 +72,11 @@ def test_diagnose_command_at_initialization(capsys):
 def test_diagnose_needs_data_for_a_model():
     with pytest.raises(zoo.DataError, match="diagnosing a model needs data"):
         diagnose(zoo.build("fashion_mlp"))
+
+
+def test_conv_nets_report_every_conv_layer(digits):
+    recipe = zoo.get_recipe("fashion_cnn", dataset="digits", validation_size=200, filters=[8, 8], hidden=[16])
+    rows = diagnose(recipe, data=digits, examples=100)
+    assert [row["name"] for row in rows] == ["conv_block_1/conv_1", "conv_block_1/conv_2", "conv_block_2/conv_1",
+                                             "conv_block_2/conv_2", "hidden_1"]
+    assert all(row["weight_grad_norm"] > 0 for row in rows)

@@ -24,7 +24,7 @@ from zoo.catalog import dataset_info
 from zoo.errors import RecipeError
 from zoo.layers import EpochPiecewise, OneCycle
 from zoo.recipe import Recipe, get_recipe, recipe_stack
-from zoo.stack import get_initializer, get_optimizer
+from zoo.stack import Stack, get_initializer, get_optimizer
 
 
 def leaf_layers(model: keras.Model):

@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from pathlib import Path
@@ -39,6 +38,7 @@ import tensorflow as tf
 from zoo.errors import DataError
 from zoo.files import atomic_write, write_json
 
+LINEAR = (keras.layers.Dense, keras.layers.Conv2D)
 SATURATING = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 RATIO_LOW, RATIO_HIGH = 1e-2, 1e2
 
@@ -75,6 +75,9 @@ def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None) ->
     chain = _plan(model)
     if learning_rate is None:
         learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) if model.optimizer else 0.01
+    linear_per_block = {}
+    for block, layer in chain:
+        linear_per_block[block] = linear_per_block.get(block, 0) + isinstance(layer, LINEAR)
     saved = [v.numpy() for v in model.non_trainable_variables]
     rows: list[dict[str, Any]] = []
     outputs: dict[int, tf.Tensor] = {}
@@ -85,9 +88,10 @@ def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None) ->
             current = None
             for block, layer in chain:
                 h = layer(h, training=True)
-                if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)) and layer.name != "output" and block != "output":
-                    current = {"name": block if sum(1 for b, l in chain if b == block and isinstance(l, (keras.layers.Dense, keras.layers.Conv2D))) == 1
-                               else f"{block}/{layer.name}", "layer": layer, "beta": None, "word": None}
+                if isinstance(layer, LINEAR) and block != "output":
+                    # A dense block has one linear layer and is named by its block; conv blocks have several.
+                    name = block if linear_per_block[block] == 1 else f"{block}/{layer.name}"
+                    current = {"name": name, "layer": layer, "beta": None, "word": None}
                     rows.append(current)
                 elif current is not None and isinstance(layer, keras.layers.BatchNormalization) and current["beta"] is None:
                     current["beta"] = layer.beta

@@ -157,7 +157,6 @@ def transfer_experiment(out_dir: str | Path = Path("benchmarks/results/transfer"
     """
     import statistics
 
-    import numpy as np
 
     from zoo.data import select_classes
     from zoo.reuse import fine_tune

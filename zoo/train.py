@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import csv
-import json
 import math
 import sys
 import time

@@ -13,6 +13,14 @@ README = (REPO / "README.md").read_text()
 RESULTS = REPO / "benchmarks" / "results"
 
 
+def _is_bench(path):
+    """Recipe benchmarks carry a schema version; the experiments (vanishing, transfer, ...) do not."""
+    return "schema_version" in json.loads(path.read_text())
+
+
+BENCH_RESULTS = [path for path in sorted(RESULTS.glob("*/results.json")) if _is_bench(path)]
+
+
 def test_readme_documents_every_recipe_key():
     for section, fields in SCHEMA.items():
         for key in fields:
@@ -35,16 +43,12 @@ def _headline_rows():
 
 def test_readme_headline_numbers_come_from_results_json():
     rows = _headline_rows()
-    committed = sorted(path.parent.name for path in RESULTS.glob("*/results.json")
-                       if "recipe" in json.loads(path.read_text()).get("summary", {}))
+    committed = sorted(path.parent.name for path in BENCH_RESULTS)
     assert sorted(rows) == committed, "README's headline table and benchmarks/results/ name different recipes"
     for name, (recipe_accuracy, baseline_accuracy) in rows.items():
         summary = json.loads((RESULTS / name / "results.json").read_text())["summary"]
         assert recipe_accuracy == round(summary["recipe"]["test_accuracy"]["median"], 4), name
         assert baseline_accuracy == round(summary["baseline"]["test_accuracy"]["median"], 4), name
-
-
-BENCH_RESULTS = [path for path in sorted(RESULTS.glob("*/results.json")) if "summary" in json.loads(path.read_text())]
 
 
 @pytest.mark.parametrize("results_file", BENCH_RESULTS, ids=lambda p: p.parent.name)
@@ -90,3 +94,11 @@ def test_exploding_experiment_shows_clipping_keeps_training_stable():
     runs = {run["label"]: run for run in _experiment("exploding")["runs"]}
     assert runs["no-clipping"]["diverged"] and not runs["clipnorm-1.0"]["diverged"]
     assert runs["clipnorm-1.0"]["test_accuracy"] > 0.5
+
+
+def test_transfer_experiment_matches_the_readme():
+    results = _experiment("transfer")
+    assert len(results["runs"]) >= 5 and results["train_size"] == 200 and len(results["held_out_classes"]) == 2
+    scratch = results["summary"]["scratch_test_accuracy"]["mean"]
+    reused = results["summary"]["reused_test_accuracy"]["mean"]
+    assert f"{scratch:.4f} from scratch" in README and f"{reused:.4f} reusing A" in README

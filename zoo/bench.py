@@ -338,7 +338,7 @@ def write_index(results_root: str | Path = Path("benchmarks") / "results", path:
     rows = []
     for results_file in sorted(results_root.glob("*/results.json")):
         results = json.loads(results_file.read_text())
-        if "summary" not in results or "recipe" not in results["summary"]:
+        if "schema_version" not in results:
             continue  # other experiments (vanishing gradients, transfer...) keep their own reports
         recipe, plain = results["summary"]["recipe"]["test_accuracy"], results["summary"]["baseline"]["test_accuracy"]
         goal = results.get("goal_test_accuracy")

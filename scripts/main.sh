@@ -5,4 +5,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ZOO_REPO"
-"$ZOO_BIN" bench fashion_mlp --seeds 1 --out runs/main/fashion_mlp "$@"
+"$ZOO_BIN" bench fashion_mlp --seeds 1 --no-ablation --out runs/main/fashion_mlp "$@"

@@ -102,3 +102,18 @@ def test_transfer_experiment_matches_the_readme():
     scratch = results["summary"]["scratch_test_accuracy"]["mean"]
     reused = results["summary"]["reused_test_accuracy"]["mean"]
     assert f"{scratch:.4f} from scratch" in README and f"{reused:.4f} reusing A" in README
+
+
+@pytest.mark.parametrize("results_file", BENCH_RESULTS, ids=lambda p: p.parent.name)
+def test_committed_results_were_made_with_the_shipped_recipe(results_file):
+    """A recipe edited after its benchmark must be benchmarked again: the numbers belong to the file."""
+    from zoo.recipe import get_recipe
+
+    committed = json.loads(results_file.read_text())["resolved_recipe"]
+    current = get_recipe(committed["name"]).to_dict()
+    for key, value in committed.items():
+        if isinstance(value, dict):
+            for inner, inner_value in value.items():
+                assert current[key][inner] == inner_value, f"{key}.{inner} changed since the benchmark"
+        else:
+            assert current[key] == value, f"{key} changed since the benchmark"

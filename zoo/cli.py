@@ -66,7 +66,7 @@ def _cmd_bench(args) -> int:
     if args.all == (args.recipe is not None):
         print("zoo: error: name one recipe (or .toml file), or pass --all", file=sys.stderr)
         return 2
-    ablation = True if args.ablation else None  # None: the recipe's own bench.ablation
+    ablation = args.ablation  # None: the recipe's own bench.ablation
     if args.all:
         if args.out:
             print("zoo: error: --out goes with one recipe; --all writes benchmarks/results/<recipe>/", file=sys.stderr)
@@ -167,7 +167,9 @@ def _parser() -> argparse.ArgumentParser:
     benching.add_argument("--save", action="store_true", help="ship the recipe's first-seed model in saved_models/")
     benching.add_argument("--epochs", type=int, help="override train.epochs for every run")
     benching.add_argument("--seeds", type=int, help="seeds per variant (default: the recipe's bench.seeds)")
-    benching.add_argument("--ablation", action="store_true", help="also train the ladder from baseline to recipe, one component at a time")
+    benching.add_argument("--ablation", action=argparse.BooleanOptionalAction, default=None,
+                          help="also train the ladder from baseline to recipe, one component at a time "
+                               "(default: the recipe's bench.ablation)")
     benching.add_argument("--out", help="results folder (default benchmarks/results/<recipe>)")
     benching.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output per run")
     benching.set_defaults(run=_cmd_bench)

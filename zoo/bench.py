@@ -319,10 +319,15 @@ def plot_results(results: dict[str, Any], path: Path) -> None:
     low = [m - results["summary"][v]["test_accuracy"]["min"] for m, v in zip(medians, variants)]
     high = [results["summary"][v]["test_accuracy"]["max"] - m for m, v in zip(medians, variants)]
     bars.bar(range(len(variants)), medians, yerr=[low, high], capsize=4, color=[colors[i % len(colors)] for i in range(len(variants))])
-    for index, value in enumerate(medians):
-        bars.text(index, value + 0.01, f"{value:.3f}", ha="center", fontsize=8)
     bars.set_xticks(range(len(variants)), [results["summary"][v]["label"] for v in variants], rotation=20, ha="right", fontsize=8)
-    bars.set(ylabel="test accuracy (median, min-max)", ylim=(0, 1.05), title="test accuracy per variant")
+    # Close results get a zoomed axis (the values are printed on the bars); far-apart ones start at 0.
+    lowest = min(results["summary"][v]["test_accuracy"]["min"] for v in variants)
+    bottom = 0.0 if max(medians) - lowest > 0.2 else max(0.0, lowest - 0.02)
+    bars.set(ylabel="test accuracy (median, min-max)", ylim=(bottom, min(1.0, max(medians) + 0.03)),
+             title="test accuracy per variant" + (f" (axis from {bottom:.2f})" if bottom else ""))
+    for index, value in enumerate(medians):  # inside the bar's foot, clear of the error bars
+        bars.text(index, bottom + 0.03 * (bars.get_ylim()[1] - bottom), f"{value:.4f}", ha="center", color="white",
+                  fontsize=8, fontweight="bold")
     figure.tight_layout()
     atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=110))
     plt.close(figure)

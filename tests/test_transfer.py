@@ -37,6 +37,18 @@ def test_save_then_load_gives_identical_predictions(trained_run, hub, digits):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), trained_run.model.predict(x, verbose=0))
 
 
+def test_saved_file_holds_no_optimizer_state(hub):
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(hub / "digits_mlp" / "model.keras") as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        assert "optimizer" not in weights or not len(weights["optimizer"]), "shipped models carry no optimizer slots"
+    assert oct((hub / "digits_mlp" / "model.keras").stat().st_mode & 0o044) == oct(0o044), "readable by everyone"
+
+
 def test_one_changed_byte_is_refused(hub):
     path = hub / "digits_mlp" / "model.keras"
     data = bytearray(path.read_bytes())

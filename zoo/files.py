@@ -21,6 +21,10 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     os.close(handle)
     try:
         write(Path(tmp))
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

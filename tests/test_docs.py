@@ -117,3 +117,16 @@ def test_committed_results_were_made_with_the_shipped_recipe(results_file):
                 assert current[key][inner] == inner_value, f"{key}.{inner} changed since the benchmark"
         else:
             assert current[key] == value, f"{key} changed since the benchmark"
+
+
+def test_every_shipped_model_verifies_and_loads():
+    from zoo.hub import list_pretrained, load_pretrained, verify
+
+    names = list_pretrained(REPO / "saved_models")
+    assert names, "saved_models/ ships no model"
+    for name in names:
+        card = verify(name, REPO / "saved_models")
+        model = load_pretrained(name, root=REPO / "saved_models")
+        assert model.count_params() == card["params"] and card["recipe"]["name"] == name
+    total = sum(path.stat().st_size for path in (REPO / "saved_models").rglob("*") if path.is_file())
+    assert total < 20 * 2**20, "keep saved_models/ under 20 MB"

@@ -155,6 +155,7 @@ BASELINE_OVERRIDES = {
     "regularization.augment": [],
     "train.clipnorm": 0.0,
     "train.clipvalue": 0.0,
+    "pretrain.method": "none",  # the plain practice starts from random weights
 }
 
 

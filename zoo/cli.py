@@ -4,7 +4,8 @@
     zoo show NAME_OR_FILE [--set k=v]  the fully resolved recipe, as TOML
     zoo train NAME_OR_FILE [--epochs N] [--set k=v ...] [--out DIR] [--baseline [--learning-rate R]]
     zoo diagnose NAME_OR_FILE [--baseline] [--epochs N]   per-layer gradient norms
-    zoo experiment vanishing|exploding   regenerate a committed experiment
+    zoo pretrain NAME_OR_FILE [--set k=v ...] [--out DIR]   greedy layer-wise pretraining only
+    zoo experiment vanishing|exploding|transfer|pretrain   regenerate a committed experiment
     zoo bench NAME_OR_FILE | --all [--seeds N] [--ablation] [--epochs N] [--set k=v ...] [--out DIR]
 
 Bad input prints one line starting with `zoo: error:` and exits with status 2.
@@ -129,6 +130,33 @@ def _cmd_transfer(args) -> int:
     return 0
 
 
+def _cmd_pretrain(args) -> int:
+    import time
+    from pathlib import Path
+
+    from zoo.data import load
+    from zoo.errors import RecipeError
+    from zoo.pretrain import pretrain_recipe, write_pretraining
+
+    recipe = _recipe_from_args(args)
+    if recipe.pretrain.method == "none":
+        raise RecipeError(f"{recipe.name} has pretrain.method = 'none'; pick one, e.g. --set pretrain.method=rbm "
+                          "(sigmoid nets) or --set pretrain.method=dae (any activation)")
+    data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
+    out = Path(args.out) if args.out else Path("runs") / f"{recipe.name}-pretrain-{time.strftime('%Y%m%d-%H%M%S')}"
+    pretrained = pretrain_recipe(recipe, data.arrays["train"][0])
+    paths = write_pretraining(pretrained, out)
+    print(f"\n{recipe.name}: {recipe.pretrain.method} pretraining of {pretrained.sizes} in {pretrained.seconds:.0f} s "
+          "(labels unused)")
+    print("layer  inputs -> units  reconstruction error (first epoch -> last)")
+    for layer in pretrained.history:
+        errors = layer["reconstruction_error"]
+        print(f"{layer['layer']:>5}  {layer['inputs']:>6} -> {layer['units']:<5}  {errors[0]:.4f} -> {errors[-1]:.4f}")
+    print(f"Written: {', '.join(str(path) for path in paths.values())}")
+    print("`zoo train` with this recipe pretrains the same way, then fine-tunes the whole net with backpropagation.")
+    return 0
+
+
 def _cmd_experiment(args) -> int:
     from zoo.experiments import run_experiment
 
@@ -180,8 +208,12 @@ def _parser() -> argparse.ArgumentParser:
     diagnosing.add_argument("--out", help="run folder (default runs/<recipe>-<time>)")
     diagnosing.set_defaults(run=_cmd_diagnose)
 
+    pretraining = recipe_command("pretrain", "greedy layer-wise pretraining (RBM or denoising autoencoder) of a recipe's MLP")
+    pretraining.add_argument("--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)")
+    pretraining.set_defaults(run=_cmd_pretrain)
+
     experimenting = commands.add_parser("experiment", help="regenerate a committed experiment under benchmarks/results/")
-    experimenting.add_argument("name", choices=("vanishing", "exploding", "transfer"))
+    experimenting.add_argument("name", choices=("vanishing", "exploding", "transfer", "pretrain"))
 
     transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
     transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")

@@ -30,6 +30,7 @@ from zoo.stack import STACK_FIELDS, STACKS, Stack, get_stack
 
 SCHEDULES = ("constant", "exponential", "piecewise", "plateau", "1cycle")
 AUGMENTATIONS = ("flip", "translate", "rotate", "zoom", "noise")
+PRETRAIN_METHODS = ("none", "rbm", "dae")
 
 # Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
 SCHEMA: dict[str, dict[str, Field]] = {
@@ -88,6 +89,19 @@ SCHEMA: dict[str, dict[str, Field]] = {
             list_of=True, minimum=0.0, min_exclusive=True, min_length=1,
         ),
     },
+    "pretrain": {
+        "method": Field(str, "none", "greedy layer-wise pretraining of the hidden layers before training (mlp only)",
+                        choices=PRETRAIN_METHODS),
+        "layer_epochs": Field(int, 5, "pretraining epochs per hidden layer", minimum=1),
+        "layer_learning_rate": Field(float, 0.05, "pretraining step size (CD-k for rbm, SGD for dae)", minimum=0.0,
+                                     min_exclusive=True),
+        "layer_batch_size": Field(int, 64, "pretraining examples per step", minimum=1),
+        "cd_k": Field(int, 1, "rbm: Gibbs steps of contrastive divergence (CD-k)", minimum=1),
+        "noise": Field(float, 0.2, "dae: fraction of input values zeroed (masking noise)", minimum=0.0, maximum=1.0,
+                       max_exclusive=True),
+        "momentum": Field(float, 0.5, "pretraining momentum", minimum=0.0, maximum=1.0, max_exclusive=True),
+        "weight_decay": Field(float, 2e-4, "pretraining weight decay (0 = off)", minimum=0.0),
+    },
     "bench": {
         "seeds": Field(int, 3, "training seeds per variant in `zoo bench` (median and spread reported)", minimum=1),
         "ablation": Field(bool, False, "`zoo bench` also trains the ladder from baseline to recipe"),
@@ -145,6 +159,7 @@ class Recipe:
     regularization: Section
     train: Section
     baseline: Section
+    pretrain: Section
     bench: Section
     source: str = ""
 
@@ -230,9 +245,25 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
                 f"train.factors = {train.factors!r} does not fit train.boundaries = {train.boundaries!r}; "
                 "piecewise needs one more factor than boundaries"
             )
+        _check_pretrain(recipe)
     except RecipeError as error:
         raise RecipeError(where + str(error)) from None
     return recipe
+
+
+def _check_pretrain(recipe: Recipe) -> None:
+    """Pretraining sets the kernels and biases of an MLP's Dense layers; say so when it cannot."""
+    method = recipe.pretrain.method
+    if method == "none":
+        return
+    if recipe.model.kind != "mlp":
+        raise RecipeError(f"pretrain.method = {method!r} needs model.kind = 'mlp', not {recipe.model.kind!r}")
+    if recipe.stack.batch_norm:
+        raise RecipeError(f"pretrain.method = {method!r} needs stack.batch_norm = false: pretraining sets each hidden "
+                          "layer's bias, which a BatchNorm layer would replace")
+    if method == "rbm" and recipe.stack.activation != "sigmoid":
+        raise RecipeError(f"pretrain.method = 'rbm' needs stack.activation = 'sigmoid' (an RBM's hidden units are "
+                          f"sigmoid), not {recipe.stack.activation!r}; use pretrain.method = 'dae' for other activations")
 
 
 def recipe_stack(recipe: Recipe) -> Stack:

@@ -8,6 +8,8 @@ A run folder holds:
 * ``backup/``: while training, the state an interrupted run resumes from (deleted at the end);
 * ``model.keras``: the final model, best validation weights restored when early stopping is on;
 * ``diagnostics.json`` / ``.png``: per-layer gradient norms at initialization and after each epoch;
+* ``pretrain.json`` / ``filters.png``: with a [pretrain] method, the greedy layer-wise
+  pretraining's per-layer history and the first layer's learned filters;
 * ``metrics.json``: test loss and accuracy, validation history, epochs, wall time, versions.
 
 Train again into the same folder after an interruption and training resumes from the last
@@ -39,6 +41,7 @@ from zoo.data import Splits, augmented, load
 from zoo.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.errors import RunError
 from zoo.files import atomic_write, write_json
+from zoo.pretrain import load_into, pretrain_recipe, write_pretraining
 from zoo.recipe import Recipe, get_recipe
 
 
@@ -149,6 +152,13 @@ def train(
     model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes, steps_per_epoch=steps_per_epoch)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    pretrained = None
+    if recipe.pretrain.method != "none" and not resuming:
+        # Unsupervised: only the training images are seen, never their labels. A resumed run
+        # skips this, since its weights come back from the backup.
+        pretrained = pretrain_recipe(recipe, data.arrays["train"][0], verbose=bool(verbose))
+        load_into(model, pretrained)
+        paths.update(write_pretraining(pretrained, run_dir))
 
     clock = EpochClock()
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
@@ -198,6 +208,7 @@ def train(
         "epochs_run": len(history.get("loss", [])),
         "diverged": any(not math.isfinite(v) for v in history.get("loss", [])),  # NaN or inf
         "train_seconds": round(seconds, 2),
+        "pretrain_seconds": pretrained.seconds if pretrained else 0.0,
         # Seconds from the start of this fit() call to the end of each epoch it ran.
         "epoch_end_seconds": clock.seconds,
         "params": int(model.count_params()),

@@ -20,6 +20,7 @@ from zoo.recipe import Recipe, get_recipe, list_recipes
 from zoo.stack import STACKS, get_activation, get_initializer, get_optimizer, get_stack
 from zoo.hub import list_pretrained, load_pretrained
 from zoo.layers import RReLU
+from zoo.pretrain import RBM, DenoisingAutoencoder, pretrain_layers
 from zoo.reuse import fine_tune, transfer
 from zoo.train import TrainResult, train
 from zoo.uncertainty import predict_mc
@@ -29,4 +30,5 @@ __all__ = [
     "baseline", "build", "conv_block", "dataset_info", "dense_block", "from_arrays", "get_activation",
     "get_initializer", "get_optimizer", "get_recipe", "get_stack", "list_recipes", "load", "predict_mc", "RReLU", "train",
     "diagnose", "fine_tune", "list_pretrained", "load_pretrained", "transfer",
+    "RBM", "DenoisingAutoencoder", "pretrain_layers",
 ]

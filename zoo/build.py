@@ -129,6 +129,8 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
             steps_per_execution=train.steps_per_execution,
+            # "auto" is Keras's own rule. A strategy never gets XLA (Keras's auto turns it off there too).
+            jit_compile={"auto": "auto", "on": strategy is None, "off": False}[train.jit_compile],
         )
     return model
 

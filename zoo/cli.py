@@ -5,7 +5,7 @@
     zoo train NAME_OR_FILE [--epochs N] [--set k=v ...] [--out DIR] [--baseline [--learning-rate R]]
     zoo diagnose NAME_OR_FILE [--baseline] [--epochs N]   per-layer gradient norms
     zoo pretrain NAME_OR_FILE [--set k=v ...] [--out DIR]   greedy layer-wise pretraining only
-    zoo experiment vanishing|exploding|transfer|pretrain   regenerate a committed experiment
+    zoo experiment vanishing|exploding|transfer|pretrain|speed   regenerate a committed experiment
     zoo bench NAME_OR_FILE | --all [--seeds N] [--ablation] [--epochs N] [--set k=v ...] [--out DIR]
 
 Bad input prints one line starting with `zoo: error:` and exits with status 2.
@@ -213,7 +213,7 @@ def _parser() -> argparse.ArgumentParser:
     pretraining.set_defaults(run=_cmd_pretrain)
 
     experimenting = commands.add_parser("experiment", help="regenerate a committed experiment under benchmarks/results/")
-    experimenting.add_argument("name", choices=("vanishing", "exploding", "transfer", "pretrain"))
+    experimenting.add_argument("name", choices=("vanishing", "exploding", "transfer", "pretrain", "speed"))
 
     transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
     transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")

@@ -11,6 +11,7 @@
 * ``pretrain``: one deep sigmoid net trained from random init, from greedy RBM pretraining and
   from greedy denoising-autoencoder pretraining (then fine-tuned with SGD), next to the same
   architecture built with the default stack; test accuracy and wall time over several seeds.
+* ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
 """
@@ -31,7 +32,7 @@ from zoo.files import atomic_write, write_json
 from zoo.recipe import get_recipe
 from zoo.train import train, versions
 
-EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain")
+EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed")
 
 
 def _run(recipe, data, runs_dir: Path, label: str, baseline: bool = False, learning_rate=None) -> dict[str, Any]:
@@ -414,5 +415,7 @@ def run_experiment(name: str, **options) -> dict[str, Any]:
 
     if name not in EXPERIMENTS:
         raise unknown_word_error("experiment", name, EXPERIMENTS)
+    from zoo.speed import speed_experiment
+
     return {"vanishing": vanishing, "exploding": exploding, "transfer": transfer_experiment,
-            "pretrain": pretrain_experiment}[name](**options)
+            "pretrain": pretrain_experiment, "speed": speed_experiment}[name](**options)

@@ -78,3 +78,18 @@ def test_committed_speed_results_have_the_promised_shape():
     report = (path.parent / "report.md").read_text()
     for row in results["rows"]:
         assert f"| {row['recipe']} | {row['batch_size']} | {row['median_examples_per_second']['zoo']:,.0f} |" in report
+
+
+def test_readme_speed_table_comes_from_the_committed_results():
+    import json
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    path = repo / "benchmarks" / "results" / "speed" / "results.json"
+    if not path.is_file():
+        pytest.skip("speed experiment not committed yet")
+    readme = (repo / "README.md").read_text()
+    for row in json.loads(path.read_text())["rows"]:
+        rates = row["median_examples_per_second"]
+        assert f"| {rates['zoo']:,.0f} | {rates['keras']:,.0f} |" in readme, row["recipe"]
+        assert f"| {row['zoo_vs_keras']:.2f}x |" in readme, row["recipe"]

@@ -238,7 +238,7 @@ PRETRAIN_VARIANTS = (
 
 
 def pretrain_experiment(out_dir: str | Path = Path("benchmarks/results/pretrain"), runs_dir: str | Path | None = None,
-                        hidden: tuple[int, ...] = (256,) * 6, seeds: int = 3, epochs: int = 10, layer_epochs: int = 3,
+                        hidden: tuple[int, ...] = (256,) * 6, seeds: int = 3, epochs: int = 8, layer_epochs: int = 2,
                         learning_rates: tuple[float, ...] = (0.1, 1.0), batch_size: int = 64) -> dict[str, Any]:
     """Random init vs RBM vs DAE pretraining of one deep sigmoid net, and the default stack beside them.
 

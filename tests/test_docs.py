@@ -104,6 +104,26 @@ def test_transfer_experiment_matches_the_readme():
     assert f"{scratch:.4f} from scratch" in README and f"{reused:.4f} reusing A" in README
 
 
+def test_pretrain_experiment_matches_its_report_and_the_readme():
+    results = _experiment("pretrain")
+    assert len(results["seeds"]) >= 3 and list(results["summary"]) == ["random", "rbm", "dae", "default"]
+    for variant, summary in results["summary"].items():
+        runs = [run for run in results["runs"] if run["variant"] == variant]
+        assert len(runs) == len(results["seeds"]), variant
+        assert summary["test_accuracy"]["mean"] == pytest.approx(sum(r["test_accuracy"] for r in runs) / len(runs))
+        # Wall time counts pretraining: only the pretrained variants spend any.
+        assert all((run["pretrain_seconds"] > 0) == (variant in ("rbm", "dae")) for run in runs)
+    for variant, grid in results["grids"].items():
+        picked = max(grid, key=lambda g: g["best_val_accuracy"])["learning_rate"]
+        assert results["summary"][variant]["learning_rate"] == picked, "SGD rates are picked on validation"
+    folder = RESULTS / "pretrain"
+    assert all((folder / name).is_file() for name in ("report.md", "curves.png", "rbm-filters.png", "dae-filters.png"))
+    report = (folder / "report.md").read_text()
+    for summary in results["summary"].values():
+        assert f"| {summary['label']} |" in report and f"{summary['test_accuracy']['mean']:.4f}" in report
+        assert f"{summary['test_accuracy']['mean']:.4f}" in README, "README quotes every variant's mean"
+
+
 @pytest.mark.parametrize("results_file", BENCH_RESULTS, ids=lambda p: p.parent.name)
 def test_committed_results_were_made_with_the_shipped_recipe(results_file):
     """A recipe edited after its benchmark must be benchmarked again: the numbers belong to the file."""

@@ -103,7 +103,13 @@ def _run(recipe: Recipe, data: Splits, seed: int, runs_dir: Path, variant: str, 
     }
 
 
-def _spread(values: list[float]) -> dict[str, float]:
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, min, max, mean, std and count of `values` (the summary every benchmark reports).
+
+    Example:
+        >>> spread([0.8, 0.9, 1.0])["median"]
+        0.9
+    """
     return {"median": statistics.median(values), "min": min(values), "max": max(values),
             "mean": statistics.fmean(values), "std": statistics.pstdev(values) if len(values) > 1 else 0.0, "n": len(values)}
 
@@ -116,8 +122,8 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         reached = [run["seconds_to_target"] for run in mine if run["seconds_to_target"] is not None]
         summary[variant] = {
             "label": mine[0]["label"],
-            "test_accuracy": _spread([run["test_accuracy"] for run in mine]),
-            "train_seconds": _spread([run["train_seconds"] for run in mine]),
+            "test_accuracy": spread([run["test_accuracy"] for run in mine]),
+            "train_seconds": spread([run["train_seconds"] for run in mine]),
             "reached_target": f"{len(reached)}/{len(mine)}",
             "median_seconds_to_target": statistics.median(reached) if reached else None,
         }

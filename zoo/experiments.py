@@ -247,7 +247,8 @@ def pretrain_experiment(out_dir: str | Path = Path("benchmarks/results/pretrain"
     Wall time counts pretraining and fine-tuning.
     """
     import shutil
-    import statistics
+
+    from zoo.bench import spread
 
     out_dir = Path(out_dir)
     runs_dir = Path(runs_dir) if runs_dir else Path("runs") / "experiments" / f"pretrain-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -292,10 +293,6 @@ def pretrain_experiment(out_dir: str | Path = Path("benchmarks/results/pretrain"
             recipe = recipes[variant] = get_recipe(recipe, learning_rate=first["learning_rate"])
         runs.append(first)
         runs += [run(variant, recipe, seed) for seed in seed_list[1:]]
-
-    def spread(values):
-        return {"mean": statistics.fmean(values), "std": statistics.pstdev(values), "min": min(values), "max": max(values),
-                "median": statistics.median(values)}
 
     summary = {}
     for variant, label in PRETRAIN_VARIANTS:

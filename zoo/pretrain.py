@@ -40,25 +40,20 @@ import tensorflow as tf
 
 from zoo.build import leaf_layers
 from zoo.errors import RecipeError
-from zoo.recipe import PRETRAIN_METHODS as METHODS
+from zoo.recipe import PRETRAIN_METHODS as METHODS, SCHEMA, check_pretrain_activation
+from zoo.schema import Field, unknown_word_error
 from zoo.files import atomic_write, write_json
 from zoo.stack import get_activation, get_initializer
 
+# Sizes and epoch counts of the building blocks; the [pretrain] settings use the recipe's own fields.
+_COUNT = Field(int, None, "a count", minimum=1)
 
 
-def _check(key: str, value, minimum: float, maximum: float | None = None, integer: bool = False,
-           min_exclusive: bool = False, max_exclusive: bool = False):
-    """One argument check with a message that names the argument, the value and the range."""
-    kind_ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not kind_ok or (not integer and not math.isfinite(value)):
-        raise RecipeError(f"{key} = {value!r} has the wrong type; expected {'an integer' if integer else 'a number'}")
-    low_bad = value < minimum or (min_exclusive and value == minimum)
-    high_bad = maximum is not None and (value > maximum or (max_exclusive and value == maximum))
-    if low_bad or high_bad:
-        low = f"{'>' if min_exclusive else '>='} {minimum:g}"
-        high = "" if maximum is None else f" and {'<' if max_exclusive else '<='} {maximum:g}"
-        raise RecipeError(f"{key} = {value!r} is out of range; expected {'an integer' if integer else 'a number'} {low}{high}")
-    return value
+def _check(key: str, value):
+    """Check `value` as the recipe checks it: the [pretrain] field of that name, else a count >= 1."""
+    section, _, name = key.partition(".")
+    field = SCHEMA["pretrain"][name] if section == "pretrain" else _COUNT
+    return field.check(key, value)
 
 
 def _as_matrix(x, what: str = "x") -> np.ndarray:
@@ -90,12 +85,12 @@ class RBM:
 
     def __init__(self, visible_units: int, hidden_units: int, *, cd_k: int = 1, learning_rate: float = 0.05,
                  momentum: float = 0.5, weight_decay: float = 2e-4, seed: int = 0):
-        self.visible_units = _check("visible_units", visible_units, 1, integer=True)
-        self.hidden_units = _check("hidden_units", hidden_units, 1, integer=True)
-        self.cd_k = _check("pretrain.cd_k", cd_k, 1, integer=True)
-        self.learning_rate = _check("pretrain.layer_learning_rate", learning_rate, 0.0, min_exclusive=True)
-        self.momentum = _check("pretrain.momentum", momentum, 0.0, 1.0, max_exclusive=True)
-        self.weight_decay = _check("pretrain.weight_decay", weight_decay, 0.0)
+        self.visible_units = _check("visible_units", visible_units)
+        self.hidden_units = _check("hidden_units", hidden_units)
+        self.cd_k = _check("pretrain.cd_k", cd_k)
+        self.learning_rate = _check("pretrain.layer_learning_rate", learning_rate)
+        self.momentum = _check("pretrain.momentum", momentum)
+        self.weight_decay = _check("pretrain.weight_decay", weight_decay)
         rng = np.random.default_rng(seed)
         self.weights = tf.Variable(rng.normal(0.0, 0.01, (visible_units, hidden_units)).astype("float32"), name="weights")
         self.visible_bias = tf.Variable(tf.zeros([visible_units]), name="visible_bias")
@@ -172,8 +167,8 @@ class RBM:
         to 1,000 training rows after each epoch.
         """
         x = _as_matrix(x)
-        _check("epochs", epochs, 1, integer=True)
-        _check("pretrain.layer_batch_size", batch_size, 1, integer=True)
+        _check("epochs", epochs)
+        _check("pretrain.layer_batch_size", batch_size)
         if x.shape[1] != self.visible_units:
             raise RecipeError(f"x has {x.shape[1]} values per example; this RBM has {self.visible_units} visible units")
         if x.min() < 0 or x.max() > 1:
@@ -218,12 +213,12 @@ class DenoisingAutoencoder:
     def __init__(self, input_units: int, hidden_units: int, *, activation: str = "sigmoid", init: str = "scaled_normal",
                  noise: float = 0.2, learning_rate: float = 0.05, momentum: float = 0.5, weight_decay: float = 2e-4,
                  seed: int = 0):
-        self.input_units = _check("input_units", input_units, 1, integer=True)
-        self.hidden_units = _check("hidden_units", hidden_units, 1, integer=True)
-        self.noise = _check("pretrain.noise", noise, 0.0, 1.0, max_exclusive=True)
-        self.learning_rate = _check("pretrain.layer_learning_rate", learning_rate, 0.0, min_exclusive=True)
-        self.momentum = _check("pretrain.momentum", momentum, 0.0, 1.0, max_exclusive=True)
-        self.weight_decay = _check("pretrain.weight_decay", weight_decay, 0.0)
+        self.input_units = _check("input_units", input_units)
+        self.hidden_units = _check("hidden_units", hidden_units)
+        self.noise = _check("pretrain.noise", noise)
+        self.learning_rate = _check("pretrain.layer_learning_rate", learning_rate)
+        self.momentum = _check("pretrain.momentum", momentum)
+        self.weight_decay = _check("pretrain.weight_decay", weight_decay)
         self.seed = seed
         self.encoder = keras.layers.Dense(hidden_units, kernel_initializer=get_initializer(init, seed), name="encoder")
         self.activation = get_activation(activation, "encoder_activation")
@@ -253,8 +248,8 @@ class DenoisingAutoencoder:
     def fit(self, x, epochs: int = 5, batch_size: int = 64, verbose: bool = True) -> dict[str, list[float]]:
         """Train on (corrupted x -> clean x); per epoch, the reconstruction error (mean squared, per value)."""
         x = _as_matrix(x)
-        _check("epochs", epochs, 1, integer=True)
-        _check("pretrain.layer_batch_size", batch_size, 1, integer=True)
+        _check("epochs", epochs)
+        _check("pretrain.layer_batch_size", batch_size)
         if x.shape[1] != self.input_units:
             raise RecipeError(f"x has {x.shape[1]} values per example; this autoencoder has {self.input_units} inputs")
         if self.model is None:
@@ -331,17 +326,13 @@ def pretrain_layers(
         [8, 4]
     """
     if method not in METHODS[1:]:
-        from zoo.schema import unknown_word_error
-
         raise unknown_word_error("pretrain.method", method, METHODS[1:])
-    if method == "rbm" and activation != "sigmoid":
-        raise RecipeError(f"pretrain.method = 'rbm' needs stack.activation = 'sigmoid' (an RBM's hidden units are "
-                          f"sigmoid), not {activation!r}; use pretrain.method = 'dae' for other activations")
+    check_pretrain_activation(method, activation)
     if isinstance(hidden, (str, bytes)) or not hidden:
         raise RecipeError(f"hidden = {hidden!r} is not allowed; expected a list of layer sizes, each an integer >= 1")
     for index, units in enumerate(hidden):
-        _check(f"hidden[{index}]", units, 1, integer=True)
-    _check("pretrain.layer_epochs", layer_epochs, 1, integer=True)
+        _check(f"hidden[{index}]", units)
+    _check("pretrain.layer_epochs", layer_epochs)
     inputs = _as_matrix(x)
     started = time.perf_counter()
     layers, history = [], []

@@ -263,9 +263,14 @@ def _check_pretrain(recipe: Recipe) -> None:
     if recipe.stack.batch_norm:
         raise RecipeError(f"pretrain.method = {method!r} needs stack.batch_norm = false: pretraining sets each hidden "
                           "layer's bias, which a BatchNorm layer would replace")
-    if method == "rbm" and recipe.stack.activation != "sigmoid":
+    check_pretrain_activation(method, recipe.stack.activation)
+
+
+def check_pretrain_activation(method: str, activation: str) -> None:
+    """An RBM's hidden units are sigmoid, so RBM pretraining only suits a sigmoid MLP."""
+    if method == "rbm" and activation != "sigmoid":
         raise RecipeError(f"pretrain.method = 'rbm' needs stack.activation = 'sigmoid' (an RBM's hidden units are "
-                          f"sigmoid), not {recipe.stack.activation!r}; use pretrain.method = 'dae' for other activations")
+                          f"sigmoid), not {activation!r}; use pretrain.method = 'dae' for other activations")
 
 
 def recipe_stack(recipe: Recipe) -> Stack:

@@ -86,7 +86,7 @@ def training_flops_per_example(model: keras.Model) -> float:
         if isinstance(layer, keras.layers.Dense):
             multiply_adds += int(np.prod(layer.kernel.shape))
         elif isinstance(layer, keras.layers.Conv2D):
-            height, width = layer.output.shape[1:3] if hasattr(layer, "output") and layer.output is not None else (None, None)
+            height, width = layer.output.shape[1:3]  # every output position applies the whole kernel
             multiply_adds += int(height * width * np.prod(layer.kernel.shape))
     return 3.0 * 2.0 * multiply_adds
 

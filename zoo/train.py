@@ -163,15 +163,17 @@ def train(
     clock = EpochClock()
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients.
-    diagnostics = GradientDiagnostics(*fixed_batch(data), path=run_dir / "diagnostics.json")
-    if keras.backend.backend() != "tensorflow":
-        # The per-layer gradients are taken with tf.GradientTape; other backends train without them.
+    # The per-layer gradients are taken with tf.GradientTape; other backends train without them.
+    diagnostics = None
+    if keras.backend.backend() == "tensorflow":
+        diagnostics = GradientDiagnostics(*fixed_batch(data), path=paths["diagnostics"])
+    else:
         paths.pop("diagnostics")
         if verbose:
             print(f"Gradient diagnostics need the TensorFlow backend (this is {keras.backend.backend()}); skipped")
     run_callbacks = [
         clock,
-        *([diagnostics] if "diagnostics" in paths else []),
+        *([diagnostics] if diagnostics else []),
         # Saves weights, optimizer state and the epoch after every epoch; fit() resumes from it.
         keras.callbacks.BackupAndRestore(str(backup_dir)),
         keras.callbacks.CSVLogger(str(paths["csv_log"]), append=resuming),
@@ -220,7 +222,7 @@ def train(
         "data": {"source": data.source, **{f"{k}_size": v for k, v in data.sizes.items()}},
         "seed": recipe.train.seed,
         "history": history,
-        "gradient_warning": diagnostics.warning if "diagnostics" in paths else None,
+        "gradient_warning": diagnostics.warning if diagnostics else None,
         "versions": versions(),
     }
     write_json(paths["metrics"], metrics)

@@ -1,7 +1,6 @@
 """The fast training path: same model quality as a plain Keras fit, and honest FLOP counting."""
 
 import keras
-import numpy as np
 import pytest
 
 import zoo

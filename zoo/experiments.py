@@ -362,7 +362,7 @@ def _pretrain_report(results: dict[str, Any]) -> str:
         f"Every version: {results['epochs']} epochs of supervised training, batch {results['batch_size']}, best "
         f"validation weights kept; seeds {results['seeds']}.",
         "",
-        f"| variant | optimizer, rate | test accuracy, mean +- std (min-max) | pretraining s | total s (pretraining + training), mean |",
+        "| variant | optimizer, rate | test accuracy, mean +- std (min-max) | pretraining s | total s (pretraining + training), mean |",
         "|---|---|---|---|---|",
     ]
     for variant, row in summary.items():

@@ -5,6 +5,7 @@ import pytest
 
 import zoo
 from zoo.build import leaf_layers
+from zoo.fastpath import chunk_batches, chunk_count, fit_fast
 from zoo.speed import plain_keras_model, torch_network, training_flops_per_example
 
 
@@ -21,7 +22,7 @@ def test_plain_keras_model_is_the_same_network_with_keras_defaults():
     fast, plain = zoo.build(recipe), plain_keras_model(recipe)
     assert fast.count_params() == plain.count_params()
     assert [type(layer).__name__ for layer in leaf_layers(fast)] == [type(layer).__name__ for layer in leaf_layers(plain)]
-    assert fast.steps_per_execution == recipe.train.steps_per_execution > 1
+    assert fast.steps_per_execution == recipe.train.steps_per_execution > 1 and fast.jit_compile is True
     assert plain.steps_per_execution == 1 and type(plain.optimizer) is type(fast.optimizer)
 
 
@@ -41,13 +42,76 @@ def test_fast_and_plain_paths_reach_the_same_quality(tiny_recipe, digits, tmp_pa
 def test_jit_compile_reaches_the_compiled_model():
     assert zoo.build(zoo.get_recipe("fashion_mlp", jit_compile="on")).jit_compile is True
     assert zoo.build(zoo.get_recipe("fashion_mlp", jit_compile="off")).jit_compile is False
-    # auto: Keras's rule. With the TensorFlow backend on a CPU-only machine that is off.
+    # auto: XLA for dense nets on TensorFlow; Keras's own rule (off on a CPU) for conv nets.
     import tensorflow as tf
 
     if keras.backend.backend() == "tensorflow" and not tf.config.list_physical_devices("GPU"):
-        assert zoo.build(zoo.get_recipe("fashion_mlp")).jit_compile is False
+        assert zoo.build(zoo.get_recipe("fashion_mlp")).jit_compile is True
+        assert zoo.build(zoo.get_recipe("fashion_cnn")).jit_compile is False
     with pytest.raises(zoo.RecipeError, match="train.jit_compile = 'yes' is not allowed"):
         zoo.get_recipe("fashion_mlp", jit_compile="yes")
+
+
+def test_chunks_hold_whole_batches_padded_to_one_shape():
+    import numpy as np
+    import tensorflow as tf
+
+    x, y = np.arange(23 * 2, dtype="float32").reshape(23, 2), np.arange(23, dtype="int32")
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)  # 5 whole batches and one of 3
+    chunks = chunk_batches(batches, examples=23, batch_size=4, steps=2)
+    assert int(chunks.cardinality()) == chunk_count(23, 4, 2) == 3
+    seen = list(chunks)
+    assert [int(count) for _, _, count in seen] == [2, 2, 1]
+    assert all(tuple(xs.shape) == (2, 4, 2) and tuple(ys.shape) == (2, 4) for xs, ys, _ in seen)
+    kept = np.concatenate([ys.numpy()[:int(count)].ravel() for _, ys, count in seen])
+    assert kept.tolist() == list(range(20))  # the short final batch (20, 21, 22) is left out
+    assert not seen[-1][1].numpy()[1].any()  # padding is zeros
+
+
+def test_fast_fit_runs_every_whole_batch_once_and_restores_the_model(digits, tmp_path):
+    import numpy as np
+
+    recipe = zoo.get_recipe("fashion_mlp", hidden=[16], steps_per_execution=8, jit_compile="on")
+    model = zoo.build(recipe, input_shape=(8, 8, 1))
+    train_step = model.train_step
+    history = fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=16,
+                       validation_data=digits.validation, epochs=2, verbose=0)
+    # 1237 examples at batch 16: 77 whole batches per epoch, each one optimizer step; padding none.
+    assert int(model.optimizer.iterations) == 2 * (1237 // 16)
+    assert len(history.history["val_accuracy"]) == 2
+    assert model.steps_per_execution == 8 and model.train_step == train_step and "train_step" not in vars(model)
+    # The model is an ordinary Keras model again: plain fit, evaluate, save and load all work.
+    (x, y), (x_test, y_test) = digits.arrays["train"], digits.arrays["test"]
+    model.fit(x[:64], y[:64], batch_size=16, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 2 * 77 + 4
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x_test, verbose=0), model.predict(x_test, verbose=0), atol=1e-5)
+    # A second fast fit reuses the chunked functions and keeps counting steps.
+    fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 3 * 77 + 4
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_zoo_dropout_draws_a_fresh_mask_every_step(jit):
+    import numpy as np
+    import tensorflow as tf
+
+    from zoo.layers import AlphaDropout, Dropout
+
+    layer = Dropout(0.3, seed=0)
+    ones = tf.ones((64, 512))
+    apply = tf.function(lambda: layer(ones, training=True), jit_compile=jit)
+    first, second = apply().numpy(), apply().numpy()
+    np.testing.assert_allclose(np.unique(first), [0.0, 1 / 0.7], rtol=1e-6)  # dropped, or kept and scaled
+    assert abs((first == 0).mean() - 0.3) < 0.02
+    assert (first != second).any()  # a new mask each call, compiled or not
+    assert (layer(ones, training=False).numpy() == 1).all()
+    normal = tf.random.stateless_normal((64, 512), (1, 2))
+    alpha_layer = AlphaDropout(0.1, seed=0)
+    alpha = tf.function(lambda: alpha_layer(normal, training=True), jit_compile=jit)().numpy()
+    assert abs(alpha.mean()) < 0.05 and abs(alpha.std() - 1) < 0.05  # self-normalizing: mean 0, std 1 kept
 
 
 def test_torch_twin_has_the_same_parameter_count():
@@ -76,7 +140,8 @@ def test_committed_speed_results_have_the_promised_shape():
         assert len(row["examples_per_second"]["zoo"]) == results["rounds"]
     report = (path.parent / "report.md").read_text()
     for row in results["rows"]:
-        assert f"| {row['recipe']} | {row['batch_size']} | {row['median_examples_per_second']['zoo']:,.0f} |" in report
+        assert f"| {row['median_examples_per_second']['zoo']:,.0f} | {row['median_examples_per_second']['keras']:,.0f} |" in report
+        assert f"| {row['recipe']} | {row['batch_size']} | " in report
 
 
 def test_readme_speed_table_comes_from_the_committed_results():

@@ -34,7 +34,11 @@ def test_save_then_load_gives_identical_predictions(trained_run, hub, digits):
     assert {"params", "train_seconds", "seed", "versions", "date", "split"} <= set(card)
     loaded = load_pretrained("digits_mlp", root=hub)
     x = digits.arrays["test"][0][:50]
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), trained_run.model.predict(x, verbose=0))
+    for saved, trained in zip(loaded.get_weights(), trained_run.model.get_weights()):
+        np.testing.assert_array_equal(saved, trained)  # bit for bit
+    # The trained model predicts through XLA (dense nets compile with it), the loaded one without:
+    # the same weights, the float operations fused differently, so equal to rounding error.
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), trained_run.model.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
 
 
 def test_saved_file_holds_no_optimizer_state(hub):

@@ -16,6 +16,7 @@ from zoo.catalog import DATASETS, dataset_info
 from zoo.data import from_arrays, load
 from zoo.diagnostics import diagnose
 from zoo.errors import DataError, RecipeError, RunError, ZooError
+from zoo.fastpath import fit_fast
 from zoo.recipe import Recipe, get_recipe, list_recipes
 from zoo.stack import STACKS, get_activation, get_initializer, get_optimizer, get_stack
 from zoo.hub import list_pretrained, load_pretrained
@@ -27,7 +28,7 @@ from zoo.uncertainty import predict_mc
 
 __all__ = [
     "DATASETS", "DataError", "Recipe", "RecipeError", "RunError", "STACKS", "TrainResult", "ZooError",
-    "baseline", "build", "conv_block", "dataset_info", "dense_block", "from_arrays", "get_activation",
+    "baseline", "build", "fit_fast", "conv_block", "dataset_info", "dense_block", "from_arrays", "get_activation",
     "get_initializer", "get_optimizer", "get_recipe", "get_stack", "list_recipes", "load", "predict_mc", "RReLU", "train",
     "diagnose", "fine_tune", "list_pretrained", "load_pretrained", "transfer",
     "RBM", "DenoisingAutoencoder", "pretrain_layers",

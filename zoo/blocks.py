@@ -18,6 +18,7 @@ import itertools
 
 import keras
 
+from zoo.layers import AlphaDropout, Dropout
 from zoo.stack import Stack, get_activation, get_initializer, get_stack
 from zoo.schema import Field
 from zoo.errors import RecipeError
@@ -73,8 +74,8 @@ def _dropout(stack: Stack) -> list:
         return []
     if stack.dropout_kind == "alpha":
         # AlphaDropout keeps SELU's self-normalizing mean and variance; plain Dropout would not.
-        return [keras.layers.AlphaDropout(stack.dropout, name="dropout")]
-    return [keras.layers.Dropout(stack.dropout, name="dropout")]
+        return [AlphaDropout(stack.dropout, name="dropout")]
+    return [Dropout(stack.dropout, name="dropout")]
 
 
 def dense_block(units: int, stack: str | Stack = "default", name: str | None = None, **options) -> keras.Sequential:

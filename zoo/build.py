@@ -103,6 +103,30 @@ def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
     return train.learning_rate
 
 
+def resolve_jit_compile(recipe: Recipe, strategy=None) -> bool | str:
+    """What `model.compile(jit_compile=...)` gets for the recipe's `train.jit_compile`.
+
+    "auto" turns XLA on for dense nets (model.kind = "mlp") on the TensorFlow backend, where
+    Keras's own rule would leave it off on a CPU: fused into one XLA program, a small dense
+    net's training step does less per-operation work (fashion_mlp's step at batch 32 went from
+    6.0 to 4.2 ms on a 2-core machine; `zoo experiment speed` measures the whole path). Conv
+    nets keep Keras's rule: XLA's CPU convolutions measured no faster than TensorFlow's. On
+    other backends "auto" is Keras's rule (on for JAX). A `tf.distribute` strategy never gets
+    XLA here, as Keras's rule also has it.
+
+    Example:
+        >>> resolve_jit_compile(get_recipe("fashion_mlp", jit_compile="off"))
+        False
+    """
+    if strategy is not None or recipe.train.jit_compile == "off":
+        return False
+    if recipe.train.jit_compile == "on":
+        return True
+    if keras.backend.backend() == "tensorflow" and recipe.model.kind == "mlp":
+        return True
+    return "auto"
+
+
 def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=None, steps_per_epoch=None) -> keras.Model:
     """Build and compile the recipe's network with its own stack.
 
@@ -129,8 +153,7 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
             steps_per_execution=train.steps_per_execution,
-            # "auto" is Keras's own rule. A strategy never gets XLA (Keras's auto turns it off there too).
-            jit_compile={"auto": "auto", "on": strategy is None, "off": False}[train.jit_compile],
+            jit_compile=resolve_jit_compile(recipe, strategy),
         )
     return model
 

@@ -37,7 +37,8 @@ class RReLU(keras.layers.Layer):
     def call(self, inputs, training=None):
         if training:
             # One slope per unit (every feature position) per step, shared across the batch.
-            slope = keras.random.uniform(ops.shape(inputs)[1:], self.lower, self.upper, seed=self.seed_generator)
+            noise = uniform_noise(ops.shape(inputs)[1:], self.seed_generator, inputs.dtype)
+            slope = self.lower + (self.upper - self.lower) * noise
         else:
             slope = (self.lower + self.upper) / 2
         return ops.where(inputs >= 0, inputs, inputs * ops.cast(slope, inputs.dtype))
@@ -58,7 +59,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
         >>> schedule = OneCycle(0.01, 1000)
-        >>> [round(float(schedule(step)), 5) for step in (0, 450, 900, 1000)]
+        >>> [round(float(schedule(step)), 6) for step in (0, 450, 900, 1000)]
         [0.0004, 0.01, 0.0004, 4e-06]
     """
 
@@ -108,8 +109,83 @@ class EpochPiecewise(keras.optimizers.schedules.LearningRateSchedule):
                 "steps_per_epoch": self.steps_per_epoch}
 
 
+def uniform_noise(shape, seed_generator: keras.random.SeedGenerator, dtype="float32"):
+    """Uniform [0, 1) noise of `shape`, drawn from `seed_generator` (a new draw on every call).
+
+    On TensorFlow this names the Philox generator explicitly. Keras leaves TensorFlow to pick
+    ("auto_select"), and under XLA on a CPU that pick costs about 15x more: 7 ms instead of
+    0.4 ms for one 32 x 512 mask (measured on a 2-core machine), which made an XLA-compiled
+    training step with dropout three times slower than the uncompiled one. Other backends
+    use `keras.random.uniform`.
+
+    Example:
+        >>> noise = uniform_noise((2, 3), keras.random.SeedGenerator(0))
+        >>> tuple(noise.shape), bool(ops.all((noise >= 0) & (noise < 1)))
+        ((2, 3), True)
+    """
+    if keras.backend.backend() != "tensorflow":
+        return keras.random.uniform(shape, dtype=dtype, seed=seed_generator)
+    import tensorflow as tf  # only on the TensorFlow backend
+
+    seed = seed_generator.next()
+    # The generator's state is int64; stateless ops want int32 (folded the way Keras folds it).
+    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32") if seed.dtype != tf.int32 else seed
+    return tf.random.stateless_uniform(shape, seed, dtype=dtype, alg="philox")
+
+
 @keras.saving.register_keras_serializable(package="zoo")
-class MCDropout(keras.layers.Dropout):
+class Dropout(keras.layers.Dropout):
+    """keras.layers.Dropout with its mask drawn by `uniform_noise`, so it stays fast under XLA.
+
+    Same arguments, same behaviour: in training, each unit is zeroed with probability `rate`
+    and the kept ones scaled by 1 / (1 - rate) (Srivastava et al. 2014); at inference it is
+    the identity.
+
+    Example:
+        >>> import numpy as np
+        >>> out = Dropout(0.5, seed=1)(np.ones((1, 1000)), training=True)
+        >>> sorted(set(np.round(np.asarray(out)[0], 3).tolist()))
+        [0.0, 2.0]
+    """
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        if self.noise_shape is not None:  # rare; Keras's own path handles broadcasting masks
+            return super().call(inputs, training=training)
+        keep = uniform_noise(ops.shape(inputs), self.seed_generator, inputs.dtype) >= self.rate
+        return ops.where(keep, inputs / (1 - self.rate), ops.zeros_like(inputs))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class AlphaDropout(keras.layers.AlphaDropout):
+    """keras.layers.AlphaDropout with its mask drawn by `uniform_noise` (fast under XLA).
+
+    Dropped units are set to SELU's negative saturation value -alpha * scale, then an affine
+    map a * x + b restores zero mean and unit variance (Klambauer et al. 2017):
+    a = ((1 - rate) * (1 + rate * alpha_p^2))^(-1/2), b = -a * alpha_p * rate.
+
+    Example:
+        >>> import numpy as np
+        >>> out = np.asarray(AlphaDropout(0.1, seed=0)(np.random.default_rng(0).normal(size=(1, 100000)), training=True))
+        >>> abs(float(out.mean())) < 0.02, round(float(out.std()), 1)
+        (True, 1.0)
+    """
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        if self.noise_shape is not None:
+            return super().call(inputs, training=training)
+        alpha_p = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+        keep = ops.cast(uniform_noise(ops.shape(inputs), self.seed_generator, inputs.dtype) >= self.rate, inputs.dtype)
+        a = ((1 - self.rate) * (1 + self.rate * alpha_p**2)) ** -0.5
+        b = -a * alpha_p * self.rate
+        return a * (inputs * keep + alpha_p * (1 - keep)) + b
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MCDropout(Dropout):
     """Dropout that stays on at inference: Monte-Carlo dropout (Gal & Ghahramani 2016).
 
     `zoo.predict_mc` swaps these in for a model's Dropout layers on a copy of the model.
@@ -119,10 +195,8 @@ class MCDropout(keras.layers.Dropout):
         return super().call(inputs, training=True)
 
 
-
-
 @keras.saving.register_keras_serializable(package="zoo")
-class MCAlphaDropout(keras.layers.AlphaDropout):
+class MCAlphaDropout(AlphaDropout):
     """AlphaDropout that stays on at inference, for Monte-Carlo predictions of SELU nets."""
 
     def call(self, inputs, training=None):

@@ -34,15 +34,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.build import build, leaf_layers
+from zoo.build import build, leaf_layers, resolve_jit_compile
 from zoo.data import load, pipeline
 from zoo.errors import RecipeError
+from zoo.fastpath import fit_fast
 from zoo.files import atomic_write, write_json
 from zoo.recipe import Recipe, get_recipe
 from zoo.train import versions
@@ -106,25 +107,38 @@ def plain_keras_model(recipe: Recipe) -> keras.Model:
     return model
 
 
-def measure_keras(recipe: Recipe, variant: str, examples: int = 16384, x=None, y=None) -> float:
-    """Training examples per second of zoo's path ("zoo") or a plain Keras fit ("keras")."""
-    if x is None:
-        x, y = _training_arrays(recipe, examples)
+def keras_epoch(recipe: Recipe, variant: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """A function that trains one pass over `(x, y)`: zoo's path ("zoo") or a plain Keras fit ("keras").
+
+    The network is built once; every call continues training it, so a caller can warm up
+    (trace, compile, fill caches) with the first call and time the later ones.
+    """
     batch = recipe.train.batch_size
     keras.utils.set_random_seed(0)
     if variant == "zoo":
         model = build(recipe)
         data = pipeline(x, y, batch, shuffle=True, seed=0)
-        fit = lambda: model.fit(data, epochs=1, verbose=0, shuffle=False)
-    elif variant == "keras":
+        return lambda: fit_fast(model, data, examples=len(x), batch_size=batch, epochs=1, verbose=0)
+    if variant == "keras":
         model = plain_keras_model(recipe)
-        fit = lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    else:
-        raise RecipeError(f"variant = {variant!r} is not allowed; expected one of zoo, keras")
-    fit()  # warm-up: tracing, XLA compilation, pipeline caches
+        return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    raise RecipeError(f"variant = {variant!r} is not allowed; expected one of zoo, keras")
+
+
+def examples_per_second(epoch: Callable[[], None], examples: int) -> float:
+    """Time one call of `epoch` (which trains `examples` examples) and return examples per second."""
     started = time.perf_counter()
-    fit()
-    return len(x) / (time.perf_counter() - started)
+    epoch()
+    return examples / (time.perf_counter() - started)
+
+
+def measure_keras(recipe: Recipe, variant: str, examples: int = 16384, x=None, y=None) -> float:
+    """Training examples per second of zoo's path ("zoo") or a plain Keras fit ("keras"), after a warm-up."""
+    if x is None:
+        x, y = _training_arrays(recipe, examples)
+    epoch = keras_epoch(recipe, variant, x, y)
+    epoch()  # warm-up: tracing, XLA compilation, pipeline caches
+    return examples_per_second(epoch, len(x))
 
 
 # --- PyTorch: the same architectures, hand-written --------------------------------------------
@@ -177,10 +191,8 @@ def torch_network(recipe: Recipe, input_shape=(28, 28, 1), num_classes: int = 10
     return nn.Sequential(*layers), torch
 
 
-def measure_torch(recipe: Recipe, examples: int = 16384, x=None, y=None) -> float:
-    """Training examples per second of a hand-written PyTorch eager loop (Adam, the recipe's rate)."""
-    if x is None:
-        x, y = _training_arrays(recipe, examples)
+def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """A function that trains one pass over `(x, y)` with a hand-written PyTorch eager loop (Adam)."""
     model, torch = torch_network(recipe)
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -201,10 +213,16 @@ def measure_torch(recipe: Recipe, examples: int = 16384, x=None, y=None) -> floa
             loss.backward()
             optimizer.step()
 
+    return epoch
+
+
+def measure_torch(recipe: Recipe, examples: int = 16384, x=None, y=None) -> float:
+    """Training examples per second of a hand-written PyTorch eager loop (Adam, the recipe's rate)."""
+    if x is None:
+        x, y = _training_arrays(recipe, examples)
+    epoch = torch_epoch(recipe, x, y)
     epoch()  # warm-up: allocator, kernels
-    started = time.perf_counter()
-    epoch()
-    return len(inputs) / (time.perf_counter() - started)
+    return examples_per_second(epoch, len(x))
 
 
 def _available(module: str) -> str | None:
@@ -216,18 +234,23 @@ def _available(module: str) -> str | None:
     return lines[-1] if lines else f"import {module} failed"
 
 
-def measure_jax(recipe: Recipe, examples: int = 16384) -> float:
-    """zoo's path under KERAS_BACKEND=jax, in a subprocess (Keras fixes its backend per process)."""
-    code = ("import json, sys, zoo; from zoo.speed import measure_keras; "
-            "recipe = zoo.get_recipe(json.loads(sys.argv[1])); "
-            "print(json.dumps(measure_keras(recipe, 'zoo', int(sys.argv[2]))))")
+def measure_jax(recipe: Recipe, examples: int = 16384, rounds: int = 1) -> list[float]:
+    """zoo's path under KERAS_BACKEND=jax: `rounds` timings after one warm-up, in a subprocess.
+
+    Keras fixes its backend once per process, so these timings run back to back in their own
+    process rather than alternating with the others.
+    """
+    code = ("import json, sys, zoo; from zoo.speed import _training_arrays, keras_epoch, examples_per_second; "
+            "recipe = zoo.get_recipe(json.loads(sys.argv[1])); x, y = _training_arrays(recipe, int(sys.argv[2])); "
+            "epoch = keras_epoch(recipe, 'zoo', x, y); epoch(); "
+            "print(json.dumps([examples_per_second(epoch, len(x)) for _ in range(int(sys.argv[3]))]))")
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
     with _recipe_file(recipe) as path:
-        done = subprocess.run([sys.executable, "-c", code, json.dumps(str(path)), str(examples)], capture_output=True,
-                              text=True, env=env)
+        done = subprocess.run([sys.executable, "-c", code, json.dumps(str(path)), str(examples), str(rounds)],
+                              capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "the jax run failed")
-    return float(done.stdout.strip().splitlines()[-1])
+    return [float(rate) for rate in json.loads(done.stdout.strip().splitlines()[-1])]
 
 
 class _recipe_file:
@@ -251,39 +274,48 @@ class _recipe_file:
 
 
 class _ClockToTarget(keras.callbacks.Callback):
-    """Stops training once validation accuracy reaches `target`; records the seconds it took."""
+    """Stops training once validation accuracy reaches `target`; records the seconds it took.
 
-    def __init__(self, target: float):
+    With a `time_limit` (seconds), also stops at the first epoch end past it, target or not.
+    """
+
+    def __init__(self, target: float, time_limit: float | None = None):
         super().__init__()
-        self.target = target
+        self.target, self.time_limit = target, time_limit
         self.seconds: float | None = None
         self.epochs = 0
+        self.elapsed = 0.0
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self.epochs = epoch + 1
+        self.elapsed = time.perf_counter() - self.started
         if self.seconds is None and (logs or {}).get("val_accuracy", 0.0) >= self.target:
-            self.seconds = time.perf_counter() - self.started
+            self.seconds = self.elapsed
+            self.model.stop_training = True
+        if self.time_limit is not None and self.elapsed > self.time_limit:
             self.model.stop_training = True
 
 
 def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88, max_epochs: int = 15,
-                     variant: str = "zoo") -> dict[str, Any]:
+                     variant: str = "zoo", time_limit: float | None = None) -> dict[str, Any]:
     """Seconds (and epochs) of training until validation accuracy first reaches `target`.
 
     "zoo" trains on zoo's pipelines with the recipe's compile settings; "keras" trains the same
     network with Keras defaults on numpy arrays. Both validate once per epoch on the same split.
+    Training stops at the target, after `max_epochs`, or at the first epoch end past
+    `time_limit` seconds; "seconds" is None when the target was not reached.
     """
     recipe = recipe if isinstance(recipe, Recipe) else get_recipe(recipe)
     splits = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
     keras.utils.set_random_seed(recipe.train.seed)
-    clock = _ClockToTarget(target)
+    clock = _ClockToTarget(target, time_limit)
     if variant == "zoo":
         model = build(recipe)
-        model.fit(splits.train, validation_data=splits.validation, epochs=max_epochs, verbose=0, callbacks=[clock],
-                  shuffle=False)
+        fit_fast(model, splits.train, examples=splits.sizes["train"], batch_size=splits.batch_size,
+                 validation_data=splits.validation, epochs=max_epochs, verbose=0, callbacks=[clock])
     else:
         model = plain_keras_model(recipe)
         (x, y), validation = splits.arrays["train"], splits.arrays["validation"]
@@ -291,62 +323,79 @@ def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88,
                   callbacks=[clock])
     test = model.evaluate(splits.test, verbose=0, return_dict=True)["accuracy"]
     return {"variant": variant, "target": target, "seconds": clock.seconds, "epochs": clock.epochs,
-            "test_accuracy_at_stop": float(test)}
+            "seconds_run": round(clock.elapsed, 1), "time_limit": time_limit, "test_accuracy_at_stop": float(test)}
 
 
 # --- The experiment -----------------------------------------------------------------------------
 
 
 def speed_experiment(out_dir: str | Path = Path("benchmarks/results/speed"), recipes: tuple[str, ...] = (
-        "fashion_mlp", "fashion_deep_mlp", "fashion_selu", "fashion_cnn"), rounds: int = 3, examples: int = 16384,
-        cnn_examples: int = 4096, accuracy_target: float = 0.88) -> dict[str, Any]:
-    """Measure every variant for every recipe, `rounds` times alternating; write results and a report."""
+        "fashion_mlp", "fashion_deep_mlp", "fashion_selu", "fashion_cnn"), rounds: int = 5, examples: int = 8192,
+        cnn_examples: int = 1024, accuracy_target: float = 0.88, keras_time_factor: float = 2.0) -> dict[str, Any]:
+    """Measure every variant for every recipe, `rounds` times alternating; write results and a report.
+
+    Each variant's network is built and warmed up once per recipe; the timed passes then
+    alternate (zoo, Keras, PyTorch, zoo, Keras, ...) so a slow spell of a shared machine hits
+    every variant alike. The JAX timings run in their own process, back to back. The plain
+    Keras run to the accuracy target is cut off at `keras_time_factor` times zoo's time.
+    """
     out_dir = Path(out_dir)
     started = time.perf_counter()
+    say = lambda text: print(f"[{time.perf_counter() - started:5.0f} s] {text}", flush=True)
     skipped = {name: why for name, why in (("torch", _available("torch")), ("jax", _available("jax"))) if why}
     peak = statistics.median(matmul_peak() for _ in range(3))
-    print(f"matmul peak: {peak:.1f} GFLOP/s; skipped: {skipped or 'none'}", flush=True)
+    say(f"matmul peak: {peak:.1f} GFLOP/s; skipped: {skipped or 'none'}")
     rows = []
     for name in recipes:
         recipe = get_recipe(name)
         count = cnn_examples if recipe.model.kind == "cnn" else examples
         x, y = _training_arrays(recipe, count)
         flops = training_flops_per_example(build(recipe))
-        rates: dict[str, list[float]] = {v: [] for v in VARIANTS if v not in skipped}
+        rates: dict[str, list[float]] = {}
         failures: dict[str, str] = {}
+        epochs: dict[str, Callable[[], None]] = {}
+        for variant in ("zoo", "keras", "torch"):
+            if variant in skipped:
+                continue
+            try:
+                epochs[variant] = torch_epoch(recipe, x, y) if variant == "torch" else keras_epoch(recipe, variant, x, y)
+                epochs[variant]()  # warm-up: tracing, XLA compilation, caches, allocator
+            except RecipeError as error:  # e.g. an activation with no PyTorch twin
+                failures[variant] = str(error)
+                epochs.pop(variant, None)
+            rates[variant] = []
         for round_number in range(rounds):
-            for variant in list(rates):
-                try:
-                    if variant in ("zoo", "keras"):
-                        rate = measure_keras(recipe, variant, count, x, y)
-                    elif variant == "torch":
-                        rate = measure_torch(recipe, count, x, y)
-                    else:
-                        rate = measure_jax(recipe, count)
-                except (RuntimeError, RecipeError) as error:
-                    failures[variant] = str(error)
-                    del rates[variant]
-                    continue
-                rates[variant].append(rate)
-                print(f"[{time.perf_counter() - started:5.0f} s] {name} round {round_number + 1}: {variant} "
-                      f"{rate:,.0f} examples/s", flush=True)
+            for variant, epoch in epochs.items():
+                rates[variant].append(examples_per_second(epoch, count))
+            say(f"{name} round {round_number + 1}: " + ", ".join(f"{v} {r[-1]:,.0f}" for v, r in rates.items() if r) + " examples/s")
+        if "jax" not in skipped:
+            try:
+                rates["jax"] = measure_jax(recipe, count, rounds)
+                say(f"{name} jax: " + ", ".join(f"{rate:,.0f}" for rate in rates["jax"]) + " examples/s")
+            except RuntimeError as error:
+                failures["jax"] = str(error)
+        rates = {variant: values for variant, values in rates.items() if values}
         medians = {v: statistics.median(values) for v, values in rates.items()}
         rows.append({
             "recipe": name, "batch_size": recipe.train.batch_size, "examples_per_timing": count,
             "steps_per_execution": recipe.train.steps_per_execution, "jit_compile": recipe.train.jit_compile,
-            "training_flops_per_example": flops, "examples_per_second": rates, "median_examples_per_second": medians,
+            "xla": resolve_jit_compile(recipe), "training_flops_per_example": flops, "examples_per_second": rates,
+            "median_examples_per_second": medians,
             "zoo_vs_keras": medians["zoo"] / medians["keras"],
             "zoo_vs_torch": medians["zoo"] / medians["torch"] if "torch" in medians else None,
             "jax_vs_zoo": medians["jax"] / medians["zoo"] if "jax" in medians else None,
             "zoo_gflops": medians["zoo"] * flops / 1e9, "zoo_fraction_of_peak": medians["zoo"] * flops / 1e9 / peak,
             "failures": failures,
         })
-    clock = [time_to_accuracy("fashion_mlp", accuracy_target, variant=v) for v in ("zoo", "keras")]
+        del epochs  # free the networks before the next recipe
+    clock = [time_to_accuracy("fashion_mlp", accuracy_target, variant="zoo")]
+    limit = keras_time_factor * (clock[0]["seconds"] if clock[0]["seconds"] is not None else clock[0]["seconds_run"])
+    clock.append(time_to_accuracy("fashion_mlp", accuracy_target, variant="keras", time_limit=limit))
     for row in clock:
-        print(f"[{time.perf_counter() - started:5.0f} s] fashion_mlp to validation {accuracy_target}: {row['variant']} "
-              f"{row['seconds'] if row['seconds'] is not None else 'never'} s in {row['epochs']} epochs", flush=True)
+        say(f"fashion_mlp to validation {accuracy_target}: {row['variant']} "
+            f"{row['seconds'] if row['seconds'] is not None else 'not reached'} s, {row['epochs']} epochs")
     results = {"experiment": "speed", "cpu_count": os.cpu_count(), "matmul_peak_gflops": peak, "rounds": rounds,
-               "skipped": skipped, "rows": rows, "time_to_accuracy": clock,
+               "skipped": skipped, "rows": rows, "time_to_accuracy": clock, "keras_time_factor": keras_time_factor,
                "seconds": round(time.perf_counter() - started), "versions": {**versions(), **_other_versions()},
                "date": time.strftime("%Y-%m-%d")}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -374,19 +423,22 @@ def speed_report(results: dict[str, Any]) -> str:
     lines = [
         "# Training speed: zoo vs plain Keras fit vs hand-written PyTorch (2-core CPU)",
         "",
-        f"Training examples per second, median of {results['rounds']} alternating rounds, each after a warm-up; same "
-        "network, same data, same batch size (the recipe's) and the same machine in one invocation. zoo = `zoo.build` "
-        "on zoo's tf.data pipeline with the recipe's `steps_per_execution` and `jit_compile`; Keras = the same "
+        f"Training examples per second, median of {results['rounds']} rounds; in each round zoo, Keras and PyTorch "
+        "train one timed pass in turn, after one warm-up pass each; same network, same data, same batch size (the "
+        "recipe's) and the same machine in one invocation. zoo = `zoo.build` on zoo's tf.data pipeline with the "
+        "recipe's `steps_per_execution` and `jit_compile` (XLA column: what \"auto\" resolved to); Keras = the same "
         "network compiled with Keras defaults, `fit(x, y)` on numpy arrays; PyTorch = the same layers in an eager loop "
-        "over pre-shuffled tensors, Adam; JAX = zoo's path under `KERAS_BACKEND=jax`. "
-        f"Matmul peak (2048x2048 float32, TensorFlow): {results['matmul_peak_gflops']:.1f} GFLOP/s.",
+        "over pre-shuffled tensors, Adam; JAX = zoo's path under `KERAS_BACKEND=jax`, timed in its own process right "
+        "after the others (Keras picks its backend once per process). "
+        f"Matmul peak (2048x2048 float32, TensorFlow, median of 3): {results['matmul_peak_gflops']:.1f} GFLOP/s.",
         "",
-        "| recipe | batch | zoo | Keras fit | PyTorch eager | JAX | zoo / Keras | zoo / PyTorch | JAX / zoo | zoo GFLOP/s (of peak) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| recipe | batch | XLA | zoo | Keras fit | PyTorch eager | JAX | zoo / Keras | zoo / PyTorch | JAX / zoo | zoo GFLOP/s (of peak) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         lines.append(
-            f"| {row['recipe']} | {row['batch_size']} | {rate(row, 'zoo')} | {rate(row, 'keras')} | {rate(row, 'torch')} | "
+            f"| {row['recipe']} | {row['batch_size']} | {'on' if row['xla'] is True else 'off' if row['xla'] is False else 'Keras'} | "
+            f"{rate(row, 'zoo')} | {rate(row, 'keras')} | {rate(row, 'torch')} | "
             f"{rate(row, 'jax')} | {ratio(row['zoo_vs_keras'])} | {ratio(row['zoo_vs_torch'])} | {ratio(row['jax_vs_zoo'])} | "
             f"{row['zoo_gflops']:.1f} ({row['zoo_fraction_of_peak']:.0%}) |")
     for name, why in results["skipped"].items():
@@ -395,7 +447,13 @@ def speed_report(results: dict[str, Any]) -> str:
         for variant, why in row["failures"].items():
             lines += ["", f"{row['recipe']}: {variant} failed: {why}."]
     clock = {row["variant"]: row for row in results["time_to_accuracy"]}
-    shown = lambda row: f"{row['seconds']:.0f} s ({row['epochs']} epochs)" if row["seconds"] is not None else f"not reached in {row['epochs']} epochs"
+    def shown(row):
+        if row["seconds"] is not None:
+            return f"{row['seconds']:.0f} s ({row['epochs']} epochs)"
+        limit = row.get("time_limit")
+        cut = f" (stopped at its {limit:.0f} s limit, {results['keras_time_factor']:g}x zoo's time)" if limit and row["seconds_run"] > limit else ""
+        return f"not reached in {row['epochs']} epochs, {row['seconds_run']:.0f} s{cut}"
+
     lines += [
         "",
         f"Time to {clock['zoo']['target']:g} validation accuracy, fashion_mlp (validation once per epoch): zoo "

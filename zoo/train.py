@@ -40,6 +40,7 @@ from zoo.build import baseline_recipe, build
 from zoo.data import Splits, augmented, load
 from zoo.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.errors import RunError
+from zoo.fastpath import fit_fast
 from zoo.files import atomic_write, write_json
 from zoo.pretrain import load_into, pretrain_recipe, write_pretraining
 from zoo.recipe import Recipe, get_recipe
@@ -196,9 +197,10 @@ def train(
               f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)")
 
     started = time.perf_counter()
-    # shuffle=False: the tf.data pipeline already reshuffles every epoch from the run's seed.
-    model.fit(data.train, validation_data=data.validation, epochs=recipe.train.epochs, callbacks=run_callbacks,
-              verbose=verbose, shuffle=False)
+    # The fast path: train.steps_per_execution steps per XLA call, fed in chunks (zoo.fastpath).
+    # The tf.data pipeline already reshuffles every epoch from the run's seed.
+    fit_fast(model, data.train, examples=data.sizes["train"], batch_size=data.batch_size, validation_data=data.validation,
+             epochs=recipe.train.epochs, callbacks=run_callbacks, verbose=verbose)
     seconds = time.perf_counter() - started
     test = {key: float(value) for key, value in model.evaluate(data.test, verbose=0, return_dict=True).items()}
 

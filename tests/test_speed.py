@@ -84,6 +84,7 @@ def test_fast_fit_runs_every_whole_batch_once_and_restores_the_model(digits, tmp
     (x, y), (x_test, y_test) = digits.arrays["train"], digits.arrays["test"]
     model.fit(x[:64], y[:64], batch_size=16, epochs=1, verbose=0)
     assert int(model.optimizer.iterations) == 2 * 77 + 4
+    assert model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"] > 0.5
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.models.load_model(path)

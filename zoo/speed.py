@@ -20,8 +20,10 @@ follows a warm-up that traces and compiles. Variants alternate within each round
 median over rounds is reported, so a slow spell of the machine hits all of them alike.
 
 Example:
-    >>> rate = measure_keras(zoo.get_recipe("fashion_mlp"), "zoo", examples=2048)   # doctest: +SKIP
-    >>> rate > 1000                                                                  # doctest: +SKIP
+    >>> recipe = zoo.get_recipe("fashion_mlp")                                     # doctest: +SKIP
+    >>> epoch = keras_epoch(recipe, "zoo", *training_arrays(recipe, 2048))            # doctest: +SKIP
+    >>> epoch()                                   # warm-up: tracing, XLA compilation   # doctest: +SKIP
+    >>> examples_per_second(epoch, 2048) > 1000                                        # doctest: +SKIP
     True
 """
 
@@ -92,7 +94,8 @@ def training_flops_per_example(model: keras.Model) -> float:
     return 3.0 * 2.0 * multiply_adds
 
 
-def _training_arrays(recipe: Recipe, examples: int) -> tuple[np.ndarray, np.ndarray]:
+def training_arrays(recipe: Recipe, examples: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `examples` training examples of the recipe's dataset (repeated if it holds fewer)."""
     splits = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
     x, y = splits.arrays["train"]
     reps = int(np.ceil(examples / len(x)))
@@ -130,15 +133,6 @@ def examples_per_second(epoch: Callable[[], None], examples: int) -> float:
     started = time.perf_counter()
     epoch()
     return examples / (time.perf_counter() - started)
-
-
-def measure_keras(recipe: Recipe, variant: str, examples: int = 16384, x=None, y=None) -> float:
-    """Training examples per second of zoo's path ("zoo") or a plain Keras fit ("keras"), after a warm-up."""
-    if x is None:
-        x, y = _training_arrays(recipe, examples)
-    epoch = keras_epoch(recipe, variant, x, y)
-    epoch()  # warm-up: tracing, XLA compilation, pipeline caches
-    return examples_per_second(epoch, len(x))
 
 
 # --- PyTorch: the same architectures, hand-written --------------------------------------------
@@ -216,15 +210,6 @@ def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], No
     return epoch
 
 
-def measure_torch(recipe: Recipe, examples: int = 16384, x=None, y=None) -> float:
-    """Training examples per second of a hand-written PyTorch eager loop (Adam, the recipe's rate)."""
-    if x is None:
-        x, y = _training_arrays(recipe, examples)
-    epoch = torch_epoch(recipe, x, y)
-    epoch()  # warm-up: allocator, kernels
-    return examples_per_second(epoch, len(x))
-
-
 def _available(module: str) -> str | None:
     """None when `module` imports in a fresh interpreter, else why not (one line)."""
     probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
@@ -240,8 +225,8 @@ def measure_jax(recipe: Recipe, examples: int = 16384, rounds: int = 1) -> list[
     Keras fixes its backend once per process, so these timings run back to back in their own
     process rather than alternating with the others.
     """
-    code = ("import json, sys, zoo; from zoo.speed import _training_arrays, keras_epoch, examples_per_second; "
-            "recipe = zoo.get_recipe(json.loads(sys.argv[1])); x, y = _training_arrays(recipe, int(sys.argv[2])); "
+    code = ("import json, sys, zoo; from zoo.speed import training_arrays, keras_epoch, examples_per_second; "
+            "recipe = zoo.get_recipe(json.loads(sys.argv[1])); x, y = training_arrays(recipe, int(sys.argv[2])); "
             "epoch = keras_epoch(recipe, 'zoo', x, y); epoch(); "
             "print(json.dumps([examples_per_second(epoch, len(x)) for _ in range(int(sys.argv[3]))]))")
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -349,32 +334,31 @@ def speed_experiment(out_dir: str | Path = Path("benchmarks/results/speed"), rec
     for name in recipes:
         recipe = get_recipe(name)
         count = cnn_examples if recipe.model.kind == "cnn" else examples
-        x, y = _training_arrays(recipe, count)
+        x, y = training_arrays(recipe, count)
         flops = training_flops_per_example(build(recipe))
-        rates: dict[str, list[float]] = {}
         failures: dict[str, str] = {}
         epochs: dict[str, Callable[[], None]] = {}
         for variant in ("zoo", "keras", "torch"):
             if variant in skipped:
                 continue
             try:
-                epochs[variant] = torch_epoch(recipe, x, y) if variant == "torch" else keras_epoch(recipe, variant, x, y)
-                epochs[variant]()  # warm-up: tracing, XLA compilation, caches, allocator
+                epoch = torch_epoch(recipe, x, y) if variant == "torch" else keras_epoch(recipe, variant, x, y)
+                epoch()  # warm-up: tracing, XLA compilation, caches, allocator
             except RecipeError as error:  # e.g. an activation with no PyTorch twin
                 failures[variant] = str(error)
-                epochs.pop(variant, None)
-            rates[variant] = []
+                continue
+            epochs[variant] = epoch
+        rates: dict[str, list[float]] = {variant: [] for variant in epochs}
         for round_number in range(rounds):
             for variant, epoch in epochs.items():
                 rates[variant].append(examples_per_second(epoch, count))
-            say(f"{name} round {round_number + 1}: " + ", ".join(f"{v} {r[-1]:,.0f}" for v, r in rates.items() if r) + " examples/s")
+            say(f"{name} round {round_number + 1}: " + ", ".join(f"{v} {r[-1]:,.0f}" for v, r in rates.items()) + " examples/s")
         if "jax" not in skipped:
             try:
                 rates["jax"] = measure_jax(recipe, count, rounds)
                 say(f"{name} jax: " + ", ".join(f"{rate:,.0f}" for rate in rates["jax"]) + " examples/s")
             except RuntimeError as error:
                 failures["jax"] = str(error)
-        rates = {variant: values for variant, values in rates.items() if values}
         medians = {v: statistics.median(values) for v, values in rates.items()}
         rows.append({
             "recipe": name, "batch_size": recipe.train.batch_size, "examples_per_timing": count,

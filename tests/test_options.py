@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.build import learning_rate_schedule
+from zoo.network import learning_rate_schedule
 from zoo.data import augmented
 from zoo.layers import RReLU
 
 
-from zoo.build import leaf_layers as _leaves
+from zoo.network import leaf_layers as _leaves
 
 
 def _small(**overrides):
@@ -62,7 +62,7 @@ def test_rrelu_is_random_in_training_and_fixed_at_inference(tmp_path):
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
 
-@pytest.mark.parametrize("activation", zoo.stack.ACTIVATIONS)
+@pytest.mark.parametrize("activation", zoo.stacks.ACTIVATIONS)
 def test_every_activation_builds_trains_and_round_trips(activation, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

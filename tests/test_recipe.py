@@ -36,11 +36,15 @@ def test_omitted_keys_take_the_named_stack():
 
 
 def test_overrides_from_python():
-    recipe = zoo.get_recipe("fashion_mlp", dropout=0.3, **{"train.epochs": 4, "model__hidden": [10]})
+    recipe = zoo.get_recipe("fashion_mlp", dropout=0.3, **{"train.epochs": 4, "model.hidden": [10]})
     assert recipe.stack.dropout == 0.3 and recipe.train.epochs == 4 and recipe.model.hidden == [10]
     # Overriding a recipe object works too, and leaves the original alone.
     again = zoo.get_recipe(recipe, epochs=1)
     assert again.train.epochs == 1 and recipe.train.epochs == 4
+    assert recipe.replace(**{"train.epochs": 2}).train.epochs == 2 and zoo.get_recipe(recipe) is recipe
+    # One spelling: "section.key" (and the bare key where it is unambiguous); "section__key" is refused by name.
+    with pytest.raises(zoo.RecipeError, match=r"key = 'model__hidden' is not allowed \(did you mean 'model.hidden'"):
+        zoo.get_recipe("fashion_mlp", model__hidden=[10])
 
 
 def test_ints_are_accepted_where_numbers_are_wanted():

@@ -4,9 +4,9 @@ import keras
 import pytest
 
 import zoo
-from zoo.build import leaf_layers
+from zoo.network import leaf_layers
 from zoo.fastpath import chunk_batches, chunk_count, fit_fast
-from zoo.speed import plain_keras_model, torch_network, training_flops_per_example
+from zoo.experiments.twins import plain_keras_model, torch_network, training_flops_per_example
 
 
 def test_flops_count_the_dense_and_conv_layers():

@@ -1,5 +1,10 @@
 """zoo: best-default-configuration deep nets for Keras 3 / TensorFlow.
 
+The public API is one hop away, and loaded lazily: `import zoo` and reading recipes import no
+TensorFlow; the first use of a name that needs Keras (`zoo.build`, `zoo.train`, ...) imports it.
+Custom layers are registered with Keras when `zoo.layers` loads; any zoo function that builds or
+loads a model does that, and `import zoo.layers` does it for a plain `keras.saving.load_model`.
+
 Example:
     >>> import zoo
     >>> zoo.list_recipes("fashion_*")[:2]
@@ -8,28 +13,48 @@ Example:
     >>> plain = zoo.baseline("fashion_mlp")       # same net: sigmoid, small init, SGD
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from zoo.blocks import conv_block, dense_block
-from zoo.build import baseline, build
-from zoo.catalog import DATASETS, dataset_info
-from zoo.data import from_arrays, load
-from zoo.diagnostics import diagnose
-from zoo.errors import DataError, RecipeError, RunError, ZooError
-from zoo.fastpath import fit_fast
-from zoo.recipe import Recipe, get_recipe, list_recipes
-from zoo.stack import STACKS, get_activation, get_initializer, get_optimizer, get_stack
-from zoo.hub import list_pretrained, load_pretrained
-from zoo.layers import RReLU
-from zoo.pretrain import RBM, DenoisingAutoencoder, pretrain_layers
-from zoo.reuse import fine_tune, transfer
-from zoo.train import TrainResult, train
-from zoo.uncertainty import predict_mc
+import importlib
+from importlib import metadata
 
-__all__ = [
-    "DATASETS", "DataError", "Recipe", "RecipeError", "RunError", "STACKS", "TrainResult", "ZooError",
-    "baseline", "build", "fit_fast", "conv_block", "dataset_info", "dense_block", "from_arrays", "get_activation",
-    "get_initializer", "get_optimizer", "get_recipe", "get_stack", "list_recipes", "load", "predict_mc", "RReLU", "train",
-    "diagnose", "fine_tune", "list_pretrained", "load_pretrained", "transfer",
-    "RBM", "DenoisingAutoencoder", "pretrain_layers",
-]
+try:
+    __version__ = metadata.version("zoo")
+except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0+unknown"
+
+# Public name -> the module that defines it. The first four import no TensorFlow.
+_EXPORTS = {
+    "zoo.errors": ("DataError", "RecipeError", "RunError", "ZooError"),
+    "zoo.recipe": ("Recipe", "get_recipe", "list_recipes"),
+    "zoo.stacks": ("STACKS", "get_stack"),
+    "zoo.catalog": ("DATASETS", "dataset_info"),
+    "zoo.factories": ("get_activation", "get_initializer", "get_optimizer"),
+    "zoo.layers": ("RReLU",),
+    "zoo.blocks": ("conv_block", "dense_block"),
+    "zoo.network": ("baseline", "build"),
+    "zoo.data": ("from_arrays", "load"),
+    "zoo.fastpath": ("fit_fast",),
+    "zoo.training": ("TrainResult", "train"),
+    "zoo.diagnostics": ("diagnose",),
+    "zoo.uncertainty": ("predict_mc",),
+    "zoo.hub": ("list_pretrained", "load_pretrained"),
+    "zoo.reuse": ("fine_tune", "transfer"),
+    "zoo.pretrain": ("RBM", "DenoisingAutoencoder", "pretrain_layers"),
+}
+_OWNER = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_OWNER)
+
+
+def __getattr__(name: str):
+    # PEP 562: `zoo.build` imports zoo.network (and Keras) on first use, then caches the name here.
+    # No module may share a public name: importing zoo.<module> sets that attribute on the package.
+    if name in _OWNER:
+        value = getattr(importlib.import_module(_OWNER[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

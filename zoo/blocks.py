@@ -19,9 +19,9 @@ import itertools
 import keras
 
 from zoo.layers import AlphaDropout, Dropout
-from zoo.stack import Stack, get_activation, get_initializer, get_stack
-from zoo.schema import Field
-from zoo.errors import RecipeError
+from zoo.factories import get_activation, get_initializer
+from zoo.stacks import Stack, get_stack
+from zoo.schema import Field, check_argument, count_field
 
 # Kernel penalties and constraints that every block accepts besides the stack options.
 REGULARIZATION_FIELDS = {
@@ -89,8 +89,7 @@ def dense_block(units: int, stack: str | Stack = "default", name: str | None = N
         >>> block.layers[-1].rate
         0.5
     """
-    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-        raise RecipeError(f"units = {units!r} is not allowed; expected an integer >= 1")
+    check_argument("units", units, count_field())
     stack, extras = _split_options(stack, dict(options))
     layers: list = [
         keras.layers.Dense(
@@ -124,8 +123,7 @@ def conv_block(
         ['Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Dropout']
     """
     for key, value in (("filters", filters), ("kernel_size", kernel_size), ("convs", convs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise RecipeError(f"{key} = {value!r} is not allowed; expected an integer >= 1")
+        check_argument(key, value, count_field())
     stack, extras = _split_options(stack, dict(options))
     layers: list = []
     for index in range(convs):

@@ -18,8 +18,10 @@ import json
 import sys
 from typing import Sequence
 
+from zoo.console import quiet_tensorflow
 from zoo.errors import ZooError
 from zoo.recipe import get_recipe, list_recipes, parse_override
+from zoo.schema import check_argument, count_field
 
 
 def _recipe_from_args(args):
@@ -46,7 +48,7 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from zoo.train import train
+    from zoo.training import train
 
     recipe = _recipe_from_args(args)
     result = train(recipe, epochs=args.epochs, out_dir=args.out, baseline=args.baseline, learning_rate=args.learning_rate)
@@ -86,7 +88,7 @@ def _cmd_bench(args) -> int:
 
 def _cmd_diagnose(args) -> int:
     from zoo.diagnostics import diagnose, gradient_warning, table
-    from zoo.train import train
+    from zoo.training import train
 
     recipe = _recipe_from_args(args)
     if args.epochs == 0:
@@ -131,19 +133,19 @@ def _cmd_transfer(args) -> int:
 
 
 def _cmd_pretrain(args) -> int:
-    import time
     from pathlib import Path
 
     from zoo.data import load
     from zoo.errors import RecipeError
     from zoo.pretrain import pretrain_recipe, write_pretraining
+    from zoo.records import run_folder
 
     recipe = _recipe_from_args(args)
     if recipe.pretrain.method == "none":
         raise RecipeError(f"{recipe.name} has pretrain.method = 'none'; pick one, e.g. --set pretrain.method=rbm "
                           "(sigmoid nets) or --set pretrain.method=dae (any activation)")
     data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
-    out = Path(args.out) if args.out else Path("runs") / f"{recipe.name}-pretrain-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(args.out) if args.out else run_folder(f"{recipe.name}-pretrain")
     pretrained = pretrain_recipe(recipe, data.arrays["train"][0])
     paths = write_pretraining(pretrained, out)
     print(f"\n{recipe.name}: {recipe.pretrain.method} pretraining of {pretrained.sizes} in {pretrained.seconds:.0f} s "
@@ -158,7 +160,7 @@ def _cmd_pretrain(args) -> int:
 
 
 def _cmd_experiment(args) -> int:
-    from zoo.experiments import run_experiment
+    from zoo.experiments import run_experiment  # research code: loaded only for this command
 
     run_experiment(args.name)
     return 0
@@ -181,7 +183,12 @@ def _parser() -> argparse.ArgumentParser:
         return command
 
     recipe_command("show", "print the fully resolved recipe").set_defaults(run=_cmd_show)
+    _add_training_commands(commands, recipe_command)
+    _add_other_commands(commands)
+    return parser
 
+
+def _add_training_commands(commands, recipe_command) -> None:
     training = recipe_command("train", "train a recipe (or its baseline) and evaluate it on the test set")
     training.add_argument("--epochs", type=int, help="override train.epochs")
     training.add_argument("--out", help="run folder (default runs/<recipe>-<time>); an interrupted run in it resumes")
@@ -212,8 +219,13 @@ def _parser() -> argparse.ArgumentParser:
     pretraining.add_argument("--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)")
     pretraining.set_defaults(run=_cmd_pretrain)
 
+
+def _add_other_commands(commands) -> None:
+    from zoo.experiments import EXPERIMENTS  # the names only: the package's __init__ imports no experiment
+
     experimenting = commands.add_parser("experiment", help="regenerate a committed experiment under benchmarks/results/")
-    experimenting.add_argument("name", choices=("vanishing", "exploding", "transfer", "pretrain", "speed"))
+    experimenting.add_argument("name", choices=EXPERIMENTS)
+    experimenting.set_defaults(run=_cmd_experiment)
 
     transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
     transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
@@ -223,8 +235,6 @@ def _parser() -> argparse.ArgumentParser:
     transferring.add_argument("--tune-epochs", type=int, default=10, help="epochs fine-tuning everything at a 10x lower rate")
     transferring.add_argument("--seed", type=int, default=0)
     transferring.set_defaults(run=_cmd_transfer)
-    experimenting.set_defaults(run=_cmd_experiment)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -236,10 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     args = _parser().parse_args(argv)
-    if getattr(args, "epochs", None) is not None and args.epochs < (0 if args.command == "diagnose" else 1):
-        print(f"zoo: error: --epochs {args.epochs} is not allowed; expected an integer >= 1", file=sys.stderr)
-        return 2
+    if args.command not in ("list", "show"):  # these two read recipes only, and never load TensorFlow
+        quiet_tensorflow()
     try:
+        if getattr(args, "epochs", None) is not None:
+            check_argument("--epochs", args.epochs, count_field(0 if args.command == "diagnose" else 1))
         return args.run(args)
     except ZooError as error:
         print(f"zoo: error: {error}", file=sys.stderr)

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from zoo.catalog import DatasetInfo, dataset_info
 from zoo.errors import DataError
+from zoo.schema import check_argument, count_field
 
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte.gz",
@@ -231,13 +232,11 @@ def split(
     for key, x in (("x_train", x_train), ("x_test", x_test)):
         if x.shape[1:] != info.input_shape:
             raise DataError(f"{key} has examples of shape {x.shape[1:]}; expected {info.input_shape}")
-    if isinstance(validation_size, bool) or not isinstance(validation_size, int) or not 0 < validation_size < len(x_train):
-        raise DataError(f"validation_size = {validation_size!r} is not allowed; expected an integer from 1 to {len(x_train) - 1}")
+    check_argument("validation_size", validation_size, count_field(1, len(x_train) - 1), DataError)
     order = np.random.default_rng(0).permutation(len(x_train))
     validation, train = order[:validation_size], order[validation_size:]
     if train_size is not None:
-        if isinstance(train_size, bool) or not isinstance(train_size, int) or not 0 < train_size <= len(train):
-            raise DataError(f"train_size = {train_size!r} is not allowed; expected an integer from 1 to {len(train)}")
+        check_argument("train_size", train_size, count_field(1, len(train)), DataError)
         train = train[:train_size]
     arrays = {
         "train": (x_train[train], y_train[train]),

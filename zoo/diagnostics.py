@@ -36,7 +36,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import DataError
-from zoo.files import atomic_write, write_json
+from zoo.plots import gradient_norms_figure
+from zoo.records import save_figure, write_json
 
 LINEAR = (keras.layers.Dense, keras.layers.Conv2D)
 SATURATING = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
@@ -190,7 +191,7 @@ class GradientDiagnostics(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.path:
             write_json(self.path, {"records": self.records, "warning": self.warning})
-            plot_speeds(self.records, self.path.with_suffix(".png"), title=self.model.name)
+            save_figure(gradient_norms_figure(self.records, title=self.model.name), self.path.with_suffix(".png"))
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -203,31 +204,6 @@ def table(rows: list[dict[str, Any]]) -> str:
                      f"{fmt(row['update_ratio']):>9} {fmt(row.get('act_mean'), '.3f'):>9} {fmt(row.get('act_std'), '.3f'):>8} "
                      f"{fmt(row.get('saturated'), '.1%'):>7} {fmt(row.get('dead'), '.1%'):>6}")
     return "\n".join(lines)
-
-
-def plot_speeds(records: list[dict[str, Any]], path: Path, title: str = "") -> None:
-    """Per-layer ||dC/dW|| on a log scale, one line per recorded epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    figure, axis = plt.subplots(figsize=(7, 4))
-    colors = plt.cm.viridis(np.linspace(0, 1, max(len(records), 2)))
-    for color, record in zip(colors, records):
-        norms = [max(row["weight_grad_norm"], 1e-30) for row in record["layers"]]
-        axis.plot(range(1, len(norms) + 1), norms, marker="o", color=color,
-                  label="initialization" if record["epoch"] == 0 else f"epoch {record['epoch']}")
-    axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    axis.set(yscale="log", xlabel="hidden layer (1 = nearest the input)", ylabel="||dC/dW||",
-             title=f"{title}: per-layer gradient norm".strip(": "))
-    axis.grid(alpha=0.3, which="both")
-    if len(records) <= 12:
-        axis.legend(fontsize=7)
-    figure.tight_layout()
-    atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=110))
-    plt.close(figure)
 
 
 def fixed_batch(data, examples: int = 1000) -> tuple[np.ndarray, np.ndarray]:
@@ -247,7 +223,7 @@ def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = 
         >>> rows[0]["weight_grad_norm"] < 1e-2 * rows[-1]["weight_grad_norm"]   # doctest: +SKIP
         True
     """
-    from zoo.build import baseline_recipe, build
+    from zoo.network import baseline_recipe, build
     from zoo.data import load
     from zoo.recipe import Recipe, get_recipe
 

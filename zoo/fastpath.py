@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import math
 import types
+import warnings
 import weakref
 from typing import Sequence
 
@@ -133,15 +134,38 @@ def chunked_steps(model: keras.Model):
         model.train_function, model.test_function = ordinary
 
 
+# The Keras internals the chunked path relies on. Keras may rename or rework any of them in a
+# release; `keras_internals_problem` says which one is gone, and the suite's fast-path tests
+# fail naming the Keras version, while users fall back to a plain fit with a warning.
+_INTERNALS = ("train_function", "test_function", "make_train_function", "get_metrics_result", "train_step",
+              "steps_per_execution")
+
+
+def keras_internals_problem(model: keras.Model) -> str | None:
+    """None when `model` has every Keras internal the chunked path patches, else what is missing.
+
+    Example:
+        >>> keras_internals_problem(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])) is None
+        True
+    """
+    missing = [name for name in _INTERNALS if not hasattr(model, name)]
+    if missing:
+        return f"Keras {keras.__version__} models lack {', '.join(missing)}"
+    return None
+
+
 def fit_fast(model: keras.Model, train: tf.data.Dataset, *, examples: int, batch_size: int,
              validation_data: tf.data.Dataset | None = None, epochs: int = 1,
-             callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int | str = "auto") -> keras.callbacks.History:
+             callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int | str = "auto",
+             fast: bool = True) -> keras.callbacks.History:
     """`model.fit(train, ...)` through the fast path: `model.steps_per_execution` steps per XLA call.
 
     `train` yields `(x, y)` batches of `batch_size` (shuffled as you want them); `examples` is
     how many examples one pass holds. Validation runs as usual, once per epoch. Falls back to
     a plain `model.fit` (with Keras's own `steps_per_execution`) off TensorFlow, without XLA,
-    with one step per execution, or with fewer than two whole batches.
+    with one step per execution, with fewer than two whole batches, with `fast=False` (the
+    recipe key `train.fast_path = false`), or, with a warning, when this Keras version lacks an
+    internal the chunked path patches.
 
     Example:
         >>> model = zoo.build("fashion_mlp", input_shape=(8, 8, 1))                    # doctest: +SKIP
@@ -149,8 +173,12 @@ def fit_fast(model: keras.Model, train: tf.data.Dataset, *, examples: int, batch
     """
     steps = model.steps_per_execution
     options = dict(validation_data=validation_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose, shuffle=False)
-    chunked = keras.backend.backend() == "tensorflow" and model.jit_compile is True
+    chunked = fast and keras.backend.backend() == "tensorflow" and model.jit_compile is True
     if not chunked or steps <= 1 or examples // batch_size < 2:
+        return model.fit(train, **options)
+    problem = keras_internals_problem(model)
+    if problem:
+        warnings.warn(f"zoo's fast path is off: {problem}; training with a plain model.fit", stacklevel=2)
         return model.fit(train, **options)
     with chunked_steps(model):
         return model.fit(chunk_batches(train, examples, batch_size, steps), **options)

@@ -26,10 +26,11 @@ from typing import Any
 import keras
 
 from zoo.errors import DataError, RecipeError
-from zoo.files import atomic_write, write_json
+from zoo.schema import check_argument, count_field
+from zoo.records import atomic_write, write_json
 from zoo.paths import shipped_dir
 from zoo.recipe import get_recipe
-from zoo.stack import get_optimizer
+from zoo.factories import get_optimizer
 
 MANIFEST = "manifest.json"
 
@@ -144,22 +145,23 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
     """Load a shipped model after verifying its sha256; compiled with its recipe's optimizer.
 
     `num_classes` replaces the softmax head with a new, freshly initialized one of that size
-    (the body keeps its trained weights).
+    (the body keeps its trained weights): the same as `zoo.transfer(model, num_classes,
+    freeze="none")` with the recipe's optimizer, which is what it calls.
 
     Example:
         >>> model = load_pretrained("fashion_mlp", num_classes=3)   # doctest: +SKIP
         >>> model.output_shape                                      # doctest: +SKIP
         (None, 3)
     """
-    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1):
-        raise RecipeError(f"num_classes = {num_classes!r} is not allowed; expected an integer >= 1")
+    if num_classes is not None:
+        check_argument("num_classes", num_classes, count_field(1))
     card = verify(name, root)
     model = keras.saving.load_model(_root(root) / name / "model.keras", safe_mode=True, compile=False)
-    if num_classes is not None:
-        from zoo.reuse import replace_head
-
-        model = replace_head(model, num_classes)
     train = card["recipe"]["train"]
+    if num_classes is not None:  # a thin alias of zoo's one route to a new head
+        from zoo.reuse import transfer
+
+        return transfer(model, num_classes, freeze="none", optimizer=train["optimizer"], learning_rate=train["learning_rate"])
     model.compile(optimizer=get_optimizer(train["optimizer"], train["learning_rate"]),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model

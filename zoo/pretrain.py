@@ -38,12 +38,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.build import leaf_layers
+from zoo.network import leaf_layers
 from zoo.errors import RecipeError
 from zoo.recipe import PRETRAIN_METHODS as METHODS, SCHEMA, check_pretrain_activation
 from zoo.schema import Field, unknown_word_error
-from zoo.files import atomic_write, write_json
-from zoo.stack import get_activation, get_initializer
+from zoo.plots import filters_figure
+from zoo.records import save_figure, write_json
+from zoo.factories import get_activation, get_initializer
 
 # Sizes and epoch counts of the building blocks; the [pretrain] settings use the recipe's own fields.
 _COUNT = Field(int, None, "a count", minimum=1)
@@ -411,32 +412,6 @@ def load_into(model: keras.Model, pretrained: PretrainedLayers) -> keras.Model:
     return model
 
 
-def plot_filters(kernel: np.ndarray, path: str | Path, title: str = "", count: int = 100) -> None:
-    """Draw the first `count` hidden units' incoming weights as square tiles (28x28 for Fashion-MNIST)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never needs a screen
-    import matplotlib.pyplot as plt
-
-    side = int(round(math.sqrt(kernel.shape[0])))
-    if side * side != kernel.shape[0]:
-        raise RecipeError(f"a kernel with {kernel.shape[0]} inputs is not a square image; filters need e.g. 784 = 28x28")
-    count = min(count, kernel.shape[1])
-    columns = int(math.ceil(math.sqrt(count)))
-    rows = int(math.ceil(count / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.8, rows * 0.8 + 0.4))
-    for index, axis in enumerate(np.atleast_1d(axes).ravel()):
-        axis.axis("off")
-        if index < count:
-            tile = kernel[:, index].reshape(side, side)
-            limit = np.abs(tile).max() or 1.0  # each tile on its own symmetric scale: grey is zero
-            axis.imshow(tile, cmap="gray", vmin=-limit, vmax=limit)
-    figure.suptitle(title or f"first-layer filters ({count} of {kernel.shape[1]} units)", fontsize=9)
-    figure.tight_layout()
-    atomic_write(Path(path), lambda tmp: figure.savefig(tmp, dpi=90, format="png"))
-    plt.close(figure)
-
-
 def write_pretraining(pretrained: PretrainedLayers, folder: str | Path) -> dict[str, Path]:
     """Write `pretrain.json` (per-layer history) and, when the inputs are square images, `filters.png`.
 
@@ -453,5 +428,5 @@ def write_pretraining(pretrained: PretrainedLayers, folder: str | Path) -> dict[
     first_kernel = pretrained.layers[0][0]
     if math.isqrt(first_kernel.shape[0]) ** 2 == first_kernel.shape[0]:  # 784 = 28 x 28, 64 = 8 x 8
         paths["filters"] = folder / "filters.png"
-        plot_filters(first_kernel, paths["filters"], f"{pretrained.method}: first-layer filters")
+        save_figure(filters_figure(first_kernel, f"{pretrained.method}: first-layer filters"), paths["filters"])
     return paths

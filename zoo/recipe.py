@@ -26,7 +26,7 @@ from zoo.catalog import DATASETS
 from zoo.errors import RecipeError
 from zoo.paths import shipped_dir
 from zoo.schema import Field, unknown_word_error
-from zoo.stack import STACK_FIELDS, STACKS, Stack, get_stack
+from zoo.stacks import STACK_FIELDS, STACKS, Stack, get_stack
 
 SCHEDULES = ("constant", "exponential", "piecewise", "plateau", "1cycle")
 AUGMENTATIONS = ("flip", "translate", "rotate", "zoom", "noise")
@@ -83,6 +83,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
         "jit_compile": Field(str, "auto", "XLA-compile the training step; auto: on for dense nets on "
                              "TensorFlow (measured faster on CPU), otherwise Keras decides (on with JAX and on GPUs)", choices=("auto", "on", "off")),
+        "fast_path": Field(bool, True, "train through zoo's chunked XLA path where it applies (zoo.fastpath); "
+                           "false forces a plain Keras fit"),
         "seed": Field(int, 0, "seed for weights, dropout and shuffling", minimum=0),
     },
     "baseline": {
@@ -164,6 +166,15 @@ class Recipe:
     pretrain: Section
     bench: Section
     source: str = ""
+
+    def replace(self, **overrides: Any) -> "Recipe":
+        """A copy with `overrides` ({"stack.dropout": 0.3} or dropout=0.3) applied and checked.
+
+        Example:
+            >>> get_recipe("fashion_mlp").replace(**{"train.epochs": 2}).train.epochs
+            2
+        """
+        return parse_recipe(apply_overrides(self.to_dict(), overrides), self.source)
 
     def to_dict(self) -> dict[str, Any]:
         """The recipe as plain nested dicts, every key present (the TOML layout)."""
@@ -304,8 +315,11 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def _resolve_key(key: str) -> tuple[str, str]:
-    """Map an override key ("stack.dropout", "dropout" or "stack__dropout") to (section, key)."""
-    key = key.replace("__", ".")
+    """Map an override key to (section, key).
+
+    The key is "section.key" ("stack.dropout"). The bare key ("dropout") is accepted too where
+    exactly one section has it, since Python keyword arguments cannot hold a dot.
+    """
     if "." in key:
         section, _, name = key.partition(".")
         if section not in SCHEMA or not section:
@@ -365,28 +379,28 @@ def list_recipes(pattern: str = "*") -> list[str]:
 def get_recipe(name_or_path: str | Path | Recipe, **overrides: Any) -> Recipe:
     """Return a shipped recipe by name, or one read from a .toml file, with `overrides` applied.
 
-    Override keys are "section.key" (or "section__key", or the bare key when only one section
-    has it): ``get_recipe("fashion_mlp", dropout=0.3, **{"train.epochs": 5})``.
+    Override keys are "section.key", or the bare key where only one section has it:
+    ``get_recipe("fashion_mlp", dropout=0.3, **{"train.epochs": 5})``. A `Recipe` given with no
+    overrides is returned as it is: a recipe is parsed and checked once.
 
     Example:
         >>> get_recipe("fashion_mlp", epochs=2).train.epochs
         2
     """
     if isinstance(name_or_path, Recipe):
-        data, source = name_or_path.to_dict(), name_or_path.source
+        return name_or_path.replace(**overrides) if overrides else name_or_path
+    text = str(name_or_path)
+    registry = _registry()
+    if text in registry:
+        path = registry[text]
+    elif text.endswith(".toml") or "/" in text or Path(text).is_file():
+        path = Path(text)
     else:
-        text = str(name_or_path)
-        registry = _registry()
-        if text in registry:
-            path = registry[text]
-        elif text.endswith(".toml") or "/" in text or Path(text).is_file():
-            path = Path(text)
-        else:
-            close = difflib.get_close_matches(text, list(registry), n=3, cutoff=0.5)
-            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-            raise RecipeError(
-                f"unknown recipe {text!r}{hint}. Known recipes: {', '.join(registry) or 'none'}. "
-                "A path to your own .toml file works too."
-            )
-        data, source = read_recipe_file(path), str(path)
+        close = difflib.get_close_matches(text, list(registry), n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise RecipeError(
+            f"unknown recipe {text!r}{hint}. Known recipes: {', '.join(registry) or 'none'}. "
+            "A path to your own .toml file works too."
+        )
+    data, source = read_recipe_file(path), str(path)
     return parse_recipe(apply_overrides(data, overrides), source)

@@ -19,7 +19,8 @@ from typing import Any
 import keras
 
 from zoo.errors import DataError, RecipeError
-from zoo.stack import get_optimizer
+from zoo.factories import get_optimizer
+from zoo.schema import Field, check_argument, count_field
 
 
 def _body_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -32,26 +33,28 @@ def _body_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
 def replace_head(model: keras.Model, num_classes: int, name: str = "output") -> keras.Model:
     """The same body (the same layer objects) under a new softmax head of `num_classes` units."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise RecipeError(f"num_classes = {num_classes!r} is not allowed; expected an integer >= 1")
+    check_argument("num_classes", num_classes, count_field(1))
     _body_layers(model)  # a model with nothing under its head has nothing to reuse
     # The old head's input is the body's output in this model's own graph.
     head = keras.layers.Dense(num_classes, activation="softmax", name=name)(model.layers[-1].input)
     return keras.Model(model.inputs, head, name=f"{model.name}_transfer")
 
 
+def _layer_count(name: str, value: str | int, words: dict[str, int], body: list) -> int:
+    """A number of body layers given as a word ("all", "none") or an integer from 0 to len(body)."""
+    try:
+        if isinstance(value, str):
+            return words[Field(str, None, name, choices=tuple(words)).check(name, value)]
+        return count_field(0, len(body)).check(name, value)
+    except RecipeError:
+        raise RecipeError(f"{name} = {value!r} is not allowed; expected {', '.join(repr(w) for w in words)} or an integer "
+                          f"from 0 to {len(body)} (the body's layers: {', '.join(layer.name for layer in body)})") from None
+
+
 def set_frozen(model: keras.Model, freeze: str | int) -> None:
     """Freeze the whole body ("all"), nothing ("none"), or its first `freeze` layers."""
     body = _body_layers(model)
-    if freeze == "all":
-        count = len(body)
-    elif freeze == "none":
-        count = 0
-    elif isinstance(freeze, int) and not isinstance(freeze, bool) and 0 <= freeze <= len(body):
-        count = freeze
-    else:
-        raise RecipeError(f"freeze = {freeze!r} is not allowed; expected 'all', 'none' or an integer from 0 to {len(body)} "
-                          f"(the body's layers: {', '.join(layer.name for layer in body)})")
+    count = _layer_count("freeze", freeze, {"all": len(body), "none": 0}, body)
     for index, layer in enumerate(body):
         layer.trainable = index >= count
 
@@ -60,8 +63,14 @@ def transfer(source: keras.Model, num_classes: int, freeze: str | int = "all", o
              learning_rate: float = 1e-3, input_shape=None) -> keras.Model:
     """A compiled copy of `source` with a new head; `source` itself is never modified.
 
-    `freeze` is "all", "none", or how many of the lowest body layers to freeze. Pass
-    `input_shape` to check the new data fits the source model before training.
+    This is zoo's one way to put a new head on a network: `load_pretrained(name, num_classes=)`
+    and `fine_tune` both come here. `freeze` is "all", "none", or how many of the lowest body
+    layers to freeze. Pass `input_shape` to check the new data fits the source model before training.
+
+    Example:
+        >>> import zoo
+        >>> transfer(zoo.build("fashion_mlp"), num_classes=3, freeze=1).output_shape
+        (None, 3)
     """
     if input_shape is not None and tuple(input_shape) != tuple(source.input_shape[1:]):
         raise DataError(f"the new data has examples of shape {tuple(input_shape)}; "
@@ -87,12 +96,7 @@ def fine_tune(source: keras.Model, data, num_classes: int | None = None, head_ep
     model = transfer(source, num_classes, "all", learning_rate=learning_rate, input_shape=data.info.input_shape)
     head = model.fit(data.train, validation_data=data.validation, epochs=head_epochs, verbose=verbose, shuffle=False)
     body = _body_layers(model)
-    if unfreeze == "all":
-        set_frozen(model, "none")
-    elif isinstance(unfreeze, int) and not isinstance(unfreeze, bool) and 0 <= unfreeze <= len(body):
-        set_frozen(model, len(body) - unfreeze)
-    else:
-        raise RecipeError(f"unfreeze = {unfreeze!r} is not allowed; expected 'all' or an integer from 0 to {len(body)}")
+    set_frozen(model, len(body) - _layer_count("unfreeze", unfreeze, {"all": len(body)}, body))
     # Recompiling is what makes the new trainable flags take effect.
     model.compile(optimizer=get_optimizer("adam", tune_learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])

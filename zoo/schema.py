@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from zoo.errors import RecipeError
+from zoo.errors import RecipeError, ZooError
 
 _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
@@ -102,3 +102,36 @@ class Field:
         if not ok:
             raise RecipeError(f"{key} = {value!r} has the wrong type; expected {self.allowed()}")
         return value
+
+
+def check_argument(name: str, value: Any, field: Field, error: type[ZooError] = RecipeError) -> Any:
+    """Check a function argument or a command-line flag with `field`; the message names the argument.
+
+    Recipe keys go through `Field.check`; arguments that are not recipe keys (a block's units,
+    a model's class count, a data split's size) come here, so they are checked by the same
+    rules and read the same way. `error` is the class for the kind of mistake: RecipeError for
+    a model or recipe setting, DataError for a property of the data.
+
+    Example:
+        >>> check_argument("units", 0, Field(int, None, "units", minimum=1))
+        Traceback (most recent call last):
+        ...
+        zoo.errors.RecipeError: units = 0 is not allowed; expected an integer >= 1
+        >>> check_argument("--epochs", 3, Field(int, None, "epochs", minimum=1))
+        3
+    """
+    try:
+        return field.check(name, value)
+    except RecipeError:
+        shown = f"{name} {value!r}" if name.startswith("--") else f"{name} = {value!r}"
+        raise error(f"{shown} is not allowed; expected {field.allowed()}") from None
+
+
+def count_field(minimum: int = 1, maximum: int | None = None) -> Field:
+    """A Field for a whole number from `minimum` (to `maximum`): sizes, counts, epochs.
+
+    Example:
+        >>> count_field(2).allowed()
+        'an integer >= 2'
+    """
+    return Field(int, None, "a count", minimum=minimum, maximum=maximum)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from zoo.build import leaf_layers
+from zoo.network import leaf_layers
 from zoo.errors import DataError
+from zoo.schema import check_argument, count_field
 from zoo.layers import MCAlphaDropout, MCDropout
 
 
@@ -34,8 +35,7 @@ def predict_mc(model: keras.Model, x, samples: int = 30, batch_size: int = 256) 
         >>> mean.shape, bool(spread.max() > 0)
         ((2, 10), True)
     """
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
-        raise DataError(f"samples = {samples!r} is not allowed; expected an integer >= 2")
+    check_argument("samples", samples, count_field(2))
     dropouts = [layer for layer in leaf_layers(model) if isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout))]
     if not dropouts:
         raise DataError(f"model {model.name!r} has no Dropout layers, so Monte-Carlo dropout has nothing to sample")

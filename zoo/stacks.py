@@ -1,4 +1,4 @@
-"""The named stacks and the word-keyed factories for activations, initializers and optimizers.
+"""The named stacks: the per-layer practices a network is built with, as plain data.
 
 A *stack* is the per-layer practice a network is built with: how weights start, which
 nonlinearity follows, whether Batch Normalization and dropout are used, and which optimizer
@@ -10,7 +10,8 @@ trains it. Three are named:
 * ``baseline``: the pre-2010 practice: sigmoid units, random normal init with std 1/sqrt(fan_in)
   (Nielsen's network2.py), no BatchNorm, no dropout, plain SGD without momentum.
 
-Factories take plain words so a recipe can name a layer: ``get_activation("elu")``.
+This module is plain data and imports no TensorFlow or Keras: reading a recipe needs only it.
+The Keras objects each word stands for live in `zoo.factories`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ import dataclasses
 import warnings
 from dataclasses import dataclass
 
-import keras
-
 from zoo.errors import RecipeError
-from zoo.layers import RReLU
 from zoo.schema import Field, unknown_word_error
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "rrelu", "elu", "selu", "gelu", "swish")
@@ -124,85 +122,3 @@ def get_stack(stack: str | Stack) -> Stack:
     if stack not in STACKS:
         raise unknown_word_error("stack", stack, tuple(STACKS))
     return STACKS[stack]
-
-
-def get_activation(name: str, layer_name: str | None = None, stack: "Stack | None" = None) -> keras.layers.Layer:
-    """Return a fresh activation layer for the word `name`.
-
-    Activations are separate layers (not a Dense argument) so that BatchNormalization can sit
-    between the linear map and the nonlinearity, and so diagnostics can read each one's output.
-
-    Example:
-        >>> get_activation("elu").get_config()["activation"]
-        'elu'
-    """
-    STACK_FIELDS["activation"].check("activation", name)
-    stack = stack or STACKS["default"]
-    if name == "leaky_relu":
-        return keras.layers.LeakyReLU(negative_slope=stack.negative_slope, name=layer_name)
-    if name == "prelu":
-        # He et al. 2015: one learned slope per unit, starting at 0.25.
-        return keras.layers.PReLU(alpha_initializer=keras.initializers.Constant(0.25), name=layer_name)
-    if name == "rrelu":
-        return RReLU(stack.rrelu_lower, stack.rrelu_upper, name=layer_name)
-    return keras.layers.Activation(name, name=layer_name)
-
-
-def get_initializer(name: str, seed: int | None = None, std: float = 0.05) -> keras.initializers.Initializer:
-    """Return the kernel initializer for the word `name`.
-
-    ``scaled_normal`` is the baseline's N(0, 1/fan_in): the "small random init" of the plain
-    practice, as in Nielsen's network2.py ``default_weight_initializer``.
-
-    Example:
-        >>> type(get_initializer("he_normal")).__name__
-        'HeNormal'
-    """
-    STACK_FIELDS["init"].check("init", name)
-    if name == "random_normal":
-        return keras.initializers.RandomNormal(0.0, std, seed=seed)
-    if name == "scaled_normal":
-        # std = sqrt(scale / fan_in) with scale 1: exactly 1/sqrt(fan_in), not truncated.
-        return keras.initializers.VarianceScaling(1.0, "fan_in", "untruncated_normal", seed=seed)
-    classes = {
-        "he_normal": keras.initializers.HeNormal,
-        "he_uniform": keras.initializers.HeUniform,
-        "glorot_normal": keras.initializers.GlorotNormal,
-        "glorot_uniform": keras.initializers.GlorotUniform,
-        "lecun_normal": keras.initializers.LecunNormal,
-        "lecun_uniform": keras.initializers.LecunUniform,
-    }
-    return classes[name](seed=seed)
-
-
-def get_optimizer(
-    name: str, learning_rate, clipnorm: float = 0.0, clipvalue: float = 0.0
-) -> keras.optimizers.Optimizer:
-    """Return a fresh optimizer for the word `name`; a clip value of 0 means no clipping.
-
-    ``momentum`` is SGD with momentum 0.9; ``nesterov`` adds Nesterov's look-ahead; ``sgd`` is
-    plain SGD without momentum (the baseline's).
-
-    Example:
-        >>> get_optimizer("adam", 1e-3).name
-        'adam'
-    """
-    STACK_FIELDS["optimizer"].check("optimizer", name)
-    if isinstance(learning_rate, (int, float)) and learning_rate <= 0:
-        raise RecipeError(f"learning_rate = {learning_rate!r} is out of range; expected a number > 0")
-    clip = {}
-    if clipnorm:
-        clip["clipnorm"] = clipnorm
-    if clipvalue:
-        clip["clipvalue"] = clipvalue
-    builders = {
-        "sgd": lambda: keras.optimizers.SGD(learning_rate, **clip),
-        "momentum": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, **clip),
-        "nesterov": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, **clip),
-        "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate, **clip),
-        "adagrad": lambda: keras.optimizers.Adagrad(learning_rate, **clip),
-        "adam": lambda: keras.optimizers.Adam(learning_rate, **clip),
-        "nadam": lambda: keras.optimizers.Nadam(learning_rate, **clip),
-        "adamw": lambda: keras.optimizers.AdamW(learning_rate, **clip),
-    }
-    return builders[name]()

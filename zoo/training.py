@@ -33,15 +33,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import keras
-import numpy as np
-import tensorflow as tf
 
-from zoo.build import baseline_recipe, build
+from zoo.network import baseline_recipe, build
 from zoo.data import Splits, augmented, load
 from zoo.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.errors import RunError
 from zoo.fastpath import fit_fast
-from zoo.files import atomic_write, write_json
+from zoo.records import atomic_write, run_folder, versions, write_json, write_text
 from zoo.pretrain import load_into, pretrain_recipe, write_pretraining
 from zoo.recipe import Recipe, get_recipe
 
@@ -58,14 +56,6 @@ class TrainResult:
     epochs_run: int = 0
     seconds: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
-
-
-def versions() -> dict[str, str]:
-    """Versions of the libraries a result depends on, for metrics files and model cards."""
-    from zoo import __version__
-
-    return {"zoo": __version__, "keras": keras.__version__, "tensorflow": tf.__version__, "numpy": np.__version__,
-            "python": sys.version.split()[0]}
 
 
 def _read_csv_history(path: Path) -> dict[str, list[float]]:
@@ -88,9 +78,86 @@ class EpochClock(keras.callbacks.Callback):
         self.seconds.append(round(time.perf_counter() - self.started, 3))
 
 
-def default_run_dir(recipe: Recipe) -> Path:
-    """runs/<recipe>-<date-time>: a fresh folder per run unless an output folder is named."""
-    return Path("runs") / f"{recipe.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+def _run_paths(recipe: Recipe, out_dir: str | Path | None) -> tuple[dict[str, Path], bool]:
+    """The run folder's file paths, and whether an interrupted run of the same recipe resumes there."""
+    run_dir = Path(out_dir) if out_dir is not None else run_folder(recipe.name)
+    paths = {
+        "run_dir": run_dir,
+        "recipe": run_dir / "recipe.toml",
+        "csv_log": run_dir / "log.csv",
+        "tensorboard": run_dir / "tensorboard",
+        "model": run_dir / "model.keras",
+        "metrics": run_dir / "metrics.json",
+        "diagnostics": run_dir / "diagnostics.json",
+        "backup": run_dir / "backup",
+    }
+    if paths["metrics"].exists():
+        raise RunError(f"{run_dir} already holds a finished run ({paths['metrics']}); choose another output folder")
+    resuming = paths["backup"].is_dir() and any(paths["backup"].iterdir())
+    if paths["recipe"].exists() and resuming and get_recipe(paths["recipe"]).to_dict() != recipe.to_dict():
+        raise RunError(
+            f"{run_dir} holds an interrupted run of a different recipe; resume it with "
+            f"`zoo train {paths['recipe']} --out {run_dir}` or choose another output folder"
+        )
+    return paths, resuming
+
+
+def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: bool, verbose: int) -> list:
+    """zoo's callbacks for one run: the clock, early stopping, gradient diagnostics, backups, logs."""
+    callbacks: list = [EpochClock()]
+    patience = recipe.train.early_stopping_patience
+    if patience:
+        # Restores the best validation weights at the end, whether or not training stopped early.
+        # After a resume it only knows the epochs run since then.
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)))
+    # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
+    # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
+    # taken with tf.GradientTape, so other backends train without them.
+    if keras.backend.backend() == "tensorflow":
+        callbacks.append(GradientDiagnostics(*fixed_batch(data), path=paths["diagnostics"]))
+    elif verbose:
+        print(f"Gradient diagnostics need the TensorFlow backend (this is {keras.backend.backend()}); skipped")
+    callbacks += [
+        # Saves weights, optimizer state and the epoch after every epoch; fit() resumes from it.
+        keras.callbacks.BackupAndRestore(str(paths["backup"])),
+        keras.callbacks.CSVLogger(str(paths["csv_log"]), append=resuming),
+        keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if recipe.train.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=recipe.train.plateau_factor, patience=recipe.train.plateau_patience,
+            verbose=int(verbose != 0)))
+    return callbacks
+
+
+def _metrics(recipe: Recipe, baseline: bool, test: dict[str, float], history: dict[str, list[float]], seconds: float,
+             model: keras.Model, data: Splits, callbacks: list, pretrained) -> dict[str, Any]:
+    """What metrics.json records about one finished run."""
+    clock = next(c for c in callbacks if isinstance(c, EpochClock))
+    diagnostics = next((c for c in callbacks if isinstance(c, GradientDiagnostics)), None)
+    val_accuracy = [v for v in history.get("val_accuracy", []) if not math.isnan(v)]
+    return {
+        "recipe": recipe.name,
+        "variant": "baseline" if baseline else "recipe",
+        "learning_rate": recipe.train.learning_rate,
+        "test_loss": test.get("loss"),
+        "test_accuracy": test.get("accuracy"),
+        "best_val_accuracy": max(val_accuracy) if val_accuracy else None,
+        "epochs_run": len(history.get("loss", [])),
+        "diverged": any(not math.isfinite(v) for v in history.get("loss", [])),  # NaN or inf
+        "train_seconds": round(seconds, 2),
+        "pretrain_seconds": pretrained.seconds if pretrained else 0.0,
+        # Seconds from the start of this fit() call to the end of each epoch it ran.
+        "epoch_end_seconds": clock.seconds,
+        "params": int(model.count_params()),
+        "data": {"source": data.source, **{f"{k}_size": v for k, v in data.sizes.items()}},
+        "seed": recipe.train.seed,
+        "history": history,
+        "gradient_warning": diagnostics.warning if diagnostics else None,
+        "versions": versions(),
+    }
 
 
 def train(
@@ -115,35 +182,15 @@ def train(
         >>> sorted(result.paths)                                          # doctest: +SKIP
         ['csv_log', 'diagnostics', 'metrics', 'model', 'recipe', 'tensorboard']
     """
-    recipe = recipe if isinstance(recipe, Recipe) else get_recipe(recipe)
-    if epochs is not None:
-        recipe = get_recipe(recipe, **{"train.epochs": epochs})
+    recipe = get_recipe(recipe, **({"train.epochs": epochs} if epochs is not None else {}))
     if baseline:
         recipe = baseline_recipe(recipe, learning_rate)
     elif learning_rate is not None:
-        recipe = get_recipe(recipe, **{"train.learning_rate": learning_rate})
-    run_dir = Path(out_dir) if out_dir is not None else default_run_dir(recipe)
-    paths = {
-        "recipe": run_dir / "recipe.toml",
-        "csv_log": run_dir / "log.csv",
-        "tensorboard": run_dir / "tensorboard",
-        "model": run_dir / "model.keras",
-        "metrics": run_dir / "metrics.json",
-        "diagnostics": run_dir / "diagnostics.json",
-    }
-    if paths["metrics"].exists():
-        raise RunError(f"{run_dir} already holds a finished run ({paths['metrics']}); choose another output folder")
-    backup_dir = run_dir / "backup"
-    resuming = backup_dir.is_dir() and any(backup_dir.iterdir())
-    if paths["recipe"].exists() and resuming:
-        previous = get_recipe(paths["recipe"])
-        if previous.to_dict() != recipe.to_dict():
-            raise RunError(
-                f"{run_dir} holds an interrupted run of a different recipe; resume it with "
-                f"`zoo train {paths['recipe']} --out {run_dir}` or choose another output folder"
-            )
+        recipe = recipe.replace(**{"train.learning_rate": learning_rate})
+    paths, resuming = _run_paths(recipe, out_dir)
+    run_dir = paths.pop("run_dir")
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(paths["recipe"], lambda tmp: tmp.write_text(recipe.to_toml()))
+    write_text(paths["recipe"], recipe.to_toml())
 
     keras.utils.set_random_seed(recipe.train.seed)
     if data is None:
@@ -160,38 +207,9 @@ def train(
         pretrained = pretrain_recipe(recipe, data.arrays["train"][0], verbose=bool(verbose))
         load_into(model, pretrained)
         paths.update(write_pretraining(pretrained, run_dir))
-
-    clock = EpochClock()
-    # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
-    # when the first/last hidden-layer ratio shows vanishing or exploding gradients.
-    # The per-layer gradients are taken with tf.GradientTape; other backends train without them.
-    diagnostics = None
-    if keras.backend.backend() == "tensorflow":
-        diagnostics = GradientDiagnostics(*fixed_batch(data), path=paths["diagnostics"])
-    else:
+    run_callbacks = _callbacks(recipe, data, paths, resuming, verbose) + list(callbacks)
+    if not any(isinstance(c, GradientDiagnostics) for c in run_callbacks):
         paths.pop("diagnostics")
-        if verbose:
-            print(f"Gradient diagnostics need the TensorFlow backend (this is {keras.backend.backend()}); skipped")
-    run_callbacks = [
-        clock,
-        *([diagnostics] if diagnostics else []),
-        # Saves weights, optimizer state and the epoch after every epoch; fit() resumes from it.
-        keras.callbacks.BackupAndRestore(str(backup_dir)),
-        keras.callbacks.CSVLogger(str(paths["csv_log"]), append=resuming),
-        keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False),
-        keras.callbacks.TerminateOnNaN(),
-        *callbacks,
-    ]
-    patience = recipe.train.early_stopping_patience
-    if patience:
-        # Restores the best validation weights at the end, whether or not training stopped early.
-        # After a resume it only knows the epochs run since then.
-        run_callbacks.insert(1, keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)))
-    if recipe.train.schedule == "plateau":
-        run_callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=recipe.train.plateau_factor, patience=recipe.train.plateau_patience,
-            verbose=int(verbose != 0)))
     if verbose:
         print(f"Resuming the interrupted run in {run_dir}" if resuming else
               f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)")
@@ -200,32 +218,12 @@ def train(
     # The fast path: train.steps_per_execution steps per XLA call, fed in chunks (zoo.fastpath).
     # The tf.data pipeline already reshuffles every epoch from the run's seed.
     fit_fast(model, data.train, examples=data.sizes["train"], batch_size=data.batch_size, validation_data=data.validation,
-             epochs=recipe.train.epochs, callbacks=run_callbacks, verbose=verbose)
+             epochs=recipe.train.epochs, callbacks=run_callbacks, verbose=verbose, fast=recipe.train.fast_path)
     seconds = time.perf_counter() - started
     test = {key: float(value) for key, value in model.evaluate(data.test, verbose=0, return_dict=True).items()}
-
     history = _read_csv_history(paths["csv_log"])
     atomic_write(paths["model"], lambda tmp: model.save(tmp))
-    val_accuracy = [v for v in history.get("val_accuracy", []) if not math.isnan(v)]
-    metrics = {
-        "recipe": recipe.name,
-        "variant": "baseline" if baseline else "recipe",
-        "learning_rate": recipe.train.learning_rate,
-        "test_loss": test.get("loss"),
-        "test_accuracy": test.get("accuracy"),
-        "best_val_accuracy": max(val_accuracy) if val_accuracy else None,
-        "epochs_run": len(history.get("loss", [])),
-        "diverged": any(not math.isfinite(v) for v in history.get("loss", [])),  # NaN or inf
-        "train_seconds": round(seconds, 2),
-        "pretrain_seconds": pretrained.seconds if pretrained else 0.0,
-        # Seconds from the start of this fit() call to the end of each epoch it ran.
-        "epoch_end_seconds": clock.seconds,
-        "params": int(model.count_params()),
-        "data": {"source": data.source, **{f"{k}_size": v for k, v in data.sizes.items()}},
-        "seed": recipe.train.seed,
-        "history": history,
-        "gradient_warning": diagnostics.warning if diagnostics else None,
-        "versions": versions(),
-    }
+    paths.pop("backup")
+    metrics = _metrics(recipe, baseline, test, history, seconds, model, data, run_callbacks, pretrained)
     write_json(paths["metrics"], metrics)
     return TrainResult(model, history, test, run_dir, paths, metrics["epochs_run"], seconds, metrics)

@@ -24,7 +24,9 @@ from zoo.catalog import dataset_info
 from zoo.errors import RecipeError
 from zoo.layers import EpochPiecewise, OneCycle
 from zoo.recipe import Recipe, get_recipe, recipe_stack
-from zoo.stack import Stack, get_initializer, get_optimizer
+from zoo.schema import Field, check_argument, count_field
+from zoo.factories import get_initializer, get_optimizer
+from zoo.stacks import STACK_FIELDS, STACKS, Stack
 
 
 def leaf_layers(model: keras.Model):
@@ -41,18 +43,14 @@ def leaf_layers(model: keras.Model):
             yield layer
 
 
+_INPUT_SHAPE = Field(int, None, "example shape, e.g. (28, 28, 1)", list_of=True, minimum=1, min_length=1)
+
+
 def _check_shape(input_shape: Any, num_classes: Any, kind: str) -> tuple[tuple[int, ...], int]:
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        shape = ()
-    if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape):
-        raise RecipeError(f"input_shape = {input_shape!r} is not allowed; expected a tuple of positive integers, e.g. (28, 28, 1)")
+    shape = tuple(check_argument("input_shape", input_shape, _INPUT_SHAPE))
     if kind == "cnn" and len(shape) != 3:
         raise RecipeError(f"input_shape = {shape!r} does not suit model.kind = 'cnn'; expected (height, width, channels)")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise RecipeError(f"num_classes = {num_classes!r} is not allowed; expected an integer >= 2")
-    return shape, num_classes
+    return shape, check_argument("num_classes", num_classes, count_field(2))
 
 
 def _network(recipe: Recipe, stack: Stack, input_shape, num_classes) -> keras.Model:
@@ -164,14 +162,12 @@ def default_baseline_learning_rate(recipe: Recipe) -> float:
     return grid[len(grid) // 2]
 
 
-# What "the plain pre-2010 practice" means, key by key. Architecture, batch size, epochs and
-# data stay the recipe's; everything the default stack added is taken away.
+# What "the plain pre-2010 practice" means, key by key: every [stack] key set to the named
+# "baseline" stack's value (so a recipe's own stack keys cannot leak in), and everything else
+# the default stack added taken away. Architecture, batch size, epochs and data stay the recipe's.
 BASELINE_OVERRIDES = {
-    "stack.init": "scaled_normal",
-    "stack.activation": "sigmoid",
-    "stack.batch_norm": False,
-    "stack.dropout": 0.0,
-    "stack.dropout_kind": "standard",
+    "stack.name": "baseline",
+    **{f"stack.{key}": getattr(STACKS["baseline"], key) for key in STACK_FIELDS if key != "optimizer"},
     "regularization.l1": 0.0,
     "regularization.l2": 0.0,
     "regularization.max_norm": 0.0,
@@ -186,6 +182,10 @@ BASELINE_OVERRIDES = {
 
 def baseline_recipe(recipe: Recipe | str, learning_rate: float | None = None) -> Recipe:
     """The recipe with the baseline stack swapped in, named `<recipe>_baseline`.
+
+    This is the one way to get the baseline. A recipe that says ``stack.name = "baseline"``
+    gets the same layers where it sets no [stack] key of its own, but keeps its own optimizer
+    rate, regularization and schedule: the named stack sets defaults, this sets everything.
 
     Example:
         >>> baseline_recipe("fashion_mlp", 0.1).stack.activation

@@ -1,0 +1,43 @@
+"""Committed experiments that show *why* the default stack exists (`zoo experiment NAME`).
+
+One module per experiment. Each imports the library and has a `run(**options)`; the library never
+imports this package, and torch is imported only by the speed experiment.
+
+* ``vanishing``: Nielsen's observation on Fashion-MNIST. Nets of 2, 3 and 4 hidden layers of
+  30 sigmoid units (N(0, 1/fan_in) init, SGD) learn slower the nearer a layer is to the input;
+  the same depths built with the default stack do not. Plus the 20-layer recipe vs its baseline.
+* ``exploding``: a 10-layer ReLU net with a too-large init (std 0.2, ~1.4x He) trained with
+  a large SGD rate: gradient norms blow up and the loss goes to NaN; the same net with gradient
+  clipping (clipnorm 1.0) trains.
+
+* ``transfer``: reuse a net trained on 8 classes for a 2-class task with 200 labels.
+* ``pretrain``: one deep sigmoid net trained from random init, from greedy RBM pretraining and
+  from greedy denoising-autoencoder pretraining (then fine-tuned with SGD), next to the same
+  architecture built with the default stack; test accuracy and wall time over several seeds.
+* ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
+
+Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from zoo.schema import unknown_word_error
+
+EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed")
+
+
+def run_experiment(name: str, **options) -> dict[str, Any]:
+    """Run the experiment `name` (one of EXPERIMENTS) and return its results.
+
+    Example:
+        >>> run_experiment("vanish")
+        Traceback (most recent call last):
+        ...
+        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed
+    """
+    if name not in EXPERIMENTS:
+        raise unknown_word_error("experiment", name, EXPERIMENTS)
+    return importlib.import_module(f"zoo.experiments.{name}").run(**options)

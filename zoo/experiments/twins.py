@@ -1,0 +1,226 @@
+"""The speed experiment's contestants: the same network as plain Keras, PyTorch and JAX, and their clocks.
+
+Each `*_epoch` function builds its network once and returns a function that trains one pass, so
+the caller can warm up (trace, compile, fill caches) with the first call and time the later
+ones. torch and jax are optional: they are imported only inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.network import build, leaf_layers
+from zoo.data import load, pipeline
+from zoo.errors import RecipeError
+from zoo.fastpath import fit_fast
+from zoo.recipe import Recipe
+
+VARIANTS = ("zoo", "keras", "torch", "jax")
+
+
+def matmul_peak(size: int = 2048, repeats: int = 20) -> float:
+    """GFLOP/s of a float32 `size` x `size` matmul in TensorFlow: the machine's practical peak.
+
+    Example:
+        >>> matmul_peak(256, 5) > 0
+        True
+    """
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    product = tf.function(lambda a, b: tf.matmul(a, b))
+    product(a, b).numpy()  # trace and warm up
+    started = time.perf_counter()
+    for _ in range(repeats):
+        result = product(a, b)
+    result.numpy()
+    seconds = time.perf_counter() - started
+    return 2 * size**3 * repeats / seconds / 1e9
+
+
+def training_flops_per_example(model: keras.Model) -> float:
+    """Floating-point operations one training example costs in the Dense and Conv2D layers.
+
+    Forward: 2 per multiply-add. Backward: about twice the forward (gradients with respect to
+    the inputs and to the weights), so training is ~3x the forward count. Normalization,
+    activations and the optimizer are left out: they are small next to the matmuls.
+
+    Example:
+        >>> net = keras.Sequential([keras.Input((784,)), keras.layers.Dense(100), keras.layers.Dense(10)])
+        >>> training_flops_per_example(net)
+        494400.0
+    """
+    multiply_adds = 0
+    for layer in leaf_layers(model):
+        if isinstance(layer, keras.layers.Dense):
+            multiply_adds += int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Conv2D):
+            height, width = layer.output.shape[1:3]  # every output position applies the whole kernel
+            multiply_adds += int(height * width * np.prod(layer.kernel.shape))
+    return 3.0 * 2.0 * multiply_adds
+
+
+def training_arrays(recipe: Recipe, examples: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `examples` training examples of the recipe's dataset (repeated if it holds fewer)."""
+    splits = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+    x, y = splits.arrays["train"]
+    reps = int(np.ceil(examples / len(x)))
+    return np.concatenate([x] * reps)[:examples], np.concatenate([y] * reps)[:examples]
+
+
+def plain_keras_model(recipe: Recipe) -> keras.Model:
+    """zoo's network for `recipe`, recompiled with Keras defaults: one step per call, jit "auto"."""
+    model = build(recipe)
+    model.compile(optimizer=type(model.optimizer).from_config(model.optimizer.get_config()),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def keras_epoch(recipe: Recipe, variant: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """A function that trains one pass over `(x, y)`: zoo's path ("zoo") or a plain Keras fit ("keras").
+
+    The network is built once; every call continues training it, so a caller can warm up
+    (trace, compile, fill caches) with the first call and time the later ones.
+    """
+    batch = recipe.train.batch_size
+    keras.utils.set_random_seed(0)
+    if variant == "zoo":
+        model = build(recipe)
+        data = pipeline(x, y, batch, shuffle=True, seed=0)
+        return lambda: fit_fast(model, data, examples=len(x), batch_size=batch, epochs=1, verbose=0)
+    if variant == "keras":
+        model = plain_keras_model(recipe)
+        return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    raise RecipeError(f"variant = {variant!r} is not allowed; expected one of zoo, keras")
+
+
+def examples_per_second(epoch: Callable[[], None], examples: int) -> float:
+    """Time one call of `epoch` (which trains `examples` examples) and return examples per second."""
+    started = time.perf_counter()
+    epoch()
+    return examples / (time.perf_counter() - started)
+
+
+def torch_network(recipe: Recipe, input_shape=(28, 28, 1), num_classes: int = 10):
+    """The recipe's architecture in PyTorch, layer for layer as zoo builds it (initialization aside)."""
+    import torch
+    from torch import nn
+
+    stack = recipe.stack
+    activations = {"elu": nn.ELU, "selu": nn.SELU, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+                   "gelu": nn.GELU, "swish": nn.SiLU}
+    if stack.activation not in activations:
+        raise RecipeError(f"stack.activation = {stack.activation!r} has no PyTorch twin here; "
+                          f"allowed: {', '.join(activations)}")
+    if stack.bn_position != "before":
+        raise RecipeError("stack.bn_position = 'after' has no PyTorch twin here; allowed: before")
+
+    def finish(layers: list, features: int, dims: int) -> list:
+        if stack.batch_norm:
+            layers.append(nn.BatchNorm2d(features) if dims == 2 else nn.BatchNorm1d(features))
+        layers.append(activations[stack.activation]())
+        return layers
+
+    def dropout() -> list:
+        if not stack.dropout:
+            return []
+        return [nn.AlphaDropout(stack.dropout) if stack.dropout_kind == "alpha" else nn.Dropout(stack.dropout)]
+
+    height, width, channels = input_shape
+    layers: list = []
+    if recipe.model.kind == "cnn":
+        for filters in recipe.model.filters:
+            for _ in range(recipe.model.convs_per_block):
+                layers.append(nn.Conv2d(channels, filters, recipe.model.kernel_size, padding="same", bias=not stack.batch_norm))
+                finish(layers, filters, 2)
+                channels = filters
+            layers.append(nn.MaxPool2d(2))
+            layers += dropout()
+            height, width = height // 2, width // 2
+    layers.append(nn.Flatten())
+    features = height * width * channels
+    for units in recipe.model.hidden:
+        layers.append(nn.Linear(features, units, bias=not stack.batch_norm))
+        finish(layers, units, 1)
+        layers += dropout()
+        features = units
+    layers.append(nn.Linear(features, num_classes))  # logits; cross_entropy applies the softmax
+    return nn.Sequential(*layers), torch
+
+
+def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """A function that trains one pass over `(x, y)` with a hand-written PyTorch eager loop (Adam)."""
+    model, torch = torch_network(recipe)
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count() or 1)
+    # NCHW for conv nets, as PyTorch wants; contiguous tensors so batches are plain slices.
+    inputs = torch.from_numpy(np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)) if recipe.model.kind == "cnn" else x))
+    labels = torch.from_numpy(y.astype(np.int64))
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.train.learning_rate)
+    batch = recipe.train.batch_size
+    loss_fn = torch.nn.functional.cross_entropy
+    model.train()
+
+    def epoch():
+        order = torch.randperm(len(inputs))
+        shuffled_x, shuffled_y = inputs[order], labels[order]
+        for start in range(0, len(inputs), batch):
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(shuffled_x[start:start + batch]), shuffled_y[start:start + batch])
+            loss.backward()
+            optimizer.step()
+
+    return epoch
+
+
+def available(module: str) -> str | None:
+    """None when `module` imports in a fresh interpreter, else why not (one line)."""
+    probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
+    if probe.returncode == 0:
+        return None
+    lines = probe.stderr.strip().splitlines()
+    return lines[-1] if lines else f"import {module} failed"
+
+
+def measure_jax(recipe: Recipe, examples: int = 16384, rounds: int = 1) -> list[float]:
+    """zoo's path under KERAS_BACKEND=jax: `rounds` timings after one warm-up, in a subprocess.
+
+    Keras fixes its backend once per process, so these timings run back to back in their own
+    process rather than alternating with the others.
+    """
+    code = ("import json, sys, zoo; from zoo.experiments.twins import training_arrays, keras_epoch, examples_per_second; "
+            "recipe = zoo.get_recipe(json.loads(sys.argv[1])); x, y = training_arrays(recipe, int(sys.argv[2])); "
+            "epoch = keras_epoch(recipe, 'zoo', x, y); epoch(); "
+            "print(json.dumps([examples_per_second(epoch, len(x)) for _ in range(int(sys.argv[3]))]))")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with _recipe_file(recipe) as path:
+        done = subprocess.run([sys.executable, "-c", code, json.dumps(str(path)), str(examples), str(rounds)],
+                              capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "the jax run failed")
+    return [float(rate) for rate in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+class _recipe_file:
+    """A temporary TOML file holding `recipe`, for a subprocess to read."""
+
+    def __init__(self, recipe: Recipe):
+        self.folder = tempfile.TemporaryDirectory()
+        self.path = Path(self.folder.name) / f"{recipe.name}.toml"
+        self.path.write_text(recipe.to_toml())
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc):
+        self.folder.cleanup()

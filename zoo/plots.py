@@ -1,0 +1,118 @@
+"""Every figure zoo draws, as a `matplotlib.figure.Figure`: no pyplot, no global backend switch.
+
+Building a `Figure` directly (matplotlib's documented way for code that only writes files)
+leaves a notebook's plotting backend and pyplot's figure list alone; `zoo.records.save_figure`
+writes the PNG. Each function takes plain results data, so a committed results.json can be
+redrawn without training anything.
+
+Example:
+    >>> figure = learning_curves_figure({"recipe": [[0.80, 0.85, 0.88]]}, title="example")
+    >>> len(figure.axes)
+    1
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+from matplotlib import colormaps, rcParams
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from zoo.errors import DataError
+
+
+def _colors() -> list[str]:
+    return rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def _draw_curves(axis, groups: dict[str, Sequence[Sequence[float]]]) -> None:
+    """One colour per group, one line per run in it; the legend names each group once."""
+    colors = _colors()
+    for index, (label, runs) in enumerate(groups.items()):
+        for number, values in enumerate(runs):
+            axis.plot(range(1, len(values) + 1), values, color=colors[index % len(colors)], alpha=0.8,
+                      label=label if number == 0 else None)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+
+
+def learning_curves_figure(groups: dict[str, Sequence[Sequence[float]]], title: str = "", xlabel: str = "epoch",
+                           ylabel: str = "validation accuracy") -> Figure:
+    """Validation curves: `groups` maps a label to one value list per run (seed)."""
+    figure = Figure(figsize=(7, 4.5), layout="tight")
+    axis = figure.subplots()
+    _draw_curves(axis, groups)
+    axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    return figure
+
+
+def bench_figure(results: dict[str, Any]) -> Figure:
+    """A benchmark's validation curves of every run (left) and test accuracy per variant (right)."""
+    summary = results["summary"]
+    variants = list(summary)
+    figure = Figure(figsize=(12, 4.5), layout="tight")
+    curves, bars = figure.subplots(1, 2)
+    _draw_curves(curves, {summary[v]["label"]: [r["history"]["val_accuracy"] for r in results["runs"] if r["variant"] == v]
+                          for v in variants})
+    curves.set(xlabel="epoch", ylabel="validation accuracy", title=f"{results['recipe']}: learning curves (every seed)")
+    colors = _colors()
+    medians = [summary[v]["test_accuracy"]["median"] for v in variants]
+    low = [m - summary[v]["test_accuracy"]["min"] for m, v in zip(medians, variants)]
+    high = [summary[v]["test_accuracy"]["max"] - m for m, v in zip(medians, variants)]
+    bars.bar(range(len(variants)), medians, yerr=[low, high], capsize=4,
+             color=[colors[i % len(colors)] for i in range(len(variants))])
+    bars.set_xticks(range(len(variants)), [summary[v]["label"] for v in variants], rotation=20, ha="right", fontsize=8)
+    # Close results get a zoomed axis (the values are printed on the bars); far-apart ones start at 0.
+    lowest = min(summary[v]["test_accuracy"]["min"] for v in variants)
+    bottom = 0.0 if max(medians) - lowest > 0.2 else max(0.0, lowest - 0.02)
+    bars.set(ylabel="test accuracy (median, min-max)", ylim=(bottom, min(1.0, max(medians) + 0.03)),
+             title="test accuracy per variant" + (f" (axis from {bottom:.2f})" if bottom else ""))
+    for index, value in enumerate(medians):  # inside the bar's foot, clear of the error bars
+        bars.text(index, bottom + 0.03 * (bars.get_ylim()[1] - bottom), f"{value:.4f}", ha="center", color="white",
+                  fontsize=8, fontweight="bold")
+    return figure
+
+
+def gradient_norms_figure(records: list[dict[str, Any]], title: str = "") -> Figure:
+    """Per-layer ||dC/dW|| on a log scale, one line per recorded epoch (zoo.diagnostics records)."""
+    figure = Figure(figsize=(7, 4), layout="tight")
+    axis = figure.subplots()
+    colors = colormaps["viridis"](np.linspace(0, 1, max(len(records), 2)))
+    for color, record in zip(colors, records):
+        norms = [max(row["weight_grad_norm"], 1e-30) for row in record["layers"]]
+        axis.plot(range(1, len(norms) + 1), norms, marker="o", color=color,
+                  label="initialization" if record["epoch"] == 0 else f"epoch {record['epoch']}")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set(yscale="log", xlabel="hidden layer (1 = nearest the input)", ylabel="||dC/dW||",
+             title=f"{title}: per-layer gradient norm".strip(": "))
+    axis.grid(alpha=0.3, which="both")
+    if len(records) <= 12:
+        axis.legend(fontsize=7)
+    return figure
+
+
+def filters_figure(kernel: np.ndarray, title: str = "", count: int = 100) -> Figure:
+    """The first `count` hidden units' incoming weights as square tiles (28x28 for Fashion-MNIST).
+
+    Example:
+        >>> len(filters_figure(np.random.rand(64, 10)).axes)
+        16
+    """
+    side = math.isqrt(kernel.shape[0])
+    if side * side != kernel.shape[0]:
+        raise DataError(f"a kernel with {kernel.shape[0]} inputs is not a square image; filters need e.g. 784 = 28x28")
+    count = min(count, kernel.shape[1])
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    figure = Figure(figsize=(columns * 0.8, rows * 0.8 + 0.4), layout="tight")
+    for index, axis in enumerate(np.atleast_1d(figure.subplots(rows, columns)).ravel()):
+        axis.axis("off")
+        if index < count:
+            tile = kernel[:, index].reshape(side, side)
+            limit = np.abs(tile).max() or 1.0  # each tile on its own symmetric scale: grey is zero
+            axis.imshow(tile, cmap="gray", vmin=-limit, vmax=limit)
+    figure.suptitle(title or f"first-layer filters ({count} of {kernel.shape[1]} units)", fontsize=9)
+    return figure

@@ -1,0 +1,135 @@
+"""Run folders, result files and the versions that produced them.
+
+Every command that writes results goes through here: `run_folder` names a fresh folder,
+`atomic_write` / `write_json` never leave half a file behind, `stamp` records which code and
+libraries made a result (the zoo version from package metadata and, when zoo runs from a git
+checkout, the commit), and `write_results` writes one experiment's results.json, report.md and
+figures in one step. Plain Python: no TensorFlow import until `versions` asks for its version.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> None:
+    """Call `write(tmp_path)` then rename over `path`, so a crash never leaves half a file.
+
+    Example:
+        >>> atomic_write(Path(tempfile.gettempdir()) / "zoo-example.txt", lambda tmp: tmp.write_text("done"))
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    os.close(handle)
+    try:
+        write(Path(tmp))
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write `data` as indented JSON, atomically."""
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write `text`, atomically."""
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def run_folder(name: str, parent: str | Path = "runs") -> Path:
+    """A fresh, timestamped folder name under `parent`: runs/<name>-<date>-<time>.
+
+    Example:
+        >>> run_folder("fashion_mlp").name.startswith("fashion_mlp-")
+        True
+    """
+    return Path(parent) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> dict[str, Any] | None:
+    """The commit zoo runs from, when it runs from a git checkout (None for an installed wheel).
+
+    Example:
+        >>> info = git_commit()
+        >>> info is None or len(info["commit"]) == 40
+        True
+    """
+    checkout = _PACKAGE_DIR.parent
+    if not (checkout / ".git").exists():
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "uncommitted_changes": bool(dirty)}
+
+
+def versions() -> dict[str, Any]:
+    """Versions of zoo (with its git commit from a checkout) and the libraries a result depends on.
+
+    Example:
+        >>> sorted(versions())
+        ['git', 'keras', 'numpy', 'python', 'tensorflow', 'zoo']
+    """
+    import keras
+    import numpy
+    import tensorflow
+
+    from zoo import __version__
+
+    return {"zoo": __version__, "git": git_commit(), "keras": keras.__version__, "tensorflow": tensorflow.__version__,
+            "numpy": numpy.__version__, "python": sys.version.split()[0]}
+
+
+def stamp(started: float) -> dict[str, Any]:
+    """The closing fields of every results file: wall seconds since `started`, versions, date."""
+    return {"seconds": round(time.perf_counter() - started, 1), "versions": versions(), "date": time.strftime("%Y-%m-%d")}
+
+
+def write_results(out_dir: str | Path, results: dict[str, Any], report: str, figures: dict[str, Any] | None = None,
+                  echo: bool = True) -> Path:
+    """Write results.json, report.md and each `figures` entry (file name -> matplotlib Figure) to `out_dir`.
+
+    The report is printed too unless `echo` is false. Returns `out_dir`.
+
+    Example:
+        >>> folder = write_results(Path(tempfile.mkdtemp()), {"answer": 42}, "# Report\\n", echo=False)
+        >>> sorted(path.name for path in folder.iterdir())
+        ['report.md', 'results.json']
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, figure in (figures or {}).items():
+        save_figure(figure, out_dir / name)
+    write_json(out_dir / "results.json", results)
+    write_text(out_dir / "report.md", report)
+    if echo:
+        print(report)
+    return out_dir
+
+
+def save_figure(figure, path: str | Path) -> None:
+    """Save a matplotlib Figure as a PNG, atomically."""
+    atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png"))

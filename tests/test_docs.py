@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo.recipe import SCHEMA
+from zoo.keys import SCHEMA
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()

@@ -130,9 +130,13 @@ def test_augmentation_touches_training_batches_only(digits):
 
 
 def test_augmentation_reaches_training(tiny_recipe, digits, tmp_path):
-    recipe = zoo.get_recipe(tiny_recipe, augment=["translate", "noise"], epochs=1)
-    result = zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
-    assert result.metrics["epochs_run"] == 1
+    """Same seed, same data: only the recipe's augmentation differs, so the training curves must too."""
+    recipe = zoo.get_recipe(tiny_recipe, epochs=1, dropout=0.0)
+    plain = zoo.train(recipe, data=digits, out_dir=tmp_path / "plain", verbose=0)
+    noisy = zoo.train(recipe.replace(augment=["translate", "noise"], augment_amount=0.5), data=digits,
+                      out_dir=tmp_path / "augmented", verbose=0)
+    assert noisy.metrics["epochs_run"] == plain.metrics["epochs_run"] == 1
+    assert noisy.history["loss"][0] > plain.history["loss"][0] + 0.01, "the augmented run trained on the same batches"
 
 
 @pytest.mark.parametrize("option, bound", [("clipnorm", 0.01), ("clipvalue", 0.001)])

@@ -158,3 +158,23 @@ def test_readme_speed_table_comes_from_the_committed_results():
         rates = row["median_examples_per_second"]
         assert f"| {rates['zoo']:,.0f} | {rates['keras']:,.0f} |" in readme, row["recipe"]
         assert f"| {row['zoo_vs_keras']:.2f}x |" in readme, row["recipe"]
+
+
+def test_fast_path_matches_this_keras(digits):
+    """The chunked path patches Keras internals; a Keras release that changes them must fail here, by name."""
+    from zoo.fastpath import keras_internals_problem
+
+    recipe = zoo.get_recipe("fashion_mlp", hidden=[8], steps_per_execution=4, jit_compile="on")
+    model = zoo.build(recipe, input_shape=(8, 8, 1))
+    assert keras_internals_problem(model) is None, f"zoo.fastpath needs updating for Keras {keras.__version__}"
+    fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 1237 // 16, (
+        f"zoo.fastpath's chunked steps no longer run one optimizer step per batch under Keras {keras.__version__}")
+
+
+def test_recipe_key_forces_a_plain_fit(tiny_recipe, digits, tmp_path):
+    # The plain fit also trains the short final batch (1237 = 77 x 16 + 5); the chunked path leaves it out.
+    plain = zoo.train(zoo.get_recipe(tiny_recipe, epochs=1, fast_path=False, jit_compile="on"), data=digits,
+                      out_dir=tmp_path / "plain", verbose=0)
+    fast = zoo.train(zoo.get_recipe(tiny_recipe, epochs=1, jit_compile="on"), data=digits, out_dir=tmp_path / "fast", verbose=0)
+    assert int(plain.model.optimizer.iterations) == 78 and int(fast.model.optimizer.iterations) == 77

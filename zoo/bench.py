@@ -11,6 +11,7 @@ For each recipe `bench` does, in order:
 4. Writes `results.json`, `report.md` and `curves.png` to the results folder and prints the table.
 
 Example:
+    (Not run by the doctests: a benchmark trains for minutes.)
     >>> results = bench("fashion_mlp", seeds=1, epochs=1)   # doctest: +SKIP
     >>> results["summary"]["recipe"]["test_accuracy"]["median"] > 0.8   # doctest: +SKIP
     True
@@ -42,7 +43,7 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
 
     Example:
         >>> [label for _, label, _ in ladder(get_recipe("fashion_mlp"), 0.1)]
-        ['baseline (sigmoid, SGD)', '+ he_normal init & elu', '+ batch norm', '+ dropout 0.2', '+ adam (= recipe)']
+        ['baseline (sigmoid, SGD)', '+ he_normal init & elu', '+ batch norm', '+ dropout 0.3', '+ adam (= recipe)']
     """
     groups = [
         ("init_activation", f"+ {recipe.stack.init} init & {recipe.stack.activation}",
@@ -210,6 +211,7 @@ def bench(
     logs) to `runs_dir` (default runs/bench/<recipe>-<time>), which is not meant to be committed.
 
     Example:
+        (Not run by the doctests: a benchmark trains for minutes.)
         >>> results = bench("fashion_mlp", seeds=1, epochs=1, out_dir="/tmp/b")   # doctest: +SKIP
         >>> sorted(results["summary"])                                             # doctest: +SKIP
         ['baseline', 'recipe']

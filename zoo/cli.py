@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `zoo` command line; returns the exit status.
 
     Example:
-        >>> main(["list", "fashion_mlp"])  # doctest: +SKIP
+        >>> main(["list", "fashion_mlp"])
         fashion_mlp  Dense net with the default stack ...
         0
     """

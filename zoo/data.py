@@ -68,6 +68,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (plain or .gz), the format MNIST and Fashion-MNIST ship in.
 
     Example:
+        (Not run by the doctests: it needs Debian's dataset-fashion-mnist files.)
         >>> read_idx("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").shape  # doctest: +SKIP
         (10000,)
     """

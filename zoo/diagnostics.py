@@ -67,6 +67,28 @@ def _plan(model: keras.Model) -> list[keras.layers.Layer]:
     return chain
 
 
+def _row_stats(row: dict[str, Any], weight_grad, bias_grad, out, learning_rate: float) -> dict[str, Any]:
+    """One hidden layer's gradient norms, update ratio and activation statistics."""
+    weight_norm = float(np.linalg.norm(row["layer"].kernel.numpy()))
+    weight_grad_norm = float(tf.norm(weight_grad)) if weight_grad is not None else 0.0
+    stats = {
+        "name": row["name"],
+        "weight_grad_norm": weight_grad_norm,
+        "bias_grad_norm": float(tf.norm(bias_grad)) if bias_grad is not None else None,
+        "bias_source": row["bias_source"],
+        "update_ratio": learning_rate * weight_grad_norm / weight_norm if weight_norm else None,
+        "activation": row["word"],
+    }
+    if out is not None:
+        values = out.numpy().reshape(len(out), -1)
+        stats["act_mean"], stats["act_std"] = float(values.mean()), float(values.std())
+        low_high = SATURATING.get(row["word"])
+        stats["saturated"] = (float(np.mean((values < low_high[0] + 0.02) | (values > low_high[1] - 0.02)))
+                              if low_high else None)
+        stats["dead"] = float(np.mean(np.all(values <= 0, axis=0))) if row["word"] == "relu" else None
+    return stats
+
+
 def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None) -> list[dict[str, Any]]:
     """Gradient and activation statistics for each hidden Dense/Conv2D layer of `model`.
 
@@ -112,31 +134,8 @@ def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None) ->
             variable.assign(value)
     if not rows:
         raise DataError(f"model {model.name!r} has no hidden Dense or Conv2D layers to diagnose")
-    results = []
-    for index, row in enumerate(rows):
-        kernel = row["layer"].kernel.numpy()
-        weight_grad = grads[2 * index]
-        bias_grad = grads[2 * index + 1] if row["bias_source"] else None
-        weight_norm = float(np.linalg.norm(kernel))
-        weight_grad_norm = float(tf.norm(weight_grad)) if weight_grad is not None else 0.0
-        stats = {
-            "name": row["name"],
-            "weight_grad_norm": weight_grad_norm,
-            "bias_grad_norm": float(tf.norm(bias_grad)) if bias_grad is not None else None,
-            "bias_source": row["bias_source"],
-            "update_ratio": learning_rate * weight_grad_norm / weight_norm if weight_norm else None,
-            "activation": row["word"],
-        }
-        out = outputs.get(index)
-        if out is not None:
-            values = out.numpy().reshape(len(out), -1)
-            stats["act_mean"], stats["act_std"] = float(values.mean()), float(values.std())
-            low_high = SATURATING.get(row["word"])
-            stats["saturated"] = (float(np.mean((values < low_high[0] + 0.02) | (values > low_high[1] - 0.02)))
-                                  if low_high else None)
-            stats["dead"] = float(np.mean(np.all(values <= 0, axis=0))) if row["word"] == "relu" else None
-        results.append(stats)
-    return results
+    return [_row_stats(row, grads[2 * index], grads[2 * index + 1] if row["bias_source"] else None,
+                       outputs.get(index), learning_rate) for index, row in enumerate(rows)]
 
 
 def first_last_ratio(rows: list[dict[str, Any]]) -> float:
@@ -219,6 +218,7 @@ def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = 
     examples. With a recipe, `baseline=True` diagnoses its sigmoid/SGD baseline instead.
 
     Example:
+        (Not run by the doctests: it loads Fashion-MNIST, which the test machine may lack.)
         >>> rows = diagnose("fashion_deep_mlp", baseline=True)            # doctest: +SKIP
         >>> rows[0]["weight_grad_norm"] < 1e-2 * rows[-1]["weight_grad_norm"]   # doctest: +SKIP
         True

@@ -168,6 +168,7 @@ def fit_fast(model: keras.Model, train: tf.data.Dataset, *, examples: int, batch
     internal the chunked path patches.
 
     Example:
+        (Not run by the doctests: the module's own example runs the same call on digits.)
         >>> model = zoo.build("fashion_mlp", input_shape=(8, 8, 1))                    # doctest: +SKIP
         >>> fit_fast(model, splits.train, examples=1237, batch_size=32, epochs=3)      # doctest: +SKIP
     """

@@ -10,7 +10,7 @@ download or a swapped file never loads silently. Every zoo layer is registered s
 loading uses `safe_mode=True` and needs no `custom_objects`.
 
 Example:
-    >>> model = load_pretrained("fashion_mlp")                  # doctest: +SKIP
+    >>> model = load_pretrained("fashion_mlp")
     >>> binary = load_pretrained("fashion_mlp", num_classes=2)  # new, freshly initialized head
 """
 
@@ -149,8 +149,8 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
     freeze="none")` with the recipe's optimizer, which is what it calls.
 
     Example:
-        >>> model = load_pretrained("fashion_mlp", num_classes=3)   # doctest: +SKIP
-        >>> model.output_shape                                      # doctest: +SKIP
+        >>> model = load_pretrained("fashion_mlp", num_classes=3)
+        >>> model.output_shape
         (None, 3)
     """
     if num_classes is not None:

@@ -7,8 +7,8 @@ weights, no BatchNorm, no dropout, no regularization, plain SGD.
 Example:
     >>> import zoo
     >>> model = zoo.build(zoo.get_recipe("fashion_mlp"))
-    >>> model.optimizer.name
-    'adam'
+    >>> type(model.optimizer).__name__
+    'Adam'
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def baseline(recipe: Recipe | str, learning_rate: float | None = None, input_sha
 
     Example:
         >>> model = baseline("fashion_mlp", learning_rate=0.1)
-        >>> model.optimizer.name, round(float(model.optimizer.learning_rate), 3)
+        >>> type(model.optimizer).__name__, round(float(model.optimizer.learning_rate), 3)
         ('SGD', 0.1)
     """
     return build(baseline_recipe(recipe, learning_rate), input_shape, num_classes, strategy)

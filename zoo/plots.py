@@ -98,8 +98,8 @@ def filters_figure(kernel: np.ndarray, title: str = "", count: int = 100) -> Fig
     """The first `count` hidden units' incoming weights as square tiles (28x28 for Fashion-MNIST).
 
     Example:
-        >>> len(filters_figure(np.random.rand(64, 10)).axes)
-        16
+        >>> len(filters_figure(np.random.rand(64, 10)).axes)  # 10 tiles on a 4 x 3 grid
+        12
     """
     side = math.isqrt(kernel.shape[0])
     if side * side != kernel.shape[0]:

@@ -16,8 +16,8 @@ Train again into the same folder after an interruption and training resumes from
 finished epoch. A folder holding a finished run is never overwritten.
 
 Example:
-    >>> import zoo
-    >>> result = zoo.train("fashion_mlp", epochs=1)  # doctest: +SKIP
+    (Not run by the doctests: it trains on Fashion-MNIST for about a minute.)
+    >>> result = train("fashion_mlp", epochs=1)  # doctest: +SKIP
     >>> result.test["accuracy"] > 0.8                 # doctest: +SKIP
     True
 """
@@ -160,6 +160,20 @@ def _metrics(recipe: Recipe, baseline: bool, test: dict[str, float], history: di
     }
 
 
+def _pretrain(recipe: Recipe, data: Splits, model: keras.Model, paths: dict[str, Path], verbose):
+    """The recipe's [pretrain] method, if any, loaded into `model`; its files join `paths`.
+
+    Unsupervised: only the training images are seen, never their labels. A resumed run skips
+    this, since its weights come back from the backup.
+    """
+    if recipe.pretrain.method == "none":
+        return None
+    pretrained = pretrain_recipe(recipe, data.arrays["train"][0], verbose=bool(verbose))
+    load_into(model, pretrained)
+    paths.update(write_pretraining(pretrained, paths["recipe"].parent))
+    return pretrained
+
+
 def train(
     recipe: Recipe | str,
     *,
@@ -178,6 +192,7 @@ def train(
     `baseline`, overrides the recipe's. Progress bars print when `verbose` allows.
 
     Example:
+        (Not run by the doctests: it trains on Fashion-MNIST for about a minute.)
         >>> result = train("fashion_mlp", epochs=1, out_dir="runs/try")  # doctest: +SKIP
         >>> sorted(result.paths)                                          # doctest: +SKIP
         ['csv_log', 'diagnostics', 'metrics', 'model', 'recipe', 'tensorboard']
@@ -189,9 +204,7 @@ def train(
         recipe = recipe.replace(**{"train.learning_rate": learning_rate})
     paths, resuming = _run_paths(recipe, out_dir)
     run_dir = paths.pop("run_dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(paths["recipe"], recipe.to_toml())
-
+    write_text(paths["recipe"], recipe.to_toml())  # makes the run folder too
     keras.utils.set_random_seed(recipe.train.seed)
     if data is None:
         data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
@@ -200,20 +213,13 @@ def train(
     model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes, steps_per_epoch=steps_per_epoch)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    pretrained = None
-    if recipe.pretrain.method != "none" and not resuming:
-        # Unsupervised: only the training images are seen, never their labels. A resumed run
-        # skips this, since its weights come back from the backup.
-        pretrained = pretrain_recipe(recipe, data.arrays["train"][0], verbose=bool(verbose))
-        load_into(model, pretrained)
-        paths.update(write_pretraining(pretrained, run_dir))
+    pretrained = _pretrain(recipe, data, model, paths, verbose) if not resuming else None
     run_callbacks = _callbacks(recipe, data, paths, resuming, verbose) + list(callbacks)
     if not any(isinstance(c, GradientDiagnostics) for c in run_callbacks):
         paths.pop("diagnostics")
     if verbose:
         print(f"Resuming the interrupted run in {run_dir}" if resuming else
               f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)")
-
     started = time.perf_counter()
     # The fast path: train.steps_per_execution steps per XLA call, fed in chunks (zoo.fastpath).
     # The tf.data pipeline already reshuffles every epoch from the run's seed.

@@ -20,6 +20,7 @@ follows a warm-up that traces and compiles. Variants alternate within each round
 median over rounds is reported, so a slow spell of the machine hits all of them alike.
 
 Example:
+    (Not run by the doctests: it times a minute of training.)
     >>> recipe = zoo.get_recipe("fashion_mlp")                                     # doctest: +SKIP
     >>> epoch = twins.keras_epoch(recipe, "zoo", *twins.training_arrays(recipe, 2048))            # doctest: +SKIP
     >>> epoch()                                   # warm-up: tracing, XLA compilation   # doctest: +SKIP

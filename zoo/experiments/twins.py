@@ -58,7 +58,7 @@ def training_flops_per_example(model: keras.Model) -> float:
     Example:
         >>> net = keras.Sequential([keras.Input((784,)), keras.layers.Dense(100), keras.layers.Dense(10)])
         >>> training_flops_per_example(net)
-        494400.0
+        476400.0
     """
     multiply_adds = 0
     for layer in leaf_layers(model):

@@ -1,0 +1,138 @@
+"""The shape of the package: recipes without TensorFlow, a quiet console, research code apart, small modules."""
+
+import ast
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import zoo
+from zoo.factories import ACTIVATION_LAYERS, INITIALIZERS, OPTIMIZERS
+from zoo.stacks import ACTIVATIONS, INITIALIZERS as INIT_WORDS, OPTIMIZERS as OPTIMIZER_WORDS
+
+PACKAGE = Path(zoo.__file__).parent
+NOISE = ("I0000", "E0000", "cuInit", "oneDNN custom operations")
+
+
+def _python(code: str, **env) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**environment, **env},
+                          timeout=300)
+
+
+def _loaded(code: str, modules: tuple[str, ...]) -> list[str]:
+    done = _python(code + "\nimport sys; print(' '.join(m for m in " + repr(modules) + " if m in sys.modules))")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_reading_recipes_loads_no_tensorflow():
+    code = ("import zoo, zoo.recipe, zoo.keys, zoo.stacks, zoo.catalog, zoo.records, zoo.reports\n"
+            "recipe = zoo.get_recipe('fashion_mlp', dropout=0.3); recipe.to_toml(); zoo.list_recipes()")
+    assert _loaded(code, ("tensorflow", "keras", "torch")) == []
+
+
+def test_zoo_list_is_quick_and_quiet(tmp_path):
+    started = time.perf_counter()
+    done = _python("import sys; from zoo.cli import main; sys.exit(main(['list']))")
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0 and "fashion_mlp" in done.stdout
+    assert done.stderr == ""
+    assert seconds < 1.5, f"zoo list took {seconds:.2f} s"
+
+
+def test_library_core_never_imports_the_experiments_or_torch():
+    core = [info.name for info in __import__("pkgutil").walk_packages(zoo.__path__, "zoo.")
+            if not info.name.startswith("zoo.experiments") and not info.name.endswith(("__main__", "cli"))]
+    code = "import importlib\n" + "".join(f"importlib.import_module({name!r})\n" for name in core)
+    code += "import zoo; [getattr(zoo, name) for name in zoo.__all__]"
+    assert _loaded(code, ("zoo.experiments", "torch", "jax")) == []
+
+
+def test_public_names_are_not_shadowed_by_modules():
+    import importlib
+    import pkgutil
+    import types
+
+    for info in pkgutil.walk_packages(zoo.__path__, "zoo."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    for name in zoo.__all__:
+        assert not isinstance(getattr(zoo, name), types.ModuleType), f"zoo.{name} is a module, not the API's {name}"
+
+
+def test_commands_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path):
+    train = ("import sys; from zoo.cli import main; "
+             f"sys.exit(main(['train', {str(tiny_recipe_file)!r}, '--epochs', '1', '--out', {str(tmp_path / 'run')!r}]))")
+    for code in ("import sys; from zoo.cli import main; sys.exit(main(['list']))", train):
+        done = _python(code)
+        assert done.returncode == 0, done.stderr
+        noisy = [line for line in done.stderr.splitlines() if any(word in line for word in NOISE)]
+        assert noisy == [], noisy
+    assert (tmp_path / "run" / "metrics.json").is_file()
+
+
+def test_a_users_own_log_level_is_kept():
+    code = "from zoo.console import quiet_tensorflow; import os; quiet_tensorflow(); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    assert _python(code, TF_CPP_MIN_LOG_LEVEL="0").stdout.strip() == "0"
+    assert _python(code).stdout.strip() == "2"
+
+
+def test_real_errors_pass_the_noise_filter():
+    from zoo.console import filter_noise
+
+    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1.5  7 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n"
+            "E0000 00:00:1.8  7 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
+            "E0000 00:00:1.9  7 some_kernel.cc:10] out of memory allocating tensor\n")
+    assert filter_noise(text) == "E0000 00:00:1.9  7 some_kernel.cc:10] out of memory allocating tensor\n"
+
+
+def _sizes():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        source = path.read_text()
+        yield path, "module", len(source.splitlines()), 400
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield path, f"function {node.name}", node.end_lineno - node.lineno + 1, 60
+
+
+def test_no_module_over_400_lines_and_no_function_over_60():
+    too_big = [f"{path.relative_to(PACKAGE.parent)} {what}: {lines} lines (limit {limit})"
+               for path, what, lines, limit in _sizes() if lines > limit]
+    assert too_big == []
+
+
+def test_plots_never_touch_pyplot_or_the_backend():
+    for path in PACKAGE.rglob("*.py"):
+        source = path.read_text()
+        assert "matplotlib.use(" not in source and "matplotlib.pyplot" not in source and "import pyplot" not in source, path
+
+
+def test_factory_tables_cover_every_word():
+    assert set(ACTIVATION_LAYERS) == set(ACTIVATIONS)
+    assert set(INITIALIZERS) == set(INIT_WORDS)
+    assert set(OPTIMIZERS) == set(OPTIMIZER_WORDS)
+
+
+def test_versions_name_the_code_that_ran():
+    from zoo.records import versions
+
+    found = versions()
+    assert found["zoo"] == zoo.__version__ != "0+unknown"
+    assert found["git"] is None or len(found["git"]["commit"]) == 40
+
+
+def test_the_named_baseline_stack_and_zoo_baseline_build_the_same_layers():
+    from zoo.network import baseline_recipe
+    from zoo.recipe import parse_recipe
+
+    plain_recipe = parse_recipe({"name": "plain", "model": {"hidden": [16, 8]}})  # sets no [stack] key itself
+    named = parse_recipe({"name": "plain", "model": {"hidden": [16, 8]}, "stack": {"name": "baseline"}})
+    assert named.to_dict()["stack"] == baseline_recipe(plain_recipe).to_dict()["stack"]
+    described = [[type(layer).__name__ for layer in zoo.network.leaf_layers(model)]
+                 for model in (zoo.build(named), zoo.baseline(plain_recipe))]
+    assert described[0] == described[1] and "BatchNormalization" not in described[0]

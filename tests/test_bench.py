@@ -43,6 +43,7 @@ def test_ladder_changes_one_component_per_step(name):
     assert zoo.build(steps[0][2]).count_params() == zoo.baseline(recipe, 0.1).count_params()
 
 
+@pytest.mark.slow
 def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
     results = bench(tiny_recipe, data=digits, ablation=True, epochs=1, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs")
     on_disk = json.loads((tmp_path / "out" / "results.json").read_text())

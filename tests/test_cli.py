@@ -87,6 +87,7 @@ def test_train_fashion_mlp_one_epoch_on_real_data(tmp_path, capsys):
     assert metrics["test_accuracy"] > 0.80, "one epoch of the default stack reaches ~0.84 on Fashion-MNIST"
 
 
+@pytest.mark.slow
 def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "hub"))
     assert main(["train", str(tiny_recipe_file), "--epochs", "1", "--out", str(tmp_path / "run"), "--save"]) == 0

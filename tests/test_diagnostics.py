@@ -47,6 +47,7 @@ def test_diagnosing_does_not_change_the_model(digits):
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
+@pytest.mark.slow
 def test_training_records_every_layer_every_epoch_and_warns(digits, tmp_path):
     with pytest.warns(UserWarning, match="vanishing gradients at initialization: .*hidden_1"):
         result = zoo.train(_deep("baseline"), data=digits, out_dir=tmp_path / "sigmoid", baseline=True, learning_rate=0.1, verbose=0)

@@ -64,6 +64,7 @@ def test_public_names_are_not_shadowed_by_modules():
         assert not isinstance(getattr(zoo, name), types.ModuleType), f"zoo.{name} is a module, not the API's {name}"
 
 
+@pytest.mark.slow
 def test_commands_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path):
     train = ("import sys; from zoo.cli import main; "
              f"sys.exit(main(['train', {str(tiny_recipe_file)!r}, '--epochs', '1', '--out', {str(tmp_path / 'run')!r}]))")
@@ -75,6 +76,7 @@ def test_commands_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path)
     assert (tmp_path / "run" / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_a_users_own_log_level_is_kept():
     code = "from zoo.console import quiet_tensorflow; import os; quiet_tensorflow(); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     assert _python(code, TF_CPP_MIN_LOG_LEVEL="0").stdout.strip() == "0"

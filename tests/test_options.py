@@ -129,6 +129,7 @@ def test_augmentation_touches_training_batches_only(digits):
         assert before == after, f"{name} batches must not change"
 
 
+@pytest.mark.slow
 def test_augmentation_reaches_training(tiny_recipe, digits, tmp_path):
     """Same seed, same data: only the recipe's augmentation differs, so the training curves must too."""
     recipe = zoo.get_recipe(tiny_recipe, epochs=1, dropout=0.0)

@@ -26,6 +26,7 @@ def test_plain_keras_model_is_the_same_network_with_keras_defaults():
     assert plain.steps_per_execution == 1 and type(plain.optimizer) is type(fast.optimizer)
 
 
+@pytest.mark.slow
 def test_fast_and_plain_paths_reach_the_same_quality(tiny_recipe, digits, tmp_path):
     """zoo's path (tf.data, many steps per call, XLA) learns as well as a plain Keras fit."""
     recipe = zoo.get_recipe(tiny_recipe, epochs=8, jit_compile="on", early_stopping_patience=0)
@@ -68,6 +69,7 @@ def test_chunks_hold_whole_batches_padded_to_one_shape():
     assert not seen[-1][1].numpy()[1].any()  # padding is zeros
 
 
+@pytest.mark.slow
 def test_fast_fit_runs_every_whole_batch_once_and_restores_the_model(digits, tmp_path):
     import numpy as np
 
@@ -172,6 +174,7 @@ def test_fast_path_matches_this_keras(digits):
         f"zoo.fastpath's chunked steps no longer run one optimizer step per batch under Keras {keras.__version__}")
 
 
+@pytest.mark.slow
 def test_recipe_key_forces_a_plain_fit(tiny_recipe, digits, tmp_path):
     # The plain fit also trains the short final batch (1237 = 77 x 16 + 5); the chunked path leaves it out.
     plain = zoo.train(zoo.get_recipe(tiny_recipe, epochs=1, fast_path=False, jit_compile="on"), data=digits,

@@ -54,6 +54,7 @@ class _Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes(tiny_recipe, digits, tmp_path):
     recipe = zoo.get_recipe(tiny_recipe, epochs=4, early_stopping_patience=0)
     with pytest.raises(KeyboardInterrupt):

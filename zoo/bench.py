@@ -53,6 +53,7 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
         ("dropout", f"+ dropout {recipe.stack.dropout:g}", ["stack.dropout", "stack.dropout_kind"]),
         ("optimizer", f"+ {recipe.train.optimizer} (= recipe)",
          ["train.optimizer", "train.learning_rate", "train.clipnorm", "train.clipvalue", "train.schedule",
+          "train.label_smoothing", "train.ema",
           "regularization.augment",
           "regularization.l1", "regularization.l2", "regularization.max_norm"]),
     ]

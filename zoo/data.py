@@ -161,10 +161,11 @@ def _scale(x: np.ndarray, info: DatasetInfo, maximum: float) -> np.ndarray:
 
 
 def augmenter(words: list[str], amount: float = 0.1, seed: int = 0, image: bool = True) -> keras.Sequential:
-    """The augmentation layers for `words` (flip, translate, rotate, zoom, noise), in that order.
+    """The augmentation layers for `words` (flip, translate, rotate, zoom, erase, noise), in that order.
 
     Shift and zoom are +-`amount` of the image size, rotation +-`amount` x 180 degrees, noise a
-    Gaussian with std `amount` / 2 (pixels are in [0, 1]). Flips are horizontal only: a
+    Gaussian with std `amount` / 2 (pixels are in [0, 1]); erase blanks a random rectangle in
+    half of the images. Flips are horizontal only: a
     garment upside down is not a garment. Non-image inputs allow only noise.
 
     Example:
@@ -176,6 +177,8 @@ def augmenter(words: list[str], amount: float = 0.1, seed: int = 0, image: bool 
         "translate": lambda: keras.layers.RandomTranslation(amount, amount, fill_mode="constant", seed=seed + 1),
         "rotate": lambda: keras.layers.RandomRotation(amount / 2, fill_mode="constant", seed=seed + 2),
         "zoom": lambda: keras.layers.RandomZoom(amount, fill_mode="constant", seed=seed + 3),
+        # Zhong et al. 2017: a random rectangle (2% to 33% of the image) set to noise, in pixel range [0, 1].
+        "erase": lambda: keras.layers.RandomErasing(factor=0.5, value_range=(0, 1), seed=seed + 5),
         "noise": lambda: keras.layers.GaussianNoise(amount / 2, seed=seed + 4),
     }
     unknown = [word for word in words if word not in makers]

@@ -87,10 +87,13 @@ def get_initializer(name: str, seed: int | None = None, std: float = 0.05) -> ke
     return INITIALIZERS[name](seed, std)
 
 
-def get_optimizer(name: str, learning_rate, clipnorm: float = 0.0, clipvalue: float = 0.0) -> keras.optimizers.Optimizer:
+def get_optimizer(name: str, learning_rate, clipnorm: float = 0.0, clipvalue: float = 0.0,
+                  ema: bool = False) -> keras.optimizers.Optimizer:
     """Return a fresh optimizer for the word `name`; a clip value of 0 means no clipping.
 
-    `learning_rate` is a number or a Keras schedule.
+    `learning_rate` is a number or a Keras schedule. With `ema`, Keras keeps an exponential
+    moving average of the weights (momentum 0.99) and swaps it in at the end of every epoch,
+    so validation, testing and saving all see the averaged weights (Polyak averaging).
 
     Example:
         >>> get_optimizer("adam", 1e-3, clipnorm=1.0).clipnorm
@@ -101,4 +104,4 @@ def get_optimizer(name: str, learning_rate, clipnorm: float = 0.0, clipvalue: fl
         raise RecipeError(f"learning_rate = {learning_rate!r} is out of range; expected a number > 0")
     clip = {key: value for key, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)) if value}
     cls, fixed = OPTIMIZERS[name]
-    return cls(learning_rate, **fixed, **clip)
+    return cls(learning_rate, **fixed, **clip, **({"use_ema": True} if ema else {}))

@@ -12,8 +12,8 @@ from zoo.catalog import DATASETS
 from zoo.schema import Field
 from zoo.stacks import STACK_FIELDS, STACKS
 
-SCHEDULES = ("constant", "exponential", "piecewise", "plateau", "1cycle")
-AUGMENTATIONS = ("flip", "translate", "rotate", "zoom", "noise")
+SCHEDULES = ("constant", "exponential", "piecewise", "plateau", "1cycle", "cosine")
+AUGMENTATIONS = ("flip", "translate", "rotate", "zoom", "erase", "noise")
 PRETRAIN_METHODS = ("none", "rbm", "dae")
 
 # Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
@@ -59,6 +59,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "plateau_factor": Field(float, 0.5, "plateau: rate multiplier when validation loss stalls", minimum=0.0, maximum=1.0,
                                 min_exclusive=True, max_exclusive=True),
         "plateau_patience": Field(int, 2, "plateau: epochs without validation-loss gain before cutting the rate", minimum=1),
+        "warmup_epochs": Field(int, 0, "cosine: epochs of linear warm-up from 0 to learning_rate before the decay", minimum=0),
+        "label_smoothing": Field(float, 0.0, "share of each target spread evenly over all classes (0 = off)",
+                                 minimum=0.0, maximum=1.0, max_exclusive=True),
+        "ema": Field(bool, False, "evaluate and save an exponential moving average of the weights (momentum 0.99)"),
         "clipnorm": Field(float, 0.0, "clip each gradient to this norm (0 = off)", minimum=0.0),
         "clipvalue": Field(float, 0.0, "clip each gradient element to +-this value (0 = off)", minimum=0.0),
         "steps_per_execution": Field(

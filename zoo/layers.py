@@ -201,3 +201,31 @@ class MCAlphaDropout(AlphaDropout):
 
     def call(self, inputs, training=None):
         return super().call(inputs, training=True)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy against integer labels with label smoothing, which Keras's sparse loss lacks.
+
+    The target for class k becomes (1 - s) * one_hot(k) + s / num_classes, as in Keras's
+    (dense) CategoricalCrossentropy; the labels stay integers, so the data pipeline and the
+    "accuracy" metric are the same as without smoothing.
+
+    Example:
+        >>> import numpy as np
+        >>> loss = SmoothedSparseCrossentropy(0.1)
+        >>> round(float(loss(np.array([0]), np.array([[0.9, 0.1]]))), 4)
+        0.2152
+    """
+
+    def __init__(self, label_smoothing: float = 0.1, name: str = "smoothed_sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        targets = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(targets, y_pred, label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}

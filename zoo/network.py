@@ -22,7 +22,7 @@ import keras
 from zoo.blocks import REGULARIZATION_FIELDS, conv_block, dense_block
 from zoo.catalog import dataset_info
 from zoo.errors import RecipeError
-from zoo.layers import EpochPiecewise, OneCycle
+from zoo.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy
 from zoo.recipe import Recipe, get_recipe, recipe_stack
 from zoo.schema import Field, check_argument, count_field
 from zoo.factories import get_initializer, get_optimizer
@@ -98,7 +98,24 @@ def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
         return EpochPiecewise(train.learning_rate, train.boundaries, train.factors, steps_per_epoch)
     if train.schedule == "1cycle":
         return OneCycle(train.learning_rate, steps_per_epoch * train.epochs)
+    if train.schedule == "cosine":
+        # Loshchilov & Hutter 2017 (without restarts), after a linear warm-up (Goyal et al. 2017).
+        warmup = steps_per_epoch * min(train.warmup_epochs, train.epochs - 1)
+        return keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else train.learning_rate, max(1, steps_per_epoch * train.epochs - warmup),
+            warmup_target=train.learning_rate if warmup else None, warmup_steps=warmup)
     return train.learning_rate
+
+
+def loss(recipe: Recipe):
+    """Sparse cross-entropy, with the recipe's label smoothing (Szegedy et al. 2016) when set.
+
+    Example:
+        >>> type(loss(get_recipe("fashion_mlp", label_smoothing=0.1))).__name__
+        'SmoothedSparseCrossentropy'
+    """
+    smoothing = recipe.train.label_smoothing
+    return SmoothedSparseCrossentropy(smoothing) if smoothing else "sparse_categorical_crossentropy"
 
 
 def resolve_jit_compile(recipe: Recipe, strategy=None) -> bool | str:
@@ -147,8 +164,9 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
     with _scope(strategy):
         model = _network(recipe, stack, shape, classes)
         model.compile(
-            optimizer=get_optimizer(train.optimizer, learning_rate_schedule(recipe, steps_per_epoch), train.clipnorm, train.clipvalue),
-            loss="sparse_categorical_crossentropy",
+            optimizer=get_optimizer(train.optimizer, learning_rate_schedule(recipe, steps_per_epoch), train.clipnorm,
+                                    train.clipvalue, ema=train.ema),
+            loss=loss(recipe),
             metrics=["accuracy"],
             steps_per_execution=train.steps_per_execution,
             jit_compile=resolve_jit_compile(recipe, strategy),
@@ -175,6 +193,8 @@ BASELINE_OVERRIDES = {
     "train.schedule": "constant",
     "regularization.augment": [],
     "train.clipnorm": 0.0,
+    "train.label_smoothing": 0.0,
+    "train.ema": False,
     "train.clipvalue": 0.0,
     "pretrain.method": "none",  # the plain practice starts from random weights
 }

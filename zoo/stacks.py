@@ -7,6 +7,8 @@ trains it. Three are named:
 * ``default``: He-normal init, Dense without bias -> BatchNormalization -> ELU -> Dropout, Adam.
 * ``self_normalizing``: LeCun-normal init, SELU, AlphaDropout, no BatchNorm, Adam
   (Klambauer et al. 2017: SELU keeps activations near zero mean / unit variance by itself).
+* ``modern``: He-normal init, BatchNorm, Swish, dropout, AdamW: the default configuration the
+  3rd edition of Géron's *Hands-On Machine Learning* moved to from ELU/Adam.
 * ``baseline``: the pre-2010 practice: sigmoid units, random normal init with std 1/sqrt(fan_in)
   (Nielsen's network2.py), no BatchNorm, no dropout, plain SGD without momentum.
 
@@ -107,6 +109,8 @@ STACKS: dict[str, Stack] = {
     "default": Stack("he_normal", "elu", True, 0.2, "standard", "adam"),
     "self_normalizing": Stack("lecun_normal", "selu", False, 0.05, "alpha", "adam"),
     "baseline": Stack("scaled_normal", "sigmoid", False, 0.0, "standard", "sgd"),
+    # The newer textbook default: He init, BatchNorm, Swish, dropout, AdamW (decoupled weight decay).
+    "modern": Stack("he_normal", "swish", True, 0.2, "standard", "adamw"),
 }
 
 

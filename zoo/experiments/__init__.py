@@ -14,6 +14,8 @@ imports this package, and torch is imported only by the speed experiment.
 * ``pretrain``: one deep sigmoid net trained from random init, from greedy RBM pretraining and
   from greedy denoising-autoencoder pretraining (then fine-tuned with SGD), next to the same
   architecture built with the default stack; test accuracy and wall time over several seeds.
+* ``levers``: a ladder up from a recipe (fashion_cnn): schedule, augmentation, label smoothing,
+  the modern stack, one lever a step, in a fixed epoch budget.
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -26,7 +28,7 @@ from typing import Any
 
 from zoo.schema import unknown_word_error
 
-EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed")
+EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers")
 
 
 def run_experiment(name: str, **options) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def run_experiment(name: str, **options) -> dict[str, Any]:
         >>> run_experiment("vanish")
         Traceback (most recent call last):
         ...
-        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed
+        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed, levers
     """
     if name not in EXPERIMENTS:
         raise unknown_word_error("experiment", name, EXPERIMENTS)

@@ -1,0 +1,51 @@
+"""The newer levers: label smoothing, cosine with warm-up, weight averaging, random erasing, the modern stack."""
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.network import learning_rate_schedule, loss
+
+
+def test_label_smoothing_is_cross_entropy_against_smoothed_targets():
+    import keras
+
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], dtype="float32")
+    labels = np.array([0, 2])
+    smoothed = loss(zoo.get_recipe("fashion_mlp", label_smoothing=0.3))(labels, probabilities)
+    targets = np.eye(3)[labels] * 0.7 + 0.1
+    expected = np.mean(-(targets * np.log(probabilities)).sum(axis=1))
+    assert float(smoothed) == pytest.approx(expected, rel=1e-5)
+    assert loss(zoo.get_recipe("fashion_mlp")) == "sparse_categorical_crossentropy"
+    model = zoo.build(zoo.get_recipe("fashion_mlp", label_smoothing=0.1))
+    assert keras.models.clone_model(model) is not None and model.loss.label_smoothing == 0.1
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    recipe = zoo.get_recipe("fashion_mlp", schedule="cosine", warmup_epochs=1, learning_rate=0.01, epochs=5)
+    rate = learning_rate_schedule(recipe, steps_per_epoch=100)
+    values = [float(rate(step)) for step in (0, 50, 100, 300, 499)]
+    assert values[0] == 0.0 and values[1] == pytest.approx(0.005) and values[2] == pytest.approx(0.01)
+    assert values[2] > values[3] > values[4] >= 0 and values[4] < 1e-5
+    plain = learning_rate_schedule(zoo.get_recipe("fashion_mlp", schedule="cosine", epochs=2), steps_per_epoch=10)
+    assert float(plain(0)) == pytest.approx(1e-3)
+
+
+def test_weight_averaging_and_erasing_train(tiny_recipe, digits, tmp_path):
+    recipe = zoo.get_recipe(tiny_recipe, ema=True, epochs=2)
+    result = zoo.train(recipe, data=digits, out_dir=tmp_path / "ema", verbose=0)
+    assert result.model.optimizer.use_ema and result.test["accuracy"] > 0.5
+    from zoo.data import augmenter
+
+    eraser = augmenter(["erase"], seed=0)
+    images = np.ones((64, 8, 8, 1), dtype="float32")
+    erased = eraser(images, training=True).numpy()
+    assert (erased != 1).any() and erased.shape == images.shape
+
+
+def test_modern_stack_and_baseline_drops_the_new_levers():
+    recipe = zoo.get_recipe("fashion_mlp", **{"stack.name": "modern", "stack.activation": "swish"},
+                            label_smoothing=0.1, ema=True)
+    assert zoo.get_stack("modern").optimizer == "adamw"
+    plain = zoo.network.baseline_recipe(recipe)
+    assert plain.train.label_smoothing == 0.0 and plain.train.ema is False and plain.stack.activation == "sigmoid"

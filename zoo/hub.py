@@ -57,9 +57,33 @@ def _root(root: str | Path | None) -> Path:
     return shipped_dir("saved_models")
 
 
+# The files loading reads: each must be listed in the manifest, with a matching hash.
+LOADED_FILES = ("model.keras", "card.json")
+
+
 def _manifest(root: Path) -> dict[str, str]:
+    """The manifest's {relative path: sha256}; a malformed one is an IntegrityError naming the file."""
     path = root / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise IntegrityError(f"{path} is not valid JSON ({error}); reinstall zoo or re-save the models") from None
+    if not isinstance(manifest, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in manifest.items()):
+        raise IntegrityError(f"{path} must map file paths to sha256 strings, e.g. "
+                             '{"fashion_mlp/model.keras": "83b4..."}')
+    for key in manifest:
+        _inside(root, key)
+    return manifest
+
+
+def _inside(root: Path, key: str) -> Path:
+    """The manifest entry `key` as a path under `root`; an entry that leaves the folder is refused."""
+    path = (root / key).resolve()
+    if Path(key).is_absolute() or not path.is_relative_to(root.resolve()):
+        raise IntegrityError(f"{root / MANIFEST} lists {key!r}, which is outside {root}; refusing to read it")
+    return path
 
 
 def list_pretrained(root: str | Path | None = None) -> list[str]:
@@ -128,8 +152,12 @@ def verify(name: str, root: str | Path | None = None) -> dict[str, Any]:
     if not entries:
         known = list_pretrained(root)
         raise RecipeError(f"unknown pretrained model {name!r}; available: {', '.join(known) or 'none'} (in {root})")
+    unlisted = [f"{name}/{filename}" for filename in LOADED_FILES if f"{name}/{filename}" not in entries]
+    if unlisted:
+        raise IntegrityError(f"{root / MANIFEST} does not list {', '.join(unlisted)}; a file without a recorded "
+                             "sha256 is never loaded. Re-save the model (zoo train ... --save) to record it.")
     for key, expected in entries.items():
-        path = root / key
+        path = _inside(root, key)
         if not path.is_file():
             raise IntegrityError(f"{path} is missing; the manifest lists it with sha256 {expected}")
         found = sha256(path)
@@ -138,7 +166,11 @@ def verify(name: str, root: str | Path | None = None) -> dict[str, Any]:
                 f"{path} has been altered or truncated: expected sha256 {expected}, found {found}. "
                 "Refusing to load it; reinstall zoo or re-save the model."
             )
-    return json.loads((root / name / "card.json").read_text())
+    card = json.loads((root / name / "card.json").read_text())
+    if card.get("name") != name:
+        raise IntegrityError(f"{root / name / 'card.json'} describes {card.get('name')!r}, not {name!r}; "
+                             "refusing to load one model under another's name")
+    return card
 
 
 def load_pretrained(name: str, num_classes: int | None = None, root: str | Path | None = None) -> keras.Model:
@@ -156,7 +188,13 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
     if num_classes is not None:
         check_argument("num_classes", num_classes, count_field(1))
     card = verify(name, root)
-    model = keras.saving.load_model(_root(root) / name / "model.keras", safe_mode=True, compile=False)
+    path = _root(root) / name / "model.keras"
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # noqa: BLE001 - Keras raises ValueError, TypeError, OSError... for bad archives
+        raise IntegrityError(f"{path} matches its recorded sha256 but Keras refuses to load it safely "
+                             f"({type(error).__name__}: {str(error).splitlines()[0][:300]}); "
+                             "zoo never loads a model with safe_mode off") from None
     train = card["recipe"]["train"]
     if num_classes is not None:  # a thin alias of zoo's one route to a new head
         from zoo.reuse import transfer

@@ -91,6 +91,7 @@ def _run(recipe: Recipe, data: Splits, seed: int, runs_dir: Path, variant: str, 
         "best_val_accuracy": m["best_val_accuracy"],
         "epochs_run": m["epochs_run"],
         "diverged": m["diverged"],
+        "status": m["status"],
         "train_seconds": m["train_seconds"],
         "epochs_to_target": epoch,
         "seconds_to_target": seconds,
@@ -157,7 +158,8 @@ def _every_seed(session: _Session, steps: list, first_runs: dict) -> list[dict[s
                 continue
             run = session.run(step, seed, variant, label)
             runs.append(run)
-            session.say(f"{label}, seed {seed}: test accuracy {run['test_accuracy']:.4f} in {run['train_seconds']:.0f} s")
+            flag = "" if run["status"] == "ok" else f" ({'DIVERGED' if run['status'] == 'diverged' else 'at chance'})"
+            session.say(f"{label}, seed {seed}: test accuracy {run['test_accuracy']:.4f} in {run['train_seconds']:.0f} s{flag}")
     order = {variant: index for index, (variant, _, _) in enumerate(steps)}
     return sorted(runs, key=lambda run: (order[run["variant"]], run["seed"]))
 

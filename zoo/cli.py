@@ -52,14 +52,18 @@ def _cmd_train(args) -> int:
 
     recipe = _recipe_from_args(args)
     result = train(recipe, epochs=args.epochs, out_dir=args.out, baseline=args.baseline, learning_rate=args.learning_rate)
-    if args.save:
-        from zoo.hub import save_run
-
-        print(f"Saved for reuse: {save_run(result.run_dir)}")
     m = result.metrics
     print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test accuracy {m['test_accuracy']:.4f}, "
           f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
     print(f"Run folder: {result.run_dir} (metrics.json, model.keras, log.csv, tensorboard/)")
+    if m["status"] != "ok":
+        print(f"zoo: error: the run {'diverged' if m['status'] == 'diverged' else 'stayed at chance'}: "
+              f"{m['status_message']}", file=sys.stderr)
+        return 3
+    if args.save:
+        from zoo.hub import save_run
+
+        print(f"Saved for reuse: {save_run(result.run_dir)}")
     return 0
 
 

@@ -107,6 +107,19 @@ def _from_tfds(name: str, data_dir: Path | None, download: bool) -> dict[str, np
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
+def _zoo_data_dir() -> Path:
+    """$ZOO_DATA_DIR, which must hold the four IDX files: a user who set it meant it."""
+    folder = Path(os.environ["ZOO_DATA_DIR"])
+    if not folder.is_dir():
+        raise DataError(f"ZOO_DATA_DIR={folder} is not a folder; point it at the folder holding "
+                        f"{', '.join(IDX_FILES.values())}, or unset it")
+    missing = [name for name in IDX_FILES.values() if not (folder / name).is_file()]
+    if missing:
+        raise DataError(f"ZOO_DATA_DIR={folder} lacks {', '.join(missing)}; point it at the folder holding all four "
+                        "Fashion-MNIST IDX files, or unset it")
+    return folder
+
+
 def _fashion_mnist(data_dir: str | Path | None, download: bool) -> tuple[dict[str, np.ndarray], str]:
     """Try each source in order; return the arrays and a line naming the source used."""
     tried: list[str] = []
@@ -120,7 +133,7 @@ def _fashion_mnist(data_dir: str | Path | None, download: bool) -> tuple[dict[st
         tried.append(f"TFDS prepared data in {tfds_dir}: none")
     folders = [Path(data_dir)] if data_dir else []
     if os.environ.get("ZOO_DATA_DIR"):
-        folders.append(Path(os.environ["ZOO_DATA_DIR"]))
+        folders.append(_zoo_data_dir())
     if not data_dir:
         folders += [KERAS_CACHE_DIR, DEBIAN_DIR]
     for folder in folders:

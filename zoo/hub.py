@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 
 import keras
 
-from zoo.errors import DataError, RecipeError
+from zoo.errors import DataError, RecipeError, RunError
 from zoo.schema import check_argument, count_field
 from zoo.records import atomic_write, write_json
 from zoo.paths import shipped_dir
@@ -124,6 +125,9 @@ def save_run(run_dir: str | Path, root: str | Path | None = None, name: str | No
     if not metrics_path.is_file():
         raise DataError(f"{run_dir} holds no finished run (no metrics.json); train it to the end first")
     metrics = json.loads(metrics_path.read_text())
+    if metrics.get("status", "ok") != "ok" or not all(math.isfinite(metrics[k] or math.nan) for k in ("test_loss", "test_accuracy")):
+        raise RunError(f"{run_dir} holds a run that did not train properly (status {metrics.get('status')!r}, test loss "
+                       f"{metrics.get('test_loss')}); a diverged or NaN model is never shipped")
     recipe = get_recipe(run_dir / "recipe.toml")
     model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
     card = {

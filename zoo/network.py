@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from typing import Any
 
 import keras
@@ -46,11 +47,53 @@ def leaf_layers(model: keras.Model):
 _INPUT_SHAPE = Field(int, None, "example shape, e.g. (28, 28, 1)", list_of=True, minimum=1, min_length=1)
 
 
-def _check_shape(input_shape: Any, num_classes: Any, kind: str) -> tuple[tuple[int, ...], int]:
+def _check_shape(input_shape: Any, num_classes: Any, recipe: Recipe) -> tuple[tuple[int, ...], int]:
     shape = tuple(check_argument("input_shape", input_shape, _INPUT_SHAPE))
-    if kind == "cnn" and len(shape) != 3:
-        raise RecipeError(f"input_shape = {shape!r} does not suit model.kind = 'cnn'; expected (height, width, channels)")
+    model = recipe.model
+    if model.kind == "cnn":
+        if len(shape) != 3:
+            raise RecipeError(f"input_shape = {shape!r} does not suit model.kind = 'cnn'; expected (height, width, channels)")
+        side = min(shape[:2])
+        if model.kernel_size > side:
+            raise RecipeError(f"model.kernel_size = {model.kernel_size} is larger than the {shape[0]}x{shape[1]} images; "
+                              f"expected at most {side}")
+        if side >> len(model.filters) < 1:  # every conv stage ends in a 2x2 max-pool
+            raise RecipeError(f"model.filters = {model.filters} makes {len(model.filters)} 2x2-pooling stages, more than "
+                              f"{shape[0]}x{shape[1]} images allow; expected at most {side.bit_length() - 1} stages")
     return shape, check_argument("num_classes", num_classes, count_field(2))
+
+
+def estimated_parameters(recipe: Recipe, input_shape: tuple[int, ...], num_classes: int) -> int:
+    """The weights the recipe's network will have, counted before building it (kernels; biases and BN are small).
+
+    Example:
+        >>> estimated_parameters(get_recipe("fashion_mlp", hidden=[100]), (28, 28, 1), 10)
+        79400
+    """
+    model = recipe.model
+    features, total = math.prod(input_shape), 0
+    if model.kind == "cnn":
+        height, width, channels = input_shape
+        for filters in model.filters:
+            for _ in range(model.convs_per_block):
+                total += model.kernel_size ** 2 * channels * filters
+                channels = filters
+            height, width = height // 2, width // 2
+        features = height * width * channels
+    for units in [*model.hidden, num_classes]:
+        total += features * units
+        features = units
+    return total
+
+
+def _check_memory(recipe: Recipe, shape: tuple[int, ...], num_classes: int) -> None:
+    """Refuse a network whose weights, gradients and optimizer slots (about 4 copies) exceed free memory."""
+    needed = 4 * 4 * estimated_parameters(recipe, shape, num_classes)  # float32, ~4 copies in training
+    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else None
+    if available and needed > available and not os.environ.get("ZOO_ALLOW_LARGE_MODELS"):
+        raise RecipeError(f"{recipe.name} needs about {needed / 2**30:.1f} GiB for its weights, gradients and optimizer "
+                          f"state, and this machine has {available / 2**30:.1f} GiB available; use smaller "
+                          "model.hidden or model.filters, or set ZOO_ALLOW_LARGE_MODELS=1 to try anyway")
 
 
 def _network(recipe: Recipe, stack: Stack, input_shape, num_classes) -> keras.Model:
@@ -156,7 +199,8 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
     """
     recipe = get_recipe(recipe) if not isinstance(recipe, Recipe) else recipe
     info = dataset_info(recipe.dataset)
-    shape, classes = _check_shape(input_shape or info.input_shape, num_classes or info.num_classes, recipe.model.kind)
+    shape, classes = _check_shape(input_shape or info.input_shape, num_classes or info.num_classes, recipe)
+    _check_memory(recipe, shape, classes)
     stack = recipe_stack(recipe)
     if steps_per_epoch is None:
         steps_per_epoch = max(1, math.ceil((info.train_examples - recipe.validation_size) / recipe.train.batch_size))

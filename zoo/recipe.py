@@ -168,9 +168,26 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
                 "piecewise needs one more factor than boundaries"
             )
         _check_pretrain(recipe)
+        _check_depth(recipe)
     except RecipeError as error:
         raise RecipeError(where + str(error)) from None
     return recipe
+
+
+# Deeper than this, Keras's graph walks recurse past Python's limit (2,000 layers raised RecursionError).
+MAX_LAYERS = 500
+
+
+def _check_depth(recipe: Recipe) -> None:
+    """An MLP needs a hidden layer (diagnostics and pretraining read them); no net may be absurdly deep."""
+    model = recipe.model
+    if model.kind == "mlp" and not model.hidden:
+        raise RecipeError("model.hidden = [] is not allowed for model.kind = 'mlp'; expected at least one hidden layer, "
+                          "e.g. [300, 100]")
+    layers = len(model.hidden) + (len(model.filters) * model.convs_per_block if model.kind == "cnn" else 0)
+    if layers > MAX_LAYERS:
+        raise RecipeError(f"the recipe has {layers} hidden layers; zoo builds at most {MAX_LAYERS} (model.hidden, "
+                          "model.filters x model.convs_per_block)")
 
 
 def _check_pretrain(recipe: Recipe) -> None:
@@ -267,6 +284,10 @@ def read_recipe_file(path: str | Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise RecipeError(f"recipe file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise RecipeError(f"recipe file {str(path)!r} is a folder; name a .toml file (or a shipped recipe)") from None
+    except UnicodeDecodeError as error:
+        raise RecipeError(f"{path}: not UTF-8 text (byte {error.start}); TOML recipe files must be UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise RecipeError(f"{path}: malformed TOML: {error}") from None
 

@@ -50,6 +50,8 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "train_seconds": spread([run["train_seconds"] for run in mine]),
             "reached_target": f"{len(reached)}/{len(mine)}",
             "median_seconds_to_target": statistics.median(reached) if reached else None,
+            # Runs that diverged or stayed at chance (zoo.training.training_status); older files lack it.
+            "failed_runs": {status: sum(run.get("status") == status for run in mine) for status in ("diverged", "chance")},
         }
     return summary
 
@@ -94,6 +96,15 @@ def render_report(results: dict[str, Any]) -> str:
             f"{acc['median']:.4f} ({acc['min']:.4f}-{acc['max']:.4f}) | "
             f"{row['train_seconds']['median']:.0f} s | {row['reached_target']} | {to_target} | {variants[variant]['params']:,} |"
         )
+    failures = []
+    for row in summary.values():
+        counts = ", ".join(f"{count} of {row['test_accuracy']['n']} seeds {word}"
+                           for word, count in row.get("failed_runs", {}).items() if count)
+        if counts:
+            failures.append(f"{row['label']}: {counts}")
+    if failures:
+        lines += ["", "Runs that did not train (diverged: the loss went non-finite or blew up; chance: the net learned "
+                  "nothing): " + "; ".join(failures) + "."]
     gain = summary["recipe"]["test_accuracy"]["median"] - summary["baseline"]["test_accuracy"]["median"]
     middle = {v: g for v, g in results["learning_rate_grids"].items() if v != "baseline"}
     if middle:

@@ -37,7 +37,7 @@ import keras
 from zoo.network import baseline_recipe, build
 from zoo.data import Splits, augmented, load
 from zoo.diagnostics import GradientDiagnostics, fixed_batch
-from zoo.errors import RunError
+from zoo.errors import RecipeError, RunError
 from zoo.fastpath import fit_fast
 from zoo.records import atomic_write, run_folder, versions, write_json, write_text
 from zoo.pretrain import load_into, pretrain_recipe, write_pretraining
@@ -132,12 +132,46 @@ def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: b
     return callbacks
 
 
+# A loss this many times that of a uniform guess (ln of the class count) has blown up.
+EXPLODED_LOSS_FACTOR = 10.0
+# Best validation accuracy within this of 1 / classes is chance: the run learned nothing.
+CHANCE_MARGIN = 0.02
+
+
+def training_status(history: dict[str, list[float]], num_classes: int) -> tuple[str, str | None]:
+    """("ok", None), or ("diverged" | "chance", what happened and the likely remedy).
+
+    Diverged: a training loss that is NaN or infinite, or above `EXPLODED_LOSS_FACTOR` times
+    ln(num_classes), the loss of guessing uniformly. Chance: the best validation accuracy stays
+    within `CHANCE_MARGIN` of 1 / num_classes.
+
+    Example:
+        >>> training_status({"loss": [2.3, 4.7e11], "val_accuracy": [0.1, 0.1]}, 10)[0]
+        'diverged'
+        >>> training_status({"loss": [0.6, 0.4], "val_accuracy": [0.8, 0.85]}, 10)
+        ('ok', None)
+    """
+    losses = history.get("loss", [])
+    limit = EXPLODED_LOSS_FACTOR * math.log(num_classes)
+    if any(not math.isfinite(v) or v > limit for v in losses):
+        worst = next(v for v in losses if not math.isfinite(v) or v > limit)
+        return "diverged", (f"the training loss reached {worst:.3g} (a uniform guess scores {math.log(num_classes):.3g}); "
+                            "lower train.learning_rate, set train.clipnorm = 1.0, or use the default stack")
+    accuracy = [v for v in history.get("val_accuracy", []) if math.isfinite(v)]
+    if accuracy and max(accuracy) <= 1 / num_classes + CHANCE_MARGIN:
+        return "chance", (f"the best validation accuracy, {max(accuracy):.4f}, is chance for {num_classes} classes; "
+                          "the net learned nothing: vanishing gradients or a learning rate far off. Try the default "
+                          "stack (He init, BatchNorm, ELU), another train.learning_rate, or fewer layers")
+    return "ok", None
+
+
 def _metrics(recipe: Recipe, baseline: bool, test: dict[str, float], history: dict[str, list[float]], seconds: float,
              model: keras.Model, data: Splits, callbacks: list, pretrained) -> dict[str, Any]:
     """What metrics.json records about one finished run."""
     clock = next(c for c in callbacks if isinstance(c, EpochClock))
     diagnostics = next((c for c in callbacks if isinstance(c, GradientDiagnostics)), None)
     val_accuracy = [v for v in history.get("val_accuracy", []) if not math.isnan(v)]
+    status, message = training_status(history, data.info.num_classes)
     return {
         "recipe": recipe.name,
         "variant": "baseline" if baseline else "recipe",
@@ -146,7 +180,10 @@ def _metrics(recipe: Recipe, baseline: bool, test: dict[str, float], history: di
         "test_accuracy": test.get("accuracy"),
         "best_val_accuracy": max(val_accuracy) if val_accuracy else None,
         "epochs_run": len(history.get("loss", [])),
-        "diverged": any(not math.isfinite(v) for v in history.get("loss", [])),  # NaN or inf
+        # "diverged" keeps its meaning for readers of older files: NaN or inf, or a loss blown far up.
+        "status": status,
+        "status_message": message,
+        "diverged": status == "diverged",
         "train_seconds": round(seconds, 2),
         "pretrain_seconds": pretrained.seconds if pretrained else 0.0,
         # Seconds from the start of this fit() call to the end of each epoch it ran.
@@ -204,13 +241,17 @@ def train(
         recipe = recipe.replace(**{"train.learning_rate": learning_rate})
     paths, resuming = _run_paths(recipe, out_dir)
     run_dir = paths.pop("run_dir")
-    write_text(paths["recipe"], recipe.to_toml())  # makes the run folder too
     keras.utils.set_random_seed(recipe.train.seed)
     if data is None:
         data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
+    if recipe.train.batch_size > data.sizes["train"]:
+        raise RecipeError(f"train.batch_size = {recipe.train.batch_size} is larger than the {data.sizes['train']} "
+                          "training examples; expected at most that many")
     data = augmented(data, recipe.regularization.augment, recipe.regularization.augment_amount, recipe.train.seed)
     steps_per_epoch = math.ceil(data.sizes["train"] / recipe.train.batch_size)
+    # Built before the run folder is made, so a recipe that cannot be built leaves nothing behind.
     model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes, steps_per_epoch=steps_per_epoch)
+    write_text(paths["recipe"], recipe.to_toml())  # makes the run folder too
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     pretrained = _pretrain(recipe, data, model, paths, verbose) if not resuming else None

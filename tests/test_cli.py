@@ -91,7 +91,10 @@ def test_train_fashion_mlp_one_epoch_on_real_data(tmp_path, capsys):
 def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "hub"))
     assert main(["train", str(tiny_recipe_file), "--epochs", "1", "--out", str(tmp_path / "run"), "--save"]) == 0
-    assert (tmp_path / "hub" / "tiny_digits" / "model.keras").is_file()
+    from zoo.hub import model_files
+
+    assert model_files("tiny_digits")["model.keras"].is_file()
+    assert model_files("tiny_digits")["model.keras"].is_relative_to(tmp_path / "hub" / "tiny_digits")
     assert "Saved for reuse" in capsys.readouterr().out
     assert main(["transfer", "tiny_digits", "--classes", "3,8", "--train-size", "50", "--head-epochs", "1",
                  "--tune-epochs", "1"]) == 0

@@ -7,7 +7,7 @@ import keras
 import pytest
 
 import zoo
-from zoo.hub import IntegrityError, load_pretrained, save_pretrained, save_run, sha256, verify
+from zoo.hub import IntegrityError, load_pretrained, model_files, save_pretrained, save_run, sha256, verify
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,8 @@ def _rewrite_manifest(hub, change):
 
 
 def test_a_file_missing_from_the_manifest_is_never_loaded(hub):
-    _rewrite_manifest(hub, lambda m: m.pop("digits_mlp/model.keras"))
+    key = str(model_files("digits_mlp", hub)["model.keras"].relative_to(hub))
+    _rewrite_manifest(hub, lambda m: m.pop(key))
     with pytest.raises(IntegrityError, match=r"does not list digits_mlp/model\.keras"):
         load_pretrained("digits_mlp", root=hub)
 
@@ -40,10 +41,10 @@ def test_another_models_file_under_this_name_is_refused(hub, trained_run, tmp_pa
     other_root = tmp_path_factory.mktemp("other")
     save_pretrained(trained_run.model, "other_mlp", {"name": "other_mlp", "recipe": {"train": {"optimizer": "adam",
                     "learning_rate": 0.001}}}, root=other_root)
+    mine, theirs = model_files("digits_mlp", hub), model_files("other_mlp", other_root)
     for filename in ("model.keras", "card.json"):
-        shutil.copyfile(other_root / "other_mlp" / filename, hub / "digits_mlp" / filename)
-    _rewrite_manifest(hub, lambda m: m.update({f"digits_mlp/{f}": sha256(hub / "digits_mlp" / f)
-                                              for f in ("model.keras", "card.json")}))
+        shutil.copyfile(theirs[filename], mine[filename])
+    _rewrite_manifest(hub, lambda m: m.update({str(path.relative_to(hub)): sha256(path) for path in mine.values()}))
     with pytest.raises(IntegrityError, match="describes 'other_mlp', not 'digits_mlp'"):
         load_pretrained("digits_mlp", root=hub)
 
@@ -68,8 +69,9 @@ def test_a_lambda_layer_is_refused_even_with_its_hash_listed(hub):
     inputs = keras.Input((8, 8, 1))
     outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(keras.layers.Lambda(lambda x: x * 2)(inputs)))
     sneaky = keras.Model(inputs, outputs)
-    sneaky.save(hub / "digits_mlp" / "model.keras")
-    _rewrite_manifest(hub, lambda m: m.update({"digits_mlp/model.keras": sha256(hub / "digits_mlp" / "model.keras")}))
+    path = model_files("digits_mlp", hub)["model.keras"]
+    sneaky.save(path)
+    _rewrite_manifest(hub, lambda m: m.update({str(path.relative_to(hub)): sha256(path)}))
     with pytest.raises(IntegrityError, match="Keras refuses to load it safely"):
         load_pretrained("digits_mlp", root=hub)
 
@@ -77,3 +79,60 @@ def test_a_lambda_layer_is_refused_even_with_its_hash_listed(hub):
 def test_keras_is_new_enough_for_the_safe_mode_fixes():
     major, minor = (int(part) for part in keras.__version__.split(".")[:2])
     assert (major, minor) >= (3, 14), f"Keras {keras.__version__} has known safe_mode bypasses; zoo needs >= 3.14"
+
+
+def test_saving_again_needs_force_and_names_both_accuracies(hub, trained_run):
+    from zoo.errors import RunError
+
+    with pytest.raises(RunError, match=r"already holds digits_mlp \(test accuracy 0\.\d{4}\); the new model scored 0\.\d{4}"
+                                       r"\. Pass --force"):
+        save_run(trained_run.run_dir, root=hub)
+    old = model_files("digits_mlp", hub)
+    trained_run.model.get_layer("hidden_1").set_weights([w * 0.5 for w in trained_run.model.get_layer("hidden_1").get_weights()])
+    folder = save_pretrained(trained_run.model, "digits_mlp", json.loads(old["card.json"].read_text()), root=hub, force=True)
+    assert model_files("digits_mlp", hub)["model.keras"].parent == folder != old["model.keras"].parent
+    assert not old["model.keras"].exists(), "the replaced version's files are removed"
+    verify("digits_mlp", hub)
+
+
+def test_a_crash_at_any_step_of_a_save_leaves_a_loadable_model(hub, trained_run, monkeypatch):
+    """Fail each file operation of a replacing save in turn: the old or the new version always verifies."""
+    import zoo.hub as hub_module
+    from zoo.errors import RunError
+
+    card = json.loads(model_files("digits_mlp", hub)["card.json"].read_text())
+    real_write_json, real_rename = hub_module.write_json, hub_module.Path.rename
+    for failing in ("card", "rename", "manifest"):
+        def broken_write_json(path, data, failing=failing):
+            if (failing == "card" and path.name == "card.json") or (failing == "manifest" and path.name == "manifest.json"):
+                raise OSError(28, "No space left on device")
+            real_write_json(path, data)
+
+        def broken_rename(self, target, failing=failing):
+            if failing == "rename":
+                raise OSError(28, "No space left on device")
+            return real_rename(self, target)
+
+        monkeypatch.setattr(hub_module, "write_json", broken_write_json)
+        monkeypatch.setattr(hub_module.Path, "rename", broken_rename)
+        before = model_files("digits_mlp", hub)["model.keras"]
+        with pytest.raises(RunError, match="No space left on device; the previous version, if any, is untouched"):
+            save_pretrained(trained_run.model, "digits_mlp", card, root=hub, force=True)
+        monkeypatch.undo()
+        assert model_files("digits_mlp", hub)["model.keras"] == before
+        verify("digits_mlp", hub)
+        leftovers = [p for p in hub.rglob("*") if p.name.startswith(".") or (p.is_dir() and p.parent.name == "digits_mlp"
+                                                                          and p != before.parent)]
+        assert leftovers == [], f"{failing}: {leftovers}"
+
+
+def test_save_goes_to_the_checkout_the_env_or_the_users_folder(monkeypatch, tmp_path):
+    from zoo.hub import save_root
+
+    monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "mine"))
+    assert save_root() == tmp_path / "mine"
+    monkeypatch.delenv("ZOO_SAVED_MODELS")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    where = save_root()
+    assert "site-packages" not in str(where)
+    assert where == tmp_path / "data" / "zoo" / "saved_models" or (where.parent / ".git").exists()

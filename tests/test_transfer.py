@@ -7,7 +7,7 @@ import pytest
 
 import zoo
 from zoo.data import select_classes
-from zoo.hub import IntegrityError, list_pretrained, load_pretrained, save_run, verify
+from zoo.hub import IntegrityError, list_pretrained, load_pretrained, model_files, save_run, verify
 from zoo.reuse import fine_tune, transfer
 
 
@@ -28,7 +28,9 @@ def hub(trained_run, tmp_path):
 def test_save_then_load_gives_identical_predictions(trained_run, hub, digits):
     assert list_pretrained(hub) == ["digits_mlp"]
     manifest = json.loads((hub / "manifest.json").read_text())
-    assert set(manifest) == {"digits_mlp/model.keras", "digits_mlp/card.json"}
+    # One version folder per save: digits_mlp/<sha256 prefix>/{model.keras,card.json}.
+    assert sorted(key.split("/")[-1] for key in manifest) == ["card.json", "model.keras"]
+    assert all(key.startswith("digits_mlp/") for key in manifest)
     card = verify("digits_mlp", hub)
     assert card["test_accuracy"] == trained_run.metrics["test_accuracy"] and card["recipe"]["name"] == "digits_mlp"
     assert {"params", "train_seconds", "seed", "versions", "date", "split"} <= set(card)
@@ -47,14 +49,14 @@ def test_saved_file_holds_no_optimizer_state(hub):
 
     import h5py
 
-    with zipfile.ZipFile(hub / "digits_mlp" / "model.keras") as archive:
+    with zipfile.ZipFile(model_files("digits_mlp", hub)["model.keras"]) as archive:
         weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
         assert "optimizer" not in weights or not len(weights["optimizer"]), "shipped models carry no optimizer slots"
-    assert oct((hub / "digits_mlp" / "model.keras").stat().st_mode & 0o044) == oct(0o044), "readable by everyone"
+    assert oct((model_files("digits_mlp", hub)["model.keras"]).stat().st_mode & 0o044) == oct(0o044), "readable by everyone"
 
 
 def test_one_changed_byte_is_refused(hub):
-    path = hub / "digits_mlp" / "model.keras"
+    path = model_files("digits_mlp", hub)["model.keras"]
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -63,7 +65,7 @@ def test_one_changed_byte_is_refused(hub):
 
 
 def test_missing_file_and_unknown_name(hub):
-    (hub / "digits_mlp" / "card.json").unlink()
+    (model_files("digits_mlp", hub)["card.json"]).unlink()
     with pytest.raises(IntegrityError, match=r"card\.json is missing"):
         load_pretrained("digits_mlp", root=hub)
     with pytest.raises(zoo.RecipeError, match="unknown pretrained model 'nope'; available: digits_mlp"):

@@ -206,9 +206,11 @@ def bench(
     data: Splits | None = None,
     verbose: int = 0,
     save: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Benchmark `recipe` against its baseline; write results.json, report.md, curves.png.
 
+    With `save`, the recipe's first-seed model is shipped (`force` replaces one already saved).
     `seeds` and `ablation` default to the recipe's [bench] section; `epochs` overrides `train.epochs` for every run.
     Results go to `out_dir` (default benchmarks/results/<recipe>); the per-run folders (models,
     logs) to `runs_dir` (default runs/bench/<recipe>-<time>), which is not meant to be committed.
@@ -236,5 +238,5 @@ def bench(
         from zoo.hub import save_run
 
         first = recipe.replace(**{"train.seed": seed_list[0]})
-        print(f"Saved for reuse: {save_run(_run_dir(runs_dir, 'recipe', first))}")
+        print(f"Saved for reuse: {save_run(_run_dir(runs_dir, 'recipe', first), force=force)}")
     return results

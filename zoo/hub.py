@@ -20,6 +20,9 @@ import hashlib
 import json
 import math
 import os
+import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +30,8 @@ from typing import Any
 import keras
 
 from zoo.errors import DataError, RecipeError, RunError
-from zoo.schema import check_argument, count_field
-from zoo.records import atomic_write, write_json
+from zoo.schema import Field, check_argument, count_field
+from zoo.records import write_json
 from zoo.paths import shipped_dir
 from zoo.recipe import get_recipe
 from zoo.factories import get_optimizer
@@ -49,13 +52,45 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _root(root: str | Path | None) -> Path:
-    """`root`, else $ZOO_SAVED_MODELS (your own collection), else the models shipped with zoo."""
+def _user_dir() -> Path:
+    """Where `--save` puts models when zoo runs from an installed package: never into site-packages."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "zoo" / "saved_models"
+
+
+def _roots(root: str | Path | None) -> list[Path]:
+    """Collections to look in: `root`; else $ZOO_SAVED_MODELS; else the user's own, then the shipped ones."""
+    if root is not None:
+        return [Path(root)]
+    if os.environ.get("ZOO_SAVED_MODELS"):
+        return [Path(os.environ["ZOO_SAVED_MODELS"])]
+    return [_user_dir(), shipped_dir("saved_models")]
+
+
+def _root(root: str | Path | None, name: str | None = None) -> Path:
+    """The collection that holds `name` (the first that lists it), else the first one looked in."""
+    roots = _roots(root)
+    for candidate in roots:
+        if name is not None and any(key.split("/")[0] == name for key in _manifest(candidate)):
+            return candidate
+    return roots[0] if root is not None or os.environ.get("ZOO_SAVED_MODELS") else roots[-1]
+
+
+def save_root(root: str | Path | None = None) -> Path:
+    """Where a new model is saved: `root`; $ZOO_SAVED_MODELS; the checkout's saved_models/ when zoo
+    runs from a git checkout; otherwise the user's folder (~/.local/share/zoo/saved_models).
+
+    Example:
+        >>> save_root("/tmp/my-models")
+        PosixPath('/tmp/my-models')
+    """
     if root is not None:
         return Path(root)
     if os.environ.get("ZOO_SAVED_MODELS"):
         return Path(os.environ["ZOO_SAVED_MODELS"])
-    return shipped_dir("saved_models")
+    shipped = shipped_dir("saved_models")
+    if (shipped.parent / ".git").exists() and shipped.parent != Path(__file__).resolve().parent:
+        return shipped  # a source checkout: the repository's own collection
+    return _user_dir()
 
 
 # The files loading reads: each must be listed in the manifest, with a matching hash.
@@ -87,6 +122,17 @@ def _inside(root: Path, key: str) -> Path:
     return path
 
 
+def model_files(name: str, root: str | Path | None = None) -> dict[str, Path]:
+    """The files the manifest records for `name`, by file name ("model.keras", "card.json").
+
+    Saved models live in a folder per version (`<name>/<sha256 prefix>/`), which is what makes
+    replacing one atomic; the manifest says which version is current. Older collections keep
+    `<name>/model.keras` directly, and load the same way.
+    """
+    root = _root(root, name)
+    return {Path(key).name: _inside(root, key) for key in _manifest(root) if key.split("/")[0] == name}
+
+
 def list_pretrained(root: str | Path | None = None) -> list[str]:
     """Names of the models in the manifest.
 
@@ -94,31 +140,71 @@ def list_pretrained(root: str | Path | None = None) -> list[str]:
         >>> isinstance(list_pretrained(), list)
         True
     """
-    return sorted({key.split("/")[0] for key in _manifest(_root(root))})
+    return sorted({key.split("/")[0] for where in _roots(root) for key in _manifest(where)})
 
 
-def save_pretrained(model: keras.Model, name: str, card: dict[str, Any], root: str | Path | None = None) -> Path:
-    """Save `model` (without optimizer state) and its card under `root/name`, then record both hashes.
+_NAME = Field(str, None, "model name")
 
-    Each file is written to a temporary name and renamed, and the manifest is updated last, so
-    a crash leaves either the old entry or the new one, never half of one.
+
+def save_pretrained(model: keras.Model, name: str, card: dict[str, Any], root: str | Path | None = None,
+                    force: bool = False) -> Path:
+    """Save `model` (without optimizer state) and its card as a new version of `name`; return its folder.
+
+    Crash-safe end to end: both files are written into a private folder, which is renamed into
+    place as `<name>/<sha256 prefix>/`, and the manifest, replaced atomically, is the one switch
+    from the old version to the new. At every instant the manifest names a complete, verified
+    version. A model already saved under `name` is replaced only with `force`; the old version's
+    files are removed after the switch. On any OS error (a full disk) nothing is left behind.
     """
-    root = _root(root)
-    folder = root / name
-    # A fresh, uncompiled copy from the config: the file then holds no optimizer slots (a third
-    # of the size with Adam). clone_model would carry the compiled optimizer along.
-    clean = model.__class__.from_config(model.get_config())
-    clean.set_weights(model.get_weights())
-    atomic_write(folder / "model.keras", lambda tmp: clean.save(tmp))
-    write_json(folder / "card.json", card)
-    manifest = _manifest(root)
-    for filename in ("model.keras", "card.json"):
-        manifest[f"{name}/{filename}"] = sha256(folder / filename)
-    write_json(root / MANIFEST, dict(sorted(manifest.items())))
-    return folder
+    root = save_root(root)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", check_argument("name", name, _NAME)):
+        raise RecipeError(f"name = {name!r} is not allowed; expected lower-case letters, digits and underscores")
+    old = {Path(key).name: key for key in _manifest(root) if key.split("/")[0] == name}
+    if old and not force:
+        previous = json.loads((root / old["card.json"]).read_text()).get("test_accuracy") if "card.json" in old else None
+        raise RunError(f"{root / name} already holds {name} (test accuracy {_accuracy(previous)}); the new model scored "
+                       f"{_accuracy(card.get('test_accuracy'))}. Pass --force (force=True) to replace it")
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}-saving-"))
+    final = None
+    try:
+        # A fresh, uncompiled copy from the config: the file then holds no optimizer slots (a third
+        # of the size with Adam). clone_model would carry the compiled optimizer along.
+        clean = model.__class__.from_config(model.get_config())
+        clean.set_weights(model.get_weights())
+        clean.save(staging / "model.keras")
+        write_json(staging / "card.json", card)
+        hashes = {filename: sha256(staging / filename) for filename in LOADED_FILES}
+        final = root / name / hashes["model.keras"][:12]
+        if final.exists():
+            shutil.rmtree(final)  # the same weights saved again: an identical, uncommitted leftover
+        final.parent.mkdir(exist_ok=True)
+        staging.rename(final)
+        for path in (final, *final.iterdir()):
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)  # mkdtemp's 0700 would hide it from other users
+        manifest = {key: value for key, value in _manifest(root).items() if key.split("/")[0] != name}
+        manifest.update({f"{name}/{final.name}/{filename}": digest for filename, digest in hashes.items()})
+        write_json(root / MANIFEST, dict(sorted(manifest.items())))  # the switch
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        if final is not None and final.exists() and f"{name}/{final.name}/model.keras" not in _manifest(root):
+            shutil.rmtree(final, ignore_errors=True)
+        raise RunError(f"could not save {name} into {root}: {error.strerror or error}; "
+                       "the previous version, if any, is untouched") from None
+    for key in old.values():  # the old version's files, now that nothing points at them
+        stale = root / key
+        if stale.parent != final and stale.is_file():
+            stale.unlink()
+            if stale.parent != root / name and not any(stale.parent.iterdir()):
+                stale.parent.rmdir()
+    return final
 
 
-def save_run(run_dir: str | Path, root: str | Path | None = None, name: str | None = None) -> Path:
+def _accuracy(value) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "unknown"
+
+
+def save_run(run_dir: str | Path, root: str | Path | None = None, name: str | None = None, force: bool = False) -> Path:
     """Ship the model of a finished `zoo train` run folder, with a card built from its files."""
     run_dir = Path(run_dir)
     metrics_path = run_dir / "metrics.json"
@@ -145,21 +231,22 @@ def save_run(run_dir: str | Path, root: str | Path | None = None, name: str | No
         "versions": metrics["versions"],
         "date": time.strftime("%Y-%m-%d"),
     }
-    return save_pretrained(model, name or recipe.name, card, root)
+    return save_pretrained(model, name or recipe.name, card, root, force=force)
 
 
 def verify(name: str, root: str | Path | None = None) -> dict[str, Any]:
     """Check every file of `name` against the manifest; return its card. Raises IntegrityError."""
-    root = _root(root)
+    root = _root(root, name)
     manifest = _manifest(root)
     entries = {key: value for key, value in manifest.items() if key.split("/")[0] == name}
     if not entries:
         known = list_pretrained(root)
         raise RecipeError(f"unknown pretrained model {name!r}; available: {', '.join(known) or 'none'} (in {root})")
-    unlisted = [f"{name}/{filename}" for filename in LOADED_FILES if f"{name}/{filename}" not in entries]
+    listed = [Path(key).name for key in entries]
+    unlisted = [f"{name}/{filename}" for filename in LOADED_FILES if listed.count(filename) != 1]
     if unlisted:
-        raise IntegrityError(f"{root / MANIFEST} does not list {', '.join(unlisted)}; a file without a recorded "
-                             "sha256 is never loaded. Re-save the model (zoo train ... --save) to record it.")
+        raise IntegrityError(f"{root / MANIFEST} does not list {', '.join(unlisted)} exactly once; a file without a "
+                             "recorded sha256 is never loaded. Re-save the model (zoo train ... --save) to record it.")
     for key, expected in entries.items():
         path = _inside(root, key)
         if not path.is_file():
@@ -170,9 +257,10 @@ def verify(name: str, root: str | Path | None = None) -> dict[str, Any]:
                 f"{path} has been altered or truncated: expected sha256 {expected}, found {found}. "
                 "Refusing to load it; reinstall zoo or re-save the model."
             )
-    card = json.loads((root / name / "card.json").read_text())
+    card_path = model_files(name, root)["card.json"]
+    card = json.loads(card_path.read_text())
     if card.get("name") != name:
-        raise IntegrityError(f"{root / name / 'card.json'} describes {card.get('name')!r}, not {name!r}; "
+        raise IntegrityError(f"{card_path} describes {card.get('name')!r}, not {name!r}; "
                              "refusing to load one model under another's name")
     return card
 
@@ -192,7 +280,7 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
     if num_classes is not None:
         check_argument("num_classes", num_classes, count_field(1))
     card = verify(name, root)
-    path = _root(root) / name / "model.keras"
+    path = model_files(name, root)["model.keras"]
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - Keras raises ValueError, TypeError, OSError... for bad archives

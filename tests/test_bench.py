@@ -63,3 +63,29 @@ def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
     assert "| baseline (sigmoid, SGD) |" in report and "**Verdict:**" in report
     assert (tmp_path / "out" / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert results["summary"] == on_disk["summary"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_bench_reads_its_finished_runs_back(tiny_recipe, digits, tmp_path, monkeypatch):
+    import zoo.bench as bench_module
+
+    first = bench(tiny_recipe, data=digits, epochs=1, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(bench_module, "train", no_training)
+    again = bench(tiny_recipe, data=digits, epochs=1, out_dir=tmp_path / "again", runs_dir=tmp_path / "runs")
+    assert [r["test_accuracy"] for r in again["runs"]] == [r["test_accuracy"] for r in first["runs"]]
+    # The report's "Regenerate:" line runs the exact recipe that was benchmarked, into the same folder.
+    assert zoo.get_recipe(tmp_path / "out" / "recipe.toml").to_dict() == zoo.get_recipe(tiny_recipe, epochs=1).to_dict()
+    assert f"--out {tmp_path / 'out'}`" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_bench_never_writes_committed_results_unless_named(tiny_recipe, digits):
+    from zoo.bench import runs_folder
+
+    seeds = [0]
+    folder = runs_folder(tiny_recipe, seeds, digits)
+    assert folder.parts[:2] == ("runs", "bench") and folder == runs_folder(tiny_recipe, seeds, digits)
+    assert folder != runs_folder(zoo.get_recipe(tiny_recipe, epochs=3), seeds, digits)

@@ -103,3 +103,15 @@ def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_pa
     assert "--classes '3;8' does not parse" in capsys.readouterr().err
     assert main(["transfer", "nothing_here", "--classes", "3,8"]) == 2
     assert "unknown pretrained model 'nothing_here'; available: tiny_digits" in capsys.readouterr().err
+
+
+def test_an_interruption_says_exactly_how_to_resume(tiny_recipe_file, monkeypatch, capsys):
+    import zoo.training
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zoo.training, "train", interrupted)
+    assert main(["train", str(tiny_recipe_file), "--epochs", "1"]) == 130
+    hint = capsys.readouterr().err
+    assert f"resume from the last finished epoch with: zoo train {tiny_recipe_file} --epochs 1 --out runs/tiny_digits-" in hint

@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,7 @@ from zoo.network import BASELINE_OVERRIDES, baseline_recipe
 from zoo.data import Splits, load, reshuffled
 from zoo.plots import bench_figure
 from zoo.recipe import Recipe, get_recipe
-from zoo.records import run_folder, stamp, write_results
+from zoo.records import stamp, write_results, write_text
 from zoo.reports import first_crossing, render_report, summarize
 from zoo.training import train
 
@@ -74,10 +76,27 @@ def _run_dir(runs_dir: Path, variant: str, recipe: Recipe) -> Path:
     return runs_dir / f"{variant}-lr{recipe.train.learning_rate:g}-seed{recipe.train.seed}"
 
 
+def runs_folder(recipe: Recipe, seeds: list[int], data: Splits) -> Path:
+    """runs/bench/<recipe>-<key>: the same recipe, seeds and data always map to the same folder,
+    so an interrupted bench run again finds its finished runs there and does not retrain them.
+
+    Example:
+        >>> runs_folder(get_recipe("fashion_mlp"), [0], None).parent
+        PosixPath('runs/bench')
+    """
+    settings = json.dumps([recipe.to_dict(), seeds, getattr(data, "source", None), getattr(data, "sizes", None)],
+                          sort_keys=True)
+    return Path("runs") / "bench" / f"{recipe.name}-{hashlib.sha256(settings.encode()).hexdigest()[:10]}"
+
+
 def _run(recipe: Recipe, data: Splits, seed: int, runs_dir: Path, variant: str, label: str, verbose: int) -> dict[str, Any]:
     seeded = get_recipe(recipe, **{"train.seed": seed})
-    result = train(seeded, data=reshuffled(data, seed), out_dir=_run_dir(runs_dir, variant, seeded), verbose=verbose)
-    m = result.metrics
+    run_dir = _run_dir(runs_dir, variant, seeded)
+    finished = run_dir / "metrics.json"
+    if finished.is_file() and get_recipe(run_dir / "recipe.toml").to_dict() == seeded.to_dict():
+        m = json.loads(finished.read_text())  # finished before an interruption: read back, not retrained
+    else:
+        m = train(seeded, data=reshuffled(data, seed), out_dir=run_dir, verbose=verbose).metrics
     target = recipe.bench.target_accuracy
     epoch, seconds = first_crossing(m["history"].get("val_accuracy", []), m["epoch_end_seconds"], target)
     return {
@@ -212,8 +231,11 @@ def bench(
 
     With `save`, the recipe's first-seed model is shipped (`force` replaces one already saved).
     `seeds` and `ablation` default to the recipe's [bench] section; `epochs` overrides `train.epochs` for every run.
-    Results go to `out_dir` (default benchmarks/results/<recipe>); the per-run folders (models,
-    logs) to `runs_dir` (default runs/bench/<recipe>-<time>), which is not meant to be committed.
+    The per-run folders (models, logs) go to `runs_dir`, by default runs/bench/<recipe>-<key>
+    where the key hashes the recipe, seeds and data: running the same benchmark again after an
+    interruption reads its finished runs back instead of retraining them. results.json,
+    report.md and curves.png go to `out_dir`, by default that same folder; the committed
+    benchmarks/results/<recipe>/ is written only when named (or by `zoo bench --all`).
 
     Example:
         (Not run by the doctests: a benchmark trains for minutes.)
@@ -225,14 +247,18 @@ def bench(
                         **({"bench.seeds": seeds} if seeds is not None else {}),
                         **({"bench.ablation": ablation} if ablation is not None else {}))
     seed_list = [recipe.train.seed + index for index in range(recipe.bench.seeds)]
-    out_dir = Path(out_dir) if out_dir is not None else Path("benchmarks") / "results" / recipe.name
-    runs_dir = Path(runs_dir) if runs_dir is not None else run_folder(recipe.name, "runs/bench")
     if data is None:
         data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+    runs_dir = Path(runs_dir) if runs_dir is not None else runs_folder(recipe, seed_list, data)
+    # Committed results under benchmarks/results/ change only when asked for by name (--out, --all).
+    out_dir = Path(out_dir) if out_dir is not None else runs_dir
     session = _Session(recipe, data, seed_list, runs_dir, verbose)
     steps, grids, first_runs = _tuned_steps(session, recipe.bench.ablation)
     runs = _every_seed(session, steps, first_runs)
     results = _results(session, steps, grids, runs, recipe.bench.ablation)
+    write_text(out_dir / "recipe.toml", recipe.to_toml())  # what the report's "Regenerate:" line runs
+    results["regenerate"] = (f"zoo bench {out_dir / 'recipe.toml'} --seeds {len(seed_list)} "
+                             f"--{'' if recipe.bench.ablation else 'no-'}ablation --out {out_dir}")
     write_results(out_dir, results, render_report(results), {"curves.png": bench_figure(results)})
     if save:
         from zoo.hub import save_run

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from zoo.console import quiet_tensorflow
@@ -50,7 +51,11 @@ def _cmd_show(args) -> int:
 def _cmd_train(args) -> int:
     from zoo.training import train
 
+    from zoo.records import run_folder
+
     recipe = _recipe_from_args(args)
+    # The folder is named here, not inside train(), so an interruption can say exactly where to resume.
+    args.out = args.out or str(run_folder(recipe.name + ("_baseline" if args.baseline else "")))
     result = train(recipe, epochs=args.epochs, out_dir=args.out, baseline=args.baseline, learning_rate=args.learning_rate)
     m = result.metrics
     print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test accuracy {m['test_accuracy']:.4f}, "
@@ -84,13 +89,14 @@ def _cmd_bench(args) -> int:
             return 2
         for name in list_recipes():
             recipe = get_recipe(name, **dict(parse_override(text) for text in args.set or []))
-            bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, verbose=args.verbose, save=args.save, force=args.force)
+            bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, verbose=args.verbose, save=args.save,
+                  force=args.force, out_dir=Path("benchmarks") / "results" / name)
         print(write_index())
         return 0
     recipe = _recipe_from_args(args)
     bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, out_dir=args.out, verbose=args.verbose, save=args.save, force=args.force)
-    if args.out is None:
-        write_index()
+    if args.out and Path(args.out).resolve().parent == Path("benchmarks/results").resolve():
+        write_index()  # a committed result changed: the index follows
     return 0
 
 
@@ -266,10 +272,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"zoo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        out = getattr(args, "out", None)
-        hint = f"; run the same command with --out {out} to resume" if out else ""
-        print(f"\nzoo: interrupted{hint}", file=sys.stderr)
+        print(f"\nzoo: interrupted; {_resume_hint(args, argv)}", file=sys.stderr)
         return 130
+
+
+def _resume_hint(args, argv) -> str:
+    """Exactly how to pick up where an interrupted command stopped."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if args.command in ("train", "diagnose") and args.out:
+        if "--out" not in words:
+            words += ["--out", args.out]
+        return f"resume from the last finished epoch with: zoo {' '.join(words)}"
+    if args.command == "bench":
+        return (f"run `zoo {' '.join(words)}` again: runs that finished are read back from runs/bench/, "
+                "the interrupted one resumes from its last finished epoch")
+    return "nothing was saved; run the command again"
 
 
 if __name__ == "__main__":

@@ -115,8 +115,9 @@ def render_report(results: dict[str, Any]) -> str:
     status = goal_status(results)
     if status:
         lines.append(f"Claimed median test accuracy >= {results['goal_test_accuracy']:.3f}: **{status}**.")
-    lines += ["", f"Regenerate: `zoo bench {results['recipe']} --seeds {seeds} --{'' if results['ablation'] else 'no-'}ablation"
-              f" --epochs {results['epochs_budget']}` ({results['total_seconds']:.0f} s on this run's machine; "
+    regenerate = results.get("regenerate") or (f"zoo bench {results['recipe']} --seeds {seeds} "
+                                               f"--{'' if results['ablation'] else 'no-'}ablation --epochs {results['epochs_budget']}")
+    lines += ["", f"Regenerate: `{regenerate}` ({results['total_seconds']:.0f} s on this run's machine; "
               f"keras {results['versions']['keras']}, tensorflow {results['versions']['tensorflow']}).", ""]
     return "\n".join(lines)
 

@@ -83,3 +83,19 @@ def test_train_on_users_own_arrays(tmp_path):
     result = zoo.train(zoo.get_recipe("fashion_mlp", hidden=[16], epochs=8), data=data, out_dir=tmp_path / "r", verbose=0)
     assert result.model.input_shape == (None, 5) and result.model.output_shape == (None, 2)
     assert result.test["accuracy"] > 0.7
+
+
+@pytest.mark.slow
+def test_a_resumed_run_matches_an_uninterrupted_one(tiny_recipe, digits, tmp_path):
+    """Weights, optimizer, data order, dropout masks, early stopping, the plateau schedule and the diagnostics all resume."""
+    recipe = zoo.get_recipe(tiny_recipe, epochs=5, early_stopping_patience=3, schedule="plateau")
+    full = zoo.train(recipe, data=digits, out_dir=tmp_path / "full", verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        zoo.train(recipe, data=digits, out_dir=tmp_path / "cut", verbose=0, callbacks=[_Interrupt(after=2)])
+    resumed = zoo.train(recipe, data=digits, out_dir=tmp_path / "cut", verbose=0)
+    for key in ("loss", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(resumed.history[key], full.history[key], rtol=1e-4, err_msg=key)
+    assert resumed.test["accuracy"] == pytest.approx(full.test["accuracy"], abs=1e-6)
+    records = json.loads((tmp_path / "cut" / "diagnostics.json").read_text())["records"]
+    assert [record["epoch"] for record in records] == list(range(6)), "diagnostics from before the interruption are kept"
+    assert not (tmp_path / "cut" / "backup").exists()

@@ -215,24 +215,55 @@ def augmented(splits: Splits, words: list[str], amount: float = 0.1, seed: int =
     return dataclasses.replace(splits, train=pipeline(x, y, splits.batch_size, shuffle=True, seed=seed, augment=layers))
 
 
-def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0, augment=None) -> tf.data.Dataset:
-    """Batch `(x, y)` into a cached, (shuffled), prefetched `tf.data.Dataset`.
+class ShuffleEpoch(keras.callbacks.Callback):
+    """Tells shuffled pipelines which epoch starts, so epoch k's order is the same in a resumed run."""
 
-    Shuffling reshuffles every epoch from `seed`, over the whole split (a full-size buffer is a
-    true shuffle; the arrays are in memory anyway).
+    def __init__(self, dataset: tf.data.Dataset):
+        super().__init__()
+        self.epoch = getattr(dataset, "zoo_epoch", None)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.epoch is not None:
+            self.epoch.assign(epoch)
+
+
+def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0, augment=None) -> tf.data.Dataset:
+    """Batch `(x, y)` into a (shuffled), prefetched `tf.data.Dataset`.
+
+    A shuffled pipeline draws a whole-split permutation per epoch from (`seed`, epoch) with a
+    stateless shuffle and gathers each batch by index from arrays held in TensorFlow
+    variables, so the order of epoch k does not depend on how many epochs this process has
+    run: a run resumed at epoch k sees the batches an uninterrupted one would. The epoch comes
+    from the variable `dataset.zoo_epoch`, which `ShuffleEpoch` sets as each epoch begins.
 
     Example:
-        >>> batch_x, batch_y = next(iter(pipeline(np.zeros((10, 4)), np.zeros(10), 4, shuffle=True)))
-        >>> tuple(batch_x.shape)
-        (4, 4)
+        >>> batches = pipeline(np.arange(10.0).reshape(10, 1), np.arange(10), 4, shuffle=True)
+        >>> [tuple(bx.shape) for bx, by in batches]
+        [(4, 1), (4, 1), (2, 1)]
+        >>> order = lambda: np.concatenate([by.numpy() for _, by in batches]).tolist()
+        >>> first = order(); batches.zoo_epoch.assign(1); second = order()
+        >>> sorted(first) == list(range(10)) and first != second
+        True
     """
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    if not shuffle:
+        dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache().batch(batch_size)
+    else:
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="shuffle_epoch")
+        xs, ys = tf.Variable(x, trainable=False), tf.Variable(y, trainable=False)
+        count = len(x)
+
+        def permutation(_):
+            key = tf.stack([tf.constant(seed, tf.int64), epoch.read_value()])
+            return tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), seed=key)
+
+        dataset = (tf.data.Dataset.from_tensors(0).map(permutation).unbatch().batch(batch_size)
+                   .map(lambda index: (tf.gather(xs, index), tf.gather(ys, index))))
     if augment is not None:
         dataset = dataset.map(lambda images, labels: (augment(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    if shuffle:
+        dataset.zoo_epoch, dataset.zoo_arrays = epoch, (xs, ys)  # the variables must live as long as the pipeline
+    return dataset
 
 
 def split(

@@ -35,7 +35,8 @@ from typing import Any, Sequence
 import keras
 
 from zoo.network import baseline_recipe, build
-from zoo.data import Splits, augmented, load
+from zoo.data import ShuffleEpoch, Splits, augmented, load
+from zoo.resume import RunState
 from zoo.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.errors import RecipeError, RunError
 from zoo.fastpath import fit_fast
@@ -104,7 +105,7 @@ def _run_paths(recipe: Recipe, out_dir: str | Path | None) -> tuple[dict[str, Pa
 
 def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: bool, verbose: int) -> list:
     """zoo's callbacks for one run: the clock, early stopping, gradient diagnostics, backups, logs."""
-    callbacks: list = [EpochClock()]
+    callbacks: list = [EpochClock(), ShuffleEpoch(data.train)]
     patience = recipe.train.early_stopping_patience
     if patience:
         # Restores the best validation weights at the end, whether or not training stopped early.
@@ -129,7 +130,8 @@ def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: b
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss", factor=recipe.train.plateau_factor, patience=recipe.train.plateau_patience,
             verbose=int(verbose != 0)))
-    return callbacks
+    # Last, so that on a resume it restores the others after they have reset themselves.
+    return callbacks + [RunState(paths["backup"], callbacks)]
 
 
 # A loss this many times that of a uniform guess (ln of the class count) has blown up.

@@ -35,7 +35,7 @@ def test_weight_averaging_and_erasing_train(tiny_recipe, digits, tmp_path):
     recipe = zoo.get_recipe(tiny_recipe, ema=True, epochs=2)
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "ema", verbose=0)
     assert result.model.optimizer.use_ema and result.test["accuracy"] > 0.5
-    from zoo.data import augmenter
+    from zoo.pipelines import augmenter
 
     eraser = augmenter(["erase"], seed=0)
     images = np.ones((64, 8, 8, 1), dtype="float32")

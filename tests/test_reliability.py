@@ -54,7 +54,7 @@ def test_a_model_larger_than_memory_is_refused(monkeypatch):
 
 def test_a_batch_larger_than_the_training_set(tmp_path, digits):
     recipe = zoo.get_recipe("fashion_mlp", dataset="digits", validation_size=200, batch_size=10_000_000)
-    with pytest.raises(zoo.RecipeError, match=r"train\.batch_size = 10000000 is larger than the 1237 training examples"):
+    with pytest.raises(zoo.RecipeError, match=r"train\.batch_size = 10000000 is not allowed; expected an integer >= 1 and <= 1237"):
         zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
     assert not (tmp_path / "run").exists(), "a recipe that cannot train leaves no run folder behind"
 

@@ -7,7 +7,7 @@ would forget its best score, patience count and best weights, ReduceLROnPlateau 
 and zoo's gradient diagnostics the records of the epochs before the interruption. `RunState`
 writes those after every epoch, named by the epoch they belong to, and puts them back when
 BackupAndRestore resumes at that epoch. The data order needs nothing here: zoo's shuffled
-pipelines draw epoch k's order from (seed, k) alone (zoo.data.pipeline).
+pipelines draw epoch k's order from (seed, k) alone (zoo.pipelines.pipeline).
 """
 
 from __future__ import annotations

@@ -35,11 +35,13 @@ from typing import Any, Sequence
 import keras
 
 from zoo.network import baseline_recipe, build
-from zoo.data import ShuffleEpoch, Splits, augmented, load
+from zoo.data import Splits, augmented, load
+from zoo.pipelines import ShuffleEpoch
 from zoo.resume import RunState
 from zoo.diagnostics import GradientDiagnostics, fixed_batch
-from zoo.errors import RecipeError, RunError
+from zoo.errors import RunError
 from zoo.fastpath import fit_fast
+from zoo.schema import check_argument, count_field
 from zoo.records import atomic_write, run_folder, versions, write_json, write_text
 from zoo.pretrain import load_into, pretrain_recipe, write_pretraining
 from zoo.recipe import Recipe, get_recipe
@@ -246,16 +248,13 @@ def train(
     keras.utils.set_random_seed(recipe.train.seed)
     if data is None:
         data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
-    if recipe.train.batch_size > data.sizes["train"]:
-        raise RecipeError(f"train.batch_size = {recipe.train.batch_size} is larger than the {data.sizes['train']} "
-                          "training examples; expected at most that many")
+    check_argument("train.batch_size", recipe.train.batch_size, count_field(1, data.sizes["train"]))
     data = augmented(data, recipe.regularization.augment, recipe.regularization.augment_amount, recipe.train.seed)
     steps_per_epoch = math.ceil(data.sizes["train"] / recipe.train.batch_size)
     # Built before the run folder is made, so a recipe that cannot be built leaves nothing behind.
     model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes, steps_per_epoch=steps_per_epoch)
     write_text(paths["recipe"], recipe.to_toml())  # makes the run folder too
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
+    verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose
     pretrained = _pretrain(recipe, data, model, paths, verbose) if not resuming else None
     run_callbacks = _callbacks(recipe, data, paths, resuming, verbose) + list(callbacks)
     if not any(isinstance(c, GradientDiagnostics) for c in run_callbacks):

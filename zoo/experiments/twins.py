@@ -21,7 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.network import build, leaf_layers
-from zoo.data import load, pipeline
+from zoo.data import load
+from zoo.pipelines import pipeline
 from zoo.errors import RecipeError
 from zoo.fastpath import fit_fast
 from zoo.recipe import Recipe

@@ -1,0 +1,93 @@
+"""Batches for training: the shuffled, augmented tf.data pipelines every split is served through.
+
+A shuffled pipeline is a pure function of (seed, epoch): see `pipeline`. Augmentation runs per
+batch inside the pipeline, so models never contain it and validation and test batches never see it.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import DataError
+
+
+def augmenter(words: list[str], amount: float = 0.1, seed: int = 0, image: bool = True) -> keras.Sequential:
+    """The augmentation layers for `words` (flip, translate, rotate, zoom, erase, noise), in that order.
+
+    Shift and zoom are +-`amount` of the image size, rotation +-`amount` x 180 degrees, noise a
+    Gaussian with std `amount` / 2 (pixels are in [0, 1]); erase blanks a random rectangle in
+    half of the images. Flips are horizontal only: a
+    garment upside down is not a garment. Non-image inputs allow only noise.
+
+    Example:
+        >>> [type(layer).__name__ for layer in augmenter(["flip", "noise"]).layers]
+        ['RandomFlip', 'GaussianNoise']
+    """
+    makers = {
+        "flip": lambda: keras.layers.RandomFlip("horizontal", seed=seed),
+        "translate": lambda: keras.layers.RandomTranslation(amount, amount, fill_mode="constant", seed=seed + 1),
+        "rotate": lambda: keras.layers.RandomRotation(amount / 2, fill_mode="constant", seed=seed + 2),
+        "zoom": lambda: keras.layers.RandomZoom(amount, fill_mode="constant", seed=seed + 3),
+        # Zhong et al. 2017: a random rectangle (2% to 33% of the image) set to noise, in pixel range [0, 1].
+        "erase": lambda: keras.layers.RandomErasing(factor=0.5, value_range=(0, 1), seed=seed + 5),
+        "noise": lambda: keras.layers.GaussianNoise(amount / 2, seed=seed + 4),
+    }
+    unknown = [word for word in words if word not in makers]
+    if unknown:
+        raise DataError(f"regularization.augment = {words!r}: {unknown[0]!r} is not allowed; allowed: {', '.join(makers)}")
+    if not image and set(words) - {"noise"}:
+        raise DataError(f"regularization.augment = {words!r}: inputs are not images, so only 'noise' is allowed")
+    return keras.Sequential([makers[word]() for word in makers if word in words], name="augment")
+
+
+class ShuffleEpoch(keras.callbacks.Callback):
+    """Tells shuffled pipelines which epoch starts, so epoch k's order is the same in a resumed run."""
+
+    def __init__(self, dataset: tf.data.Dataset):
+        super().__init__()
+        self.epoch = getattr(dataset, "zoo_epoch", None)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.epoch is not None:
+            self.epoch.assign(epoch)
+
+
+def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0, augment=None) -> tf.data.Dataset:
+    """Batch `(x, y)` into a (shuffled), prefetched `tf.data.Dataset`.
+
+    A shuffled pipeline draws a whole-split permutation per epoch from (`seed`, epoch) with a
+    stateless shuffle and gathers each batch by index from arrays held in TensorFlow
+    variables, so the order of epoch k does not depend on how many epochs this process has
+    run: a run resumed at epoch k sees the batches an uninterrupted one would. The epoch comes
+    from the variable `dataset.zoo_epoch`, which `ShuffleEpoch` sets as each epoch begins.
+
+    Example:
+        >>> batches = pipeline(np.arange(10.0).reshape(10, 1), np.arange(10), 4, shuffle=True)
+        >>> [tuple(bx.shape) for bx, by in batches]
+        [(4, 1), (4, 1), (2, 1)]
+        >>> order = lambda: np.concatenate([by.numpy() for _, by in batches]).tolist()
+        >>> first = order(); _ = batches.zoo_epoch.assign(1); second = order()
+        >>> sorted(first) == list(range(10)) and first != second
+        True
+    """
+    if not shuffle:
+        dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache().batch(batch_size)
+    else:
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="shuffle_epoch")
+        xs, ys = tf.Variable(x, trainable=False), tf.Variable(y, trainable=False)
+        count = len(x)
+
+        def permutation(_):
+            key = tf.stack([tf.constant(seed, tf.int64), epoch.read_value()])
+            return tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), seed=key)
+
+        dataset = (tf.data.Dataset.from_tensors(0).map(permutation).unbatch().batch(batch_size)
+                   .map(lambda index: (tf.gather(xs, index), tf.gather(ys, index))))
+    if augment is not None:
+        dataset = dataset.map(lambda images, labels: (augment(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    if shuffle:
+        dataset.zoo_epoch, dataset.zoo_arrays = epoch, (xs, ys)  # the variables must live as long as the pipeline
+    return dataset

@@ -111,7 +111,7 @@ def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88,
 def _warmed_epochs(recipe: Recipe, x, y, skipped: dict[str, str], failures: dict[str, str]) -> dict[str, Callable[[], None]]:
     """One built and warmed-up epoch function per in-process variant (zoo, keras, torch)."""
     epochs: dict[str, Callable[[], None]] = {}
-    for variant in ("zoo", "keras", "torch"):
+    for variant in ("zoo", "keras", "expert", "torch"):
         if variant in skipped:
             continue
         try:
@@ -149,6 +149,7 @@ def _measure_recipe(name: str, rounds: int, count: int, skipped: dict[str, str],
         "xla": resolve_jit_compile(recipe), "training_flops_per_example": flops, "examples_per_second": rates,
         "median_examples_per_second": medians,
         "zoo_vs_keras": medians["zoo"] / medians["keras"],
+        "zoo_vs_expert": medians["zoo"] / medians["expert"],
         "zoo_vs_torch": medians["zoo"] / medians["torch"] if "torch" in medians else None,
         "jax_vs_zoo": medians["jax"] / medians["zoo"] if "jax" in medians else None,
         "zoo_gflops": medians["zoo"] * flops / 1e9, "zoo_fraction_of_peak": medians["zoo"] * flops / 1e9 / peak,
@@ -202,25 +203,27 @@ def speed_report(results: dict[str, Any]) -> str:
     ratio = lambda value: f"{value:.2f}x" if value is not None else "-"
     rate = lambda row, v: f"{row['median_examples_per_second'][v]:,.0f}" if v in row["median_examples_per_second"] else "-"
     lines = [
-        "# Training speed: zoo vs plain Keras fit vs hand-written PyTorch (2-core CPU)",
+        "# Training speed: zoo vs plain and expert Keras fit vs hand-written PyTorch (2-core CPU)",
         "",
         f"Training examples per second, median of {results['rounds']} rounds; in each round zoo, Keras and PyTorch "
         "train one timed pass in turn, after one warm-up pass each; same network, same data, same batch size (the "
         "recipe's) and the same machine in one invocation. zoo = `zoo.build` on zoo's tf.data pipeline with the "
         "recipe's `steps_per_execution` and `jit_compile` (XLA column: what \"auto\" resolved to); Keras = the same "
-        "network compiled with Keras defaults, `fit(x, y)` on numpy arrays; PyTorch = the same layers in an eager loop "
+        "network compiled with Keras defaults, `fit(x, y)` on numpy arrays; expert = the same `fit` compiled with "
+        "`steps_per_execution=32` and zoo's XLA setting; PyTorch = the same layers in an eager loop "
         "over pre-shuffled tensors, Adam; JAX = zoo's path under `KERAS_BACKEND=jax`, timed in its own process right "
         "after the others (Keras picks its backend once per process). "
         f"Matmul peak (2048x2048 float32, TensorFlow, median of 3): {results['matmul_peak_gflops']:.1f} GFLOP/s.",
         "",
-        "| recipe | batch | XLA | zoo | Keras fit | PyTorch eager | JAX | zoo / Keras | zoo / PyTorch | JAX / zoo | zoo GFLOP/s (of peak) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| recipe | batch | XLA | zoo | Keras fit | expert fit | PyTorch eager | JAX | zoo / Keras | zoo / expert | zoo / PyTorch | JAX / zoo | zoo GFLOP/s (of peak) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         lines.append(
             f"| {row['recipe']} | {row['batch_size']} | {'on' if row['xla'] is True else 'off' if row['xla'] is False else 'Keras'} | "
-            f"{rate(row, 'zoo')} | {rate(row, 'keras')} | {rate(row, 'torch')} | "
-            f"{rate(row, 'jax')} | {ratio(row['zoo_vs_keras'])} | {ratio(row['zoo_vs_torch'])} | {ratio(row['jax_vs_zoo'])} | "
+            f"{rate(row, 'zoo')} | {rate(row, 'keras')} | {rate(row, 'expert')} | {rate(row, 'torch')} | "
+            f"{rate(row, 'jax')} | {ratio(row['zoo_vs_keras'])} | {ratio(row.get('zoo_vs_expert'))} | "
+            f"{ratio(row['zoo_vs_torch'])} | {ratio(row['jax_vs_zoo'])} | "
             f"{row['zoo_gflops']:.1f} ({row['zoo_fraction_of_peak']:.0%}) |")
     for name, why in results["skipped"].items():
         lines += ["", f"{name} was not measured: {why}."]

@@ -27,7 +27,7 @@ from zoo.errors import RecipeError
 from zoo.fastpath import fit_fast
 from zoo.recipe import Recipe
 
-VARIANTS = ("zoo", "keras", "torch", "jax")
+VARIANTS = ("zoo", "keras", "expert", "torch", "jax")
 
 
 def matmul_peak(size: int = 2048, repeats: int = 20) -> float:
@@ -79,16 +79,22 @@ def training_arrays(recipe: Recipe, examples: int) -> tuple[np.ndarray, np.ndarr
     return np.concatenate([x] * reps)[:examples], np.concatenate([y] * reps)[:examples]
 
 
-def plain_keras_model(recipe: Recipe) -> keras.Model:
-    """zoo's network for `recipe`, recompiled with Keras defaults: one step per call, jit "auto"."""
+def plain_keras_model(recipe: Recipe, expert: bool = False) -> keras.Model:
+    """zoo's network for `recipe`, recompiled with Keras defaults: one step per call, jit "auto".
+
+    With `expert`, compiled the way an expert would without zoo: `steps_per_execution` 32 and
+    XLA where zoo uses it (the same jit_compile as zoo's model).
+    """
     model = build(recipe)
+    tuned = {"steps_per_execution": 32, "jit_compile": model.jit_compile} if expert else {}
     model.compile(optimizer=type(model.optimizer).from_config(model.optimizer.get_config()),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], **tuned)
     return model
 
 
 def keras_epoch(recipe: Recipe, variant: str, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
-    """A function that trains one pass over `(x, y)`: zoo's path ("zoo") or a plain Keras fit ("keras").
+    """A function that trains one pass over `(x, y)`: zoo's path ("zoo"), a plain Keras fit with Keras
+    defaults ("keras"), or an expert's plain fit on numpy arrays ("expert", see `plain_keras_model`).
 
     The network is built once; every call continues training it, so a caller can warm up
     (trace, compile, fill caches) with the first call and time the later ones.
@@ -99,10 +105,10 @@ def keras_epoch(recipe: Recipe, variant: str, x: np.ndarray, y: np.ndarray) -> C
         model = build(recipe)
         data = pipeline(x, y, batch, shuffle=True, seed=0)
         return lambda: fit_fast(model, data, examples=len(x), batch_size=batch, epochs=1, verbose=0)
-    if variant == "keras":
-        model = plain_keras_model(recipe)
+    if variant in ("keras", "expert"):
+        model = plain_keras_model(recipe, expert=variant == "expert")
         return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    raise RecipeError(f"variant = {variant!r} is not allowed; expected one of zoo, keras")
+    raise RecipeError(f"variant = {variant!r} is not allowed; expected one of zoo, keras, expert")
 
 
 def examples_per_second(epoch: Callable[[], None], examples: int) -> float:

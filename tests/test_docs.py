@@ -150,3 +150,15 @@ def test_every_shipped_model_verifies_and_loads():
         assert model.count_params() == card["params"] and card["recipe"]["name"] == name
     total = sum(path.stat().st_size for path in (REPO / "saved_models").rglob("*") if path.is_file())
     assert total < 20 * 2**20, "keep saved_models/ under 20 MB"
+
+
+def test_levers_experiment_has_one_row_per_step():
+    results = _experiment("levers")
+    assert [row["label"] for row in results["summary"]] == [step["label"] for step in results["steps"]]
+    for index, row in enumerate(results["summary"]):
+        runs = [run for run in results["runs"] if run["step"] == index]
+        assert len(runs) == len(results["seeds"]) == row["test_accuracy"]["n"]
+        assert all(0 <= run["test_accuracy"] <= 1 and run["epochs_run"] <= results["epochs"] for run in runs)
+    report = (RESULTS / "levers" / "report.md").read_text()
+    assert all(f"| {row['label']} | {row['test_accuracy']['median']:.4f}" in report for row in results["summary"])
+    assert {"keras", "tensorflow", "zoo", "git"} <= set(results["versions"])

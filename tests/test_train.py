@@ -99,3 +99,18 @@ def test_a_resumed_run_matches_an_uninterrupted_one(tiny_recipe, digits, tmp_pat
     records = json.loads((tmp_path / "cut" / "diagnostics.json").read_text())["records"]
     assert [record["epoch"] for record in records] == list(range(6)), "diagnostics from before the interruption are kept"
     assert not (tmp_path / "cut" / "backup").exists()
+
+
+@pytest.mark.slow
+def test_a_seed_reproduces_in_a_fresh_process(tiny_recipe_file, tmp_path):
+    """Same seed, same versions, two interpreters: the same per-epoch metrics and test accuracy."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys, zoo; r = zoo.train(sys.argv[1], out_dir=sys.argv[2], verbose=0); "
+            "print(json.dumps([r.history['loss'], r.test['accuracy']]))")
+    outputs = [json.loads(subprocess.run([sys.executable, "-c", code, str(tiny_recipe_file), str(tmp_path / f"run{i}")],
+                                         capture_output=True, text=True, check=True, timeout=300).stdout.splitlines()[-1])
+               for i in range(2)]
+    np.testing.assert_allclose(outputs[0][0], outputs[1][0], rtol=1e-6)
+    assert abs(outputs[0][1] - outputs[1][1]) <= 0.002

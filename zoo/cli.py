@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from zoo.console import quiet_tensorflow
-from zoo.errors import RunError, ZooError
+from zoo.errors import ZooError
 from zoo.recipe import get_recipe, list_recipes, parse_override
 from zoo.schema import check_argument, count_field
 
@@ -67,9 +67,7 @@ def _cmd_train(args) -> int:
     if m["status"] == "chance":
         # Not an error exit: zoo's baselines exist to show this failure (fashion_deep_mlp --baseline).
         print(f"zoo: warning: the run stayed at chance: {m['status_message']}", file=sys.stderr)
-        if args.save:
-            raise RunError(f"{result.run_dir} stayed at chance; a model that learned nothing is never shipped")
-    if args.save:
+    if args.save:  # save_run itself refuses a run that diverged or stayed at chance
         from zoo.hub import save_run
 
         print(f"Saved for reuse: {save_run(result.run_dir, force=args.force)}")

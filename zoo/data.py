@@ -107,13 +107,17 @@ def _from_tfds(name: str, data_dir: Path | None, download: bool) -> dict[str, np
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
+def _missing_idx(folder: Path) -> list[str]:
+    return [name for name in IDX_FILES.values() if not (folder / name).is_file()]
+
+
 def _zoo_data_dir() -> Path:
     """$ZOO_DATA_DIR, which must hold the four IDX files: a user who set it meant it."""
     folder = Path(os.environ["ZOO_DATA_DIR"])
     if not folder.is_dir():
         raise DataError(f"ZOO_DATA_DIR={folder} is not a folder; point it at the folder holding "
                         f"{', '.join(IDX_FILES.values())}, or unset it")
-    missing = [name for name in IDX_FILES.values() if not (folder / name).is_file()]
+    missing = _missing_idx(folder)
     if missing:
         raise DataError(f"ZOO_DATA_DIR={folder} lacks {', '.join(missing)}; point it at the folder holding all four "
                         "Fashion-MNIST IDX files, or unset it")
@@ -137,7 +141,7 @@ def _fashion_mnist(data_dir: str | Path | None, download: bool) -> tuple[dict[st
     if not data_dir:
         folders += [KERAS_CACHE_DIR, DEBIAN_DIR]
     for folder in folders:
-        missing = [name for name in IDX_FILES.values() if not (folder / name).is_file()]
+        missing = _missing_idx(folder)
         if missing:
             tried.append(f"IDX files in {folder}: missing {', '.join(missing)}")
             continue

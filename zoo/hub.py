@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -33,7 +32,7 @@ from zoo.errors import DataError, RecipeError, RunError
 from zoo.schema import Field, check_argument, count_field
 from zoo.records import write_json
 from zoo.paths import shipped_dir
-from zoo.recipe import get_recipe
+from zoo.recipe import NAME_PATTERN, get_recipe
 from zoo.factories import get_optimizer
 
 MANIFEST = "manifest.json"
@@ -67,12 +66,9 @@ def _roots(root: str | Path | None) -> list[Path]:
 
 
 def _root(root: str | Path | None, name: str | None = None) -> Path:
-    """The collection that holds `name` (the first that lists it), else the first one looked in."""
+    """The collection that holds `name` (the first that lists it), else the last one looked in."""
     roots = _roots(root)
-    for candidate in roots:
-        if name is not None and any(key.split("/")[0] == name for key in _manifest(candidate)):
-            return candidate
-    return roots[0] if root is not None or os.environ.get("ZOO_SAVED_MODELS") else roots[-1]
+    return next((where for where in roots if name is not None and _entries(_manifest(where), name)), roots[-1])
 
 
 def save_root(root: str | Path | None = None) -> Path:
@@ -114,6 +110,11 @@ def _manifest(root: Path) -> dict[str, str]:
     return manifest
 
 
+def _entries(manifest: dict[str, str], name: str) -> dict[str, str]:
+    """The manifest's entries for the model `name`: every key under `<name>/`."""
+    return {key: digest for key, digest in manifest.items() if key.split("/")[0] == name}
+
+
 def _inside(root: Path, key: str) -> Path:
     """The manifest entry `key` as a path under `root`; an entry that leaves the folder is refused."""
     path = (root / key).resolve()
@@ -130,7 +131,7 @@ def model_files(name: str, root: str | Path | None = None) -> dict[str, Path]:
     `<name>/model.keras` directly, and load the same way.
     """
     root = _root(root, name)
-    return {Path(key).name: _inside(root, key) for key in _manifest(root) if key.split("/")[0] == name}
+    return {Path(key).name: _inside(root, key) for key in _entries(_manifest(root), name)}
 
 
 def list_pretrained(root: str | Path | None = None) -> list[str]:
@@ -157,9 +158,9 @@ def save_pretrained(model: keras.Model, name: str, card: dict[str, Any], root: s
     files are removed after the switch. On any OS error (a full disk) nothing is left behind.
     """
     root = save_root(root)
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", check_argument("name", name, _NAME)):
+    if not NAME_PATTERN.match(check_argument("name", name, _NAME)):
         raise RecipeError(f"name = {name!r} is not allowed; expected lower-case letters, digits and underscores")
-    old = {Path(key).name: key for key in _manifest(root) if key.split("/")[0] == name}
+    old = {Path(key).name: key for key in _entries(_manifest(root), name)}
     if old and not force:
         previous = json.loads((root / old["card.json"]).read_text()).get("test_accuracy") if "card.json" in old else None
         raise RunError(f"{root / name} already holds {name} (test accuracy {_accuracy(previous)}); the new model scored "
@@ -236,9 +237,13 @@ def save_run(run_dir: str | Path, root: str | Path | None = None, name: str | No
 
 def verify(name: str, root: str | Path | None = None) -> dict[str, Any]:
     """Check every file of `name` against the manifest; return its card. Raises IntegrityError."""
+    return _verified(name, root)[0]
+
+
+def _verified(name: str, root: str | Path | None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """`name`'s card and its verified files by file name, from one read of the manifest."""
     root = _root(root, name)
-    manifest = _manifest(root)
-    entries = {key: value for key, value in manifest.items() if key.split("/")[0] == name}
+    entries = _entries(_manifest(root), name)
     if not entries:
         known = list_pretrained(root)
         raise RecipeError(f"unknown pretrained model {name!r}; available: {', '.join(known) or 'none'} (in {root})")
@@ -247,8 +252,9 @@ def verify(name: str, root: str | Path | None = None) -> dict[str, Any]:
     if unlisted:
         raise IntegrityError(f"{root / MANIFEST} does not list {', '.join(unlisted)} exactly once; a file without a "
                              "recorded sha256 is never loaded. Re-save the model (zoo train ... --save) to record it.")
+    files = {}
     for key, expected in entries.items():
-        path = _inside(root, key)
+        path = files[Path(key).name] = _inside(root, key)
         if not path.is_file():
             raise IntegrityError(f"{path} is missing; the manifest lists it with sha256 {expected}")
         found = sha256(path)
@@ -257,12 +263,11 @@ def verify(name: str, root: str | Path | None = None) -> dict[str, Any]:
                 f"{path} has been altered or truncated: expected sha256 {expected}, found {found}. "
                 "Refusing to load it; reinstall zoo or re-save the model."
             )
-    card_path = model_files(name, root)["card.json"]
-    card = json.loads(card_path.read_text())
+    card = json.loads(files["card.json"].read_text())
     if card.get("name") != name:
-        raise IntegrityError(f"{card_path} describes {card.get('name')!r}, not {name!r}; "
+        raise IntegrityError(f"{files['card.json']} describes {card.get('name')!r}, not {name!r}; "
                              "refusing to load one model under another's name")
-    return card
+    return card, files
 
 
 def load_pretrained(name: str, num_classes: int | None = None, root: str | Path | None = None) -> keras.Model:
@@ -279,8 +284,8 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
     """
     if num_classes is not None:
         check_argument("num_classes", num_classes, count_field(1))
-    card = verify(name, root)
-    path = model_files(name, root)["model.keras"]
+    card, files = _verified(name, root)
+    path = files["model.keras"]
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - Keras raises ValueError, TypeError, OSError... for bad archives

@@ -28,7 +28,8 @@ from zoo.schema import unknown_word_error
 from zoo.keys import SCHEMA
 from zoo.stacks import STACK_FIELDS, Stack, get_stack
 
-_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Recipe and saved-model names: lower-case letters, digits and underscores, starting with a letter.
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class Section(Mapping[str, Any]):
@@ -136,7 +137,7 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
                 raise RecipeError(f"the key {key!r} is required ({field.help})")
             else:
                 values[key] = field.default
-        if not _NAME_PATTERN.match(values["name"]):
+        if not NAME_PATTERN.match(values["name"]):
             raise RecipeError(f"name = {values['name']!r} is not allowed; expected {SCHEMA['']['name'].help}")
         raw_sections = {}
         for section in sections:

@@ -111,7 +111,7 @@ def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: b
     patience = recipe.train.early_stopping_patience
     if patience:
         # Restores the best validation weights at the end, whether or not training stopped early.
-        # After a resume it only knows the epochs run since then.
+        # After a resume RunState gives it back its best score, patience count and best weights.
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)))
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
@@ -157,8 +157,8 @@ def training_status(history: dict[str, list[float]], num_classes: int) -> tuple[
     """
     losses = history.get("loss", [])
     limit = EXPLODED_LOSS_FACTOR * math.log(num_classes)
-    if any(not math.isfinite(v) or v > limit for v in losses):
-        worst = next(v for v in losses if not math.isfinite(v) or v > limit)
+    worst = next((v for v in losses if not math.isfinite(v) or v > limit), None)
+    if worst is not None:
         return "diverged", (f"the training loss reached {worst:.3g} (a uniform guess scores {math.log(num_classes):.3g}); "
                             "lower train.learning_rate, set train.clipnorm = 1.0, or use the default stack")
     accuracy = [v for v in history.get("val_accuracy", []) if math.isfinite(v)]

@@ -197,7 +197,7 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
         >>> model.output_shape
         (None, 3)
     """
-    recipe = get_recipe(recipe) if not isinstance(recipe, Recipe) else recipe
+    recipe = get_recipe(recipe)  # a Recipe comes back as it is
     info = dataset_info(recipe.dataset)
     shape, classes = _check_shape(input_shape or info.input_shape, num_classes or info.num_classes, recipe)
     _check_memory(recipe, shape, classes)
@@ -255,7 +255,7 @@ def baseline_recipe(recipe: Recipe | str, learning_rate: float | None = None) ->
         >>> baseline_recipe("fashion_mlp", 0.1).stack.activation
         'sigmoid'
     """
-    recipe = get_recipe(recipe) if not isinstance(recipe, Recipe) else recipe
+    recipe = get_recipe(recipe)  # a Recipe comes back as it is
     rate = default_baseline_learning_rate(recipe) if learning_rate is None else learning_rate
     return get_recipe(recipe, name=f"{recipe.name}_baseline", **BASELINE_OVERRIDES, **{"train.learning_rate": rate})
 

@@ -87,7 +87,7 @@ def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88,
     Training stops at the target, after `max_epochs`, or at the first epoch end past
     `time_limit` seconds; "seconds" is None when the target was not reached.
     """
-    recipe = recipe if isinstance(recipe, Recipe) else get_recipe(recipe)
+    recipe = get_recipe(recipe)  # a Recipe comes back as it is
     splits = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
     keras.utils.set_random_seed(recipe.train.seed)
     clock = _ClockToTarget(target, time_limit)

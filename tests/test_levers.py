@@ -49,3 +49,24 @@ def test_modern_stack_and_baseline_drops_the_new_levers():
     assert zoo.get_stack("modern").optimizer == "adamw"
     plain = zoo.network.baseline_recipe(recipe)
     assert plain.train.label_smoothing == 0.0 and plain.train.ema is False and plain.stack.activation == "sigmoid"
+
+
+def test_random_shift_moves_each_image_on_its_own_by_whole_pixels():
+    import keras
+
+    from zoo.layers import RandomShift
+    from zoo.pipelines import augmenter
+
+    images = np.zeros((256, 9, 9, 1), dtype="float32")
+    images[:, 4, 4] = 1.0  # one lit pixel in the middle of each image
+    shifted = RandomShift(2, seed=3)(images, training=True).numpy()
+    spots = np.array([np.argwhere(image[..., 0])[0] for image in shifted]) - 4
+    assert shifted.sum(axis=(1, 2, 3)).tolist() == [1.0] * 256, "a shift by whole pixels keeps the pixel intact"
+    assert np.abs(spots).max() == 2 and len({tuple(s) for s in spots}) == 25, "all 5 x 5 offsets, drawn per image"
+    np.testing.assert_array_equal(RandomShift(2)(images, training=False), images)
+    clone = keras.layers.deserialize(keras.layers.serialize(RandomShift(2, seed=3)))
+    assert (clone.pixels, clone.seed) == (2, 3)
+    layer = augmenter(["crop"], amount=0.1, input_shape=(28, 28, 1)).layers[0]
+    assert isinstance(layer, RandomShift) and layer.pixels == 3
+    with pytest.raises(ValueError, match="pixels = 0"):
+        RandomShift(0)

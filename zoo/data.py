@@ -185,7 +185,7 @@ def augmented(splits: Splits, words: list[str], amount: float = 0.1, seed: int =
     """
     if not words:
         return splits
-    layers = augmenter(words, amount, seed, image=len(splits.info.input_shape) == 3)
+    layers = augmenter(words, amount, seed, input_shape=tuple(splits.info.input_shape))
     x, y = splits.arrays["train"]
     return dataclasses.replace(splits, train=pipeline(x, y, splits.batch_size, shuffle=True, seed=seed, augment=layers))
 

@@ -13,7 +13,7 @@ from zoo.schema import Field
 from zoo.stacks import STACK_FIELDS, STACKS
 
 SCHEDULES = ("constant", "exponential", "piecewise", "plateau", "1cycle", "cosine")
-AUGMENTATIONS = ("flip", "translate", "rotate", "zoom", "erase", "noise")
+AUGMENTATIONS = ("flip", "crop", "translate", "rotate", "zoom", "erase", "noise")
 PRETRAIN_METHODS = ("none", "rbm", "dae")
 
 # Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
@@ -41,7 +41,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "max_norm": Field(float, 0.0, "max-norm bound on each hidden unit's incoming weights (0 = off)", minimum=0.0),
         "augment": Field(str, [], "image augmentations, training batches only", list_of=True, choices=AUGMENTATIONS),
         "augment_amount": Field(
-            float, 0.1, "augmentation strength: shift/zoom fraction, rotation x 180 degrees, noise std x 2",
+            float, 0.1, "augmentation strength: crop/shift/zoom fraction of the image side, rotation x 180 degrees, noise std x 2",
             minimum=0.0, maximum=1.0, min_exclusive=True,
         ),
     },

@@ -134,6 +134,51 @@ def uniform_noise(shape, seed_generator: keras.random.SeedGenerator, dtype="floa
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class RandomShift(keras.layers.Layer):
+    """Shift each image by its own random whole number of pixels, up to `pixels` each way, zero-filled.
+
+    This is "random crop with padding" (pad by `pixels`, crop back at a random place), drawn
+    per image. keras.layers.RandomCrop draws one offset per *batch* (the same crop for all of
+    its images), which teaches far less invariance; RandomTranslation shifts per image but
+    interpolates bilinearly, blurring 28-pixel images and costing more. Identity at inference.
+
+    Example:
+        >>> import numpy as np
+        >>> images = np.zeros((2, 5, 5, 1), "float32"); images[:, 2, 2] = 1.0
+        >>> out = np.asarray(RandomShift(1, seed=0)(images, training=True))
+        >>> out.shape, out.sum(axis=(1, 2, 3)).tolist()   # one lit pixel each, moved at most 1 pixel
+        ((2, 5, 5, 1), [1.0, 1.0])
+    """
+
+    def __init__(self, pixels: int, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if int(pixels) < 1:
+            raise ValueError(f"RandomShift: pixels = {pixels!r}; expected a whole number >= 1")
+        self.pixels, self.seed = int(pixels), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=True):
+        if not training:
+            return images
+        p = self.pixels
+        shape = ops.shape(images)
+        height, width = shape[1], shape[2]
+        padded = ops.pad(images, [[0, 0], [p, p], [p, p], [0, 0]])
+        # One offset in [0, 2p] per image and axis, from the XLA-friendly draw Dropout uses.
+        offsets = ops.cast(ops.floor(uniform_noise((shape[0], 2), self.seed_generator) * (2 * p + 1)), "int32")
+        rows = offsets[:, :1] + ops.arange(height, dtype="int32")[None, :]
+        cols = offsets[:, 1:] + ops.arange(width, dtype="int32")[None, :]
+        shifted = ops.take_along_axis(padded, rows[:, :, None, None], axis=1)
+        return ops.take_along_axis(shifted, cols[:, None, :, None], axis=2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "pixels": self.pixels, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class Dropout(keras.layers.Dropout):
     """keras.layers.Dropout with its mask drawn by `uniform_noise`, so it stays fast under XLA.
 

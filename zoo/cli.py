@@ -5,7 +5,7 @@
     zoo train NAME_OR_FILE [--epochs N] [--set k=v ...] [--out DIR] [--baseline [--learning-rate R]]
     zoo diagnose NAME_OR_FILE [--baseline] [--epochs N]   per-layer gradient norms
     zoo pretrain NAME_OR_FILE [--set k=v ...] [--out DIR]   greedy layer-wise pretraining only
-    zoo experiment vanishing|exploding|transfer|pretrain|speed   regenerate a committed experiment
+    zoo experiment NAME        regenerate a committed experiment (vanishing, levers, leaderboard, ...)
     zoo bench NAME_OR_FILE | --all [--seeds N] [--ablation] [--epochs N] [--set k=v ...] [--out DIR]
 
 Bad input prints one line starting with `zoo: error:` and exits with status 2.

@@ -116,3 +116,38 @@ def filters_figure(kernel: np.ndarray, title: str = "", count: int = 100) -> Fig
             axis.imshow(tile, cmap="gray", vmin=-limit, vmax=limit)
     figure.suptitle(title or f"first-layer filters ({count} of {kernel.shape[1]} units)", fontsize=9)
     return figure
+
+
+def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[float], title: str = "") -> Figure:
+    """Median test accuracy against median training seconds, one marker per entry, one colour per contestant.
+
+    `entries` are dicts with "contestant", "label", "seconds" and "accuracy" (medians) and
+    optional "low"/"high" accuracy bounds (drawn as error bars); dashed lines mark `thresholds`.
+
+    Example:
+        >>> figure = time_to_accuracy_figure([{"contestant": "zoo", "label": "a", "seconds": 50, "accuracy": 0.91}], [0.9])
+        >>> figure.axes[0].get_xlabel()
+        'training seconds (median over seeds, log scale)'
+    """
+    figure = Figure(figsize=(7.5, 4.8), layout="constrained")
+    axis = figure.add_subplot()
+    colors = _colors()
+    contestants = list(dict.fromkeys(entry["contestant"] for entry in entries))
+    for entry in entries:
+        color = colors[contestants.index(entry["contestant"]) % len(colors)]
+        low, high = entry.get("low", entry["accuracy"]), entry.get("high", entry["accuracy"])
+        axis.errorbar(entry["seconds"], entry["accuracy"], yerr=[[entry["accuracy"] - low], [high - entry["accuracy"]]],
+                      fmt="o", color=color, capsize=3)
+        axis.annotate(entry["label"], (entry["seconds"], entry["accuracy"]), fontsize=7, xytext=(4, -10),
+                      textcoords="offset points")
+    for contestant in contestants:
+        axis.plot([], [], "o", color=colors[contestants.index(contestant) % len(colors)], label=contestant)
+    for threshold in thresholds:
+        axis.axhline(threshold, color="grey", linestyle="--", linewidth=0.8)
+    axis.set_xscale("log")
+    axis.set_xlabel("training seconds (median over seeds, log scale)")
+    axis.set_ylabel("test accuracy (median over seeds)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="lower right")
+    return figure

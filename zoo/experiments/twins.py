@@ -8,6 +8,7 @@ ones. torch and jax are optional: they are imported only inside the functions th
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -188,6 +189,81 @@ def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], No
             optimizer.step()
 
     return epoch
+
+
+def torch_schedule(recipe: Recipe, steps_per_epoch: int) -> Callable[[int], float]:
+    """The recipe's learning rate at each step, as a multiplier of train.learning_rate (constant or cosine).
+
+    Mirrors `zoo.network.learning_rate_schedule`: a linear warm-up from 0 over warmup_epochs,
+    then a cosine decay to 0 over the remaining steps.
+
+    Example:
+        >>> import zoo
+        >>> rate = torch_schedule(zoo.get_recipe("fashion_mlp", schedule="cosine", epochs=2, warmup_epochs=1), 10)
+        >>> [round(rate(step), 2) for step in (0, 5, 10, 15, 20)]
+        [0.0, 0.5, 1.0, 0.5, 0.0]
+    """
+    train = recipe.train
+    if train.schedule == "constant":
+        return lambda step: 1.0
+    if train.schedule != "cosine":
+        raise RecipeError(f"train.schedule = {train.schedule!r} has no PyTorch twin here; allowed: constant, cosine")
+    warmup = steps_per_epoch * min(train.warmup_epochs, train.epochs - 1)
+    decay = max(1, steps_per_epoch * train.epochs - warmup)
+
+    def rate(step: int) -> float:
+        if step < warmup:
+            return step / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(step - warmup, decay) / decay))
+
+    return rate
+
+
+def torch_train(recipe: Recipe, splits, seed: int = 0) -> dict[str, float]:
+    """Train the recipe's PyTorch twin the recipe's way; its test accuracy and training seconds.
+
+    Same layers, He-normal weights, Keras's BatchNorm settings (momentum 0.99, epsilon 1e-3),
+    Adam or AdamW at the recipe's rate and schedule, batch size and epochs, an eager loop over
+    a fresh shuffle each epoch. No validation or early stopping: the clock holds training only.
+    """
+    model, torch = torch_network(recipe, splits.info.input_shape, splits.info.num_classes)
+    torch.manual_seed(seed)
+    torch.set_num_threads(os.cpu_count() or 1)
+    for layer in model.modules():
+        if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+            torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+        elif isinstance(layer, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            layer.momentum, layer.eps = 0.01, 1e-3
+
+    def tensors(split):
+        x, y = splits.arrays[split]
+        x = np.transpose(x, (0, 3, 1, 2)) if recipe.model.kind == "cnn" else x
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y.astype(np.int64))
+
+    inputs, labels = tensors("train")
+    batch, train = recipe.train.batch_size, recipe.train
+    optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    if train.optimizer not in optimizers:
+        raise RecipeError(f"train.optimizer = {train.optimizer!r} has no PyTorch twin here; allowed: adam, adamw")
+    optimizer = optimizers[train.optimizer](model.parameters(), lr=train.learning_rate)
+    steps = math.ceil(len(inputs) / batch)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, torch_schedule(recipe, steps))
+    started = time.perf_counter()
+    model.train()
+    for _ in range(train.epochs):
+        order = torch.randperm(len(inputs))
+        for start in range(0, len(inputs), batch):
+            index = order[start:start + batch]
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(inputs[index]), labels[index]).backward()
+            optimizer.step()
+            scheduler.step()
+    seconds = time.perf_counter() - started
+    model.eval()
+    test_x, test_y = tensors("test")
+    with torch.no_grad():
+        predicted = torch.cat([model(test_x[i:i + 1000]).argmax(1) for i in range(0, len(test_x), 1000)])
+    return {"test_accuracy": float((predicted == test_y).float().mean()), "train_seconds": seconds}
 
 
 def available(module: str) -> str | None:

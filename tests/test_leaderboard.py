@@ -1,0 +1,57 @@
+"""The time-to-accuracy leaderboard: its standings rule, a tiny real run, and the committed results' shape."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+import zoo
+from zoo.errors import RecipeError
+from zoo.experiments.leaderboard import ENTRIES, THRESHOLDS, Entry, run, standings
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "leaderboard"
+
+
+def test_a_threshold_counts_only_when_the_median_clears_it():
+    rows = [{"contestant": "zoo", "label": "slow", "accuracy": 0.935, "seconds": 300.0},
+            {"contestant": "zoo", "label": "fast", "accuracy": 0.921, "seconds": 60.0},
+            {"contestant": "torch", "label": "twin", "accuracy": 0.9299, "seconds": 200.0}]
+    table = {row["threshold"]: row for row in standings(rows, (0.92, 0.93, 0.94))}
+    assert table[0.92]["zoo"]["label"] == "fast" and table[0.92]["torch"]["label"] == "twin"
+    assert table[0.93]["zoo"]["label"] == "slow" and table[0.93]["torch"] is None
+    assert table[0.94] == {"threshold": 0.94, "zoo": None, "torch": None}
+
+
+def test_entries_are_fixed_budgets_of_known_contestants():
+    assert THRESHOLDS == (0.90, 0.92, 0.93, 0.94)
+    assert {entry.contestant for entry in ENTRIES} == {"zoo", "keras", "torch"}
+    for entry in ENTRIES:  # every budget resolves to a valid recipe
+        zoo.get_recipe(entry.recipe, **entry.overrides)
+    with pytest.raises(RecipeError, match="contestant = 'sklearn' is not allowed"):
+        Entry("sklearn", "x")
+
+
+@pytest.mark.slow
+def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
+    entries = [Entry("zoo", "tiny, 1 epoch", recipe=str(tiny_recipe_file), overrides={"train.epochs": 1}, seeds=1),
+               Entry("zoo", "tiny, 3 epochs", recipe=str(tiny_recipe_file), overrides={"train.epochs": 3}, seeds=2)]
+    if importlib.util.find_spec("torch"):
+        entries.append(Entry("torch", "tiny twin", recipe=str(tiny_recipe_file), seeds=1))
+    results = run(out_dir=tmp_path / "out", runs_dir=tmp_path / "runs", entries=tuple(entries), thresholds=(0.5, 0.999))
+    assert [e["label"] for e in results["entries"]] == [e.label for e in entries]
+    assert len(results["runs"]) == sum(e.seeds for e in entries)
+    assert results["standings"][0]["zoo"] is not None, "digits clears 0.5 in 3 epochs"
+    assert results["standings"][1]["zoo"] is None
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"results.json", "report.md", "leaderboard.png"}
+
+
+@pytest.mark.skipif(not (RESULTS / "results.json").exists(), reason="the leaderboard has not been committed yet")
+def test_committed_leaderboard_has_the_promised_shape():
+    results = json.loads((RESULTS / "results.json").read_text())
+    assert results["thresholds"] == list(THRESHOLDS)
+    assert {e["contestant"] for e in results["entries"]} == {"zoo", "keras", "torch"}
+    for entry in results["entries"]:
+        assert entry["seeds"] >= 3 and entry["low"] <= entry["accuracy"] <= entry["high"] and entry["seconds"] > 0
+    assert results["versions"]["git"] and (RESULTS / "leaderboard.png").stat().st_size > 10_000
+    assert "Regenerate: `zoo experiment leaderboard`" in (RESULTS / "report.md").read_text()

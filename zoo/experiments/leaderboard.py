@@ -1,0 +1,186 @@
+"""Time to accuracy on Fashion-MNIST on this machine's CPU, airbench style (`zoo experiment leaderboard`).
+
+CIFAR-10 has airbench (94% in seconds on one GPU); nobody publishes how fast Fashion-MNIST can be
+learned on a CPU. Every entry here is a network with a budget fixed in advance (epochs, schedule),
+trained on the same 55,000 images for several seeds and tested once on the 10,000 test images.
+An entry reaches a threshold only if its *median* test accuracy clears it, and a contestant's time
+for a threshold is the median training time of its fastest entry that does. Three contestants:
+
+* ``zoo``: zoo's recipes through `zoo.train` (its pipeline, callbacks and per-epoch validation
+  included in the clock);
+* ``keras``: what a Keras user writes first, the convnet of keras.io's "Simple MNIST convnet"
+  example, compiled with Keras defaults (Adam 1e-3, batch 128) and fit on numpy arrays with
+  per-epoch validation, as the example does;
+* ``torch``: a PyTorch eager twin of a zoo recipe (same layers, init, schedule, batch and epochs;
+  `zoo.experiments.twins.torch_train`), training time only.
+
+Nothing is picked on the test set: the entries and their budgets are the constants below.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from zoo.data import load, reshuffled
+from zoo.errors import RecipeError
+from zoo.plots import time_to_accuracy_figure
+from zoo.recipe import get_recipe
+from zoo.records import run_folder, stamp, write_results
+from zoo.reports import spread
+from zoo.training import train
+
+THRESHOLDS = (0.90, 0.92, 0.93, 0.94)
+CONTESTANTS = ("zoo", "keras", "torch")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One leaderboard entry: a contestant's network and fixed budget (`overrides` on a zoo recipe)."""
+
+    contestant: str
+    label: str
+    recipe: str = "fashion_cnn"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    seeds: int = 3
+
+    def __post_init__(self):
+        if self.contestant not in CONTESTANTS:
+            raise RecipeError(f"contestant = {self.contestant!r} is not allowed; allowed: {', '.join(CONTESTANTS)}")
+
+
+# The zoo sprint: fashion_cnn's stack on a narrower net ([24, 48] filters cost 1.5x less per image
+# on 2 cores than [32, 64]) at batch 128 with a short cosine schedule.
+SPRINT = {"model.filters": [24, 48], "train.batch_size": 128, "train.learning_rate": 3e-3, "train.schedule": "cosine",
+          "train.warmup_epochs": 1, "train.early_stopping_patience": 0}
+ENTRIES: tuple[Entry, ...] = (
+    Entry("zoo", "zoo sprint, 2 epochs", overrides={**SPRINT, "train.epochs": 2}),
+    Entry("zoo", "zoo sprint, 6 epochs", overrides={**SPRINT, "train.epochs": 6}),
+    Entry("zoo", "fashion_cnn as shipped"),
+    Entry("keras", "Keras example convnet, 5 epochs", overrides={"train.epochs": 5}),
+    Entry("keras", "Keras example convnet, 15 epochs (the example's budget)", overrides={"train.epochs": 15}),
+    Entry("torch", "PyTorch twin of zoo sprint, 2 epochs", overrides={**SPRINT, "train.epochs": 2}),
+    Entry("torch", "PyTorch twin of zoo sprint, 6 epochs", overrides={**SPRINT, "train.epochs": 6}),
+)
+
+
+def keras_example_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
+    """keras.io's "Simple MNIST convnet", layer for layer, compiled with Keras defaults.
+
+    Example:
+        >>> keras_example_convnet().count_params()
+        34826
+    """
+    model = keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        keras.layers.MaxPooling2D(pool_size=(2, 2)),
+        keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        keras.layers.MaxPooling2D(pool_size=(2, 2)),
+        keras.layers.Flatten(),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(num_classes, activation="softmax"),
+    ])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
+    """Train `entry` once with `seed`; its test accuracy and training seconds."""
+    recipe = get_recipe(entry.recipe, **entry.overrides, **{"train.seed": seed})
+    if entry.contestant == "keras":
+        data = load(recipe.dataset, 128, recipe.validation_size)
+        keras.utils.set_random_seed(seed)
+        model = keras_example_convnet(data.info.input_shape, data.info.num_classes)
+        started = time.perf_counter()
+        model.fit(*data.arrays["train"], batch_size=128, epochs=recipe.train.epochs,
+                  validation_data=data.arrays["validation"], verbose=0)
+        seconds = time.perf_counter() - started
+        return {"test_accuracy": float(model.evaluate(*data.arrays["test"], verbose=0)[1]), "train_seconds": seconds}
+    data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+    if entry.contestant == "torch":
+        from zoo.experiments.twins import torch_train  # torch is optional: imported only for its entries
+
+        return torch_train(recipe, data, seed)
+    result = train(recipe, data=reshuffled(data, seed), verbose=0, out_dir=runs_dir / f"{_slug(entry.label)}-seed{seed}")
+    return {"test_accuracy": result.metrics["test_accuracy"], "train_seconds": result.metrics["train_seconds"]}
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
+
+
+def standings(summary: list[dict[str, Any]], thresholds=THRESHOLDS) -> list[dict[str, Any]]:
+    """Per threshold, each contestant's fastest entry whose median accuracy clears it (None if none does).
+
+    Example:
+        >>> rows = [{"contestant": "zoo", "label": "a", "accuracy": 0.93, "seconds": 100.0},
+        ...         {"contestant": "zoo", "label": "b", "accuracy": 0.91, "seconds": 30.0},
+        ...         {"contestant": "keras", "label": "c", "accuracy": 0.905, "seconds": 60.0}]
+        >>> [(row["threshold"], row["zoo"]["label"], row["keras"]) for row in standings(rows, (0.9, 0.92))]
+        [(0.9, 'b', {'label': 'c', 'seconds': 60.0, 'accuracy': 0.905}), (0.92, 'a', None)]
+    """
+    table = []
+    for threshold in thresholds:
+        row: dict[str, Any] = {"threshold": threshold}
+        for contestant in dict.fromkeys(entry["contestant"] for entry in summary):
+            reached = [e for e in summary if e["contestant"] == contestant and e["accuracy"] >= threshold]
+            best = min(reached, key=lambda e: e["seconds"], default=None)
+            row[contestant] = {key: best[key] for key in ("label", "seconds", "accuracy")} if best else None
+        table.append(row)
+    return table
+
+
+def run(out_dir: str | Path = Path("benchmarks/results/leaderboard"), runs_dir: str | Path | None = None,
+        entries: tuple[Entry, ...] = ENTRIES, thresholds=THRESHOLDS) -> dict[str, Any]:
+    """Train every entry for its seeds, then write the standings, report.md and leaderboard.png."""
+    runs_dir = Path(runs_dir) if runs_dir else run_folder("leaderboard", "runs/experiments")
+    started = time.perf_counter()
+    runs, summary = [], []
+    for entry in entries:
+        results = [run_entry(entry, seed, runs_dir) for seed in range(entry.seeds)]
+        for seed, result in enumerate(results):
+            runs.append({"label": entry.label, "seed": seed, **result})
+            print(f"[{time.perf_counter() - started:6.0f} s] {entry.label}, seed {seed}: test "
+                  f"{result['test_accuracy']:.4f} in {result['train_seconds']:.0f} s", flush=True)
+        accuracy = spread([r["test_accuracy"] for r in results])
+        summary.append({"contestant": entry.contestant, "label": entry.label, "recipe": entry.recipe,
+                        "overrides": entry.overrides, "seeds": entry.seeds, "accuracy": accuracy["median"],
+                        "low": accuracy["min"], "high": accuracy["max"],
+                        "seconds": float(np.median([r["train_seconds"] for r in results]))})
+    results = {"experiment": "leaderboard", "thresholds": list(thresholds), "entries": summary, "runs": runs,
+               "standings": standings(summary, thresholds), **stamp(started)}
+    if "torch" in sys.modules:
+        results["versions"]["torch"] = sys.modules["torch"].__version__
+    figure = time_to_accuracy_figure(summary, thresholds, title="Fashion-MNIST on this CPU: accuracy against time")
+    write_results(out_dir, results, _report(results), {"leaderboard.png": figure})
+    return results
+
+
+def _report(results: dict[str, Any]) -> str:
+    contestants = list(dict.fromkeys(entry["contestant"] for entry in results["entries"]))
+    lines = ["# Time to accuracy: Fashion-MNIST on this machine's CPU", "",
+             "Seconds of training until the median test accuracy over seeds clears each threshold: the fastest "
+             "fixed-budget entry of each contestant that clears it (`-`: none of its entries does). Budgets are "
+             "fixed in advance; the test set is read once per run and picks nothing.", "",
+             "| test accuracy | " + " | ".join(contestants) + " |", "|---|" + "---|" * len(contestants)]
+    for row in results["standings"]:
+        cells = [f"{row[c]['seconds']:.0f} s ({row[c]['label']}, {row[c]['accuracy']:.4f})" if row.get(c) else "-"
+                 for c in contestants]
+        lines.append(f"| {row['threshold']:.2f} | " + " | ".join(cells) + " |")
+    lines += ["", "Every entry (median, min-max over seeds):", "", "| contestant | entry | seeds | test accuracy | train time |",
+              "|---|---|---|---|---|"]
+    for e in results["entries"]:
+        lines.append(f"| {e['contestant']} | {e['label']} | {e['seeds']} | {e['accuracy']:.4f} ({e['low']:.4f}-"
+                     f"{e['high']:.4f}) | {e['seconds']:.0f} s |")
+    versions = results["versions"]
+    lines += ["", "![accuracy against time](leaderboard.png)", "",
+              f"Regenerate: `zoo experiment leaderboard` ({results['seconds']:.0f} s on this run's machine; keras "
+              f"{versions['keras']}, tensorflow {versions['tensorflow']}, torch {versions.get('torch', 'absent')}).", ""]
+    return "\n".join(lines)

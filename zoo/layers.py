@@ -164,12 +164,13 @@ class RandomShift(keras.layers.Layer):
         shape = ops.shape(images)
         height, width = shape[1], shape[2]
         padded = ops.pad(images, [[0, 0], [p, p], [p, p], [0, 0]])
-        # One offset in [0, 2p] per image and axis, from the XLA-friendly draw Dropout uses.
-        offsets = ops.cast(ops.floor(uniform_noise((shape[0], 2), self.seed_generator) * (2 * p + 1)), "int32")
-        rows = offsets[:, :1] + ops.arange(height, dtype="int32")[None, :]
-        cols = offsets[:, 1:] + ops.arange(width, dtype="int32")[None, :]
-        shifted = ops.take_along_axis(padded, rows[:, :, None, None], axis=1)
-        return ops.take_along_axis(shifted, cols[:, None, :, None], axis=2)
+        # One offset in [0, 2p] per image and axis, from the XLA-friendly draw Dropout uses. The
+        # crop is a sum of the 2p + 1 shifted views weighted 0 or 1 (exact): index gathers
+        # (take_along_axis) go through int64 ops that oneDNN does not run on this CPU.
+        offsets = ops.floor(uniform_noise((shape[0], 2), self.seed_generator) * (2 * p + 1))
+        choose = ops.one_hot(ops.cast(offsets, "int32"), 2 * p + 1, dtype=images.dtype)  # (batch, 2, 2p + 1)
+        rows = sum(choose[:, 0, k, None, None, None] * padded[:, k:k + height] for k in range(2 * p + 1))
+        return sum(choose[:, 1, k, None, None, None] * rows[:, :, k:k + width] for k in range(2 * p + 1))
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -63,7 +63,8 @@ COSINE = {"train.batch_size": 128, "train.learning_rate": 3e-3, "train.schedule"
           "train.early_stopping_patience": 0}
 ENTRIES: tuple[Entry, ...] = (
     Entry("zoo", "fashion_cnn_tiny (6 epochs)", recipe="fashion_cnn_tiny"),
-    Entry("zoo", "fashion_cnn at [24, 48] filters, batch 128, cosine, 8 epochs", overrides={**COSINE, "model.filters": [24, 48], "train.epochs": 8}),
+    Entry("zoo", "fashion_cnn at [24, 48] filters, batch 128, cosine, 8 epochs",
+          overrides={**COSINE, "model.filters": [24, 48], "train.epochs": 8}),
     Entry("zoo", "fashion_cnn, batch 128, cosine, 10 epochs", overrides={**COSINE, "train.epochs": 10}),
     Entry("keras", "Keras example convnet, 5 epochs", overrides={"train.epochs": 5}),
     Entry("keras", "Keras example convnet, 15 epochs (the example's budget)", overrides={"train.epochs": 15}),

@@ -7,8 +7,8 @@ loads a model does that, and `import zoo.layers` does it for a plain `keras.savi
 
 Example:
     >>> import zoo
-    >>> zoo.list_recipes("fashion_*")[:2]
-    ['fashion_cnn', 'fashion_deep_mlp']
+    >>> zoo.list_recipes("fashion_*mlp")
+    ['fashion_deep_mlp', 'fashion_mlp']
     >>> model = zoo.build("fashion_mlp")          # He init, BN, ELU, Dropout, Adam
     >>> plain = zoo.baseline("fashion_mlp")       # same net: sigmoid, small init, SGD
 """
@@ -31,7 +31,7 @@ _EXPORTS = {
     "zoo.catalog": ("DATASETS", "dataset_info"),
     "zoo.factories": ("get_activation", "get_initializer", "get_optimizer"),
     "zoo.layers": ("RReLU",),
-    "zoo.blocks": ("conv_block", "dense_block"),
+    "zoo.blocks": ("conv_block", "dense_block", "residual_block"),
     "zoo.network": ("baseline", "build"),
     "zoo.data": ("from_arrays", "load"),
     "zoo.fastpath": ("fit_fast",),

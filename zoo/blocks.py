@@ -47,8 +47,13 @@ def _split_options(stack: str | Stack, options: dict) -> tuple[Stack, dict]:
     return resolved, {"seed": seed, **{k: regularization.get(k, 0.0) for k in REGULARIZATION_FIELDS}}
 
 
-def _kernel_extras(extras: dict) -> dict:
-    """Keyword arguments for a Dense/Conv kernel: initializer-independent penalties and bounds."""
+def kernel_extras(extras: dict) -> dict:
+    """Keyword arguments for a Dense/Conv kernel: the L1/L2 penalty and max-norm bound in `extras`.
+
+    Example:
+        >>> sorted(kernel_extras({"l1": 0.0, "l2": 1e-4, "max_norm": 0.0}).items(), key=str)[0][0]
+        'kernel_constraint'
+    """
     l1, l2, max_norm = extras["l1"], extras["l2"], extras["max_norm"]
     return {
         "kernel_regularizer": keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None,
@@ -69,7 +74,13 @@ def _normalize_and_activate(stack: Stack, suffix: str = "") -> list:
     return norm + activation if stack.bn_position == "before" else activation + norm
 
 
-def _dropout(stack: Stack) -> list:
+def dropout_layers(stack: Stack) -> list:
+    """The stack's dropout as a list of layers: none, Dropout, or AlphaDropout for SELU stacks.
+
+    Example:
+        >>> [type(layer).__name__ for layer in dropout_layers(get_stack("self_normalizing"))]
+        ['AlphaDropout']
+    """
     if stack.dropout == 0:
         return []
     if stack.dropout_kind == "alpha":
@@ -97,10 +108,10 @@ def dense_block(units: int, stack: str | Stack = "default", name: str | None = N
             use_bias=not stack.batch_norm,
             kernel_initializer=get_initializer(stack.init, extras["seed"], stack.init_std),
             name="dense",
-            **_kernel_extras(extras),
+            **kernel_extras(extras),
         )
     ]
-    layers += _normalize_and_activate(stack) + _dropout(stack)
+    layers += _normalize_and_activate(stack) + dropout_layers(stack)
     return keras.Sequential(layers, name=name or _unique_name("dense_block"))
 
 
@@ -136,11 +147,62 @@ def conv_block(
                 kernel_initializer=get_initializer(
                     stack.init, None if extras["seed"] is None else extras["seed"] + index, stack.init_std),
                 name=f"conv_{index + 1}",
-                **_kernel_extras(extras),
+                **kernel_extras(extras),
             )
         )
         layers += _normalize_and_activate(stack, f"_{index + 1}")
     if pool:
         layers.append(keras.layers.MaxPooling2D(2, name="pool"))
-    layers += _dropout(stack)
+    layers += dropout_layers(stack)
     return keras.Sequential(layers, name=name or _unique_name("conv_block"))
+
+
+def residual_block(
+    filters: int,
+    input_channels: int,
+    strides: int = 1,
+    kernel_size: int = 3,
+    stack: str | Stack = "default",
+    name: str | None = None,
+    **options,
+) -> keras.Model:
+    """One basic residual block (He et al. 2016): two convs on a path, added to a shortcut.
+
+    Path: conv (`strides`) -> [BatchNorm] -> activation -> conv -> [BatchNorm]. Shortcut: the
+    input itself, or a 1x1 conv (-> [BatchNorm]) when the stride or the width changes. The sum
+    goes through the activation. A small functional model over (height, width,
+    `input_channels`) inputs of any size, so it shows up as one named unit. Same `options` as
+    `dense_block`; dropout is left to the network's head.
+
+    Example:
+        >>> block = residual_block(32, input_channels=16, strides=2)
+        >>> tuple(block(keras.ops.zeros((1, 8, 8, 16))).shape)
+        (1, 4, 4, 32)
+    """
+    for key, value in (("filters", filters), ("input_channels", input_channels), ("strides", strides),
+                       ("kernel_size", kernel_size)):
+        check_argument(key, value, count_field())
+    stack, extras = _split_options(stack, dict(options))
+    if stack.batch_norm and stack.bn_position != "before":
+        raise ValueError("stack.bn_position = 'after' has no residual block here; allowed: before")
+    seed = extras["seed"]
+
+    def conv(width: int, size: int, step: int, index: int):
+        return keras.layers.Conv2D(
+            width, size, strides=step, padding="same", use_bias=not stack.batch_norm, name=f"conv_{index}",
+            kernel_initializer=get_initializer(stack.init, None if seed is None else seed + index, stack.init_std),
+            **kernel_extras(extras))
+
+    def normalized(x, index: int):
+        return keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x) if stack.batch_norm else x
+
+    inputs = keras.Input((None, None, input_channels))
+    x = normalized(conv(filters, kernel_size, strides, 1)(inputs), 1)
+    x = get_activation(stack.activation, "activation_1", stack)(x)
+    x = normalized(conv(filters, kernel_size, 1, 2)(x), 2)
+    shortcut = inputs
+    if strides != 1 or filters != input_channels:
+        shortcut = normalized(conv(filters, 1, strides, 3)(inputs), 3)
+    x = keras.layers.Add(name="add")([x, shortcut])
+    outputs = get_activation(stack.activation, "activation_2", stack)(x)
+    return keras.Model(inputs, outputs, name=name or _unique_name("residual_block"))

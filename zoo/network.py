@@ -20,13 +20,13 @@ from typing import Any
 
 import keras
 
-from zoo.blocks import REGULARIZATION_FIELDS, conv_block, dense_block
+from zoo.blocks import REGULARIZATION_FIELDS, conv_block, dense_block, dropout_layers, kernel_extras, residual_block
 from zoo.catalog import dataset_info
 from zoo.errors import RecipeError
 from zoo.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy
 from zoo.recipe import Recipe, get_recipe, recipe_stack
 from zoo.schema import Field, check_argument, count_field
-from zoo.factories import get_initializer, get_optimizer
+from zoo.factories import get_activation, get_initializer, get_optimizer
 from zoo.stacks import STACK_FIELDS, STACKS, Stack
 
 
@@ -50,14 +50,18 @@ _INPUT_SHAPE = Field(int, None, "example shape, e.g. (28, 28, 1)", list_of=True,
 def _check_shape(input_shape: Any, num_classes: Any, recipe: Recipe) -> tuple[tuple[int, ...], int]:
     shape = tuple(check_argument("input_shape", input_shape, _INPUT_SHAPE))
     model = recipe.model
-    if model.kind == "cnn":
+    if model.kind in ("cnn", "resnet"):
         if len(shape) != 3:
-            raise RecipeError(f"input_shape = {shape!r} does not suit model.kind = 'cnn'; expected (height, width, channels)")
+            raise RecipeError(f"input_shape = {shape!r} does not suit model.kind = {model.kind!r}; "
+                              "expected (height, width, channels)")
         side = min(shape[:2])
         if model.kernel_size > side:
             raise RecipeError(f"model.kernel_size = {model.kernel_size} is larger than the {shape[0]}x{shape[1]} images; "
                               f"expected at most {side}")
-        if side >> len(model.filters) < 1:  # every conv stage ends in a 2x2 max-pool
+        if model.kind == "resnet" and recipe.stack.batch_norm and recipe.stack.bn_position != "before":
+            raise RecipeError("stack.bn_position = 'after' is not allowed for model.kind = 'resnet'; allowed: before")
+        # A cnn's every stage ends in a 2x2 max-pool; a resnet's stages after the first stride 2.
+        if model.kind == "cnn" and side >> len(model.filters) < 1:
             raise RecipeError(f"model.filters = {model.filters} makes {len(model.filters)} 2x2-pooling stages, more than "
                               f"{shape[0]}x{shape[1]} images allow; expected at most {side.bit_length() - 1} stages")
     return shape, check_argument("num_classes", num_classes, count_field(2))
@@ -72,6 +76,15 @@ def estimated_parameters(recipe: Recipe, input_shape: tuple[int, ...], num_class
     """
     model = recipe.model
     features, total = math.prod(input_shape), 0
+    if model.kind == "resnet":
+        channels = input_shape[-1]
+        total += model.kernel_size ** 2 * channels * model.filters[0]  # the stem
+        channels = model.filters[0]
+        for index, filters in enumerate(model.filters):
+            total += model.kernel_size ** 2 * (channels + (2 * model.blocks_per_stage - 1) * filters) * filters
+            total += channels * filters if channels != filters or index > 0 else 0  # the 1x1 projection shortcut
+            channels = filters
+        features = channels  # global average pooling
     if model.kind == "cnn":
         height, width, channels = input_shape
         for filters in model.filters:
@@ -109,7 +122,10 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes) -> keras.Mo
                 filters, model.kernel_size, model.convs_per_block, stack=stack,
                 name=f"conv_block_{index + 1}", seed=seed * 1000 + 100 + 10 * index, **regularization,
             )(x)
-    x = keras.layers.Flatten(name="flatten")(x)
+    if model.kind == "resnet":
+        x = _residual_body(x, model, stack, seed, regularization)
+    else:
+        x = keras.layers.Flatten(name="flatten")(x)
     for index, units in enumerate(model.hidden):
         x = dense_block(units, stack=stack, name=f"hidden_{index + 1}", seed=seed * 1000 + 500 + index, **regularization)(x)
     outputs = keras.layers.Dense(
@@ -117,6 +133,28 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes) -> keras.Mo
         name="output"
     )(x)
     return keras.Model(inputs, outputs, name=recipe.name)
+
+
+def _residual_body(x, model, stack: Stack, seed: int, regularization: dict):
+    """Stem conv, then the residual stages (the first at full size, each later one striding 2), then
+    global average pooling and the stack's dropout: the head of a residual net (He et al. 2016)."""
+    x = keras.layers.Conv2D(model.filters[0], model.kernel_size, padding="same", use_bias=not stack.batch_norm,
+                            kernel_initializer=get_initializer(stack.init, seed * 1000 + 50, stack.init_std),
+                            name="stem", **kernel_extras(regularization))(x)
+    if stack.batch_norm:
+        x = keras.layers.BatchNormalization(name="stem_batch_norm")(x)
+    x = get_activation(stack.activation, "stem_activation", stack)(x)
+    channels = model.filters[0]
+    for stage, filters in enumerate(model.filters):
+        for block in range(model.blocks_per_stage):
+            x = residual_block(filters, channels, strides=2 if stage > 0 and block == 0 else 1,
+                               kernel_size=model.kernel_size, stack=stack, name=f"stage_{stage + 1}_block_{block + 1}",
+                               seed=seed * 1000 + 100 + 40 * stage + 4 * block, **regularization)(x)
+            channels = filters
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    for layer in dropout_layers(stack):
+        x = layer(x)
+    return x
 
 
 def _scope(strategy):

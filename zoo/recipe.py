@@ -185,10 +185,11 @@ def _check_depth(recipe: Recipe) -> None:
     if model.kind == "mlp" and not model.hidden:
         raise RecipeError("model.hidden = [] is not allowed for model.kind = 'mlp'; expected at least one hidden layer, "
                           "e.g. [300, 100]")
-    layers = len(model.hidden) + (len(model.filters) * model.convs_per_block if model.kind == "cnn" else 0)
+    convs = {"cnn": len(model.filters) * model.convs_per_block, "resnet": 1 + 2 * len(model.filters) * model.blocks_per_stage}
+    layers = len(model.hidden) + convs.get(model.kind, 0)
     if layers > MAX_LAYERS:
         raise RecipeError(f"the recipe has {layers} hidden layers; zoo builds at most {MAX_LAYERS} (model.hidden, "
-                          "model.filters x model.convs_per_block)")
+                          "model.filters x model.convs_per_block or blocks_per_stage)")
 
 
 def _check_pretrain(recipe: Recipe) -> None:
@@ -301,8 +302,8 @@ def list_recipes(pattern: str = "*") -> list[str]:
     """Names of the shipped recipes matching a shell-style `pattern`.
 
     Example:
-        >>> list_recipes("fashion_*")[:2]
-        ['fashion_cnn', 'fashion_deep_mlp']
+        >>> list_recipes("fashion_*mlp")
+        ['fashion_deep_mlp', 'fashion_mlp']
     """
     return [name for name in _registry() if fnmatch.fnmatchcase(name, pattern)]
 

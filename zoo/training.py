@@ -117,10 +117,14 @@ def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: b
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.
-    if keras.backend.backend() == "tensorflow":
+    if keras.backend.backend() != "tensorflow":
+        if verbose:
+            print(f"Gradient diagnostics need the TensorFlow backend (this is {keras.backend.backend()}); skipped")
+    elif recipe.model.kind == "resnet":
+        if verbose:  # the per-layer table follows a chain of layers; a residual net's shortcuts are not one
+            print("Gradient diagnostics read a chain of layers, and a residual net is not one; skipped")
+    else:
         callbacks.append(GradientDiagnostics(*fixed_batch(data), path=paths["diagnostics"]))
-    elif verbose:
-        print(f"Gradient diagnostics need the TensorFlow backend (this is {keras.backend.backend()}); skipped")
     callbacks += [
         # Saves weights, optimizer state and the epoch after every epoch; fit() resumes from it.
         keras.callbacks.BackupAndRestore(str(paths["backup"])),

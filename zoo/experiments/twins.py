@@ -125,6 +125,8 @@ def torch_network(recipe: Recipe, input_shape=(28, 28, 1), num_classes: int = 10
     from torch import nn
 
     stack = recipe.stack
+    if recipe.model.kind not in ("mlp", "cnn"):
+        raise RecipeError(f"model.kind = {recipe.model.kind!r} has no PyTorch twin here; allowed: mlp, cnn")
     activations = {"elu": nn.ELU, "selu": nn.SELU, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
                    "gelu": nn.GELU, "swish": nn.SiLU}
     if stack.activation not in activations:

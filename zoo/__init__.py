@@ -36,6 +36,7 @@ _EXPORTS = {
     "zoo.data": ("from_arrays", "load"),
     "zoo.fastpath": ("fit_fast",),
     "zoo.training": ("TrainResult", "train"),
+    "zoo.lrfind": ("lr_find",),
     "zoo.diagnostics": ("diagnose",),
     "zoo.uncertainty": ("predict_mc",),
     "zoo.hub": ("list_pretrained", "load_pretrained"),

@@ -5,6 +5,7 @@
     zoo train NAME_OR_FILE [--epochs N] [--set k=v ...] [--out DIR] [--baseline [--learning-rate R]]
     zoo diagnose NAME_OR_FILE [--baseline] [--epochs N]   per-layer gradient norms
     zoo pretrain NAME_OR_FILE [--set k=v ...] [--out DIR]   greedy layer-wise pretraining only
+    zoo lr-find NAME_OR_FILE [--baseline] [--steps N] [--out DIR]   a learning-rate sweep and a suggested rate
     zoo experiment NAME        regenerate a committed experiment (vanishing, levers, leaderboard, ...)
     zoo bench NAME_OR_FILE | --all [--seeds N] [--ablation] [--epochs N] [--set k=v ...] [--out DIR]
 
@@ -171,6 +172,20 @@ def _cmd_pretrain(args) -> int:
     return 0
 
 
+def _cmd_lr_find(args) -> int:
+    from zoo.lrfind import lr_find
+    from zoo.records import run_folder
+
+    recipe = _recipe_from_args(args)
+    out = Path(args.out) if args.out else run_folder(f"{recipe.name}-lr-find")
+    found = lr_find(recipe, baseline=args.baseline, steps=args.steps, out_dir=out)
+    print(f"{found.recipe} ({found.optimizer}): the loss falls fastest at rate {found.suggestion:.3g} "
+          f"(lowest at {found.minimum_rate:.3g}); {len(found.rates)} steps before it blew up or the sweep ended.")
+    print(f"Train with it: zoo train {args.recipe} {found.command()}" + (" --baseline" if args.baseline else ""))
+    print(f"Plot and numbers: {found.paths['plot']}, {found.paths['json']}")
+    return 0
+
+
 def _cmd_experiment(args) -> int:
     from zoo.experiments import run_experiment  # research code: loaded only for this command
 
@@ -232,6 +247,12 @@ def _add_training_commands(commands, recipe_command) -> None:
     pretraining = recipe_command("pretrain", "greedy layer-wise pretraining (RBM or denoising autoencoder) of a recipe's MLP")
     pretraining.add_argument("--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)")
     pretraining.set_defaults(run=_cmd_pretrain)
+
+    finding = recipe_command("lr-find", "sweep the learning rate over a few hundred steps and suggest one")
+    finding.add_argument("--baseline", action="store_true", help="sweep the SGD rate of the recipe's sigmoid/SGD baseline")
+    finding.add_argument("--steps", type=int, default=200, help="training steps in the sweep (default 200)")
+    finding.add_argument("--out", help="folder for lr_find.png and lr_find.json (default runs/<recipe>-lr-find-<time>)")
+    finding.set_defaults(run=_cmd_lr_find)
 
 
 def _add_other_commands(commands) -> None:

@@ -151,3 +151,23 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="lower right")
     return figure
+
+
+def lr_find_figure(rates: Sequence[float], losses: Sequence[float], suggestion: float, title: str = "") -> Figure:
+    """The learning-rate finder's smoothed loss against the rate (log scale), the suggestion marked.
+
+    Example:
+        >>> lr_find_figure([1e-4, 1e-3, 1e-2], [2.3, 1.5, 3.0], 1e-3).axes[0].get_xscale()
+        'log'
+    """
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    axis = figure.add_subplot()
+    axis.plot(rates, losses)
+    axis.axvline(suggestion, color="grey", linestyle="--", label=f"suggested {suggestion:.3g} (steepest descent)")
+    axis.set_xscale("log")
+    axis.set_xlabel("learning rate")
+    axis.set_ylabel("training loss (smoothed)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return figure

@@ -37,6 +37,7 @@ _EXPORTS = {
     "zoo.fastpath": ("fit_fast",),
     "zoo.training": ("TrainResult", "train"),
     "zoo.lrfind": ("lr_find",),
+    "zoo.search": ("tune",),
     "zoo.diagnostics": ("diagnose",),
     "zoo.uncertainty": ("predict_mc",),
     "zoo.hub": ("list_pretrained", "load_pretrained"),

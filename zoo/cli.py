@@ -6,6 +6,7 @@
     zoo diagnose NAME_OR_FILE [--baseline] [--epochs N]   per-layer gradient norms
     zoo pretrain NAME_OR_FILE [--set k=v ...] [--out DIR]   greedy layer-wise pretraining only
     zoo lr-find NAME_OR_FILE [--baseline] [--steps N] [--out DIR]   a learning-rate sweep and a suggested rate
+    zoo tune NAME_OR_FILE --trials N [--algorithm random|bayesian|hyperband] [--out DIR]   search the [tune] space
     zoo experiment NAME        regenerate a committed experiment (vanishing, levers, leaderboard, ...)
     zoo bench NAME_OR_FILE | --all [--seeds N] [--ablation] [--epochs N] [--set k=v ...] [--out DIR]
 
@@ -186,6 +187,18 @@ def _cmd_lr_find(args) -> int:
     return 0
 
 
+def _cmd_tune(args) -> int:
+    from zoo.search import tune
+
+    recipe = _recipe_from_args(args)
+    result = tune(recipe, trials=args.trials, algorithm=args.algorithm, out_dir=args.out)
+    best = max(r["val_accuracy"] for r in result.trials if r["val_accuracy"] is not None)
+    default = f"{result.default_accuracy:.4f}" if result.default_accuracy is not None else "not run"
+    print(f"{recipe.name}: best validation accuracy {best:.4f} over {len(result.trials)} trials (the recipe itself: {default})")
+    print(f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}); all trials: {result.paths['table']}")
+    return 0
+
+
 def _cmd_experiment(args) -> int:
     from zoo.experiments import run_experiment  # research code: loaded only for this command
 
@@ -253,6 +266,12 @@ def _add_training_commands(commands, recipe_command) -> None:
     finding.add_argument("--steps", type=int, default=200, help="training steps in the sweep (default 200)")
     finding.add_argument("--out", help="folder for lr_find.png and lr_find.json (default runs/<recipe>-lr-find-<time>)")
     finding.set_defaults(run=_cmd_lr_find)
+
+    tuning = recipe_command("tune", "search the recipe's [tune] space with KerasTuner; the first trial is the recipe")
+    tuning.add_argument("--trials", type=int, required=True, help="trials to run in all (a resumed search counts earlier ones)")
+    tuning.add_argument("--algorithm", default="random", help="random (default), bayesian or hyperband")
+    tuning.add_argument("--out", help="search folder (default runs/<recipe>-tune-<time>); the same folder resumes")
+    tuning.set_defaults(run=_cmd_tune)
 
 
 def _add_other_commands(commands) -> None:

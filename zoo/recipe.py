@@ -25,6 +25,7 @@ from typing import Any, Iterator, Mapping
 from zoo.errors import RecipeError
 from zoo.paths import shipped_dir
 from zoo.schema import unknown_word_error
+from zoo.space import check_space
 from zoo.keys import SCHEMA
 from zoo.stacks import STACK_FIELDS, Stack, get_stack
 
@@ -76,6 +77,8 @@ class Recipe:
     pretrain: Section
     bench: Section
     source: str = ""
+    # The [tune] search space (zoo.space): recipe key -> {log | range | choices: ...}; empty if none.
+    tune: Section = dataclasses.field(default_factory=lambda: Section({}))
 
     def replace(self, **overrides: Any) -> "Recipe":
         """A copy with `overrides` ({"stack.dropout": 0.3} or dropout=0.3) applied and checked.
@@ -92,6 +95,8 @@ class Recipe:
         for section in SCHEMA:
             if section:
                 out[section] = dict(getattr(self, section))
+        if self.tune:
+            out["tune"] = {key: dict(spec) for key, spec in self.tune.items()}
         return out
 
     def to_toml(self) -> str:
@@ -99,11 +104,17 @@ class Recipe:
         lines = [f"{key} = {_toml_value(value)}" for key, value in self.to_dict().items() if not isinstance(value, dict)]
         for section, values in self.to_dict().items():
             if isinstance(values, dict):
-                lines += ["", f"[{section}]"] + [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+                lines += ["", f"[{section}]"] + [f"{_toml_key(key)} = {_toml_value(value)}" for key, value in values.items()]
         return "\n".join(lines) + "\n"
 
 
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)  # "train.learning_rate" needs quotes
+
+
 def _toml_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -124,7 +135,7 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
     """
     where = f"{source}: " if source else ""
     sections = [s for s in SCHEMA if s]
-    allowed_top = list(SCHEMA[""]) + sections
+    allowed_top = list(SCHEMA[""]) + sections + ["tune"]
     for key in data:
         if key not in allowed_top:
             raise RecipeError(where + str(unknown_word_error("key", key, allowed_top)))
@@ -160,7 +171,7 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
                 else:
                     filled[key] = copy.deepcopy(field.default)
             values[section] = Section(filled)
-        recipe = Recipe(**values, source=source)
+        recipe = Recipe(**values, source=source, tune=Section(check_space(data.get("tune", {}))))
         recipe_stack(recipe)  # checks across stack keys (rrelu bounds) and warns on odd pairs
         train = recipe.train
         if train.schedule == "piecewise" and len(train.factors) != len(train.boundaries) + 1:

@@ -1,0 +1,89 @@
+"""The [tune] search space and the KerasTuner search that starts from the recipe."""
+
+import json
+import tomllib
+
+import pytest
+
+import zoo
+from zoo.cli import main
+from zoo.recipe import parse_recipe
+from zoo.search import tune
+
+SPACE = """
+[tune]
+"train.learning_rate" = { log = [1e-4, 1e-1] }
+"model.hidden" = { choices = [[32, 16], [64]] }
+"stack.dropout" = { range = [0.0, 0.4] }
+"""
+
+
+@pytest.fixture
+def tunable(tiny_recipe_file, tmp_path):
+    path = tmp_path / "tunable.toml"
+    path.write_text(tiny_recipe_file.read_text().replace("epochs     = 2", "epochs     = 1") + SPACE)
+    return path
+
+
+def _with_tune(space):
+    data = zoo.get_recipe("fashion_mlp").to_dict()
+    data["tune"] = space
+    return parse_recipe(data)
+
+
+def test_search_space_round_trips_through_toml(tunable):
+    recipe = zoo.get_recipe(tunable)
+    assert recipe.tune["model.hidden"] == {"choices": [[32, 16], [64]]}
+    assert parse_recipe(tomllib.loads(recipe.to_toml())) == recipe
+    assert zoo.get_recipe("fashion_mlp").tune == {} and "tune" not in zoo.get_recipe("fashion_mlp").to_dict()
+
+
+@pytest.mark.parametrize("space, message", [
+    ({"train.learnig_rate": {"log": [1e-4, 1e-2]}}, "tune key = 'train.learnig_rate' is not allowed \\(did you mean"),
+    ({"train.epochs": {"range": [1, 5]}}, 'tune."train.epochs" is not allowed: every trial gets the same budget'),
+    ({"stack.dropout": {"range": [0.3, 0.3]}}, "the range is empty"),
+    ({"train.learning_rate": {"log": [0.0, 0.1]}}, "a log range cannot reach 0"),
+    ({"stack.dropout": {"range": [0.0, 1.5]}}, "stack.dropout = 1.5 is out of range"),
+    ({"stack.activation": {"range": [0, 1]}}, "range needs a numeric key"),
+    ({"stack.activation": {"choices": ["elu", "elo"]}}, "'elo' is not allowed"),
+    ({"stack.dropout": {"between": [0.0, 0.5]}}, "expected one of"),
+    ({"stack.dropout": {"choices": []}}, "expected a non-empty list"),
+])
+def test_bad_search_spaces_name_the_key(space, message):
+    with pytest.raises(zoo.RecipeError, match=message):
+        _with_tune(space)
+
+
+def test_search_refuses_a_space_without_the_recipe_and_zero_trials(tunable, digits):
+    recipe = zoo.get_recipe(tunable)
+    outside = recipe.replace(**{"train.learning_rate": 0.5})
+    with pytest.raises(zoo.RecipeError, match="does not contain the recipe's value 0.5"):
+        tune(outside, data=digits, trials=2)
+    with pytest.raises(zoo.RecipeError, match="trials = 0"):
+        tune(recipe, data=digits, trials=0)
+    with pytest.raises(zoo.RecipeError, match="algorithm = 'grid' is not allowed"):
+        tune(recipe, data=digits, trials=1, algorithm="grid")
+    with pytest.raises(zoo.RecipeError, match="has no \\[tune\\] section"):
+        tune(zoo.get_recipe("fashion_mlp"), data=digits, trials=1)
+
+
+@pytest.mark.slow
+def test_first_trial_is_the_recipe_and_the_search_resumes(tunable, digits, tmp_path):
+    recipe = zoo.get_recipe(tunable)
+    first = tune(recipe, data=digits, trials=3, out_dir=tmp_path / "search", verbose=False)
+    assert len(first.trials) == 3 and first.trials[0]["is_recipe"]
+    assert first.trials[0]["values"] == {"train.learning_rate": recipe.train.learning_rate, "model.hidden": [32, 16],
+                                         "stack.dropout": recipe.stack.dropout}
+    assert sum(row["is_recipe"] for row in first.trials) == 1
+    assert all(row["seconds"] > 0 and 0 <= row["val_accuracy"] <= 1 for row in first.trials)
+    best = zoo.get_recipe(first.paths["best"])  # a complete recipe zoo train accepts
+    assert best.to_dict()["tune"] == recipe.to_dict()["tune"]
+    assert max(r["val_accuracy"] for r in first.trials) == json.loads(first.paths["trials"].read_text())["best"]["val_accuracy"]
+    resumed = tune(recipe, data=digits, trials=4, out_dir=tmp_path / "search", verbose=False)
+    assert len(resumed.trials) == 4 and resumed.trials[:3] == first.trials, "earlier trials are kept, not rerun"
+    assert "(recipe)" in first.paths["table"].read_text()
+
+
+def test_cli_tune_reports_bad_trials(tunable, capsys):
+    assert main(["tune", str(tunable), "--trials", "0"]) == 2
+    assert "trials = 0" in capsys.readouterr().err

@@ -45,6 +45,7 @@ class TuneResult:
     """The search's trials (values, validation accuracy, seconds), the best recipe and its files."""
 
     trials: list[dict[str, Any]]
+    best: dict[str, Any]
     best_recipe: Recipe
     default_accuracy: float | None
     paths: dict[str, Path] = field(default_factory=dict)
@@ -186,4 +187,4 @@ def _write(tuner, hypermodel: _RecipeHyperModel, recipe: Recipe, out_dir: Path) 
         lines.append(f"| {row['trial']}{mark} | " + " | ".join(f"{v}" for v in row["values"].values())
                      + f" | {accuracy} | {row['seconds']} |")
     write_text(paths["table"], "\n".join(lines) + "\n")
-    return TuneResult(rows, best_recipe, default, paths)
+    return TuneResult(rows, best, best_recipe, default, paths)

@@ -18,6 +18,8 @@ imports this package, and torch is imported only by the speed experiment.
   the modern stack, one lever a step, in a fixed epoch budget.
 * ``leaderboard``: seconds of training to test accuracy 0.90, 0.92, 0.93 and 0.94 on this CPU:
   zoo's recipes against keras.io's example convnet and a PyTorch twin, fixed budgets, median over seeds.
+* ``tuning``: a KerasTuner search of a recipe's [tune] space against the recipe itself, both
+  retrained for several seeds: does the default hold up, and what does the search cost?
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -30,7 +32,7 @@ from typing import Any
 
 from zoo.schema import unknown_word_error
 
-EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers", "leaderboard")
+EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers", "leaderboard", "tuning")
 
 
 def run_experiment(name: str, **options) -> dict[str, Any]:
@@ -40,7 +42,7 @@ def run_experiment(name: str, **options) -> dict[str, Any]:
         >>> run_experiment("vanish")
         Traceback (most recent call last):
         ...
-        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed, levers, leaderboard
+        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed, levers, leaderboard, tuning
     """
     if name not in EXPERIMENTS:
         raise unknown_word_error("experiment", name, EXPERIMENTS)

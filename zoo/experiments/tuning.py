@@ -1,0 +1,78 @@
+"""Is the default good enough, or does a search buy accuracy, and at what CPU cost? (`zoo experiment tuning`)
+
+For each recipe: a KerasTuner search of its [tune] space (`zoo.tune`; the first trial is the recipe
+itself), every trial on the recipe's own budget and scored on validation accuracy; then the recipe
+and the best configuration found are each trained again for several seeds and tested once. The
+test set picks nothing: it only reports the two medians.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from zoo.data import load, reshuffled
+from zoo.recipe import get_recipe
+from zoo.records import run_folder, stamp, write_results
+from zoo.reports import spread
+from zoo.search import tune
+from zoo.training import train
+
+
+def run(out_dir: str | Path = Path("benchmarks/results/tuning"), runs_dir: str | Path | None = None,
+        recipes: tuple[str, ...] = ("fashion_mlp",), trials: int = 10, algorithm: str = "random",
+        seeds: int = 3) -> dict[str, Any]:
+    """Search each recipe's [tune] space, then retrain the default and the best `seeds` times each."""
+    runs_dir = Path(runs_dir) if runs_dir else run_folder("tuning", "runs/experiments")
+    started = time.perf_counter()
+    rows = []
+    for name in recipes:
+        recipe = get_recipe(name)
+        data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+        search_started = time.perf_counter()
+        found = tune(recipe, data=data, trials=trials, algorithm=algorithm, out_dir=runs_dir / f"{name}-search",
+                     verbose=False)
+        search_seconds = time.perf_counter() - search_started
+        tested = {}
+        for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
+            accuracies = [train(candidate.replace(**{"train.seed": seed}), data=reshuffled(data, seed), verbose=0,
+                                out_dir=runs_dir / f"{name}-{variant}-seed{seed}").metrics["test_accuracy"]
+                          for seed in range(seeds)]
+            tested[variant] = spread(accuracies)
+            print(f"[{time.perf_counter() - started:6.0f} s] {name} {variant}: test {tested[variant]['median']:.4f}",
+                  flush=True)
+        rows.append({"recipe": name, "trials": found.trials, "search_seconds": round(search_seconds, 1),
+                     "best_values": found.best["values"],
+                     "default_val_accuracy": found.default_accuracy, "test_accuracy": tested})
+    results = {"experiment": "tuning", "algorithm": algorithm, "trials": trials, "seeds": list(range(seeds)),
+               "recipes": rows, **stamp(started)}
+    write_results(out_dir, results, _report(results))
+    return results
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    default, tuned = row["test_accuracy"]["default"], row["test_accuracy"]["tuned"]
+    gain = 100 * (tuned["median"] - default["median"])
+    noise = 100 * max(default["max"] - default["min"], tuned["max"] - tuned["min"])
+    if abs(gain) <= noise:
+        return (f"the search moved the median test accuracy by {gain:+.2f} points, within the seed-to-seed spread "
+                f"({noise:.2f} points): the default is as good as what {row['search_seconds'] / 60:.0f} CPU-minutes "
+                "of search found")
+    better = "bought" if gain > 0 else "lost"
+    return f"the search {better} {abs(gain):.2f} points of median test accuracy for {row['search_seconds'] / 60:.0f} CPU-minutes"
+
+
+def _report(results: dict[str, Any]) -> str:
+    lines = ["# Default vs tuned: does a search beat the recipe?", "",
+             f"{results['algorithm']} search, {results['trials']} trials per recipe (trial 1 = the recipe), each on the "
+             f"recipe's budget, chosen on validation accuracy; then default and best retrained for seeds "
+             f"{results['seeds']}, median (min-max) test accuracy.", "",
+             "| recipe | default | tuned | search time | best values | verdict |", "|---|---|---|---|---|---|"]
+    for row in results["recipes"]:
+        d, t = row["test_accuracy"]["default"], row["test_accuracy"]["tuned"]
+        lines.append(f"| {row['recipe']} | {d['median']:.4f} ({d['min']:.4f}-{d['max']:.4f}) | {t['median']:.4f} "
+                     f"({t['min']:.4f}-{t['max']:.4f}) | {row['search_seconds']:.0f} s | {row['best_values']} | "
+                     f"{_verdict(row)} |")
+    lines += ["", f"Regenerate: `zoo experiment tuning` ({results['seconds']:.0f} s on this run's machine).", ""]
+    return "\n".join(lines)

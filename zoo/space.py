@@ -41,10 +41,10 @@ def check_space(raw: Any) -> dict[str, dict[str, Any]]:
     """Validate a [tune] table; return it with every bound and choice checked by its key's rules.
 
     Example:
-        >>> check_space({"train.learning_rate": {"log": [0.0, 0.1]}})
+        >>> check_space({"regularization.l2": {"log": [0.0, 0.1]}})
         Traceback (most recent call last):
         ...
-        zoo.errors.RecipeError: tune."train.learning_rate" = {'log': [0.0, 0.1]}: a log range cannot reach 0; expected 0 < low < high
+        zoo.errors.RecipeError: tune."regularization.l2" = {'log': [0.0, 0.1]}: a log range cannot reach 0; expected 0 < low < high
     """
     if not isinstance(raw, Mapping):
         raise RecipeError(f"tune = {raw!r} is not allowed; expected a [tune] table of key = {{ log | range | choices = ... }}")

@@ -21,6 +21,8 @@ def test_a_threshold_counts_only_when_the_median_clears_it():
     assert table[0.92]["zoo"]["label"] == "fast" and table[0.92]["torch"]["label"] == "twin"
     assert table[0.93]["zoo"]["label"] == "slow" and table[0.93]["torch"] is None
     assert table[0.94] == {"threshold": 0.94, "zoo": None, "torch": None}
+    float32_tie = [{"contestant": "torch", "label": "t", "accuracy": 0.8999999761581421, "seconds": 1.0}]
+    assert standings(float32_tie, (0.9,))[0]["torch"]["label"] == "t", "9,000 of 10,000 right is 0.90"
 
 
 def test_entries_are_fixed_budgets_of_known_contestants():

@@ -115,3 +115,13 @@ def test_an_interruption_says_exactly_how_to_resume(tiny_recipe_file, monkeypatc
     assert main(["train", str(tiny_recipe_file), "--epochs", "1"]) == 130
     hint = capsys.readouterr().err
     assert f"resume from the last finished epoch with: zoo train {tiny_recipe_file} --epochs 1 --out runs/tiny_digits-" in hint
+
+
+@pytest.mark.slow
+def test_bench_command_runs_end_to_end(tiny_recipe_file, tmp_path, monkeypatch, capsys):
+    """The main job's command (`zoo bench NAME --seeds 1 --no-ablation --epochs N --out DIR`), on a tiny recipe."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "bench"
+    assert main(["bench", str(tiny_recipe_file), "--seeds", "1", "--no-ablation", "--epochs", "1", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["summary"]) == {"baseline", "recipe"} and (out / "report.md").is_file()

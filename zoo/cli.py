@@ -77,7 +77,8 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from zoo.bench import bench, write_index
+    from zoo.bench import bench
+    from zoo.reports import write_index
 
     if args.all == (args.recipe is not None):
         print("zoo: error: name one recipe (or .toml file), or pass --all", file=sys.stderr)

@@ -66,8 +66,9 @@ def steepest(rates: list[float], losses: list[float]) -> float:
         raise RecipeError(f"the sweep recorded {len(rates)} losses; at least 3 are needed to find a slope: raise steps")
     slopes = np.gradient(np.asarray(losses), np.log(np.asarray(rates)))
     trim = max(1, len(rates) // 10)
-    window = slopes[trim:-trim] if len(rates) > 2 * trim + 2 else slopes
-    return float(rates[int(np.argmin(window)) + (trim if window is not slopes else 0)])
+    if len(rates) <= 2 * trim + 2:  # too short to spare its ends
+        trim = 0
+    return float(rates[trim + int(np.argmin(slopes[trim:len(rates) - trim]))])
 
 
 def lr_find(recipe: Recipe | str, data: Splits | None = None, *, baseline: bool = False, start: float = 1e-7,

@@ -92,14 +92,15 @@ class _RecipeHyperModel:
                      steps_per_epoch=steps)
 
     def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0, **kwargs):
-        trial = self.recipe.replace(**self.values(hp))
+        values = self.values(hp)
+        trial = self.recipe.replace(**values)
         x, y = self.data.arrays["train"]
         train = pipeline(x, y, trial.train.batch_size, shuffle=True, seed=trial.train.seed)
         started = time.perf_counter()
         history = fit_fast(model, train, examples=len(x), batch_size=trial.train.batch_size,
                            validation_data=self.data.validation, epochs=(epochs or trial.train.epochs) - initial_epoch,
                            callbacks=[*callbacks, ShuffleEpoch(train)], verbose=0, fast=trial.train.fast_path)
-        key = json.dumps(self.values(hp), sort_keys=True)
+        key = json.dumps(values, sort_keys=True)
         self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
         write_json(self.seconds_path, self.seconds)
         return history

@@ -32,9 +32,8 @@ FIXED_BUDGET = ("train.epochs", "train.seed", "train.early_stopping_patience")
 SPEC_KINDS = ("log", "range", "choices")
 
 
-def _searchable_keys() -> tuple[str, ...]:
-    return tuple(f"{section}.{key}" for section in SEARCHABLE_SECTIONS for key in SCHEMA[section]
-                 if f"{section}.{key}" not in FIXED_BUDGET and key != "name")
+SEARCHABLE = tuple(f"{section}.{key}" for section in SEARCHABLE_SECTIONS for key in SCHEMA[section]
+                   if f"{section}.{key}" not in FIXED_BUDGET and key != "name")
 
 
 def check_space(raw: Any) -> dict[str, dict[str, Any]]:
@@ -50,11 +49,11 @@ def check_space(raw: Any) -> dict[str, dict[str, Any]]:
         raise RecipeError(f"tune = {raw!r} is not allowed; expected a [tune] table of key = {{ log | range | choices = ... }}")
     space = {}
     for key, spec in raw.items():
-        if key not in _searchable_keys():
+        if key not in SEARCHABLE:
             if key in FIXED_BUDGET:
                 budget = ", ".join(FIXED_BUDGET)
                 raise RecipeError(f'tune."{key}" is not allowed: every trial gets the same budget ({budget})')
-            raise unknown_word_error("tune key", key, _searchable_keys())
+            raise unknown_word_error("tune key", key, SEARCHABLE)
         space[key] = _check_spec(key, spec)
     return space
 

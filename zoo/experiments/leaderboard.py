@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
 from zoo.data import load, reshuffled
 from zoo.errors import RecipeError
@@ -160,7 +159,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/leaderboard"), runs_dir: 
         summary.append({"contestant": entry.contestant, "label": entry.label, "recipe": entry.recipe,
                         "overrides": entry.overrides, "seeds": entry.seeds, "accuracy": accuracy["median"],
                         "low": accuracy["min"], "high": accuracy["max"],
-                        "seconds": float(np.median([r["train_seconds"] for r in results]))})
+                        "seconds": spread([r["train_seconds"] for r in results])["median"]})
     results = {"experiment": "leaderboard", "thresholds": list(thresholds), "entries": summary, "runs": runs,
                "standings": standings(summary, thresholds), **stamp(started)}
     if "torch" in sys.modules:

@@ -168,13 +168,19 @@ def torch_network(recipe: Recipe, input_shape=(28, 28, 1), num_classes: int = 10
     return nn.Sequential(*layers), torch
 
 
+def _torch_inputs(recipe: Recipe, x: np.ndarray):
+    """`x` as a contiguous torch tensor, NCHW for conv nets as PyTorch wants (so batches are plain slices)."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)) if recipe.model.kind == "cnn" else x))
+
+
 def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
     """A function that trains one pass over `(x, y)` with a hand-written PyTorch eager loop (Adam)."""
     model, torch = torch_network(recipe)
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
-    # NCHW for conv nets, as PyTorch wants; contiguous tensors so batches are plain slices.
-    inputs = torch.from_numpy(np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)) if recipe.model.kind == "cnn" else x))
+    inputs = _torch_inputs(recipe, x)
     labels = torch.from_numpy(y.astype(np.int64))
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.train.learning_rate)
     batch = recipe.train.batch_size
@@ -239,8 +245,7 @@ def torch_train(recipe: Recipe, splits, seed: int = 0) -> dict[str, float]:
 
     def tensors(split):
         x, y = splits.arrays[split]
-        x = np.transpose(x, (0, 3, 1, 2)) if recipe.model.kind == "cnn" else x
-        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y.astype(np.int64))
+        return _torch_inputs(recipe, x), torch.from_numpy(y.astype(np.int64))
 
     inputs, labels = tensors("train")
     batch, train = recipe.train.batch_size, recipe.train

@@ -34,6 +34,8 @@ _EXPORTS = {
     "zoo.blocks": ("conv_block", "dense_block", "residual_block"),
     "zoo.network": ("baseline", "build"),
     "zoo.data": ("from_arrays", "load"),
+    "zoo.sources": ("read_data",),
+    "zoo.tables": ("table_columns",),
     "zoo.fastpath": ("fit_fast",),
     "zoo.training": ("TrainResult", "train"),
     "zoo.lrfind": ("lr_find",),

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from zoo.network import BASELINE_OVERRIDES, baseline_recipe
-from zoo.data import Splits, load, reshuffled
+from zoo.data import Splits, reshuffled
+from zoo.errors import DataError
+from zoo.sources import recipe_data
 from zoo.plots import bench_figure
 from zoo.recipe import Recipe, get_recipe
 from zoo.records import stamp, write_results, write_text
@@ -247,8 +249,11 @@ def bench(
                         **({"bench.seeds": seeds} if seeds is not None else {}),
                         **({"bench.ablation": ablation} if ablation is not None else {}))
     seed_list = [recipe.train.seed + index for index in range(recipe.bench.seeds)]
-    if data is None:
-        data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+    recipe, data = recipe_data(recipe, data)
+    if recipe.task == "regression":
+        raise DataError(f"zoo bench compares accuracies; {data.source} is a regression task. Compare a regression "
+                        "recipe with its baseline through `zoo train` and `zoo train --baseline` (R^2 and MAE in "
+                        "metrics.json), as `zoo experiment tabular` does")
     runs_dir = Path(runs_dir) if runs_dir is not None else runs_folder(recipe, seed_list, data)
     # Committed results under benchmarks/results/ change only when asked for by name (--out, --all).
     out_dir = Path(out_dir) if out_dir is not None else runs_dir

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zoo.errors import RecipeError
 from zoo.schema import unknown_word_error
 
 
@@ -21,6 +22,7 @@ class DatasetInfo:
     class_names: tuple[str, ...]
     description: str
     train_examples: int = 0  # before the validation split; sizes step-based schedules
+    task: str = "classification"  # or "regression": one float target per example, num_classes 1
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -39,6 +41,9 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
 }
 
+# What `dataset = "any"` means: an architecture recipe with no data of its own; `--data` supplies it.
+ANY = "any"
+
 
 def dataset_info(name: str) -> DatasetInfo:
     """Facts about the dataset `name`; an unknown name lists the known ones.
@@ -47,6 +52,22 @@ def dataset_info(name: str) -> DatasetInfo:
         >>> dataset_info("fashion_mnist").input_shape
         (28, 28, 1)
     """
+    if name == ANY:
+        raise RecipeError('dataset = "any": this recipe has no data of its own; pass --data (or data= in the API), '
+                          "e.g. --data table.csv --target price, --data images/, --data arrays.npz, --data tfds:mnist")
     if name not in DATASETS:
-        raise unknown_word_error("dataset", name, tuple(DATASETS))
+        raise unknown_word_error("dataset", name, (*DATASETS, ANY))
     return DATASETS[name]
+
+
+def data_fits(dataset: str, kind: str) -> str:
+    """What data a recipe trains on: its own dataset, or for `dataset = "any"` the kinds of --data
+    its model `kind` fits (conv nets need images; dense nets take anything).
+
+    Example:
+        >>> data_fits("fashion_mnist", "mlp"), data_fits("any", "mlp"), data_fits("any", "cnn")
+        ('fashion_mnist', 'any: images, tables, arrays', 'any: images')
+    """
+    if dataset != ANY:
+        return dataset
+    return "any: images" if kind in ("cnn", "resnet") else "any: images, tables, arrays"

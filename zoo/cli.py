@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from zoo.catalog import data_fits
 from zoo.console import quiet_tensorflow
 from zoo.errors import ZooError
 from zoo.recipe import get_recipe, list_recipes, parse_override
@@ -32,20 +33,56 @@ def _recipe_from_args(args):
     return get_recipe(args.recipe, **overrides)
 
 
+def _recipe_and_data(args):
+    """The recipe, and `--data` read for it (None: the recipe's own dataset, loaded where it is used)."""
+    recipe = _recipe_from_args(args)
+    if getattr(args, "data", None) is None:
+        for flag in ("target", "image_size", "categorical", "numeric", "validation_size"):
+            if getattr(args, flag, None) is not None:
+                raise ZooError(f"--{flag.replace('_', '-')} goes with --data")
+        return recipe, None
+    from zoo.sources import read_data, recipe_data
+
+    splits = read_data(args.data, target=args.target, task=recipe.task, batch_size=recipe.train.batch_size,
+                       validation_size=args.validation_size, seed=recipe.train.seed, image_size=_image_size(args.image_size),
+                       categorical=_columns(args.categorical), numeric=_columns(args.numeric))
+    return recipe_data(recipe, splits)
+
+
+def _image_size(text: str | None) -> tuple[int, int] | None:
+    try:
+        height, width = (int(part) for part in text.split(",")) if text is not None else (1, 1)
+    except ValueError:
+        raise ZooError(f"--image-size {text!r} does not parse; expected HEIGHT,WIDTH, e.g. 64,64") from None
+    return None if text is None else (check_argument("--image-size", height, count_field(1)),
+                                      check_argument("--image-size", width, count_field(1)))
+
+
+def _columns(text: str | None) -> list[str] | None:
+    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _cmd_list(args) -> int:
     names = list_recipes(args.pattern)
     if not names:
         print(f"no recipe matches {args.pattern!r}; `zoo list` shows them all", file=sys.stderr)
         return 1
     width = max(len(name) for name in names)
+    fits = {name: data_fits(get_recipe(name).dataset, get_recipe(name).model.kind) for name in names}
+    fits_width = max(len(text) for text in fits.values())
     for name in names:
-        print(f"{name:<{width}}  {get_recipe(name).description}")
+        print(f"{name:<{width}}  {fits[name]:<{fits_width}}  {get_recipe(name).description}")
     return 0
 
 
+
 def _cmd_show(args) -> int:
-    recipe = _recipe_from_args(args)
+    recipe, data = _recipe_and_data(args)
     print(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
+    if data is not None:
+        classes = f"{data.info.num_classes} classes" if recipe.task == "classification" else "one number"
+        print(f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
+              f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test")
     print(recipe.to_toml(), end="")
     return 0
 
@@ -55,12 +92,14 @@ def _cmd_train(args) -> int:
 
     from zoo.records import run_folder
 
-    recipe = _recipe_from_args(args)
+    recipe, data = _recipe_and_data(args)
     # The folder is named here, not inside train(), so an interruption can say exactly where to resume.
     args.out = args.out or str(run_folder(recipe.name + ("_baseline" if args.baseline else "")))
-    result = train(recipe, epochs=args.epochs, out_dir=args.out, baseline=args.baseline, learning_rate=args.learning_rate)
+    result = train(recipe, data=data, epochs=args.epochs, out_dir=args.out, baseline=args.baseline,
+                   learning_rate=args.learning_rate)
     m = result.metrics
-    print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test accuracy {m['test_accuracy']:.4f}, "
+    score = "accuracy" if m["score"] == "accuracy" else "R^2"
+    print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test {score} {m['test_score']:.4f}, "
           f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
     print(f"Run folder: {result.run_dir} (metrics.json, model.keras, log.csv, tensorboard/)")
     if m["status"] == "diverged":
@@ -94,8 +133,8 @@ def _cmd_bench(args) -> int:
                   force=args.force, out_dir=Path("benchmarks") / "results" / name)
         print(write_index())
         return 0
-    recipe = _recipe_from_args(args)
-    bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, out_dir=args.out, verbose=args.verbose, save=args.save, force=args.force)
+    recipe, data = _recipe_and_data(args)
+    bench(recipe, data=data, seeds=args.seeds, epochs=args.epochs, ablation=ablation, out_dir=args.out, verbose=args.verbose, save=args.save, force=args.force)
     if args.out and Path(args.out).resolve().parent == Path("benchmarks/results").resolve():
         write_index()  # a committed result changed: the index follows
     return 0
@@ -105,15 +144,15 @@ def _cmd_diagnose(args) -> int:
     from zoo.diagnostics import diagnose, gradient_warning, table
     from zoo.training import train
 
-    recipe = _recipe_from_args(args)
+    recipe, data = _recipe_and_data(args)
     if args.epochs == 0:
-        rows = diagnose(recipe, baseline=args.baseline)
+        rows = diagnose(recipe, data=data, baseline=args.baseline)
         print(f"{recipe.name}{' (baseline)' if args.baseline else ''} at initialization\n{table(rows)}")
         message = gradient_warning(rows, "at initialization")
         if message:
             print(f"\nwarning: {message}")
         return 0
-    result = train(recipe, epochs=args.epochs, out_dir=args.out, baseline=args.baseline)
+    result = train(recipe, data=data, epochs=args.epochs, out_dir=args.out, baseline=args.baseline)
     records = json.loads(result.paths["diagnostics"].read_text())["records"]
     for record in (records[0], records[-1]):
         when = "at initialization" if record["epoch"] == 0 else f"after epoch {record['epoch']}"
@@ -150,16 +189,16 @@ def _cmd_transfer(args) -> int:
 def _cmd_pretrain(args) -> int:
     from pathlib import Path
 
-    from zoo.data import load
     from zoo.errors import RecipeError
     from zoo.pretrain import pretrain_recipe, write_pretraining
     from zoo.records import run_folder
+    from zoo.sources import recipe_data
 
-    recipe = _recipe_from_args(args)
+    recipe, data = _recipe_and_data(args)
     if recipe.pretrain.method == "none":
         raise RecipeError(f"{recipe.name} has pretrain.method = 'none'; pick one, e.g. --set pretrain.method=rbm "
                           "(sigmoid nets) or --set pretrain.method=dae (any activation)")
-    data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
+    recipe, data = recipe_data(recipe, data)
     out = Path(args.out) if args.out else run_folder(f"{recipe.name}-pretrain")
     pretrained = pretrain_recipe(recipe, data.arrays["train"][0])
     paths = write_pretraining(pretrained, out)
@@ -178,9 +217,9 @@ def _cmd_lr_find(args) -> int:
     from zoo.lrfind import lr_find
     from zoo.records import run_folder
 
-    recipe = _recipe_from_args(args)
+    recipe, data = _recipe_and_data(args)
     out = Path(args.out) if args.out else run_folder(f"{recipe.name}-lr-find")
-    found = lr_find(recipe, baseline=args.baseline, steps=args.steps, out_dir=out)
+    found = lr_find(recipe, data=data, baseline=args.baseline, steps=args.steps, out_dir=out)
     print(f"{found.recipe} ({found.optimizer}): the loss falls fastest at rate {found.suggestion:.3g} "
           f"(lowest at {found.minimum_rate:.3g}); {len(found.rates)} steps before it blew up or the sweep ended.")
     print(f"Train with it: zoo train {args.recipe} {found.command()}" + (" --baseline" if args.baseline else ""))
@@ -191,8 +230,8 @@ def _cmd_lr_find(args) -> int:
 def _cmd_tune(args) -> int:
     from zoo.search import tune
 
-    recipe = _recipe_from_args(args)
-    result = tune(recipe, trials=args.trials, algorithm=args.algorithm, out_dir=args.out)
+    recipe, data = _recipe_and_data(args)
+    result = tune(recipe, data=data, trials=args.trials, algorithm=args.algorithm, out_dir=args.out)
     best = max(r["val_accuracy"] for r in result.trials if r["val_accuracy"] is not None)
     default = f"{result.default_accuracy:.4f}" if result.default_accuracy is not None else "not run"
     print(f"{recipe.name}: best validation accuracy {best:.4f} over {len(result.trials)} trials (the recipe itself: {default})")
@@ -223,10 +262,23 @@ def _parser() -> argparse.ArgumentParser:
                              help="override a recipe key, e.g. --set stack.dropout=0.3 (repeatable)")
         return command
 
-    recipe_command("show", "print the fully resolved recipe").set_defaults(run=_cmd_show)
+    _data_flags(recipe_command("show", "print the fully resolved recipe (for --data: its task resolved)")).set_defaults(run=_cmd_show)
     _add_training_commands(commands, recipe_command)
     _add_other_commands(commands)
     return parser
+
+
+def _data_flags(command):
+    """--data and the flags that say how to read it, on every command that trains (and show)."""
+    command.add_argument("--data", metavar="SOURCE", help="your own data instead of the recipe's: tfds:NAME, an image folder "
+                         "(one subfolder per class), a .csv/.parquet table (with --target), an .npz file, or digits")
+    command.add_argument("--target", metavar="COLUMN", help="a table's target column")
+    command.add_argument("--image-size", metavar="H,W", help="resize an image folder's images (default: their own size)")
+    command.add_argument("--categorical", metavar="COLUMNS", help="comma-separated table columns to one-hot encode")
+    command.add_argument("--numeric", metavar="COLUMNS", help="comma-separated table columns to standardize as numbers")
+    command.add_argument("--validation-size", type=int, metavar="N", help="examples held out for validation "
+                         "(default with --data: 10%% of the training examples)")
+    return command
 
 
 def _add_training_commands(commands, recipe_command) -> None:
@@ -237,6 +289,7 @@ def _add_training_commands(commands, recipe_command) -> None:
     training.add_argument("--learning-rate", type=float, help="learning rate (with --baseline: the SGD rate)")
     training.add_argument("--save", action="store_true", help="ship the trained model in saved_models/ (with card and sha256)")
     training.add_argument("--force", action="store_true", help="with --save: replace a model already saved under this name")
+    _data_flags(training)
     training.set_defaults(run=_cmd_train)
 
     benching = recipe_command("bench", "train the recipe and its baseline (rate picked on validation) and compare")
@@ -250,28 +303,33 @@ def _add_training_commands(commands, recipe_command) -> None:
                                "(default: the recipe's bench.ablation)")
     benching.add_argument("--out", help="results folder (default benchmarks/results/<recipe>)")
     benching.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output per run")
+    _data_flags(benching)
     benching.set_defaults(run=_cmd_bench)
 
     diagnosing = recipe_command("diagnose", "per-layer gradient norms and activation statistics (vanishing/exploding gradients)")
     diagnosing.add_argument("--baseline", action="store_true", help="diagnose the sigmoid/SGD baseline of the recipe")
     diagnosing.add_argument("--epochs", type=int, default=1, help="epochs to train while recording (0: initialization only)")
     diagnosing.add_argument("--out", help="run folder (default runs/<recipe>-<time>)")
+    _data_flags(diagnosing)
     diagnosing.set_defaults(run=_cmd_diagnose)
 
     pretraining = recipe_command("pretrain", "greedy layer-wise pretraining (RBM or denoising autoencoder) of a recipe's MLP")
     pretraining.add_argument("--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)")
+    _data_flags(pretraining)
     pretraining.set_defaults(run=_cmd_pretrain)
 
     finding = recipe_command("lr-find", "sweep the learning rate over a few hundred steps and suggest one")
     finding.add_argument("--baseline", action="store_true", help="sweep the SGD rate of the recipe's sigmoid/SGD baseline")
     finding.add_argument("--steps", type=int, default=200, help="training steps in the sweep (default 200)")
     finding.add_argument("--out", help="folder for lr_find.png and lr_find.json (default runs/<recipe>-lr-find-<time>)")
+    _data_flags(finding)
     finding.set_defaults(run=_cmd_lr_find)
 
     tuning = recipe_command("tune", "search the recipe's [tune] space with KerasTuner; the first trial is the recipe")
     tuning.add_argument("--trials", type=int, required=True, help="trials to run in all (a resumed search counts earlier ones)")
     tuning.add_argument("--algorithm", default="random", help="random (default), bayesian or hyperband")
     tuning.add_argument("--out", help="search folder (default runs/<recipe>-tune-<time>); the same folder resumes")
+    _data_flags(tuning)
     tuning.set_defaults(run=_cmd_tune)
 
 
@@ -297,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Example:
         >>> main(["list", "fashion_mlp"])
-        fashion_mlp  Dense net with the default stack ...
+        fashion_mlp  fashion_mnist  Dense net with the default stack ...
         0
     """
     args = _parser().parse_args(argv)

@@ -49,8 +49,12 @@ HOW_TO_GET = (
 class Splits:
     """One dataset split three ways, as numpy arrays and as batched `tf.data` pipelines.
 
-    `arrays[split]` is `(x, y)` with x float32 scaled to [0, 1] and y int32 class ids;
+    `arrays[split]` is `(x, y)` with x float32 (images scaled to [0, 1], table rows encoded)
+    and y int32 class ids, or for regression float32 targets of shape (examples, 1);
     `indices["train"]` and `indices["validation"]` are positions in the source's training set.
+    `encoder`, when not None, is the Keras model that turns raw input (pixel values 0-255, a
+    table's columns) into x: `zoo.train` puts it in front of the saved model, so that model
+    takes raw input.
     """
 
     train: tf.data.Dataset
@@ -62,6 +66,7 @@ class Splits:
     batch_size: int
     indices: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)
+    encoder: Any = None
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -200,12 +205,13 @@ def split(
     only drives shuffling. `train_size` keeps the first N of the remaining training examples.
     """
     x_train, x_test = np.asarray(x_train, np.float32), np.asarray(x_test, np.float32)
-    y_train, y_test = _labels(y_train, "y_train", len(x_train), info), _labels(y_test, "y_test", len(x_test), info)
+    targets = _regression_targets if info.task == "regression" else _labels
+    y_train, y_test = targets(y_train, "y_train", len(x_train), info), targets(y_test, "y_test", len(x_test), info)
     for key, x in (("x_train", x_train), ("x_test", x_test)):
         if x.shape[1:] != info.input_shape:
             raise DataError(f"{key} has examples of shape {x.shape[1:]}; expected {info.input_shape}")
     check_argument("validation_size", validation_size, count_field(1, len(x_train) - 1), DataError)
-    order = np.random.default_rng(0).permutation(len(x_train))
+    order = validation_order(len(x_train))
     validation, train = order[:validation_size], order[validation_size:]
     if train_size is not None:
         check_argument("train_size", train_size, count_field(1, len(train)), DataError)
@@ -223,6 +229,16 @@ def split(
         indices={"train": train, "validation": validation},
         sizes={name: len(pair[1]) for name, pair in arrays.items()},
     )
+
+
+def validation_order(count: int) -> np.ndarray:
+    """The fixed permutation `split` carves validation from: its first `validation_size` positions.
+
+    Example:
+        >>> sorted(validation_order(5).tolist())
+        [0, 1, 2, 3, 4]
+    """
+    return np.random.default_rng(0).permutation(count)
 
 
 def reshuffled(splits: Splits, seed: int) -> Splits:
@@ -280,6 +296,18 @@ def _labels(y: Any, key: str, count: int, info: DatasetInfo) -> np.ndarray:
     if len(y) and (y.min() < 0 or y.max() >= info.num_classes):
         raise DataError(f"{key} holds labels from {y.min()} to {y.max()}; expected 0..{info.num_classes - 1}")
     return y.astype(np.int32)
+
+
+def _regression_targets(y: Any, key: str, count: int, info: DatasetInfo) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or len(y) != count:
+        raise DataError(f"{key} has shape {y.shape}; expected ({count},): one number per example")
+    if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)):
+        raise DataError(f"{key} must hold finite numbers for regression; found {y.dtype} values"
+                        + ("" if not np.issubdtype(y.dtype, np.number) else " with NaN or infinity"))
+    return y.astype(np.float32).reshape(-1, 1)  # (examples, 1), the shape of the net's one output
 
 
 def load(

@@ -121,7 +121,10 @@ def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None) ->
                 elif current is not None and _activation_word(layer) and current["word"] is None:
                     current["word"] = _activation_word(layer)
                     outputs[len(rows) - 1] = h
-            loss = keras.losses.sparse_categorical_crossentropy(tf.convert_to_tensor(y), h)
+            if h.shape[-1] == 1:  # one linear output: a regression net, trained on squared error
+                loss = keras.losses.mean_squared_error(tf.convert_to_tensor(y, tf.float32), h)
+            else:
+                loss = keras.losses.sparse_categorical_crossentropy(tf.convert_to_tensor(y), h)
             loss = tf.reduce_mean(loss)
         variables = []
         for row in rows:
@@ -223,8 +226,8 @@ def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = 
         >>> rows[0]["weight_grad_norm"] < 1e-2 * rows[-1]["weight_grad_norm"]   # doctest: +SKIP
         True
     """
-    from zoo.network import baseline_recipe, build
-    from zoo.data import load
+    from zoo.network import baseline_recipe, build_for
+    from zoo.sources import recipe_data
     from zoo.recipe import Recipe, get_recipe
 
     if isinstance(model_or_recipe, keras.Model):
@@ -235,8 +238,7 @@ def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = 
         recipe = model_or_recipe if isinstance(model_or_recipe, Recipe) else get_recipe(model_or_recipe)
         if baseline:
             recipe = baseline_recipe(recipe)
-        if data is None:
-            data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+        recipe, data = recipe_data(recipe, data)
         keras.utils.set_random_seed(recipe.train.seed)
-        model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes)
+        model = build_for(recipe, data)
     return layer_stats(model, *fixed_batch(data, examples))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from zoo.catalog import DATASETS
+from zoo.catalog import ANY, DATASETS
 from zoo.schema import Field
 from zoo.stacks import STACK_FIELDS, STACKS
 
@@ -21,7 +21,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "": {
         "name": Field(str, None, "recipe name: lower-case letters, digits and underscores"),
         "description": Field(str, "", "one line saying what the recipe is for"),
-        "dataset": Field(str, "fashion_mnist", "dataset the recipe trains on", choices=tuple(DATASETS)),
+        "dataset": Field(str, "fashion_mnist", "dataset the recipe trains on; any: an architecture recipe, data from --data",
+                         choices=(*DATASETS, ANY)),
+        "task": Field(str, "auto", "what the net predicts; auto: regression when the target holds non-integer numbers, "
+                      "else classification", choices=("auto", "classification", "regression")),
         "validation_size": Field(int, 5000, "training examples held out (fixed seed) for validation", minimum=1),
     },
     "model": {

@@ -275,3 +275,30 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class StandardizedSquaredError(keras.losses.Loss):
+    """Squared error in units of the training target's variance: ((y - y_hat) / std)^2.
+
+    A regression net's output is in the target's own units (a `Rescaling` by the target's std
+    and mean ends it), so plain MSE would scale every gradient by std^2 and a learning rate
+    that suits one target would blow up on another. Dividing by the variance makes the loss the
+    same whatever the units: 1.0 is what predicting the mean scores, so 1 - loss is about R^2.
+
+    Example:
+        >>> import numpy as np
+        >>> float(StandardizedSquaredError(variance=4.0)(np.array([[3.0]]), np.array([[1.0]])))
+        1.0
+    """
+
+    def __init__(self, variance: float = 1.0, name: str = "standardized_squared_error", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.variance = float(variance)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
+        return ops.mean(ops.square(y_true - y_pred), axis=-1) / self.variance
+
+    def get_config(self):
+        return {**super().get_config(), "variance": self.variance}

@@ -24,9 +24,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.data import Splits, load
+from zoo.data import Splits
+from zoo.sources import recipe_data
 from zoo.errors import RecipeError
-from zoo.network import baseline_recipe, build
+from zoo.network import baseline_recipe, build_for
 from zoo.recipe import Recipe, get_recipe
 from zoo.records import save_figure, write_json
 from zoo.schema import Field, check_argument, count_field
@@ -87,10 +88,9 @@ def lr_find(recipe: Recipe | str, data: Splits | None = None, *, baseline: bool 
     recipe = recipe.replace(**{"train.schedule": "constant", "train.learning_rate": start})
     if baseline:
         recipe = baseline_recipe(recipe, start)
-    if data is None:
-        data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
+    recipe, data = recipe_data(recipe, data)
     keras.utils.set_random_seed(recipe.train.seed)
-    model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes)
+    model = build_for(recipe, data)
     rates, losses = _sweep(model, data, start, end, steps)
     result = LRFindResult(recipe.name, recipe.train.optimizer, rates, losses, steepest(rates, losses),
                           rates[int(np.argmin(losses))])

@@ -21,9 +21,9 @@ from typing import Any
 import keras
 
 from zoo.blocks import REGULARIZATION_FIELDS, conv_block, dense_block, dropout_layers, kernel_extras, residual_block
-from zoo.catalog import dataset_info
+from zoo.catalog import ANY, dataset_info
 from zoo.errors import RecipeError
-from zoo.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy
+from zoo.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy, StandardizedSquaredError
 from zoo.recipe import Recipe, get_recipe, recipe_stack
 from zoo.schema import Field, check_argument, count_field
 from zoo.factories import get_activation, get_initializer, get_optimizer
@@ -109,7 +109,7 @@ def _check_memory(recipe: Recipe, shape: tuple[int, ...], num_classes: int) -> N
                           "model.hidden or model.filters, or set ZOO_ALLOW_LARGE_MODELS=1 to try anyway")
 
 
-def _network(recipe: Recipe, stack: Stack, input_shape, num_classes) -> keras.Model:
+def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stats=None) -> keras.Model:
     model = recipe.model
     seed = recipe.train.seed
     # The kernel penalties and bounds go into every block; augmentation belongs to the data pipeline.
@@ -128,10 +128,16 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes) -> keras.Mo
         x = keras.layers.Flatten(name="flatten")(x)
     for index, units in enumerate(model.hidden):
         x = dense_block(units, stack=stack, name=f"hidden_{index + 1}", seed=seed * 1000 + 500 + index, **regularization)(x)
+    regression = recipe.task == "regression"  # one linear output; classification: a softmax over the classes
     outputs = keras.layers.Dense(
-        num_classes, activation="softmax", kernel_initializer=get_initializer(stack.init, seed * 1000 + 999, stack.init_std),
-        name="output"
+        1 if regression else num_classes, activation=None if regression else "softmax",
+        kernel_initializer=get_initializer(stack.init, seed * 1000 + 999, stack.init_std), name="output"
     )(x)
+    if regression and target_stats is not None:
+        # The net predicts a standardized target; this maps it back, so it starts at the training
+        # mean and its losses and predictions are in the target's own units.
+        mean, std = target_stats
+        outputs = keras.layers.Rescaling(std, offset=mean, name="target_scale")(outputs)
     return keras.Model(inputs, outputs, name=recipe.name)
 
 
@@ -188,13 +194,37 @@ def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
     return train.learning_rate
 
 
-def loss(recipe: Recipe):
-    """Sparse cross-entropy, with the recipe's label smoothing (Szegedy et al. 2016) when set.
+# The validation metric that early stopping, searches and reports maximize, by task. R^2 is
+# regression's accuracy: 1 is perfect, 0 is no better than predicting the mean.
+SCORES = {"classification": "accuracy", "regression": "r2"}
+
+
+def score_name(recipe: Recipe) -> str:
+    """The metric a recipe's runs are judged by: "accuracy", or "r2" for regression.
+
+    Example:
+        >>> score_name(get_recipe("fashion_mlp")), score_name(get_recipe("fashion_mlp", task="regression"))
+        ('accuracy', 'r2')
+    """
+    return SCORES["regression" if recipe.task == "regression" else "classification"]
+
+
+def _metrics(recipe: Recipe) -> list:
+    if recipe.task == "regression":
+        return [keras.metrics.R2Score(name="r2"), keras.metrics.MeanAbsoluteError(name="mae")]
+    return ["accuracy"]
+
+
+def loss(recipe: Recipe, target_stats: tuple[float, float] | None = None):
+    """Sparse cross-entropy, with the recipe's label smoothing (Szegedy et al. 2016) when set; for
+    regression, the squared error in units of the target's variance (`target_stats` (mean, std)).
 
     Example:
         >>> type(loss(get_recipe("fashion_mlp", label_smoothing=0.1))).__name__
         'SmoothedSparseCrossentropy'
     """
+    if recipe.task == "regression":
+        return StandardizedSquaredError(target_stats[1] ** 2 if target_stats else 1.0)
     smoothing = recipe.train.label_smoothing
     return SmoothedSparseCrossentropy(smoothing) if smoothing else "sparse_categorical_crossentropy"
 
@@ -223,12 +253,14 @@ def resolve_jit_compile(recipe: Recipe, strategy=None) -> bool | str:
     return "auto"
 
 
-def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=None, steps_per_epoch=None) -> keras.Model:
+def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=None, steps_per_epoch=None,
+          target_stats: tuple[float, float] | None = None) -> keras.Model:
     """Build and compile the recipe's network with its own stack.
 
     `input_shape` and `num_classes` default to the recipe's dataset; pass them to use the
     recipe on other data. With a `tf.distribute` `strategy`, variables are made in its scope.
     `steps_per_epoch` sizes step-based schedules (default: from the dataset's size).
+    For regression, `target_stats` (mean, std) of the training targets scale the one output.
 
     Example:
         >>> model = build("fashion_mlp", input_shape=(8, 8, 1), num_classes=3)
@@ -236,24 +268,46 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
         (None, 3)
     """
     recipe = get_recipe(recipe)  # a Recipe comes back as it is
-    info = dataset_info(recipe.dataset)
+    if recipe.dataset == ANY and (input_shape is None or (num_classes is None and recipe.task != "regression")):
+        raise RecipeError(f"{recipe.name} fits any data, so it has no input shape or classes of its own; pass "
+                          "input_shape= and num_classes=, or train it with --data")
+    info = dataset_info(recipe.dataset) if recipe.dataset != ANY else None
+    if recipe.task == "regression":
+        num_classes = 2  # the check below wants a class count; a regression net has one output whatever it is
     shape, classes = _check_shape(input_shape or info.input_shape, num_classes or info.num_classes, recipe)
     _check_memory(recipe, shape, classes)
     stack = recipe_stack(recipe)
     if steps_per_epoch is None:
-        steps_per_epoch = max(1, math.ceil((info.train_examples - recipe.validation_size) / recipe.train.batch_size))
+        examples = info.train_examples - recipe.validation_size if info else 1000  # "any": callers pass their own
+        steps_per_epoch = max(1, math.ceil(examples / recipe.train.batch_size))
     train = recipe.train
     with _scope(strategy):
-        model = _network(recipe, stack, shape, classes)
+        model = _network(recipe, stack, shape, classes, target_stats)
         model.compile(
             optimizer=get_optimizer(train.optimizer, learning_rate_schedule(recipe, steps_per_epoch), train.clipnorm,
                                     train.clipvalue, ema=train.ema),
-            loss=loss(recipe),
-            metrics=["accuracy"],
+            loss=loss(recipe, target_stats),
+            metrics=_metrics(recipe),
             steps_per_execution=train.steps_per_execution,
             jit_compile=resolve_jit_compile(recipe, strategy),
         )
     return model
+
+
+def build_for(recipe: Recipe, data, **options) -> keras.Model:
+    """`build` sized from a `zoo.data.Splits`: its input shape, its classes, its regression target's scale.
+
+    Example:
+        >>> from zoo.data import load
+        >>> build_for(get_recipe("fashion_mlp"), load("digits", validation_size=200)).input_shape
+        (None, 8, 8, 1)
+    """
+    target_stats = None
+    if recipe.task == "regression":
+        y = data.arrays["train"][1]
+        target_stats = (float(y.mean()), float(y.std()) or 1.0)
+    return build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes,
+                 target_stats=target_stats, **options)
 
 
 def default_baseline_learning_rate(recipe: Recipe) -> float:

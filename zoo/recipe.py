@@ -69,6 +69,7 @@ class Recipe:
     description: str
     dataset: str
     validation_size: int
+    task: str
     model: Section
     stack: Section
     regularization: Section

@@ -27,10 +27,11 @@ from typing import Any
 
 import keras
 
-from zoo.data import Splits, load
+from zoo.data import Splits
+from zoo.sources import recipe_data
 from zoo.errors import RecipeError
 from zoo.fastpath import fit_fast
-from zoo.network import build
+from zoo.network import build_for, score_name
 from zoo.pipelines import ShuffleEpoch, pipeline
 from zoo.recipe import Recipe, get_recipe
 from zoo.records import run_folder, write_json, write_text
@@ -88,8 +89,7 @@ class _RecipeHyperModel:
         trial = self.recipe.replace(**self.values(hp))
         keras.utils.set_random_seed(trial.train.seed)
         steps = math.ceil(self.data.sizes["train"] / trial.train.batch_size)
-        return build(trial, input_shape=self.data.info.input_shape, num_classes=self.data.info.num_classes,
-                     steps_per_epoch=steps)
+        return build_for(trial, self.data, steps_per_epoch=steps)
 
     def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0, **kwargs):
         values = self.values(hp)
@@ -116,7 +116,7 @@ def _tuner(algorithm: str, hypermodel, recipe: Recipe, trials: int, folder: Path
         def fit(self, hp, model, *args, **kwargs):
             return hypermodel.fit(hp, model, *args, **kwargs)
 
-    common = {"hypermodel": HyperModel(), "objective": kt.Objective("val_accuracy", "max"), "directory": str(folder.parent),
+    common = {"hypermodel": HyperModel(), "objective": kt.Objective(f"val_{score_name(recipe)}", "max"), "directory": str(folder.parent),
               "project_name": folder.name, "overwrite": False, "seed": recipe.train.seed}
     if algorithm == "hyperband":
         tuner = kt.Hyperband(max_epochs=recipe.train.epochs, max_trials=trials, **common)
@@ -153,8 +153,7 @@ def tune(recipe: Recipe | str, data: Splits | None = None, *, trials: int = 10, 
         raise RecipeError(f"{recipe.name} has no [tune] section; add one, e.g. [tune] "
                           '"train.learning_rate" = { log = [1e-4, 1e-2] }')
     check_contains(recipe.tune, recipe)
-    if data is None:
-        data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
+    recipe, data = recipe_data(recipe, data)
     out_dir = Path(out_dir) if out_dir else run_folder(f"{recipe.name}-tune")
     out_dir.mkdir(parents=True, exist_ok=True)
     hypermodel = _RecipeHyperModel(recipe, data, out_dir / "seconds.json")
@@ -178,7 +177,7 @@ def _write(tuner, hypermodel: _RecipeHyperModel, recipe: Recipe, out_dir: Path) 
     default = next((row["val_accuracy"] for row in rows if row["is_recipe"]), None)
     paths = {"best": out_dir / "best.toml", "trials": out_dir / "trials.json", "table": out_dir / "trials.md"}
     write_text(paths["best"], best_recipe.to_toml())
-    write_json(paths["trials"], {"recipe": recipe.name, "objective": "val_accuracy", "trials": rows,
+    write_json(paths["trials"], {"recipe": recipe.name, "objective": f"val_{score_name(recipe)}", "trials": rows,
                                  "best": best, "recipe_val_accuracy": default})
     lines = ["| trial | " + " | ".join(recipe.tune) + " | validation accuracy | seconds |",
              "|---|" + "---|" * (len(recipe.tune) + 2)]

@@ -34,8 +34,9 @@ from typing import Any, Sequence
 
 import keras
 
-from zoo.network import baseline_recipe, build
-from zoo.data import Splits, augmented, load
+from zoo.network import baseline_recipe, build_for, score_name
+from zoo.data import Splits, augmented
+from zoo.sources import recipe_data
 from zoo.pipelines import ShuffleEpoch
 from zoo.resume import RunState
 from zoo.diagnostics import GradientDiagnostics, fixed_batch
@@ -113,7 +114,7 @@ def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: b
         # Restores the best validation weights at the end, whether or not training stopped early.
         # After a resume RunState gives it back its best score, patience count and best weights.
         callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)))
+            monitor=f"val_{score_name(recipe)}", mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)))
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.
@@ -146,20 +147,25 @@ EXPLODED_LOSS_FACTOR = 10.0
 CHANCE_MARGIN = 0.02
 
 
-def training_status(history: dict[str, list[float]], num_classes: int) -> tuple[str, str | None]:
+def training_status(history: dict[str, list[float]], num_classes: int, task: str = "classification") -> tuple[str, str | None]:
     """("ok", None), or ("diverged" | "chance", what happened and the likely remedy).
 
-    Diverged: a training loss that is NaN or infinite, or above `EXPLODED_LOSS_FACTOR` times
-    ln(num_classes), the loss of guessing uniformly. Chance: the best validation accuracy stays
-    within `CHANCE_MARGIN` of 1 / num_classes.
+    Diverged: a training loss that is NaN or infinite, or (classification) above
+    `EXPLODED_LOSS_FACTOR` times ln(num_classes), the loss of guessing uniformly. Chance: the
+    best validation accuracy stays within `CHANCE_MARGIN` of 1 / num_classes; for regression,
+    the best validation R^2 stays within `CHANCE_MARGIN` of 0, predicting the mean.
 
     Example:
         >>> training_status({"loss": [2.3, 4.7e11], "val_accuracy": [0.1, 0.1]}, 10)[0]
         'diverged'
         >>> training_status({"loss": [0.6, 0.4], "val_accuracy": [0.8, 0.85]}, 10)
         ('ok', None)
+        >>> training_status({"loss": [1.0, 0.99], "val_r2": [-0.1, 0.01]}, 1, "regression")[0]
+        'chance'
     """
     losses = history.get("loss", [])
+    if task == "regression":
+        return _regression_status(losses, history.get("val_r2", []))
     limit = EXPLODED_LOSS_FACTOR * math.log(num_classes)
     worst = next((v for v in losses if not math.isfinite(v) or v > limit), None)
     if worst is not None:
@@ -173,20 +179,39 @@ def training_status(history: dict[str, list[float]], num_classes: int) -> tuple[
     return "ok", None
 
 
+def _regression_status(losses: list[float], r2: list[float]) -> tuple[str, str | None]:
+    worst = next((v for v in losses if not math.isfinite(v)), None)
+    if worst is not None:
+        return "diverged", (f"the training loss reached {worst}; lower train.learning_rate, set train.clipnorm = 1.0, "
+                            "or use the default stack")
+    r2 = [v for v in r2 if math.isfinite(v)]
+    if r2 and max(r2) <= CHANCE_MARGIN:
+        return "chance", (f"the best validation R^2, {max(r2):.4f}, is no better than predicting the mean; the net "
+                          "learned nothing: try the default stack, another train.learning_rate, or fewer layers")
+    return "ok", None
+
+
 def _metrics(recipe: Recipe, baseline: bool, test: dict[str, float], history: dict[str, list[float]], seconds: float,
              model: keras.Model, data: Splits, callbacks: list, pretrained) -> dict[str, Any]:
     """What metrics.json records about one finished run."""
     clock = next(c for c in callbacks if isinstance(c, EpochClock))
     diagnostics = next((c for c in callbacks if isinstance(c, GradientDiagnostics)), None)
-    val_accuracy = [v for v in history.get("val_accuracy", []) if not math.isnan(v)]
-    status, message = training_status(history, data.info.num_classes)
+    score = score_name(recipe)
+    val_scores = [v for v in history.get(f"val_{score}", []) if not math.isnan(v)]
+    status, message = training_status(history, data.info.num_classes, recipe.task)
     return {
         "recipe": recipe.name,
         "variant": "baseline" if baseline else "recipe",
+        "task": recipe.task,
         "learning_rate": recipe.train.learning_rate,
         "test_loss": test.get("loss"),
         "test_accuracy": test.get("accuracy"),
-        "best_val_accuracy": max(val_accuracy) if val_accuracy else None,
+        "best_val_accuracy": max(val_scores) if val_scores and score == "accuracy" else None,
+        # The task's own score ("accuracy", or "r2" for regression), so readers need not know the task.
+        "score": score,
+        "test_score": test.get(score),
+        "best_val_score": max(val_scores) if val_scores else None,
+        **({"test_mae": test.get("mae")} if recipe.task == "regression" else {}),
         "epochs_run": len(history.get("loss", [])),
         # "diverged" keeps its meaning for readers of older files: NaN or inf, or a loss blown far up.
         "status": status,
@@ -219,6 +244,30 @@ def _pretrain(recipe: Recipe, data: Splits, model: keras.Model, paths: dict[str,
     return pretrained
 
 
+def servable(model: keras.Model, encoder) -> keras.Model:
+    """`model` with the data's raw-input `encoder` in front (or `model` itself when there is none).
+
+    Example:
+        >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> pixels = keras.Input((2,))
+        >>> scale = keras.Model(pixels, keras.layers.Rescaling(1 / 255)(pixels))
+        >>> servable(net, scale).predict(keras.ops.ones((1, 2)), verbose=0).shape
+        (1, 1)
+    """
+    if encoder is None:
+        return model
+    # Not compiled: it is for predicting; the optimizer state stays in the run's backup while training.
+    return keras.Model(encoder.input, model(encoder.output), name=model.name)
+
+
+def _variant(recipe: Recipe | str, epochs: int | None, baseline: bool, learning_rate: float | None) -> Recipe:
+    """The recipe `train` runs: its epochs overridden, or its baseline, or another learning rate."""
+    recipe = get_recipe(recipe, **({"train.epochs": epochs} if epochs is not None else {}))
+    if baseline:
+        return baseline_recipe(recipe, learning_rate)
+    return recipe.replace(**{"train.learning_rate": learning_rate}) if learning_rate is not None else recipe
+
+
 def train(
     recipe: Recipe | str,
     *,
@@ -232,7 +281,10 @@ def train(
 ) -> TrainResult:
     """Train `recipe` (or, with `baseline=True`, its sigmoid/SGD baseline) and test it.
 
-    `data` defaults to the recipe's dataset; pass `zoo.data.from_arrays(...)` for your own.
+    `data` defaults to the recipe's dataset; pass your own as `zoo.read_data(...)` splits (a
+    table, an image folder, an .npz file, a TFDS set), `zoo.from_arrays(...)`, or a source
+    string that `read_data` takes. Where the data has an encoder (images, tables), the saved
+    model.keras takes raw input: the encoder runs in front of the trained net.
     `learning_rate` sets the baseline's SGD rate (default: the median of its grid) or, without
     `baseline`, overrides the recipe's. Progress bars print when `verbose` allows.
 
@@ -242,21 +294,15 @@ def train(
         >>> sorted(result.paths)                                          # doctest: +SKIP
         ['csv_log', 'diagnostics', 'metrics', 'model', 'recipe', 'tensorboard']
     """
-    recipe = get_recipe(recipe, **({"train.epochs": epochs} if epochs is not None else {}))
-    if baseline:
-        recipe = baseline_recipe(recipe, learning_rate)
-    elif learning_rate is not None:
-        recipe = recipe.replace(**{"train.learning_rate": learning_rate})
+    recipe, data = recipe_data(_variant(recipe, epochs, baseline, learning_rate), data)
+    keras.utils.set_random_seed(recipe.train.seed)
     paths, resuming = _run_paths(recipe, out_dir)
     run_dir = paths.pop("run_dir")
-    keras.utils.set_random_seed(recipe.train.seed)
-    if data is None:
-        data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size, recipe.train.seed)
     check_argument("train.batch_size", recipe.train.batch_size, count_field(1, data.sizes["train"]))
     data = augmented(data, recipe.regularization.augment, recipe.regularization.augment_amount, recipe.train.seed)
     steps_per_epoch = math.ceil(data.sizes["train"] / recipe.train.batch_size)
     # Built before the run folder is made, so a recipe that cannot be built leaves nothing behind.
-    model = build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes, steps_per_epoch=steps_per_epoch)
+    model = build_for(recipe, data, steps_per_epoch=steps_per_epoch)
     write_text(paths["recipe"], recipe.to_toml())  # makes the run folder too
     verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose
     pretrained = _pretrain(recipe, data, model, paths, verbose) if not resuming else None
@@ -274,7 +320,7 @@ def train(
     seconds = time.perf_counter() - started
     test = {key: float(value) for key, value in model.evaluate(data.test, verbose=0, return_dict=True).items()}
     history = _read_csv_history(paths["csv_log"])
-    atomic_write(paths["model"], lambda tmp: model.save(tmp))
+    atomic_write(paths["model"], lambda tmp: servable(model, data.encoder).save(tmp))
     paths.pop("backup")
     metrics = _metrics(recipe, baseline, test, history, seconds, model, data, run_callbacks, pretrained)
     write_json(paths["metrics"], metrics)

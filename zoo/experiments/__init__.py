@@ -20,6 +20,8 @@ imports this package, and torch is imported only by the speed experiment.
   zoo's recipes against keras.io's example convnet and a PyTorch twin, fixed budgets, median over seeds.
 * ``tuning``: a KerasTuner search of a recipe's [tune] space against the recipe itself, both
   retrained for several seeds: does the default hold up, and what does the search cost?
+* ``tabular``: the tabular recipe against its baseline, scikit-learn's MLP and gradient boosting on
+  scikit-learn's own tables (three classification, one regression), read through `--data`'s path.
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -32,7 +34,7 @@ from typing import Any
 
 from zoo.schema import unknown_word_error
 
-EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers", "leaderboard", "tuning")
+EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers", "leaderboard", "tuning", "tabular")
 
 
 def run_experiment(name: str, **options) -> dict[str, Any]:
@@ -42,7 +44,7 @@ def run_experiment(name: str, **options) -> dict[str, Any]:
         >>> run_experiment("vanish")
         Traceback (most recent call last):
         ...
-        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed, levers, leaderboard, tuning
+        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed, levers, leaderboard, tuning, tabular
     """
     if name not in EXPERIMENTS:
         raise unknown_word_error("experiment", name, EXPERIMENTS)

@@ -1,0 +1,176 @@
+"""Your own data: image folders, CSV tables, .npz files and TFDS names, through the CLI and the API.
+
+No test needs the internet: every dataset is generated here.
+"""
+
+import json
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import zoo
+from zoo.cli import main
+from zoo.errors import DataError
+from zoo.sources import read_data
+from zoo.tables import table_columns
+
+TINY = ["--set", "model.hidden=[16]", "--set", "train.batch_size=16", "--epochs", "1"]
+
+
+def _images(folder, classes=("circle", "square"), per_class=12, size=(12, 12), mode="L"):
+    rng = np.random.default_rng(0)
+    for index, name in enumerate(classes):
+        (folder / name).mkdir(parents=True)
+        for k in range(per_class):
+            pixels = (rng.random(size + ((3,) if mode == "RGB" else ())) * 60 + 150 * index).astype(np.uint8)
+            Image.fromarray(pixels, mode=None).convert(mode).save(folder / name / f"{k}.png")
+    return folder
+
+
+def _table(path, rows=120):
+    rng = np.random.default_rng(0)
+    weight = rng.normal(10, 3, rows)
+    colour = rng.choice(["red", "green", "blue"], rows)
+    frame = pd.DataFrame({"weight": weight, "colour": colour, "height": rng.normal(1, 0.2, rows),
+                          "kind": np.where((weight > 10) & (colour != "blue"), "yes", "no"),
+                          "price": 2 * weight + 3 * (colour == "red") + rng.normal(0, 0.3, rows)})
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def _run_folder(capsys):
+    out = capsys.readouterr().out
+    return out.split("Run folder: ")[-1].split(" (")[0].strip()
+
+
+def test_an_image_folder_trains_through_the_cli_and_its_model_takes_raw_pixels(tmp_path, capsys):
+    folder = _images(tmp_path / "shapes")
+    assert main(["train", "cnn", "--data", str(folder), *TINY, "--set", "model.filters=[4]",
+                 "--out", str(tmp_path / "run")]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["task"] == "classification" and metrics["data"]["test_size"] == 5
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    raw = np.asarray(Image.open(folder / "square" / "0.png"), np.float32)[None, :, :, None]  # 0-255, as on disk
+    assert model.predict(raw, verbose=0).shape == (1, 2)
+    assert model.input_shape == (None, 12, 12, 1)
+
+
+def test_a_csv_with_a_categorical_column_trains_and_its_model_takes_raw_rows(tmp_path):
+    frame = _table(tmp_path / "pets.csv")
+    assert main(["train", "tabular", "--data", str(tmp_path / "pets.csv"), "--target", "kind", *TINY,
+                 "--out", str(tmp_path / "run")]) == 0
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    rows = frame.drop(columns=["kind"]).head(4)
+    probabilities = model.predict(table_columns(rows), verbose=0)
+    assert probabilities.shape == (4, 2) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_the_table_encoder_is_fitted_on_training_rows_only(tmp_path):
+    _table(tmp_path / "pets.csv")
+    splits = read_data(tmp_path / "pets.csv", target="kind")
+    standardize = splits.encoder.get_layer("standardize")
+    train_rows = splits.arrays["train"][0]
+    # Numeric features come first: standardized on the training rows, so their mean there is 0.
+    assert np.allclose(train_rows[:, :3].mean(axis=0), 0, atol=1e-4)
+    assert not np.allclose(splits.arrays["validation"][0][:, :3].mean(axis=0), 0, atol=1e-4)
+    assert standardize.mean.shape[-1] == 3
+    assert splits.info.class_names == ("no", "yes")
+
+
+def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(tmp_path):
+    frame = _table(tmp_path / "pets.csv", rows=300)
+    assert main(["train", "tabular", "--data", str(tmp_path / "pets.csv"), "--target", "price",
+                 "--set", "train.epochs=30", "--set", "train.batch_size=16", "--out", str(tmp_path / "run")]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["task"] == "regression" and metrics["score"] == "r2"
+    assert metrics["test_score"] > 0.5, metrics["test_score"]
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    predicted = model.predict(table_columns(frame.drop(columns=["price"]).head(50)), verbose=0)
+    assert predicted.shape == (50, 1)
+    assert abs(float(np.mean(predicted)) - frame.price.head(50).mean()) < 0.2 * frame.price.std()
+
+
+def test_an_npz_file_trains_through_the_cli(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((80, 6), dtype=np.float32)
+    np.savez(tmp_path / "arrays.npz", x_train=x, y_train=(x[:, 0] > 0.5).astype(int),
+             x_test=x[:20], y_test=(x[:20, 0] > 0.5).astype(int))
+    assert main(["train", "mlp", "--data", str(tmp_path / "arrays.npz"), *TINY, "--out", str(tmp_path / "run")]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["data"]["test_size"] == 20 and metrics["data"]["validation_size"] == 8
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert model.predict(x[:3], verbose=0).shape == (3, 2)
+
+
+def test_show_resolves_the_recipe_for_the_data(tmp_path, capsys):
+    _table(tmp_path / "pets.csv")
+    assert main(["show", "tabular", "--data", str(tmp_path / "pets.csv"), "--target", "price"]) == 0
+    out = capsys.readouterr().out
+    assert 'task = "regression"' in out and "predicting one number" in out
+
+
+def test_list_says_which_data_each_recipe_fits(capsys):
+    assert main(["list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "any: images, tables, arrays" in lines["tabular"] and "any: images " in lines["cnn"] + " "
+    assert "fashion_mnist" in lines["fashion_mlp"]
+
+
+def _bad_inputs(tmp_path):
+    (tmp_path / "empty").mkdir()
+    _images(tmp_path / "one", classes=("only",))
+    _images(tmp_path / "broken")
+    (tmp_path / "broken" / "circle" / "bad.png").write_bytes(b"not an image")
+    _images(tmp_path / "mixed")
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "mixed" / "square" / "big.png")
+    frame = _table(tmp_path / "pets.csv")
+    frame.assign(price=frame.price.where(frame.index % 7 != 3)).to_csv(tmp_path / "holes.csv", index=False)
+    np.savez(tmp_path / "labels.npz", x_train=np.zeros((20, 3)), y_train=np.arange(20) % 2,
+             x_test=np.zeros((4, 3)), y_test=np.array([0, 1, 2, 1]))
+    return [
+        (["--data", str(tmp_path / "nowhere.csv")], "no such file or folder"),
+        (["--data", str(tmp_path / "empty")], "holds no images"),
+        (["--data", str(tmp_path / "one")], "holds one class (only)"),
+        (["--data", str(tmp_path / "broken")], "bad.png is not a readable image"),
+        (["--data", str(tmp_path / "mixed")], "images of different sizes"),
+        (["--data", str(tmp_path / "pets.csv")], "name its target column with --target"),
+        (["--data", str(tmp_path / "pets.csv"), "--target", "prise"], "no column 'prise' (--target) (did you mean 'price'?)"),
+        (["--data", str(tmp_path / "holes.csv"), "--target", "price"], "'price' has 17 missing values"),
+        (["--data", str(tmp_path / "pets.csv"), "--target", "price", "--numeric", "colour"],
+         "column 'colour' is treated as numeric but line 2 holds"),
+        (["--data", str(tmp_path / "labels.npz")], "y_test holds the label 2, outside y_train's classes 0..1"),
+        (["--data", "tfds:mnistt"], "tfds:mnistt is not a TFDS dataset (did you mean tfds:mnist"),
+        (["--target", "price"], "--target goes with --data"),
+    ]
+
+
+def test_each_bad_input_gets_one_clear_line_and_leaves_nothing_behind(tmp_path, capsys):
+    for flags, message in _bad_inputs(tmp_path):
+        out = tmp_path / "run"
+        assert main(["train", "tabular", *flags, "--out", str(out)]) == 2, flags
+        err = capsys.readouterr().err
+        assert err.startswith("zoo: error: ") and message in err, (flags, err)
+        assert not out.exists(), f"{flags} left {out} behind"
+
+
+def test_a_cnn_on_a_table_is_refused_naming_the_recipe_kind(tmp_path, capsys):
+    _table(tmp_path / "pets.csv")
+    assert main(["train", "cnn", "--data", str(tmp_path / "pets.csv"), "--target", "kind",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "cnn is a cnn, which needs images" in err and "a table of shape (7,)" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_tfds_set_not_prepared_offline_says_how_to_prepare_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataError, match=r"tfds:mnist is not prepared in .*tfds build mnist"):
+        read_data("tfds:mnist", download=False)
+
+
+def test_an_architecture_recipe_without_data_names_the_flag():
+    with pytest.raises(zoo.errors.RecipeError, match="pass --data"):
+        zoo.train("tabular", epochs=1)

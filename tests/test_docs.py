@@ -162,3 +162,17 @@ def test_levers_experiment_has_one_row_per_step():
     report = (RESULTS / "levers" / "report.md").read_text()
     assert all(f"| {row['label']} | {row['test_accuracy']['median']:.4f}" in report for row in results["summary"])
     assert {"keras", "tensorflow", "zoo", "git"} <= set(results["versions"])
+
+
+def test_committed_tabular_benchmark_has_every_table_and_model_and_the_readme_quotes_it():
+    results = json.loads((REPO / "benchmarks" / "results" / "tabular" / "results.json").read_text())
+    from zoo.experiments.tabular import MODELS, TABLES
+
+    assert [row["table"] for row in results["tables"]] == list(TABLES)
+    for row in results["tables"]:
+        assert row["task"] == TABLES[row["table"]][1] and set(row["models"]) == set(MODELS)
+        medians = [f"{row['models'][key]['test_score']['median']:.4f}" for key in MODELS]
+        assert f"| {row['table']} ({row['sizes']['train']}) | " + " | ".join(medians) + " |" in README
+        for scores in row["models"].values():
+            assert scores["test_score"]["n"] == len(results["seeds"]) == 3
+    assert results["recipe"] == __import__("zoo").get_recipe("tabular").to_dict(), "re-run it after editing the recipe"

@@ -37,6 +37,7 @@ _EXPORTS = {
     "zoo.sources": ("read_data",),
     "zoo.tables": ("table_columns",),
     "zoo.fastpath": ("fit_fast",),
+    "zoo.distribute": ("configure_devices", "make_strategy"),
     "zoo.training": ("TrainResult", "train"),
     "zoo.lrfind": ("lr_find",),
     "zoo.search": ("tune",),

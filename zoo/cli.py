@@ -23,43 +23,10 @@ from typing import Sequence
 
 from zoo.catalog import data_fits
 from zoo.console import quiet_tensorflow
+from zoo.dataflags import data_flags, recipe_and_data, recipe_from_args
 from zoo.errors import ZooError
 from zoo.recipe import get_recipe, list_recipes, parse_override
 from zoo.schema import check_argument, count_field
-
-
-def _recipe_from_args(args):
-    overrides = dict(parse_override(text) for text in args.set or [])
-    return get_recipe(args.recipe, **overrides)
-
-
-def _recipe_and_data(args):
-    """The recipe, and `--data` read for it (None: the recipe's own dataset, loaded where it is used)."""
-    recipe = _recipe_from_args(args)
-    if getattr(args, "data", None) is None:
-        for flag in ("target", "image_size", "categorical", "numeric", "validation_size"):
-            if getattr(args, flag, None) is not None:
-                raise ZooError(f"--{flag.replace('_', '-')} goes with --data")
-        return recipe, None
-    from zoo.sources import read_data, recipe_data
-
-    splits = read_data(args.data, target=args.target, task=recipe.task, batch_size=recipe.train.batch_size,
-                       validation_size=args.validation_size, seed=recipe.train.seed, image_size=_image_size(args.image_size),
-                       categorical=_columns(args.categorical), numeric=_columns(args.numeric))
-    return recipe_data(recipe, splits)
-
-
-def _image_size(text: str | None) -> tuple[int, int] | None:
-    try:
-        height, width = (int(part) for part in text.split(",")) if text is not None else (1, 1)
-    except ValueError:
-        raise ZooError(f"--image-size {text!r} does not parse; expected HEIGHT,WIDTH, e.g. 64,64") from None
-    return None if text is None else (check_argument("--image-size", height, count_field(1)),
-                                      check_argument("--image-size", width, count_field(1)))
-
-
-def _columns(text: str | None) -> list[str] | None:
-    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _cmd_list(args) -> int:
@@ -77,7 +44,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_show(args) -> int:
-    recipe, data = _recipe_and_data(args)
+    recipe, data = recipe_and_data(args)
     print(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
     if data is not None:
         classes = f"{data.info.num_classes} classes" if recipe.task == "classification" else "one number"
@@ -92,15 +59,20 @@ def _cmd_train(args) -> int:
 
     from zoo.records import run_folder
 
-    recipe, data = _recipe_and_data(args)
+    recipe, data = recipe_and_data(args)
+    if recipe.train.distribute == "multi_worker" and not args.out:
+        raise ZooError("--distribute multi_worker needs --out DIR, the same on every worker (the chief writes there)")
     # The folder is named here, not inside train(), so an interruption can say exactly where to resume.
     args.out = args.out or str(run_folder(recipe.name + ("_baseline" if args.baseline else "")))
     result = train(recipe, data=data, epochs=args.epochs, out_dir=args.out, baseline=args.baseline,
-                   learning_rate=args.learning_rate)
+                   learning_rate=args.learning_rate, strategy=getattr(args, "strategy", None))
     m = result.metrics
     score = "accuracy" if m["score"] == "accuracy" else "R^2"
     print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test {score} {m['test_score']:.4f}, "
           f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
+    if not result.paths:  # a worker other than the chief
+        print(f"This worker's folder {result.run_dir} is removed; the chief's run folder {args.out} holds the run")
+        return 0
     print(f"Run folder: {result.run_dir} (metrics.json, model.keras, log.csv, tensorboard/)")
     if m["status"] == "diverged":
         print(f"zoo: error: the run diverged: {m['status_message']}", file=sys.stderr)
@@ -133,7 +105,7 @@ def _cmd_bench(args) -> int:
                   force=args.force, out_dir=Path("benchmarks") / "results" / name)
         print(write_index())
         return 0
-    recipe, data = _recipe_and_data(args)
+    recipe, data = recipe_and_data(args)
     bench(recipe, data=data, seeds=args.seeds, epochs=args.epochs, ablation=ablation, out_dir=args.out, verbose=args.verbose, save=args.save, force=args.force)
     if args.out and Path(args.out).resolve().parent == Path("benchmarks/results").resolve():
         write_index()  # a committed result changed: the index follows
@@ -144,7 +116,7 @@ def _cmd_diagnose(args) -> int:
     from zoo.diagnostics import diagnose, gradient_warning, table
     from zoo.training import train
 
-    recipe, data = _recipe_and_data(args)
+    recipe, data = recipe_and_data(args)
     if args.epochs == 0:
         rows = diagnose(recipe, data=data, baseline=args.baseline)
         print(f"{recipe.name}{' (baseline)' if args.baseline else ''} at initialization\n{table(rows)}")
@@ -194,7 +166,7 @@ def _cmd_pretrain(args) -> int:
     from zoo.records import run_folder
     from zoo.sources import recipe_data
 
-    recipe, data = _recipe_and_data(args)
+    recipe, data = recipe_and_data(args)
     if recipe.pretrain.method == "none":
         raise RecipeError(f"{recipe.name} has pretrain.method = 'none'; pick one, e.g. --set pretrain.method=rbm "
                           "(sigmoid nets) or --set pretrain.method=dae (any activation)")
@@ -217,7 +189,7 @@ def _cmd_lr_find(args) -> int:
     from zoo.lrfind import lr_find
     from zoo.records import run_folder
 
-    recipe, data = _recipe_and_data(args)
+    recipe, data = recipe_and_data(args)
     out = Path(args.out) if args.out else run_folder(f"{recipe.name}-lr-find")
     found = lr_find(recipe, data=data, baseline=args.baseline, steps=args.steps, out_dir=out)
     print(f"{found.recipe} ({found.optimizer}): the loss falls fastest at rate {found.suggestion:.3g} "
@@ -230,13 +202,19 @@ def _cmd_lr_find(args) -> int:
 def _cmd_tune(args) -> int:
     from zoo.search import tune
 
-    recipe, data = _recipe_and_data(args)
+    recipe, data = recipe_and_data(args)
     result = tune(recipe, data=data, trials=args.trials, algorithm=args.algorithm, out_dir=args.out)
     best = max(r["val_accuracy"] for r in result.trials if r["val_accuracy"] is not None)
     default = f"{result.default_accuracy:.4f}" if result.default_accuracy is not None else "not run"
     print(f"{recipe.name}: best validation accuracy {best:.4f} over {len(result.trials)} trials (the recipe itself: {default})")
     print(f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}); all trials: {result.paths['table']}")
     return 0
+
+
+def _cmd_launch(args) -> int:
+    from zoo.launch import launch_local  # starts processes only; each worker loads TensorFlow itself
+
+    return launch_local(args.zoo_command, args.workers, args.port)
 
 
 def _cmd_experiment(args) -> int:
@@ -262,23 +240,10 @@ def _parser() -> argparse.ArgumentParser:
                              help="override a recipe key, e.g. --set stack.dropout=0.3 (repeatable)")
         return command
 
-    _data_flags(recipe_command("show", "print the fully resolved recipe (for --data: its task resolved)")).set_defaults(run=_cmd_show)
+    data_flags(recipe_command("show", "print the fully resolved recipe (for --data: its task resolved)")).set_defaults(run=_cmd_show)
     _add_training_commands(commands, recipe_command)
     _add_other_commands(commands)
     return parser
-
-
-def _data_flags(command):
-    """--data and the flags that say how to read it, on every command that trains (and show)."""
-    command.add_argument("--data", metavar="SOURCE", help="your own data instead of the recipe's: tfds:NAME, an image folder "
-                         "(one subfolder per class), a .csv/.parquet table (with --target), an .npz file, or digits")
-    command.add_argument("--target", metavar="COLUMN", help="a table's target column")
-    command.add_argument("--image-size", metavar="H,W", help="resize an image folder's images (default: their own size)")
-    command.add_argument("--categorical", metavar="COLUMNS", help="comma-separated table columns to one-hot encode")
-    command.add_argument("--numeric", metavar="COLUMNS", help="comma-separated table columns to standardize as numbers")
-    command.add_argument("--validation-size", type=int, metavar="N", help="examples held out for validation "
-                         "(default with --data: 10%% of the training examples)")
-    return command
 
 
 def _add_training_commands(commands, recipe_command) -> None:
@@ -289,7 +254,11 @@ def _add_training_commands(commands, recipe_command) -> None:
     training.add_argument("--learning-rate", type=float, help="learning rate (with --baseline: the SGD rate)")
     training.add_argument("--save", action="store_true", help="ship the trained model in saved_models/ (with card and sha256)")
     training.add_argument("--force", action="store_true", help="with --save: replace a model already saved under this name")
-    _data_flags(training)
+    training.add_argument("--distribute", choices=("none", "mirrored", "multi_worker"),
+                          help="override train.distribute: mirrored devices, or workers from TF_CONFIG (see `zoo launch`)")
+    training.add_argument("--devices", type=int, metavar="N", help="with --distribute mirrored on a machine without "
+                          "GPUs: split the CPU into N logical devices")
+    data_flags(training)
     training.set_defaults(run=_cmd_train)
 
     benching = recipe_command("bench", "train the recipe and its baseline (rate picked on validation) and compare")
@@ -303,33 +272,33 @@ def _add_training_commands(commands, recipe_command) -> None:
                                "(default: the recipe's bench.ablation)")
     benching.add_argument("--out", help="results folder (default benchmarks/results/<recipe>)")
     benching.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output per run")
-    _data_flags(benching)
+    data_flags(benching)
     benching.set_defaults(run=_cmd_bench)
 
     diagnosing = recipe_command("diagnose", "per-layer gradient norms and activation statistics (vanishing/exploding gradients)")
     diagnosing.add_argument("--baseline", action="store_true", help="diagnose the sigmoid/SGD baseline of the recipe")
     diagnosing.add_argument("--epochs", type=int, default=1, help="epochs to train while recording (0: initialization only)")
     diagnosing.add_argument("--out", help="run folder (default runs/<recipe>-<time>)")
-    _data_flags(diagnosing)
+    data_flags(diagnosing)
     diagnosing.set_defaults(run=_cmd_diagnose)
 
     pretraining = recipe_command("pretrain", "greedy layer-wise pretraining (RBM or denoising autoencoder) of a recipe's MLP")
     pretraining.add_argument("--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)")
-    _data_flags(pretraining)
+    data_flags(pretraining)
     pretraining.set_defaults(run=_cmd_pretrain)
 
     finding = recipe_command("lr-find", "sweep the learning rate over a few hundred steps and suggest one")
     finding.add_argument("--baseline", action="store_true", help="sweep the SGD rate of the recipe's sigmoid/SGD baseline")
     finding.add_argument("--steps", type=int, default=200, help="training steps in the sweep (default 200)")
     finding.add_argument("--out", help="folder for lr_find.png and lr_find.json (default runs/<recipe>-lr-find-<time>)")
-    _data_flags(finding)
+    data_flags(finding)
     finding.set_defaults(run=_cmd_lr_find)
 
     tuning = recipe_command("tune", "search the recipe's [tune] space with KerasTuner; the first trial is the recipe")
     tuning.add_argument("--trials", type=int, required=True, help="trials to run in all (a resumed search counts earlier ones)")
     tuning.add_argument("--algorithm", default="random", help="random (default), bayesian or hyperband")
     tuning.add_argument("--out", help="search folder (default runs/<recipe>-tune-<time>); the same folder resumes")
-    _data_flags(tuning)
+    data_flags(tuning)
     tuning.set_defaults(run=_cmd_tune)
 
 
@@ -339,6 +308,12 @@ def _add_other_commands(commands) -> None:
     experimenting = commands.add_parser("experiment", help="regenerate a committed experiment under benchmarks/results/")
     experimenting.add_argument("name", choices=EXPERIMENTS)
     experimenting.set_defaults(run=_cmd_experiment)
+
+    launching = commands.add_parser("launch", help="run a train command as N local workers (multi-worker training on one machine)")
+    launching.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    launching.add_argument("--port", type=int, default=23456, help="first of the 127.0.0.1 ports they use (default 23456)")
+    launching.add_argument("zoo_command", nargs=argparse.REMAINDER, metavar="train RECIPE --out DIR ...")
+    launching.set_defaults(run=_cmd_launch)
 
     transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
     transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
@@ -359,11 +334,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     args = _parser().parse_args(argv)
-    if args.command not in ("list", "show"):  # these two read recipes only, and never load TensorFlow
+    if args.command not in ("list", "show", "launch"):  # these read recipes only, and never load TensorFlow
         quiet_tensorflow()
     try:
         if getattr(args, "epochs", None) is not None:
             check_argument("--epochs", args.epochs, count_field(0 if args.command == "diagnose" else 1))
+        if getattr(args, "devices", None) is not None:  # before anything starts TensorFlow's runtime
+            from zoo.distribute import configure_devices
+
+            configure_devices(args.devices)
+        if args.command == "train" and recipe_from_args(args).train.distribute == "multi_worker":
+            from zoo.distribute import make_strategy  # TensorFlow allows it only before anything else runs
+
+            args.strategy = make_strategy("multi_worker")
         return args.run(args)
     except ZooError as error:
         print(f"zoo: error: {error}", file=sys.stderr)

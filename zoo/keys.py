@@ -15,6 +15,8 @@ from zoo.stacks import STACK_FIELDS, STACKS
 SCHEDULES = ("constant", "exponential", "piecewise", "plateau", "1cycle", "cosine")
 AUGMENTATIONS = ("flip", "crop", "translate", "rotate", "zoom", "erase", "noise")
 PRETRAIN_METHODS = ("none", "rbm", "dae")
+DISTRIBUTE = ("none", "mirrored", "multi_worker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 # Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
 SCHEMA: dict[str, dict[str, Field]] = {
@@ -79,6 +81,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "fast_path": Field(bool, True, "train through zoo's chunked XLA path where it applies (zoo.fastpath); "
                            "false forces a plain Keras fit"),
         "seed": Field(int, 0, "seed for weights, dropout and shuffling", minimum=0),
+        "distribute": Field(str, "none", "tf.distribute strategy: mirrored (every GPU, or --devices N logical CPUs), "
+                            "multi_worker (TF_CONFIG); batch_size is the global batch", choices=DISTRIBUTE),
+        "precision": Field(str, "float32", "mixed_float16 / mixed_bfloat16: 16-bit compute, float32 variables and "
+                           "output (for GPUs; Keras scales the float16 loss)", choices=PRECISIONS),
     },
     "baseline": {
         "learning_rates": Field(

@@ -129,15 +129,16 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stat
     for index, units in enumerate(model.hidden):
         x = dense_block(units, stack=stack, name=f"hidden_{index + 1}", seed=seed * 1000 + 500 + index, **regularization)(x)
     regression = recipe.task == "regression"  # one linear output; classification: a softmax over the classes
+    # In float32 whatever the precision: a softmax or a regression output in 16 bits loses too much.
     outputs = keras.layers.Dense(
         1 if regression else num_classes, activation=None if regression else "softmax",
-        kernel_initializer=get_initializer(stack.init, seed * 1000 + 999, stack.init_std), name="output"
+        kernel_initializer=get_initializer(stack.init, seed * 1000 + 999, stack.init_std), name="output", dtype="float32"
     )(x)
     if regression and target_stats is not None:
         # The net predicts a standardized target; this maps it back, so it starts at the training
         # mean and its losses and predictions are in the target's own units.
         mean, std = target_stats
-        outputs = keras.layers.Rescaling(std, offset=mean, name="target_scale")(outputs)
+        outputs = keras.layers.Rescaling(std, offset=mean, name="target_scale", dtype="float32")(outputs)
     return keras.Model(inputs, outputs, name=recipe.name)
 
 
@@ -165,6 +166,17 @@ def _residual_body(x, model, stack: Stack, seed: int, regularization: dict):
 
 def _scope(strategy):
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _precision(policy: str):
+    """Build under the dtype policy `policy` (layers keep the policy they were made with), then restore."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
@@ -281,14 +293,16 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
         examples = info.train_examples - recipe.validation_size if info else 1000  # "any": callers pass their own
         steps_per_epoch = max(1, math.ceil(examples / recipe.train.batch_size))
     train = recipe.train
-    with _scope(strategy):
+    with _scope(strategy), _precision(train.precision):
         model = _network(recipe, stack, shape, classes, target_stats)
         model.compile(
             optimizer=get_optimizer(train.optimizer, learning_rate_schedule(recipe, steps_per_epoch), train.clipnorm,
                                     train.clipvalue, ema=train.ema),
             loss=loss(recipe, target_stats),
             metrics=_metrics(recipe),
-            steps_per_execution=train.steps_per_execution,
+            # Under a strategy, several steps per execution failed in Keras 3.15 / TF 2.21 ("You must
+            # feed a value for placeholder tensor" in multi_step_on_iterator): one step per call there.
+            steps_per_execution=train.steps_per_execution if strategy is None else 1,
             jit_compile=resolve_jit_compile(recipe, strategy),
         )
     return model

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import keras
+import shutil
+import tensorflow as tf
 
 from zoo.network import baseline_recipe, build_for, score_name
 from zoo.data import Splits, augmented
@@ -41,6 +43,7 @@ from zoo.pipelines import ShuffleEpoch
 from zoo.resume import RunState
 from zoo.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.errors import RunError
+from zoo.distribute import cluster_from_tf_config, is_chief, make_strategy
 from zoo.fastpath import fit_fast
 from zoo.schema import check_argument, count_field
 from zoo.records import atomic_write, run_folder, versions, write_json, write_text
@@ -106,7 +109,23 @@ def _run_paths(recipe: Recipe, out_dir: str | Path | None) -> tuple[dict[str, Pa
     return paths, resuming
 
 
-def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: bool, verbose: int) -> list:
+def placement(recipe: Recipe, strategy, out_dir) -> tuple[Any, str | Path | None, bool]:
+    """(strategy, run folder, chief): the recipe's `train.distribute` strategy unless one is given;
+    under several workers, `out_dir` is required (all workers must name the same run) and each
+    worker but the chief trains in a folder of its own beside it, deleted at the end."""
+    if strategy is None:
+        strategy = make_strategy(recipe.train.distribute)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return strategy, out_dir, True
+    if out_dir is None:
+        raise RunError("train.distribute = 'multi_worker' needs an output folder (--out), the same on every worker")
+    config = cluster_from_tf_config()
+    chief = is_chief(config)
+    task = config["task"]
+    return strategy, out_dir if chief else f"{out_dir}.{task['type']}{task['index']}", chief
+
+
+def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: bool, verbose: int, strategy=None) -> list:
     """zoo's callbacks for one run: the clock, early stopping, gradient diagnostics, backups, logs."""
     callbacks: list = [EpochClock(), ShuffleEpoch(data.train)]
     patience = recipe.train.early_stopping_patience
@@ -121,6 +140,9 @@ def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: b
     if keras.backend.backend() != "tensorflow":
         if verbose:
             print(f"Gradient diagnostics need the TensorFlow backend (this is {keras.backend.backend()}); skipped")
+    elif strategy is not None:
+        if verbose:  # the diagnostics' tape runs outside the strategy's replicas
+            print("Gradient diagnostics are skipped under a tf.distribute strategy")
     elif recipe.model.kind == "resnet":
         if verbose:  # the per-layer table follows a chain of layers; a residual net's shortcuts are not one
             print("Gradient diagnostics read a chain of layers, and a residual net is not one; skipped")
@@ -278,6 +300,7 @@ def train(
     learning_rate: float | None = None,
     verbose: int | str = "auto",
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    strategy=None,
 ) -> TrainResult:
     """Train `recipe` (or, with `baseline=True`, its sigmoid/SGD baseline) and test it.
 
@@ -296,32 +319,51 @@ def train(
     """
     recipe, data = recipe_data(_variant(recipe, epochs, baseline, learning_rate), data)
     keras.utils.set_random_seed(recipe.train.seed)
+    strategy, out_dir, chief = placement(recipe, strategy, out_dir)
     paths, resuming = _run_paths(recipe, out_dir)
     run_dir = paths.pop("run_dir")
     check_argument("train.batch_size", recipe.train.batch_size, count_field(1, data.sizes["train"]))
     data = augmented(data, recipe.regularization.augment, recipe.regularization.augment_amount, recipe.train.seed)
     steps_per_epoch = math.ceil(data.sizes["train"] / recipe.train.batch_size)
     # Built before the run folder is made, so a recipe that cannot be built leaves nothing behind.
-    model = build_for(recipe, data, steps_per_epoch=steps_per_epoch)
+    model = build_for(recipe, data, steps_per_epoch=steps_per_epoch, strategy=strategy)
     write_text(paths["recipe"], recipe.to_toml())  # makes the run folder too
     verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose
     pretrained = _pretrain(recipe, data, model, paths, verbose) if not resuming else None
-    run_callbacks = _callbacks(recipe, data, paths, resuming, verbose) + list(callbacks)
+    run_callbacks = _callbacks(recipe, data, paths, resuming, verbose, strategy) + list(callbacks)
     if not any(isinstance(c, GradientDiagnostics) for c in run_callbacks):
         paths.pop("diagnostics")
     if verbose:
         print(f"Resuming the interrupted run in {run_dir}" if resuming else
               f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)")
     started = time.perf_counter()
-    # The fast path: train.steps_per_execution steps per XLA call, fed in chunks (zoo.fastpath).
-    # The tf.data pipeline already reshuffles every epoch from the run's seed.
-    fit_fast(model, data.train, examples=data.sizes["train"], batch_size=data.batch_size, validation_data=data.validation,
-             epochs=recipe.train.epochs, callbacks=run_callbacks, verbose=verbose, fast=recipe.train.fast_path)
+    test = _fit_and_test(model, recipe, data, strategy, run_callbacks, verbose)
     seconds = time.perf_counter() - started
-    test = {key: float(value) for key, value in model.evaluate(data.test, verbose=0, return_dict=True).items()}
     history = _read_csv_history(paths["csv_log"])
-    atomic_write(paths["model"], lambda tmp: servable(model, data.encoder).save(tmp))
     paths.pop("backup")
     metrics = _metrics(recipe, baseline, test, history, seconds, model, data, run_callbacks, pretrained)
+    if not chief:  # a worker other than the chief leaves nothing behind: the chief writes the run
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return TrainResult(model, history, test, run_dir, {}, metrics["epochs_run"], seconds, metrics)
+    atomic_write(paths["model"], lambda tmp: servable(model, data.encoder).save(tmp))
     write_json(paths["metrics"], metrics)
     return TrainResult(model, history, test, run_dir, paths, metrics["epochs_run"], seconds, metrics)
+
+
+def _fit_and_test(model, recipe: Recipe, data: Splits, strategy, callbacks: list, verbose) -> dict[str, float]:
+    """Train (zoo's fast path; a plain fit under a mirrored strategy; zoo.workers across workers), then test."""
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        from zoo.pipelines import augmenter
+        from zoo.workers import evaluate_local, fit_workers
+
+        words = recipe.regularization.augment
+        augment = augmenter(words, recipe.regularization.augment_amount, recipe.train.seed, data.info.input_shape) if words else None
+        fit_workers(model, strategy, *data.arrays["train"], batch_size=recipe.train.batch_size, seed=recipe.train.seed,
+                    validation_data=data.validation, epochs=recipe.train.epochs, callbacks=callbacks, verbose=verbose,
+                    augment=augment)
+        return evaluate_local(model, data.test)
+    # The fast path: train.steps_per_execution steps per XLA call, fed in chunks (zoo.fastpath); it
+    # falls back to a plain fit under a strategy. The tf.data pipeline reshuffles every epoch itself.
+    fit_fast(model, data.train, examples=data.sizes["train"], batch_size=data.batch_size, validation_data=data.validation,
+             epochs=recipe.train.epochs, callbacks=callbacks, verbose=verbose, fast=recipe.train.fast_path)
+    return {key: float(value) for key, value in model.evaluate(data.test, verbose=0, return_dict=True).items()}

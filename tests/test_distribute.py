@@ -1,0 +1,120 @@
+"""tf.distribute on this machine: mirrored logical CPU devices, two workers on loopback, a killed
+worker resumed, and bad cluster settings refused within a bounded time. Every run is a separate
+process: TensorFlow fixes its devices and collectives when it starts."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.distribute import cluster_from_tf_config, make_strategy
+from zoo.errors import RecipeError, RunError
+from zoo.launch import tf_configs
+
+pytestmark = pytest.mark.slow
+
+
+def _zoo(*argv, env=None, timeout=240, **popen):
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "zoo", *argv], capture_output=True, text=True, env=environment,
+                          timeout=timeout, **popen)
+
+
+def _accuracy(folder):
+    return json.loads((folder / "metrics.json").read_text())["test_accuracy"]
+
+
+def test_mirrored_over_two_logical_cpus_matches_one_device(tiny_recipe_file, tmp_path):
+    one = _zoo("train", str(tiny_recipe_file), "--epochs", "4", "--out", str(tmp_path / "one"))
+    two = _zoo("train", str(tiny_recipe_file), "--epochs", "4", "--distribute", "mirrored", "--devices", "2",
+               "--out", str(tmp_path / "two"))
+    assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
+    assert "Gradient diagnostics are skipped under a tf.distribute strategy" in two.stdout
+    # Same global batch, same rate: the same accuracy within seed-level noise.
+    assert abs(_accuracy(tmp_path / "one") - _accuracy(tmp_path / "two")) < 0.08
+    assert _accuracy(tmp_path / "two") > 0.7
+
+
+def test_two_workers_on_loopback_train_and_only_the_chief_writes(tiny_recipe_file, tmp_path):
+    done = _zoo("launch", "--workers", "2", "--port", "24310", "train", str(tiny_recipe_file), "--out", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "run" / "model.keras").is_file() and _accuracy(tmp_path / "run") > 0.5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "tiny_digits.toml"], "a worker left files behind"
+
+
+def _start_workers(recipe_file, out, port, epochs):
+    processes = []
+    for config in tf_configs(2, port):
+        env = {**os.environ, "TF_CONFIG": json.dumps(config)}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "zoo", "train", str(recipe_file), "--distribute", "multi_worker", "--epochs", str(epochs),
+             "--set", "train.early_stopping_patience=0", "--out", str(out)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return processes
+
+
+def _epochs_logged(out):
+    path = out / "log.csv"
+    return [int(row["epoch"]) for row in csv.DictReader(path.open())] if path.is_file() else []
+
+
+def test_a_killed_worker_pair_resumes_from_the_backup_losing_at_most_one_epoch(tiny_recipe_file, tmp_path):
+    out, epochs = tmp_path / "run", 40
+    processes = _start_workers(tiny_recipe_file, out, 24320, epochs)
+    deadline = time.monotonic() + 200
+    while len(_epochs_logged(out)) < 3 and time.monotonic() < deadline and processes[0].poll() is None:
+        time.sleep(0.2)
+    logged_before = len(_epochs_logged(out))
+    processes[1].kill()  # a worker dies mid-run; its partner is then stopped too, as a cluster manager would
+    processes[0].kill()
+    for process in processes:
+        process.wait()
+    assert 3 <= logged_before < epochs, "the run must be killed mid-way"
+    resumed = _start_workers(tiny_recipe_file, out, 24330, epochs)
+    assert [process.wait(timeout=300) for process in resumed] == [0, 0]
+    logged = _epochs_logged(out)
+    assert logged[-1] == epochs - 1 and sorted(set(logged)) == list(range(epochs))
+    assert len(logged) - epochs <= 1, f"more than one epoch was trained twice: {logged}"
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == epochs
+
+
+@pytest.mark.parametrize("tf_config, message", [
+    ("{not json", "TF_CONFIG is not JSON"),
+    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "ps", "index": 0}}', "task.type = 'ps' is not allowed"),
+    ('{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}', "expected a list of \"host:port\""),
+])
+def test_a_bad_tf_config_is_one_clear_line(tf_config, message):
+    with pytest.raises(RunError, match=message):
+        cluster_from_tf_config(tf_config)
+
+
+def test_an_unknown_distribute_value_names_the_allowed_ones():
+    with pytest.raises(RecipeError, match="allowed: none, mirrored, multi_worker"):
+        make_strategy("mirroed")
+    with pytest.raises(RecipeError, match="train.distribute = 'ring' is not allowed"):
+        zoo.get_recipe("fashion_mlp", distribute="ring")
+
+
+def test_an_unreachable_peer_ends_the_worker_within_the_timeout(tiny_recipe_file, tmp_path):
+    config = tf_configs(2, 24340)[0]  # worker 1 never starts
+    started = time.monotonic()
+    done = _zoo("train", str(tiny_recipe_file), "--distribute", "multi_worker", "--out", str(tmp_path / "run"),
+                env={"TF_CONFIG": json.dumps(config), "ZOO_PEER_TIMEOUT": "5"}, timeout=120)
+    assert time.monotonic() - started < 60
+    assert done.returncode != 0 and "the cluster was not complete within 5 s (its peers: 127.0.0.1:24341)" in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_mixed_precision_computes_in_16_bits_with_a_float32_output():
+    model = zoo.build(zoo.get_recipe("fashion_mlp", precision="mixed_bfloat16"), input_shape=(8, 8, 1), num_classes=3)
+    assert model.get_layer("hidden_1").layers[0].compute_dtype == "bfloat16"
+    assert model.get_layer("output").compute_dtype == "float32"
+    x, y = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32), np.arange(16) % 3
+    assert np.all(np.isfinite(model.train_on_batch(x, y)))
+    assert zoo.build("fashion_mlp").get_layer("hidden_1").layers[0].compute_dtype == "float32", "the policy leaked"

@@ -56,6 +56,7 @@ def test_an_image_folder_trains_through_the_cli_and_its_model_takes_raw_pixels(t
     raw = np.asarray(Image.open(folder / "square" / "0.png"), np.float32)[None, :, :, None]  # 0-255, as on disk
     assert model.predict(raw, verbose=0).shape == (1, 2)
     assert model.input_shape == (None, 12, 12, 1)
+    assert read_data(folder, color_mode="rgb").info.input_shape == (12, 12, 3)
 
 
 def test_a_csv_with_a_categorical_column_trains_and_its_model_takes_raw_rows(tmp_path):

@@ -26,7 +26,7 @@ def recipe_and_data(args):
     """The recipe, and `--data` read for it (None: the recipe's own dataset, loaded where it is used)."""
     recipe = recipe_from_args(args)
     if getattr(args, "data", None) is None:
-        for flag in ("target", "image_size", "categorical", "numeric", "validation_size"):
+        for flag in ("target", "image_size", "color_mode", "categorical", "numeric", "validation_size"):
             if getattr(args, flag, None) is not None:
                 raise ZooError(f"--{flag.replace('_', '-')} goes with --data")
         return recipe, None
@@ -34,6 +34,7 @@ def recipe_and_data(args):
 
     splits = read_data(args.data, target=args.target, task=recipe.task, batch_size=recipe.train.batch_size,
                        validation_size=args.validation_size, seed=recipe.train.seed, image_size=_image_size(args.image_size),
+                       color_mode=args.color_mode,
                        categorical=_columns(args.categorical), numeric=_columns(args.numeric))
     return recipe_data(recipe, splits)
 
@@ -58,6 +59,8 @@ def data_flags(command):
                          "(one subfolder per class), a .csv/.parquet table (with --target), an .npz file, or digits")
     command.add_argument("--target", metavar="COLUMN", help="a table's target column")
     command.add_argument("--image-size", metavar="H,W", help="resize an image folder's images (default: their own size)")
+    command.add_argument("--color-mode", choices=("grayscale", "rgb", "rgba"),
+                         help="an image folder's colour mode (default: grayscale when every image is, else rgb)")
     command.add_argument("--categorical", metavar="COLUMNS", help="comma-separated table columns to one-hot encode")
     command.add_argument("--numeric", metavar="COLUMNS", help="comma-separated table columns to standardize as numbers")
     command.add_argument("--validation-size", type=int, metavar="N", help="examples held out for validation "

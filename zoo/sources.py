@@ -55,14 +55,15 @@ _TASK = Field(str, "auto", "what the net predicts", choices=TASKS)
 def read_data(
     source: str | Path, *, target: str | None = None, task: str = "auto", batch_size: int = 32,
     validation_size: int | None = None, seed: int = 0, image_size: tuple[int, int] | None = None,
-    categorical: list[str] | None = None, numeric: list[str] | None = None, download: bool = True,
+    color_mode: str | None = None, categorical: list[str] | None = None, numeric: list[str] | None = None, download: bool = True,
 ) -> Splits:
     """Load `source` (see the module's docstring for the kinds) into train / validation / test splits.
 
     `target` names a table's target column. `task` is "classification", "regression" or "auto"
     (regression when the target holds non-integer numbers). `validation_size` defaults to 10% of
     the training examples. `image_size` (height, width) resizes an image folder's images; without
-    it they must all have one size. `categorical` / `numeric` force a table's column kinds
+    it they must all have one size. `color_mode` ("grayscale", "rgb" or "rgba") converts them;
+    without it, grayscale when every image is, else rgb. `categorical` / `numeric` force a table's column kinds
     (default: text and boolean columns are categorical, numbers numeric).
     """
     check_argument("task", task, _TASK)
@@ -77,7 +78,7 @@ def read_data(
             raise DataError(f"--data {text}: no such file or folder (expected fashion_mnist, digits, tfds:NAME, "
                             f"an image folder, a {'/'.join(TABLE_SUFFIXES)} table or an .npz file)")
         if path.is_dir():
-            raw = _image_folder(path, image_size)
+            raw = _image_folder(path, image_size, color_mode)
         elif path.suffix.lower() in TABLE_SUFFIXES:
             if target is None:
                 raise DataError(f"--data {text} is a table: name its target column with --target COLUMN")
@@ -202,7 +203,7 @@ def _image_files(folder: Path) -> dict[str, list[Path]]:
     return files
 
 
-def _image_folder(folder: Path, image_size: tuple[int, int] | None) -> Raw:
+def _image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: str | None = None) -> Raw:
     """Every image of the folder, checked with PIL first so a bad file is named, then read by Keras."""
     from PIL import Image, UnidentifiedImageError
 
@@ -222,7 +223,9 @@ def _image_folder(folder: Path, image_size: tuple[int, int] | None) -> Raw:
         raise DataError(f"{folder} holds images of different sizes ({first}: {a[0]}x{a[1]}, {second}: {b[0]}x{b[1]}); "
                         "pass --image-size HEIGHT,WIDTH to resize them all")
     height, width = image_size or next(iter(sizes))
-    color_mode = "grayscale" if modes <= {"L", "1"} else "rgb"
+    if color_mode is None:
+        color_mode = "grayscale" if modes <= {"L", "1"} else "rgb"
+    check_argument("--color-mode", color_mode, Field(str, None, "colour mode", choices=("grayscale", "rgb", "rgba")), DataError)
     dataset = keras.utils.image_dataset_from_directory(
         folder, labels="inferred", label_mode="int", color_mode=color_mode, image_size=(height, width),
         batch_size=None, shuffle=False, verbose=False)

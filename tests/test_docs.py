@@ -180,3 +180,15 @@ def test_committed_tabular_benchmark_has_every_table_and_model_and_the_readme_qu
         committed = value.items() if isinstance(value, dict) else [(None, value)]
         for inner, inner_value in committed:
             assert (current[key] if inner is None else current[key][inner]) == inner_value, f"{key}.{inner} changed: re-run it"
+
+
+def test_committed_tuning_experiment_starts_from_the_recipe_and_the_readme_quotes_it():
+    results = json.loads((REPO / "benchmarks" / "results" / "tuning" / "results.json").read_text())
+    row = results["recipes"][0]
+    assert row["recipe"] == "fashion_mlp" and len(row["trials"]) == results["trials"]
+    assert row["trials"][0]["is_recipe"], "trial 1 is the recipe's own configuration"
+    for variant in ("default", "tuned"):
+        spread = row["test_accuracy"][variant]
+        assert spread["n"] == len(results["seeds"]) and spread["min"] <= spread["median"] <= spread["max"]
+        assert f"{spread['median']:.4f} ({spread['min']:.4f}-{spread['max']:.4f})" in README
+    assert "## Is the default good enough?" in README

@@ -6,11 +6,13 @@ A run folder holds:
 * ``log.csv``: per-epoch loss and accuracy (train and validation);
 * ``tensorboard/``: the same as TensorBoard event files (``tensorboard --logdir RUN``);
 * ``backup/``: while training, the state an interrupted run resumes from (deleted at the end);
-* ``model.keras``: the final model, best validation weights restored when early stopping is on;
+* ``model.keras``: the final model, best validation weights restored when early stopping is on,
+  with the data's encoder in front when it has one (it then takes raw pixels or table rows);
 * ``diagnostics.json`` / ``.png``: per-layer gradient norms at initialization and after each epoch;
 * ``pretrain.json`` / ``filters.png``: with a [pretrain] method, the greedy layer-wise
   pretraining's per-layer history and the first layer's learned filters;
-* ``metrics.json``: test loss and accuracy, validation history, epochs, wall time, versions.
+* ``metrics.json``: test loss and score (accuracy; R^2 and MAE for regression), validation
+  history, epochs, wall time, versions.
 
 Train again into the same folder after an interruption and training resumes from the last
 finished epoch. A folder holding a finished run is never overwritten.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,7 +36,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import keras
-import shutil
 import tensorflow as tf
 
 from zoo.network import baseline_recipe, build_for, score_name

@@ -32,10 +32,12 @@ TABLES = {  # name -> (scikit-learn loader, task)
 }
 
 
-def _write_csv(name: str, folder: Path) -> Path:
+def table_csv(name: str, folder: Path) -> Path:
+    """Write scikit-learn's table `name` (a key of TABLES) to `folder`/<name>.csv, target column "target"."""
     import sklearn.datasets
 
     frame = getattr(sklearn.datasets, TABLES[name][0])(as_frame=True).frame
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
     frame.to_csv(path, index=False)
     return path
@@ -92,7 +94,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/tabular"), runs_dir: str 
         for name in tables:
             task = TABLES[name][1]
             base = get_recipe(recipe, task=task)
-            splits = read_data(_write_csv(name, Path(folder)), target="target", task=task,
+            splits = read_data(table_csv(name, Path(folder)), target="target", task=task,
                                batch_size=base.train.batch_size)
             scores = {**_zoo_scores(base, splits, seed_list, runs_dir / name), **_sklearn_scores(splits, task, seed_list)}
             rows.append({"table": name, "task": task, "score": "accuracy" if task == "classification" else "r2",

@@ -55,7 +55,8 @@ _TASK = Field(str, "auto", "what the net predicts", choices=TASKS)
 def read_data(
     source: str | Path, *, target: str | None = None, task: str = "auto", batch_size: int = 32,
     validation_size: int | None = None, seed: int = 0, image_size: tuple[int, int] | None = None,
-    color_mode: str | None = None, categorical: list[str] | None = None, numeric: list[str] | None = None, download: bool = True,
+    color_mode: str | None = None, categorical: list[str] | None = None, numeric: list[str] | None = None,
+    download: bool = True,
 ) -> Splits:
     """Load `source` (see the module's docstring for the kinds) into train / validation / test splits.
 
@@ -63,8 +64,9 @@ def read_data(
     (regression when the target holds non-integer numbers). `validation_size` defaults to 10% of
     the training examples. `image_size` (height, width) resizes an image folder's images; without
     it they must all have one size. `color_mode` ("grayscale", "rgb" or "rgba") converts them;
-    without it, grayscale when every image is, else rgb. `categorical` / `numeric` force a table's column kinds
-    (default: text and boolean columns are categorical, numbers numeric).
+    without it, grayscale when every image is, else rgb. `categorical` / `numeric` force a
+    table's column kinds (default: text and boolean columns are categorical, numbers numeric).
+    `download=False` never touches the network (a TFDS set must then be prepared).
     """
     check_argument("task", task, _TASK)
     text = str(source)

@@ -78,7 +78,8 @@ def test_an_interrupted_bench_reads_its_finished_runs_back(tiny_recipe, digits, 
     again = bench(tiny_recipe, data=digits, epochs=1, out_dir=tmp_path / "again", runs_dir=tmp_path / "runs")
     assert [r["test_accuracy"] for r in again["runs"]] == [r["test_accuracy"] for r in first["runs"]]
     # The report's "Regenerate:" line runs the exact recipe that was benchmarked, into the same folder.
-    assert zoo.get_recipe(tmp_path / "out" / "recipe.toml").to_dict() == zoo.get_recipe(tiny_recipe, epochs=1).to_dict()
+    # (with its task resolved from the data, as every run folder records it)
+    assert zoo.get_recipe(tmp_path / "out" / "recipe.toml").to_dict() == zoo.get_recipe(tiny_recipe, epochs=1, task="classification").to_dict()
     assert f"--out {tmp_path / 'out'}`" in (tmp_path / "out" / "report.md").read_text()
 
 

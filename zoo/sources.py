@@ -108,15 +108,22 @@ class Raw:
     description: str = ""
 
 
+def _test_split(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) positions for a source without a test split: a fixed-seed TEST_FRACTION to test."""
+    order = np.random.default_rng(_SPLIT_SEED).permutation(count)
+    cut = round(TEST_FRACTION * count)
+    return order[cut:], order[:cut]
+
+
 def _splits(raw, source: str, task: str, batch_size: int, validation_size: int | None, seed: int) -> Splits:
     if isinstance(raw, Table):
-        rows = len(raw.target) - round(TEST_FRACTION * len(raw.target))
-        validation_size = validation_size or max(1, rows // 10)
-        raw = raw.encoded(TEST_FRACTION, _SPLIT_SEED, validation_size)
+        train, test = _test_split(len(raw.target))
+        validation_size = validation_size or max(1, len(train) // 10)
+        x, y, names, encoder = raw.encoded(train, test, validation_size)
+        raw = Raw(x[train], y[train], x[test], y[test], class_names=names, encoder=encoder, description=raw.describe())
     x_train, y_train, x_test, y_test = raw.x_train, raw.y_train, raw.x_test, raw.y_test
     if x_test is None:
-        order = np.random.default_rng(_SPLIT_SEED).permutation(len(x_train))
-        test, train = order[: round(TEST_FRACTION * len(order))], order[round(TEST_FRACTION * len(order)):]
+        train, test = _test_split(len(x_train))
         x_train, y_train, x_test, y_test = x_train[train], y_train[train], x_train[test], y_train[test]
     if len(x_train) < 3 or len(x_test) < 1:
         raise DataError(f"--data {source} holds too few examples ({len(x_train)} to train on, {len(x_test)} to test); "

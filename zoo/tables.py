@@ -38,25 +38,24 @@ class Table:
     numeric: list[str]
     categorical: list[str]
 
-    def encoded(self, test_fraction: float, split_seed: int, validation_size: int) -> Any:
-        """A `zoo.sources.Raw`: encoded rows split into train and test, and the fitted encoder.
+    def encoded(self, train: np.ndarray, test: np.ndarray, validation_size: int) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+        """(x, y, class names or None, encoder): every row encoded, its label, and the fitted encoder.
 
-        The encoder is fitted on the training rows that `zoo.data.split` will leave once it
-        carves `validation_size` rows for validation.
+        `train` and `test` are row positions. The encoder is fitted on the training rows that
+        `zoo.data.split` will leave once it carves `validation_size` of them for validation.
         """
         from zoo.data import validation_order
-        from zoo.sources import Raw
 
-        order = np.random.default_rng(split_seed).permutation(len(self.target))
-        cut = round(test_fraction * len(order))
-        test, train = order[:cut], order[cut:]
         fit_rows = train[validation_order(len(train))[validation_size:]]
         y, names = self._labels(train, test)
         encoder = self.encoder(fit_rows)
         x = np.asarray(encoder.predict(table_columns(self.frame), verbose=0, batch_size=4096), np.float32)
-        return Raw(x[train], y[train], x[test], y[test], class_names=names, encoder=encoder,
-                   description=f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, "
-                               f"{len(self.categorical)} categorical columns; target {self.target_name})")
+        return x, y, names, encoder
+
+    def describe(self) -> str:
+        """One line saying what the table holds."""
+        return (f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, {len(self.categorical)} "
+                f"categorical columns; target {self.target_name})")
 
     def _labels(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, tuple[str, ...] | None]:
         if np.issubdtype(self.target.dtype, np.number):

@@ -25,6 +25,7 @@ from zoo.catalog import data_fits
 from zoo.console import quiet_tensorflow
 from zoo.dataflags import data_flags, recipe_and_data, recipe_from_args
 from zoo.errors import ZooError
+from zoo.keys import DISTRIBUTE
 from zoo.recipe import get_recipe, list_recipes, parse_override
 from zoo.schema import check_argument, count_field
 
@@ -34,13 +35,12 @@ def _cmd_list(args) -> int:
     if not names:
         print(f"no recipe matches {args.pattern!r}; `zoo list` shows them all", file=sys.stderr)
         return 1
-    width = max(len(name) for name in names)
-    fits = {name: data_fits(get_recipe(name).dataset, get_recipe(name).model.kind) for name in names}
-    fits_width = max(len(text) for text in fits.values())
-    for name in names:
-        print(f"{name:<{width}}  {fits[name]:<{fits_width}}  {get_recipe(name).description}")
+    recipes = [get_recipe(name) for name in names]  # each file parsed once
+    fits = [data_fits(recipe.dataset, recipe.model.kind) for recipe in recipes]
+    width, fits_width = max(len(name) for name in names), max(len(text) for text in fits)
+    for recipe, fit in zip(recipes, fits):
+        print(f"{recipe.name:<{width}}  {fit:<{fits_width}}  {recipe.description}")
     return 0
-
 
 
 def _cmd_show(args) -> int:
@@ -254,7 +254,7 @@ def _add_training_commands(commands, recipe_command) -> None:
     training.add_argument("--learning-rate", type=float, help="learning rate (with --baseline: the SGD rate)")
     training.add_argument("--save", action="store_true", help="ship the trained model in saved_models/ (with card and sha256)")
     training.add_argument("--force", action="store_true", help="with --save: replace a model already saved under this name")
-    training.add_argument("--distribute", choices=("none", "mirrored", "multi_worker"),
+    training.add_argument("--distribute", choices=DISTRIBUTE,
                           help="override train.distribute: mirrored devices, or workers from TF_CONFIG (see `zoo launch`)")
     training.add_argument("--devices", type=int, metavar="N", help="with --distribute mirrored on a machine without "
                           "GPUs: split the CPU into N logical devices")

@@ -40,17 +40,17 @@ def recipe_and_data(args):
 
 
 def _image_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
     try:
-        height, width = (int(part) for part in text.split(",")) if text is not None else (1, 1)
+        height, width = (int(part) for part in text.split(","))
     except ValueError:
         raise ZooError(f"--image-size {text!r} does not parse; expected HEIGHT,WIDTH, e.g. 64,64") from None
-    return None if text is None else (check_argument("--image-size", height, count_field(1)),
-                                      check_argument("--image-size", width, count_field(1)))
+    return check_argument("--image-size", height, count_field(1)), check_argument("--image-size", width, count_field(1))
 
 
 def _columns(text: str | None) -> list[str] | None:
     return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
-
 
 
 def data_flags(command):

@@ -34,7 +34,7 @@ from typing import Any
 import tensorflow as tf
 
 from zoo.errors import RunError
-from zoo.keys import DISTRIBUTE
+from zoo.keys import SCHEMA
 from zoo.schema import check_argument, count_field
 
 # How long a worker waits for every peer's address to answer, and a collective for its peers,
@@ -158,10 +158,7 @@ def make_strategy(kind: str, timeout_s: float | None = None):
         ...
         zoo.errors.RecipeError: train.distribute = 'mirored' is not allowed (did you mean 'mirrored'?); allowed: none, mirrored, multi_worker
     """
-    from zoo.schema import unknown_word_error
-
-    if kind not in DISTRIBUTE:
-        raise unknown_word_error("train.distribute", kind, DISTRIBUTE)
+    SCHEMA["train"]["distribute"].check("train.distribute", kind)
     if kind == "none":
         return None
     if kind == "mirrored":

@@ -40,16 +40,15 @@ import numpy as np
 from zoo.catalog import DATASETS, DatasetInfo
 from zoo.data import Splits, load, split
 from zoo.errors import DataError
+from zoo.keys import SCHEMA
 from zoo.schema import Field, check_argument, count_field
 from zoo.tables import Table, read_table
 
-TASKS = ("auto", "classification", "regression")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 # Share of a source without a test split that becomes its test set (fixed seed).
 TEST_FRACTION = 0.2
 _SPLIT_SEED = 12345
-_TASK = Field(str, "auto", "what the net predicts", choices=TASKS)
 
 
 def read_data(
@@ -68,7 +67,7 @@ def read_data(
     table's column kinds (default: text and boolean columns are categorical, numbers numeric).
     `download=False` never touches the network (a TFDS set must then be prepared).
     """
-    check_argument("task", task, _TASK)
+    check_argument("task", task, SCHEMA[""]["task"])
     text = str(source)
     if text in DATASETS:
         return load(text, batch_size, validation_size or (5000 if text == "fashion_mnist" else 200), seed, download=download)

@@ -81,3 +81,31 @@ def test_conv_nets_report_every_conv_layer(digits):
     assert [row["name"] for row in rows] == ["conv_block_1/conv_1", "conv_block_1/conv_2", "conv_block_2/conv_1",
                                              "conv_block_2/conv_2", "hidden_1"]
     assert all(row["weight_grad_norm"] > 0 for row in rows)
+
+
+def test_gradient_snr_separates_signal_from_noise_and_needs_two_batches():
+    from zoo.diagnostics import gradient_snr
+
+    rng = np.random.default_rng(0)
+    clear = gradient_snr([np.ones(10) + rng.normal(size=10) * 0.1 for _ in range(20)], batch_size=4)
+    pure_noise = gradient_snr([rng.normal(size=10) for _ in range(200)], batch_size=1)
+    assert clear["snr"] > 10 and pure_noise["snr"] < 10 * pure_noise["resolution"]
+    assert clear["resolution"] == 1 / 80
+    with pytest.raises(zoo.DataError, match="at least 2 batches"):
+        gradient_snr([np.ones(3)], batch_size=8)
+
+
+def test_diagnose_command_adds_the_gradient_snr_column(capsys):
+    assert main(["diagnose", "fashion_mlp", "--epochs", "0", "--snr", "--set", "dataset=digits",
+                 "--set", "validation_size=200"]) == 0
+    out = capsys.readouterr().out
+    header, first = out.splitlines()[1:3]
+    assert header.split()[-2:] == ["grad", "SNR"] and float(first.split()[-1]) > 0
+
+
+def test_recurrent_layers_are_diagnosed_by_their_recurrent_kernel(digits):
+    recipe = zoo.get_recipe("rnn", cell="simple_rnn", recurrent=[12, 8], hidden=[10], dataset="digits", validation_size=200)
+    rows = diagnose(recipe, data=digits, examples=100)
+    assert [row["name"] for row in rows] == ["recurrent_1", "recurrent_2", "hidden_1"]
+    assert rows[0]["activation"] == "tanh" and rows[0]["saturated"] is not None
+    assert all(row["weight_grad_norm"] > 0 for row in rows)

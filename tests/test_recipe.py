@@ -119,7 +119,7 @@ def test_unknown_key_lists_allowed():
         ("train", "learning_rate", 0, r"train\.learning_rate = 0\.0 is out of range; expected a number > 0"),
         ("model", "hidden", [100, 0], r"model\.hidden\[1\] = 0 is out of range"),
         ("model", "hidden", 100, r"model\.hidden = 100 is not allowed; expected a list"),
-        ("model", "kind", "rnn", r"model\.kind = 'rnn' is not allowed.*; allowed: mlp, cnn"),
+        ("model", "kind", "transformer", r"model\.kind = 'transformer' is not allowed.*; allowed: mlp, cnn, resnet, rnn"),
         ("regularization", "l2", -1, r"regularization\.l2 = -1\.0 is out of range"),
         ("baseline", "learning_rates", [], r"baseline\.learning_rates = \[\] is too short"),
     ],

@@ -30,7 +30,7 @@ _EXPORTS = {
     "zoo.stacks": ("STACKS", "get_stack"),
     "zoo.catalog": ("DATASETS", "dataset_info"),
     "zoo.factories": ("get_activation", "get_initializer", "get_optimizer"),
-    "zoo.layers": ("RReLU",),
+    "zoo.layers": ("ForwardOnly", "RReLU", "Staircase"),
     "zoo.blocks": ("conv_block", "dense_block", "residual_block"),
     "zoo.network": ("baseline", "build"),
     "zoo.data": ("from_arrays", "load"),

@@ -62,7 +62,7 @@ def dataset_info(name: str) -> DatasetInfo:
 
 def data_fits(dataset: str, kind: str) -> str:
     """What data a recipe trains on: its own dataset, or for `dataset = "any"` the kinds of --data
-    its model `kind` fits (conv nets need images; dense nets take anything).
+    its model `kind` fits (conv nets need images; dense and recurrent nets take anything).
 
     Example:
         >>> data_fits("fashion_mnist", "mlp"), data_fits("any", "mlp"), data_fits("any", "cnn")

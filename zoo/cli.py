@@ -3,7 +3,7 @@
     zoo list [PATTERN]                 recipes and what they are for
     zoo show NAME_OR_FILE [--set k=v]  the fully resolved recipe, as TOML
     zoo train NAME_OR_FILE [--epochs N] [--set k=v ...] [--out DIR] [--baseline [--learning-rate R]]
-    zoo diagnose NAME_OR_FILE [--baseline] [--epochs N]   per-layer gradient norms
+    zoo diagnose NAME_OR_FILE [--baseline] [--epochs N] [--snr]   per-layer gradient norms
     zoo pretrain NAME_OR_FILE [--set k=v ...] [--out DIR]   greedy layer-wise pretraining only
     zoo lr-find NAME_OR_FILE [--baseline] [--steps N] [--out DIR]   a learning-rate sweep and a suggested rate
     zoo tune NAME_OR_FILE --trials N [--algorithm random|bayesian|hyperband] [--out DIR]   search the [tune] space
@@ -113,13 +113,14 @@ def _cmd_bench(args) -> int:
 
 
 def _cmd_diagnose(args) -> int:
-    from zoo.diagnostics import diagnose, gradient_warning, table
+    from zoo.diagnostics import diagnose, gradient_warning, table, with_snr
     from zoo.training import train
 
     recipe, data = recipe_and_data(args)
+    label = f"{recipe.name}{' (baseline)' if args.baseline else ''}"
     if args.epochs == 0:
-        rows = diagnose(recipe, data=data, baseline=args.baseline)
-        print(f"{recipe.name}{' (baseline)' if args.baseline else ''} at initialization\n{table(rows)}")
+        rows = diagnose(recipe, data=data, baseline=args.baseline, snr=args.snr)
+        print(f"{label} at initialization\n{table(rows)}")
         message = gradient_warning(rows, "at initialization")
         if message:
             print(f"\nwarning: {message}")
@@ -128,7 +129,8 @@ def _cmd_diagnose(args) -> int:
     records = json.loads(result.paths["diagnostics"].read_text())["records"]
     for record in (records[0], records[-1]):
         when = "at initialization" if record["epoch"] == 0 else f"after epoch {record['epoch']}"
-        print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''} {when}\n{table(record['layers'])}")
+        rows = with_snr(result.model, data, record["layers"]) if args.snr and record is records[-1] else record["layers"]
+        print(f"\n{label} {when}\n{table(rows)}")
     if result.metrics["gradient_warning"]:
         print(f"\nwarning: {result.metrics['gradient_warning']}")
     print(f"\nPer-epoch records and plot: {result.paths['diagnostics']} and {result.paths['diagnostics'].with_suffix('.png')}")
@@ -279,6 +281,8 @@ def _add_training_commands(commands, recipe_command) -> None:
     diagnosing.add_argument("--baseline", action="store_true", help="diagnose the sigmoid/SGD baseline of the recipe")
     diagnosing.add_argument("--epochs", type=int, default=1, help="epochs to train while recording (0: initialization only)")
     diagnosing.add_argument("--out", help="run folder (default runs/<recipe>-<time>)")
+    diagnosing.add_argument("--snr", action="store_true",
+                            help="add each layer's gradient signal-to-noise ratio (over 10 slices of the fixed batch)")
     data_flags(diagnosing)
     diagnosing.set_defaults(run=_cmd_diagnose)
 

@@ -1,11 +1,14 @@
 """Per-layer gradient diagnostics: see vanishing and exploding gradients layer by layer.
 
-For every hidden layer (each Dense or Conv2D inside a zoo block) on one fixed batch:
+For every hidden layer (each Dense or Conv2D inside a zoo block, and each recurrent layer) on
+one fixed batch:
 
 * ``weight_grad_norm`` ||dC/dW|| and ``bias_grad_norm`` ||dC/db||: Nielsen's "speed of
   learning" is the bias-gradient norm (Neural Networks and Deep Learning, ch. 5). With
   BatchNorm the Dense has no bias and BN's beta plays its part, so beta's gradient is used;
   ``bias_source`` says which.
+* for a recurrent layer (SimpleRNN, GRU, LSTM) the weight is its *recurrent* kernel, the one
+  that gradients pass through at every time step, where they vanish or explode.
 * ``update_ratio`` = learning rate x ||dC/dW|| / ||W||: how far one plain gradient step would
   move the layer's weights, relative to their size (about 1e-3 is healthy).
 * activation statistics of the layer's nonlinearity: mean, std, the fraction of saturated
@@ -40,6 +43,7 @@ from zoo.plots import gradient_norms_figure
 from zoo.records import save_figure, write_json
 
 LINEAR = (keras.layers.Dense, keras.layers.Conv2D)
+RECURRENT = (keras.layers.SimpleRNN, keras.layers.GRU, keras.layers.LSTM)
 SATURATING = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 RATIO_LOW, RATIO_HIGH = 1e-2, 1e2
 
@@ -67,9 +71,14 @@ def _plan(model: keras.Model) -> list[keras.layers.Layer]:
     return chain
 
 
+def _weight(layer):
+    """The weight a layer's row reports: a recurrent layer's recurrent kernel, any other layer's kernel."""
+    return layer.cell.recurrent_kernel if isinstance(layer, RECURRENT) else layer.kernel
+
+
 def _row_stats(row: dict[str, Any], weight_grad, bias_grad, out, learning_rate: float) -> dict[str, Any]:
     """One hidden layer's gradient norms, update ratio and activation statistics."""
-    weight_norm = float(np.linalg.norm(row["layer"].kernel.numpy()))
+    weight_norm = float(np.linalg.norm(_weight(row["layer"]).numpy()))
     weight_grad_norm = float(tf.norm(weight_grad)) if weight_grad is not None else 0.0
     stats = {
         "name": row["name"],
@@ -89,11 +98,13 @@ def _row_stats(row: dict[str, Any], weight_grad, bias_grad, out, learning_rate: 
     return stats
 
 
-def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None) -> list[dict[str, Any]]:
+def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None,
+                gradients: bool = False) -> list[dict[str, Any]]:
     """Gradient and activation statistics for each hidden Dense/Conv2D layer of `model`.
 
     `x`, `y` is the fixed batch (Nielsen used 1,000 training examples). `learning_rate`
-    defaults to the model's optimizer's current rate.
+    defaults to the model's optimizer's current rate. With `gradients`, each row also holds
+    the weight gradient itself (``weight_grad``, a numpy array).
     """
     chain = _plan(model)
     if learning_rate is None:
@@ -116,6 +127,10 @@ def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None) ->
                     name = block if linear_per_block[block] == 1 else f"{block}/{layer.name}"
                     current = {"name": name, "layer": layer, "beta": None, "word": None}
                     rows.append(current)
+                elif isinstance(layer, RECURRENT):  # its nonlinearity is inside: tanh for every Keras cell
+                    current = {"name": block, "layer": layer, "beta": None, "word": layer.cell.activation.__name__}
+                    rows.append(current)
+                    outputs[len(rows) - 1] = h
                 elif current is not None and isinstance(layer, keras.layers.BatchNormalization) and current["beta"] is None:
                     current["beta"] = layer.beta
                 elif current is not None and _activation_word(layer) and current["word"] is None:
@@ -128,17 +143,20 @@ def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None) ->
             loss = tf.reduce_mean(loss)
         variables = []
         for row in rows:
-            bias = row["layer"].bias if row["layer"].use_bias else row["beta"]
-            row["bias_source"] = "bias" if row["layer"].use_bias else ("batch_norm_beta" if bias is not None else None)
-            variables += [row["layer"].kernel, bias if bias is not None else row["layer"].kernel]
+            layer = row["layer"].cell if isinstance(row["layer"], RECURRENT) else row["layer"]
+            bias = layer.bias if layer.use_bias else row["beta"]
+            row["bias_source"] = "bias" if layer.use_bias else ("batch_norm_beta" if bias is not None else None)
+            variables += [_weight(row["layer"]), bias if bias is not None else _weight(row["layer"])]
         grads = tape.gradient(loss, variables)
     finally:
         for variable, value in zip(model.non_trainable_variables, saved):
             variable.assign(value)
     if not rows:
-        raise DataError(f"model {model.name!r} has no hidden Dense or Conv2D layers to diagnose")
-    return [_row_stats(row, grads[2 * index], grads[2 * index + 1] if row["bias_source"] else None,
-                       outputs.get(index), learning_rate) for index, row in enumerate(rows)]
+        raise DataError(f"model {model.name!r} has no hidden Dense, Conv2D or recurrent layers to diagnose")
+    return [{**_row_stats(row, grads[2 * index], grads[2 * index + 1] if row["bias_source"] else None,
+                          outputs.get(index), learning_rate),
+             **({"weight_grad": np.asarray(grads[2 * index] if grads[2 * index] is not None else [0.0])} if gradients else {})}
+            for index, row in enumerate(rows)]
 
 
 def first_last_ratio(rows: list[dict[str, Any]]) -> float:
@@ -160,6 +178,57 @@ def gradient_warning(rows: list[dict[str, Any]], when: str = "") -> str | None:
               "clip gradients (train.clipnorm = 1.0), lower the learning rate, or use He/LeCun init with BatchNorm")
     return (f"{kind} gradients{' ' + when if when else ''}: ||dC/dW|| of {rows[0]['name']} is {ratio:.2g} x that of "
             f"{rows[-1]['name']} (healthy: between {RATIO_LOW:g} and {RATIO_HIGH:g}); {remedy}")
+
+
+def gradient_snr(batch_gradients, batch_size: int) -> dict[str, float]:
+    """Signal-to-noise ratio of a stochastic gradient, from the mean gradients of equal-sized batches.
+
+    `batch_gradients` holds one gradient per batch of `batch_size` examples (an array or a list
+    of arrays, e.g. one per variable). With g_i those batch means and S their sample variance
+    (summed over coordinates), one example's gradient has noise tr(Cov) ~ batch_size * S, and
+    ||E g||^2 is estimated without bias as ||mean g_i||^2 - S / m. Returns ``signal`` (that
+    estimate, floored at 0), ``noise``, ``snr`` = signal / noise per example, and ``resolution``
+    = 1 / (m * batch_size): an SNR below it cannot be told from zero with this many examples.
+    (Shalev-Shwartz, Shamir and Shammah 2017, section 3, use this SNR to show why end-to-end
+    training of a parity of k tags fails.)
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> strong = gradient_snr([1.0 + rng.normal(size=3) / 10 for _ in range(50)], batch_size=1)
+        >>> weak = gradient_snr([0.01 + rng.normal(size=3) for _ in range(50)], batch_size=1)
+        >>> strong["snr"] > 10 > weak["snr"]
+        True
+    """
+    flat = np.stack([np.concatenate([np.ravel(np.asarray(part, np.float64)) for part in
+                                     (g if isinstance(g, (list, tuple)) else [g])]) for g in batch_gradients])
+    batches = len(flat)
+    if batches < 2:
+        raise DataError(f"gradient_snr needs the gradients of at least 2 batches; got {batches}")
+    mean = flat.mean(axis=0)
+    spread = float(np.sum(flat.var(axis=0, ddof=1)))
+    noise = batch_size * spread
+    signal = max(0.0, float(mean @ mean) - spread / batches)
+    return {"signal": signal, "noise": noise, "snr": signal / noise if noise > 0 else math.inf,
+            "resolution": 1.0 / (batches * batch_size)}
+
+
+def layer_snr(model: keras.Model, x, y, chunks: int = 10) -> dict[str, float]:
+    """Per hidden layer, the SNR of its weight gradient (`gradient_snr`) over `chunks` equal slices of a batch.
+
+    Example:
+        >>> import zoo
+        >>> model = zoo.baseline(zoo.get_recipe("fashion_mlp", hidden=[30, 30]), learning_rate=0.1)
+        >>> x, y = np.random.rand(100, 28, 28, 1).astype("float32"), np.arange(100) % 10
+        >>> sorted(layer_snr(model, x, y, chunks=4))
+        ['hidden_1', 'hidden_2']
+    """
+    size = len(x) // chunks
+    if size < 1:
+        raise DataError(f"layer_snr needs at least {chunks} examples for {chunks} chunks; got {len(x)}")
+    per_chunk = [layer_stats(model, x[i * size:(i + 1) * size], y[i * size:(i + 1) * size], gradients=True)
+                 for i in range(chunks)]
+    return {row["name"]: gradient_snr([chunk[index]["weight_grad"] for chunk in per_chunk], size)["snr"]
+            for index, row in enumerate(per_chunk[0])}
 
 
 class GradientDiagnostics(keras.callbacks.Callback):
@@ -200,11 +269,14 @@ def table(rows: list[dict[str, Any]]) -> str:
     """A terminal table of one record's layers."""
     def fmt(value, spec=".2e"):
         return "-" if value is None else format(value, spec)
-    lines = [f"{'layer':<22} {'|dC/dW|':>9} {'|dC/db|':>9} {'update':>9} {'act mean':>9} {'act std':>8} {'satur.':>7} {'dead':>6}"]
+    snr = any("grad_snr" in row for row in rows)
+    lines = [f"{'layer':<22} {'|dC/dW|':>9} {'|dC/db|':>9} {'update':>9} {'act mean':>9} {'act std':>8} {'satur.':>7} {'dead':>6}"
+             + (f" {'grad SNR':>9}" if snr else "")]
     for row in rows:
         lines.append(f"{row['name']:<22} {fmt(row['weight_grad_norm']):>9} {fmt(row['bias_grad_norm']):>9} "
                      f"{fmt(row['update_ratio']):>9} {fmt(row.get('act_mean'), '.3f'):>9} {fmt(row.get('act_std'), '.3f'):>8} "
-                     f"{fmt(row.get('saturated'), '.1%'):>7} {fmt(row.get('dead'), '.1%'):>6}")
+                     f"{fmt(row.get('saturated'), '.1%'):>7} {fmt(row.get('dead'), '.1%'):>6}"
+                     + (f" {fmt(row.get('grad_snr')):>9}" if snr else ""))
     return "\n".join(lines)
 
 
@@ -214,11 +286,19 @@ def fixed_batch(data, examples: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     return x[:examples], y[:examples]
 
 
-def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = False) -> list[dict[str, Any]]:
+def with_snr(model: keras.Model, data, rows: list[dict[str, Any]], examples: int = 1000) -> list[dict[str, Any]]:
+    """`rows` of `layer_stats` with each layer's ``grad_snr`` (`layer_snr` on the fixed batch) added."""
+    snr = layer_snr(model, *fixed_batch(data, examples))
+    return [{**row, "grad_snr": snr.get(row["name"])} for row in rows]
+
+
+def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = False,
+             snr: bool = False) -> list[dict[str, Any]]:
     """Per-layer gradient statistics of a model as it is, or of a recipe's net at initialization.
 
     `data` defaults to the recipe's dataset; the statistics use its first `examples` training
-    examples. With a recipe, `baseline=True` diagnoses its sigmoid/SGD baseline instead.
+    examples. With a recipe, `baseline=True` diagnoses its sigmoid/SGD baseline instead. With
+    `snr`, each row gains ``grad_snr``, the layer's gradient signal-to-noise ratio (`layer_snr`).
 
     Example:
         (Not run by the doctests: it loads Fashion-MNIST, which the test machine may lack.)
@@ -241,4 +321,5 @@ def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = 
         recipe, data = recipe_data(recipe, data)
         keras.utils.set_random_seed(recipe.train.seed)
         model = build_for(recipe, data)
-    return layer_stats(model, *fixed_batch(data, examples))
+    rows = layer_stats(model, *fixed_batch(data, examples))
+    return with_snr(model, data, rows, examples) if snr else rows

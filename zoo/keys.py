@@ -30,13 +30,18 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "validation_size": Field(int, 5000, "training examples held out (fixed seed) for validation", minimum=1),
     },
     "model": {
-        "kind": Field(str, "mlp", "architecture family", choices=("mlp", "cnn", "resnet")),
+        "kind": Field(str, "mlp", "architecture family", choices=("mlp", "cnn", "resnet", "rnn")),
         "hidden": Field(int, [300, 100], "units of each hidden dense layer", list_of=True, minimum=1),
         "filters": Field(int, [32, 64], "cnn, resnet: filters of each conv block or residual stage", list_of=True, minimum=1),
         "kernel_size": Field(int, 3, "cnn, resnet: side of each square conv kernel", minimum=1),
         "convs_per_block": Field(int, 2, "cnn only: conv layers before each 2x2 max-pool", minimum=1),
         "blocks_per_stage": Field(int, 2, "resnet only: residual blocks per stage (each stage after the first halves "
                                   "the image side)", minimum=1),
+        "cell": Field(str, "gru", "rnn only: recurrent cell", choices=("simple_rnn", "gru", "lstm")),
+        "recurrent": Field(int, [128], "rnn only: units of each recurrent layer (images are read row by row)",
+                           list_of=True, minimum=1),
+        "recurrent_init_gain": Field(float, 1.0, "rnn only: gain of the orthogonal recurrent init (above 1, gradients "
+                                     "through time can explode)", minimum=0.0, min_exclusive=True),
     },
     "stack": {
         "name": Field(str, "default", "named stack the other [stack] keys default to", choices=tuple(STACKS)),

@@ -302,3 +302,68 @@ class StandardizedSquaredError(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "variance": self.variance}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Staircase(keras.layers.Layer):
+    """A step function: each value becomes the largest of `levels` at or below it (the lowest level below them all).
+
+    Its derivative is zero almost everywhere, so gradient descent gets no signal through it
+    ("Failures of Gradient-Based Deep Learning", section 5); wrap it in `ForwardOnly` to train
+    what feeds it.
+
+    Example:
+        >>> import numpy as np
+        >>> [float(v) for v in Staircase([0.0, 1.0, 2.5])(np.array([-1.0, 0.5, 2.0, 9.0]))]
+        [0.0, 0.0, 1.0, 2.5]
+    """
+
+    def __init__(self, levels, **kwargs):
+        super().__init__(**kwargs)
+        levels = sorted(float(level) for level in levels)
+        if not levels:
+            raise ValueError("Staircase needs at least one level")
+        self.levels = levels
+
+    def call(self, inputs):
+        levels = ops.convert_to_tensor(self.levels, inputs.dtype)
+        # How many levels lie at or below each value picks its step (0 below them all: the lowest).
+        index = ops.sum(ops.cast(ops.expand_dims(inputs, -1) >= levels, "int32"), axis=-1)
+        return ops.take(levels, ops.maximum(index - 1, 0))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "levels": self.levels}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ForwardOnly(keras.layers.Wrapper):
+    """Apply `layer` forward, but backpropagate as if it were the identity (a straight-through estimator).
+
+    The output is ``x + stop_gradient(layer(x) - x)``: its value is ``layer(x)`` and its gradient
+    with respect to ``x`` is exactly 1. This is the "forward-only" update of Shalev-Shwartz,
+    Shamir and Shammah (2017), which trains through a flat activation such as `Staircase`;
+    the wrapped layer must keep its input's shape.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> x = tf.constant([0.3, 1.7])
+        >>> with tf.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = ForwardOnly(Staircase([0.0, 1.0]))(x)
+        >>> [float(v) for v in y], [float(g) for g in tape.gradient(y, x)]
+        ([0.0, 1.0], [1.0, 1.0])
+    """
+
+    def build(self, input_shape):
+        if not self.layer.built:
+            self.layer.build(input_shape)
+        super().build(input_shape)
+
+    def call(self, inputs):
+        return inputs + ops.stop_gradient(self.layer(inputs) - inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -25,6 +25,7 @@ from zoo.catalog import ANY, dataset_info
 from zoo.errors import RecipeError
 from zoo.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy, StandardizedSquaredError
 from zoo.recipe import Recipe, get_recipe, recipe_stack
+from zoo.recurrent import recurrent_body, recurrent_parameters
 from zoo.schema import Field, check_argument, count_field
 from zoo.factories import get_activation, get_initializer, get_optimizer
 from zoo.stacks import STACK_FIELDS, STACKS, Stack
@@ -85,6 +86,8 @@ def estimated_parameters(recipe: Recipe, input_shape: tuple[int, ...], num_class
             total += channels * filters if channels != filters or index > 0 else 0  # the 1x1 projection shortcut
             channels = filters
         features = channels  # global average pooling
+    if model.kind == "rnn":
+        total, features = recurrent_parameters(model, input_shape)
     if model.kind == "cnn":
         height, width, channels = input_shape
         for filters in model.filters:
@@ -124,6 +127,8 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stat
             )(x)
     if model.kind == "resnet":
         x = _residual_body(x, model, stack, seed, regularization)
+    elif model.kind == "rnn":
+        x = recurrent_body(x, model, seed, regularization)
     else:
         x = keras.layers.Flatten(name="flatten")(x)
     for index, units in enumerate(model.hidden):

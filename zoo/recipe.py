@@ -174,17 +174,22 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
             values[section] = Section(filled)
         recipe = Recipe(**values, source=source, tune=Section(check_space(data.get("tune", {}))))
         recipe_stack(recipe)  # checks across stack keys (rrelu bounds) and warns on odd pairs
-        train = recipe.train
-        if train.schedule == "piecewise" and len(train.factors) != len(train.boundaries) + 1:
-            raise RecipeError(
-                f"train.factors = {train.factors!r} does not fit train.boundaries = {train.boundaries!r}; "
-                "piecewise needs one more factor than boundaries"
-            )
+        _check_train(recipe.train)
         _check_pretrain(recipe)
         _check_depth(recipe)
     except RecipeError as error:
         raise RecipeError(where + str(error)) from None
     return recipe
+
+
+def _check_train(train) -> None:
+    """Checks across [train] keys: a piecewise schedule's factors fit its boundaries; one kind of clipping."""
+    if train.schedule == "piecewise" and len(train.factors) != len(train.boundaries) + 1:
+        raise RecipeError(f"train.factors = {train.factors!r} does not fit train.boundaries = {train.boundaries!r}; "
+                          "piecewise needs one more factor than boundaries")
+    if train.clipnorm and train.clipvalue:
+        raise RecipeError(f"train.clipnorm = {train.clipnorm!r} and train.clipvalue = {train.clipvalue!r} are both set; "
+                          "clip by one of them and set the other to 0")
 
 
 # Deeper than this, Keras's graph walks recurse past Python's limit (2,000 layers raised RecursionError).
@@ -197,11 +202,12 @@ def _check_depth(recipe: Recipe) -> None:
     if model.kind == "mlp" and not model.hidden:
         raise RecipeError("model.hidden = [] is not allowed for model.kind = 'mlp'; expected at least one hidden layer, "
                           "e.g. [300, 100]")
-    convs = {"cnn": len(model.filters) * model.convs_per_block, "resnet": 1 + 2 * len(model.filters) * model.blocks_per_stage}
+    convs = {"cnn": len(model.filters) * model.convs_per_block, "resnet": 1 + 2 * len(model.filters) * model.blocks_per_stage,
+             "rnn": len(model.recurrent)}
     layers = len(model.hidden) + convs.get(model.kind, 0)
     if layers > MAX_LAYERS:
         raise RecipeError(f"the recipe has {layers} hidden layers; zoo builds at most {MAX_LAYERS} (model.hidden, "
-                          "model.filters x model.convs_per_block or blocks_per_stage)")
+                          "model.filters x model.convs_per_block or blocks_per_stage, model.recurrent)")
 
 
 def _check_pretrain(recipe: Recipe) -> None:

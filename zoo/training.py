@@ -166,7 +166,7 @@ def _callbacks(recipe: Recipe, data: Splits, paths: dict[str, Path], resuming: b
 
 
 # A loss this many times that of a uniform guess (ln of the class count) has blown up.
-EXPLODED_LOSS_FACTOR = 10.0
+EXPLODED_LOSS_FACTOR = 5.0
 # Best validation accuracy within this of 1 / classes is chance: the run learned nothing.
 CHANCE_MARGIN = 0.02
 

@@ -222,7 +222,14 @@ class DenoisingAutoencoder:
         model = keras.Model(inputs, decoder(code))
         optimizer = keras.optimizers.SGD(self.learning_rate, momentum=self.momentum,
                                          weight_decay=self.weight_decay or None)
-        model.compile(optimizer, loss="binary_crossentropy" if bounded else "mean_squared_error",
+        # The reconstruction loss is summed over the input's values, as Vincent et al. (2008, 2010) define it.
+        # Keras's losses average over them, which scales every weight gradient down by the input width
+        # (784 for pixels): at the classic rates the weights then barely leave their initialization, the
+        # codes collapse towards 0.5 layer after layer, and a pretrained deep net fine-tunes no better
+        # than a random one (zoo's first DAE pretraining sat at chance for exactly this reason).
+        loss = keras.losses.binary_crossentropy if bounded else keras.losses.mean_squared_error
+        width = float(self.input_units)
+        model.compile(optimizer, loss=lambda clean, rebuilt: width * loss(clean, rebuilt),
                       metrics=["mean_squared_error"], steps_per_execution=32)
         return model
 

@@ -22,6 +22,11 @@ imports this package, and torch is imported only by the speed experiment.
   retrained for several seeds: does the default hold up, and what does the search cost?
 * ``tabular``: the tabular recipe against its baseline, scikit-learn's MLP and gradient boosting on
   scikit-learn's own tables (three classification, one regression), read through `--data`'s path.
+* ``parity``, ``tuples``, ``conditioning``, ``flat``: the four cases of "Failures of
+  Gradient-Based Deep Learning" (Shalev-Shwartz, Shamir and Shammah 2017), where gradient
+  descent fails and the default stack does not help: parities, end-to-end against
+  decomposition, architecture and conditioning, and flat activations. They share
+  `zoo.experiments.online` (training on fresh samples).
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -34,7 +39,8 @@ from typing import Any
 
 from zoo.schema import unknown_word_error
 
-EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers", "leaderboard", "tuning", "tabular")
+EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers", "leaderboard", "tuning", "tabular",
+               "parity", "tuples", "conditioning", "flat")
 
 
 def run_experiment(name: str, **options) -> dict[str, Any]:
@@ -44,7 +50,7 @@ def run_experiment(name: str, **options) -> dict[str, Any]:
         >>> run_experiment("vanish")
         Traceback (most recent call last):
         ...
-        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed, levers, leaderboard, tuning, tabular
+        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed, levers, leaderboard, tuning, tabular, parity, tuples, conditioning, flat
     """
     if name not in EXPERIMENTS:
         raise unknown_word_error("experiment", name, EXPERIMENTS)

@@ -21,6 +21,7 @@ def diagnosed_run(recipe, data, runs_dir: Path, label: str, baseline: bool = Fal
         "hidden": list(recipe.model.hidden),
         "test_accuracy": result.metrics["test_accuracy"],
         "diverged": result.metrics["diverged"],
+        "status_message": result.metrics.get("status_message"),
         "epochs_run": result.metrics["epochs_run"],
         "gradient_warning": result.metrics["gradient_warning"],
         "speeds": [{"epoch": r["epoch"], "bias_grad_norm": [row["bias_grad_norm"] for row in r["layers"]],
@@ -31,9 +32,10 @@ def diagnosed_run(recipe, data, runs_dir: Path, label: str, baseline: bool = Fal
     }
 
 
-def write_gradient_results(out_dir: Path, results: dict[str, Any], report: str) -> None:
-    """results.json, report.md and one per-layer gradient-norm plot per run."""
-    figures = {f"{run['label']}.png": gradient_norms_figure(run["records"], title=run["label"]) for run in results["runs"]}
+def write_gradient_results(out_dir: Path, results: dict[str, Any], report: str, figures: dict[str, Any] | None = None) -> None:
+    """results.json, report.md, one per-layer gradient-norm plot per run, and any other `figures`."""
+    figures = {**{f"{run['label']}.png": gradient_norms_figure(run["records"], title=run["label"]) for run in results["runs"]},
+               **(figures or {})}
     for run in results["runs"]:
         del run["records"]  # the per-layer records stay in each run folder; results.json keeps the norms
     write_results(out_dir, results, report, figures)

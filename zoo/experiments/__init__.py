@@ -27,6 +27,10 @@ imports this package, and torch is imported only by the speed experiment.
   descent fails and the default stack does not help: parities, end-to-end against
   decomposition, architecture and conditioning, and flat activations. They share
   `zoo.experiments.online` (training on fresh samples).
+* ``activations``: the guide's activation ranking (ELU > leaky ReLU > ReLU > tanh > sigmoid)
+  measured at two depths, every activation with its own initializer.
+* ``claims``: the founding claims as a table (dropout's 2%, Adam's speed-up, deep vs shallow,
+  the activation ranking, DAE against RBM pretraining), each with a measurement and a verdict.
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -40,7 +44,7 @@ from typing import Any
 from zoo.schema import unknown_word_error
 
 EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers", "leaderboard", "tuning", "tabular",
-               "parity", "tuples", "conditioning", "flat")
+               "parity", "tuples", "conditioning", "flat", "activations", "claims")
 
 
 def run_experiment(name: str, **options) -> dict[str, Any]:
@@ -50,7 +54,7 @@ def run_experiment(name: str, **options) -> dict[str, Any]:
         >>> run_experiment("vanish")
         Traceback (most recent call last):
         ...
-        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed, levers, leaderboard, tuning, tabular, parity, tuples, conditioning, flat
+        zoo.errors.RecipeError: experiment = 'vanish' is not allowed (did you mean 'vanishing'?); allowed: vanishing, exploding, transfer, pretrain, speed, levers, leaderboard, tuning, tabular, parity, tuples, conditioning, flat, activations, claims
     """
     if name not in EXPERIMENTS:
         raise unknown_word_error("experiment", name, EXPERIMENTS)

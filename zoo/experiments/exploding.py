@@ -41,7 +41,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/exploding"), runs_dir: st
         "10 hidden ReLU layers of 100 units, weights N(0, 0.2^2) (He would be 0.14), no BatchNorm, plain SGD at 0.05,",
         f"{epochs} epochs. Gradient norms per layer on a fixed batch of 1,000 training examples.",
         "",
-        "| run | largest layer ||dC/dW|| at init | training loss, epoch 1 | diverged (loss inf or NaN) | epochs run | test accuracy |",
+        "| run | largest layer ‖dC/dW‖ at init | training loss, epoch 1 | diverged (loss inf or NaN) | epochs run | test accuracy |",
         "|---|---|---|---|---|---|",
     ]
     for run in runs[:2]:
@@ -106,7 +106,7 @@ def _recurrent_report(runs: list[dict[str, Any]]) -> list[str]:
              "A plain tanh SimpleRNN of 128 units reads each image as 28 rows of 28 pixels (orthogonal recurrent init, no",
              "BatchNorm or dropout) and a softmax reads its last state; plain SGD at 0.5, batches of 128. The recurrent",
              "kernel's ||dC/dW|| on a fixed batch of 256 training images after each of the first 30 steps, then every 10 up to 300:", "",
-             "| run | ||dC/dW|| after step 1 | largest (at step) | after step 300 | loss at step 300 | training loss per epoch | status | test accuracy |",
+             "| run | ‖dC/dW‖ after step 1 | largest (at step) | after step 300 | loss at step 300 | training loss per epoch | status | test accuracy |",
              "|---|---|---|---|---|---|---|---|"]
     for run in runs:
         norms = [step["weight_grad_norm"][0] for step in run["steps"]]

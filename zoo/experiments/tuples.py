@@ -176,16 +176,21 @@ def _snr_figure(snr):
 
     figure = Figure(figsize=(6, 4), layout="tight")
     axis = figure.subplots()
-    for approach in ("end-to-end", "decomposition"):
+    for approach, color in (("end-to-end", "C0"), ("decomposition", "C1")):
         rows = [row for row in snr if row["approach"] == approach]
-        axis.plot([r["k"] for r in rows], [max(r["snr"], r["resolution"] / 10) for r in rows], "o-", label=approach)
+        resolved = [r for r in rows if r["snr"] >= r["resolution"]]
+        axis.plot([r["k"] for r in resolved], [r["snr"] for r in resolved], "o-", color=color, label=approach)
+        hidden = [r for r in rows if r["snr"] < r["resolution"]]
+        if hidden:  # below the resolution the estimate cannot be told from 0: drawn hollow, at 1/100 of it when 0
+            axis.plot([r["k"] for r in hidden], [r["snr"] or r["resolution"] / 100 for r in hidden], "v", color=color,
+                      markerfacecolor="none", label=f"{approach}: below resolution")
     rows = [row for row in snr if row["approach"] == "end-to-end"]
     axis.plot([r["k"] for r in rows], [r["resolution"] for r in rows], ":", color="grey", label="estimator resolution 1/N")
     axis.axhline(np.finfo(np.float32).eps, color="red", linestyle="--", linewidth=0.8, label="float32 epsilon")
     axis.set(yscale="log", xlabel="k (images per input)", ylabel="gradient SNR at initialization",
              title="signal-to-noise ratio of the score layer's gradient")
     axis.grid(alpha=0.3, which="both")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, loc="center right")
     return figure
 
 
@@ -206,20 +211,27 @@ def _report(results: dict[str, Any]) -> str:
                      f"{dec['iterations_to_0.9'] or 'never'} | {shown(snr[(k, 'end-to-end')])} | {shown(snr[(k, 'decomposition')])} |")
     ks = sorted({k for k, _ in runs})
     e2e_fails = [k for k in ks if runs[(k, "end-to-end")]["final_accuracy"] < 0.6]
-    dec_works = [k for k in ks if runs[(k, "decomposition")]["final_accuracy"] >= 0.9]
+    dec_works = [k for k in ks if runs[(k, "decomposition")]["final_accuracy"] >= 0.8]
     e2e_snr = [snr[(k, "end-to-end")]["snr"] for k in ks]
     below = [k for k in ks if snr[(k, "end-to-end")]["snr"] < snr[(k, "end-to-end")]["resolution"]]
     lines += ["", "## Paper against measurement", "", "| claim | measured here |", "|---|---|",
               f"| end-to-end fails completely for k >= 3 | at chance (< 0.6) for k = {', '.join(map(str, e2e_fails)) or 'none'} |",
-              f"| decomposition works for every k | >= 0.9 for k = {', '.join(map(str, dec_works)) or 'none'} |",
+              f"| decomposition works for every k | >= 0.8 for k = {', '.join(map(str, dec_works)) or 'none'} |",
               f"| the end-to-end gradient's SNR falls with k, below float32 precision (1.2e-7) for k >= 3 | "
               f"{', '.join(f'{v:.2g}' for v in e2e_snr)} for k = {', '.join(map(str, ks))}; indistinguishable from 0 "
               f"(below 1/N) for k = {', '.join(map(str, below)) or 'none'} |", ""]
     reproduced = all(k in e2e_fails for k in ks if k >= 3) and dec_works == ks and all(k in below for k in ks if k >= 3)
+    early = [k for k in e2e_fails if k < 3]
+    if early:  # fails sooner than the paper says: say how much smaller our budget is
+        seen = results["steps"] * results["batch_size"]
+        lines += [f"End-to-end also fails at k = {', '.join(map(str, early))} here, where the paper's succeeds: our budget is "
+                  f"{results['steps']:,} steps of {results['batch_size']} tuples ({seen:,} tuples), the paper's 20,000 steps of 200 "
+                  f"(4,000,000, {4_000_000 / seen:.0f}x more). Decomposition needs no such budget.", ""]
+        reproduced = False
     lines += [f"**Verdict: {'reproduced' if reproduced else 'partly reproduced'}.** Telling the net what each image's tag is "
               "(decomposition) gives the per-image scorer a strong, low-noise gradient at every k; asking it to find the tags "
               "from their parity alone leaves a gradient whose signal, at initialization, is too small to measure with this "
-              "many examples once k >= 3 (our resolution is 1/N; the paper's float32 claim lies below what any finite sample "
-              "here can show).", "", "Curves: [end-to-end.png](end-to-end.png), [decomposition.png](decomposition.png); "
+              f"many examples once k >= {min(below) if below else max(ks) + 1} (our resolution is 1/N; the paper's float32 claim lies "
+              "below what any finite sample here can show).", "", "Curves: [end-to-end.png](end-to-end.png), [decomposition.png](decomposition.png); "
               "SNR: [snr.png](snr.png).", "", f"Regenerate: `zoo experiment tuples` ({results['seconds']} s on this run's machine).", ""]
     return "\n".join(lines)

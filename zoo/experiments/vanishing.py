@@ -51,7 +51,7 @@ def _vanishing_report(results: dict[str, Any]) -> str:
         f"mini-batches of 10. Default: He init, BatchNorm, ELU, Adam (no dropout here). {results['epochs']} epochs;",
         f"the 20-layer nets {results['deep_epochs']}.",
         "",
-        "| net | stack | speed per layer at initialization | after training | first/last ||dC/dW|| at init | test accuracy |",
+        "| net | stack | speed per layer at initialization | after training | first/last ‖dC/dW‖ at init | test accuracy |",
         "|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:

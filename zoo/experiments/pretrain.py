@@ -156,6 +156,13 @@ def _pretrain_report(results: dict[str, Any]) -> str:
         f"{cost('default'):.1f}x the random-init wall time, without any pretraining; the best version overall is "
         f"*{summary[overall]['label']}*.",
         "",
+        "The denoising autoencoders' reconstruction loss is summed over the input's values, as Vincent et al. (2008, "
+        "2010) define it. zoo's first version averaged it (Keras's default), which divides every weight gradient by the "
+        "input width (784 for pixels): the encoders' weights stayed at their initialization (kernel std 0.0352 against "
+        "0.0357 at init after 2 epochs), each layer's code collapsed towards 0.5 (its spread across examples fell about "
+        "4x per layer, to 0.0000 at layer 6) and the DAE-pretrained net stayed at chance, 0.1000. Summed, the codes keep "
+        "a spread of 0.26 to 0.32 at every layer.",
+        "",
         "First-layer filters learned without labels: [RBM](rbm-filters.png), [DAE](dae-filters.png); learning curves: "
         "[curves.png](curves.png).",
         "",

@@ -171,3 +171,59 @@ def lr_find_figure(rates: Sequence[float], losses: Sequence[float], suggestion: 
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     return figure
+
+
+def iteration_curves_figure(curves: dict[str, list[dict[str, Any]]], title: str, ylabel: str, log_y: bool = False):
+    """One line per label: a metric against training iterations (`zoo.experiments.online.online_fit`'s points).
+
+    Example:
+        >>> figure = iteration_curves_figure({"a": [{"iteration": 0, "metric": 0.5}, {"iteration": 9, "metric": 0.9}]}, "t", "acc")
+        >>> figure.axes[0].get_xlabel()
+        'iteration'
+    """
+    figure = Figure(figsize=(7, 4.5), layout="tight")
+    axis = figure.subplots()
+    for label, points in curves.items():
+        axis.plot([p["iteration"] for p in points], [p["metric"] for p in points], label=label)
+    axis.set(xlabel="iteration", ylabel=ylabel, title=title)
+    if log_y:
+        axis.set_yscale("log")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return figure
+
+
+def parity_variance_figure(variance: list[dict[str, Any]]) -> Figure:
+    """The parity experiment's gradient variance over target parities against d, with Theorem 1's bound."""
+    figure = Figure(figsize=(6, 4), layout="tight")
+    axis = figure.subplots()
+    dims = [row["d"] for row in variance]
+    axis.plot(dims, [row["variance"] for row in variance], "o-", label="variance over target parities (measured)")
+    axis.plot(dims, [row["bound"] for row in variance], "--", label="Theorem 1 bound E||grad||^2 / 2^d")
+    axis.set(yscale="log", xlabel="d (input bits)", ylabel="gradient variance at initialization",
+             title="how much the gradient says about the target parity")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=8)
+    return figure
+
+
+def gradient_snr_figure(snr: list[dict[str, Any]]) -> Figure:
+    """The tuples experiment's gradient SNR against k per approach; estimates below their resolution drawn hollow."""
+    figure = Figure(figsize=(6, 4), layout="tight")
+    axis = figure.subplots()
+    for approach, color in (("end-to-end", "C0"), ("decomposition", "C1")):
+        rows = [row for row in snr if row["approach"] == approach]
+        resolved = [r for r in rows if r["snr"] >= r["resolution"]]
+        axis.plot([r["k"] for r in resolved], [r["snr"] for r in resolved], "o-", color=color, label=approach)
+        hidden = [r for r in rows if r["snr"] < r["resolution"]]
+        if hidden:  # below the resolution the estimate cannot be told from 0: drawn hollow, at 1/100 of it when 0
+            axis.plot([r["k"] for r in hidden], [r["snr"] or r["resolution"] / 100 for r in hidden], "v", color=color,
+                      markerfacecolor="none", label=f"{approach}: below resolution")
+    rows = [row for row in snr if row["approach"] == "end-to-end"]
+    axis.plot([r["k"] for r in rows], [r["resolution"] for r in rows], ":", color="grey", label="estimator resolution 1/N")
+    axis.axhline(np.finfo(np.float32).eps, color="red", linestyle="--", linewidth=0.8, label="float32 epsilon")
+    axis.set(yscale="log", xlabel="k (images per input)", ylabel="gradient SNR at initialization",
+             title="signal-to-noise ratio of the score layer's gradient")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=7, loc="center right")
+    return figure

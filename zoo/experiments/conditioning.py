@@ -25,7 +25,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from zoo.experiments.online import curves_figure, online_fit
+from zoo.experiments.online import online_fit
+from zoo.plots import iteration_curves_figure
 from zoo.records import stamp, write_results
 
 SLOPES = ((1, -1, 1), (1, -2, 1), (-2, 1, -1), (1, -1, 2))
@@ -121,7 +122,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/conditioning"), sizes=(10
         slopes[f"{kind}_condition"] = float(np.polyfit(np.log([r["n"] for r in rows]), np.log([r["condition_number"] for r in rows]), 1)[0])
     results = {"experiment": "conditioning", "epsilon": epsilon, "max_iterations": max_iterations, "seed": seed,
                "slopes": slopes, "runs": runs, **stamp(started)}
-    figures = {f"{kind}.png": curves_figure({f"n = {r['n']}": r["points"] for r in runs if r["kind"] == kind},
+    figures = {f"{kind}.png": iteration_curves_figure({f"n = {r['n']}": r["points"] for r in runs if r["kind"] == kind},
                                             f"decoding kinks: {kind.replace('_', ' ')}", "held-out error / error of 0", log_y=True)
                for kind in ("fully_connected", "convolutional", "whitened")}
     for figure in figures.values():

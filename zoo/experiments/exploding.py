@@ -13,7 +13,7 @@ import keras
 from zoo.data import load
 from zoo.diagnostics import fixed_batch, layer_stats
 from zoo.experiments.common import diagnosed_run, write_gradient_results
-from zoo.experiments.online import curves_figure
+from zoo.plots import iteration_curves_figure
 from zoo.network import build_for
 from zoo.recipe import get_recipe
 from zoo.records import run_folder, stamp
@@ -56,7 +56,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/exploding"), runs_dir: st
     lines += ["", f"Regenerate: `zoo experiment exploding` ({results['seconds']} s on this run's machine).", ""]
     steps = {run["label"]: [{"iteration": step["step"] + 1, "metric": step["weight_grad_norm"][0]} for step in run["steps"]]
              for run in recurrent}
-    figure = curves_figure(steps, "tanh SimpleRNN, SGD 0.5: recurrent kernel's gradient norm", "||dC/dW|| on a fixed batch",
+    figure = iteration_curves_figure(steps, "tanh SimpleRNN, SGD 0.5: recurrent kernel's gradient norm", "||dC/dW|| on a fixed batch",
                            log_y=True)
     figure.axes[0].set_xlabel("training step")
     write_gradient_results(out_dir, results, "\n".join(lines), {"rnn-steps.png": figure})

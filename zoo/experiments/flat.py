@@ -25,7 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.experiments.online import curves_figure, online_fit
+from zoo.experiments.online import online_fit
+from zoo.plots import iteration_curves_figure
 from zoo.layers import ForwardOnly, Staircase
 from zoo.records import stamp, write_results
 
@@ -127,7 +128,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/flat"), seeds=(0, 1, 2), 
                         "steps": runs[[r["method"] for r in runs].index(method)]["points"][-1]["iteration"]}
                for method in METHODS}
     results = {"experiment": "flat", "seeds": list(seeds), "summary": summary, "runs": runs, **stamp(started)}
-    figure = curves_figure({m.replace("_", " "): next(r for r in runs if r["method"] == m)["points"] for m in METHODS},
+    figure = iteration_curves_figure({m.replace("_", " "): next(r for r in runs if r["method"] == m)["points"] for m in METHODS},
                            "learning y = u(v.x + b), seed 0", "held-out squared error", log_y=True)
     write_results(out_dir, results, _report(results), {"flat.png": figure})
     return results

@@ -78,19 +78,3 @@ def first_reaching(points: list[dict[str, Any]], target: float) -> int | None:
         100
     """
     return next((point["iteration"] for point in points if point["metric"] >= target), None)
-
-
-def curves_figure(curves: dict[str, list[dict[str, Any]]], title: str, ylabel: str, log_y: bool = False):
-    """One line per label: the metric against iterations (the `points` of `online_fit`)."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 4.5), layout="tight")
-    axis = figure.subplots()
-    for label, points in curves.items():
-        axis.plot([p["iteration"] for p in points], [p["metric"] for p in points], label=label)
-    axis.set(xlabel="iteration", ylabel=ylabel, title=title)
-    if log_y:
-        axis.set_yscale("log")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
-    return figure

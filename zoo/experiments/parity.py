@@ -25,7 +25,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.blocks import dense_block
-from zoo.experiments.online import curves_figure, first_reaching, online_fit
+from zoo.experiments.online import first_reaching, online_fit
+from zoo.plots import iteration_curves_figure, parity_variance_figure
 from zoo.records import stamp, write_results
 
 
@@ -142,27 +143,12 @@ def run(out_dir: str | Path = Path("benchmarks/results/parity"), dims=(5, 10, 20
     slope = float(np.polyfit(dims_variance, np.log2([row["variance"] for row in variance]), 1)[0])
     results = {"experiment": "parity", "steps": steps, "batch_size": 128, "seed": seed, "variance": variance,
                "log2_variance_slope": slope, "runs": runs, **stamp(started)}
-    figures = {f"{stack}.png": curves_figure({f"d = {r['d']}": r["points"] for r in runs if r["stack"] == stack},
+    figures = {f"{stack}.png": iteration_curves_figure({f"d = {r['d']}": r["points"] for r in runs if r["stack"] == stack},
                                              f"parity, {'paper net (ReLU, hinge, SGD)' if stack == 'paper' else 'zoo default stack'}",
                                              "accuracy on fresh samples") for stack in ("paper", "default")}
-    figures["gradient_variance.png"] = _variance_figure(variance)
+    figures["gradient_variance.png"] = parity_variance_figure(variance)
     write_results(out_dir, results, _report(results), figures)
     return results
-
-
-def _variance_figure(variance):
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 4), layout="tight")
-    axis = figure.subplots()
-    dims = [row["d"] for row in variance]
-    axis.plot(dims, [row["variance"] for row in variance], "o-", label="variance over target parities (measured)")
-    axis.plot(dims, [row["bound"] for row in variance], "--", label="Theorem 1 bound E||grad||^2 / 2^d")
-    axis.set(yscale="log", xlabel="d (input bits)", ylabel="gradient variance at initialization",
-             title="how much the gradient says about the target parity")
-    axis.grid(alpha=0.3, which="both")
-    axis.legend(fontsize=8)
-    return figure
 
 
 def _report(results: dict[str, Any]) -> str:

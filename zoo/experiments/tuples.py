@@ -26,7 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.diagnostics import gradient_snr
-from zoo.experiments.online import curves_figure, first_reaching, online_fit
+from zoo.experiments.online import first_reaching, online_fit
+from zoo.plots import gradient_snr_figure, iteration_curves_figure
 from zoo.experiments.parity import hinge, sign_accuracy
 from zoo.records import stamp, write_results
 
@@ -163,35 +164,12 @@ def run(out_dir: str | Path = Path("benchmarks/results/tuples"), ks=(1, 2, 3, 4)
                   f"SNR {snr[-1]['snr']:.3g}", flush=True)
     results = {"experiment": "tuples", "steps": steps, "batch_size": batch_size, "pool": pool, "seed": seed,
                "snr_batches": snr_batches, "runs": runs, "snr": snr, **stamp(started)}
-    figures = {f"{approach}.png": curves_figure({f"k = {r['k']}": r["points"] for r in runs if r["approach"] == approach},
+    figures = {f"{approach}.png": iteration_curves_figure({f"k = {r['k']}": r["points"] for r in runs if r["approach"] == approach},
                                                 f"parity of k tags, {approach}", "accuracy on held-out tuples")
                for approach in ("end-to-end", "decomposition")}
-    figures["snr.png"] = _snr_figure(snr)
+    figures["snr.png"] = gradient_snr_figure(snr)
     write_results(out_dir, results, _report(results), figures)
     return results
-
-
-def _snr_figure(snr):
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 4), layout="tight")
-    axis = figure.subplots()
-    for approach, color in (("end-to-end", "C0"), ("decomposition", "C1")):
-        rows = [row for row in snr if row["approach"] == approach]
-        resolved = [r for r in rows if r["snr"] >= r["resolution"]]
-        axis.plot([r["k"] for r in resolved], [r["snr"] for r in resolved], "o-", color=color, label=approach)
-        hidden = [r for r in rows if r["snr"] < r["resolution"]]
-        if hidden:  # below the resolution the estimate cannot be told from 0: drawn hollow, at 1/100 of it when 0
-            axis.plot([r["k"] for r in hidden], [r["snr"] or r["resolution"] / 100 for r in hidden], "v", color=color,
-                      markerfacecolor="none", label=f"{approach}: below resolution")
-    rows = [row for row in snr if row["approach"] == "end-to-end"]
-    axis.plot([r["k"] for r in rows], [r["resolution"] for r in rows], ":", color="grey", label="estimator resolution 1/N")
-    axis.axhline(np.finfo(np.float32).eps, color="red", linestyle="--", linewidth=0.8, label="float32 epsilon")
-    axis.set(yscale="log", xlabel="k (images per input)", ylabel="gradient SNR at initialization",
-             title="signal-to-noise ratio of the score layer's gradient")
-    axis.grid(alpha=0.3, which="both")
-    axis.legend(fontsize=7, loc="center right")
-    return figure
 
 
 def _report(results: dict[str, Any]) -> str:

@@ -136,6 +136,11 @@ def _verdict(results: dict[str, Any]) -> list[str]:
         agree, pairs = _agreement(rows)
         spread_points = 100 * (rows[best]["test_accuracy"]["median"] - rows[worst]["test_accuracy"]["median"])
         word = "holds" if agree == pairs else "holds mostly" if agree >= 0.75 * pairs else "does not hold"
+        # The typical seed-to-seed range: when every median sits within it, the order is noise.
+        noise = 100 * statistics.median(r["test_accuracy"]["max"] - r["test_accuracy"]["min"] for r in rows.values())
         lines.append(f"- {depth} layers: the guide's ranking {word} here ({agree} of {pairs} ordered pairs agree); best {best}, "
-                     f"worst {worst}, {spread_points:.1f} points apart.")
+                     f"worst {worst}, {spread_points:.1f} points apart"
+                     + (f", about the typical seed-to-seed range of {noise:.1f} points: at this depth the activation "
+                        "hardly matters and the order is mostly noise." if spread_points <= 2 * noise else
+                        f" (typical seed-to-seed range {noise:.1f} points)."))
     return lines

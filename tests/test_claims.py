@@ -45,7 +45,7 @@ def test_claim_verdicts_follow_the_numbers():
     dropout = {"train_size": 100, "epochs": 1, "rows": {
         "8/0": {"width": 8, "dropout": 0.0, "test_accuracy": [0.80], "overfit_gap": 0.1},
         "8/0.5": {"width": 8, "dropout": 0.5, "test_accuracy": [0.82], "overfit_gap": 0.05}}}
-    assert claims._dropout_row(dropout)[2].startswith("holds (gains +2.0")
+    assert claims._dropout_row(dropout)[2].startswith("holds, on a net that overfits (gains +2.0")
     dropout["rows"]["8/0.5"]["test_accuracy"] = [0.79]
     assert claims._dropout_row(dropout)[2].startswith("does not hold here")
     depth = {"depth": 6, "width": 8, "epochs": 1, "learning_rate": 0.1, "deep": [0.10], "shallow": [0.85],

@@ -27,18 +27,17 @@ import tensorflow as tf
 
 def online_fit(model: keras.Model, loss_fn: Callable, sample: Callable[[int], tuple], optimizer, steps: int,
                every: int | Sequence[int], metric: Callable, batch_size: int = 128, eval_examples: int = 2000,
-               variables=None, held_out: Callable[[int], tuple] | None = None,
+               held_out: Callable[[int], tuple] | None = None,
                until: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
     """Train `model` for `steps` iterations on batches `sample(batch_size)`; evaluate every `every`.
 
-    `loss_fn(y, prediction)` is minimized; `metric(y, prediction)` (higher is better) is measured
-    on one fixed sample of `eval_examples` (drawn by `held_out`, default `sample`) at iteration 0
+    `loss_fn(y, prediction)` is minimized; `metric(y, prediction)` (an accuracy, or an error) is
+    measured on one fixed sample of `eval_examples` (drawn by `held_out`, default `sample`) at iteration 0
     and after every `every` iterations (or at each iteration count listed in `every`).
-    `variables` defaults to the model's trainable variables; training stops early at the first
-    point for which `until(point)` is true. Returns {"points": [{"iteration",
+    Training stops early at the first point for which `until(point)` is true. Returns {"points": [{"iteration",
     "metric", "loss"}], "seconds": training seconds, evaluation excluded}.
     """
-    variables = list(variables) if variables is not None else model.trainable_variables
+    variables = model.trainable_variables
     x_eval, y_eval = (held_out or sample)(eval_examples)
 
     @tf.function
@@ -71,7 +70,7 @@ def online_fit(model: keras.Model, loss_fn: Callable, sample: Callable[[int], tu
 
 
 def first_reaching(points: list[dict[str, Any]], target: float) -> int | None:
-    """The first iteration whose metric is at least `target` (None if none is).
+    """The first iteration whose metric (an accuracy: higher is better) is at least `target` (None if none is).
 
     Example:
         >>> first_reaching([{"iteration": 0, "metric": 0.5}, {"iteration": 100, "metric": 0.95}], 0.9)

@@ -203,10 +203,11 @@ def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
     if train.schedule == "1cycle":
         return OneCycle(train.learning_rate, steps_per_epoch * train.epochs)
     if train.schedule == "cosine":
-        # Loshchilov & Hutter 2017 (without restarts), after a linear warm-up (Goyal et al. 2017).
+        # Loshchilov & Hutter 2017 (without restarts), after a linear warm-up (Goyal et al. 2017). The
+        # warm-up starts one step's worth up the ramp, not at 0: a first step at rate 0 would be wasted.
         warmup = steps_per_epoch * min(train.warmup_epochs, train.epochs - 1)
         return keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else train.learning_rate, max(1, steps_per_epoch * train.epochs - warmup),
+            train.learning_rate / warmup if warmup else train.learning_rate, max(1, steps_per_epoch * train.epochs - warmup),
             warmup_target=train.learning_rate if warmup else None, warmup_steps=warmup)
     return train.learning_rate
 

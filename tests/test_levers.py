@@ -28,7 +28,8 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
     # The ramp starts one step's worth up (0.01 / 100 steps), so the first step is not wasted at rate 0.
     assert values[0] == pytest.approx(1e-4) and values[1] == pytest.approx(0.00505) and values[2] == pytest.approx(0.01)
     assert values[2] > values[3] > values[4] >= 0 and values[4] < 1e-5
-    plain = learning_rate_schedule(zoo.get_recipe("fashion_mlp", schedule="cosine", epochs=2), steps_per_epoch=10)
+    plain = learning_rate_schedule(zoo.get_recipe("fashion_mlp", schedule="cosine", warmup_epochs=0, learning_rate=1e-3, epochs=2),
+                                   steps_per_epoch=10)
     assert float(plain(0)) == pytest.approx(1e-3)
 
 

@@ -47,7 +47,7 @@ def test_cd_k_runs_more_gibbs_steps_and_still_learns(binary_toy):
 
 def test_denoising_autoencoder_learns_with_any_activation(binary_toy):
     for activation, init in (("sigmoid", "scaled_normal"), ("elu", "he_normal")):
-        dae = DenoisingAutoencoder(36, 8, activation=activation, init=init, noise=0.3, learning_rate=0.5, momentum=0.9, seed=0)
+        dae = DenoisingAutoencoder(36, 8, activation=activation, init=init, noise=0.3, learning_rate=0.05, momentum=0.9, seed=0)
         history = dae.fit(binary_toy, epochs=4, batch_size=32, verbose=False)
         assert history["reconstruction_error"][-1] < history["reconstruction_error"][0], activation
         assert dae.transform(binary_toy).shape == (2000, 8)

@@ -73,8 +73,8 @@ def test_chunks_hold_whole_batches_padded_to_one_shape():
 def test_fast_fit_runs_every_whole_batch_once_and_restores_the_model(digits, tmp_path):
     import numpy as np
 
-    recipe = zoo.get_recipe("fashion_mlp", hidden=[16], steps_per_execution=8, jit_compile="on")
-    model = zoo.build(recipe, input_shape=(8, 8, 1))
+    recipe = zoo.get_recipe("mlp", hidden=[16], steps_per_execution=8, jit_compile="on")
+    model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)
     train_step = model.train_step
     history = fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=16,
                        validation_data=digits.validation, epochs=2, verbose=0)
@@ -167,7 +167,7 @@ def test_fast_path_matches_this_keras(digits):
     from zoo.fastpath import keras_internals_problem
 
     recipe = zoo.get_recipe("fashion_mlp", hidden=[8], steps_per_execution=4, jit_compile="on")
-    model = zoo.build(recipe, input_shape=(8, 8, 1))
+    model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)
     assert keras_internals_problem(model) is None, f"zoo.fastpath needs updating for Keras {keras.__version__}"
     fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=0)
     assert int(model.optimizer.iterations) == 1237 // 16, (

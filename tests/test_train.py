@@ -81,7 +81,7 @@ def test_train_on_users_own_arrays(tmp_path):
     x = rng.normal(size=(300, 5)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
     data = zoo.from_arrays(x[:240], y[:240], x[240:], y[240:], batch_size=16, validation_size=40)
-    result = zoo.train(zoo.get_recipe("fashion_mlp", hidden=[16], epochs=8), data=data, out_dir=tmp_path / "r", verbose=0)
+    result = zoo.train(zoo.get_recipe("mlp", hidden=[16], epochs=8), data=data, out_dir=tmp_path / "r", verbose=0)
     assert result.model.input_shape == (None, 5) and result.model.output_shape == (None, 2)
     assert result.test["accuracy"] > 0.7
 

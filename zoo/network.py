@@ -190,7 +190,7 @@ def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
     ``plateau`` is a float here: ReduceLROnPlateau, a training callback, lowers it.
 
     Example:
-        >>> recipe = get_recipe("fashion_mlp", schedule="exponential", decay_rate=0.5)
+        >>> recipe = get_recipe("fashion_mlp", schedule="exponential", decay_rate=0.5, learning_rate=1e-3)
         >>> round(float(learning_rate_schedule(recipe, 100)(200)), 6)
         0.00025
     """

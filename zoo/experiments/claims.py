@@ -136,10 +136,6 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _med(values) -> float:
-    return statistics.median(values)
-
-
 def rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(claim, measurement, verdict) for every claim, from the measured and read results."""
     table = [_activation_row(results["read"]["activations"]), _dropout_row(results["dropout"]),
@@ -168,9 +164,9 @@ def _dropout_row(dropout):
     parts, gains = [], []
     for width in sorted({row["width"] for row in dropout["rows"].values()}):
         off, on = dropout["rows"][f"{width}/0"], dropout["rows"][f"{width}/0.5"]
-        gain = 100 * (_med(on["test_accuracy"]) - _med(off["test_accuracy"]))
+        gain = 100 * (statistics.median(on["test_accuracy"]) - statistics.median(off["test_accuracy"]))
         gains.append(gain)
-        parts.append(f"2 x {width}: {_med(off['test_accuracy']):.4f} without, {_med(on['test_accuracy']):.4f} with ({gain:+.1f} "
+        parts.append(f"2 x {width}: {statistics.median(off['test_accuracy']):.4f} without, {statistics.median(on['test_accuracy']):.4f} with ({gain:+.1f} "
                      f"points; train-validation gap without dropout {100 * off['overfit_gap']:.1f} points)")
     verdict = ("holds, on a net that overfits" if all(1.0 <= g <= 3.0 for g in gains) else
                "holds only in part" if any(g > 0.5 for g in gains) else "does not hold here")
@@ -182,9 +178,9 @@ def _dropout_row(dropout):
 def _optimizer_row(optimizer):
     rows_ = optimizer["rows"]
     parts = [f"{name}: epoch {row['epochs_to_target']}, {row['seconds_to_target'] or 0:.0f} s "
-             f"({row['reached']} of {len(row['test_accuracy'])} seeds reach it; test {_med(row['test_accuracy']):.4f})"
+             f"({row['reached']} of {len(row['test_accuracy'])} seeds reach it; test {statistics.median(row['test_accuracy']):.4f})"
              if row["epochs_to_target"] else f"{name}: does not reach it in {optimizer['epochs']} epochs "
-             f"(test {_med(row['test_accuracy']):.4f})" for name, row in rows_.items()]
+             f"(test {statistics.median(row['test_accuracy']):.4f})" for name, row in rows_.items()]
     adam = rows_["adam 0.001"]["epochs_to_target"]
     sgd = [row["epochs_to_target"] for name, row in rows_.items() if name.startswith("sgd")]
     best_sgd = min((e for e in sgd if e), default=None)
@@ -200,7 +196,7 @@ def _optimizer_row(optimizer):
 
 
 def _depth_row(depth):
-    deep, shallow = _med(depth["deep"]), _med(depth["shallow"])
+    deep, shallow = statistics.median(depth["deep"]), statistics.median(depth["shallow"])
     moved = depth["relative_weight_change"]
     change = ", ".join(f"{v:.2g}" for v in moved)
     lower_still = moved[0] < 0.5 * moved[-1]  # the first layer moved less than half as far as the last

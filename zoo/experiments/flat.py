@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.experiments.online import online_fit
+from zoo.experiments.online import online_fit, paper_init
 from zoo.plots import iteration_curves_figure
 from zoo.layers import ForwardOnly, Staircase
 from zoo.records import stamp, write_results
@@ -69,8 +69,7 @@ def smooth_staircase(p, levels: np.ndarray, sharpness: float = 5.0, width: float
 
 
 def _dense(units: int, fan_in: int, activation=None, seed: int = 0):
-    return keras.layers.Dense(units, activation, kernel_initializer=keras.initializers.TruncatedNormal(
-        stddev=1.0 / np.sqrt(fan_in), seed=seed))
+    return keras.layers.Dense(units, activation, kernel_initializer=paper_init(fan_in, seed))
 
 
 def _mlp(widths, outputs: int, seed: int) -> list:

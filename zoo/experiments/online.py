@@ -69,6 +69,16 @@ def online_fit(model: keras.Model, loss_fn: Callable, sample: Callable[[int], tu
     return {"points": points, "seconds": round(seconds, 2)}
 
 
+def paper_init(fan_in: int, seed: int) -> keras.initializers.Initializer:
+    """The paper's reference-code initializer: N(0, 1/fan_in) truncated at two standard deviations.
+
+    Example:
+        >>> round(paper_init(100, seed=0).stddev, 3)
+        0.1
+    """
+    return keras.initializers.TruncatedNormal(stddev=1.0 / fan_in ** 0.5, seed=seed)
+
+
 def first_reaching(points: list[dict[str, Any]], target: float) -> int | None:
     """The first iteration whose metric (an accuracy: higher is better) is at least `target` (None if none is).
 

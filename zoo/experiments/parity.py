@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.blocks import dense_block
-from zoo.experiments.online import first_reaching, online_fit
+from zoo.experiments.online import first_reaching, online_fit, paper_init
 from zoo.plots import iteration_curves_figure, parity_variance_figure
 from zoo.records import stamp, write_results
 
@@ -50,11 +50,9 @@ def parity_sampler(d: int, subset: np.ndarray, seed: int = 0):
 
 def paper_net(d: int, width: int | None = None, seed: int = 0) -> keras.Model:
     """The paper's learner: Dense(10 d, ReLU) -> Dense(1), weights N(0, 1/fan_in) truncated, zero biases."""
-    def init(fan_in, offset):
-        return keras.initializers.TruncatedNormal(stddev=1.0 / np.sqrt(fan_in), seed=seed + offset)
     width = width or 10 * d
-    return keras.Sequential([keras.Input((d,)), keras.layers.Dense(width, "relu", kernel_initializer=init(d, 0)),
-                             keras.layers.Dense(1, kernel_initializer=init(width, 1))], name=f"paper_parity_{d}")
+    return keras.Sequential([keras.Input((d,)), keras.layers.Dense(width, "relu", kernel_initializer=paper_init(d, seed)),
+                             keras.layers.Dense(1, kernel_initializer=paper_init(width, seed + 1))], name=f"paper_parity_{d}")
 
 
 def hinge(y, score):

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.diagnostics import gradient_snr
-from zoo.experiments.online import first_reaching, online_fit
+from zoo.experiments.online import first_reaching, online_fit, paper_init
 from zoo.plots import gradient_snr_figure, iteration_curves_figure
 from zoo.experiments.parity import hinge, sign_accuracy
 from zoo.records import stamp, write_results
@@ -84,19 +84,15 @@ def tuple_sampler(images: np.ndarray, tags: np.ndarray, k: int, seed: int = 0):
     return sample
 
 
-def _init(fan_in: int, seed: int):
-    return keras.initializers.TruncatedNormal(stddev=1.0 / np.sqrt(fan_in), seed=seed)
-
-
 def image_net(seed: int = 0) -> keras.Model:
     """The paper's per-image scorer: conv 16@5x5 + pool, conv 16@5x5 + pool, Dense 50, Dense 100, Dense 1."""
     layers = [keras.Input((SIZE, SIZE, 1))]
     for index, fan_in in enumerate((1, 16)):
-        layers += [keras.layers.Conv2D(16, 5, padding="same", kernel_initializer=_init(fan_in, seed + index)),
+        layers += [keras.layers.Conv2D(16, 5, padding="same", kernel_initializer=paper_init(fan_in, seed + index)),
                    keras.layers.MaxPooling2D(2)]
-    layers += [keras.layers.Flatten(), keras.layers.Dense(50, "relu", kernel_initializer=_init(784, seed + 2)),
-               keras.layers.Dense(100, "relu", kernel_initializer=_init(50, seed + 3)),
-               keras.layers.Dense(1, kernel_initializer=_init(100, seed + 4), name="score")]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(50, "relu", kernel_initializer=paper_init(784, seed + 2)),
+               keras.layers.Dense(100, "relu", kernel_initializer=paper_init(50, seed + 3)),
+               keras.layers.Dense(1, kernel_initializer=paper_init(100, seed + 4), name="score")]
     return keras.Sequential(layers, name="image_scorer")
 
 
@@ -108,8 +104,8 @@ def tuple_net(k: int, seed: int = 0) -> keras.Model:
     inputs = keras.Input((k, SIZE, SIZE, 1))
     scorer = image_net(seed)
     scores = keras.ops.reshape(scorer(keras.ops.reshape(inputs, (-1, SIZE, SIZE, 1))), (-1, k))
-    hidden = keras.layers.Dense(100, "relu", kernel_initializer=_init(k, seed + 5))(keras.ops.sigmoid(scores))
-    final = keras.layers.Dense(1, kernel_initializer=_init(100, seed + 6))(hidden)
+    hidden = keras.layers.Dense(100, "relu", kernel_initializer=paper_init(k, seed + 5))(keras.ops.sigmoid(scores))
+    final = keras.layers.Dense(1, kernel_initializer=paper_init(100, seed + 6))(hidden)
     return keras.Model(inputs, keras.layers.Concatenate()([final, scores]), name=f"tuple_net_{k}")
 
 

@@ -56,15 +56,16 @@ def run(out_dir: str | Path = Path("benchmarks/results/exploding"), runs_dir: st
     lines += ["", f"Regenerate: `zoo experiment exploding` ({results['seconds']} s on this run's machine).", ""]
     steps = {run["label"]: [{"iteration": step["step"] + 1, "metric": step["weight_grad_norm"][0]} for step in run["steps"]]
              for run in recurrent}
-    figure = iteration_curves_figure(steps, "tanh SimpleRNN, SGD 0.5: recurrent kernel's gradient norm", "||dC/dW|| on a fixed batch",
-                           log_y=True)
+    figure = iteration_curves_figure(steps, "tanh SimpleRNN, SGD 0.5: recurrent kernel's gradient norm",
+                                     "||dC/dW|| on a fixed batch", log_y=True)
     figure.axes[0].set_xlabel("training step")
     write_gradient_results(out_dir, results, "\n".join(lines), {"rnn-steps.png": figure})
     return results
 
 
 class StepNorms(keras.callbacks.Callback):
-    """Each of the first `dense` training steps, then every `every`: the per-layer ||dC/dW|| on a fixed batch, and the loss."""
+    """Each of the first `dense` training steps, then every `every`: the per-layer ||dC/dW|| on a fixed batch, and
+    the training loss Keras logs there (its running mean over the steps so far)."""
 
     def __init__(self, x, y, every: int = 10, dense: int = 30):
         super().__init__()
@@ -81,7 +82,8 @@ def recurrent_runs(runs_dir: Path, epochs: int, steps: int = 300) -> list[dict[s
     """A tanh SimpleRNN (128 units, orthogonal recurrent init) at SGD 0.5: unclipped, clipnorm 1.0, clipvalue 0.01.
 
     Each is trained twice: by `zoo.train` for `epochs` (status, test accuracy, per-epoch diagnostics),
-    and for its first `steps` steps with the recurrent kernel's gradient norm read every 10 steps.
+    and for its first `steps` steps with the recurrent kernel's gradient norm read after each of the
+    first 30 steps, then every 10 (`StepNorms`; zoo.train runs 32 steps per call, too coarse for this).
     """
     plain = get_recipe("rnn", name="tanh_rnn_sgd", cell="simple_rnn", recurrent=[128], optimizer="sgd", learning_rate=0.5,
                        clipnorm=0.0, epochs=epochs, early_stopping_patience=0, batch_norm=False, dropout=0.0)
@@ -106,7 +108,7 @@ def _recurrent_report(runs: list[dict[str, Any]]) -> list[str]:
              "A plain tanh SimpleRNN of 128 units reads each image as 28 rows of 28 pixels (orthogonal recurrent init, no",
              "BatchNorm or dropout) and a softmax reads its last state; plain SGD at 0.5, batches of 128. The recurrent",
              "kernel's ||dC/dW|| on a fixed batch of 256 training images after each of the first 30 steps, then every 10 up to 300:", "",
-             "| run | ‖dC/dW‖ after step 1 | largest (at step) | after step 300 | loss at step 300 | training loss per epoch | status | test accuracy |",
+             "| run | ‖dC/dW‖ after step 1 | largest (at step) | after step 300 | mean loss, steps 1-300 | training loss per epoch | status | test accuracy |",
              "|---|---|---|---|---|---|---|---|"]
     for run in runs:
         norms = [step["weight_grad_norm"][0] for step in run["steps"]]

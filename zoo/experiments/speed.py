@@ -78,16 +78,18 @@ class _ClockToTarget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88, max_epochs: int = 15,
+def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88, max_epochs: int | None = None,
                      variant: str = "zoo", time_limit: float | None = None) -> dict[str, Any]:
     """Seconds (and epochs) of training until validation accuracy first reaches `target`.
 
     "zoo" trains on zoo's pipelines with the recipe's compile settings; "keras" trains the same
     network with Keras defaults on numpy arrays. Both validate once per epoch on the same split.
-    Training stops at the target, after `max_epochs`, or at the first epoch end past
-    `time_limit` seconds; "seconds" is None when the target was not reached.
+    Training stops at the target, after `max_epochs` (default: the recipe's own epoch budget, which
+    its schedule is laid out over), or at the first epoch end past `time_limit` seconds; "seconds"
+    is None when the target was not reached.
     """
     recipe = get_recipe(recipe)  # a Recipe comes back as it is
+    max_epochs = max_epochs or recipe.train.epochs
     splits = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
     keras.utils.set_random_seed(recipe.train.seed)
     clock = _ClockToTarget(target, time_limit)

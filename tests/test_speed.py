@@ -1,12 +1,15 @@
 """The fast training path: same model quality as a plain Keras fit, and honest FLOP counting."""
 
+import time
+
 import keras
 import pytest
 
 import zoo
 from zoo.network import leaf_layers
 from zoo.fastpath import chunk_batches, chunk_count, fit_fast
-from zoo.experiments.twins import plain_keras_model, torch_network, training_flops_per_example
+from zoo.experiments.twins import (TrainingClock, examples_per_second, plain_keras_model, torch_network,
+                                  training_flops_per_example)
 
 
 def test_flops_count_the_dense_and_conv_layers():
@@ -24,6 +27,18 @@ def test_plain_keras_model_is_the_same_network_with_keras_defaults():
     assert [type(layer).__name__ for layer in leaf_layers(fast)] == [type(layer).__name__ for layer in leaf_layers(plain)]
     assert fast.steps_per_execution == recipe.train.steps_per_execution > 1 and fast.jit_compile is True
     assert plain.steps_per_execution == 1 and type(plain.optimizer) is type(fast.optimizer)
+
+
+def test_a_timed_pass_is_its_training_seconds_when_it_reports_them(digits):
+    """The speed experiment times a Keras pass by its TrainingClock, not by the whole fit call."""
+    assert examples_per_second(lambda: 2.0, 100) == 50.0  # the pass's own seconds, taken at its word
+    assert examples_per_second(lambda: None, 100) > 100  # no seconds reported: timed from outside
+    model = zoo.build(zoo.get_recipe("fashion_mlp", hidden=[8]), input_shape=(8, 8, 1))
+    clock = TrainingClock()
+    started = time.perf_counter()
+    fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=digits.batch_size, verbose=0,
+             callbacks=[clock])
+    assert 0 < clock.seconds <= time.perf_counter() - started
 
 
 @pytest.mark.slow

@@ -31,6 +31,7 @@ _EXPORTS = {
     "zoo.catalog": ("DATASETS", "dataset_info"),
     "zoo.factories": ("get_activation", "get_initializer", "get_optimizer"),
     "zoo.layers": ("ForwardOnly", "RReLU", "Staircase"),
+    "zoo.normalization": ("BatchNorm",),
     "zoo.blocks": ("conv_block", "dense_block", "residual_block"),
     "zoo.network": ("baseline", "build"),
     "zoo.data": ("from_arrays", "load"),

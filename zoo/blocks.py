@@ -20,6 +20,7 @@ import keras
 
 from zoo.layers import AlphaDropout, Dropout
 from zoo.factories import get_activation, get_initializer
+from zoo.normalization import BatchNorm
 from zoo.stacks import Stack, get_stack
 from zoo.schema import Field, check_argument, count_field
 
@@ -70,7 +71,7 @@ def _normalize_and_activate(stack: Stack, suffix: str = "") -> list:
     activation = [get_activation(stack.activation, f"activation{suffix}", stack)]
     if not stack.batch_norm:
         return activation
-    norm = [keras.layers.BatchNormalization(name=f"batch_norm{suffix}")]
+    norm = [BatchNorm(name=f"batch_norm{suffix}")]
     return norm + activation if stack.bn_position == "before" else activation + norm
 
 
@@ -131,7 +132,7 @@ def conv_block(
 
     Example:
         >>> [layer.__class__.__name__ for layer in conv_block(32, convs=1, dropout=0.25).layers]
-        ['Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Dropout']
+        ['Conv2D', 'BatchNorm', 'Activation', 'MaxPooling2D', 'Dropout']
     """
     for key, value in (("filters", filters), ("kernel_size", kernel_size), ("convs", convs)):
         check_argument(key, value, count_field())
@@ -194,7 +195,7 @@ def residual_block(
             **kernel_extras(extras))
 
     def normalized(x, index: int):
-        return keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x) if stack.batch_norm else x
+        return BatchNorm(name=f"batch_norm_{index}")(x) if stack.batch_norm else x
 
     inputs = keras.Input((None, None, input_channels))
     x = normalized(conv(filters, kernel_size, strides, 1)(inputs), 1)

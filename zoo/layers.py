@@ -7,8 +7,13 @@ Registration is what lets a `.keras` file that uses them load with `safe_mode=Tr
 from __future__ import annotations
 
 
+import importlib
+
 import keras
 from keras import ops
+
+# Registers zoo's BatchNorm (zoo.normalization) too, so `import zoo.layers` is enough to load any zoo model.
+importlib.import_module("zoo.normalization")
 
 
 @keras.saving.register_keras_serializable(package="zoo")

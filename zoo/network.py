@@ -24,6 +24,7 @@ from zoo.blocks import REGULARIZATION_FIELDS, conv_block, dense_block, dropout_l
 from zoo.catalog import ANY, dataset_info
 from zoo.errors import RecipeError
 from zoo.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy, StandardizedSquaredError
+from zoo.normalization import BatchNorm
 from zoo.recipe import Recipe, get_recipe, recipe_stack
 from zoo.recurrent import recurrent_body, recurrent_parameters
 from zoo.schema import Field, check_argument, count_field
@@ -154,7 +155,7 @@ def _residual_body(x, model, stack: Stack, seed: int, regularization: dict):
                             kernel_initializer=get_initializer(stack.init, seed * 1000 + 50, stack.init_std),
                             name="stem", **kernel_extras(regularization))(x)
     if stack.batch_norm:
-        x = keras.layers.BatchNormalization(name="stem_batch_norm")(x)
+        x = BatchNorm(name="stem_batch_norm")(x)
     x = get_activation(stack.activation, "stem_activation", stack)(x)
     channels = model.filters[0]
     for stage, filters in enumerate(model.filters):

@@ -55,14 +55,15 @@ def test_inference_matches_keras_and_uses_moving_statistics():
 
 
 def test_conv_inputs_take_the_fused_kernel_and_dense_inputs_do_not():
-    def ops_for(shape):
-        layer = BatchNorm()
+    def ops_for(shape, **options):
+        layer = BatchNorm(**options)
         layer.build(shape)
         graph = tf.function(lambda x: layer(x, training=True)).get_concrete_function(tf.TensorSpec(shape)).graph
         return {op.type for op in graph.get_operations()}
 
     assert "FusedBatchNormV3" in ops_for((2, 4, 4, 3))
     assert "FusedBatchNormV3" not in ops_for((2, 3))
+    assert "FusedBatchNormV3" not in ops_for((2, 4, 4, 3), epsilon=1e-6)  # below the kernel's floor
     x = np.random.default_rng(3).normal(size=(6, 3)).astype("float32")
     fused, plain = _pair(x.shape)
     np.testing.assert_allclose(fused(x, training=True), plain(x, training=True), atol=1e-6)

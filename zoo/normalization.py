@@ -6,7 +6,8 @@ in one process each on 2 cores (batch 128, 32 steps per call), runs at about 1,0
 Keras's layer, 1,300 with the fused kernel (FusedBatchNormV3), 1,545 with no normalization at all.
 `BatchNorm` is Keras's `BatchNormalization` (same weights, same arithmetic, same saved files)
 that takes the fused kernel where it applies: the TensorFlow backend, 4-D channels-last inputs,
-no mask, no renormalization, no synchronized statistics. Everywhere else it is Keras's layer.
+no mask, no renormalization, no synchronized statistics, epsilon at least 1.001e-5 (the kernel's
+floor). Everywhere else it is Keras's layer.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ class BatchNorm(keras.layers.BatchNormalization):
     """
 
     def _fuses(self, inputs, mask) -> bool:
+        # The fused kernel raises any epsilon below 1.001e-5 to that value; smaller ones stay exact on Keras's path.
         return (keras.backend.backend() == "tensorflow" and len(inputs.shape) == 4 and mask is None
-                and self.axis in (-1, 3) and not self.renorm and not self.synchronized)
+                and self.axis in (-1, 3) and not self.renorm and not self.synchronized and self.epsilon >= 1.001e-5)
 
     def call(self, inputs, training=None, mask=None):
         if not self._fuses(inputs, mask):

@@ -137,4 +137,4 @@ def test_the_named_baseline_stack_and_zoo_baseline_build_the_same_layers():
     assert named.to_dict()["stack"] == baseline_recipe(plain_recipe).to_dict()["stack"]
     described = [[type(layer).__name__ for layer in zoo.network.leaf_layers(model)]
                  for model in (zoo.build(named), zoo.baseline(plain_recipe))]
-    assert described[0] == described[1] and "BatchNormalization" not in described[0]
+    assert described[0] == described[1] and "BatchNorm" not in described[0]

@@ -86,10 +86,10 @@ def test_batch_norm_position():
     _, before = _small(bn_position="before")
     _, after = _small(bn_position="after")
     names = lambda m: [type(layer).__name__ for layer in m.get_layer("hidden_1").layers]
-    assert names(before)[:3] == ["Dense", "BatchNormalization", "Activation"]
-    assert names(after)[:3] == ["Dense", "Activation", "BatchNormalization"]
+    assert names(before)[:3] == ["Dense", "BatchNorm", "Activation"]
+    assert names(after)[:3] == ["Dense", "Activation", "BatchNorm"]
     _, none = _small(batch_norm=False)
-    assert "BatchNormalization" not in names(none) and none.get_layer("hidden_1").layers[0].use_bias
+    assert "BatchNorm" not in names(none) and none.get_layer("hidden_1").layers[0].use_bias
 
 
 @pytest.mark.parametrize("init, cls", [("glorot_uniform", "GlorotUniform"), ("glorot_normal", "GlorotNormal"),

@@ -126,7 +126,8 @@ def keras_epoch(recipe: Recipe, variant: str, x: np.ndarray, y: np.ndarray) -> C
     if variant == "zoo":
         model = build(recipe)
         data = pipeline(x, y, batch, shuffle=True, seed=0)
-        train = lambda clock: fit_fast(model, data, examples=len(x), batch_size=batch, epochs=1, verbose=0, callbacks=[clock])
+        train = lambda clock: fit_fast(model, data, examples=len(x), batch_size=batch, epochs=1, verbose=0,
+                                       callbacks=[clock])
     elif variant in ("keras", "expert"):
         model = plain_keras_model(recipe, expert=variant == "expert")
         train = lambda clock: model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[clock])

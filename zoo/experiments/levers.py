@@ -53,8 +53,8 @@ def run(out_dir: str | Path = Path("benchmarks/results/levers"), runs_dir: str |
     summary = [{"label": label, "test_accuracy": spread([r["test_accuracy"] for r in rows if r["step"] == index]),
                 "train_seconds": spread([r["train_seconds"] for r in rows if r["step"] == index])}
                for index, (label, _) in enumerate(ladder)]
-    results = {"experiment": "levers", "recipe": recipe, "epochs": epochs, "seeds": list(range(seeds)), "sizes": data.sizes,
-               "steps": [{"label": label, "overrides": overrides} for label, overrides in ladder],
+    results = {"experiment": "levers", "recipe": recipe, "epochs": epochs, "seeds": list(range(seeds)),
+               "sizes": data.sizes, "steps": [{"label": label, "overrides": overrides} for label, overrides in ladder],
                "runs": rows, "summary": summary, **stamp(started)}
     write_results(out_dir, results, _report(results))
     return results

@@ -142,6 +142,19 @@ def test_torch_twin_has_the_same_parameter_count():
         assert sum(p.numel() for p in network.parameters()) + buffers == zoo.build(recipe).count_params(), name
 
 
+def test_torch_twin_keeps_the_weights_moving_average_as_keras_does():
+    """Keras's use_ema: the average starts at the weights after the first step, then moves 1% a step."""
+    torch = pytest.importorskip("torch")
+    from zoo.experiments.twins import _torch_ema
+
+    net = torch.nn.Linear(1, 1, bias=False)
+    average = _torch_ema(net)
+    for value in (1.0, 3.0):
+        net.weight.data.fill_(value)
+        average.update_parameters(net)
+    assert average.module.weight.item() == pytest.approx(0.99 * 1.0 + 0.01 * 3.0)
+
+
 def test_committed_speed_results_have_the_promised_shape():
     import json
     from pathlib import Path

@@ -266,7 +266,9 @@ def torch_train(recipe: Recipe, splits, seed: int = 0) -> dict[str, float]:
 
     Same layers, He-normal weights, Keras's BatchNorm settings (momentum 0.99, epsilon 1e-3),
     Adam or AdamW at the recipe's rate and schedule, batch size and epochs, an eager loop over
-    a fresh shuffle each epoch. No validation or early stopping: the clock holds training only.
+    a fresh shuffle each epoch, and with train.ema the weights' moving average as Keras keeps it
+    (trainable weights only, momentum 0.99, written into the net at the end). No validation or
+    early stopping: the clock holds training only.
     """
     model, torch = torch_network(recipe, splits.info.input_shape, splits.info.num_classes)
     torch.manual_seed(seed)
@@ -289,6 +291,7 @@ def torch_train(recipe: Recipe, splits, seed: int = 0) -> dict[str, float]:
     optimizer = optimizers[train.optimizer](model.parameters(), lr=train.learning_rate)
     steps = math.ceil(len(inputs) / batch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, torch_schedule(recipe, steps))
+    average = _torch_ema(model) if train.ema else None
     started = time.perf_counter()
     model.train()
     for _ in range(train.epochs):
@@ -299,12 +302,25 @@ def torch_train(recipe: Recipe, splits, seed: int = 0) -> dict[str, float]:
             torch.nn.functional.cross_entropy(model(inputs[index]), labels[index]).backward()
             optimizer.step()
             scheduler.step()
+            if average is not None:
+                average.update_parameters(model)
+    if average is not None:
+        torch.nn.utils.vector_to_parameters(torch.nn.utils.parameters_to_vector(average.module.parameters()),
+                                            model.parameters())
     seconds = time.perf_counter() - started
     model.eval()
     test_x, test_y = tensors("test")
     with torch.no_grad():
         predicted = torch.cat([model(test_x[i:i + 1000]).argmax(1) for i in range(0, len(test_x), 1000)])
     return {"test_accuracy": float((predicted == test_y).float().mean()), "train_seconds": seconds}
+
+
+def _torch_ema(model):
+    """Keras's `use_ema` average in PyTorch: starts at the weights after the first step, then
+    moves 1% of the way to them each step; buffers (BatchNorm's statistics) stay the net's own."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.99))
 
 
 def available(module: str) -> str | None:

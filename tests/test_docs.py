@@ -166,6 +166,14 @@ def test_levers_experiment_has_one_row_per_step():
     report = (RESULTS / "levers" / "report.md").read_text()
     assert all(f"| {row['label']} | {row['test_accuracy']['median']:.4f}" in report for row in results["summary"])
     assert {"keras", "tensorflow", "zoo", "git"} <= set(results["versions"])
+    import zoo
+    from zoo.experiments.levers import CNN_LADDER
+
+    # The ladder's pinned start is what the committed run trained first, whatever the recipe ships now.
+    start = zoo.get_recipe(results["recipe"], **{"train.epochs": results["epochs"], **CNN_LADDER[0][1]}).to_dict()
+    trained = results["runs"][0]["recipe"]
+    assert {key: start["train"][key] for key in trained["train"]} == trained["train"]
+    assert start["validation_size"] == trained["validation_size"] and start["stack"] == trained["stack"]
 
 
 def test_committed_tabular_benchmark_has_every_table_and_model_and_the_readme_quotes_it():

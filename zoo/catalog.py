@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from zoo.errors import RecipeError
 from zoo.schema import unknown_word_error
 
+# The colour modes an image folder can be read in (Keras's image_dataset_from_directory's words).
+COLOR_MODES = ("grayscale", "rgb", "rgba")
 
 @dataclass(frozen=True)
 class DatasetInfo:

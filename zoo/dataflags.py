@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from zoo.catalog import COLOR_MODES
 from zoo.errors import ZooError
 from zoo.recipe import get_recipe, parse_override
 from zoo.schema import check_argument, count_field
@@ -59,7 +60,7 @@ def data_flags(command):
                          "(one subfolder per class), a .csv/.parquet table (with --target), an .npz file, or digits")
     command.add_argument("--target", metavar="COLUMN", help="a table's target column")
     command.add_argument("--image-size", metavar="H,W", help="resize an image folder's images (default: their own size)")
-    command.add_argument("--color-mode", choices=("grayscale", "rgb", "rgba"),
+    command.add_argument("--color-mode", choices=COLOR_MODES,
                          help="an image folder's colour mode (default: grayscale when every image is, else rgb)")
     command.add_argument("--categorical", metavar="COLUMNS", help="comma-separated table columns to one-hot encode")
     command.add_argument("--numeric", metavar="COLUMNS", help="comma-separated table columns to standardize as numbers")

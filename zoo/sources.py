@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.catalog import DATASETS, DatasetInfo
+from zoo.catalog import COLOR_MODES, DATASETS, DatasetInfo
 from zoo.data import Splits, load, split
 from zoo.errors import DataError
 from zoo.keys import SCHEMA
@@ -233,7 +233,7 @@ def _image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: 
     height, width = image_size or next(iter(sizes))
     if color_mode is None:
         color_mode = "grayscale" if modes <= {"L", "1"} else "rgb"
-    check_argument("--color-mode", color_mode, Field(str, None, "colour mode", choices=("grayscale", "rgb", "rgba")), DataError)
+    check_argument("--color-mode", color_mode, Field(str, None, "colour mode", choices=COLOR_MODES), DataError)
     dataset = keras.utils.image_dataset_from_directory(
         folder, labels="inferred", label_mode="int", color_mode=color_mode, image_size=(height, width),
         batch_size=None, shuffle=False, verbose=False)

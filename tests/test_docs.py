@@ -204,3 +204,18 @@ def test_committed_tuning_experiment_starts_from_the_recipe_and_the_readme_quote
         assert spread["n"] == len(results["seeds"]) and spread["min"] <= spread["median"] <= spread["max"]
         assert f"{spread['median']:.4f} ({spread['min']:.4f}-{spread['max']:.4f})" in README
     assert "## Is the default good enough?" in README
+
+
+def test_readme_time_to_accuracy_table_quotes_the_committed_leaderboard():
+    results = _experiment("leaderboard")
+    for row in results["standings"]:
+        line = next((line for line in README.splitlines() if line.startswith(f"| {row['threshold']:.2f} |")), None)
+        assert line, f"README's time-to-accuracy table lacks the {row['threshold']:.2f} row"
+        cells = [cell.strip() for cell in line.strip("|").split("|")][1:]
+        for contestant, cell in zip(("zoo", "keras", "torch"), cells):
+            standing = row[contestant]
+            if standing is None:
+                assert cell in ("not reached", "not entered"), (row["threshold"], contestant, cell)
+            else:
+                seconds, accuracy = f"{standing['seconds']:.0f} s", f"{standing['accuracy']:.4f}"
+                assert seconds in cell and accuracy in cell, (row["threshold"], contestant, cell)

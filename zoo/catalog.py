@@ -14,6 +14,7 @@ from zoo.schema import unknown_word_error
 # The colour modes an image folder can be read in (Keras's image_dataset_from_directory's words).
 COLOR_MODES = ("grayscale", "rgb", "rgba")
 
+
 @dataclass(frozen=True)
 class DatasetInfo:
     """Static facts about one dataset."""

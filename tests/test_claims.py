@@ -1,11 +1,13 @@
 """The activation-ranking and claims experiments' machinery on tiny settings, and their committed results' shape."""
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from zoo.experiments import activations, claims
+from zoo.experiments.common import PLAIN_MLP, plain_mlp
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
@@ -21,6 +23,18 @@ def test_every_activation_gets_the_initializer_it_calls_for():
                      "elu": "he_normal", "gelu": "he_normal"}
 
 
+def test_tuning_fashion_mlp_cannot_move_the_mechanism_experiments():
+    shipped = tomllib.loads((RESULTS.parent.parent / "recipes" / "fashion_mlp.toml").read_text())
+    net_and_training = {f"{section}.{key}" for section in ("model", "stack", "regularization", "train")
+                        for key in shipped.get(section, {})} | ({"validation_size"} & shipped.keys())
+    unpinned = net_and_training - {"model.kind"} - PLAIN_MLP.keys()
+    assert not unpinned, f"recipes/fashion_mlp.toml sets {sorted(unpinned)}: pin them in PLAIN_MLP"
+    recipe = plain_mlp("plain")
+    for key, value in PLAIN_MLP.items():
+        section, _, field = key.rpartition(".")
+        assert (getattr(getattr(recipe, section), field) if section else getattr(recipe, field)) == value, key
+
+
 def test_ranking_agreement_counts_only_pairs_the_guide_orders():
     guide_order = _rows({"elu": 0.9, "leaky_relu": 0.8, "rrelu": 0.85, "relu": 0.7, "tanh": 0.6, "sigmoid": 0.5})
     agree, pairs = activations._agreement(guide_order)
@@ -31,8 +45,8 @@ def test_ranking_agreement_counts_only_pairs_the_guide_orders():
 
 def test_an_activation_experiment_runs_end_to_end_on_a_tiny_setting(tmp_path, monkeypatch, digits):
     monkeypatch.setattr(activations, "load", lambda name, batch_size: digits)
-    monkeypatch.setattr(activations, "recipe_for", lambda a, d, w, e, seed=0: activations.get_recipe(
-        "fashion_mlp", name=f"{a}_{d}", dataset="digits", validation_size=200, hidden=[w] * d, activation=a,
+    monkeypatch.setattr(activations, "recipe_for", lambda a, d, w, e, seed=0: plain_mlp(
+        f"{a}_{d}", dataset="digits", validation_size=200, hidden=[w] * d, activation=a,
         init=activations.INIT_FOR.get(a, "he_normal"), batch_norm=False, dropout=0.0, epochs=e, early_stopping_patience=0,
         seed=seed))
     results = activations.run(out_dir=tmp_path / "out", runs_dir=tmp_path / "runs", depths=(1,), width=8, epochs=1,

@@ -17,7 +17,7 @@ from typing import Any
 
 from zoo.data import load, reshuffled
 from zoo.plots import learning_curves_figure
-from zoo.recipe import get_recipe
+from zoo.experiments.common import plain_mlp
 from zoo.records import run_folder, stamp, write_results
 from zoo.reports import spread
 from zoo.stacks import ACTIVATIONS
@@ -36,9 +36,9 @@ def recipe_for(activation: str, depth: int, width: int, epochs: int, seed: int =
         >>> recipe.stack.init, recipe.model.hidden, recipe.stack.batch_norm
         ('glorot_normal', [50, 50, 50], False)
     """
-    return get_recipe("fashion_mlp", name=f"{activation}_{depth}x{width}", hidden=[width] * depth, activation=activation,
-                      init=INIT_FOR.get(activation, "he_normal"), batch_norm=False, dropout=0.0, optimizer="adam",
-                      learning_rate=1e-3, batch_size=64, epochs=epochs, early_stopping_patience=0, seed=seed)
+    return plain_mlp(f"{activation}_{depth}x{width}", hidden=[width] * depth, activation=activation,
+                     init=INIT_FOR.get(activation, "he_normal"), batch_norm=False, dropout=0.0, optimizer="adam",
+                     learning_rate=1e-3, batch_size=64, epochs=epochs, early_stopping_patience=0, seed=seed)
 
 
 def epochs_to(curve: list[float], target: float) -> int | None:

@@ -25,6 +25,7 @@ import numpy as np
 
 from zoo.data import load, reshuffled
 from zoo.experiments.activations import epochs_to
+from zoo.experiments.common import plain_mlp
 from zoo.network import BASELINE_OVERRIDES, build_for
 from zoo.pretrain import hidden_dense_layers
 from zoo.recipe import get_recipe
@@ -55,8 +56,8 @@ def dropout_claim(folder: Path, seeds, epochs: int = 20, train_size: int = 10_00
     rows = {}
     for width in widths:
         for rate in (0.0, 0.5):
-            recipe = get_recipe("fashion_mlp", name=f"dropout{round(rate * 100)}_2x{width}", hidden=[width, width], dropout=rate,
-                                batch_size=64, epochs=epochs, early_stopping_patience=0)
+            recipe = plain_mlp(f"dropout{round(rate * 100)}_2x{width}", hidden=[width, width], dropout=rate,
+                               batch_size=64, epochs=epochs, early_stopping_patience=0)
             runs = [_run(recipe, data, seed, folder) for seed in seeds]
             # How much the net overfits: training accuracy (dropout on) minus validation accuracy, last epoch.
             gap = statistics.median(r["train_accuracy"][-1] - r["val_accuracy"][-1] for r in runs)
@@ -70,8 +71,8 @@ def optimizer_claim(folder: Path, seeds, epochs: int = 10, target: float = 0.87)
     data = load("fashion_mnist", batch_size=64)
     rows = {}
     for optimizer, rate in (("adam", 1e-3), ("sgd", 0.01), ("sgd", 0.1)):
-        recipe = get_recipe("fashion_mlp", name=f"{optimizer}_{str(rate).replace('.', 'p')}", hidden=[256, 128], optimizer=optimizer,
-                            learning_rate=rate, batch_size=64, epochs=epochs, early_stopping_patience=0)
+        recipe = plain_mlp(f"{optimizer}_{str(rate).replace('.', 'p')}", hidden=[256, 128], optimizer=optimizer,
+                           learning_rate=rate, batch_size=64, epochs=epochs, early_stopping_patience=0)
         runs = [_run(recipe, data, seed, folder, target) for seed in seeds]
         rows[f"{optimizer} {rate:g}"] = {"epochs_to_target": _median(runs, "epochs_to_target"),
                                           "seconds_to_target": _median(runs, "seconds_to_target"),
@@ -87,8 +88,8 @@ def depth_claim(folder: Path, seeds, depth: int = 6, width: int = 256, epochs: i
     """
     data = load("fashion_mnist", batch_size=64)
     common = dict(**BASELINE_OVERRIDES, learning_rate=rate, batch_size=64, epochs=epochs, early_stopping_patience=0)
-    deep = get_recipe("fashion_mlp", name=f"sigmoid_{depth}x{width}", hidden=[width] * depth, **common)
-    shallow = get_recipe("fashion_mlp", name=f"sigmoid_2x{width}", hidden=[width] * 2, **common)
+    deep = plain_mlp(f"sigmoid_{depth}x{width}", hidden=[width] * depth, **common)
+    shallow = plain_mlp(f"sigmoid_2x{width}", hidden=[width] * 2, **common)
     deep_runs, moved = [], []
     for seed in seeds:
         start = [layer.kernel.numpy() for layer in hidden_dense_layers(build_for(get_recipe(deep, seed=seed), data))]

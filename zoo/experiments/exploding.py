@@ -12,7 +12,7 @@ import keras
 
 from zoo.data import load
 from zoo.diagnostics import fixed_batch, layer_stats
-from zoo.experiments.common import diagnosed_run, write_gradient_results
+from zoo.experiments.common import diagnosed_run, plain_mlp, write_gradient_results
 from zoo.plots import iteration_curves_figure
 from zoo.network import build_for
 from zoo.recipe import get_recipe
@@ -25,8 +25,8 @@ def run(out_dir: str | Path = Path("benchmarks/results/exploding"), runs_dir: st
     out_dir = Path(out_dir)
     runs_dir = Path(runs_dir) if runs_dir else run_folder("exploding", "runs/experiments")
     started = time.perf_counter()
-    unstable = get_recipe(
-        "fashion_mlp", name="relu_10x100_large_init", hidden=[100] * 10, activation="relu", init="random_normal",
+    unstable = plain_mlp(
+        "relu_10x100_large_init", hidden=[100] * 10, activation="relu", init="random_normal",
         init_std=0.2, batch_norm=False, dropout=0.0, optimizer="sgd", learning_rate=0.05, epochs=epochs,
         early_stopping_patience=0,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from zoo.network import BASELINE_OVERRIDES
 from zoo.data import load, reshuffled
+from zoo.experiments.common import plain_mlp
 from zoo.plots import learning_curves_figure
 from zoo.recipe import get_recipe
 from zoo.records import run_folder, stamp, write_results
@@ -27,13 +28,13 @@ PRETRAIN_VARIANTS = (
 def _recipes(hidden, epochs: int, layer_epochs: int, batch_size: int) -> dict[str, Any]:
     common = dict(hidden=list(hidden), epochs=epochs, batch_size=batch_size, early_stopping_patience=epochs)
     # The plain practice (sigmoid, N(0, 1/fan_in), no BN or dropout, SGD), as zoo's baselines build it.
-    sigmoid = get_recipe("fashion_mlp", name="sigmoid_deep", **BASELINE_OVERRIDES, **common, layer_epochs=layer_epochs,
+    sigmoid = plain_mlp("sigmoid_deep", **BASELINE_OVERRIDES, **common, layer_epochs=layer_epochs,
                          layer_batch_size=batch_size)
     return {
         "random": sigmoid,
         "rbm": get_recipe(sigmoid, name="sigmoid_deep_rbm", method="rbm"),
         "dae": get_recipe(sigmoid, name="sigmoid_deep_dae", method="dae"),
-        "default": get_recipe("fashion_mlp", name="default_deep", **common),
+        "default": plain_mlp("default_deep", **common),
     }
 
 

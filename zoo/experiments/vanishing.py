@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.data import load
-from zoo.experiments.common import diagnosed_run, write_gradient_results
+from zoo.experiments.common import diagnosed_run, plain_mlp, write_gradient_results
 from zoo.recipe import get_recipe
 from zoo.records import run_folder, stamp
 
@@ -22,8 +22,8 @@ def run(out_dir: str | Path = Path("benchmarks/results/vanishing"), runs_dir: st
     runs = []
     for depth in (2, 3, 4):
         # Nielsen's setting: 30 sigmoid units per layer, mini-batches of 10, SGD at 0.1.
-        small = get_recipe("fashion_mlp", name=f"sigmoid_{depth}x30", hidden=[30] * depth, batch_size=10, epochs=epochs,
-                           early_stopping_patience=0, **{"baseline.learning_rates": [0.1]})
+        small = plain_mlp(f"sigmoid_{depth}x30", hidden=[30] * depth, batch_size=10, epochs=epochs,
+                          early_stopping_patience=0, **{"baseline.learning_rates": [0.1]})
         runs.append(diagnosed_run(small, data, runs_dir, f"{depth}x30-baseline", baseline=True, learning_rate=0.1))
         runs.append(diagnosed_run(get_recipe(small, name=f"default_{depth}x30", dropout=0.0), data, runs_dir, f"{depth}x30-default"))
         print(f"[{time.perf_counter() - started:6.0f} s] depth {depth} done", flush=True)

@@ -69,17 +69,23 @@ def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
 def test_an_interrupted_bench_reads_its_finished_runs_back(tiny_recipe, digits, tmp_path, monkeypatch):
     import zoo.bench as bench_module
 
-    first = bench(tiny_recipe, data=digits, epochs=1, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs")
+    first = bench(tiny_recipe, data=digits, epochs=1, ablation=True, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs")
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
 
     monkeypatch.setattr(bench_module, "train", no_training)
-    again = bench(tiny_recipe, data=digits, epochs=1, out_dir=tmp_path / "again", runs_dir=tmp_path / "runs")
+    again = bench(tiny_recipe, data=digits, epochs=1, ablation=True, out_dir=tmp_path / "again", runs_dir=tmp_path / "runs")
     assert [r["test_accuracy"] for r in again["runs"]] == [r["test_accuracy"] for r in first["runs"]]
+    # The ladder adds runs and changes none: a bench without it reads the baseline and the recipe back.
+    plain = bench(tiny_recipe, data=digits, epochs=1, ablation=False, out_dir=tmp_path / "plain", runs_dir=tmp_path / "runs")
+    assert {r["variant"] for r in plain["runs"]} == {"baseline", "recipe"}
+    assert [r["test_accuracy"] for r in plain["runs"]] == [r["test_accuracy"] for r in first["runs"]
+                                                           if r["variant"] in ("baseline", "recipe")]
     # The report's "Regenerate:" line runs the exact recipe that was benchmarked, into the same folder.
     # (with its task resolved from the data, as every run folder records it)
-    assert zoo.get_recipe(tmp_path / "out" / "recipe.toml").to_dict() == zoo.get_recipe(tiny_recipe, epochs=1, task="classification").to_dict()
+    assert zoo.get_recipe(tmp_path / "out" / "recipe.toml").to_dict() == zoo.get_recipe(
+        tiny_recipe, epochs=1, ablation=True, task="classification").to_dict()
     assert f"--out {tmp_path / 'out'}`" in (tmp_path / "out" / "report.md").read_text()
 
 
@@ -90,3 +96,4 @@ def test_bench_never_writes_committed_results_unless_named(tiny_recipe, digits):
     folder = runs_folder(tiny_recipe, seeds, digits)
     assert folder.parts[:2] == ("runs", "bench") and folder == runs_folder(tiny_recipe, seeds, digits)
     assert folder != runs_folder(zoo.get_recipe(tiny_recipe, epochs=3), seeds, digits)
+    assert folder == runs_folder(zoo.get_recipe(tiny_recipe, ablation=False, target_accuracy=0.5), seeds, digits)

@@ -47,7 +47,7 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
 
     Example:
         >>> [label for _, label, _ in ladder(get_recipe("fashion_mlp"), 0.1)]
-        ['baseline (sigmoid, SGD)', '+ he_normal init & elu', '+ batch norm', '+ dropout 0.3', '+ adam (= recipe)']
+        ['baseline (sigmoid, SGD)', '+ he_normal init & elu', '+ batch norm', '+ dropout 0.15', '+ adam (= recipe)']
     """
     groups = [
         ("init_activation", f"+ {recipe.stack.init} init & {recipe.stack.activation}",

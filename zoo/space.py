@@ -93,7 +93,7 @@ def check_contains(space: Mapping[str, Mapping[str, Any]], recipe) -> None:
         >>> check_contains({"stack.dropout": {"range": [0.4, 0.5]}}, get_recipe("fashion_mlp"))
         Traceback (most recent call last):
         ...
-        zoo.errors.RecipeError: tune."stack.dropout" = {'range': [0.4, 0.5]} does not contain the recipe's value 0.3; the first trial is the recipe itself
+        zoo.errors.RecipeError: tune."stack.dropout" = {'range': [0.4, 0.5]} does not contain the recipe's value 0.15; the first trial is the recipe itself
     """
     for key, spec in space.items():
         section, name = key.split(".")

@@ -83,7 +83,8 @@ def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88,
     """Seconds (and epochs) of training until validation accuracy first reaches `target`.
 
     "zoo" trains on zoo's pipelines with the recipe's compile settings; "keras" trains the same
-    network with Keras defaults on numpy arrays. Both validate once per epoch on the same split.
+    network with Keras defaults on numpy arrays. Both validate once per epoch on the same split, and
+    neither applies the recipe's augmentation: both train on the same images.
     Training stops at the target, after `max_epochs` (default: the recipe's own epoch budget, which
     its schedule is laid out over), or at the first epoch end past `time_limit` seconds; "seconds"
     is None when the target was not reached.
@@ -129,7 +130,8 @@ def _warmed_epochs(recipe: Recipe, x, y, skipped: dict[str, str], failures: dict
 def _measure_recipe(name: str, rounds: int, count: int, skipped: dict[str, str], peak: float, say) -> dict[str, Any]:
     """Alternating timed rounds of every variant on one recipe, then JAX in its own process."""
     # Every variant does the same work per step: the PyTorch loop keeps no moving average of the
-    # weights, so the recipe's (fashion_cnn ships one) is left off here.
+    # weights, so the recipe's (fashion_cnn ships one) is left off here; and every variant reads the
+    # same un-augmented arrays (fashion_mlp's shifts live in zoo's input pipeline, not in the network).
     recipe = get_recipe(name, **{"train.ema": False})
     x, y = twins.training_arrays(recipe, count)
     flops = twins.training_flops_per_example(build(recipe))

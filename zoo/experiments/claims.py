@@ -178,7 +178,7 @@ def _dropout_row(dropout):
 
 def _optimizer_row(optimizer):
     rows_ = optimizer["rows"]
-    parts = [f"{name}: epoch {row['epochs_to_target']}, {row['seconds_to_target'] or 0:.0f} s "
+    parts = [f"{name}: epoch {row['epochs_to_target']:g}, {row['seconds_to_target'] or 0:.0f} s "
              f"({row['reached']} of {len(row['test_accuracy'])} seeds reach it; test {statistics.median(row['test_accuracy']):.4f})"
              if row["epochs_to_target"] else f"{name}: does not reach it in {optimizer['epochs']} epochs "
              f"(test {statistics.median(row['test_accuracy']):.4f})" for name, row in rows_.items()]

@@ -18,7 +18,8 @@ from zoo.training import train
 # not silently change what a re-run of those experiments measures. Every key the recipe file sets
 # for its net or its training is here (tests/test_claims.py checks).
 PLAIN_MLP = {
-    "model.hidden": [512, 256], "stack.name": "default", "stack.dropout": 0.3, "regularization.augment": [], "regularization.augment_amount": 0.1,
+    "model.hidden": [512, 256], "stack.name": "default", "stack.dropout": 0.3,
+    "regularization.augment": [], "regularization.augment_amount": 0.1,
     "train.learning_rate": 1e-3, "train.batch_size": 32, "train.epochs": 40, "train.early_stopping_patience": 8,
     "train.schedule": "constant", "train.warmup_epochs": 0, "train.label_smoothing": 0.0, "train.ema": False,
     "validation_size": 5000,

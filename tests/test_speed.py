@@ -155,6 +155,13 @@ def test_torch_twin_keeps_the_weights_moving_average_as_keras_does():
     assert average.module.weight.item() == pytest.approx(0.99 * 1.0 + 0.01 * 3.0)
 
 
+def test_keras_and_the_twin_average_the_weights_at_one_momentum():
+    from zoo.factories import EMA_MOMENTUM, get_optimizer
+
+    assert get_optimizer("adam", 1e-3, ema=True).ema_momentum == EMA_MOMENTUM == 0.99
+    assert not get_optimizer("adam", 1e-3).use_ema
+
+
 def test_committed_speed_results_have_the_promised_shape():
     import json
     from pathlib import Path

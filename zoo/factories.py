@@ -87,6 +87,11 @@ def get_initializer(name: str, seed: int | None = None, std: float = 0.05) -> ke
     return INITIALIZERS[name](seed, std)
 
 
+# The weights' moving average moves 1% of the way each step (Keras's default, spelled out so that
+# the PyTorch twin in zoo.experiments.twins keeps the same average).
+EMA_MOMENTUM = 0.99
+
+
 def get_optimizer(name: str, learning_rate, clipnorm: float = 0.0, clipvalue: float = 0.0,
                   ema: bool = False) -> keras.optimizers.Optimizer:
     """Return a fresh optimizer for the word `name`; a clip value of 0 means no clipping.
@@ -104,4 +109,4 @@ def get_optimizer(name: str, learning_rate, clipnorm: float = 0.0, clipvalue: fl
         raise RecipeError(f"learning_rate = {learning_rate!r} is out of range; expected a number > 0")
     clip = {key: value for key, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)) if value}
     cls, fixed = OPTIMIZERS[name]
-    return cls(learning_rate, **fixed, **clip, **({"use_ema": True} if ema else {}))
+    return cls(learning_rate, **fixed, **clip, **({"use_ema": True, "ema_momentum": EMA_MOMENTUM} if ema else {}))

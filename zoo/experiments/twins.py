@@ -25,6 +25,7 @@ from zoo.network import build, leaf_layers
 from zoo.data import load
 from zoo.pipelines import pipeline
 from zoo.errors import RecipeError
+from zoo.factories import EMA_MOMENTUM
 from zoo.fastpath import fit_fast
 from zoo.recipe import Recipe
 
@@ -320,7 +321,7 @@ def _torch_ema(model):
     moves 1% of the way to them each step; buffers (BatchNorm's statistics) stay the net's own."""
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.99))
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(EMA_MOMENTUM))
 
 
 def available(module: str) -> str | None:

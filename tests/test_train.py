@@ -74,6 +74,9 @@ def test_resume_refuses_a_different_recipe(tiny_recipe, digits, tmp_path):
         zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0, callbacks=[_Interrupt(after=1)])
     with pytest.raises(zoo.RunError, match="interrupted run of a different recipe"):
         zoo.train(zoo.get_recipe(recipe, dropout=0.5), data=digits, out_dir=tmp_path / "run", verbose=0)
+    # [bench] changes no run: `zoo bench` with or without the ladder resumes the same interrupted run.
+    resumed = zoo.train(zoo.get_recipe(recipe, ablation=True), data=digits, out_dir=tmp_path / "run", verbose=0)
+    assert resumed.metrics["epochs_run"] == 3
 
 
 def test_train_on_users_own_arrays(tmp_path):

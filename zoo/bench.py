@@ -74,12 +74,6 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
     return steps
 
 
-def _what_trains(recipe: Recipe) -> dict[str, Any]:
-    """The recipe less its [bench] and [tune] sections: how a benchmark is run and summarized, or what a
-    search would try, changes no single training run, so neither may make a finished run train again."""
-    return {key: value for key, value in recipe.to_dict().items() if key not in ("bench", "tune")}
-
-
 def _run_dir(runs_dir: Path, variant: str, recipe: Recipe) -> Path:
     return runs_dir / f"{variant}-lr{recipe.train.learning_rate:g}-seed{recipe.train.seed}"
 
@@ -93,7 +87,7 @@ def runs_folder(recipe: Recipe, seeds: list[int], data: Splits) -> Path:
         >>> runs_folder(get_recipe("fashion_mlp"), [0], None).parent
         PosixPath('runs/bench')
     """
-    settings = json.dumps([_what_trains(recipe), seeds, getattr(data, "source", None), getattr(data, "sizes", None)],
+    settings = json.dumps([recipe.training_dict(), seeds, getattr(data, "source", None), getattr(data, "sizes", None)],
                           sort_keys=True)
     return Path("runs") / "bench" / f"{recipe.name}-{hashlib.sha256(settings.encode()).hexdigest()[:10]}"
 
@@ -102,7 +96,7 @@ def _run(recipe: Recipe, data: Splits, seed: int, runs_dir: Path, variant: str, 
     seeded = get_recipe(recipe, **{"train.seed": seed})
     run_dir = _run_dir(runs_dir, variant, seeded)
     finished = run_dir / "metrics.json"
-    if finished.is_file() and _what_trains(get_recipe(run_dir / "recipe.toml")) == _what_trains(seeded):
+    if finished.is_file() and get_recipe(run_dir / "recipe.toml").training_dict() == seeded.training_dict():
         m = json.loads(finished.read_text())  # finished before an interruption: read back, not retrained
     else:
         m = train(seeded, data=reshuffled(data, seed), out_dir=run_dir, verbose=verbose).metrics

@@ -103,7 +103,7 @@ def _run_paths(recipe: Recipe, out_dir: str | Path | None) -> tuple[dict[str, Pa
     if paths["metrics"].exists():
         raise RunError(f"{run_dir} already holds a finished run ({paths['metrics']}); choose another output folder")
     resuming = paths["backup"].is_dir() and any(paths["backup"].iterdir())
-    if paths["recipe"].exists() and resuming and get_recipe(paths["recipe"]).to_dict() != recipe.to_dict():
+    if paths["recipe"].exists() and resuming and get_recipe(paths["recipe"]).training_dict() != recipe.training_dict():
         raise RunError(
             f"{run_dir} holds an interrupted run of a different recipe; resume it with "
             f"`zoo train {paths['recipe']} --out {run_dir}` or choose another output folder"

@@ -29,7 +29,7 @@ def _recipes(hidden, epochs: int, layer_epochs: int, batch_size: int) -> dict[st
     common = dict(hidden=list(hidden), epochs=epochs, batch_size=batch_size, early_stopping_patience=epochs)
     # The plain practice (sigmoid, N(0, 1/fan_in), no BN or dropout, SGD), as zoo's baselines build it.
     sigmoid = plain_mlp("sigmoid_deep", **BASELINE_OVERRIDES, **common, layer_epochs=layer_epochs,
-                         layer_batch_size=batch_size)
+                        layer_batch_size=batch_size)
     return {
         "random": sigmoid,
         "rbm": get_recipe(sigmoid, name="sigmoid_deep_rbm", method="rbm"),

@@ -6,7 +6,7 @@ import keras
 import pytest
 
 import zoo
-from zoo.bench import bench, ladder
+from zoo.bench import bench, ladder, recipe_label
 
 
 def _describe(model):
@@ -82,6 +82,10 @@ def test_an_interrupted_bench_reads_its_finished_runs_back(tiny_recipe, digits, 
     assert {r["variant"] for r in plain["runs"]} == {"baseline", "recipe"}
     assert [r["test_accuracy"] for r in plain["runs"]] == [r["test_accuracy"] for r in first["runs"]
                                                            if r["variant"] in ("baseline", "recipe")]
+    # Without the ladder the recipe's row is the whole stack against the baseline, labelled so.
+    label = recipe_label(zoo.get_recipe(tiny_recipe))
+    assert [row["label"] for row in plain["summary"].values()] == ["baseline (sigmoid, SGD)", label]
+    assert f"| {label} |" in (tmp_path / "plain" / "report.md").read_text() and "(= recipe)" not in label
     # The report's "Regenerate:" line runs the exact recipe that was benchmarked, into the same folder.
     # (with its task resolved from the data, as every run folder records it)
     assert zoo.get_recipe(tmp_path / "out" / "recipe.toml").to_dict() == zoo.get_recipe(

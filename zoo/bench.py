@@ -74,6 +74,16 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
     return steps
 
 
+def recipe_label(recipe: Recipe) -> str:
+    """The recipe's row in a benchmark without the ablation ladder: what it changes from the baseline.
+
+    Example:
+        >>> recipe_label(get_recipe("fashion_selu"))
+        'recipe (self_normalizing stack, adam)'
+    """
+    return f"recipe ({recipe.stack.name} stack, {recipe.train.optimizer})"
+
+
 def _run_dir(runs_dir: Path, variant: str, recipe: Recipe) -> Path:
     return runs_dir / f"{variant}-lr{recipe.train.learning_rate:g}-seed{recipe.train.seed}"
 
@@ -162,7 +172,9 @@ def _tuned_steps(session: _Session, ablation: bool) -> tuple[list, dict, dict]:
     # not theirs (He/ELU nets can diverge at it), so each SGD step gets its own pick from the grid.
     steps = ladder(recipe, first_runs["baseline"]["learning_rate"])
     if not ablation:
-        steps = [steps[0], steps[-1]]
+        # Without the ladder's middle steps the recipe's row differs from the baseline in the whole
+        # stack, not only in the optimizer the ladder's last step adds.
+        steps = [steps[0], ("recipe", recipe_label(recipe), recipe)]
     for index, (variant, label, step) in enumerate(steps):
         if variant not in ("baseline", "recipe") and step.train.optimizer == "sgd":
             grids[variant], first_runs[variant] = session.pick_rate(

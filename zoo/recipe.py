@@ -114,8 +114,9 @@ class Recipe:
 
     def to_toml(self) -> str:
         """The fully resolved recipe as TOML text; parsing it gives back an equal recipe."""
-        lines = [f"{key} = {_toml_value(value)}" for key, value in self.to_dict().items() if not isinstance(value, dict)]
-        for section, values in self.to_dict().items():
+        resolved = self.to_dict()
+        lines = [f"{key} = {_toml_value(value)}" for key, value in resolved.items() if not isinstance(value, dict)]
+        for section, values in resolved.items():
             if isinstance(values, dict):
                 lines += ["", f"[{section}]"] + [f"{_toml_key(key)} = {_toml_value(value)}" for key, value in values.items()]
         return "\n".join(lines) + "\n"

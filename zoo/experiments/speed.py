@@ -127,12 +127,17 @@ def _warmed_epochs(recipe: Recipe, x, y, skipped: dict[str, str], failures: dict
     return epochs
 
 
-def _measure_recipe(name: str, rounds: int, count: int, skipped: dict[str, str], peak: float, say) -> dict[str, Any]:
-    """Alternating timed rounds of every variant on one recipe, then JAX in its own process."""
+def _measure_recipe(name: str, rounds: int, counts: tuple[int, int], skipped: dict[str, str], peak: float,
+                    say) -> dict[str, Any]:
+    """Alternating timed rounds of every variant on one recipe, then JAX in its own process.
+
+    `counts` is the examples timed per pass for (dense, conv) nets: convs are slower per example.
+    """
     # Every variant does the same work per step: the PyTorch loop keeps no moving average of the
     # weights, so the recipe's (fashion_cnn ships one) is left off here; and every variant reads the
     # same un-augmented arrays (fashion_mlp's shifts live in zoo's input pipeline, not in the network).
     recipe = get_recipe(name, **{"train.ema": False})
+    count = counts[recipe.model.kind == "cnn"]
     x, y = twins.training_arrays(recipe, count)
     flops = twins.training_flops_per_example(build(recipe))
     failures: dict[str, str] = {}
@@ -178,8 +183,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/speed"), recipes: tuple[s
     skipped = {name: why for name, why in (("torch", twins.available("torch")), ("jax", twins.available("jax"))) if why}
     peak = statistics.median(twins.matmul_peak() for _ in range(3))
     say(f"matmul peak: {peak:.1f} GFLOP/s; skipped: {skipped or 'none'}")
-    rows = [_measure_recipe(name, rounds, cnn_examples if get_recipe(name).model.kind == "cnn" else examples, skipped, peak, say)
-            for name in recipes]
+    rows = [_measure_recipe(name, rounds, (examples, cnn_examples), skipped, peak, say) for name in recipes]
     clock = [time_to_accuracy("fashion_mlp", accuracy_target, variant="zoo")]
     limit = keras_time_factor * (clock[0]["seconds"] if clock[0]["seconds"] is not None else clock[0]["seconds_run"])
     clock.append(time_to_accuracy("fashion_mlp", accuracy_target, variant="keras", time_limit=limit))

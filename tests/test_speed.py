@@ -156,7 +156,8 @@ def test_torch_twin_keeps_the_weights_moving_average_as_keras_does():
 
 
 def test_keras_and_the_twin_average_the_weights_at_one_momentum():
-    from zoo.factories import EMA_MOMENTUM, get_optimizer
+    from zoo.factories import get_optimizer
+    from zoo.keys import EMA_MOMENTUM
 
     assert get_optimizer("adam", 1e-3, ema=True).ema_momentum == EMA_MOMENTUM == 0.99
     assert not get_optimizer("adam", 1e-3).use_ema

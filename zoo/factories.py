@@ -20,6 +20,7 @@ from typing import Callable
 import keras
 
 from zoo.errors import RecipeError
+from zoo.keys import EMA_MOMENTUM
 from zoo.layers import RReLU
 from zoo.stacks import STACK_FIELDS, STACKS, Stack
 
@@ -87,18 +88,13 @@ def get_initializer(name: str, seed: int | None = None, std: float = 0.05) -> ke
     return INITIALIZERS[name](seed, std)
 
 
-# The weights' moving average moves 1% of the way each step (Keras's default, spelled out so that
-# the PyTorch twin in zoo.experiments.twins keeps the same average).
-EMA_MOMENTUM = 0.99
-
-
 def get_optimizer(name: str, learning_rate, clipnorm: float = 0.0, clipvalue: float = 0.0,
                   ema: bool = False) -> keras.optimizers.Optimizer:
     """Return a fresh optimizer for the word `name`; a clip value of 0 means no clipping.
 
     `learning_rate` is a number or a Keras schedule. With `ema`, Keras keeps an exponential
-    moving average of the weights (momentum 0.99) and swaps it in at the end of every epoch,
-    so validation, testing and saving all see the averaged weights (Polyak averaging).
+    moving average of the weights (momentum `zoo.keys.EMA_MOMENTUM`) and swaps it in at the end
+    of every epoch, so validation, testing and saving all see the averaged weights (Polyak averaging).
 
     Example:
         >>> get_optimizer("adam", 1e-3, clipnorm=1.0).clipnorm

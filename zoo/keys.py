@@ -17,6 +17,9 @@ AUGMENTATIONS = ("flip", "crop", "translate", "rotate", "zoom", "erase", "noise"
 PRETRAIN_METHODS = ("none", "rbm", "dae")
 DISTRIBUTE = ("none", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# train.ema's average moves 1% of the way each step (Keras's default, spelled out so that the
+# optimizer (zoo.factories) and the PyTorch twin (zoo.experiments.twins) keep the same average).
+EMA_MOMENTUM = 0.99
 
 # Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
 SCHEMA: dict[str, dict[str, Field]] = {
@@ -74,7 +77,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "warmup_epochs": Field(int, 0, "cosine: epochs of linear warm-up from 0 to learning_rate before the decay", minimum=0),
         "label_smoothing": Field(float, 0.0, "share of each target spread evenly over all classes (0 = off)",
                                  minimum=0.0, maximum=1.0, max_exclusive=True),
-        "ema": Field(bool, False, "evaluate and save an exponential moving average of the weights (momentum 0.99)"),
+        "ema": Field(bool, False, f"evaluate and save an exponential moving average of the weights (momentum {EMA_MOMENTUM})"),
         "clipnorm": Field(float, 0.0, "clip each gradient to this norm (0 = off)", minimum=0.0),
         "clipvalue": Field(float, 0.0, "clip each gradient element to +-this value (0 = off)", minimum=0.0),
         "steps_per_execution": Field(

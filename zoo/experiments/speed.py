@@ -137,7 +137,8 @@ def _measure_recipe(name: str, rounds: int, counts: tuple[int, int], skipped: di
     # weights, so the recipe's (fashion_cnn ships one) is left off here; and every variant reads the
     # same un-augmented arrays (fashion_mlp's shifts live in zoo's input pipeline, not in the network).
     recipe = get_recipe(name, **{"train.ema": False})
-    count = counts[recipe.model.kind == "cnn"]
+    dense_count, conv_count = counts
+    count = conv_count if recipe.model.kind == "cnn" else dense_count
     x, y = twins.training_arrays(recipe, count)
     flops = twins.training_flops_per_example(build(recipe))
     failures: dict[str, str] = {}

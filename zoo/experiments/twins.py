@@ -25,8 +25,8 @@ from zoo.network import build, leaf_layers
 from zoo.data import load
 from zoo.pipelines import pipeline
 from zoo.errors import RecipeError
-from zoo.factories import EMA_MOMENTUM
 from zoo.fastpath import fit_fast
+from zoo.keys import EMA_MOMENTUM
 from zoo.recipe import Recipe
 
 VARIANTS = ("zoo", "keras", "expert", "torch", "jax")
@@ -268,8 +268,8 @@ def torch_train(recipe: Recipe, splits, seed: int = 0) -> dict[str, float]:
     Same layers, He-normal weights, Keras's BatchNorm settings (momentum 0.99, epsilon 1e-3),
     Adam or AdamW at the recipe's rate and schedule, batch size and epochs, an eager loop over
     a fresh shuffle each epoch, and with train.ema the weights' moving average as Keras keeps it
-    (trainable weights only, momentum 0.99, written into the net at the end). No validation or
-    early stopping: the clock holds training only.
+    (trainable weights only, momentum `EMA_MOMENTUM`, written into the net at the end). No
+    validation or early stopping: the clock holds training only.
     """
     model, torch = torch_network(recipe, splits.info.input_shape, splits.info.num_classes)
     torch.manual_seed(seed)

@@ -91,6 +91,12 @@ def test_an_interrupted_bench_reads_its_finished_runs_back(tiny_recipe, digits, 
     assert zoo.get_recipe(tmp_path / "out" / "recipe.toml").to_dict() == zoo.get_recipe(
         tiny_recipe, epochs=1, ablation=True, task="classification").to_dict()
     assert f"--out {tmp_path / 'out'}`" in (tmp_path / "out" / "report.md").read_text()
+    # Its cost counts every run's training, read back or not, each once (the picked grid run is a seed's run).
+    for results in (first, plain):
+        grids = results["learning_rate_grids"].values()
+        assert results["runs_trained_or_read"] == len(results["runs"]) + sum(len(grid) - 1 for grid in grids)
+        assert results["train_seconds_all_runs"] >= round(sum(r["train_seconds"] for r in results["runs"]), 1)
+    assert f"{plain['train_seconds_all_runs']:,.0f} s of training in its" in (tmp_path / "plain" / "report.md").read_text()
 
 
 def test_bench_never_writes_committed_results_unless_named(tiny_recipe, digits):

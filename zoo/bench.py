@@ -201,6 +201,8 @@ def _every_seed(session: _Session, steps: list, first_runs: dict) -> list[dict[s
 def _results(session: _Session, steps: list, grids: dict, runs: list, ablation: bool) -> dict[str, Any]:
     recipe, data = session.recipe, session.data
     params = {run["variant"]: run["params"] for run in runs}
+    # A grid's picked run is also a seed's run: count each run once.
+    every_run = {id(run): run for run in [*runs, *(run for grid in grids.values() for run in grid)]}
     stamped = stamp(session.started)
     return {
         "schema_version": RESULTS_SCHEMA_VERSION,
@@ -225,6 +227,9 @@ def _results(session: _Session, steps: list, grids: dict, runs: list, ablation: 
         "runs": runs,
         "summary": summarize(runs),
         "total_seconds": stamped.pop("seconds"),
+        # What a run from scratch costs: this invocation's seconds leave out the runs it read back.
+        "train_seconds_all_runs": round(sum(run["train_seconds"] for run in every_run.values()), 1),
+        "runs_trained_or_read": len(every_run),
         **stamped,
     }
 

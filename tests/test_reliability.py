@@ -1,9 +1,7 @@
 """Bad input gets a named zoo error, never a traceback; runs that did not train say so and are never shipped."""
 
 import json
-import os
 
-import numpy as np
 import pytest
 
 import zoo

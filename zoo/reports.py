@@ -118,7 +118,7 @@ def render_report(results: dict[str, Any]) -> str:
     regenerate = results.get("regenerate") or (f"zoo bench {results['recipe']} --seeds {seeds} "
                                                f"--{'' if results['ablation'] else 'no-'}ablation --epochs {results['epochs_budget']}")
     cost = (f"{results['train_seconds_all_runs']:,.0f} s of training in its {results['runs_trained_or_read']} runs"
-            if "train_seconds_all_runs" in results else f"{results['total_seconds']:.0f} s")  # results before 0.2.0's last
+            if "train_seconds_all_runs" in results else f"{results['total_seconds']:.0f} s")  # older results: one invocation
     lines += ["", f"Regenerate: `{regenerate}` ({cost} on this run's machine; "
               f"keras {results['versions']['keras']}, tensorflow {results['versions']['tensorflow']}).", ""]
     return "\n".join(lines)

@@ -24,9 +24,9 @@ def _describe(model):
     return {"blocks": blocks, "optimizer": type(model.optimizer).__name__}
 
 
-@pytest.mark.parametrize("name", ["fashion_mlp", "fashion_cnn"])
-def test_ladder_changes_one_component_per_step(name):
-    recipe = zoo.get_recipe(name)
+@pytest.mark.parametrize("name, dropout", [("fashion_mlp", 0.15), ("fashion_cnn", 0.25), ("fashion_cnn", 0.0)])
+def test_ladder_changes_one_component_per_step(name, dropout):
+    recipe = zoo.get_recipe(name, **{"stack.dropout": dropout})
     steps = ladder(recipe, 0.1)
     built = [_describe(zoo.build(step)) for _, _, step in steps]
     first = built[0]["blocks"][0]
@@ -38,7 +38,9 @@ def test_ladder_changes_one_component_per_step(name):
         if before["optimizer"] != after["optimizer"]:
             changed.add("optimizer")
         changed_per_step.append(changed)
-    assert changed_per_step == [{"init", "activation"}, {"batch_norm"}, {"dropout"}, {"optimizer"}]
+    # A recipe without dropout gets no dropout step: it would train the batch-norm step's run again.
+    dropout_step = [{"dropout"}] if dropout else []
+    assert changed_per_step == [{"init", "activation"}, {"batch_norm"}, *dropout_step, {"optimizer"}]
     assert steps[-1][2] is recipe, "the top of the ladder is the recipe itself"
     assert zoo.build(steps[0][2]).count_params() == zoo.baseline(recipe, 0.1).count_params()
 

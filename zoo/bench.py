@@ -43,7 +43,8 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
     """The ablation ladder: (variant id, label, recipe) from the baseline to the recipe itself.
 
     Each step restores one group of the recipe's own settings on top of the previous step,
-    so consecutive steps differ in exactly that group.
+    so consecutive steps differ in exactly that group. A group the recipe leaves as the baseline
+    has it (no dropout, say) gets no step: that run would repeat the one below it.
 
     Example:
         >>> [label for _, label, _ in ladder(get_recipe("fashion_mlp"), 0.1)]
@@ -58,7 +59,7 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
         ("optimizer", f"+ {recipe.train.optimizer} (= recipe)",
          ["train.optimizer", "train.learning_rate", "train.clipnorm", "train.clipvalue", "train.schedule",
           "train.label_smoothing", "train.ema",
-          "regularization.augment",
+          "regularization.augment", "regularization.augment_amount",
           "regularization.l1", "regularization.l2", "regularization.max_norm"]),
     ]
     plain = baseline_recipe(recipe, baseline_learning_rate)
@@ -68,10 +69,15 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
         for key in keys:
             overrides.pop(key, None)
         step = get_recipe(recipe, name=f"{recipe.name}_{variant}", **overrides)
-        steps.append((variant, label, step))
+        if _settings(step) != _settings(steps[-1][2]):
+            steps.append((variant, label, step))
     # The last step restores everything: it *is* the recipe (only the name differs).
     steps[-1] = ("recipe", steps[-1][1], recipe)
     return steps
+
+
+def _settings(recipe: Recipe) -> dict[str, Any]:
+    return {key: value for key, value in recipe.training_dict().items() if key not in ("name", "description")}
 
 
 def recipe_label(recipe: Recipe) -> str:

@@ -29,6 +29,7 @@ from zoo.recipe import Recipe, get_recipe, recipe_stack
 from zoo.recurrent import recurrent_body, recurrent_parameters
 from zoo.schema import Field, check_argument, count_field
 from zoo.factories import get_activation, get_initializer, get_optimizer
+from zoo.keys import SCHEMA
 from zoo.stacks import STACK_FIELDS, STACKS, Stack
 
 
@@ -349,6 +350,9 @@ BASELINE_OVERRIDES = {
     "train.optimizer": "sgd",
     "train.schedule": "constant",
     "regularization.augment": [],
+    # Without augmentation its strength means nothing; pinning it lets a bench whose recipe changes
+    # only its augmentation read the same baseline runs back instead of retraining them.
+    "regularization.augment_amount": SCHEMA["regularization"]["augment_amount"].default,
     "train.clipnorm": 0.0,
     "train.label_smoothing": 0.0,
     "train.ema": False,

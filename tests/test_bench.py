@@ -45,6 +45,14 @@ def test_ladder_changes_one_component_per_step(name, dropout):
     assert zoo.build(steps[0][2]).count_params() == zoo.baseline(recipe, 0.1).count_params()
 
 
+def test_baseline_runs_do_not_depend_on_the_recipes_augmentation():
+    # The baseline trains without augmentation, so a recipe that changes only its augmentation
+    # must map to the same baseline runs (zoo bench reads finished runs back by these settings).
+    plain = zoo.network.baseline_recipe("fashion_cnn", 0.1)
+    shifted = zoo.get_recipe("fashion_cnn", **{"regularization.augment": ["crop"], "regularization.augment_amount": 0.036})
+    assert zoo.network.baseline_recipe(shifted, 0.1).training_dict() == plain.training_dict()
+
+
 @pytest.mark.slow
 def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
     results = bench(tiny_recipe, data=digits, ablation=True, epochs=1, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs")

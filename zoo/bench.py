@@ -77,7 +77,7 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
 
 
 def _settings(recipe: Recipe) -> dict[str, Any]:
-    return {key: value for key, value in recipe.training_dict().items() if key not in ("name", "description")}
+    return {key: value for key, value in recipe.training_dict().items() if key != "name"}
 
 
 def recipe_label(recipe: Recipe) -> str:

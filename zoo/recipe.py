@@ -101,16 +101,16 @@ class Recipe:
         return out
 
     def training_dict(self) -> dict[str, Any]:
-        """`to_dict()` less [bench] and [tune]: how a benchmark is run and summarized, or what a search
-        would try, changes no training run, so two recipes that agree here train the same run (a
-        finished or interrupted run of one is a run of the other).
+        """`to_dict()` less its description, [bench] and [tune]: the words, how a benchmark is run and
+        summarized, or what a search would try, change no training run, so two recipes that agree
+        here train the same run (a finished or interrupted run of one is a run of the other).
 
         Example:
             >>> recipe = get_recipe("fashion_mlp")
             >>> recipe.training_dict() == recipe.replace(**{"bench.ablation": True}).training_dict()
             True
         """
-        return {key: value for key, value in self.to_dict().items() if key not in ("bench", "tune")}
+        return {key: value for key, value in self.to_dict().items() if key not in ("description", "bench", "tune")}
 
     def to_toml(self) -> str:
         """The fully resolved recipe as TOML text; parsing it gives back an equal recipe."""

@@ -174,6 +174,7 @@ def test_levers_experiment_has_one_row_per_step():
     trained = results["runs"][0]["recipe"]
     assert {key: start["train"][key] for key in trained["train"]} == trained["train"]
     assert start["validation_size"] == trained["validation_size"] and start["stack"] == trained["stack"]
+    assert start["regularization"]["augment"] == trained["regularization"]["augment"]
 
 
 def test_committed_tabular_benchmark_has_every_table_and_model_and_the_readme_quotes_it():

@@ -34,7 +34,9 @@ def _shards(strategy, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, 
     def make(context: tf.distribute.InputContext) -> tf.data.Dataset:
         mine = order[context.input_pipeline_id::context.num_input_pipelines]
         per_replica = context.get_per_replica_batch_size(batch_size)
-        return pipeline(x[mine], y[mine], per_replica, shuffle=False, augment=augment)
+        # Each worker's shard draws its own augmentation, keyed by (seed, worker, epoch, batch).
+        shard_seed = seed * 1_000 + context.input_pipeline_id
+        return pipeline(x[mine], y[mine], per_replica, shuffle=False, seed=shard_seed, augment=augment, epoch=epoch)
 
     return strategy.distribute_datasets_from_function(make), steps
 

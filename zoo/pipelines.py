@@ -47,6 +47,24 @@ def augmenter(words: list[str], amount: float = 0.1, seed: int = 0, input_shape:
     return keras.Sequential([makers[word]() for word in makers if word in words], name="augment")
 
 
+def without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """`dataset` with tf.data's autotuning off, so ending an epoch never stalls training.
+
+    With autotuning on, TensorFlow 2.21 on this 2-core machine sometimes stalls as an epoch's
+    iterator is torn down: the process sat idle (no CPU time at all) for 30-40 s after some of
+    fashion_cnn's 45-s epochs, which then took 81-86 s, the "slow spells" earlier benchmarks
+    blamed on the machine. zoo's pipelines gather, augment and prefetch one batch at a time, so
+    autotuning has nothing to tune in them.
+
+    Example:
+        >>> without_autotune(tf.data.Dataset.range(3)).options().autotune.enabled
+        False
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
 class ShuffleEpoch(keras.callbacks.Callback):
     """Tells shuffled pipelines which epoch starts, so epoch k's order is the same in a resumed run."""
 
@@ -121,7 +139,7 @@ def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed:
     if augment is not None:
         # One batch at a time: the draws are keyed, but the generators they set are shared.
         dataset = dataset.enumerate().map(_keyed(augment, seed, epoch))
-    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    dataset = without_autotune(dataset.prefetch(2))
     if shuffle:
         dataset.zoo_epoch, dataset.zoo_arrays = epoch, (xs, ys)  # the variables must live as long as the pipeline
     return dataset

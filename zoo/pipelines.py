@@ -81,8 +81,8 @@ def _keyed(augment: keras.Sequential, seed: int, epoch):
     """`augment` as a per-batch function whose draws depend only on (seed, epoch, batch index).
 
     Keras's augmentation layers draw from stateful `SeedGenerator`s. Mapped in parallel, which
-    batch gets which draw depends on thread timing (the same fashion_cnn seed scored 0.9398,
-    0.9422 and 0.9425 in three runs); and a resumed run would restart the draws. So before each
+    batch gets which draw depends on thread timing (fashion_cnn's seed 1 scored 0.9398 in one
+    run and 0.9388 in another); and a resumed run would restart the draws. So before each
     batch every generator's state is set from (its own seed, `seed`, epoch, batch index) by
     `stateless_fold_in`, and the map runs one batch at a time (it still runs ahead of training,
     behind `prefetch`).

@@ -89,13 +89,14 @@ def _keyed(augment: keras.Sequential, seed: int, epoch):
     """
     generators = [value for layer in augment.layers for value in vars(layer).values()
                   if isinstance(value, keras.random.SeedGenerator)]
-    starts = [tf.constant(generator.state.numpy(), tf.int64) for generator in generators]
+    # Each generator's own seed folded with the pipeline's: constant, so folded once here.
+    starts = [tf.random.experimental.stateless_fold_in(tf.constant(generator.state.numpy(), tf.int64), seed)
+              for generator in generators]
 
     def apply(index, batch):
         images, labels = batch
         for generator, start in zip(generators, starts):
-            state = tf.random.experimental.stateless_fold_in(start, seed)
-            state = tf.random.experimental.stateless_fold_in(state, tf.cast(epoch, tf.int64))
+            state = tf.random.experimental.stateless_fold_in(start, tf.cast(epoch, tf.int64))
             generator.state.assign(tf.random.experimental.stateless_fold_in(state, index))
         return augment(images, training=True), labels
 

@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from zoo.errors import RecipeError
 from zoo.keys import SCHEMA
+from zoo.pipelines import without_autotune
 from zoo.schema import count_field
 from zoo.factories import get_activation, get_initializer
 
@@ -168,8 +169,9 @@ class RBM:
             mean = np.clip(x.mean(axis=0), 1e-3, 1 - 1e-3)
             self.visible_bias.assign(np.log(mean / (1 - mean)).astype("float32"))
             self._started = True
-        dataset = (tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=self._seed, reshuffle_each_iteration=True)
-                   .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+        dataset = without_autotune(tf.data.Dataset.from_tensor_slices(x)
+                                   .shuffle(len(x), seed=self._seed, reshuffle_each_iteration=True)
+                                   .batch(batch_size).prefetch(2))
         sample = tf.convert_to_tensor(x[:1000])
         history: dict[str, list[float]] = {"reconstruction_error": [], "free_energy": [], "seconds": []}
         started = time.perf_counter()
@@ -252,19 +254,25 @@ class DenoisingAutoencoder:
         if self.model is None:
             self.model = self._build(bounded=bool(x.min() >= 0 and x.max() <= 1))
         keep = 1.0 - self.noise
-        seed = self.seed
+        key = tf.constant([self.seed, 0], tf.int64)
+        epoch_now = tf.Variable(0, dtype=tf.int64, trainable=False)
 
-        def corrupt(clean):
+        def corrupt(index, clean):
             # Masking noise, inside the pipeline: each value is zeroed with probability `noise`;
-            # a fresh mask for every batch of every epoch.
-            mask = tf.cast(tf.random.uniform(tf.shape(clean), seed=seed) < keep, clean.dtype)
+            # a fresh mask for every batch of every epoch, drawn from (seed, epoch, batch index)
+            # alone, so the same call always trains on the same masks.
+            batch_key = tf.random.experimental.stateless_fold_in(
+                tf.random.experimental.stateless_fold_in(key, epoch_now), index)
+            mask = tf.cast(tf.random.stateless_uniform(tf.shape(clean), seed=batch_key) < keep, clean.dtype)
             return clean * mask, clean
 
-        dataset = (tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-                   .batch(batch_size).map(corrupt, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+        dataset = without_autotune(tf.data.Dataset.from_tensor_slices(x)
+                                   .shuffle(len(x), seed=self.seed, reshuffle_each_iteration=True)
+                                   .batch(batch_size).enumerate().map(corrupt).prefetch(2))
         history: dict[str, list[float]] = {"reconstruction_error": [], "seconds": []}
         started = time.perf_counter()
         for epoch in range(epochs):
+            epoch_now.assign(epoch)
             logs = self.model.fit(dataset, epochs=1, verbose=0, shuffle=False).history
             history["reconstruction_error"].append(float(logs["mean_squared_error"][-1]))
             history["seconds"].append(round(time.perf_counter() - started, 2))

@@ -212,6 +212,7 @@ class DenoisingAutoencoder:
         self.momentum = check_setting("pretrain.momentum", momentum)
         self.weight_decay = check_setting("pretrain.weight_decay", weight_decay)
         self.seed = seed
+        self._fits = 0  # each call to `fit` draws masks of its own
         self.encoder = keras.layers.Dense(hidden_units, kernel_initializer=get_initializer(init, seed), name="encoder")
         self.activation = get_activation(activation, "encoder_activation")
         self.model: keras.Model | None = None
@@ -254,13 +255,14 @@ class DenoisingAutoencoder:
         if self.model is None:
             self.model = self._build(bounded=bool(x.min() >= 0 and x.max() <= 1))
         keep = 1.0 - self.noise
-        key = tf.constant([self.seed, 0], tf.int64)
+        key = tf.constant([self.seed, self._fits], tf.int64)
+        self._fits += 1
         epoch_now = tf.Variable(0, dtype=tf.int64, trainable=False)
 
         def corrupt(index, clean):
             # Masking noise, inside the pipeline: each value is zeroed with probability `noise`;
-            # a fresh mask for every batch of every epoch, drawn from (seed, epoch, batch index)
-            # alone, so the same call always trains on the same masks.
+            # a fresh mask for every batch of every epoch of every fit, drawn from (seed, fit,
+            # epoch, batch index) alone, so a DAE trains the same every time.
             batch_key = tf.random.experimental.stateless_fold_in(
                 tf.random.experimental.stateless_fold_in(key, epoch_now), index)
             mask = tf.cast(tf.random.stateless_uniform(tf.shape(clean), seed=batch_key) < keep, clean.dtype)

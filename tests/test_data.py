@@ -1,6 +1,8 @@
 """Data: IDX parsing, the offline source search, splits, pipelines, and bad data."""
 
 import gzip
+import importlib.util
+import json
 import os
 import struct
 
@@ -155,3 +157,36 @@ def test_augmented_batches_depend_on_seed_epoch_and_batch_alone():
     shifted = pipeline(x, y, 64, shuffle=True, seed=3, augment=augmenter(["crop"], 0.036, 3))
     unmoved = (served(shifted, 0) == served(plain, 0)).reshape(len(x), -1).all(axis=1)
     assert 0.03 < unmoved.mean() < 0.25, "each image draws its own shift (1 in 9 stays put)"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install jax)")
+def test_augmented_training_runs_under_jax(tiny_recipe_file, tmp_path):
+    # On JAX the augmentation layers (and the DAE's masking noise) run JAX ops and hold JAX
+    # variables, which a tf.data graph cannot run: the pipeline runs them eagerly there, keyed
+    # the same way. Keras picks its backend once per process, hence the subprocess.
+    import subprocess
+    import sys
+
+    code = """
+import json, sys
+import keras
+import numpy as np
+import zoo
+from zoo.pipelines import augmenter, pipeline
+x = np.random.default_rng(0).random((100, 8, 8, 1), dtype=np.float32)
+def served(seed, epoch):
+    dataset = pipeline(x, np.arange(100), 32, shuffle=True, seed=seed, augment=augmenter(["crop", "noise"], 0.2, seed))
+    dataset.zoo_epoch.assign(epoch)
+    return np.concatenate([images.numpy() for images, _ in dataset])
+run = zoo.train(zoo.get_recipe(sys.argv[1], augment=["crop", "noise"]), out_dir=sys.argv[2], verbose=0)
+masked = zoo.DenoisingAutoencoder(64, 8, noise=0.3).fit(x.reshape(100, 64), epochs=2, verbose=False)  # masks in the pipeline
+print(json.dumps([keras.backend.backend(), bool(np.array_equal(served(3, 1), served(3, 1))),
+                  bool(np.array_equal(served(3, 0), served(3, 1))), run.test["accuracy"], masked["reconstruction_error"]]))
+"""
+    done = subprocess.run([sys.executable, "-c", code, str(tiny_recipe_file), str(tmp_path / "run")], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    backend, repeats, same_across_epochs, accuracy, errors = json.loads(done.stdout.splitlines()[-1])
+    assert backend == "jax" and repeats and not same_across_epochs
+    assert errors[1] < errors[0], "the denoising autoencoder, its masks drawn in the pipeline, learns"
+    assert accuracy > 0.2, "two epochs on digits, with shifts and noise, learn (chance: 0.1)"

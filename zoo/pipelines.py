@@ -86,21 +86,41 @@ def _keyed(augment: keras.Sequential, seed: int, epoch):
     batch every generator's state is set from (its own seed, `seed`, epoch, batch index) by
     `stateless_fold_in`, and the map runs one batch at a time (it still runs ahead of training,
     behind `prefetch`).
+
+    On another Keras backend (JAX, PyTorch) the layers compute with that backend's ops and hold
+    their generators' states in its variables, neither of which a tf.data graph can run; there
+    the batch goes through the layers eagerly, in `tf.numpy_function`, with the same keys.
     """
     generators = [value for layer in augment.layers for value in vars(layer).values()
                   if isinstance(value, keras.random.SeedGenerator)]
     # Each generator's own seed folded with the pipeline's: constant, so folded once here.
-    starts = [tf.random.experimental.stateless_fold_in(tf.constant(generator.state.numpy(), tf.int64), seed)
+    starts = [tf.random.experimental.stateless_fold_in(tf.constant(keras.ops.convert_to_numpy(generator.state), tf.int64),
+                                                       seed)
               for generator in generators]
+
+    def states(index, epoch_now):
+        return [tf.random.experimental.stateless_fold_in(
+            tf.random.experimental.stateless_fold_in(start, tf.cast(epoch_now, tf.int64)), index) for start in starts]
 
     def apply(index, batch):
         images, labels = batch
-        for generator, start in zip(generators, starts):
-            state = tf.random.experimental.stateless_fold_in(start, tf.cast(epoch, tf.int64))
-            generator.state.assign(tf.random.experimental.stateless_fold_in(state, index))
+        for generator, state in zip(generators, states(index, epoch)):
+            generator.state.assign(state)
         return augment(images, training=True), labels
 
-    return apply
+    def eager(index, epoch_now, images):
+        for generator, state in zip(generators, states(index, epoch_now)):
+            # int64 keys into the backend's seed dtype (uint32 on JAX), wrapping as a cast does.
+            generator.state.assign(state.numpy().astype(keras.backend.standardize_dtype(generator.state.dtype)))
+        return keras.ops.convert_to_numpy(augment(images, training=True)).astype(images.dtype)
+
+    def apply_eagerly(index, batch):
+        images, labels = batch
+        augmented = tf.numpy_function(eager, [index, tf.cast(epoch, tf.int64), images], images.dtype, stateful=True)
+        augmented.set_shape(images.shape)
+        return augmented, labels
+
+    return apply if keras.backend.backend() == "tensorflow" else apply_eagerly
 
 
 def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0, augment=None,

@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from zoo.errors import RecipeError
 from zoo.keys import SCHEMA
-from zoo.pipelines import without_autotune
+from zoo.pipelines import ShuffleEpoch, pipeline
 from zoo.schema import count_field
 from zoo.factories import get_activation, get_initializer
 
@@ -137,7 +137,7 @@ class RBM:
     def _train_epoch(self, dataset):
         """CD-k over every mini-batch of `dataset`, in one graph (no Python per step)."""
         total = tf.constant(0.0)
-        for v0 in dataset:
+        for v0, _ in dataset:
             total += self._cd_step(v0)
         return total
 
@@ -169,13 +169,13 @@ class RBM:
             mean = np.clip(x.mean(axis=0), 1e-3, 1 - 1e-3)
             self.visible_bias.assign(np.log(mean / (1 - mean)).astype("float32"))
             self._started = True
-        dataset = without_autotune(tf.data.Dataset.from_tensor_slices(x)
-                                   .shuffle(len(x), seed=self._seed, reshuffle_each_iteration=True)
-                                   .batch(batch_size).prefetch(2))
+        # The rows as targets too: the pipeline serves (x, y) pairs, and the RBM reads only x.
+        dataset = pipeline(x, x, batch_size, shuffle=True, seed=self._seed)
         sample = tf.convert_to_tensor(x[:1000])
         history: dict[str, list[float]] = {"reconstruction_error": [], "free_energy": [], "seconds": []}
         started = time.perf_counter()
         for epoch in range(epochs):
+            dataset.zoo_epoch.assign(epoch)  # epoch k's order, as `ShuffleEpoch` sets it for Keras's fit
             total = float(self._train_epoch(dataset))
             history["reconstruction_error"].append(total / x.size)
             history["free_energy"].append(float(tf.reduce_mean(self.free_energy(sample))))
@@ -254,33 +254,28 @@ class DenoisingAutoencoder:
             raise RecipeError(f"x has {x.shape[1]} values per example; this autoencoder has {self.input_units} inputs")
         if self.model is None:
             self.model = self._build(bounded=bool(x.min() >= 0 and x.max() <= 1))
-        keep = 1.0 - self.noise
-        key = tf.constant([self.seed, self._fits], tf.int64)
+        # Masking noise (each value zeroed with probability `noise`, the rest kept as they are)
+        # is dropout without its 1 / (1 - noise) rescaling, applied in the pipeline to the inputs
+        # only, so the targets stay clean. The pipeline draws every mask from (seed, epoch, batch
+        # index), and the seed from (the DAE's seed, this fit's number): a DAE trains the same
+        # every time, and a second fit draws masks of its own.
+        corrupt = keras.Sequential([keras.layers.Dropout(self.noise, seed=self.seed),
+                                    keras.layers.Rescaling(1.0 - self.noise)], name="masking_noise")
+        seed = int(np.random.SeedSequence([self.seed, self._fits]).generate_state(1)[0] >> 1)
         self._fits += 1
-        epoch_now = tf.Variable(0, dtype=tf.int64, trainable=False)
-
-        def corrupt(index, clean):
-            # Masking noise, inside the pipeline: each value is zeroed with probability `noise`;
-            # a fresh mask for every batch of every epoch of every fit, drawn from (seed, fit,
-            # epoch, batch index) alone, so a DAE trains the same every time.
-            batch_key = tf.random.experimental.stateless_fold_in(
-                tf.random.experimental.stateless_fold_in(key, epoch_now), index)
-            mask = tf.cast(tf.random.stateless_uniform(tf.shape(clean), seed=batch_key) < keep, clean.dtype)
-            return clean * mask, clean
-
-        dataset = without_autotune(tf.data.Dataset.from_tensor_slices(x)
-                                   .shuffle(len(x), seed=self.seed, reshuffle_each_iteration=True)
-                                   .batch(batch_size).enumerate().map(corrupt).prefetch(2))
+        dataset = pipeline(x, x, batch_size, shuffle=True, seed=seed, augment=corrupt if self.noise > 0 else None)
         history: dict[str, list[float]] = {"reconstruction_error": [], "seconds": []}
         started = time.perf_counter()
-        for epoch in range(epochs):
-            epoch_now.assign(epoch)
-            logs = self.model.fit(dataset, epochs=1, verbose=0, shuffle=False).history
-            history["reconstruction_error"].append(float(logs["mean_squared_error"][-1]))
+
+        def record(epoch, logs):
+            history["reconstruction_error"].append(float(logs["mean_squared_error"]))
             history["seconds"].append(round(time.perf_counter() - started, 2))
             if verbose:
                 print(f"  dae {self.input_units}->{self.hidden_units} epoch {epoch + 1}/{epochs}: reconstruction error "
                       f"{history['reconstruction_error'][-1]:.4f} (noise {self.noise:g})", flush=True)
+
+        self.model.fit(dataset, epochs=epochs, verbose=0, shuffle=False, callbacks=[
+            ShuffleEpoch(dataset), keras.callbacks.LambdaCallback(on_epoch_end=record)])
         return history
 
     @property

@@ -259,11 +259,11 @@ class DenoisingAutoencoder:
         # only, so the targets stay clean. The pipeline draws every mask from (seed, epoch, batch
         # index), and the seed from (the DAE's seed, this fit's number): a DAE trains the same
         # every time, and a second fit draws masks of its own.
-        corrupt = keras.Sequential([keras.layers.Dropout(self.noise, seed=self.seed),
-                                    keras.layers.Rescaling(1.0 - self.noise)], name="masking_noise")
+        corrupt = None if self.noise == 0 else keras.Sequential(
+            [keras.layers.Dropout(self.noise, seed=self.seed), keras.layers.Rescaling(1.0 - self.noise)], name="masking_noise")
         seed = int(np.random.SeedSequence([self.seed, self._fits]).generate_state(1)[0] >> 1)
         self._fits += 1
-        dataset = pipeline(x, x, batch_size, shuffle=True, seed=seed, augment=corrupt if self.noise > 0 else None)
+        dataset = pipeline(x, x, batch_size, shuffle=True, seed=seed, augment=corrupt)
         history: dict[str, list[float]] = {"reconstruction_error": [], "seconds": []}
         started = time.perf_counter()
 

@@ -49,7 +49,10 @@ def test_library_core_never_imports_the_experiments_or_torch():
             if not info.name.startswith("zoo.experiments") and not info.name.endswith(("__main__", "cli"))]
     code = "import importlib\n" + "".join(f"importlib.import_module({name!r})\n" for name in core)
     code += "import zoo; [getattr(zoo, name) for name in zoo.__all__]"
-    assert _loaded(code, ("zoo.experiments", "torch", "jax")) == []
+    # `import tensorflow` itself imports jax where jax is installed (tf.lite's utilities do);
+    # what counts is that zoo imports nothing beyond what TensorFlow and Keras already load.
+    by_tensorflow = _loaded("import tensorflow, keras", ("torch", "jax"))
+    assert [name for name in _loaded(code, ("zoo.experiments", "torch", "jax")) if name not in by_tensorflow] == []
 
 
 def test_public_names_are_not_shadowed_by_modules():

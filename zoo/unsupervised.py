@@ -169,8 +169,9 @@ class RBM:
             mean = np.clip(x.mean(axis=0), 1e-3, 1 - 1e-3)
             self.visible_bias.assign(np.log(mean / (1 - mean)).astype("float32"))
             self._started = True
-        # The rows as targets too: the pipeline serves (x, y) pairs, and the RBM reads only x.
-        dataset = pipeline(x, x, batch_size, shuffle=True, seed=self._seed)
+        # The pipeline serves (x, y) pairs; an RBM has no targets, so y is one byte a row, not a
+        # second copy of x gathered with every batch. The order depends on (seed, epoch) alone.
+        dataset = pipeline(x, np.zeros(len(x), "uint8"), batch_size, shuffle=True, seed=self._seed)
         sample = tf.convert_to_tensor(x[:1000])
         history: dict[str, list[float]] = {"reconstruction_error": [], "free_energy": [], "seconds": []}
         started = time.perf_counter()

@@ -30,8 +30,8 @@ target_accuracy = 0.5
 
 @pytest.fixture(scope="session")
 def digits():
-    """Digits split 1237 / 200 / 360, batches of 16 (the tiny recipe's)."""
-    return zoo.load("digits", batch_size=16, validation_size=200)
+    """Digits split 1237 / 200 / 360 (the tiny recipe batches them by 16)."""
+    return zoo.load_data("digits", validation_size=200)
 
 
 @pytest.fixture

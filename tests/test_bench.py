@@ -6,7 +6,7 @@ import keras
 import pytest
 
 import zoo
-from zoo.bench import bench, ladder, recipe_label
+from zoo.tools.bench import bench, ladder, recipe_label
 
 
 def _describe(model):
@@ -48,9 +48,9 @@ def test_ladder_changes_one_component_per_step(name, dropout):
 def test_baseline_runs_do_not_depend_on_the_recipes_augmentation():
     # The baseline trains without augmentation, so a recipe that changes only its augmentation
     # must map to the same baseline runs (zoo bench reads finished runs back by these settings).
-    plain = zoo.network.baseline_recipe("fashion_cnn", 0.1)
+    plain = zoo.nets.network.baseline_recipe("fashion_cnn", 0.1)
     shifted = zoo.get_recipe("fashion_cnn", **{"regularization.augment": ["crop"], "regularization.augment_amount": 0.036})
-    assert zoo.network.baseline_recipe(shifted, 0.1).training_dict() == plain.training_dict()
+    assert zoo.nets.network.baseline_recipe(shifted, 0.1).training_dict() == plain.training_dict()
 
 
 @pytest.mark.slow
@@ -77,7 +77,7 @@ def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_an_interrupted_bench_reads_its_finished_runs_back(tiny_recipe, digits, tmp_path, monkeypatch):
-    import zoo.bench as bench_module
+    import zoo.tools.bench as bench_module
 
     first = bench(tiny_recipe, data=digits, epochs=1, ablation=True, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs")
 
@@ -110,7 +110,7 @@ def test_an_interrupted_bench_reads_its_finished_runs_back(tiny_recipe, digits, 
 
 
 def test_bench_never_writes_committed_results_unless_named(tiny_recipe, digits):
-    from zoo.bench import runs_folder
+    from zoo.tools.bench import runs_folder
 
     seeds = [0]
     folder = runs_folder(tiny_recipe, seeds, digits)

@@ -10,7 +10,7 @@ import tensorflow as tf
 import zoo
 
 
-from zoo.network import leaf_layers as _all_layers
+from zoo.nets.network import leaf_layers as _all_layers
 
 
 def _random_batch(model, count=16, seed=0):

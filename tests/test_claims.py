@@ -44,7 +44,7 @@ def test_ranking_agreement_counts_only_pairs_the_guide_orders():
 
 
 def test_an_activation_experiment_runs_end_to_end_on_a_tiny_setting(tmp_path, monkeypatch, digits):
-    monkeypatch.setattr(activations, "load", lambda name, batch_size: digits)
+    monkeypatch.setattr(activations, "load", lambda name: digits)
     monkeypatch.setattr(activations, "recipe_for", lambda a, d, w, e, seed=0: plain_mlp(
         f"{a}_{d}", dataset="digits", validation_size=200, hidden=[w] * d, activation=a,
         init=activations.INIT_FOR.get(a, "he_normal"), batch_norm=False, dropout=0.0, epochs=e, early_stopping_patience=0,

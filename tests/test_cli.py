@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from zoo.cli import main
+from zoo.cli.main import main
 
 
 def test_list(capsys):
@@ -64,7 +64,7 @@ def test_zoo_lists_recipes_from_another_directory(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "zoo.cli", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "zoo.cli.main", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "fashion_deep_mlp" in done.stdout
 
@@ -76,7 +76,7 @@ def test_train_fashion_mlp_one_epoch_on_real_data(tmp_path, capsys):
     import zoo
 
     try:
-        zoo.load("fashion_mnist", download=False)
+        zoo.load_data("fashion_mnist", download=False)
     except zoo.DataError:
         if os.environ.get("CI"):
             raise
@@ -91,7 +91,7 @@ def test_train_fashion_mlp_one_epoch_on_real_data(tmp_path, capsys):
 def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "hub"))
     assert main(["train", str(tiny_recipe_file), "--epochs", "1", "--out", str(tmp_path / "run"), "--save"]) == 0
-    from zoo.hub import model_files
+    from zoo.hub.saved import model_files
 
     assert model_files("tiny_digits")["model.keras"].is_file()
     assert model_files("tiny_digits")["model.keras"].is_relative_to(tmp_path / "hub" / "tiny_digits")
@@ -106,12 +106,12 @@ def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_pa
 
 
 def test_an_interruption_says_exactly_how_to_resume(tiny_recipe_file, monkeypatch, capsys):
-    import zoo.training
+    import zoo.training.trainer
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(zoo.training, "train", interrupted)
+    monkeypatch.setattr(zoo.training.trainer, "train", interrupted)
     assert main(["train", str(tiny_recipe_file), "--epochs", "1"]) == 130
     hint = capsys.readouterr().err
     assert f"resume from the last finished epoch with: zoo train {tiny_recipe_file} --epochs 1 --out runs/tiny_digits-" in hint

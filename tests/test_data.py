@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.data import IDX_FILES, load, read_idx, reshuffled
+from zoo.data.builtin import IDX_FILES, load, read_idx
 
 
 def _write_idx(path, array):
@@ -50,7 +50,7 @@ def test_read_idx_refuses_truncated_and_foreign_files(tmp_path):
 
 def test_idx_folder_source_and_split(tmp_path):
     arrays = _fake_fashion_dir(tmp_path)
-    splits = load("fashion_mnist", batch_size=16, validation_size=20, data_dir=tmp_path, download=False)
+    splits = load("fashion_mnist", validation_size=20, data_dir=tmp_path, download=False)
     assert splits.source == f"IDX files in {tmp_path}"
     assert splits.sizes == {"train": 100, "validation": 20, "test": 30}
     x, y = splits.arrays["train"]
@@ -59,17 +59,17 @@ def test_idx_folder_source_and_split(tmp_path):
     train, validation = splits.indices["train"], splits.indices["validation"]
     assert not set(train) & set(validation) and len(set(train) | set(validation)) == 120
     np.testing.assert_array_equal(splits.arrays["validation"][1], arrays["y_train"][validation])
-    batch_x, batch_y = next(iter(splits.train))
+    batch_x, batch_y = next(iter(zoo.batches(splits, batch_size=16).train))
     assert tuple(batch_x.shape) == (16, 28, 28, 1) and batch_y.dtype.name == "int32"
 
 
 def test_split_is_fixed_whatever_the_training_seed(tmp_path):
     _fake_fashion_dir(tmp_path)
-    one = load("fashion_mnist", validation_size=20, seed=1, data_dir=tmp_path, download=False)
-    two = load("fashion_mnist", validation_size=20, seed=2, data_dir=tmp_path, download=False)
-    np.testing.assert_array_equal(one.indices["validation"], two.indices["validation"])
-    first = lambda s: next(iter(s.train))[1].numpy()
-    assert not np.array_equal(first(one), first(two)), "different seeds should shuffle differently"
+    splits = load("fashion_mnist", validation_size=20, data_dir=tmp_path, download=False)
+    again = load("fashion_mnist", validation_size=20, data_dir=tmp_path, download=False)
+    np.testing.assert_array_equal(splits.indices["validation"], again.indices["validation"])
+    first = lambda seed: next(iter(zoo.batches(splits, seed=seed).train))[1].numpy()
+    assert not np.array_equal(first(1), first(2)), "different seeds should shuffle differently"
 
 
 def test_data_not_found_lists_what_was_tried(tmp_path):
@@ -92,7 +92,7 @@ def test_zoo_data_dir_is_searched(tmp_path, monkeypatch):
 def test_digits(digits):
     assert digits.sizes == {"train": 1237, "validation": 200, "test": 360}
     assert digits.info.num_classes == 10 and digits.arrays["test"][0].shape[1:] == (8, 8, 1)
-    assert reshuffled(digits, 5).sizes == digits.sizes
+    assert not hasattr(digits, "train"), "splits hold arrays; batching belongs to training (zoo.batches)"
 
 
 def test_from_arrays_checks_labels_and_shapes():
@@ -135,7 +135,7 @@ def test_real_fashion_mnist():
 def test_augmented_batches_depend_on_seed_epoch_and_batch_alone():
     # A resumed run must see the augmented batches an uninterrupted one would, and a re-run the
     # same ones: the draws are keyed by (seed, epoch, batch index), not by how many came before.
-    from zoo.pipelines import augmenter, pipeline
+    from zoo.training.pipelines import augmenter, pipeline
 
     x = np.random.default_rng(0).random((300, 28, 28, 1), dtype=np.float32)
     y = np.arange(300) % 10
@@ -148,7 +148,7 @@ def test_augmented_batches_depend_on_seed_epoch_and_batch_alone():
         return pipeline(x, y, 64, shuffle=True, seed=seed, augment=augmenter(["crop", "flip", "noise"], 0.1, seed))
 
     run = build(3)
-    assert not run.options().autotune.enabled, "autotuning stalls epochs at teardown (zoo.pipelines.without_autotune)"
+    assert not run.options().autotune.enabled, "autotuning stalls epochs at teardown (zoo.training.pipelines.without_autotune)"
     first, second = served(run, 0), served(run, 1)
     np.testing.assert_array_equal(served(build(3), 1), second)   # resumed at epoch 1
     np.testing.assert_array_equal(served(run, 0), first)         # epoch 0 served again
@@ -172,7 +172,7 @@ import json, sys
 import keras
 import numpy as np
 import zoo
-from zoo.pipelines import augmenter, pipeline
+from zoo.training.pipelines import augmenter, pipeline
 x = np.random.default_rng(0).random((100, 8, 8, 1), dtype=np.float32)
 def served(seed, epoch):
     dataset = pipeline(x, np.arange(100), 32, shuffle=True, seed=seed, augment=augmenter(["crop", "noise"], 0.2, seed))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.cli import main
-from zoo.diagnostics import diagnose, first_last_ratio, fixed_batch, gradient_warning, layer_stats
+from zoo.cli.main import main
+from zoo.training.diagnostics import diagnose, first_last_ratio, fixed_batch, gradient_warning, layer_stats
 
 
 def _deep(stack_name, depth=8):
@@ -84,7 +84,7 @@ def test_conv_nets_report_every_conv_layer(digits):
 
 
 def test_gradient_snr_separates_signal_from_noise_and_needs_two_batches():
-    from zoo.diagnostics import gradient_snr
+    from zoo.training.diagnostics import gradient_snr
 
     rng = np.random.default_rng(0)
     clear = gradient_snr([np.ones(10) + rng.normal(size=10) * 0.1 for _ in range(20)], batch_size=4)

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.distribute import cluster_from_tf_config, make_strategy
+from zoo.training.distribute import cluster_from_tf_config, make_strategy
 from zoo.errors import RecipeError, RunError
-from zoo.launch import tf_configs
+from zoo.training.launch import tf_configs
 
 pytestmark = pytest.mark.slow
 

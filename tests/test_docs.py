@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo.keys import SCHEMA
+from zoo.recipes.keys import SCHEMA
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
@@ -127,14 +127,14 @@ def test_pretrain_experiment_matches_its_report_and_the_readme():
 @pytest.mark.parametrize("results_file", BENCH_RESULTS, ids=lambda p: p.parent.name)
 def test_committed_results_were_made_with_the_shipped_recipe(results_file):
     """A recipe edited after its benchmark must be benchmarked again: the numbers belong to the file."""
-    from zoo.recipe import get_recipe
+    from zoo.recipes.recipe import get_recipe
 
-    from zoo.catalog import dataset_info
+    from zoo.recipes.catalog import get_dataset_info
 
     committed = json.loads(results_file.read_text())["resolved_recipe"]
     current = get_recipe(committed["name"]).to_dict()
     if current["task"] == "auto":  # a benchmark records the task its data resolved "auto" to
-        current["task"] = dataset_info(current["dataset"]).task
+        current["task"] = get_dataset_info(current["dataset"]).task
     for key, value in committed.items():
         if isinstance(value, dict):
             for inner, inner_value in value.items():
@@ -144,7 +144,7 @@ def test_committed_results_were_made_with_the_shipped_recipe(results_file):
 
 
 def test_every_shipped_model_verifies_and_loads():
-    from zoo.hub import list_pretrained, load_pretrained, verify
+    from zoo.hub.saved import list_pretrained, load_pretrained, verify
 
     names = list_pretrained(REPO / "saved_models")
     assert names, "saved_models/ ships no model"

@@ -16,7 +16,7 @@ import tensorflow as tf
 import zoo
 import zoo.experiments
 from zoo.experiments import conditioning, flat, parity, tuples
-from zoo.layers import ForwardOnly, Staircase
+from zoo.nets.layers import ForwardOnly, Staircase
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 

@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zoo
-from zoo.keys import SCHEMA
-from zoo.recipe import get_recipe, parse_recipe, read_recipe_file
+from zoo.recipes.keys import SCHEMA
+from zoo.recipes.recipe import get_recipe, parse_recipe, read_recipe_file
 
 # Values of every type TOML can hold, and then some that it cannot.
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),

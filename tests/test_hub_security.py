@@ -7,7 +7,7 @@ import keras
 import pytest
 
 import zoo
-from zoo.hub import IntegrityError, load_pretrained, model_files, save_pretrained, save_run, sha256, verify
+from zoo.hub.saved import IntegrityError, load_pretrained, model_files, save_pretrained, save_run, sha256, verify
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_saving_again_needs_force_and_names_both_accuracies(hub, trained_run):
 
 def test_a_crash_at_any_step_of_a_save_leaves_a_loadable_model(hub, trained_run, monkeypatch):
     """Fail each file operation of a replacing save in turn: the old or the new version always verifies."""
-    import zoo.hub as hub_module
+    import zoo.hub.saved as hub_module
     from zoo.errors import RunError
 
     card = json.loads(model_files("digits_mlp", hub)["card.json"].read_text())
@@ -127,7 +127,7 @@ def test_a_crash_at_any_step_of_a_save_leaves_a_loadable_model(hub, trained_run,
 
 
 def test_save_goes_to_the_checkout_the_env_or_the_users_folder(monkeypatch, tmp_path):
-    from zoo.hub import save_root
+    from zoo.hub.saved import save_root
 
     monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "mine"))
     assert save_root() == tmp_path / "mine"

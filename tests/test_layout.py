@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo.factories import ACTIVATION_LAYERS, INITIALIZERS, OPTIMIZERS
-from zoo.stacks import ACTIVATIONS, INITIALIZERS as INIT_WORDS, OPTIMIZERS as OPTIMIZER_WORDS
+from zoo.nets.factories import ACTIVATION_LAYERS, INITIALIZERS, OPTIMIZERS
+from zoo.recipes.stacks import ACTIVATIONS, INITIALIZERS as INIT_WORDS, OPTIMIZERS as OPTIMIZER_WORDS
 
 PACKAGE = Path(zoo.__file__).parent
 NOISE = ("I0000", "E0000", "cuInit", "oneDNN custom operations")
@@ -30,14 +30,14 @@ def _loaded(code: str, modules: tuple[str, ...]) -> list[str]:
 
 
 def test_reading_recipes_loads_no_tensorflow():
-    code = ("import zoo, zoo.recipe, zoo.keys, zoo.stacks, zoo.catalog, zoo.records, zoo.reports\n"
+    code = ("import zoo, zoo.recipes.recipe, zoo.recipes.keys, zoo.recipes.stacks, zoo.recipes.catalog, zoo.reports.records, zoo.reports.report\n"
             "recipe = zoo.get_recipe('fashion_mlp', dropout=0.3); recipe.to_toml(); zoo.list_recipes()")
     assert _loaded(code, ("tensorflow", "keras", "torch")) == []
 
 
 def test_zoo_list_is_quick_and_quiet(tmp_path):
     started = time.perf_counter()
-    done = _python("import sys; from zoo.cli import main; sys.exit(main(['list']))")
+    done = _python("import sys; from zoo.cli.main import main; sys.exit(main(['list']))")
     seconds = time.perf_counter() - started
     assert done.returncode == 0 and "fashion_mlp" in done.stdout
     assert done.stderr == ""
@@ -69,9 +69,9 @@ def test_public_names_are_not_shadowed_by_modules():
 
 @pytest.mark.slow
 def test_commands_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path):
-    train = ("import sys; from zoo.cli import main; "
+    train = ("import sys; from zoo.cli.main import main; "
              f"sys.exit(main(['train', {str(tiny_recipe_file)!r}, '--epochs', '1', '--out', {str(tmp_path / 'run')!r}]))")
-    for code in ("import sys; from zoo.cli import main; sys.exit(main(['list']))", train):
+    for code in ("import sys; from zoo.cli.main import main; sys.exit(main(['list']))", train):
         done = _python(code)
         assert done.returncode == 0, done.stderr
         noisy = [line for line in done.stderr.splitlines() if any(word in line for word in NOISE)]
@@ -81,13 +81,13 @@ def test_commands_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path)
 
 @pytest.mark.slow
 def test_a_users_own_log_level_is_kept():
-    code = "from zoo.console import quiet_tensorflow; import os; quiet_tensorflow(); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    code = "from zoo.reports.console import quiet_tensorflow; import os; quiet_tensorflow(); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     assert _python(code, TF_CPP_MIN_LOG_LEVEL="0").stdout.strip() == "0"
     assert _python(code).stdout.strip() == "2"
 
 
 def test_real_errors_pass_the_noise_filter():
-    from zoo.console import filter_noise
+    from zoo.reports.console import filter_noise
 
     text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
             "I0000 00:00:1.5  7 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n"
@@ -124,7 +124,7 @@ def test_factory_tables_cover_every_word():
 
 
 def test_versions_name_the_code_that_ran():
-    from zoo.records import versions
+    from zoo.reports.records import versions
 
     found = versions()
     assert found["zoo"] == zoo.__version__ != "0+unknown"
@@ -132,12 +132,12 @@ def test_versions_name_the_code_that_ran():
 
 
 def test_the_named_baseline_stack_and_zoo_baseline_build_the_same_layers():
-    from zoo.network import baseline_recipe
-    from zoo.recipe import parse_recipe
+    from zoo.nets.network import baseline_recipe
+    from zoo.recipes.recipe import parse_recipe
 
     plain_recipe = parse_recipe({"name": "plain", "model": {"hidden": [16, 8]}})  # sets no [stack] key itself
     named = parse_recipe({"name": "plain", "model": {"hidden": [16, 8]}, "stack": {"name": "baseline"}})
     assert named.to_dict()["stack"] == baseline_recipe(plain_recipe).to_dict()["stack"]
-    described = [[type(layer).__name__ for layer in zoo.network.leaf_layers(model)]
+    described = [[type(layer).__name__ for layer in zoo.nets.network.leaf_layers(model)]
                  for model in (zoo.build(named), zoo.baseline(plain_recipe))]
     assert described[0] == described[1] and "BatchNorm" not in described[0]

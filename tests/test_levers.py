@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.network import learning_rate_schedule, loss
+from zoo.nets.network import learning_rate_schedule, loss
 
 
 def test_label_smoothing_is_cross_entropy_against_smoothed_targets():
@@ -37,7 +37,7 @@ def test_weight_averaging_and_erasing_train(tiny_recipe, digits, tmp_path):
     recipe = zoo.get_recipe(tiny_recipe, ema=True, epochs=2)
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "ema", verbose=0)
     assert result.model.optimizer.use_ema and result.test["accuracy"] > 0.5
-    from zoo.pipelines import augmenter
+    from zoo.training.pipelines import augmenter
 
     eraser = augmenter(["erase"], seed=0)
     images = np.ones((64, 8, 8, 1), dtype="float32")
@@ -49,15 +49,15 @@ def test_modern_stack_and_baseline_drops_the_new_levers():
     recipe = zoo.get_recipe("fashion_mlp", **{"stack.name": "modern", "stack.activation": "swish"},
                             label_smoothing=0.1, ema=True)
     assert zoo.get_stack("modern").optimizer == "adamw"
-    plain = zoo.network.baseline_recipe(recipe)
+    plain = zoo.nets.network.baseline_recipe(recipe)
     assert plain.train.label_smoothing == 0.0 and plain.train.ema is False and plain.stack.activation == "sigmoid"
 
 
 def test_random_shift_moves_each_image_on_its_own_by_whole_pixels():
     import keras
 
-    from zoo.layers import RandomShift
-    from zoo.pipelines import augmenter
+    from zoo.nets.layers import RandomShift
+    from zoo.training.pipelines import augmenter
 
     images = np.zeros((256, 9, 9, 1), dtype="float32")
     images[:, 4, 4] = 1.0  # one lit pixel in the middle of each image

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.cli import main
-from zoo.lrfind import lr_find, steepest
+from zoo.cli.main import main
+from zoo.tools.lrfind import lr_find, steepest
 
 
 def test_steepest_rule_picks_the_fastest_fall_against_log_rate():
@@ -27,7 +27,7 @@ def test_sweep_grows_the_rate_stops_at_blowup_and_suggests_a_working_rate(tiny_r
     saved = json.loads((tmp_path / "lr_find.json").read_text())
     assert saved["suggestion"] == found.suggestion and saved["rule"] == "steepest"
     assert (tmp_path / "lr_find.png").stat().st_size > 5000
-    trained = zoo.train(tiny_recipe.replace(**{"train.learning_rate": found.suggestion}), data=digits,
+    trained = zoo.train(zoo.get_recipe(tiny_recipe, **{"train.learning_rate": found.suggestion}), data=digits,
                         out_dir=tmp_path / "run", verbose=0)
     assert trained.test["accuracy"] > 0.8, "the suggested rate trains the net"
 

@@ -1,4 +1,4 @@
-"""zoo.normalization.BatchNorm: Keras's BatchNormalization, through the fused kernel for conv inputs."""
+"""zoo.nets.normalization.BatchNorm: Keras's BatchNormalization, through the fused kernel for conv inputs."""
 
 import keras
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.network import leaf_layers
-from zoo.normalization import BatchNorm
+from zoo.nets.network import leaf_layers
+from zoo.nets.normalization import BatchNorm
 
 
 def _pair(shape, **options):

@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.network import learning_rate_schedule
-from zoo.data import augmented
-from zoo.layers import RReLU
+from zoo.nets.network import learning_rate_schedule
+from zoo.nets.layers import RReLU
 
 
-from zoo.network import leaf_layers as _leaves
+from zoo.nets.network import leaf_layers as _leaves
 
 
 def _small(**overrides):
@@ -62,7 +61,7 @@ def test_rrelu_is_random_in_training_and_fixed_at_inference(tmp_path):
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
 
-@pytest.mark.parametrize("activation", zoo.stacks.ACTIVATIONS)
+@pytest.mark.parametrize("activation", zoo.recipes.stacks.ACTIVATIONS)
 def test_every_activation_builds_trains_and_round_trips(activation, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -119,12 +118,13 @@ def test_mc_dropout_spread_and_original_untouched():
 
 
 def test_augmentation_touches_training_batches_only(digits):
-    plain_first = next(iter(digits.train))[0].numpy()
-    changed = augmented(digits, ["flip", "translate", "rotate", "zoom", "noise"], 0.2, seed=0)
+    plain = zoo.batches(digits, batch_size=16)
+    changed = zoo.batches(digits, batch_size=16, augment=["flip", "translate", "rotate", "zoom", "noise"], augment_amount=0.2)
+    plain_first = next(iter(plain.train))[0].numpy()
     aug_first = next(iter(changed.train))[0].numpy()
     assert aug_first.shape == plain_first.shape and not np.array_equal(aug_first, plain_first)
     for name in ("validation", "test"):
-        before = b"".join(batch[0].numpy().tobytes() for batch in getattr(digits, name))
+        before = b"".join(batch[0].numpy().tobytes() for batch in getattr(plain, name))
         after = b"".join(batch[0].numpy().tobytes() for batch in getattr(changed, name))
         assert before == after, f"{name} batches must not change"
 
@@ -134,7 +134,7 @@ def test_augmentation_reaches_training(tiny_recipe, digits, tmp_path):
     """Same seed, same data: only the recipe's augmentation differs, so the training curves must too."""
     recipe = zoo.get_recipe(tiny_recipe, epochs=1, dropout=0.0)
     plain = zoo.train(recipe, data=digits, out_dir=tmp_path / "plain", verbose=0)
-    noisy = zoo.train(recipe.replace(augment=["translate", "noise"], augment_amount=0.5), data=digits,
+    noisy = zoo.train(zoo.get_recipe(recipe, augment=["translate", "noise"], augment_amount=0.5), data=digits,
                       out_dir=tmp_path / "augmented", verbose=0)
     assert noisy.metrics["epochs_run"] == plain.metrics["epochs_run"] == 1
     assert noisy.history["loss"][0] > plain.history["loss"][0] + 0.01, "the augmented run trained on the same batches"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.cli import main
-from zoo.pretrain import RBM, DenoisingAutoencoder, hidden_dense_layers, load_into, pretrain_layers
+from zoo.cli.main import main
+from zoo.training.pretrain import RBM, DenoisingAutoencoder, hidden_dense_layers, load_into, pretrain_layers
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_fine_tuning_starts_from_the_pretrained_weights(tiny_recipe, digits, tmp
     recipe = _pretrain_recipe(tiny_recipe, epochs=1, learning_rate=1e-9)  # fine-tuning barely moves anything
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
     keras.utils.set_random_seed(recipe.train.seed)
-    stack = zoo.pretrain.pretrain_recipe(recipe, digits.arrays["train"][0], verbose=False)
+    stack = zoo.training.pretrain.pretrain_recipe(recipe, digits.arrays["train"][0], verbose=False)
     first = hidden_dense_layers(result.model)[0]
     np.testing.assert_allclose(first.kernel.numpy(), stack.layers[0][0], atol=1e-5)
 

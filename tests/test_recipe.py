@@ -3,7 +3,7 @@
 import pytest
 
 import zoo
-from zoo.recipe import apply_overrides, parse_override, parse_recipe, read_recipe_file
+from zoo.recipes.recipe import apply_overrides, parse_override, parse_recipe, read_recipe_file
 
 
 def test_shipped_recipes_are_registered_and_described():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.network import estimated_parameters
+from zoo.nets.network import estimated_parameters
 
 
 @pytest.mark.parametrize("cell", ["simple_rnn", "gru", "lstm"])

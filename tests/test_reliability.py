@@ -5,8 +5,8 @@ import json
 import pytest
 
 import zoo
-from zoo.cli import main
-from zoo.training import training_status
+from zoo.cli.main import main
+from zoo.training.trainer import training_status
 
 
 def _recipe_file(tmp_path, body: str):
@@ -64,7 +64,7 @@ def test_an_unusable_zoo_data_dir_is_an_error_naming_it(tmp_path, monkeypatch, m
         folder.mkdir()
     monkeypatch.setenv("ZOO_DATA_DIR", str(folder))
     with pytest.raises(zoo.DataError, match=f"ZOO_DATA_DIR={folder}"):
-        zoo.load("fashion_mnist", download=False)
+        zoo.load_data("fashion_mnist", download=False)
 
 
 def test_the_tfds_fallback_has_its_dependency():
@@ -92,7 +92,7 @@ def test_a_diverging_run_exits_non_zero_and_is_never_saved(tiny_recipe_file, tmp
     assert metrics["diverged"] is True and metrics["status"] == "diverged"
     assert not (tmp_path / "hub").exists(), "a diverged model is never shipped"
     from zoo.errors import RunError
-    from zoo.hub import save_run
+    from zoo.hub.saved import save_run
 
     with pytest.raises(RunError, match="never shipped"):
         save_run(out, root=tmp_path / "hub")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.network import estimated_parameters
+from zoo.nets.network import estimated_parameters
 
 
 def _tiny(**overrides):
@@ -31,7 +31,7 @@ def test_shipped_resnet_builds_with_global_pooling_and_its_baseline_keeps_the_sh
     kernels = sum(int(np.prod(w.shape)) for w in model.trainable_weights if len(w.shape) > 1)
     assert kernels == estimated_parameters(recipe, (28, 28, 1), 10)
     plain = zoo.baseline(recipe)
-    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in zoo.network.leaf_layers(plain))
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in zoo.nets.network.leaf_layers(plain))
     assert plain.output_shape == model.output_shape == (None, 10)
 
 
@@ -46,7 +46,7 @@ def test_resnet_refuses_what_it_cannot_build():
 
 @pytest.mark.slow
 def test_a_tiny_resnet_learns_digits_and_skips_chain_diagnostics(tmp_path, capsys):
-    digits = zoo.load("digits", batch_size=32, validation_size=200)
+    digits = zoo.load_data("digits", validation_size=200)
     recipe = _tiny(**{"train.batch_size": 32, "train.epochs": 4, "train.learning_rate": 1e-2,
                       "regularization.augment": []})
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "resnet", verbose=2)

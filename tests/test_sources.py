@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 import zoo
-from zoo.cli import main
+from zoo.cli.main import main
 from zoo.errors import DataError
-from zoo.sources import read_data
-from zoo.tables import table_columns
+from zoo.data.sources import load_data
+from zoo.data.tables import table_columns
 
 TINY = ["--set", "model.hidden=[16]", "--set", "train.batch_size=16", "--epochs", "1"]
 
@@ -56,7 +56,7 @@ def test_an_image_folder_trains_through_the_cli_and_its_model_takes_raw_pixels(t
     raw = np.asarray(Image.open(folder / "square" / "0.png"), np.float32)[None, :, :, None]  # 0-255, as on disk
     assert model.predict(raw, verbose=0).shape == (1, 2)
     assert model.input_shape == (None, 12, 12, 1)
-    assert read_data(folder, color_mode="rgb").info.input_shape == (12, 12, 3)
+    assert load_data(folder, color_mode="rgb").info.input_shape == (12, 12, 3)
 
 
 def test_a_csv_with_a_categorical_column_trains_and_its_model_takes_raw_rows(tmp_path):
@@ -71,7 +71,7 @@ def test_a_csv_with_a_categorical_column_trains_and_its_model_takes_raw_rows(tmp
 
 def test_the_table_encoder_is_fitted_on_training_rows_only(tmp_path):
     _table(tmp_path / "pets.csv")
-    splits = read_data(tmp_path / "pets.csv", target="kind")
+    splits = load_data(tmp_path / "pets.csv", target="kind")
     standardize = splits.encoder.get_layer("standardize")
     train_rows = splits.arrays["train"][0]
     # Numeric features come first: standardized on the training rows, so their mean there is 0.
@@ -169,7 +169,7 @@ def test_a_cnn_on_a_table_is_refused_naming_the_recipe_kind(tmp_path, capsys):
 def test_a_tfds_set_not_prepared_offline_says_how_to_prepare_it(tmp_path, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     with pytest.raises(DataError, match=r"tfds:mnist is not prepared in .*tfds build mnist"):
-        read_data("tfds:mnist", download=False)
+        load_data("tfds:mnist", download=False)
 
 
 def test_an_architecture_recipe_without_data_names_the_flag():

@@ -6,8 +6,8 @@ import keras
 import pytest
 
 import zoo
-from zoo.network import leaf_layers
-from zoo.fastpath import chunk_batches, chunk_count, fit_fast
+from zoo.nets.network import leaf_layers
+from zoo.training.fastpath import chunk_batches, chunk_count, fit_fast
 from zoo.experiments.twins import (TrainingClock, examples_per_second, plain_keras_model, torch_network,
                                   training_flops_per_example)
 
@@ -36,7 +36,7 @@ def test_a_timed_pass_is_its_training_seconds_when_it_reports_them(digits):
     model = zoo.build(zoo.get_recipe("fashion_mlp", hidden=[8]), input_shape=(8, 8, 1))
     clock = TrainingClock()
     started = time.perf_counter()
-    fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=digits.batch_size, verbose=0,
+    fit_fast(model, zoo.batches(digits, batch_size=16).train, examples=digits.sizes["train"], batch_size=16, verbose=0,
              callbacks=[clock])
     assert 0 < clock.seconds <= time.perf_counter() - started
 
@@ -91,8 +91,8 @@ def test_fast_fit_runs_every_whole_batch_once_and_restores_the_model(digits, tmp
     recipe = zoo.get_recipe("mlp", hidden=[16], steps_per_execution=8, jit_compile="on")
     model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)
     train_step = model.train_step
-    history = fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=16,
-                       validation_data=digits.validation, epochs=2, verbose=0)
+    history = fit_fast(model, zoo.batches(digits, batch_size=16).train, examples=digits.sizes["train"], batch_size=16,
+                       validation_data=zoo.batches(digits, batch_size=16).validation, epochs=2, verbose=0)
     # 1237 examples at batch 16: 77 whole batches per epoch, each one optimizer step; padding none.
     assert int(model.optimizer.iterations) == 2 * (1237 // 16)
     assert len(history.history["val_accuracy"]) == 2
@@ -107,7 +107,7 @@ def test_fast_fit_runs_every_whole_batch_once_and_restores_the_model(digits, tmp
     loaded = keras.models.load_model(path)
     np.testing.assert_allclose(loaded.predict(x_test, verbose=0), model.predict(x_test, verbose=0), atol=1e-5)
     # A second fast fit reuses the chunked functions and keeps counting steps.
-    fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=0)
+    fit_fast(model, zoo.batches(digits, batch_size=16).train, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=0)
     assert int(model.optimizer.iterations) == 3 * 77 + 4
 
 
@@ -116,7 +116,7 @@ def test_zoo_dropout_draws_a_fresh_mask_every_step(jit):
     import numpy as np
     import tensorflow as tf
 
-    from zoo.layers import AlphaDropout, Dropout
+    from zoo.nets.layers import AlphaDropout, Dropout
 
     layer = Dropout(0.3, seed=0)
     ones = tf.ones((64, 512))
@@ -156,8 +156,8 @@ def test_torch_twin_keeps_the_weights_moving_average_as_keras_does():
 
 
 def test_keras_and_the_twin_average_the_weights_at_one_momentum():
-    from zoo.factories import get_optimizer
-    from zoo.keys import EMA_MOMENTUM
+    from zoo.nets.factories import get_optimizer
+    from zoo.recipes.keys import EMA_MOMENTUM
 
     assert get_optimizer("adam", 1e-3, ema=True).ema_momentum == EMA_MOMENTUM == 0.99
     assert not get_optimizer("adam", 1e-3).use_ema
@@ -200,14 +200,14 @@ def test_readme_speed_table_comes_from_the_committed_results():
 
 def test_fast_path_matches_this_keras(digits):
     """The chunked path patches Keras internals; a Keras release that changes them must fail here, by name."""
-    from zoo.fastpath import keras_internals_problem
+    from zoo.training.fastpath import keras_internals_problem
 
     recipe = zoo.get_recipe("fashion_mlp", hidden=[8], steps_per_execution=4, jit_compile="on")
     model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)
-    assert keras_internals_problem(model) is None, f"zoo.fastpath needs updating for Keras {keras.__version__}"
-    fit_fast(model, digits.train, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=0)
+    assert keras_internals_problem(model) is None, f"zoo.training.fastpath needs updating for Keras {keras.__version__}"
+    fit_fast(model, zoo.batches(digits, batch_size=16).train, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=0)
     assert int(model.optimizer.iterations) == 1237 // 16, (
-        f"zoo.fastpath's chunked steps no longer run one optimizer step per batch under Keras {keras.__version__}")
+        f"zoo.training.fastpath's chunked steps no longer run one optimizer step per batch under Keras {keras.__version__}")
 
 
 @pytest.mark.slow

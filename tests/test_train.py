@@ -26,7 +26,7 @@ def test_train_writes_a_complete_run_folder(tiny_recipe, digits, tmp_path):
     x = digits.arrays["test"][0][:20]
     np.testing.assert_allclose(loaded.predict(x, verbose=0), result.model.predict(x, verbose=0), rtol=1e-6)
     # The saved recipe is the one trained: its task resolved from the data.
-    assert zoo.get_recipe(result.paths["recipe"]).to_dict() == tiny_recipe.replace(task="classification").to_dict()
+    assert zoo.get_recipe(result.paths["recipe"]).to_dict() == zoo.get_recipe(tiny_recipe, task="classification").to_dict()
 
 
 def test_baseline_run_uses_the_baseline_stack(tiny_recipe, digits, tmp_path):
@@ -83,8 +83,9 @@ def test_train_on_users_own_arrays(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 5)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
-    data = zoo.from_arrays(x[:240], y[:240], x[240:], y[240:], batch_size=16, validation_size=40)
-    result = zoo.train(zoo.get_recipe("mlp", hidden=[16], epochs=8), data=data, out_dir=tmp_path / "r", verbose=0)
+    data = zoo.load_data((x[:240], y[:240], x[240:], y[240:]), validation_size=40)
+    result = zoo.train(zoo.get_recipe("mlp", hidden=[16], epochs=8, batch_size=16), data=data, out_dir=tmp_path / "r",
+                       verbose=0)
     assert result.model.input_shape == (None, 5) and result.model.output_shape == (None, 2)
     assert result.test["accuracy"] > 0.7
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.data import select_classes
-from zoo.hub import IntegrityError, list_pretrained, load_pretrained, model_files, save_run, verify
-from zoo.reuse import fine_tune, transfer
+from zoo.data.builtin import select_classes
+from zoo.hub.saved import IntegrityError, list_pretrained, load_pretrained, model_files, save_run, verify
+from zoo.hub.reuse import fine_tune, transfer
 
 
 @pytest.fixture(scope="module")

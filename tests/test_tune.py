@@ -6,9 +6,9 @@ import tomllib
 import pytest
 
 import zoo
-from zoo.cli import main
-from zoo.recipe import parse_recipe
-from zoo.search import tune
+from zoo.cli.main import main
+from zoo.recipes.recipe import parse_recipe
+from zoo.tools.search import tune
 
 SPACE = """
 [tune]
@@ -57,7 +57,7 @@ def test_bad_search_spaces_name_the_key(space, message):
 
 def test_search_refuses_a_space_without_the_recipe_and_zero_trials(tunable, digits):
     recipe = zoo.get_recipe(tunable)
-    outside = recipe.replace(**{"train.learning_rate": 0.5})
+    outside = zoo.get_recipe(recipe, **{"train.learning_rate": 0.5})
     with pytest.raises(zoo.RecipeError, match="does not contain the recipe's value 0.5"):
         tune(outside, data=digits, trials=2)
     with pytest.raises(zoo.RecipeError, match="trials = 0"):

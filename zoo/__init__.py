@@ -2,8 +2,11 @@
 
 The public API is one hop away, and loaded lazily: `import zoo` and reading recipes import no
 TensorFlow; the first use of a name that needs Keras (`zoo.build`, `zoo.train`, ...) imports it.
-Custom layers are registered with Keras when `zoo.layers` loads; any zoo function that builds or
-loads a model does that, and `import zoo.layers` does it for a plain `keras.saving.load_model`.
+The package is laid out by role, and data flows one way (an import-linter contract checks it):
+`zoo.recipes` -> `zoo.nets` -> `zoo.data` -> `zoo.training` -> `zoo.hub` -> `zoo.tools`, with
+`zoo.experiments` and `zoo.cli` on top and `zoo.reports` (records, plots) beneath them all.
+Custom layers are registered with Keras when `zoo.nets.layers` loads; any zoo function that builds
+or loads a model does that, and `import zoo.nets.layers` does it for a plain `keras.saving.load_model`.
 
 Example:
     >>> import zoo
@@ -11,6 +14,9 @@ Example:
     ['fashion_deep_mlp', 'fashion_mlp']
     >>> model = zoo.build("fashion_mlp")          # He init, BN, ELU, Dropout, Adam
     >>> plain = zoo.baseline("fashion_mlp")       # same net: sigmoid, small init, SGD
+    >>> data = zoo.load_data("digits", validation_size=200)   # or a path, (x, y), a DataFrame, a tf.data.Dataset
+    >>> zoo.batches(data, zoo.get_recipe("fashion_mlp", batch_size=64)).steps_per_epoch
+    20
 """
 
 from __future__ import annotations
@@ -23,42 +29,51 @@ try:
 except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
     __version__ = "0+unknown"
 
-# Public name -> the module that defines it. The first four import no TensorFlow.
+# Public name -> the module that defines it, package by package in the order data flows. One way
+# per task: `load_data` takes every kind of data, `get_recipe(recipe, **overrides)` makes every
+# variant, `batches` is the one place arrays become tf.data pipelines; `list_*` names what there is,
+# `get_*` returns a description, `load_*` reads data or a model. The first three groups import no TensorFlow.
 _EXPORTS = {
-    "zoo.errors": ("DataError", "RecipeError", "RunError", "ZooError"),
-    "zoo.recipe": ("Recipe", "get_recipe", "list_recipes"),
-    "zoo.stacks": ("STACKS", "get_stack"),
-    "zoo.catalog": ("DATASETS", "dataset_info"),
-    "zoo.factories": ("get_activation", "get_initializer", "get_optimizer"),
-    "zoo.layers": ("ForwardOnly", "RReLU", "Staircase"),
-    "zoo.normalization": ("BatchNorm",),
-    "zoo.blocks": ("conv_block", "dense_block", "residual_block"),
-    "zoo.network": ("baseline", "build"),
-    "zoo.data": ("from_arrays", "load"),
-    "zoo.sources": ("read_data",),
-    "zoo.tables": ("table_columns",),
-    "zoo.fastpath": ("fit_fast",),
-    "zoo.distribute": ("configure_devices", "make_strategy"),
-    "zoo.training": ("TrainResult", "train"),
-    "zoo.lrfind": ("lr_find",),
-    "zoo.search": ("tune",),
-    "zoo.diagnostics": ("diagnose",),
-    "zoo.uncertainty": ("predict_mc",),
-    "zoo.hub": ("list_pretrained", "load_pretrained"),
-    "zoo.reuse": ("fine_tune", "transfer"),
-    "zoo.pretrain": ("RBM", "DenoisingAutoencoder", "pretrain_layers"),
+    "zoo.errors": ("DataError", "IntegrityError", "RecipeError", "RunError", "ZooError"),
+    "zoo.recipes.recipe": ("Recipe", "get_recipe", "list_recipes"),
+    "zoo.recipes.stacks": ("STACKS", "get_stack"),
+    "zoo.recipes.catalog": ("DATASETS", "get_dataset_info", "list_datasets"),
+    "zoo.nets.factories": ("get_activation", "get_initializer", "get_optimizer"),
+    "zoo.nets.layers": ("ForwardOnly", "RReLU", "Staircase"),
+    "zoo.nets.normalization": ("BatchNorm",),
+    "zoo.nets.blocks": ("conv_block", "dense_block", "residual_block"),
+    "zoo.nets.network": ("baseline", "build"),
+    "zoo.data.builtin": ("Splits",),
+    "zoo.data.sources": ("load_data",),
+    "zoo.data.tables": ("table_columns",),
+    "zoo.training.pipelines": ("Batches", "batches"),
+    "zoo.training.fastpath": ("fit_fast",),
+    "zoo.training.distribute": ("configure_devices", "make_strategy"),
+    "zoo.training.trainer": ("TrainResult", "train"),
+    "zoo.training.pretrain": ("RBM", "DenoisingAutoencoder", "pretrain_layers"),
+    "zoo.hub.saved": ("list_pretrained", "load_pretrained", "save_pretrained"),
+    "zoo.hub.reuse": ("fine_tune", "transfer"),
+    "zoo.tools.bench": ("bench",),
+    "zoo.tools.lrfind": ("LRFindResult", "lr_find"),
+    "zoo.tools.search": ("TuneResult", "tune"),
+    "zoo.training.diagnostics": ("diagnose",),
+    "zoo.tools.uncertainty": ("predict_mc",),
 }
 _OWNER = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_OWNER)
+# Last release's names, kept one release as aliases that raise a DeprecationWarning (zoo._deprecated).
+_DEPRECATED = ("dataset_info", "from_arrays", "load", "read_data")
 
 
 def __getattr__(name: str):
-    # PEP 562: `zoo.build` imports zoo.network (and Keras) on first use, then caches the name here.
-    # No module may share a public name: importing zoo.<module> sets that attribute on the package.
+    # PEP 562: `zoo.build` imports zoo.nets.network (and Keras) on first use, then caches the name here.
+    # No package may share a public name: importing zoo.<package> sets that attribute on zoo.
     if name in _OWNER:
         value = getattr(importlib.import_module(_OWNER[name]), name)
         globals()[name] = value
         return value
+    if name in _DEPRECATED:  # not cached: each use warns
+        return importlib.import_module("zoo._deprecated").ALIASES[name]
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
 
 

@@ -19,3 +19,7 @@ class DataError(ZooError, ValueError):
 
 class RunError(ZooError, RuntimeError):
     """A training run cannot start or continue (for example, its folder holds a finished run)."""
+
+
+class IntegrityError(DataError):
+    """A saved-model file is missing or its sha256 differs from the manifest."""

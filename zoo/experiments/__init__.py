@@ -41,7 +41,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from zoo.schema import unknown_word_error
+from zoo.recipes.schema import unknown_word_error
 
 EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers", "leaderboard", "tuning", "tabular",
                "parity", "tuples", "conditioning", "flat", "activations", "claims")

@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.data import load, reshuffled
-from zoo.plots import learning_curves_figure
+from zoo.data.builtin import load
+from zoo.reports.plots import learning_curves_figure
 from zoo.experiments.common import plain_mlp
-from zoo.records import run_folder, stamp, write_results
-from zoo.reports import spread
-from zoo.stacks import ACTIVATIONS
-from zoo.training import train
+from zoo.reports.records import run_folder, stamp, write_results
+from zoo.reports.report import spread
+from zoo.recipes.stacks import ACTIVATIONS
+from zoo.training.trainer import train
 
 INIT_FOR = {"sigmoid": "glorot_normal", "tanh": "glorot_normal", "selu": "lecun_normal"}  # the rest: he_normal
 # The guide's order, best first; RReLU and PReLU share leaky ReLU's place.
@@ -57,13 +57,13 @@ def run(out_dir: str | Path = Path("benchmarks/results/activations"), runs_dir: 
     """Train every activation at every depth for every seed; returns the results written to `out_dir`."""
     runs_dir = Path(runs_dir) if runs_dir else run_folder("activations", "runs/experiments")
     started = time.perf_counter()
-    data = load("fashion_mnist", batch_size=64)
+    data = load("fashion_mnist")
     runs = []
     for depth in depths:
         for activation in activations:
             for seed in seeds:
                 recipe = recipe_for(activation, depth, width, epochs, seed)
-                result = train(recipe, data=reshuffled(data, seed), verbose=0, out_dir=runs_dir / f"{recipe.name}-seed{seed}")
+                result = train(recipe, data=data, verbose=0, out_dir=runs_dir / f"{recipe.name}-seed{seed}")
                 curve = result.metrics["history"]["val_accuracy"]
                 runs.append({"activation": activation, "depth": depth, "seed": seed, "init": recipe.stack.init,
                              "test_accuracy": result.metrics["test_accuracy"], "val_accuracy": curve,

@@ -23,20 +23,20 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data import load, reshuffled
+from zoo.data.builtin import load
 from zoo.experiments.activations import epochs_to
 from zoo.experiments.common import plain_mlp
-from zoo.network import BASELINE_OVERRIDES, build_for
-from zoo.pretrain import hidden_dense_layers
-from zoo.recipe import get_recipe
-from zoo.records import run_folder, stamp, write_results
-from zoo.training import train
+from zoo.nets.network import BASELINE_OVERRIDES, build_for
+from zoo.training.pretrain import hidden_dense_layers
+from zoo.recipes.recipe import get_recipe
+from zoo.reports.records import run_folder, stamp, write_results
+from zoo.training.trainer import train
 
 RESULTS = Path("benchmarks/results")
 
 
 def _run(recipe, data, seed: int, folder: Path, target: float | None = None) -> dict[str, Any]:
-    result = train(get_recipe(recipe, seed=seed), data=reshuffled(data, seed), verbose=0, out_dir=folder / f"{recipe.name}-seed{seed}")
+    result = train(get_recipe(recipe, seed=seed), data=data, verbose=0, out_dir=folder / f"{recipe.name}-seed{seed}")
     m = result.metrics
     curve = m["history"].get("val_accuracy", [])
     reached = epochs_to(curve, target) if target else None
@@ -52,7 +52,7 @@ def _median(rows, key):
 
 def dropout_claim(folder: Path, seeds, epochs: int = 20, train_size: int = 10_000, widths=(256, 1024)) -> dict[str, Any]:
     """Test accuracy with and without dropout 0.5 (default stack otherwise), per width."""
-    data = load("fashion_mnist", batch_size=64, train_size=train_size)
+    data = load("fashion_mnist", train_size=train_size)
     rows = {}
     for width in widths:
         for rate in (0.0, 0.5):
@@ -68,7 +68,7 @@ def dropout_claim(folder: Path, seeds, epochs: int = 20, train_size: int = 10_00
 
 def optimizer_claim(folder: Path, seeds, epochs: int = 10, target: float = 0.87) -> dict[str, Any]:
     """Adam (1e-3) against plain SGD (0.01 and 0.1) on the default-stack net: time and epochs to a validation target."""
-    data = load("fashion_mnist", batch_size=64)
+    data = load("fashion_mnist")
     rows = {}
     for optimizer, rate in (("adam", 1e-3), ("sgd", 0.01), ("sgd", 0.1)):
         recipe = plain_mlp(f"{optimizer}_{str(rate).replace('.', 'p')}", hidden=[256, 128], optimizer=optimizer,
@@ -86,7 +86,7 @@ def depth_claim(folder: Path, seeds, depth: int = 6, width: int = 256, epochs: i
 
     The rate, 1.0, is the one the pretrain experiment picked on validation for this 6 x 256 net from random init.
     """
-    data = load("fashion_mnist", batch_size=64)
+    data = load("fashion_mnist")
     common = dict(**BASELINE_OVERRIDES, learning_rate=rate, batch_size=64, epochs=epochs, early_stopping_patience=0)
     deep = plain_mlp(f"sigmoid_{depth}x{width}", hidden=[width] * depth, **common)
     shallow = plain_mlp(f"sigmoid_2x{width}", hidden=[width] * 2, **common)

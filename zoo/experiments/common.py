@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from zoo.plots import gradient_norms_figure
-from zoo.recipe import Recipe, get_recipe
-from zoo.records import write_results
-from zoo.training import train
+from zoo.reports.plots import gradient_norms_figure
+from zoo.recipes.recipe import Recipe, get_recipe
+from zoo.reports.records import write_results
+from zoo.training.trainer import train
 
 # fashion_mlp as it was before it was tuned for its accuracy goal: the net and training that the
 # activations, claims, exploding, pretrain and vanishing experiments vary one thing of. Pinned so

@@ -26,8 +26,8 @@ import keras
 import numpy as np
 
 from zoo.experiments.online import online_fit
-from zoo.plots import iteration_curves_figure
-from zoo.records import stamp, write_results
+from zoo.reports.plots import iteration_curves_figure
+from zoo.reports.records import stamp, write_results
 
 SLOPES = ((1, -1, 1), (1, -2, 1), (-2, 1, -1), (1, -1, 2))
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import keras
 
-from zoo.data import load
-from zoo.diagnostics import fixed_batch, layer_stats
+from zoo.data.builtin import load
+from zoo.training.diagnostics import fixed_batch, layer_stats
 from zoo.experiments.common import diagnosed_run, plain_mlp, write_gradient_results
-from zoo.plots import iteration_curves_figure
-from zoo.network import build_for
-from zoo.recipe import get_recipe
-from zoo.records import run_folder, stamp
+from zoo.reports.plots import iteration_curves_figure
+from zoo.nets.network import build_for
+from zoo.recipes.recipe import get_recipe
+from zoo.reports.records import run_folder, stamp
 
 
 def run(out_dir: str | Path = Path("benchmarks/results/exploding"), runs_dir: str | Path | None = None,
@@ -30,7 +30,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/exploding"), runs_dir: st
         init_std=0.2, batch_norm=False, dropout=0.0, optimizer="sgd", learning_rate=0.05, epochs=epochs,
         early_stopping_patience=0,
     )
-    data = load("fashion_mnist", batch_size=unstable.train.batch_size)
+    data = load("fashion_mnist")
     runs = [diagnosed_run(unstable, data, runs_dir, "no-clipping"),
             diagnosed_run(get_recipe(unstable, name="relu_10x100_large_init_clipped", clipnorm=1.0), data, runs_dir, "clipnorm-1.0")]
     recurrent = recurrent_runs(runs_dir, epochs)
@@ -87,7 +87,7 @@ def recurrent_runs(runs_dir: Path, epochs: int, steps: int = 300) -> list[dict[s
     """
     plain = get_recipe("rnn", name="tanh_rnn_sgd", cell="simple_rnn", recurrent=[128], optimizer="sgd", learning_rate=0.5,
                        clipnorm=0.0, epochs=epochs, early_stopping_patience=0, batch_norm=False, dropout=0.0)
-    data = load("fashion_mnist", batch_size=plain.train.batch_size)
+    data = load("fashion_mnist")
     runs = []
     for label, clip in (("rnn-no-clipping", {}), ("rnn-clipnorm-1.0", {"clipnorm": 1.0}), ("rnn-clipvalue-0.01", {"clipvalue": 0.01})):
         recipe = get_recipe(plain, **clip)

@@ -11,7 +11,7 @@ batches of 256, squared loss unless stated:
   approximates u (the paper's, learning rate 1e-2), predicting u(p).
 * end-to-end: a ReLU MLP (3 x 100) regressing y directly.
 * multi-class: a ReLU MLP (2 x 100) classifying which level y is, cross-entropy.
-* forward-only: the linear p through `ForwardOnly(Staircase(levels))` (zoo.layers): u going
+* forward-only: the linear p through `ForwardOnly(Staircase(levels))` (zoo.nets.layers): u going
   forward, the identity going back. Paper: the best, in accuracy and in time.
 """
 
@@ -26,9 +26,9 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.experiments.online import online_fit, paper_init
-from zoo.plots import iteration_curves_figure
-from zoo.layers import ForwardOnly, Staircase
-from zoo.records import stamp, write_results
+from zoo.reports.plots import iteration_curves_figure
+from zoo.nets.layers import ForwardOnly, Staircase
+from zoo.reports.records import stamp, write_results
 
 DIMENSION = 100
 METHODS = ("smooth_approximation", "end_to_end", "multi_class", "forward_only")

@@ -28,13 +28,13 @@ from typing import Any
 
 import keras
 
-from zoo.data import load, reshuffled
+from zoo.data.builtin import load
 from zoo.errors import RecipeError
-from zoo.plots import time_to_accuracy_figure
-from zoo.recipe import get_recipe
-from zoo.records import run_folder, stamp, write_results
-from zoo.reports import spread
-from zoo.training import train
+from zoo.reports.plots import time_to_accuracy_figure
+from zoo.recipes.recipe import get_recipe
+from zoo.reports.records import run_folder, stamp, write_results
+from zoo.reports.report import spread
+from zoo.training.trainer import train
 
 THRESHOLDS = (0.90, 0.92, 0.93, 0.94)
 CONTESTANTS = ("zoo", "keras", "torch")
@@ -94,7 +94,7 @@ def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
     """Train `entry` once with `seed`; its test accuracy and training seconds."""
     recipe = get_recipe(entry.recipe, **entry.overrides, **{"train.seed": seed})
     if entry.contestant == "keras":
-        data = load(recipe.dataset, 128, recipe.validation_size)
+        data = load(recipe.dataset, recipe.validation_size)
         keras.utils.set_random_seed(seed)
         model = keras_example_convnet(data.info.input_shape, data.info.num_classes)
         started = time.perf_counter()
@@ -102,12 +102,12 @@ def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
                   validation_data=data.arrays["validation"], verbose=0)
         seconds = time.perf_counter() - started
         return {"test_accuracy": float(model.evaluate(*data.arrays["test"], verbose=0)[1]), "train_seconds": seconds}
-    data = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+    data = load(recipe.dataset, recipe.validation_size)
     if entry.contestant == "torch":
         from zoo.experiments.twins import torch_train  # torch is optional: imported only for its entries
 
         return torch_train(recipe, data, seed)
-    result = train(recipe, data=reshuffled(data, seed), verbose=0, out_dir=runs_dir / f"{_slug(entry.label)}-seed{seed}")
+    result = train(recipe, data=data, verbose=0, out_dir=runs_dir / f"{_slug(entry.label)}-seed{seed}")
     return {"test_accuracy": result.metrics["test_accuracy"], "train_seconds": result.metrics["train_seconds"]}
 
 

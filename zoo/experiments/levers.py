@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.data import load, reshuffled
-from zoo.recipe import get_recipe
-from zoo.records import run_folder, stamp, write_results
-from zoo.reports import spread
-from zoo.training import train
+from zoo.data.builtin import load
+from zoo.recipes.recipe import get_recipe
+from zoo.reports.records import run_folder, stamp, write_results
+from zoo.reports.report import spread
+from zoo.training.trainer import train
 
 # (label, overrides added on top of the previous step). The first step pins the starting point,
 # fashion_cnn as it shipped before these levers, so the ladder means the same whatever the recipe
@@ -42,12 +42,12 @@ def run(out_dir: str | Path = Path("benchmarks/results/levers"), runs_dir: str |
     runs_dir = Path(runs_dir) if runs_dir else run_folder("levers", "runs/experiments")
     started = time.perf_counter()
     step = get_recipe(recipe, **{"train.epochs": epochs, **ladder[0][1]})  # the data follow the first step
-    data = load(step.dataset, step.train.batch_size, step.validation_size)
+    data = load(step.dataset, step.validation_size)
     rows = []
     for index, (label, overrides) in enumerate(ladder):
-        step = step.replace(**overrides)
+        step = get_recipe(step, **overrides)
         for seed in range(seeds):
-            result = train(step.replace(**{"train.seed": seed}), data=reshuffled(data, seed), verbose=0,
+            result = train(get_recipe(step, **{"train.seed": seed}), data=data, verbose=0,
                            out_dir=runs_dir / f"step{index}-seed{seed}")
             m = result.metrics
             rows.append({"step": index, "label": label, "seed": seed, "test_accuracy": m["test_accuracy"],

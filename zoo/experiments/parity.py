@@ -24,10 +24,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.blocks import dense_block
+from zoo.nets.blocks import dense_block
 from zoo.experiments.online import first_reaching, online_fit, paper_init
-from zoo.plots import iteration_curves_figure, parity_variance_figure
-from zoo.records import stamp, write_results
+from zoo.reports.plots import iteration_curves_figure, parity_variance_figure
+from zoo.reports.records import stamp, write_results
 
 
 def parity_sampler(d: int, subset: np.ndarray, seed: int = 0):

@@ -7,14 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.network import BASELINE_OVERRIDES
-from zoo.data import load, reshuffled
+from zoo.nets.network import BASELINE_OVERRIDES
+from zoo.data.builtin import load
 from zoo.experiments.common import plain_mlp
-from zoo.plots import learning_curves_figure
-from zoo.recipe import get_recipe
-from zoo.records import run_folder, stamp, write_results
-from zoo.reports import spread
-from zoo.training import train
+from zoo.reports.plots import learning_curves_figure
+from zoo.recipes.recipe import get_recipe
+from zoo.reports.records import run_folder, stamp, write_results
+from zoo.reports.report import spread
+from zoo.training.trainer import train
 
 
 PRETRAIN_VARIANTS = (
@@ -40,7 +40,7 @@ def _recipes(hidden, epochs: int, layer_epochs: int, batch_size: int) -> dict[st
 
 def _train_one(variant: str, recipe, seed: int, data, runs_dir: Path, started: float) -> dict[str, Any]:
     seeded = get_recipe(recipe, seed=seed)
-    result = train(seeded, data=reshuffled(data, seed), verbose=0,
+    result = train(seeded, data=data, verbose=0,
                    out_dir=runs_dir / f"{variant}-lr{seeded.train.learning_rate:g}-seed{seed}")
     m = result.metrics
     row = {"variant": variant, "seed": seed, "optimizer": seeded.train.optimizer, "learning_rate": seeded.train.learning_rate,
@@ -78,7 +78,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/pretrain"), runs_dir: str
     runs_dir = Path(runs_dir) if runs_dir else run_folder("pretrain", "runs/experiments")
     started = time.perf_counter()
     recipes = _recipes(hidden, epochs, layer_epochs, batch_size)
-    data = load("fashion_mnist", batch_size=batch_size)
+    data = load("fashion_mnist")
     seed_list = list(range(seeds))
     runs, grids = [], {}
     for variant, _ in PRETRAIN_VARIANTS:

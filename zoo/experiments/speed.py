@@ -40,13 +40,14 @@ from typing import Any, Callable
 
 import keras
 
-from zoo.network import build, resolve_jit_compile
-from zoo.data import load
+from zoo.nets.network import build, resolve_jit_compile
+from zoo.data.builtin import load
 from zoo.errors import RecipeError
 from zoo.experiments import twins
-from zoo.fastpath import fit_fast
-from zoo.recipe import Recipe, get_recipe
-from zoo.records import stamp, write_results
+from zoo.training.fastpath import fit_fast
+from zoo.training.pipelines import batches
+from zoo.recipes.recipe import Recipe, get_recipe
+from zoo.reports.records import stamp, write_results
 
 
 # --- Time to accuracy ---------------------------------------------------------------------------
@@ -91,19 +92,20 @@ def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88,
     """
     recipe = get_recipe(recipe)  # a Recipe comes back as it is
     max_epochs = max_epochs or recipe.train.epochs
-    splits = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+    splits = load(recipe.dataset, recipe.validation_size)
     keras.utils.set_random_seed(recipe.train.seed)
     clock = _ClockToTarget(target, time_limit)
     if variant == "zoo":
         model = build(recipe)
-        fit_fast(model, splits.train, examples=splits.sizes["train"], batch_size=splits.batch_size,
-                 validation_data=splits.validation, epochs=max_epochs, verbose=0, callbacks=[clock])
+        served = batches(splits, recipe, augment=[])
+        fit_fast(model, served.train, examples=splits.sizes["train"], batch_size=served.batch_size,
+                 validation_data=served.validation, epochs=max_epochs, verbose=0, callbacks=[clock])
     else:
         model = twins.plain_keras_model(recipe)
         (x, y), validation = splits.arrays["train"], splits.arrays["validation"]
         model.fit(x, y, batch_size=recipe.train.batch_size, validation_data=validation, epochs=max_epochs, verbose=0,
                   callbacks=[clock])
-    test = model.evaluate(splits.test, verbose=0, return_dict=True)["accuracy"]
+    test = model.evaluate(*splits.arrays["test"], batch_size=recipe.train.batch_size, verbose=0, return_dict=True)["accuracy"]
     return {"variant": variant, "target": target, "seconds": clock.seconds, "epochs": clock.epochs,
             "seconds_run": round(clock.elapsed, 1), "time_limit": time_limit, "test_accuracy_at_stop": float(test)}
 

@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.data import reshuffled
-from zoo.recipe import get_recipe
-from zoo.records import run_folder, stamp, write_results
-from zoo.reports import spread
-from zoo.sources import read_data
-from zoo.training import train
+from zoo.recipes.recipe import get_recipe
+from zoo.reports.records import run_folder, stamp, write_results
+from zoo.reports.report import spread
+from zoo.data.sources import read_data
+from zoo.training.trainer import train
 
 TABLES = {  # name -> (scikit-learn loader, task)
     "breast_cancer": ("load_breast_cancer", "classification"),
@@ -68,7 +67,7 @@ def _sklearn_scores(splits, task: str, seeds: list[int]) -> dict[str, dict[str, 
 def _zoo_scores(recipe, splits, seeds: list[int], runs_dir: Path) -> dict[str, dict[str, Any]]:
     def run(seed: int, baseline: bool, rate=None) -> dict[str, Any]:
         label = f"baseline-lr{rate:g}" if baseline else "recipe"
-        return train(recipe.replace(**{"train.seed": seed}), data=reshuffled(splits, seed), baseline=baseline, learning_rate=rate,
+        return train(get_recipe(recipe, **{"train.seed": seed}), data=splits, baseline=baseline, learning_rate=rate,
                      out_dir=runs_dir / f"{label}-seed{seed}", verbose=0).metrics
 
     grid = {rate: run(seeds[0], True, rate) for rate in recipe.baseline.learning_rates}

@@ -8,12 +8,12 @@ from typing import Any
 
 import keras
 
-from zoo.data import load, select_classes
-from zoo.recipe import get_recipe
-from zoo.records import run_folder, stamp, write_results
-from zoo.reuse import fine_tune
-from zoo.reports import spread
-from zoo.training import train
+from zoo.data.builtin import load, select_classes
+from zoo.recipes.recipe import get_recipe
+from zoo.reports.records import run_folder, stamp, write_results
+from zoo.hub.reuse import fine_tune
+from zoo.reports.report import spread
+from zoo.training.trainer import train
 
 
 def run(out_dir: str | Path = Path("benchmarks/results/transfer"), runs_dir: str | Path | None = None,
@@ -28,7 +28,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/transfer"), runs_dir: str
     runs_dir = Path(runs_dir) if runs_dir else run_folder("transfer", "runs/experiments")
     started = time.perf_counter()
     recipe = get_recipe("fashion_mlp", epochs=source_epochs)
-    data = load("fashion_mnist", batch_size=recipe.train.batch_size)
+    data = load("fashion_mnist")
     keep = [c for c in range(10) if c not in held_out]
     source_data = select_classes(data, keep)
     source = train(get_recipe(recipe, name="fashion_mlp_8_classes"), data=source_data, out_dir=runs_dir / "source-A", verbose=0)
@@ -40,8 +40,10 @@ def run(out_dir: str | Path = Path("benchmarks/results/transfer"), runs_dir: str
                                    steps_per_execution=1),
                         data=task, out_dir=runs_dir / f"scratch-seed{seed}", verbose=0)
         keras.utils.set_random_seed(seed)
-        reused, _ = fine_tune(source.model, task, head_epochs=epochs // 2, tune_epochs=epochs - epochs // 2)
-        reused_accuracy = float(reused.evaluate(task.test, verbose=0, return_dict=True)["accuracy"])
+        reused, _ = fine_tune(source.model, task, head_epochs=epochs // 2, tune_epochs=epochs - epochs // 2,
+                              batch_size=recipe.train.batch_size, seed=seed)
+        reused_accuracy = float(reused.evaluate(*task.arrays["test"], batch_size=recipe.train.batch_size, verbose=0,
+                                                return_dict=True)["accuracy"])
         rows.append({"seed": seed, "scratch_test_accuracy": scratch.test["accuracy"], "reused_test_accuracy": reused_accuracy})
         print(f"[{time.perf_counter() - started:6.0f} s] seed {seed}: scratch {scratch.test['accuracy']:.4f}, "
               f"reusing A {reused_accuracy:.4f}", flush=True)

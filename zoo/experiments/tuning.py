@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.data import load, reshuffled
-from zoo.sources import read_data
-from zoo.recipe import get_recipe
-from zoo.records import run_folder, stamp, write_results
-from zoo.reports import spread
-from zoo.search import tune
-from zoo.training import train
+from zoo.data.builtin import load
+from zoo.data.sources import read_data
+from zoo.recipes.recipe import get_recipe
+from zoo.reports.records import run_folder, stamp, write_results
+from zoo.reports.report import spread
+from zoo.tools.search import tune
+from zoo.training.trainer import train
 
 
 # The data of a recipe with `dataset = "any"`: one of scikit-learn's tables (zoo.experiments.tabular).
@@ -28,7 +28,7 @@ TABLE_FOR = {"tabular": "breast_cancer"}
 
 def _data(recipe, folder: Path):
     if recipe.dataset != "any":
-        return load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+        return load(recipe.dataset, recipe.validation_size)
     from zoo.experiments.tabular import table_csv
 
     return read_data(table_csv(TABLE_FOR[recipe.name], folder), target="target", batch_size=recipe.train.batch_size)
@@ -59,7 +59,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/tuning"), runs_dir: str |
         search_seconds = time.perf_counter() - search_started
         tested = {}
         for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
-            accuracies = [train(candidate.replace(**{"train.seed": seed}), data=reshuffled(data, seed), verbose=0,
+            accuracies = [train(get_recipe(candidate, **{"train.seed": seed}), data=data, verbose=0,
                                 out_dir=runs_dir / f"{name}-{variant}-seed{seed}").metrics["test_accuracy"]
                           for seed in range(seeds)]
             tested[variant] = spread(accuracies)

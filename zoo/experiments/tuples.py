@@ -11,7 +11,7 @@ Dense(100, ReLU) -> Dense(1); hinge loss, Adam.
 * decomposition: also told each image's tag (a hinge loss on each score), as the paper does.
 
 Paper: end-to-end fails completely for k >= 3, decomposition works for every k; the
-end-to-end gradient's signal-to-noise ratio (`zoo.diagnostics.gradient_snr`) falls with k
+end-to-end gradient's signal-to-noise ratio (`zoo.training.diagnostics.gradient_snr`) falls with k
 until it is below float32 precision.
 """
 
@@ -25,11 +25,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.diagnostics import gradient_snr
+from zoo.training.diagnostics import gradient_snr
 from zoo.experiments.online import first_reaching, online_fit, paper_init
-from zoo.plots import gradient_snr_figure, iteration_curves_figure
+from zoo.reports.plots import gradient_snr_figure, iteration_curves_figure
 from zoo.experiments.parity import hinge, sign_accuracy
-from zoo.records import stamp, write_results
+from zoo.reports.records import stamp, write_results
 
 SIZE = 28
 
@@ -175,7 +175,7 @@ def _report(results: dict[str, Any]) -> str:
              f"Label: the parity of the tags of k line-segment images. {results['steps']:,} Adam steps (1e-3) of {results['batch_size']}",
              f"tuples, drawn from a pool of {results['pool']:,} images; accuracy on 2,000 tuples from a separate held-out pool.",
              f"Gradient SNR: the score layer's weights at initialization, over {results['snr_batches']} batches of 100 tuples",
-             "(`zoo.diagnostics.gradient_snr`; an SNR below the resolution 1/N cannot be told from zero).", "",
+             "(`zoo.training.diagnostics.gradient_snr`; an SNR below the resolution 1/N cannot be told from zero).", "",
              "| k | end-to-end accuracy | iterations to 0.9 | decomposition accuracy | iterations to 0.9 | SNR end-to-end | SNR decomposition |",
              "|---|---|---|---|---|---|---|"]
     for k in sorted({k for k, _ in runs}):

@@ -21,13 +21,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.network import build, leaf_layers
-from zoo.data import load
-from zoo.pipelines import pipeline
+from zoo.nets.network import build, leaf_layers
+from zoo.data.builtin import load
+from zoo.training.pipelines import pipeline
 from zoo.errors import RecipeError
-from zoo.fastpath import fit_fast
-from zoo.keys import EMA_MOMENTUM
-from zoo.recipe import Recipe
+from zoo.training.fastpath import fit_fast
+from zoo.recipes.keys import EMA_MOMENTUM
+from zoo.recipes.recipe import Recipe
 
 VARIANTS = ("zoo", "keras", "expert", "torch", "jax")
 
@@ -75,7 +75,7 @@ def training_flops_per_example(model: keras.Model) -> float:
 
 def training_arrays(recipe: Recipe, examples: int) -> tuple[np.ndarray, np.ndarray]:
     """The first `examples` training examples of the recipe's dataset (repeated if it holds fewer)."""
-    splits = load(recipe.dataset, recipe.train.batch_size, recipe.validation_size)
+    splits = load(recipe.dataset, recipe.validation_size)
     x, y = splits.arrays["train"]
     reps = int(np.ceil(examples / len(x)))
     return np.concatenate([x] * reps)[:examples], np.concatenate([y] * reps)[:examples]
@@ -237,7 +237,7 @@ def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], No
 def torch_schedule(recipe: Recipe, steps_per_epoch: int) -> Callable[[int], float]:
     """The recipe's learning rate at each step, as a multiplier of train.learning_rate (constant or cosine).
 
-    Mirrors `zoo.network.learning_rate_schedule`: a linear warm-up from 0 over warmup_epochs,
+    Mirrors `zoo.nets.network.learning_rate_schedule`: a linear warm-up from 0 over warmup_epochs,
     then a cosine decay to 0 over the remaining steps.
 
     Example:

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.data import load
+from zoo.data.builtin import load
 from zoo.experiments.common import diagnosed_run, plain_mlp, write_gradient_results
-from zoo.recipe import get_recipe
-from zoo.records import run_folder, stamp
+from zoo.recipes.recipe import get_recipe
+from zoo.reports.records import run_folder, stamp
 
 
 def run(out_dir: str | Path = Path("benchmarks/results/vanishing"), runs_dir: str | Path | None = None,
@@ -18,7 +18,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/vanishing"), runs_dir: st
     out_dir = Path(out_dir)
     runs_dir = Path(runs_dir) if runs_dir else run_folder("vanishing", "runs/experiments")
     started = time.perf_counter()
-    data = load("fashion_mnist", batch_size=10)
+    data = load("fashion_mnist")
     runs = []
     for depth in (2, 3, 4):
         # Nielsen's setting: 30 sigmoid units per layer, mini-batches of 10, SGD at 0.1.
@@ -28,9 +28,8 @@ def run(out_dir: str | Path = Path("benchmarks/results/vanishing"), runs_dir: st
         runs.append(diagnosed_run(get_recipe(small, name=f"default_{depth}x30", dropout=0.0), data, runs_dir, f"{depth}x30-default"))
         print(f"[{time.perf_counter() - started:6.0f} s] depth {depth} done", flush=True)
     deep = get_recipe("fashion_deep_mlp", epochs=deep_epochs, early_stopping_patience=0)
-    deep_data = load("fashion_mnist", batch_size=deep.train.batch_size)
-    runs.append(diagnosed_run(deep, deep_data, runs_dir, "20x100-baseline", baseline=True, learning_rate=0.1))
-    runs.append(diagnosed_run(deep, deep_data, runs_dir, "20x100-default"))
+    runs.append(diagnosed_run(deep, data, runs_dir, "20x100-baseline", baseline=True, learning_rate=0.1))
+    runs.append(diagnosed_run(deep, data, runs_dir, "20x100-default"))
     results = {"experiment": "vanishing", "epochs": epochs, "deep_epochs": deep_epochs, "runs": runs,
                **stamp(started)}
     write_gradient_results(out_dir, results, _vanishing_report(results))

@@ -1,0 +1,68 @@
+"""The `--data` flags every command that trains shares, and reading them into splits.
+
+Example:
+    >>> import argparse
+    >>> parser = data_flags(argparse.ArgumentParser())
+    >>> parser.parse_args(["--data", "pets.csv", "--target", "kind"]).target
+    'kind'
+"""
+
+from __future__ import annotations
+
+from zoo.recipes.catalog import COLOR_MODES
+from zoo.errors import ZooError
+from zoo.recipes.recipe import get_recipe, parse_override
+from zoo.recipes.schema import check_argument, count_field
+
+
+def recipe_from_args(args):
+    """The recipe the command names, with its --set overrides (and --distribute) applied."""
+    overrides = dict(parse_override(text) for text in args.set or [])
+    if getattr(args, "distribute", None):
+        overrides["train.distribute"] = args.distribute
+    return get_recipe(args.recipe, **overrides)
+
+
+def recipe_and_data(args):
+    """The recipe, and `--data` read for it (None: the recipe's own dataset, loaded where it is used)."""
+    recipe = recipe_from_args(args)
+    if getattr(args, "data", None) is None:
+        for flag in ("target", "image_size", "color_mode", "categorical", "numeric", "validation_size"):
+            if getattr(args, flag, None) is not None:
+                raise ZooError(f"--{flag.replace('_', '-')} goes with --data")
+        return recipe, None
+    from zoo.data.sources import load_data, recipe_data
+
+    splits = load_data(args.data, target=args.target, task=recipe.task, validation_size=args.validation_size,
+                       image_size=_image_size(args.image_size), color_mode=args.color_mode,
+                       categorical=_columns(args.categorical), numeric=_columns(args.numeric))
+    return recipe_data(recipe, splits)
+
+
+def _image_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        height, width = (int(part) for part in text.split(","))
+    except ValueError:
+        raise ZooError(f"--image-size {text!r} does not parse; expected HEIGHT,WIDTH, e.g. 64,64") from None
+    return check_argument("--image-size", height, count_field(1)), check_argument("--image-size", width, count_field(1))
+
+
+def _columns(text: str | None) -> list[str] | None:
+    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
+
+
+def data_flags(command):
+    """--data and the flags that say how to read it, on every command that trains (and show)."""
+    command.add_argument("--data", metavar="SOURCE", help="your own data instead of the recipe's: tfds:NAME, an image folder "
+                         "(one subfolder per class), a .csv/.parquet table (with --target), an .npz file, or digits")
+    command.add_argument("--target", metavar="COLUMN", help="a table's target column")
+    command.add_argument("--image-size", metavar="H,W", help="resize an image folder's images (default: their own size)")
+    command.add_argument("--color-mode", choices=COLOR_MODES,
+                         help="an image folder's colour mode (default: grayscale when every image is, else rgb)")
+    command.add_argument("--categorical", metavar="COLUMNS", help="comma-separated table columns to one-hot encode")
+    command.add_argument("--numeric", metavar="COLUMNS", help="comma-separated table columns to standardize as numbers")
+    command.add_argument("--validation-size", type=int, metavar="N", help="examples held out for validation "
+                         "(default with --data: 10%% of the training examples)")
+    return command

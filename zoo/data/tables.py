@@ -1,0 +1,209 @@
+"""CSV and Parquet tables -> encoded rows, with the encoding as a Keras model so saved nets take raw rows.
+
+Numeric columns are standardized by one `keras.layers.Normalization` and every other column is
+one-hot encoded by a `keras.layers.StringLookup` (unseen values share one extra slot). Both are
+fitted on the training rows only: never on validation or test rows. The encoder takes a dict
+of columns, one array per column, so `model.predict(table_columns(frame))` works on raw rows.
+
+Example:
+    >>> import pandas as pd, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "pets.csv")
+    >>> pd.DataFrame({"weight": [4.0, 30, 5, 25, 3, 35] * 5, "colour": ["black", "brown", "white"] * 10,
+    ...               "kind": ["cat", "dog"] * 15}).to_csv(path, index=False)
+    >>> table = read_table(path, "kind")
+    >>> table.numeric, table.categorical
+    (['weight'], ['colour'])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.errors import DataError
+
+
+@dataclasses.dataclass
+class Table:
+    """A table as read: its feature columns by kind, and its target column."""
+
+    path: Path
+    frame: Any  # pandas.DataFrame of the feature columns
+    target: np.ndarray
+    target_name: str
+    numeric: list[str]
+    categorical: list[str]
+
+    def encoded(self, train: np.ndarray, test: np.ndarray, validation_size: int) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+        """(x, y, class names or None, encoder): every row encoded, its label, and the fitted encoder.
+
+        `train` and `test` are row positions. The encoder is fitted on the training rows that
+        `zoo.data.builtin.split` will leave once it carves `validation_size` of them for validation.
+        """
+        from zoo.data.builtin import validation_order
+
+        fit_rows = train[validation_order(len(train))[validation_size:]]
+        y, names = self._labels(train, test)
+        encoder = self.encoder(fit_rows)
+        x = np.asarray(encoder.predict(table_columns(self.frame), verbose=0, batch_size=4096), np.float32)
+        return x, y, names, encoder
+
+    def describe(self) -> str:
+        """One line saying what the table holds."""
+        return (f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, {len(self.categorical)} "
+                f"categorical columns; target {self.target_name})")
+
+    def _labels(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, tuple[str, ...] | None]:
+        if np.issubdtype(self.target.dtype, np.number):
+            return self.target, None
+        names = tuple(sorted(set(self.target[train].tolist())))
+        unseen = sorted(set(self.target[test].tolist()) - set(names))
+        if unseen:
+            raise DataError(f"{self.path}: column {self.target_name!r} holds {unseen[0]!r} only in test rows; every class "
+                            "needs training rows (add rows of it, or drop them)")
+        index = {name: i for i, name in enumerate(names)}
+        return np.array([index[value] for value in self.target.tolist()], np.int64), names
+
+    def encoder(self, rows: np.ndarray):
+        """The Keras model from a dict of raw columns to one float vector per row, fitted on `rows`."""
+        import keras
+
+        # Keyed by input name (Keras wants the two equal, and a name may not hold "/"), as table_columns keys them.
+        inputs = {column: keras.Input((1,), name=input_name(column), dtype="string" if column in self.categorical else "float32")
+                  for column in self.frame.columns}
+        parts = []
+        if self.numeric:
+            values = self.frame[self.numeric].to_numpy(np.float32)
+            normalize = keras.layers.Normalization(name="standardize")
+            normalize.adapt(values[rows])
+            joined = inputs[self.numeric[0]] if len(self.numeric) == 1 else keras.layers.Concatenate(name="numeric")(
+                [inputs[column] for column in self.numeric])
+            parts.append(normalize(joined))
+        for column in self.categorical:
+            vocabulary = sorted(set(self.frame[column].iloc[rows].tolist()))
+            lookup = keras.layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot", name=f"{input_name(column)}_one_hot")
+            parts.append(lookup(inputs[column]))
+        features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
+        return keras.Model({input_name(column): tensor for column, tensor in inputs.items()}, features, name="encoder")
+
+
+def table_columns(frame) -> dict[str, Any]:
+    """A DataFrame's columns as the dict a table model takes: text columns as strings, others float32,
+    each under its column's `input_name`.
+
+    Example:
+        >>> import pandas as pd
+        >>> table_columns(pd.DataFrame({"a": [1, 2], "b": ["x", None]}))["b"].numpy().tolist()
+        [[b'x'], [b'']]
+    """
+    import tensorflow as tf
+
+    columns = {}
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or values.dtype == bool or str(values.dtype) in ("category", "string", "str"):
+            # A string tensor: Keras's predict() refuses numpy arrays of Python strings.
+            columns[input_name(column)] = tf.constant(values.fillna("").astype(str).to_numpy(dtype=object).reshape(-1, 1), tf.string)
+        else:
+            columns[input_name(column)] = values.to_numpy(np.float32).reshape(-1, 1)
+    return columns
+
+
+def input_name(column: str) -> str:
+    """The model input a table column feeds: its name with every character but letters, digits and _ made _.
+
+    Example:
+        >>> input_name("od280/od315 ratio")
+        'od280_od315_ratio'
+    """
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in str(column))
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"c_{cleaned}"
+
+
+def _read_frame(path: Path):
+    import pandas as pd
+
+    try:
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+        try:
+            return pd.read_parquet(path)
+        except ImportError:
+            raise DataError(f"reading {path} needs a Parquet engine: pip install pyarrow") from None
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataError(f"{path} is not a readable table ({str(error).splitlines()[0]})") from None
+
+
+def _check_columns(path: Path, columns: list[str], wanted: list[str] | None, what: str) -> list[str]:
+    for column in wanted or []:
+        if column not in columns:
+            close = difflib.get_close_matches(column, columns, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DataError(f"{path} has no column {column!r} ({what}){hint}; its columns: {', '.join(columns)}")
+    return list(wanted or [])
+
+
+def read_table(path: str | Path | Any, target: str, categorical: list[str] | None = None,
+               numeric: list[str] | None = None) -> Table:
+    """Read a CSV or Parquet table (or take a pandas DataFrame), check it, and sort its feature
+    columns into numeric and categorical. A DataFrame is copied, never changed."""
+    if hasattr(path, "columns"):  # a DataFrame: messages call it "DataFrame" where a file's name would stand
+        frame, path = path.copy(), Path("DataFrame")
+    else:
+        path = Path(path)
+        frame = _read_frame(path)
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    _check_columns(path, columns, [target], "--target")
+    if len(frame) == 0:
+        raise DataError(f"{path} has a header but no rows")
+    missing = frame[target].isna().to_numpy()
+    if missing.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(missing)[:5])  # +2: 1-based, after the header line
+        raise DataError(f"{path}: the target column {target!r} has {missing.sum()} missing values (lines {rows}"
+                        f"{', ...' if missing.sum() > 5 else ''}); fill them or drop those rows")
+    features = frame.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise DataError(f"{path} has no columns besides the target {target!r}")
+    names: dict[str, str] = {}
+    for column in features.columns:
+        clash = names.setdefault(input_name(column), column)
+        if clash != column:
+            raise DataError(f"{path}: columns {clash!r} and {column!r} both become the model input {input_name(column)!r}; "
+                            "rename one")
+    forced_numeric = _check_columns(path, columns, numeric, "--numeric")
+    forced_categorical = _check_columns(path, columns, categorical, "--categorical")
+    kinds = {}
+    for column in features.columns:
+        values = features[column]
+        is_number = values.dtype.kind in "iuf"
+        kinds[column] = ("numeric" if column in forced_numeric else "categorical" if column in forced_categorical
+                         else "numeric" if is_number else "categorical")
+        if kinds[column] == "numeric":
+            features[column] = _numeric(path, column, values)
+        else:
+            features[column] = values.fillna("").astype(str)
+    target_values = frame[target].to_numpy()
+    if not np.issubdtype(target_values.dtype, np.number):  # text or booleans: class names
+        target_values = target_values.astype(str)
+    return Table(path, features, target_values, target, [c for c in features.columns if kinds[c] == "numeric"],
+                 [c for c in features.columns if kinds[c] == "categorical"])
+
+
+def _numeric(path: Path, column: str, values):
+    import pandas as pd
+
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{path}: column {column!r} is treated as numeric but line {first + 2} holds {values.iloc[first]!r}; "
+                        "fix the value, or let the column be categorical")
+    if numbers.isna().any():
+        raise DataError(f"{path}: numeric column {column!r} has {int(numbers.isna().sum())} missing values; "
+                        "fill them or drop those rows")
+    return numbers.astype(np.float32)

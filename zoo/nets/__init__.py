@@ -1,0 +1,1 @@
+"""Networks: name -> Keras class tables, zoo's layers, default-stack blocks, and `build` / `baseline`."""

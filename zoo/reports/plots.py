@@ -1,0 +1,229 @@
+"""Every figure zoo draws, as a `matplotlib.figure.Figure`: no pyplot, no global backend switch.
+
+Building a `Figure` directly (matplotlib's documented way for code that only writes files)
+leaves a notebook's plotting backend and pyplot's figure list alone; `zoo.reports.records.save_figure`
+writes the PNG. Each function takes plain results data, so a committed results.json can be
+redrawn without training anything.
+
+Example:
+    >>> figure = learning_curves_figure({"recipe": [[0.80, 0.85, 0.88]]}, title="example")
+    >>> len(figure.axes)
+    1
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+from matplotlib import colormaps, rcParams
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from zoo.errors import DataError
+
+
+def _colors() -> list[str]:
+    return rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def _draw_curves(axis, groups: dict[str, Sequence[Sequence[float]]]) -> None:
+    """One colour per group, one line per run in it; the legend names each group once."""
+    colors = _colors()
+    for index, (label, runs) in enumerate(groups.items()):
+        for number, values in enumerate(runs):
+            axis.plot(range(1, len(values) + 1), values, color=colors[index % len(colors)], alpha=0.8,
+                      label=label if number == 0 else None)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+
+
+def learning_curves_figure(groups: dict[str, Sequence[Sequence[float]]], title: str = "", xlabel: str = "epoch",
+                           ylabel: str = "validation accuracy") -> Figure:
+    """Validation curves: `groups` maps a label to one value list per run (seed)."""
+    figure = Figure(figsize=(7, 4.5), layout="tight")
+    axis = figure.subplots()
+    _draw_curves(axis, groups)
+    axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    return figure
+
+
+def bench_figure(results: dict[str, Any]) -> Figure:
+    """A benchmark's validation curves of every run (left) and test accuracy per variant (right)."""
+    summary = results["summary"]
+    variants = list(summary)
+    figure = Figure(figsize=(12, 4.5), layout="tight")
+    curves, bars = figure.subplots(1, 2)
+    _draw_curves(curves, {summary[v]["label"]: [r["history"]["val_accuracy"] for r in results["runs"] if r["variant"] == v]
+                          for v in variants})
+    curves.set(xlabel="epoch", ylabel="validation accuracy", title=f"{results['recipe']}: learning curves (every seed)")
+    colors = _colors()
+    medians = [summary[v]["test_accuracy"]["median"] for v in variants]
+    low = [m - summary[v]["test_accuracy"]["min"] for m, v in zip(medians, variants)]
+    high = [summary[v]["test_accuracy"]["max"] - m for m, v in zip(medians, variants)]
+    bars.bar(range(len(variants)), medians, yerr=[low, high], capsize=4,
+             color=[colors[i % len(colors)] for i in range(len(variants))])
+    bars.set_xticks(range(len(variants)), [summary[v]["label"] for v in variants], rotation=20, ha="right", fontsize=8)
+    # Close results get a zoomed axis (the values are printed on the bars); far-apart ones start at 0.
+    lowest = min(summary[v]["test_accuracy"]["min"] for v in variants)
+    bottom = 0.0 if max(medians) - lowest > 0.2 else max(0.0, lowest - 0.02)
+    bars.set(ylabel="test accuracy (median, min-max)", ylim=(bottom, min(1.0, max(medians) + 0.03)),
+             title="test accuracy per variant" + (f" (axis from {bottom:.2f})" if bottom else ""))
+    for index, value in enumerate(medians):  # inside the bar's foot, clear of the error bars
+        bars.text(index, bottom + 0.03 * (bars.get_ylim()[1] - bottom), f"{value:.4f}", ha="center", color="white",
+                  fontsize=8, fontweight="bold")
+    return figure
+
+
+def gradient_norms_figure(records: list[dict[str, Any]], title: str = "") -> Figure:
+    """Per-layer ||dC/dW|| on a log scale, one line per recorded epoch (zoo.training.diagnostics records)."""
+    figure = Figure(figsize=(7, 4), layout="tight")
+    axis = figure.subplots()
+    colors = colormaps["viridis"](np.linspace(0, 1, max(len(records), 2)))
+    for color, record in zip(colors, records):
+        norms = [max(row["weight_grad_norm"], 1e-30) for row in record["layers"]]
+        axis.plot(range(1, len(norms) + 1), norms, marker="o", color=color,
+                  label="initialization" if record["epoch"] == 0 else f"epoch {record['epoch']}")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set(yscale="log", xlabel="hidden layer (1 = nearest the input)", ylabel="||dC/dW||",
+             title=f"{title}: per-layer gradient norm".strip(": "))
+    axis.grid(alpha=0.3, which="both")
+    if len(records) <= 12:
+        axis.legend(fontsize=7)
+    return figure
+
+
+def filters_figure(kernel: np.ndarray, title: str = "", count: int = 100) -> Figure:
+    """The first `count` hidden units' incoming weights as square tiles (28x28 for Fashion-MNIST).
+
+    Example:
+        >>> len(filters_figure(np.random.rand(64, 10)).axes)  # 10 tiles on a 4 x 3 grid
+        12
+    """
+    side = math.isqrt(kernel.shape[0])
+    if side * side != kernel.shape[0]:
+        raise DataError(f"a kernel with {kernel.shape[0]} inputs is not a square image; filters need e.g. 784 = 28x28")
+    count = min(count, kernel.shape[1])
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    figure = Figure(figsize=(columns * 0.8, rows * 0.8 + 0.4), layout="tight")
+    for index, axis in enumerate(np.atleast_1d(figure.subplots(rows, columns)).ravel()):
+        axis.axis("off")
+        if index < count:
+            tile = kernel[:, index].reshape(side, side)
+            limit = np.abs(tile).max() or 1.0  # each tile on its own symmetric scale: grey is zero
+            axis.imshow(tile, cmap="gray", vmin=-limit, vmax=limit)
+    figure.suptitle(title or f"first-layer filters ({count} of {kernel.shape[1]} units)", fontsize=9)
+    return figure
+
+
+def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[float], title: str = "") -> Figure:
+    """Median test accuracy against median training seconds, one marker per entry, one colour per contestant.
+
+    `entries` are dicts with "contestant", "label", "seconds" and "accuracy" (medians) and
+    optional "low"/"high" accuracy bounds (drawn as error bars); dashed lines mark `thresholds`.
+
+    Example:
+        >>> figure = time_to_accuracy_figure([{"contestant": "zoo", "label": "a", "seconds": 50, "accuracy": 0.91}], [0.9])
+        >>> figure.axes[0].get_xlabel()
+        'training seconds (median over seeds, log scale)'
+    """
+    figure = Figure(figsize=(7.5, 4.8), layout="constrained")
+    axis = figure.add_subplot()
+    colors = _colors()
+    contestants = list(dict.fromkeys(entry["contestant"] for entry in entries))
+    for entry in entries:
+        color = colors[contestants.index(entry["contestant"]) % len(colors)]
+        low, high = entry.get("low", entry["accuracy"]), entry.get("high", entry["accuracy"])
+        axis.errorbar(entry["seconds"], entry["accuracy"], yerr=[[entry["accuracy"] - low], [high - entry["accuracy"]]],
+                      fmt="o", color=color, capsize=3)
+        axis.annotate(entry["label"], (entry["seconds"], entry["accuracy"]), fontsize=7, xytext=(4, -10),
+                      textcoords="offset points")
+    for contestant in contestants:
+        axis.plot([], [], "o", color=colors[contestants.index(contestant) % len(colors)], label=contestant)
+    for threshold in thresholds:
+        axis.axhline(threshold, color="grey", linestyle="--", linewidth=0.8)
+    axis.set_xscale("log")
+    axis.set_xlabel("training seconds (median over seeds, log scale)")
+    axis.set_ylabel("test accuracy (median over seeds)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="lower right")
+    return figure
+
+
+def lr_find_figure(rates: Sequence[float], losses: Sequence[float], suggestion: float, title: str = "") -> Figure:
+    """The learning-rate finder's smoothed loss against the rate (log scale), the suggestion marked.
+
+    Example:
+        >>> lr_find_figure([1e-4, 1e-3, 1e-2], [2.3, 1.5, 3.0], 1e-3).axes[0].get_xscale()
+        'log'
+    """
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    axis = figure.add_subplot()
+    axis.plot(rates, losses)
+    axis.axvline(suggestion, color="grey", linestyle="--", label=f"suggested {suggestion:.3g} (steepest descent)")
+    axis.set_xscale("log")
+    axis.set_xlabel("learning rate")
+    axis.set_ylabel("training loss (smoothed)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return figure
+
+
+def iteration_curves_figure(curves: dict[str, list[dict[str, Any]]], title: str, ylabel: str, log_y: bool = False):
+    """One line per label: a metric against training iterations (`zoo.experiments.online.online_fit`'s points).
+
+    Example:
+        >>> figure = iteration_curves_figure({"a": [{"iteration": 0, "metric": 0.5}, {"iteration": 9, "metric": 0.9}]}, "t", "acc")
+        >>> figure.axes[0].get_xlabel()
+        'iteration'
+    """
+    figure = Figure(figsize=(7, 4.5), layout="tight")
+    axis = figure.subplots()
+    for label, points in curves.items():
+        axis.plot([p["iteration"] for p in points], [p["metric"] for p in points], label=label)
+    axis.set(xlabel="iteration", ylabel=ylabel, title=title)
+    if log_y:
+        axis.set_yscale("log")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return figure
+
+
+def parity_variance_figure(variance: list[dict[str, Any]]) -> Figure:
+    """The parity experiment's gradient variance over target parities against d, with Theorem 1's bound."""
+    figure = Figure(figsize=(6, 4), layout="tight")
+    axis = figure.subplots()
+    dims = [row["d"] for row in variance]
+    axis.plot(dims, [row["variance"] for row in variance], "o-", label="variance over target parities (measured)")
+    axis.plot(dims, [row["bound"] for row in variance], "--", label="Theorem 1 bound E||grad||^2 / 2^d")
+    axis.set(yscale="log", xlabel="d (input bits)", ylabel="gradient variance at initialization",
+             title="how much the gradient says about the target parity")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=8)
+    return figure
+
+
+def gradient_snr_figure(snr: list[dict[str, Any]]) -> Figure:
+    """The tuples experiment's gradient SNR against k per approach; estimates below their resolution drawn hollow."""
+    figure = Figure(figsize=(6, 4), layout="tight")
+    axis = figure.subplots()
+    for approach, color in (("end-to-end", "C0"), ("decomposition", "C1")):
+        rows = [row for row in snr if row["approach"] == approach]
+        resolved = [r for r in rows if r["snr"] >= r["resolution"]]
+        axis.plot([r["k"] for r in resolved], [r["snr"] for r in resolved], "o-", color=color, label=approach)
+        hidden = [r for r in rows if r["snr"] < r["resolution"]]
+        if hidden:  # below the resolution the estimate cannot be told from 0: drawn hollow, at 1/100 of it when 0
+            axis.plot([r["k"] for r in hidden], [r["snr"] or r["resolution"] / 100 for r in hidden], "v", color=color,
+                      markerfacecolor="none", label=f"{approach}: below resolution")
+    rows = [row for row in snr if row["approach"] == "end-to-end"]
+    axis.plot([r["k"] for r in rows], [r["resolution"] for r in rows], ":", color="grey", label="estimator resolution 1/N")
+    axis.axhline(np.finfo(np.float32).eps, color="red", linestyle="--", linewidth=0.8, label="float32 epsilon")
+    axis.set(yscale="log", xlabel="k (images per input)", ylabel="gradient SNR at initialization",
+             title="signal-to-noise ratio of the score layer's gradient")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=7, loc="center right")
+    return figure

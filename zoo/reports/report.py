@@ -1,0 +1,161 @@
+"""What a benchmark's numbers say: spreads over seeds, per-variant summaries, the Markdown report and index.
+
+Pure Python over results data (the dicts `zoo.tools.bench` writes to results.json), so a committed
+results file can be re-rendered without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from zoo.reports.records import write_text
+
+
+def first_crossing(values: list[float], seconds: list[float], target: float) -> tuple[int | None, float | None]:
+    """(epoch, seconds) at which `values` first reach `target`, or (None, None).
+
+    Example:
+        >>> first_crossing([0.5, 0.9, 0.95], [10.0, 20.0, 30.0], 0.9)
+        (2, 20.0)
+    """
+    for epoch, value in enumerate(values):
+        if value >= target:
+            return epoch + 1, (seconds[epoch] if epoch < len(seconds) else None)
+    return None, None
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, min, max, mean, std and count of `values` (the summary every benchmark reports).
+
+    Example:
+        >>> spread([0.8, 0.9, 1.0])["median"]
+        0.9
+    """
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "mean": statistics.fmean(values), "std": statistics.pstdev(values) if len(values) > 1 else 0.0, "n": len(values)}
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and spread of each variant's test accuracy, training time and time to target."""
+    summary: dict[str, Any] = {}
+    for variant in dict.fromkeys(run["variant"] for run in runs):
+        mine = [run for run in runs if run["variant"] == variant]
+        reached = [run["seconds_to_target"] for run in mine if run["seconds_to_target"] is not None]
+        summary[variant] = {
+            "label": mine[0]["label"],
+            "test_accuracy": spread([run["test_accuracy"] for run in mine]),
+            "train_seconds": spread([run["train_seconds"] for run in mine]),
+            "reached_target": f"{len(reached)}/{len(mine)}",
+            "median_seconds_to_target": statistics.median(reached) if reached else None,
+            # Runs that diverged or stayed at chance (zoo.training.trainer.training_status); older files lack it.
+            "failed_runs": {status: sum(run.get("status") == status for run in mine) for status in ("diverged", "chance")},
+        }
+    return summary
+
+
+def goal_status(results: dict[str, Any]) -> str | None:
+    """'met' / 'not met' for the recipe's claimed median test accuracy, or None without a claim."""
+    goal = results.get("goal_test_accuracy")
+    if not goal:
+        return None
+    return "met" if results["summary"]["recipe"]["test_accuracy"]["median"] >= goal else "not met"
+
+
+def render_report(results: dict[str, Any]) -> str:
+    """The Markdown report: setup, one table row per variant, and a verdict."""
+    summary = results["summary"]
+    seeds = len(results["seeds"])
+    lines = [
+        f"# {results['recipe']}: recipe vs sigmoid/SGD baseline",
+        "",
+        f"{results['description']}.",
+        "",
+        f"Data: {results['dataset']['name']} ({results['dataset']['source']}); "
+        f"{results['dataset']['train_size']} train / {results['dataset']['validation_size']} validation (fixed-seed split) / "
+        f"{results['dataset']['test_size']} test. Budget: {results['epochs_budget']} epochs, batch "
+        f"{results['resolved_recipe']['train']['batch_size']}, early stopping patience "
+        f"{results['resolved_recipe']['train']['early_stopping_patience']} on validation accuracy; seeds {results['seeds']}.",
+        "",
+        "Baseline learning rate picked on validation accuracy (seed "
+        f"{results['baseline_grid'][0]['seed']}) from the grid: "
+        + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in results["baseline_grid"])
+        + f"; picked **{results['baseline_learning_rate']:g}**.",
+        "",
+        f"| variant | optimizer, rate | test accuracy, median of {seeds} (min-max) | train time, median | reached val {results['target_val_accuracy']:g} | median s to reach it | params |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    variants = {v["variant"]: v for v in results["variants"]}
+    for variant, row in summary.items():
+        acc = row["test_accuracy"]
+        to_target = f"{row['median_seconds_to_target']:.0f}" if row["median_seconds_to_target"] is not None else "never"
+        lines.append(
+            f"| {row['label']} | {variants[variant]['optimizer']} {variants[variant]['learning_rate']:g} | "
+            f"{acc['median']:.4f} ({acc['min']:.4f}-{acc['max']:.4f}) | "
+            f"{row['train_seconds']['median']:.0f} s | {row['reached_target']} | {to_target} | {variants[variant]['params']:,} |"
+        )
+    failures = []
+    for row in summary.values():
+        counts = ", ".join(f"{count} of {row['test_accuracy']['n']} seeds {word}"
+                           for word, count in row.get("failed_runs", {}).items() if count)
+        if counts:
+            failures.append(f"{row['label']}: {counts}")
+    if failures:
+        lines += ["", "Runs that did not train (diverged: the loss went non-finite or blew up; chance: the net learned "
+                  "nothing): " + "; ".join(failures) + "."]
+    gain = summary["recipe"]["test_accuracy"]["median"] - summary["baseline"]["test_accuracy"]["median"]
+    middle = {v: g for v, g in results["learning_rate_grids"].items() if v != "baseline"}
+    if middle:
+        lines += ["", "The ladder's SGD steps had their rates picked the same way: " + "; ".join(
+            f"{variants[v]['label']}: " + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in grid)
+            for v, grid in middle.items()) + "."]
+    lines += ["", f"**Verdict:** the recipe's median test accuracy is {100 * gain:+.1f} points against the baseline's."]
+    status = goal_status(results)
+    if status:
+        lines.append(f"Claimed median test accuracy >= {results['goal_test_accuracy']:.3f}: **{status}**.")
+    regenerate = results.get("regenerate") or (f"zoo bench {results['recipe']} --seeds {seeds} "
+                                               f"--{'' if results['ablation'] else 'no-'}ablation --epochs {results['epochs_budget']}")
+    cost = (f"{results['train_seconds_all_runs']:,.0f} s of training in its {results['runs_trained_or_read']} runs"
+            if "train_seconds_all_runs" in results else f"{results['total_seconds']:.0f} s")  # older results: one invocation
+    lines += ["", f"Regenerate: `{regenerate}` ({cost} on this run's machine; "
+              f"keras {results['versions']['keras']}, tensorflow {results['versions']['tensorflow']}).", ""]
+    return "\n".join(lines)
+
+
+def write_index(results_root: str | Path = Path("benchmarks") / "results", path: str | Path | None = None) -> str:
+    """One Markdown table over every recipe's results.json under `results_root`; written to `path`.
+
+    `path` defaults to the README.md beside `results_root` (benchmarks/README.md).
+    """
+    results_root = Path(results_root)
+    path = Path(path) if path is not None else results_root.parent / "README.md"
+    rows = []
+    for results_file in sorted(results_root.glob("*/results.json")):
+        results = json.loads(results_file.read_text())
+        if "schema_version" not in results:
+            continue  # other experiments (vanishing gradients, transfer...) keep their own reports
+        recipe, plain = results["summary"]["recipe"]["test_accuracy"], results["summary"]["baseline"]["test_accuracy"]
+        goal = results.get("goal_test_accuracy")
+        rows.append(
+            f"| [{results['recipe']}](results/{results_file.parent.name}/report.md) | {recipe['median']:.4f} "
+            f"({recipe['min']:.4f}-{recipe['max']:.4f}) | {plain['median']:.4f} ({plain['min']:.4f}-{plain['max']:.4f}) | "
+            f"{results['baseline_learning_rate']:g} | {len(results['seeds'])} | {results['epochs_budget']} | "
+            f"{f'>= {goal:.3f}: ' + goal_status(results) if goal else '-'} |"
+        )
+    text = "\n".join([
+        "# Benchmarks",
+        "",
+        "Every recipe against the same network trained the plain pre-2010 way (sigmoid units, N(0, 1/fan_in) init,",
+        "no BatchNorm or dropout, plain SGD with its learning rate picked on validation data). Test accuracy on",
+        "Fashion-MNIST's 10,000 test images, median (min-max) over seeds. Generated by `zoo bench --all`",
+        "from the `results.json` files below; each report has the learning curves and the full setup.",
+        "",
+        "| recipe | recipe test accuracy | baseline test accuracy | baseline SGD rate | seeds | epoch budget | goal |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ])
+    write_text(path, text)
+    return text

@@ -1,0 +1,297 @@
+"""Recipe vs its sigmoid/SGD baseline (and the ablation ladder between them) on real data.
+
+For each recipe `bench` does, in order:
+
+1. Trains the baseline once per learning rate of `recipe.baseline.learning_rates` (first seed)
+   and picks the rate with the best *validation* accuracy. The test set plays no part.
+2. With `ablation=True`, builds the ladder from the baseline to the recipe, one component at a
+   time: + init & activation, + BatchNorm, + dropout, + optimizer (= the recipe). The steps
+   that still use SGD get their own rate, picked from the same grid the same way.
+3. Trains every variant for every seed: same split, batch size and epoch budget.
+4. Writes `results.json`, `report.md` and `curves.png` to the results folder and prints the table.
+
+Example:
+    (Not run by the doctests: a benchmark trains for minutes.)
+    >>> results = bench("fashion_mlp", seeds=1, epochs=1)   # doctest: +SKIP
+    >>> results["summary"]["recipe"]["test_accuracy"]["median"] > 0.8   # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.nets.network import BASELINE_OVERRIDES, baseline_recipe
+from zoo.data.builtin import Splits
+from zoo.errors import DataError
+from zoo.data.sources import recipe_data
+from zoo.reports.plots import bench_figure
+from zoo.recipes.recipe import Recipe, get_recipe
+from zoo.reports.records import stamp, write_results, write_text
+from zoo.reports.report import first_crossing, render_report, summarize
+from zoo.training.trainer import train
+
+RESULTS_SCHEMA_VERSION = 1
+
+
+def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str, Recipe]]:
+    """The ablation ladder: (variant id, label, recipe) from the baseline to the recipe itself.
+
+    Each step restores one group of the recipe's own settings on top of the previous step,
+    so consecutive steps differ in exactly that group. A group the recipe leaves as the baseline
+    has it (no dropout, say) gets no step: that run would repeat the one below it.
+
+    Example:
+        >>> [label for _, label, _ in ladder(get_recipe("fashion_mlp"), 0.1)]
+        ['baseline (sigmoid, SGD)', '+ he_normal init & elu', '+ batch norm', '+ dropout 0.15', '+ adam (= recipe)']
+    """
+    groups = [
+        ("init_activation", f"+ {recipe.stack.init} init & {recipe.stack.activation}",
+         ["stack.name", "stack.init", "stack.init_std", "stack.activation", "stack.negative_slope", "stack.rrelu_lower",
+          "stack.rrelu_upper"]),
+        ("batch_norm", "+ batch norm", ["stack.batch_norm", "stack.bn_position"]),
+        ("dropout", f"+ dropout {recipe.stack.dropout:g}", ["stack.dropout", "stack.dropout_kind"]),
+        ("optimizer", f"+ {recipe.train.optimizer} (= recipe)",
+         ["train.optimizer", "train.learning_rate", "train.clipnorm", "train.clipvalue", "train.schedule",
+          "train.label_smoothing", "train.ema",
+          "regularization.augment", "regularization.augment_amount",
+          "regularization.l1", "regularization.l2", "regularization.max_norm"]),
+    ]
+    plain = baseline_recipe(recipe, baseline_learning_rate)
+    steps = [("baseline", "baseline (sigmoid, SGD)", plain)]
+    overrides = {**BASELINE_OVERRIDES, "train.learning_rate": baseline_learning_rate}
+    for variant, label, keys in groups:
+        for key in keys:
+            overrides.pop(key, None)
+        step = get_recipe(recipe, name=f"{recipe.name}_{variant}", **overrides)
+        if _settings(step) != _settings(steps[-1][2]):
+            steps.append((variant, label, step))
+    # The last step restores everything: it *is* the recipe (only the name differs).
+    steps[-1] = ("recipe", steps[-1][1], recipe)
+    return steps
+
+
+def _settings(recipe: Recipe) -> dict[str, Any]:
+    return {key: value for key, value in recipe.training_dict().items() if key != "name"}
+
+
+def recipe_label(recipe: Recipe) -> str:
+    """The recipe's row in a benchmark without the ablation ladder: what it changes from the baseline.
+
+    Example:
+        >>> recipe_label(get_recipe("fashion_selu"))
+        'recipe (self_normalizing stack, adam)'
+    """
+    return f"recipe ({recipe.stack.name} stack, {recipe.train.optimizer})"
+
+
+def _run_dir(runs_dir: Path, variant: str, recipe: Recipe) -> Path:
+    return runs_dir / f"{variant}-lr{recipe.train.learning_rate:g}-seed{recipe.train.seed}"
+
+
+def runs_folder(recipe: Recipe, seeds: list[int], data: Splits) -> Path:
+    """runs/bench/<recipe>-<key>: the same recipe, seeds and data always map to the same folder,
+    so an interrupted bench run again finds its finished runs there and does not retrain them
+    (with or without the ablation ladder: its runs are the same).
+
+    Example:
+        >>> runs_folder(get_recipe("fashion_mlp"), [0], None).parent
+        PosixPath('runs/bench')
+    """
+    settings = json.dumps([recipe.training_dict(), seeds, getattr(data, "source", None), getattr(data, "sizes", None)],
+                          sort_keys=True)
+    return Path("runs") / "bench" / f"{recipe.name}-{hashlib.sha256(settings.encode()).hexdigest()[:10]}"
+
+
+def _run(recipe: Recipe, data: Splits, seed: int, runs_dir: Path, variant: str, label: str, verbose: int) -> dict[str, Any]:
+    seeded = get_recipe(recipe, **{"train.seed": seed})
+    run_dir = _run_dir(runs_dir, variant, seeded)
+    finished = run_dir / "metrics.json"
+    if finished.is_file() and get_recipe(run_dir / "recipe.toml").training_dict() == seeded.training_dict():
+        m = json.loads(finished.read_text())  # finished before an interruption: read back, not retrained
+    else:
+        m = train(seeded, data=data, out_dir=run_dir, verbose=verbose).metrics
+    target = recipe.bench.target_accuracy
+    epoch, seconds = first_crossing(m["history"].get("val_accuracy", []), m["epoch_end_seconds"], target)
+    return {
+        "variant": variant,
+        "label": label,
+        "seed": seed,
+        "learning_rate": seeded.train.learning_rate,
+        "optimizer": seeded.train.optimizer,
+        "test_accuracy": m["test_accuracy"],
+        "test_loss": m["test_loss"],
+        "best_val_accuracy": m["best_val_accuracy"],
+        "epochs_run": m["epochs_run"],
+        "diverged": m["diverged"],
+        "status": m["status"],
+        "train_seconds": m["train_seconds"],
+        "epochs_to_target": epoch,
+        "seconds_to_target": seconds,
+        "params": m["params"],
+        "history": {key: m["history"].get(key, []) for key in ("loss", "accuracy", "val_loss", "val_accuracy")},
+        "epoch_end_seconds": m["epoch_end_seconds"],
+    }
+
+
+@dataclass
+class _Session:
+    """One benchmark's fixed context: the recipe, its data split, the seeds and where runs go."""
+
+    recipe: Recipe
+    data: Splits
+    seeds: list[int]
+    runs_dir: Path
+    verbose: int
+    started: float = field(default_factory=time.perf_counter)
+
+    def say(self, text: str) -> None:
+        print(f"[{time.perf_counter() - self.started:7.0f} s] {self.recipe.name}: {text}", flush=True)
+
+    def run(self, step: Recipe, seed: int, variant: str, label: str) -> dict[str, Any]:
+        return _run(step, self.data, seed, self.runs_dir, variant, label, self.verbose)
+
+    def pick_rate(self, variant: str, label: str, make) -> tuple[list[dict], dict]:
+        """Train `make(rate)` for each grid rate (first seed); the best validation accuracy wins."""
+        grid = []
+        for rate in self.recipe.baseline.learning_rates:
+            grid.append(self.run(make(rate), self.seeds[0], variant, label))
+            self.say(f"{label} lr={rate:g}: best validation accuracy {grid[-1]['best_val_accuracy']:.4f}")
+        best = max(grid, key=lambda run: (run["best_val_accuracy"] or 0.0, -run["learning_rate"]))
+        self.say(f"{label}: picked SGD learning rate {best['learning_rate']:g} (on validation accuracy)")
+        return grid, best
+
+
+def _tuned_steps(session: _Session, ablation: bool) -> tuple[list, dict, dict]:
+    """The variants to train, each SGD one at its rate picked on validation; the grids; their first runs."""
+    recipe = session.recipe
+    # 1. The baseline's learning rate, picked on validation accuracy with the first seed.
+    grids, first_runs = {}, {}
+    grids["baseline"], first_runs["baseline"] = session.pick_rate(
+        "baseline", "baseline (sigmoid, SGD)", lambda rate: baseline_recipe(recipe, rate))
+    # 2. The ladder. Its middle steps still train with SGD, and a rate tuned for sigmoid units is
+    # not theirs (He/ELU nets can diverge at it), so each SGD step gets its own pick from the grid.
+    steps = ladder(recipe, first_runs["baseline"]["learning_rate"])
+    if not ablation:
+        # Without the ladder's middle steps the recipe's row differs from the baseline in the whole
+        # stack, not only in the optimizer the ladder's last step adds.
+        steps = [steps[0], ("recipe", recipe_label(recipe), recipe)]
+    for index, (variant, label, step) in enumerate(steps):
+        if variant not in ("baseline", "recipe") and step.train.optimizer == "sgd":
+            grids[variant], first_runs[variant] = session.pick_rate(
+                variant, label, lambda rate, s=step: get_recipe(s, **{"train.learning_rate": rate}))
+            steps[index] = (variant, label, get_recipe(step, **{"train.learning_rate": first_runs[variant]["learning_rate"]}))
+    return steps, grids, first_runs
+
+
+def _every_seed(session: _Session, steps: list, first_runs: dict) -> list[dict[str, Any]]:
+    """Every variant for every seed; a grid's run at the picked rate is that variant's first seed."""
+    runs = list(first_runs.values())
+    for variant, label, step in steps:
+        for seed in session.seeds:
+            if variant in first_runs and seed == session.seeds[0]:
+                continue
+            run = session.run(step, seed, variant, label)
+            runs.append(run)
+            flag = "" if run["status"] == "ok" else f" ({'DIVERGED' if run['status'] == 'diverged' else 'at chance'})"
+            session.say(f"{label}, seed {seed}: test accuracy {run['test_accuracy']:.4f} in {run['train_seconds']:.0f} s{flag}")
+    order = {variant: index for index, (variant, _, _) in enumerate(steps)}
+    return sorted(runs, key=lambda run: (order[run["variant"]], run["seed"]))
+
+
+def _results(session: _Session, steps: list, grids: dict, runs: list, ablation: bool) -> dict[str, Any]:
+    recipe, data = session.recipe, session.data
+    params = {run["variant"]: run["params"] for run in runs}
+    # A grid's picked run is also a seed's run: count each run once.
+    every_run = {id(run): run for run in [*runs, *(run for grid in grids.values() for run in grid)]}
+    stamped = stamp(session.started)
+    return {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "recipe": recipe.name,
+        "description": recipe.description,
+        "resolved_recipe": recipe.to_dict(),
+        "dataset": {"name": recipe.dataset, "source": data.source, **{f"{k}_size": v for k, v in data.sizes.items()}},
+        "seeds": session.seeds,
+        "epochs_budget": recipe.train.epochs,
+        "target_val_accuracy": recipe.bench.target_accuracy,
+        "goal_test_accuracy": recipe.bench.goal_test_accuracy or None,
+        "baseline_grid": [{"learning_rate": run["learning_rate"], "best_val_accuracy": run["best_val_accuracy"],
+                           "seed": run["seed"]} for run in grids["baseline"]],
+        "baseline_learning_rate": steps[0][2].train.learning_rate,
+        # Every SGD variant's rate grid (validation accuracy, first seed): the baseline's and, with
+        # the ablation ladder, its middle steps'.
+        "learning_rate_grids": {variant: [{"learning_rate": run["learning_rate"], "best_val_accuracy": run["best_val_accuracy"]}
+                                          for run in grid] for variant, grid in grids.items()},
+        "ablation": ablation,
+        "variants": [{"variant": v, "label": label, "optimizer": step.train.optimizer, "learning_rate": step.train.learning_rate,
+                      "params": params[v]} for v, label, step in steps],
+        "runs": runs,
+        "summary": summarize(runs),
+        "total_seconds": stamped.pop("seconds"),
+        # What a run from scratch costs: this invocation's seconds leave out the runs it read back.
+        "train_seconds_all_runs": round(sum(run["train_seconds"] for run in every_run.values()), 1),
+        "runs_trained_or_read": len(every_run),
+        **stamped,
+    }
+
+
+def bench(
+    recipe: Recipe | str,
+    *,
+    seeds: int | None = None,
+    epochs: int | None = None,
+    ablation: bool | None = None,
+    out_dir: str | Path | None = None,
+    runs_dir: str | Path | None = None,
+    data: Splits | None = None,
+    verbose: int = 0,
+    save: bool = False,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Benchmark `recipe` against its baseline; write results.json, report.md, curves.png.
+
+    With `save`, the recipe's first-seed model is shipped (`force` replaces one already saved).
+    `seeds` and `ablation` default to the recipe's [bench] section; `epochs` overrides `train.epochs` for every run.
+    The per-run folders (models, logs) go to `runs_dir`, by default runs/bench/<recipe>-<key>
+    where the key hashes the recipe, seeds and data: running the same benchmark again after an
+    interruption reads its finished runs back instead of retraining them. results.json,
+    report.md and curves.png go to `out_dir`, by default that same folder; the committed
+    benchmarks/results/<recipe>/ is written only when named (or by `zoo bench --all`).
+
+    Example:
+        (Not run by the doctests: a benchmark trains for minutes.)
+        >>> results = bench("fashion_mlp", seeds=1, epochs=1, out_dir="/tmp/b")   # doctest: +SKIP
+        >>> sorted(results["summary"])                                             # doctest: +SKIP
+        ['baseline', 'recipe']
+    """
+    recipe = get_recipe(recipe, **({"train.epochs": epochs} if epochs is not None else {}),
+                        **({"bench.seeds": seeds} if seeds is not None else {}),
+                        **({"bench.ablation": ablation} if ablation is not None else {}))
+    seed_list = [recipe.train.seed + index for index in range(recipe.bench.seeds)]
+    recipe, data = recipe_data(recipe, data)
+    if recipe.task == "regression":
+        raise DataError(f"zoo bench compares accuracies; {data.source} is a regression task. Compare a regression "
+                        "recipe with its baseline through `zoo train` and `zoo train --baseline` (R^2 and MAE in "
+                        "metrics.json), as `zoo experiment tabular` does")
+    runs_dir = Path(runs_dir) if runs_dir is not None else runs_folder(recipe, seed_list, data)
+    # Committed results under benchmarks/results/ change only when asked for by name (--out, --all).
+    out_dir = Path(out_dir) if out_dir is not None else runs_dir
+    session = _Session(recipe, data, seed_list, runs_dir, verbose)
+    steps, grids, first_runs = _tuned_steps(session, recipe.bench.ablation)
+    runs = _every_seed(session, steps, first_runs)
+    results = _results(session, steps, grids, runs, recipe.bench.ablation)
+    write_text(out_dir / "recipe.toml", recipe.to_toml())  # what the report's "Regenerate:" line runs
+    results["regenerate"] = (f"zoo bench {out_dir / 'recipe.toml'} --seeds {len(seed_list)} "
+                             f"--{'' if recipe.bench.ablation else 'no-'}ablation --out {out_dir}")
+    write_results(out_dir, results, render_report(results), {"curves.png": bench_figure(results)})
+    if save:
+        from zoo.hub.saved import save_run
+
+        first = get_recipe(recipe, **{"train.seed": seed_list[0]})
+        print(f"Saved for reuse: {save_run(_run_dir(runs_dir, 'recipe', first), force=force)}")
+    return results

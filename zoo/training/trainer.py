@@ -1,0 +1,371 @@
+"""Train a recipe (or its baseline) into a run folder, resumable, and evaluate it on test data.
+
+A run folder holds:
+
+* ``recipe.toml``: the fully resolved recipe that was trained;
+* ``log.csv``: per-epoch loss and accuracy (train and validation);
+* ``tensorboard/``: the same as TensorBoard event files (``tensorboard --logdir RUN``);
+* ``backup/``: while training, the state an interrupted run resumes from (deleted at the end);
+* ``model.keras``: the final model, best validation weights restored when early stopping is on,
+  with the data's encoder in front when it has one (it then takes raw pixels or table rows);
+* ``diagnostics.json`` / ``.png``: per-layer gradient norms at initialization and after each epoch;
+* ``pretrain.json`` / ``filters.png``: with a [pretrain] method, the greedy layer-wise
+  pretraining's per-layer history and the first layer's learned filters;
+* ``metrics.json``: test loss and score (accuracy; R^2 and MAE for regression), validation
+  history, epochs, wall time, versions.
+
+Train again into the same folder after an interruption and training resumes from the last
+finished epoch. A folder holding a finished run is never overwritten.
+
+Example:
+    (Not run by the doctests: it trains on Fashion-MNIST for about a minute.)
+    >>> result = train("fashion_mlp", epochs=1)  # doctest: +SKIP
+    >>> result.test["accuracy"] > 0.8                 # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import keras
+import tensorflow as tf
+
+from zoo.nets.network import baseline_recipe, build_for, score_name
+from zoo.data.builtin import Splits
+from zoo.data.sources import recipe_data
+from zoo.training.pipelines import Batches, ShuffleEpoch, batches
+from zoo.training.resume import RunState
+from zoo.training.diagnostics import GradientDiagnostics, fixed_batch
+from zoo.errors import RunError
+from zoo.training.distribute import cluster_from_tf_config, is_chief, make_strategy
+from zoo.training.fastpath import fit_fast
+from zoo.reports.records import atomic_write, run_folder, versions, write_json, write_text
+from zoo.training.pretrain import load_into, pretrain_recipe, write_pretraining
+from zoo.recipes.recipe import Recipe, get_recipe
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    test: dict[str, float]
+    run_dir: Path
+    paths: dict[str, Path] = field(default_factory=dict)
+    epochs_run: int = 0
+    seconds: float = 0.0
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_csv_history(path: Path) -> dict[str, list[float]]:
+    # The CSV log spans every epoch, including those run before a resume; fit()'s history does not.
+    if not path.is_file():
+        return {}
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {}) if key != "epoch"}
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Records the wall-clock seconds from the start of fit() to the end of each epoch."""
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+        self.seconds: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(round(time.perf_counter() - self.started, 3))
+
+
+def _run_paths(recipe: Recipe, out_dir: str | Path | None) -> tuple[dict[str, Path], bool]:
+    """The run folder's file paths, and whether an interrupted run of the same recipe resumes there."""
+    run_dir = Path(out_dir) if out_dir is not None else run_folder(recipe.name)
+    paths = {
+        "run_dir": run_dir,
+        "recipe": run_dir / "recipe.toml",
+        "csv_log": run_dir / "log.csv",
+        "tensorboard": run_dir / "tensorboard",
+        "model": run_dir / "model.keras",
+        "metrics": run_dir / "metrics.json",
+        "diagnostics": run_dir / "diagnostics.json",
+        "backup": run_dir / "backup",
+    }
+    if paths["metrics"].exists():
+        raise RunError(f"{run_dir} already holds a finished run ({paths['metrics']}); choose another output folder")
+    resuming = paths["backup"].is_dir() and any(paths["backup"].iterdir())
+    if paths["recipe"].exists() and resuming and get_recipe(paths["recipe"]).training_dict() != recipe.training_dict():
+        raise RunError(
+            f"{run_dir} holds an interrupted run of a different recipe; resume it with "
+            f"`zoo train {paths['recipe']} --out {run_dir}` or choose another output folder"
+        )
+    return paths, resuming
+
+
+def placement(recipe: Recipe, strategy, out_dir) -> tuple[Any, str | Path | None, bool]:
+    """(strategy, run folder, chief): the recipe's `train.distribute` strategy unless one is given;
+    under several workers, `out_dir` is required (all workers must name the same run) and each
+    worker but the chief trains in a folder of its own beside it, deleted at the end."""
+    if strategy is None:
+        strategy = make_strategy(recipe.train.distribute)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return strategy, out_dir, True
+    if out_dir is None:
+        raise RunError("train.distribute = 'multi_worker' needs an output folder (--out), the same on every worker")
+    config = cluster_from_tf_config()
+    chief = is_chief(config)
+    task = config["task"]
+    return strategy, out_dir if chief else f"{out_dir}.{task['type']}{task['index']}", chief
+
+
+def _callbacks(recipe: Recipe, data: Splits, served: Batches, paths: dict[str, Path], resuming: bool, verbose: int,
+               strategy=None) -> list:
+    """zoo's callbacks for one run: the clock, early stopping, gradient diagnostics, backups, logs."""
+    callbacks: list = [EpochClock(), ShuffleEpoch(served.train)]
+    patience = recipe.train.early_stopping_patience
+    if patience:
+        # Restores the best validation weights at the end, whether or not training stopped early.
+        # After a resume RunState gives it back its best score, patience count and best weights.
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=f"val_{score_name(recipe)}", mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)))
+    # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
+    # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
+    # taken with tf.GradientTape, so other backends train without them.
+    if keras.backend.backend() != "tensorflow":
+        if verbose:
+            print(f"Gradient diagnostics need the TensorFlow backend (this is {keras.backend.backend()}); skipped")
+    elif strategy is not None:
+        if verbose:  # the diagnostics' tape runs outside the strategy's replicas
+            print("Gradient diagnostics are skipped under a tf.distribute strategy")
+    elif recipe.model.kind == "resnet":
+        if verbose:  # the per-layer table follows a chain of layers; a residual net's shortcuts are not one
+            print("Gradient diagnostics read a chain of layers, and a residual net is not one; skipped")
+    else:
+        callbacks.append(GradientDiagnostics(*fixed_batch(data), path=paths["diagnostics"]))
+    callbacks += [
+        # Saves weights, optimizer state and the epoch after every epoch; fit() resumes from it.
+        keras.callbacks.BackupAndRestore(str(paths["backup"])),
+        keras.callbacks.CSVLogger(str(paths["csv_log"]), append=resuming),
+        keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if recipe.train.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=recipe.train.plateau_factor, patience=recipe.train.plateau_patience,
+            verbose=int(verbose != 0)))
+    # Last, so that on a resume it restores the others after they have reset themselves.
+    return callbacks + [RunState(paths["backup"], callbacks)]
+
+
+# A loss this many times that of a uniform guess (ln of the class count) has blown up.
+EXPLODED_LOSS_FACTOR = 5.0
+# Best validation accuracy within this of 1 / classes is chance: the run learned nothing.
+CHANCE_MARGIN = 0.02
+
+
+def training_status(history: dict[str, list[float]], num_classes: int, task: str = "classification") -> tuple[str, str | None]:
+    """("ok", None), or ("diverged" | "chance", what happened and the likely remedy).
+
+    Diverged: a training loss that is NaN or infinite, or (classification) above
+    `EXPLODED_LOSS_FACTOR` times ln(num_classes), the loss of guessing uniformly. Chance: the
+    best validation accuracy stays within `CHANCE_MARGIN` of 1 / num_classes; for regression,
+    the best validation R^2 stays within `CHANCE_MARGIN` of 0, predicting the mean.
+
+    Example:
+        >>> training_status({"loss": [2.3, 4.7e11], "val_accuracy": [0.1, 0.1]}, 10)[0]
+        'diverged'
+        >>> training_status({"loss": [0.6, 0.4], "val_accuracy": [0.8, 0.85]}, 10)
+        ('ok', None)
+        >>> training_status({"loss": [1.0, 0.99], "val_r2": [-0.1, 0.01]}, 1, "regression")[0]
+        'chance'
+    """
+    losses = history.get("loss", [])
+    if task == "regression":
+        return _regression_status(losses, history.get("val_r2", []))
+    limit = EXPLODED_LOSS_FACTOR * math.log(num_classes)
+    worst = next((v for v in losses if not math.isfinite(v) or v > limit), None)
+    if worst is not None:
+        return "diverged", (f"the training loss reached {worst:.3g} (a uniform guess scores {math.log(num_classes):.3g}); "
+                            "lower train.learning_rate, set train.clipnorm = 1.0, or use the default stack")
+    accuracy = [v for v in history.get("val_accuracy", []) if math.isfinite(v)]
+    if accuracy and max(accuracy) <= 1 / num_classes + CHANCE_MARGIN:
+        return "chance", (f"the best validation accuracy, {max(accuracy):.4f}, is chance for {num_classes} classes; "
+                          "the net learned nothing: vanishing gradients or a learning rate far off. Try the default "
+                          "stack (He init, BatchNorm, ELU), another train.learning_rate, or fewer layers")
+    return "ok", None
+
+
+def _regression_status(losses: list[float], r2: list[float]) -> tuple[str, str | None]:
+    worst = next((v for v in losses if not math.isfinite(v)), None)
+    if worst is not None:
+        return "diverged", (f"the training loss reached {worst}; lower train.learning_rate, set train.clipnorm = 1.0, "
+                            "or use the default stack")
+    r2 = [v for v in r2 if math.isfinite(v)]
+    if r2 and max(r2) <= CHANCE_MARGIN:
+        return "chance", (f"the best validation R^2, {max(r2):.4f}, is no better than predicting the mean; the net "
+                          "learned nothing: try the default stack, another train.learning_rate, or fewer layers")
+    return "ok", None
+
+
+def _metrics(recipe: Recipe, baseline: bool, test: dict[str, float], history: dict[str, list[float]], seconds: float,
+             model: keras.Model, data: Splits, callbacks: list, pretrained) -> dict[str, Any]:
+    """What metrics.json records about one finished run."""
+    clock = next(c for c in callbacks if isinstance(c, EpochClock))
+    diagnostics = next((c for c in callbacks if isinstance(c, GradientDiagnostics)), None)
+    score = score_name(recipe)
+    val_scores = [v for v in history.get(f"val_{score}", []) if not math.isnan(v)]
+    status, message = training_status(history, data.info.num_classes, recipe.task)
+    return {
+        "recipe": recipe.name,
+        "variant": "baseline" if baseline else "recipe",
+        "task": recipe.task,
+        "learning_rate": recipe.train.learning_rate,
+        "test_loss": test.get("loss"),
+        "test_accuracy": test.get("accuracy"),
+        "best_val_accuracy": max(val_scores) if val_scores and score == "accuracy" else None,
+        # The task's own score ("accuracy", or "r2" for regression), so readers need not know the task.
+        "score": score,
+        "test_score": test.get(score),
+        "best_val_score": max(val_scores) if val_scores else None,
+        **({"test_mae": test.get("mae")} if recipe.task == "regression" else {}),
+        "epochs_run": len(history.get("loss", [])),
+        # "diverged" keeps its meaning for readers of older files: NaN or inf, or a loss blown far up.
+        "status": status,
+        "status_message": message,
+        "diverged": status == "diverged",
+        "train_seconds": round(seconds, 2),
+        "pretrain_seconds": pretrained.seconds if pretrained else 0.0,
+        # Seconds from the start of this fit() call to the end of each epoch it ran.
+        "epoch_end_seconds": clock.seconds,
+        "params": int(model.count_params()),
+        "data": {"source": data.source, **{f"{k}_size": v for k, v in data.sizes.items()}},
+        "seed": recipe.train.seed,
+        "history": history,
+        "gradient_warning": diagnostics.warning if diagnostics else None,
+        "versions": versions(),
+    }
+
+
+def _pretrain(recipe: Recipe, data: Splits, model: keras.Model, paths: dict[str, Path], verbose):
+    """The recipe's [pretrain] method, if any, loaded into `model`; its files join `paths`.
+
+    Unsupervised: only the training images are seen, never their labels. A resumed run skips
+    this, since its weights come back from the backup.
+    """
+    if recipe.pretrain.method == "none":
+        return None
+    pretrained = pretrain_recipe(recipe, data.arrays["train"][0], verbose=bool(verbose))
+    load_into(model, pretrained)
+    paths.update(write_pretraining(pretrained, paths["recipe"].parent))
+    return pretrained
+
+
+def servable(model: keras.Model, encoder) -> keras.Model:
+    """`model` with the data's raw-input `encoder` in front (or `model` itself when there is none).
+
+    Example:
+        >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> pixels = keras.Input((2,))
+        >>> scale = keras.Model(pixels, keras.layers.Rescaling(1 / 255)(pixels))
+        >>> servable(net, scale).predict(keras.ops.ones((1, 2)), verbose=0).shape
+        (1, 1)
+    """
+    if encoder is None:
+        return model
+    # Not compiled: it is for predicting; the optimizer state stays in the run's backup while training.
+    return keras.Model(encoder.input, model(encoder.output), name=model.name)
+
+
+def _variant(recipe: Recipe | str, epochs: int | None, baseline: bool, learning_rate: float | None) -> Recipe:
+    """The recipe `train` runs: its epochs overridden, or its baseline, or another learning rate."""
+    recipe = get_recipe(recipe, **({"train.epochs": epochs} if epochs is not None else {}))
+    if baseline:
+        return baseline_recipe(recipe, learning_rate)
+    return get_recipe(recipe, **{"train.learning_rate": learning_rate}) if learning_rate is not None else recipe
+
+
+def train(
+    recipe: Recipe | str,
+    *,
+    data: Splits | None = None,
+    epochs: int | None = None,
+    out_dir: str | Path | None = None,
+    baseline: bool = False,
+    learning_rate: float | None = None,
+    verbose: int | str = "auto",
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    strategy=None,
+) -> TrainResult:
+    """Train `recipe` (or, with `baseline=True`, its sigmoid/SGD baseline) and test it.
+
+    `data` defaults to the recipe's dataset; it takes whatever `zoo.load_data` takes (a built-in
+    name, a path, `(x, y)` arrays, a DataFrame with its target named in the recipe's data, a
+    `tf.data.Dataset`) or the `Splits` it returns. Batches always come from the recipe:
+    `train.batch_size`, `train.seed` and its augmentation (`zoo.batches`), so the learning-rate
+    schedule is sized for the batches it trains on. Where the data has an encoder (images,
+    tables), the saved model.keras takes raw input: the encoder runs in front of the trained net.
+    `learning_rate` sets the baseline's SGD rate (default: the median of its grid) or, without
+    `baseline`, overrides the recipe's. Progress bars print when `verbose` allows.
+
+    Example:
+        (Not run by the doctests: it trains on Fashion-MNIST for about a minute.)
+        >>> result = train("fashion_mlp", epochs=1, out_dir="runs/try")  # doctest: +SKIP
+        >>> sorted(result.paths)                                          # doctest: +SKIP
+        ['csv_log', 'diagnostics', 'metrics', 'model', 'recipe', 'tensorboard']
+    """
+    recipe, data = recipe_data(_variant(recipe, epochs, baseline, learning_rate), data)
+    keras.utils.set_random_seed(recipe.train.seed)
+    strategy, out_dir, chief = placement(recipe, strategy, out_dir)
+    paths, resuming = _run_paths(recipe, out_dir)
+    run_dir = paths.pop("run_dir")
+    served = batches(data, recipe)  # the one place batch size, seed and augmentation are read
+    # Built before the run folder is made, so a recipe that cannot be built leaves nothing behind.
+    model = build_for(recipe, data, steps_per_epoch=served.steps_per_epoch, strategy=strategy)
+    write_text(paths["recipe"], recipe.to_toml())  # makes the run folder too
+    verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose
+    pretrained = _pretrain(recipe, data, model, paths, verbose) if not resuming else None
+    run_callbacks = _callbacks(recipe, data, served, paths, resuming, verbose, strategy) + list(callbacks)
+    if not any(isinstance(c, GradientDiagnostics) for c in run_callbacks):
+        paths.pop("diagnostics")
+    if verbose:
+        print(f"Resuming the interrupted run in {run_dir}" if resuming else
+              f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)")
+    started = time.perf_counter()
+    test = _fit_and_test(model, recipe, data, served, strategy, run_callbacks, verbose)
+    seconds = time.perf_counter() - started
+    history = _read_csv_history(paths["csv_log"])
+    paths.pop("backup")
+    metrics = _metrics(recipe, baseline, test, history, seconds, model, data, run_callbacks, pretrained)
+    if not chief:  # a worker other than the chief leaves nothing behind: the chief writes the run
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return TrainResult(model, history, test, run_dir, {}, metrics["epochs_run"], seconds, metrics)
+    atomic_write(paths["model"], lambda tmp: servable(model, data.encoder).save(tmp))
+    write_json(paths["metrics"], metrics)
+    return TrainResult(model, history, test, run_dir, paths, metrics["epochs_run"], seconds, metrics)
+
+
+def _fit_and_test(model, recipe: Recipe, data: Splits, served: Batches, strategy, callbacks: list, verbose) -> dict[str, float]:
+    """Train (zoo's fast path; a plain fit under a mirrored strategy; zoo.training.workers across workers), then test."""
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        from zoo.training.pipelines import augmenter
+        from zoo.training.workers import evaluate_local, fit_workers
+
+        words = recipe.regularization.augment
+        augment = augmenter(words, recipe.regularization.augment_amount, recipe.train.seed, data.info.input_shape) if words else None
+        fit_workers(model, strategy, *data.arrays["train"], batch_size=recipe.train.batch_size, seed=recipe.train.seed,
+                    validation_data=served.validation, epochs=recipe.train.epochs, callbacks=callbacks, verbose=verbose,
+                    augment=augment)
+        return evaluate_local(model, served.test)
+    # The fast path: train.steps_per_execution steps per XLA call, fed in chunks (zoo.training.fastpath); it
+    # falls back to a plain fit under a strategy. The tf.data pipeline reshuffles every epoch itself.
+    fit_fast(model, served.train, examples=data.sizes["train"], batch_size=served.batch_size, validation_data=served.validation,
+             epochs=recipe.train.epochs, callbacks=callbacks, verbose=verbose, fast=recipe.train.fast_path)
+    return {key: float(value) for key, value in model.evaluate(served.test, verbose=0, return_dict=True).items()}

@@ -37,7 +37,7 @@ def test_recurrent_init_gain_scales_the_orthogonal_recurrent_kernel():
 
 
 def test_the_recipe_trains_with_zoo_train(digits, tmp_path):
-    recipe = zoo.get_recipe("rnn", recurrent=[32], hidden=[], dataset="digits", validation_size=200, epochs=3)
+    recipe = zoo.get_recipe("rnn", recurrent=[32], hidden=[], dataset="digits", validation_size=200, epochs=3, batch_size=16)
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
     assert result.metrics["status"] == "ok" and result.metrics["test_accuracy"] > 0.5
     assert result.paths["diagnostics"].exists()

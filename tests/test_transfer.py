@@ -90,7 +90,7 @@ def test_frozen_body_does_not_change_and_the_source_is_untouched(trained_run, di
     # Per block: kernel, BN gamma and beta, and BN moving mean and variance.
     body = [w.copy() for layer in model.layers[1:-1] for w in layer.get_weights()]
     head = [w.copy() for w in model.get_layer("output").get_weights()]
-    model.fit(two.train, epochs=1, verbose=0, shuffle=False)
+    model.fit(zoo.batches(two, batch_size=16).train, epochs=1, verbose=0, shuffle=False)
     after = [w for layer in model.layers[1:-1] for w in layer.get_weights()]
     assert len(body) == 10 and all(np.array_equal(a, b) for a, b in zip(body, after))
     assert not np.array_equal(head[0], model.get_layer("output").get_weights()[0]), "the head did train"

@@ -4,7 +4,7 @@ The `tabular` recipe against its sigmoid/SGD baseline (rate picked on validation
 own `MLPClassifier` / `MLPRegressor` and a gradient-boosting model (`HistGradientBoosting*`), on
 the tables that ship inside scikit-learn: breast cancer, wine and digits (64 pixel columns) for
 classification, diabetes for regression. Each table is written to a CSV file and read back through
-`zoo.read_data`, the path `--data FILE --target COLUMN` takes, so every model sees the same split
+`zoo.load_data`, the path `--data FILE --target COLUMN` takes, so every model sees the same split
 and the same standardized features; the scikit-learn models fit on the training rows only (the nets
 use the validation rows to stop early). Scores: test accuracy, or test R^2 for regression; median
 (min-max) over seeds.
@@ -20,7 +20,7 @@ from typing import Any
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
-from zoo.data.sources import read_data
+from zoo.data.sources import load_data
 from zoo.training.trainer import train
 
 TABLES = {  # name -> (scikit-learn loader, task)
@@ -93,8 +93,7 @@ def run(out_dir: str | Path = Path("benchmarks/results/tabular"), runs_dir: str 
         for name in tables:
             task = TABLES[name][1]
             base = get_recipe(recipe, task=task)
-            splits = read_data(table_csv(name, Path(folder)), target="target", task=task,
-                               batch_size=base.train.batch_size)
+            splits = load_data(table_csv(name, Path(folder)), target="target", task=task)
             scores = {**_zoo_scores(base, splits, seed_list, runs_dir / name), **_sklearn_scores(splits, task, seed_list)}
             rows.append({"table": name, "task": task, "score": "accuracy" if task == "classification" else "r2",
                          "sizes": splits.sizes, "features": splits.info.input_shape[0], "models": scores})

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.data.builtin import load
-from zoo.data.sources import read_data
+from zoo.data.sources import load_data
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
@@ -31,7 +31,7 @@ def _data(recipe, folder: Path):
         return load(recipe.dataset, recipe.validation_size)
     from zoo.experiments.tabular import table_csv
 
-    return read_data(table_csv(TABLE_FOR[recipe.name], folder), target="target", batch_size=recipe.train.batch_size)
+    return load_data(table_csv(TABLE_FOR[recipe.name], folder), target="target")
 
 
 def _kept_rows(out_dir: Path, recipes: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -15,12 +15,16 @@ def _describe(model):
     for layer in model.layers:
         if isinstance(layer, keras.Sequential):
             dense = layer.layers[0]
-            blocks.append({
-                "init": type(dense.kernel_initializer).__name__,
-                "activation": next(l.get_config()["activation"] for l in layer.layers if isinstance(l, keras.layers.Activation)),
-                "batch_norm": any(isinstance(l, keras.layers.BatchNormalization) for l in layer.layers),
-                "dropout": any(isinstance(l, keras.layers.Dropout) for l in layer.layers),
-            })
+            blocks.append(
+                {
+                    "init": type(dense.kernel_initializer).__name__,
+                    "activation": next(
+                        l.get_config()["activation"] for l in layer.layers if isinstance(l, keras.layers.Activation)
+                    ),
+                    "batch_norm": any(isinstance(l, keras.layers.BatchNormalization) for l in layer.layers),
+                    "dropout": any(isinstance(l, keras.layers.Dropout) for l in layer.layers),
+                }
+            )
     return {"blocks": blocks, "optimizer": type(model.optimizer).__name__}
 
 
@@ -31,7 +35,12 @@ def test_ladder_changes_one_component_per_step(name, dropout):
     built = [_describe(zoo.build(step)) for _, _, step in steps]
     first = built[0]["blocks"][0]
     assert (first["init"], first["activation"], first["batch_norm"], first["dropout"], built[0]["optimizer"]) == (
-        "VarianceScaling", "sigmoid", False, False, "SGD")
+        "VarianceScaling",
+        "sigmoid",
+        False,
+        False,
+        "SGD",
+    )
     changed_per_step = []
     for before, after in zip(built, built[1:]):
         changed = {key for key in before["blocks"][0] if before["blocks"][0][key] != after["blocks"][0][key]}
@@ -49,13 +58,17 @@ def test_baseline_runs_do_not_depend_on_the_recipes_augmentation():
     # The baseline trains without augmentation, so a recipe that changes only its augmentation
     # must map to the same baseline runs (zoo bench reads finished runs back by these settings).
     plain = zoo.nets.network.baseline_recipe("fashion_cnn", 0.1)
-    shifted = zoo.get_recipe("fashion_cnn", **{"regularization.augment": ["crop"], "regularization.augment_amount": 0.036})
+    shifted = zoo.get_recipe(
+        "fashion_cnn", **{"regularization.augment": ["crop"], "regularization.augment_amount": 0.036}
+    )
     assert zoo.nets.network.baseline_recipe(shifted, 0.1).training_dict() == plain.training_dict()
 
 
 @pytest.mark.slow
 def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
-    results = bench(tiny_recipe, data=digits, ablation=True, epochs=1, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs")
+    results = bench(
+        tiny_recipe, data=digits, ablation=True, epochs=1, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs"
+    )
     on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
     assert on_disk["recipe"] == "tiny_digits" and on_disk["schema_version"] == 1
     assert [g["learning_rate"] for g in on_disk["baseline_grid"]] == [0.1, 1.0]
@@ -63,8 +76,18 @@ def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
     assert on_disk["baseline_learning_rate"] == picked
     assert list(on_disk["summary"]) == ["baseline", "init_activation", "batch_norm", "dropout", "recipe"]
     for run in on_disk["runs"]:
-        assert {"variant", "seed", "test_accuracy", "test_loss", "train_seconds", "epochs_to_target",
-                "seconds_to_target", "params", "history", "learning_rate"} <= set(run)
+        assert {
+            "variant",
+            "seed",
+            "test_accuracy",
+            "test_loss",
+            "train_seconds",
+            "epochs_to_target",
+            "seconds_to_target",
+            "params",
+            "history",
+            "learning_rate",
+        } <= set(run)
         assert len(run["history"]["val_accuracy"]) == run["epochs_run"] == 1
     baseline_runs = [run for run in on_disk["runs"] if run["variant"] == "baseline"]
     assert all(run["learning_rate"] == picked and run["optimizer"] == "sgd" for run in baseline_runs)
@@ -79,34 +102,45 @@ def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
 def test_an_interrupted_bench_reads_its_finished_runs_back(tiny_recipe, digits, tmp_path, monkeypatch):
     import zoo.tools.bench as bench_module
 
-    first = bench(tiny_recipe, data=digits, epochs=1, ablation=True, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs")
+    first = bench(
+        tiny_recipe, data=digits, epochs=1, ablation=True, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs"
+    )
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
 
     monkeypatch.setattr(bench_module, "train", no_training)
-    again = bench(tiny_recipe, data=digits, epochs=1, ablation=True, out_dir=tmp_path / "again", runs_dir=tmp_path / "runs")
+    again = bench(
+        tiny_recipe, data=digits, epochs=1, ablation=True, out_dir=tmp_path / "again", runs_dir=tmp_path / "runs"
+    )
     assert [r["test_accuracy"] for r in again["runs"]] == [r["test_accuracy"] for r in first["runs"]]
     # The ladder adds runs and changes none: a bench without it reads the baseline and the recipe back.
-    plain = bench(tiny_recipe, data=digits, epochs=1, ablation=False, out_dir=tmp_path / "plain", runs_dir=tmp_path / "runs")
+    plain = bench(
+        tiny_recipe, data=digits, epochs=1, ablation=False, out_dir=tmp_path / "plain", runs_dir=tmp_path / "runs"
+    )
     assert {r["variant"] for r in plain["runs"]} == {"baseline", "recipe"}
-    assert [r["test_accuracy"] for r in plain["runs"]] == [r["test_accuracy"] for r in first["runs"]
-                                                           if r["variant"] in ("baseline", "recipe")]
+    assert [r["test_accuracy"] for r in plain["runs"]] == [
+        r["test_accuracy"] for r in first["runs"] if r["variant"] in ("baseline", "recipe")
+    ]
     # Without the ladder the recipe's row is the whole stack against the baseline, labelled so.
     label = recipe_label(zoo.get_recipe(tiny_recipe))
     assert [row["label"] for row in plain["summary"].values()] == ["baseline (sigmoid, SGD)", label]
     assert f"| {label} |" in (tmp_path / "plain" / "report.md").read_text() and "(= recipe)" not in label
     # The report's "Regenerate:" line runs the exact recipe that was benchmarked, into the same folder.
     # (with its task resolved from the data, as every run folder records it)
-    assert zoo.get_recipe(tmp_path / "out" / "recipe.toml").to_dict() == zoo.get_recipe(
-        tiny_recipe, epochs=1, ablation=True, task="classification").to_dict()
+    assert (
+        zoo.get_recipe(tmp_path / "out" / "recipe.toml").to_dict()
+        == zoo.get_recipe(tiny_recipe, epochs=1, ablation=True, task="classification").to_dict()
+    )
     assert f"--out {tmp_path / 'out'}`" in (tmp_path / "out" / "report.md").read_text()
     # Its cost counts every run's training, read back or not, each once (the picked grid run is a seed's run).
     for results in (first, plain):
         grids = results["learning_rate_grids"].values()
         assert results["runs_trained_or_read"] == len(results["runs"]) + sum(len(grid) - 1 for grid in grids)
         assert results["train_seconds_all_runs"] >= round(sum(r["train_seconds"] for r in results["runs"]), 1)
-    assert f"{plain['train_seconds_all_runs']:,.0f} s of training in its" in (tmp_path / "plain" / "report.md").read_text()
+    assert (
+        f"{plain['train_seconds_all_runs']:,.0f} s of training in its" in (tmp_path / "plain" / "report.md").read_text()
+    )
 
 
 def test_bench_never_writes_committed_results_unless_named(tiny_recipe, digits):

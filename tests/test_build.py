@@ -8,8 +8,6 @@ import pytest
 import tensorflow as tf
 
 import zoo
-
-
 from zoo.nets.network import leaf_layers as _all_layers
 
 

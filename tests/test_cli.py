@@ -53,7 +53,22 @@ def test_train_from_a_users_file(tiny_recipe_file, tmp_path, capsys):
 
 def test_train_baseline(tiny_recipe_file, tmp_path):
     out_dir = tmp_path / "base"
-    assert main(["train", str(tiny_recipe_file), "--epochs", "1", "--baseline", "--learning-rate", "0.5", "--out", str(out_dir)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(tiny_recipe_file),
+                "--epochs",
+                "1",
+                "--baseline",
+                "--learning-rate",
+                "0.5",
+                "--out",
+                str(out_dir),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out_dir / "metrics.json").read_text())
     assert metrics["variant"] == "baseline" and metrics["learning_rate"] == 0.5
 
@@ -64,7 +79,9 @@ def test_zoo_lists_recipes_from_another_directory(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "zoo.cli.main", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "zoo.cli.main", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "fashion_deep_mlp" in done.stdout
 
@@ -96,8 +113,23 @@ def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_pa
     assert model_files("tiny_digits")["model.keras"].is_file()
     assert model_files("tiny_digits")["model.keras"].is_relative_to(tmp_path / "hub" / "tiny_digits")
     assert "Saved for reuse" in capsys.readouterr().out
-    assert main(["transfer", "tiny_digits", "--classes", "3,8", "--train-size", "50", "--head-epochs", "1",
-                 "--tune-epochs", "1"]) == 0
+    assert (
+        main(
+            [
+                "transfer",
+                "tiny_digits",
+                "--classes",
+                "3,8",
+                "--train-size",
+                "50",
+                "--head-epochs",
+                "1",
+                "--tune-epochs",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert "-> classes [3, 8] (3, 8), 50 training images: test accuracy" in capsys.readouterr().out
     assert main(["transfer", "tiny_digits", "--classes", "3;8"]) == 2
     assert "--classes '3;8' does not parse" in capsys.readouterr().err
@@ -114,7 +146,10 @@ def test_an_interruption_says_exactly_how_to_resume(tiny_recipe_file, monkeypatc
     monkeypatch.setattr(zoo.training.trainer, "train", interrupted)
     assert main(["train", str(tiny_recipe_file), "--epochs", "1"]) == 130
     hint = capsys.readouterr().err
-    assert f"resume from the last finished epoch with: zoo train {tiny_recipe_file} --epochs 1 --out runs/tiny_digits-" in hint
+    assert (
+        f"resume from the last finished epoch with: zoo train {tiny_recipe_file} --epochs 1 --out runs/tiny_digits-"
+        in hint
+    )
 
 
 @pytest.mark.slow
@@ -122,6 +157,8 @@ def test_bench_command_runs_end_to_end(tiny_recipe_file, tmp_path, monkeypatch, 
     """The main job's command (`zoo bench NAME --seeds 1 --no-ablation --epochs N --out DIR`), on a tiny recipe."""
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "bench"
-    assert main(["bench", str(tiny_recipe_file), "--seeds", "1", "--no-ablation", "--epochs", "1", "--out", str(out)]) == 0
+    assert (
+        main(["bench", str(tiny_recipe_file), "--seeds", "1", "--no-ablation", "--epochs", "1", "--out", str(out)]) == 0
+    )
     results = json.loads((out / "results.json").read_text())
     assert set(results["summary"]) == {"baseline", "recipe"} and (out / "report.md").is_file()

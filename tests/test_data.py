@@ -22,8 +22,10 @@ def _write_idx(path, array):
 def _fake_fashion_dir(folder, train=120, test=30):
     rng = np.random.default_rng(0)
     arrays = {
-        "x_train": rng.integers(0, 256, (train, 28, 28)), "y_train": np.arange(train) % 10,
-        "x_test": rng.integers(0, 256, (test, 28, 28)), "y_test": np.arange(test) % 10,
+        "x_train": rng.integers(0, 256, (train, 28, 28)),
+        "y_train": np.arange(train) % 10,
+        "x_test": rng.integers(0, 256, (test, 28, 28)),
+        "y_test": np.arange(test) % 10,
     }
     for key, filename in IDX_FILES.items():
         _write_idx(folder / filename, arrays[key])
@@ -148,10 +150,12 @@ def test_augmented_batches_depend_on_seed_epoch_and_batch_alone():
         return pipeline(x, y, 64, shuffle=True, seed=seed, augment=augmenter(["crop", "flip", "noise"], 0.1, seed))
 
     run = build(3)
-    assert not run.options().autotune.enabled, "autotuning stalls epochs at teardown (zoo.training.pipelines.without_autotune)"
+    assert not run.options().autotune.enabled, (
+        "autotuning stalls epochs at teardown (zoo.training.pipelines.without_autotune)"
+    )
     first, second = served(run, 0), served(run, 1)
-    np.testing.assert_array_equal(served(build(3), 1), second)   # resumed at epoch 1
-    np.testing.assert_array_equal(served(run, 0), first)         # epoch 0 served again
+    np.testing.assert_array_equal(served(build(3), 1), second)  # resumed at epoch 1
+    np.testing.assert_array_equal(served(run, 0), first)  # epoch 0 served again
     assert not np.array_equal(served(build(4), 0), first)
     plain = pipeline(x, y, 64, shuffle=True, seed=3)
     shifted = pipeline(x, y, 64, shuffle=True, seed=3, augment=augmenter(["crop"], 0.036, 3))
@@ -183,8 +187,13 @@ masked = zoo.DenoisingAutoencoder(64, 8, noise=0.3).fit(x.reshape(100, 64), epoc
 print(json.dumps([keras.backend.backend(), bool(np.array_equal(served(3, 1), served(3, 1))),
                   bool(np.array_equal(served(3, 0), served(3, 1))), run.test["accuracy"], masked["reconstruction_error"]]))
 """
-    done = subprocess.run([sys.executable, "-c", code, str(tiny_recipe_file), str(tmp_path / "run")], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": "jax"})
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_recipe_file), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     backend, repeats, same_across_epochs, accuracy, errors = json.loads(done.stdout.splitlines()[-1])
     assert backend == "jax" and repeats and not same_across_epochs

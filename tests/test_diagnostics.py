@@ -12,9 +12,18 @@ from zoo.training.diagnostics import diagnose, first_last_ratio, fixed_batch, gr
 
 
 def _deep(stack_name, depth=8):
-    return zoo.get_recipe("fashion_mlp", name="deep_digits", dataset="digits", validation_size=200, hidden=[30] * depth,
-                          batch_size=16, epochs=2, early_stopping_patience=0, dropout=0.0,
-                          **({"baseline.learning_rates": [0.1]} if stack_name == "baseline" else {}))
+    return zoo.get_recipe(
+        "fashion_mlp",
+        name="deep_digits",
+        dataset="digits",
+        validation_size=200,
+        hidden=[30] * depth,
+        batch_size=16,
+        epochs=2,
+        early_stopping_patience=0,
+        dropout=0.0,
+        **({"baseline.learning_rates": [0.1]} if stack_name == "baseline" else {}),
+    )
 
 
 def test_first_layer_gradient_vanishes_in_a_deep_sigmoid_net(digits):
@@ -50,7 +59,9 @@ def test_diagnosing_does_not_change_the_model(digits):
 @pytest.mark.slow
 def test_training_records_every_layer_every_epoch_and_warns(digits, tmp_path):
     with pytest.warns(UserWarning, match="vanishing gradients at initialization: .*hidden_1"):
-        result = zoo.train(_deep("baseline"), data=digits, out_dir=tmp_path / "sigmoid", baseline=True, learning_rate=0.1, verbose=0)
+        result = zoo.train(
+            _deep("baseline"), data=digits, out_dir=tmp_path / "sigmoid", baseline=True, learning_rate=0.1, verbose=0
+        )
     saved = json.loads(result.paths["diagnostics"].read_text())
     assert [record["epoch"] for record in saved["records"]] == [0, 1, 2]
     assert all(len(record["layers"]) == 8 for record in saved["records"])
@@ -64,8 +75,22 @@ def test_training_records_every_layer_every_epoch_and_warns(digits, tmp_path):
 
 
 def test_diagnose_command_at_initialization(capsys):
-    assert main(["diagnose", "fashion_deep_mlp", "--baseline", "--epochs", "0", "--set", "dataset=digits",
-                 "--set", "validation_size=200"]) == 0
+    assert (
+        main(
+            [
+                "diagnose",
+                "fashion_deep_mlp",
+                "--baseline",
+                "--epochs",
+                "0",
+                "--set",
+                "dataset=digits",
+                "--set",
+                "validation_size=200",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "hidden_20" in out and "warning: vanishing gradients at initialization" in out
 
@@ -78,8 +103,13 @@ def test_diagnose_needs_data_for_a_model():
 def test_conv_nets_report_every_conv_layer(digits):
     recipe = zoo.get_recipe("fashion_cnn", dataset="digits", validation_size=200, filters=[8, 8], hidden=[16])
     rows = diagnose(recipe, data=digits, examples=100)
-    assert [row["name"] for row in rows] == ["conv_block_1/conv_1", "conv_block_1/conv_2", "conv_block_2/conv_1",
-                                             "conv_block_2/conv_2", "hidden_1"]
+    assert [row["name"] for row in rows] == [
+        "conv_block_1/conv_1",
+        "conv_block_1/conv_2",
+        "conv_block_2/conv_1",
+        "conv_block_2/conv_2",
+        "hidden_1",
+    ]
     assert all(row["weight_grad_norm"] > 0 for row in rows)
 
 
@@ -96,15 +126,31 @@ def test_gradient_snr_separates_signal_from_noise_and_needs_two_batches():
 
 
 def test_diagnose_command_adds_the_gradient_snr_column(capsys):
-    assert main(["diagnose", "fashion_mlp", "--epochs", "0", "--snr", "--set", "dataset=digits",
-                 "--set", "validation_size=200"]) == 0
+    assert (
+        main(
+            [
+                "diagnose",
+                "fashion_mlp",
+                "--epochs",
+                "0",
+                "--snr",
+                "--set",
+                "dataset=digits",
+                "--set",
+                "validation_size=200",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     header, first = out.splitlines()[1:3]
     assert header.split()[-2:] == ["grad", "SNR"] and float(first.split()[-1]) > 0
 
 
 def test_recurrent_layers_are_diagnosed_by_their_recurrent_kernel(digits):
-    recipe = zoo.get_recipe("rnn", cell="simple_rnn", recurrent=[12, 8], hidden=[10], dataset="digits", validation_size=200)
+    recipe = zoo.get_recipe(
+        "rnn", cell="simple_rnn", recurrent=[12, 8], hidden=[10], dataset="digits", validation_size=200
+    )
     rows = diagnose(recipe, data=digits, examples=100)
     assert [row["name"] for row in rows] == ["recurrent_1", "recurrent_2", "hidden_1"]
     assert rows[0]["activation"] == "tanh" and rows[0]["saturated"] is not None

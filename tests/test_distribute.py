@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.training.distribute import cluster_from_tf_config, make_strategy
 from zoo.errors import RecipeError, RunError
+from zoo.training.distribute import cluster_from_tf_config, make_strategy
 from zoo.training.launch import tf_configs
 
 pytestmark = pytest.mark.slow
@@ -22,8 +22,9 @@ pytestmark = pytest.mark.slow
 
 def _zoo(*argv, env=None, timeout=240, **popen):
     environment = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "zoo", *argv], capture_output=True, text=True, env=environment,
-                          timeout=timeout, **popen)
+    return subprocess.run(
+        [sys.executable, "-m", "zoo", *argv], capture_output=True, text=True, env=environment, timeout=timeout, **popen
+    )
 
 
 def _accuracy(folder):
@@ -32,8 +33,18 @@ def _accuracy(folder):
 
 def test_mirrored_over_two_logical_cpus_matches_one_device(tiny_recipe_file, tmp_path):
     one = _zoo("train", str(tiny_recipe_file), "--epochs", "4", "--out", str(tmp_path / "one"))
-    two = _zoo("train", str(tiny_recipe_file), "--epochs", "4", "--distribute", "mirrored", "--devices", "2",
-               "--out", str(tmp_path / "two"))
+    two = _zoo(
+        "train",
+        str(tiny_recipe_file),
+        "--epochs",
+        "4",
+        "--distribute",
+        "mirrored",
+        "--devices",
+        "2",
+        "--out",
+        str(tmp_path / "two"),
+    )
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
     assert "Gradient diagnostics are skipped under a tf.distribute strategy" in two.stdout
     # Same global batch, same rate: the same accuracy within seed-level noise.
@@ -42,7 +53,9 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(tiny_recipe_file, tmp
 
 
 def test_two_workers_on_loopback_train_and_only_the_chief_writes(tiny_recipe_file, tmp_path):
-    done = _zoo("launch", "--workers", "2", "--port", "24310", "train", str(tiny_recipe_file), "--out", str(tmp_path / "run"))
+    done = _zoo(
+        "launch", "--workers", "2", "--port", "24310", "train", str(tiny_recipe_file), "--out", str(tmp_path / "run")
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "run" / "model.keras").is_file() and _accuracy(tmp_path / "run") > 0.5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "tiny_digits.toml"], "a worker left files behind"
@@ -52,10 +65,28 @@ def _start_workers(recipe_file, out, port, epochs):
     processes = []
     for config in tf_configs(2, port):
         env = {**os.environ, "TF_CONFIG": json.dumps(config)}
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "zoo", "train", str(recipe_file), "--distribute", "multi_worker", "--epochs", str(epochs),
-             "--set", "train.early_stopping_patience=0", "--out", str(out)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "zoo",
+                    "train",
+                    str(recipe_file),
+                    "--distribute",
+                    "multi_worker",
+                    "--epochs",
+                    str(epochs),
+                    "--set",
+                    "train.early_stopping_patience=0",
+                    "--out",
+                    str(out),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     return processes
 
 
@@ -84,11 +115,20 @@ def test_a_killed_worker_pair_resumes_from_the_backup_losing_at_most_one_epoch(t
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == epochs
 
 
-@pytest.mark.parametrize("tf_config, message", [
-    ("{not json", "TF_CONFIG is not JSON"),
-    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "ps", "index": 0}}', "task.type = 'ps' is not allowed"),
-    ('{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}', "expected a list of \"host:port\""),
-])
+@pytest.mark.parametrize(
+    "tf_config, message",
+    [
+        ("{not json", "TF_CONFIG is not JSON"),
+        (
+            '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "ps", "index": 0}}',
+            "task.type = 'ps' is not allowed",
+        ),
+        (
+            '{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}',
+            'expected a list of "host:port"',
+        ),
+    ],
+)
 def test_a_bad_tf_config_is_one_clear_line(tf_config, message):
     with pytest.raises(RunError, match=message):
         cluster_from_tf_config(tf_config)
@@ -104,10 +144,20 @@ def test_an_unknown_distribute_value_names_the_allowed_ones():
 def test_an_unreachable_peer_ends_the_worker_within_the_timeout(tiny_recipe_file, tmp_path):
     config = tf_configs(2, 24340)[0]  # worker 1 never starts
     started = time.monotonic()
-    done = _zoo("train", str(tiny_recipe_file), "--distribute", "multi_worker", "--out", str(tmp_path / "run"),
-                env={"TF_CONFIG": json.dumps(config), "ZOO_PEER_TIMEOUT": "5"}, timeout=120)
+    done = _zoo(
+        "train",
+        str(tiny_recipe_file),
+        "--distribute",
+        "multi_worker",
+        "--out",
+        str(tmp_path / "run"),
+        env={"TF_CONFIG": json.dumps(config), "ZOO_PEER_TIMEOUT": "5"},
+        timeout=120,
+    )
     assert time.monotonic() - started < 60
-    assert done.returncode != 0 and "the cluster was not complete within 5 s (its peers: 127.0.0.1:24341)" in done.stderr
+    assert (
+        done.returncode != 0 and "the cluster was not complete within 5 s (its peers: 127.0.0.1:24341)" in done.stderr
+    )
     assert not (tmp_path / "run").exists()
 
 

@@ -37,7 +37,9 @@ def test_readme_starts_with_the_two_commands():
 
 def _headline_rows():
     """README rows '| [recipe](...) | 0.9012 (0.9000-0.9030) | 0.8800 (...) | ...'."""
-    pattern = re.compile(r"^\| \[(\w+)\]\(benchmarks/results/\w+/report\.md\) \| ([0-9.]+) \([^)]*\) \| ([0-9.]+) ", re.M)
+    pattern = re.compile(
+        r"^\| \[(\w+)\]\(benchmarks/results/\w+/report\.md\) \| ([0-9.]+) \([^)]*\) \| ([0-9.]+) ", re.M
+    )
     return {name: (float(recipe), float(baseline)) for name, recipe, baseline in pattern.findall(README)}
 
 
@@ -57,7 +59,9 @@ def test_committed_results_have_the_promised_shape(results_file):
     folder = results_file.parent
     assert (folder / "report.md").is_file() and (folder / "curves.png").is_file()
     assert results["recipe"] == folder.name and results["schema_version"] == 1
-    assert {g["learning_rate"] for g in results["baseline_grid"]} == set(results["resolved_recipe"]["baseline"]["learning_rates"])
+    assert {g["learning_rate"] for g in results["baseline_grid"]} == set(
+        results["resolved_recipe"]["baseline"]["learning_rates"]
+    )
     best = max(results["baseline_grid"], key=lambda g: g["best_val_accuracy"])
     assert results["baseline_learning_rate"] == best["learning_rate"], "the baseline rate is picked on validation"
     for variant, summary in results["summary"].items():
@@ -127,9 +131,8 @@ def test_pretrain_experiment_matches_its_report_and_the_readme():
 @pytest.mark.parametrize("results_file", BENCH_RESULTS, ids=lambda p: p.parent.name)
 def test_committed_results_were_made_with_the_shipped_recipe(results_file):
     """A recipe edited after its benchmark must be benchmarked again: the numbers belong to the file."""
-    from zoo.recipes.recipe import get_recipe
-
     from zoo.recipes.catalog import get_dataset_info
+    from zoo.recipes.recipe import get_recipe
 
     committed = json.loads(results_file.read_text())["resolved_recipe"]
     current = get_recipe(committed["name"]).to_dict()
@@ -192,7 +195,9 @@ def test_committed_tabular_benchmark_has_every_table_and_model_and_the_readme_qu
     for key, value in results["recipe"].items():  # keys added since then are absent from the file
         committed = value.items() if isinstance(value, dict) else [(None, value)]
         for inner, inner_value in committed:
-            assert (current[key] if inner is None else current[key][inner]) == inner_value, f"{key}.{inner} changed: re-run it"
+            assert (current[key] if inner is None else current[key][inner]) == inner_value, (
+                f"{key}.{inner} changed: re-run it"
+            )
 
 
 def test_committed_tuning_experiment_starts_from_the_recipe_and_the_readme_quotes_it():

@@ -8,14 +8,18 @@ import pytest
 
 import zoo
 
-MODULES = ["zoo"] + [info.name for info in pkgutil.walk_packages(zoo.__path__, "zoo.") if not info.name.endswith("__main__")]
+MODULES = ["zoo"] + [
+    info.name for info in pkgutil.walk_packages(zoo.__path__, "zoo.") if not info.name.endswith("__main__")
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, report=True)
-    assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples in {name} failed (printed above)"
+    assert result.failed == 0, (
+        f"{result.failed} of {result.attempted} docstring examples in {name} failed (printed above)"
+    )
 
 
 def test_skipped_examples_say_why():

@@ -55,8 +55,12 @@ def test_parity_learning_curve_has_one_point_per_evaluation():
 
 def test_tuple_gradient_snr_is_higher_for_one_image_than_for_three():
     images, tags = tuples.segment_images(4000, seed=0)
-    one = tuples.score_gradient_snr(1, tuples.end_to_end_loss, tuples.tuple_sampler(images, tags, 1), batches=60, batch_size=100)
-    three = tuples.score_gradient_snr(3, tuples.end_to_end_loss, tuples.tuple_sampler(images, tags, 3), batches=60, batch_size=100)
+    one = tuples.score_gradient_snr(
+        1, tuples.end_to_end_loss, tuples.tuple_sampler(images, tags, 1), batches=60, batch_size=100
+    )
+    three = tuples.score_gradient_snr(
+        3, tuples.end_to_end_loss, tuples.tuple_sampler(images, tags, 3), batches=60, batch_size=100
+    )
     assert one["snr"] > three["snr"] and one["snr"] > one["resolution"]
 
 

@@ -1,7 +1,6 @@
 """Generated malformed recipes: every one is accepted or refused with a zoo error, never another exception."""
 
 import tomllib
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,10 +9,19 @@ from zoo.recipes.keys import SCHEMA
 from zoo.recipes.recipe import get_recipe, parse_recipe, read_recipe_file
 
 # Values of every type TOML can hold, and then some that it cannot.
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
-                    st.text(max_size=12), st.sampled_from(["elu", "adam", "cnn", "mlp", "fashion_mnist", "digits", "1cycle"]))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                            max_size=3), max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["elu", "adam", "cnn", "mlp", "fashion_mnist", "digits", "1cycle"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 known_keys = st.sampled_from([(section, key) for section, fields in SCHEMA.items() for key in fields])
 any_key = st.one_of(known_keys, st.tuples(st.sampled_from(list(SCHEMA) + ["bogus"]), st.text(max_size=10)))
 

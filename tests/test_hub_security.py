@@ -12,8 +12,9 @@ from zoo.hub.saved import IntegrityError, load_pretrained, model_files, save_pre
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, digits):
-    recipe = zoo.get_recipe("fashion_mlp", name="digits_mlp", dataset="digits", validation_size=200, hidden=[16],
-                            batch_size=16, epochs=1)
+    recipe = zoo.get_recipe(
+        "fashion_mlp", name="digits_mlp", dataset="digits", validation_size=200, hidden=[16], batch_size=16, epochs=1
+    )
     return zoo.train(recipe, data=digits, out_dir=tmp_path_factory.mktemp("run") / "run", verbose=0)
 
 
@@ -39,8 +40,12 @@ def test_a_file_missing_from_the_manifest_is_never_loaded(hub):
 def test_another_models_file_under_this_name_is_refused(hub, trained_run, tmp_path_factory):
     # A second model, saved properly under its own name, then copied over digits_mlp's folder with its hashes.
     other_root = tmp_path_factory.mktemp("other")
-    save_pretrained(trained_run.model, "other_mlp", {"name": "other_mlp", "recipe": {"train": {"optimizer": "adam",
-                    "learning_rate": 0.001}}}, root=other_root)
+    save_pretrained(
+        trained_run.model,
+        "other_mlp",
+        {"name": "other_mlp", "recipe": {"train": {"optimizer": "adam", "learning_rate": 0.001}}},
+        root=other_root,
+    )
     mine, theirs = model_files("digits_mlp", hub), model_files("other_mlp", other_root)
     for filename in ("model.keras", "card.json"):
         shutil.copyfile(theirs[filename], mine[filename])
@@ -52,13 +57,22 @@ def test_another_models_file_under_this_name_is_refused(hub, trained_run, tmp_pa
 def test_manifest_paths_stay_inside_the_folder(hub, tmp_path_factory):
     outside = tmp_path_factory.mktemp("outside") / "secret.txt"
     outside.write_text("not a model")
-    _rewrite_manifest(hub, lambda m: m.update({"digits_mlp/../../" + outside.parent.name + "/secret.txt": sha256(outside)}))
+    _rewrite_manifest(
+        hub, lambda m: m.update({"digits_mlp/../../" + outside.parent.name + "/secret.txt": sha256(outside)})
+    )
     with pytest.raises(IntegrityError, match="which is outside"):
         verify("digits_mlp", hub)
 
 
-@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"digits_mlp/model.keras": 5}', "\udcff".encode("utf-8",
-                                  "surrogateescape").decode("latin-1")])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{not json",
+        "[1, 2]",
+        '{"digits_mlp/model.keras": 5}',
+        "\udcff".encode("utf-8", "surrogateescape").decode("latin-1"),
+    ],
+)
 def test_a_malformed_manifest_is_an_integrity_error(hub, text):
     (hub / "manifest.json").write_bytes(text.encode("latin-1"))
     with pytest.raises(IntegrityError, match=r"manifest\.json"):
@@ -67,7 +81,9 @@ def test_a_malformed_manifest_is_an_integrity_error(hub, text):
 
 def test_a_lambda_layer_is_refused_even_with_its_hash_listed(hub):
     inputs = keras.Input((8, 8, 1))
-    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(keras.layers.Lambda(lambda x: x * 2)(inputs)))
+    outputs = keras.layers.Dense(10, activation="softmax")(
+        keras.layers.Flatten()(keras.layers.Lambda(lambda x: x * 2)(inputs))
+    )
     sneaky = keras.Model(inputs, outputs)
     path = model_files("digits_mlp", hub)["model.keras"]
     sneaky.save(path)
@@ -84,12 +100,19 @@ def test_keras_is_new_enough_for_the_safe_mode_fixes():
 def test_saving_again_needs_force_and_names_both_accuracies(hub, trained_run):
     from zoo.errors import RunError
 
-    with pytest.raises(RunError, match=r"already holds digits_mlp \(test accuracy 0\.\d{4}\); the new model scored 0\.\d{4}"
-                                       r"\. Pass --force"):
+    with pytest.raises(
+        RunError,
+        match=r"already holds digits_mlp \(test accuracy 0\.\d{4}\); the new model scored 0\.\d{4}"
+        r"\. Pass --force",
+    ):
         save_run(trained_run.run_dir, root=hub)
     old = model_files("digits_mlp", hub)
-    trained_run.model.get_layer("hidden_1").set_weights([w * 0.5 for w in trained_run.model.get_layer("hidden_1").get_weights()])
-    folder = save_pretrained(trained_run.model, "digits_mlp", json.loads(old["card.json"].read_text()), root=hub, force=True)
+    trained_run.model.get_layer("hidden_1").set_weights(
+        [w * 0.5 for w in trained_run.model.get_layer("hidden_1").get_weights()]
+    )
+    folder = save_pretrained(
+        trained_run.model, "digits_mlp", json.loads(old["card.json"].read_text()), root=hub, force=True
+    )
     assert model_files("digits_mlp", hub)["model.keras"].parent == folder != old["model.keras"].parent
     assert not old["model.keras"].exists(), "the replaced version's files are removed"
     verify("digits_mlp", hub)
@@ -103,8 +126,11 @@ def test_a_crash_at_any_step_of_a_save_leaves_a_loadable_model(hub, trained_run,
     card = json.loads(model_files("digits_mlp", hub)["card.json"].read_text())
     real_write_json, real_rename = hub_module.write_json, hub_module.Path.rename
     for failing in ("card", "rename", "manifest"):
+
         def broken_write_json(path, data, failing=failing):
-            if (failing == "card" and path.name == "card.json") or (failing == "manifest" and path.name == "manifest.json"):
+            if (failing == "card" and path.name == "card.json") or (
+                failing == "manifest" and path.name == "manifest.json"
+            ):
                 raise OSError(28, "No space left on device")
             real_write_json(path, data)
 
@@ -121,8 +147,11 @@ def test_a_crash_at_any_step_of_a_save_leaves_a_loadable_model(hub, trained_run,
         monkeypatch.undo()
         assert model_files("digits_mlp", hub)["model.keras"] == before
         verify("digits_mlp", hub)
-        leftovers = [p for p in hub.rglob("*") if p.name.startswith(".") or (p.is_dir() and p.parent.name == "digits_mlp"
-                                                                          and p != before.parent)]
+        leftovers = [
+            p
+            for p in hub.rglob("*")
+            if p.name.startswith(".") or (p.is_dir() and p.parent.name == "digits_mlp" and p != before.parent)
+        ]
         assert leftovers == [], f"{failing}: {leftovers}"
 
 

@@ -11,7 +11,9 @@ import pytest
 
 import zoo
 from zoo.nets.factories import ACTIVATION_LAYERS, INITIALIZERS, OPTIMIZERS
-from zoo.recipes.stacks import ACTIVATIONS, INITIALIZERS as INIT_WORDS, OPTIMIZERS as OPTIMIZER_WORDS
+from zoo.recipes.stacks import ACTIVATIONS
+from zoo.recipes.stacks import INITIALIZERS as INIT_WORDS
+from zoo.recipes.stacks import OPTIMIZERS as OPTIMIZER_WORDS
 
 PACKAGE = Path(zoo.__file__).parent
 NOISE = ("I0000", "E0000", "cuInit", "oneDNN custom operations")
@@ -19,8 +21,9 @@ NOISE = ("I0000", "E0000", "cuInit", "oneDNN custom operations")
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**environment, **env},
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**environment, **env}, timeout=300
+    )
 
 
 def _loaded(code: str, modules: tuple[str, ...]) -> list[str]:
@@ -30,8 +33,10 @@ def _loaded(code: str, modules: tuple[str, ...]) -> list[str]:
 
 
 def test_reading_recipes_loads_no_tensorflow():
-    code = ("import zoo, zoo.recipes.recipe, zoo.recipes.keys, zoo.recipes.stacks, zoo.recipes.catalog, zoo.reports.records, zoo.reports.report\n"
-            "recipe = zoo.get_recipe('fashion_mlp', dropout=0.3); recipe.to_toml(); zoo.list_recipes()")
+    code = (
+        "import zoo, zoo.recipes.recipe, zoo.recipes.keys, zoo.recipes.stacks, zoo.recipes.catalog, zoo.reports.records, zoo.reports.report\n"
+        "recipe = zoo.get_recipe('fashion_mlp', dropout=0.3); recipe.to_toml(); zoo.list_recipes()"
+    )
     assert _loaded(code, ("tensorflow", "keras", "torch")) == []
 
 
@@ -45,8 +50,11 @@ def test_zoo_list_is_quick_and_quiet(tmp_path):
 
 
 def test_library_core_never_imports_the_experiments_or_torch():
-    core = [info.name for info in __import__("pkgutil").walk_packages(zoo.__path__, "zoo.")
-            if not info.name.startswith("zoo.experiments") and not info.name.endswith(("__main__", "cli"))]
+    core = [
+        info.name
+        for info in __import__("pkgutil").walk_packages(zoo.__path__, "zoo.")
+        if not info.name.startswith("zoo.experiments") and not info.name.endswith(("__main__", "cli"))
+    ]
     code = "import importlib\n" + "".join(f"importlib.import_module({name!r})\n" for name in core)
     code += "import zoo; [getattr(zoo, name) for name in zoo.__all__]"
     # `import tensorflow` itself imports jax where jax is installed (tf.lite's utilities do);
@@ -69,8 +77,10 @@ def test_public_names_are_not_shadowed_by_modules():
 
 @pytest.mark.slow
 def test_commands_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path):
-    train = ("import sys; from zoo.cli.main import main; "
-             f"sys.exit(main(['train', {str(tiny_recipe_file)!r}, '--epochs', '1', '--out', {str(tmp_path / 'run')!r}]))")
+    train = (
+        "import sys; from zoo.cli.main import main; "
+        f"sys.exit(main(['train', {str(tiny_recipe_file)!r}, '--epochs', '1', '--out', {str(tmp_path / 'run')!r}]))"
+    )
     for code in ("import sys; from zoo.cli.main import main; sys.exit(main(['list']))", train):
         done = _python(code)
         assert done.returncode == 0, done.stderr
@@ -89,10 +99,12 @@ def test_a_users_own_log_level_is_kept():
 def test_real_errors_pass_the_noise_filter():
     from zoo.reports.console import filter_noise
 
-    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-            "I0000 00:00:1.5  7 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n"
-            "E0000 00:00:1.8  7 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
-            "E0000 00:00:1.9  7 some_kernel.cc:10] out of memory allocating tensor\n")
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1.5  7 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n"
+        "E0000 00:00:1.8  7 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
+        "E0000 00:00:1.9  7 some_kernel.cc:10] out of memory allocating tensor\n"
+    )
     assert filter_noise(text) == "E0000 00:00:1.9  7 some_kernel.cc:10] out of memory allocating tensor\n"
 
 
@@ -106,15 +118,20 @@ def _sizes():
 
 
 def test_no_module_over_400_lines_and_no_function_over_60():
-    too_big = [f"{path.relative_to(PACKAGE.parent)} {what}: {lines} lines (limit {limit})"
-               for path, what, lines, limit in _sizes() if lines > limit]
+    too_big = [
+        f"{path.relative_to(PACKAGE.parent)} {what}: {lines} lines (limit {limit})"
+        for path, what, lines, limit in _sizes()
+        if lines > limit
+    ]
     assert too_big == []
 
 
 def test_plots_never_touch_pyplot_or_the_backend():
     for path in PACKAGE.rglob("*.py"):
         source = path.read_text()
-        assert "matplotlib.use(" not in source and "matplotlib.pyplot" not in source and "import pyplot" not in source, path
+        assert (
+            "matplotlib.use(" not in source and "matplotlib.pyplot" not in source and "import pyplot" not in source
+        ), path
 
 
 def test_factory_tables_cover_every_word():
@@ -138,6 +155,8 @@ def test_the_named_baseline_stack_and_zoo_baseline_build_the_same_layers():
     plain_recipe = parse_recipe({"name": "plain", "model": {"hidden": [16, 8]}})  # sets no [stack] key itself
     named = parse_recipe({"name": "plain", "model": {"hidden": [16, 8]}, "stack": {"name": "baseline"}})
     assert named.to_dict()["stack"] == baseline_recipe(plain_recipe).to_dict()["stack"]
-    described = [[type(layer).__name__ for layer in zoo.nets.network.leaf_layers(model)]
-                 for model in (zoo.build(named), zoo.baseline(plain_recipe))]
+    described = [
+        [type(layer).__name__ for layer in zoo.nets.network.leaf_layers(model)]
+        for model in (zoo.build(named), zoo.baseline(plain_recipe))
+    ]
     assert described[0] == described[1] and "BatchNorm" not in described[0]

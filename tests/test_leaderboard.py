@@ -14,9 +14,11 @@ RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "lead
 
 
 def test_a_threshold_counts_only_when_the_median_clears_it():
-    rows = [{"contestant": "zoo", "label": "slow", "accuracy": 0.935, "seconds": 300.0},
-            {"contestant": "zoo", "label": "fast", "accuracy": 0.921, "seconds": 60.0},
-            {"contestant": "torch", "label": "twin", "accuracy": 0.9299, "seconds": 200.0}]
+    rows = [
+        {"contestant": "zoo", "label": "slow", "accuracy": 0.935, "seconds": 300.0},
+        {"contestant": "zoo", "label": "fast", "accuracy": 0.921, "seconds": 60.0},
+        {"contestant": "torch", "label": "twin", "accuracy": 0.9299, "seconds": 200.0},
+    ]
     table = {row["threshold"]: row for row in standings(rows, (0.92, 0.93, 0.94))}
     assert table[0.92]["zoo"]["label"] == "fast" and table[0.92]["torch"]["label"] == "twin"
     assert table[0.93]["zoo"]["label"] == "slow" and table[0.93]["torch"] is None
@@ -36,8 +38,10 @@ def test_entries_are_fixed_budgets_of_known_contestants():
 
 @pytest.mark.slow
 def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
-    entries = [Entry("zoo", "tiny, 1 epoch", recipe=str(tiny_recipe_file), overrides={"train.epochs": 1}, seeds=1),
-               Entry("zoo", "tiny, 3 epochs", recipe=str(tiny_recipe_file), overrides={"train.epochs": 3}, seeds=1)]
+    entries = [
+        Entry("zoo", "tiny, 1 epoch", recipe=str(tiny_recipe_file), overrides={"train.epochs": 1}, seeds=1),
+        Entry("zoo", "tiny, 3 epochs", recipe=str(tiny_recipe_file), overrides={"train.epochs": 3}, seeds=1),
+    ]
     if importlib.util.find_spec("torch"):
         entries.append(Entry("torch", "tiny twin", recipe=str(tiny_recipe_file), seeds=1))
     results = run(out_dir=tmp_path / "out", runs_dir=tmp_path / "runs", entries=tuple(entries), thresholds=(0.5, 0.999))

@@ -28,8 +28,10 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
     # The ramp starts one step's worth up (0.01 / 100 steps), so the first step is not wasted at rate 0.
     assert values[0] == pytest.approx(1e-4) and values[1] == pytest.approx(0.00505) and values[2] == pytest.approx(0.01)
     assert values[2] > values[3] > values[4] >= 0 and values[4] < 1e-5
-    plain = learning_rate_schedule(zoo.get_recipe("fashion_mlp", schedule="cosine", warmup_epochs=0, learning_rate=1e-3, epochs=2),
-                                   steps_per_epoch=10)
+    plain = learning_rate_schedule(
+        zoo.get_recipe("fashion_mlp", schedule="cosine", warmup_epochs=0, learning_rate=1e-3, epochs=2),
+        steps_per_epoch=10,
+    )
     assert float(plain(0)) == pytest.approx(1e-3)
 
 
@@ -46,8 +48,9 @@ def test_weight_averaging_and_erasing_train(tiny_recipe, digits, tmp_path):
 
 
 def test_modern_stack_and_baseline_drops_the_new_levers():
-    recipe = zoo.get_recipe("fashion_mlp", **{"stack.name": "modern", "stack.activation": "swish"},
-                            label_smoothing=0.1, ema=True)
+    recipe = zoo.get_recipe(
+        "fashion_mlp", **{"stack.name": "modern", "stack.activation": "swish"}, label_smoothing=0.1, ema=True
+    )
     assert zoo.get_stack("modern").optimizer == "adamw"
     plain = zoo.nets.network.baseline_recipe(recipe)
     assert plain.train.label_smoothing == 0.0 and plain.train.ema is False and plain.stack.activation == "sigmoid"

@@ -27,8 +27,12 @@ def test_sweep_grows_the_rate_stops_at_blowup_and_suggests_a_working_rate(tiny_r
     saved = json.loads((tmp_path / "lr_find.json").read_text())
     assert saved["suggestion"] == found.suggestion and saved["rule"] == "steepest"
     assert (tmp_path / "lr_find.png").stat().st_size > 5000
-    trained = zoo.train(zoo.get_recipe(tiny_recipe, **{"train.learning_rate": found.suggestion}), data=digits,
-                        out_dir=tmp_path / "run", verbose=0)
+    trained = zoo.train(
+        zoo.get_recipe(tiny_recipe, **{"train.learning_rate": found.suggestion}),
+        data=digits,
+        out_dir=tmp_path / "run",
+        verbose=0,
+    )
     assert trained.test["accuracy"] > 0.8, "the suggested rate trains the net"
 
 
@@ -37,11 +41,14 @@ def test_baseline_sweep_uses_sgd(tiny_recipe, digits):
     assert found.optimizer == "sgd" and found.recipe.endswith("_baseline")
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ({"steps": 0}, "steps = 0"),
-    ({"start": 1.0, "end": 0.1}, "the sweep needs start < end"),
-    ({"start": 0.0}, "start = 0"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"steps": 0}, "steps = 0"),
+        ({"start": 1.0, "end": 0.1}, "the sweep needs start < end"),
+        ({"start": 0.0}, "start = 0"),
+    ],
+)
 def test_bad_sweep_arguments_are_named(tiny_recipe, digits, arguments, message):
     with pytest.raises(zoo.ZooError, match=message):
         lr_find(tiny_recipe, data=digits, **arguments)

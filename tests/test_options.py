@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.nets.network import learning_rate_schedule
 from zoo.nets.layers import RReLU
-
-
 from zoo.nets.network import leaf_layers as _leaves
+from zoo.nets.network import learning_rate_schedule
 
 
 def _small(**overrides):
@@ -30,7 +28,9 @@ def test_l1_l2_penalties_add_to_the_loss():
     _, plain = _small()
     _, penalized = _small(l1=1e-3, l2=1e-2)
     assert not plain.losses and len(penalized.losses) == 2  # the two hidden kernels
-    kernels = [layer.kernel for layer in _leaves(penalized) if isinstance(layer, keras.layers.Dense) and layer.name != "output"]
+    kernels = [
+        layer.kernel for layer in _leaves(penalized) if isinstance(layer, keras.layers.Dense) and layer.name != "output"
+    ]
     expected = sum(1e-3 * np.abs(k.numpy()).sum() + 1e-2 * np.square(k.numpy()).sum() for k in kernels)
     assert float(sum(penalized.losses)) == pytest.approx(expected, rel=1e-4)
 
@@ -91,8 +91,15 @@ def test_batch_norm_position():
     assert "BatchNorm" not in names(none) and none.get_layer("hidden_1").layers[0].use_bias
 
 
-@pytest.mark.parametrize("init, cls", [("glorot_uniform", "GlorotUniform"), ("glorot_normal", "GlorotNormal"),
-                                       ("he_uniform", "HeUniform"), ("lecun_normal", "LecunNormal")])
+@pytest.mark.parametrize(
+    "init, cls",
+    [
+        ("glorot_uniform", "GlorotUniform"),
+        ("glorot_normal", "GlorotNormal"),
+        ("he_uniform", "HeUniform"),
+        ("lecun_normal", "LecunNormal"),
+    ],
+)
 def test_initializers(init, cls):
     _, model = _small(init=init)
     assert type(model.get_layer("hidden_1").layers[0].kernel_initializer).__name__ == cls
@@ -119,7 +126,9 @@ def test_mc_dropout_spread_and_original_untouched():
 
 def test_augmentation_touches_training_batches_only(digits):
     plain = zoo.batches(digits, batch_size=16)
-    changed = zoo.batches(digits, batch_size=16, augment=["flip", "translate", "rotate", "zoom", "noise"], augment_amount=0.2)
+    changed = zoo.batches(
+        digits, batch_size=16, augment=["flip", "translate", "rotate", "zoom", "noise"], augment_amount=0.2
+    )
     plain_first = next(iter(plain.train))[0].numpy()
     aug_first = next(iter(changed.train))[0].numpy()
     assert aug_first.shape == plain_first.shape and not np.array_equal(aug_first, plain_first)
@@ -134,8 +143,12 @@ def test_augmentation_reaches_training(tiny_recipe, digits, tmp_path):
     """Same seed, same data: only the recipe's augmentation differs, so the training curves must too."""
     recipe = zoo.get_recipe(tiny_recipe, epochs=1, dropout=0.0)
     plain = zoo.train(recipe, data=digits, out_dir=tmp_path / "plain", verbose=0)
-    noisy = zoo.train(zoo.get_recipe(recipe, augment=["translate", "noise"], augment_amount=0.5), data=digits,
-                      out_dir=tmp_path / "augmented", verbose=0)
+    noisy = zoo.train(
+        zoo.get_recipe(recipe, augment=["translate", "noise"], augment_amount=0.5),
+        data=digits,
+        out_dir=tmp_path / "augmented",
+        verbose=0,
+    )
     assert noisy.metrics["epochs_run"] == plain.metrics["epochs_run"] == 1
     assert noisy.history["loss"][0] > plain.history["loss"][0] + 0.01, "the augmented run trained on the same batches"
 
@@ -173,7 +186,11 @@ def test_schedules_give_the_expected_rate():
     assert rate("1cycle", 900) == pytest.approx(0.004)
     assert rate("1cycle", 1000) == pytest.approx(0.00004, rel=1e-4)
     # The compiled optimizer carries the schedule.
-    for schedule, name in (("1cycle", "OneCycle"), ("piecewise", "EpochPiecewise"), ("exponential", "ExponentialDecay")):
+    for schedule, name in (
+        ("1cycle", "OneCycle"),
+        ("piecewise", "EpochPiecewise"),
+        ("exponential", "ExponentialDecay"),
+    ):
         model = zoo.build(zoo.get_recipe("fashion_mlp", schedule=schedule))
         assert model.optimizer.get_config()["learning_rate"]["class_name"] == name
 
@@ -181,20 +198,30 @@ def test_schedules_give_the_expected_rate():
 def test_plateau_schedule_cuts_the_rate_when_validation_stalls(tiny_recipe, digits, tmp_path):
     # A rate this small cannot move validation loss by ReduceLROnPlateau's min_delta, so every
     # epoch after the first counts as a stall.
-    recipe = zoo.get_recipe(tiny_recipe, schedule="plateau", plateau_patience=1, plateau_factor=0.5,
-                            learning_rate=1e-9, epochs=3, early_stopping_patience=0)
+    recipe = zoo.get_recipe(
+        tiny_recipe,
+        schedule="plateau",
+        plateau_patience=1,
+        plateau_factor=0.5,
+        learning_rate=1e-9,
+        epochs=3,
+        early_stopping_patience=0,
+    )
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
     assert float(result.model.optimizer.learning_rate) == pytest.approx(1e-9 * 0.25, rel=1e-3)
 
 
 # ---- bad input ----
 
+
 def test_bad_option_values():
     with pytest.raises(zoo.RecipeError, match=r"stack\.rrelu_lower = 0\.5 is greater than stack\.rrelu_upper = 0\.3"):
         zoo.get_recipe("fashion_mlp", activation="rrelu", rrelu_lower=0.5, rrelu_upper=0.3)
     with pytest.raises(zoo.RecipeError, match=r"train\.schedule = '1cylce' is not allowed \(did you mean '1cycle'"):
         zoo.get_recipe("fashion_mlp", schedule="1cylce")
-    with pytest.raises(zoo.RecipeError, match=r"regularization\.augment\[0\] = 'flp' is not allowed \(did you mean 'flip'"):
+    with pytest.raises(
+        zoo.RecipeError, match=r"regularization\.augment\[0\] = 'flp' is not allowed \(did you mean 'flip'"
+    ):
         zoo.get_recipe("fashion_mlp", augment=["flp"])
     with pytest.raises(zoo.RecipeError, match="piecewise needs one more factor than boundaries"):
         zoo.get_recipe("fashion_mlp", schedule="piecewise", boundaries=[5], factors=[1.0])

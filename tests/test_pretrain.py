@@ -22,9 +22,20 @@ def binary_toy():
 
 def _pretrain_recipe(tiny_recipe, **overrides):
     """The tiny digits recipe as a plain sigmoid net (what RBM pretraining is for)."""
-    return zoo.get_recipe(tiny_recipe, **{"init": "scaled_normal", "activation": "sigmoid", "batch_norm": False, "dropout": 0.0,
-                                          "optimizer": "sgd", "learning_rate": 0.1, "method": "rbm", "layer_epochs": 2,
-                                          **overrides})
+    return zoo.get_recipe(
+        tiny_recipe,
+        **{
+            "init": "scaled_normal",
+            "activation": "sigmoid",
+            "batch_norm": False,
+            "dropout": 0.0,
+            "optimizer": "sgd",
+            "learning_rate": 0.1,
+            "method": "rbm",
+            "layer_epochs": 2,
+            **overrides,
+        },
+    )
 
 
 def test_cd1_lowers_reconstruction_error(binary_toy):
@@ -47,7 +58,9 @@ def test_cd_k_runs_more_gibbs_steps_and_still_learns(binary_toy):
 
 def test_denoising_autoencoder_learns_with_any_activation(binary_toy):
     for activation, init in (("sigmoid", "scaled_normal"), ("elu", "he_normal")):
-        dae = DenoisingAutoencoder(36, 8, activation=activation, init=init, noise=0.3, learning_rate=0.05, momentum=0.9, seed=0)
+        dae = DenoisingAutoencoder(
+            36, 8, activation=activation, init=init, noise=0.3, learning_rate=0.05, momentum=0.9, seed=0
+        )
         history = dae.fit(binary_toy, epochs=4, batch_size=32, verbose=False)
         assert history["reconstruction_error"][-1] < history["reconstruction_error"][0], activation
         assert dae.transform(binary_toy).shape == (2000, 8)
@@ -56,8 +69,12 @@ def test_denoising_autoencoder_learns_with_any_activation(binary_toy):
 def test_denoising_autoencoder_trains_the_same_every_time(binary_toy):
     # Its masks come from (seed, epoch, batch index) alone: two fits with one seed match to the
     # last digit, and a second epoch draws masks of its own (another seed trains differently).
-    errors = [DenoisingAutoencoder(36, 8, noise=0.3, seed=seed).fit(binary_toy, epochs=2, batch_size=32, verbose=False)
-              ["reconstruction_error"] for seed in (0, 0, 1)]
+    errors = [
+        DenoisingAutoencoder(36, 8, noise=0.3, seed=seed).fit(binary_toy, epochs=2, batch_size=32, verbose=False)[
+            "reconstruction_error"
+        ]
+        for seed in (0, 0, 1)
+    ]
     assert errors[0] == errors[1]
     assert errors[0] != errors[2]
 
@@ -106,16 +123,19 @@ def test_fine_tuning_starts_from_the_pretrained_weights(tiny_recipe, digits, tmp
     np.testing.assert_allclose(first.kernel.numpy(), stack.layers[0][0], atol=1e-5)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"cd_k": 0}, "pretrain.cd_k = 0 is out of range"),
-    ({"noise": 1.0}, "pretrain.noise = 1.0 is out of range"),
-    ({"noise": -0.1}, "pretrain.noise = -0.1 is out of range"),
-    ({"layer_epochs": 0}, "pretrain.layer_epochs = 0 is out of range"),
-    ({"method": "boltzmann"}, "pretrain.method = 'boltzmann' is not allowed"),
-    ({"activation": "elu"}, "pretrain.method = 'rbm' needs stack.activation = 'sigmoid'"),
-    ({"batch_norm": True}, "needs stack.batch_norm = false"),
-    ({"kind": "cnn"}, "needs model.kind = 'mlp'"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"cd_k": 0}, "pretrain.cd_k = 0 is out of range"),
+        ({"noise": 1.0}, "pretrain.noise = 1.0 is out of range"),
+        ({"noise": -0.1}, "pretrain.noise = -0.1 is out of range"),
+        ({"layer_epochs": 0}, "pretrain.layer_epochs = 0 is out of range"),
+        ({"method": "boltzmann"}, "pretrain.method = 'boltzmann' is not allowed"),
+        ({"activation": "elu"}, "pretrain.method = 'rbm' needs stack.activation = 'sigmoid'"),
+        ({"batch_norm": True}, "needs stack.batch_norm = false"),
+        ({"kind": "cnn"}, "needs model.kind = 'mlp'"),
+    ],
+)
 def test_bad_pretraining_settings_are_refused(tiny_recipe, overrides, message):
     with pytest.raises(zoo.RecipeError, match=message.replace("(", r"\(").replace(".", r"\.")):
         _pretrain_recipe(tiny_recipe, **overrides)
@@ -141,8 +161,22 @@ def test_layer_sizes_not_matching_the_model_are_refused(tiny_recipe, digits):
 
 def test_cli_pretrain_writes_history_and_filters(tiny_recipe_file, tmp_path, capsys):
     out = tmp_path / "pre"
-    status = main(["pretrain", str(tiny_recipe_file), "--set", "stack.name=baseline", "--set", "stack.dropout=0.0",
-                   "--set", "pretrain.method=dae", "--set", "pretrain.layer_epochs=1", "--out", str(out)])
+    status = main(
+        [
+            "pretrain",
+            str(tiny_recipe_file),
+            "--set",
+            "stack.name=baseline",
+            "--set",
+            "stack.dropout=0.0",
+            "--set",
+            "pretrain.method=dae",
+            "--set",
+            "pretrain.layer_epochs=1",
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     assert "dae pretraining of [32, 16]" in capsys.readouterr().out
     assert json.loads((out / "pretrain.json").read_text())["sizes"] == [32, 16]

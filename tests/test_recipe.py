@@ -27,7 +27,11 @@ def test_deep_recipe_has_at_least_20_hidden_layers():
 def test_omitted_keys_take_the_named_stack():
     selu = parse_recipe({"name": "s", "stack": {"name": "self_normalizing"}})
     assert (selu.stack.init, selu.stack.activation, selu.stack.batch_norm, selu.stack.dropout_kind) == (
-        "lecun_normal", "selu", False, "alpha")
+        "lecun_normal",
+        "selu",
+        False,
+        "alpha",
+    )
     assert selu.train.optimizer == "adam"
     plain = parse_recipe({"name": "p", "stack": {"name": "baseline"}})
     assert plain.train.optimizer == "sgd" and plain.stack.activation == "sigmoid"
@@ -80,6 +84,7 @@ def test_parse_override(text, expected):
 
 # ---- bad input: each message names the key, the value and what is allowed ----
 
+
 def test_unknown_recipe_suggests_close_names():
     with pytest.raises(zoo.RecipeError, match=r"unknown recipe 'fashon_mlp' \(did you mean 'fashion_mlp'"):
         zoo.get_recipe("fashon_mlp")
@@ -110,7 +115,12 @@ def test_unknown_key_lists_allowed():
         ("stack", "dropout", 1.0, r"stack\.dropout = 1\.0 is out of range; expected a number >= 0 and < 1"),
         ("stack", "dropout", -0.1, r"stack\.dropout = -0\.1 is out of range"),
         ("stack", "dropout", "high", r"stack\.dropout = 'high' has the wrong type; expected a number"),
-        ("stack", "activation", "elo", r"stack\.activation = 'elo' is not allowed \(did you mean 'elu'\?\); allowed: sigmoid"),
+        (
+            "stack",
+            "activation",
+            "elo",
+            r"stack\.activation = 'elo' is not allowed \(did you mean 'elu'\?\); allowed: sigmoid",
+        ),
         ("stack", "batch_norm", 1, r"stack\.batch_norm = 1 has the wrong type; expected true or false"),
         ("train", "epochs", 0, r"train\.epochs = 0 is out of range; expected an integer >= 1"),
         ("train", "epochs", True, r"train\.epochs = True has the wrong type"),
@@ -119,7 +129,12 @@ def test_unknown_key_lists_allowed():
         ("train", "learning_rate", 0, r"train\.learning_rate = 0\.0 is out of range; expected a number > 0"),
         ("model", "hidden", [100, 0], r"model\.hidden\[1\] = 0 is out of range"),
         ("model", "hidden", 100, r"model\.hidden = 100 is not allowed; expected a list"),
-        ("model", "kind", "transformer", r"model\.kind = 'transformer' is not allowed.*; allowed: mlp, cnn, resnet, rnn"),
+        (
+            "model",
+            "kind",
+            "transformer",
+            r"model\.kind = 'transformer' is not allowed.*; allowed: mlp, cnn, resnet, rnn",
+        ),
         ("regularization", "l2", -1, r"regularization\.l2 = -1\.0 is out of range"),
         ("baseline", "learning_rates", [], r"baseline\.learning_rates = \[\] is too short"),
     ],

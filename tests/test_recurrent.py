@@ -30,14 +30,19 @@ def test_tables_are_read_one_value_per_step():
 
 
 def test_recurrent_init_gain_scales_the_orthogonal_recurrent_kernel():
-    model = zoo.build(zoo.get_recipe("rnn", cell="simple_rnn", recurrent=[16], hidden=[], recurrent_init_gain=2.0),
-                      input_shape=(8, 8, 1), num_classes=3)
+    model = zoo.build(
+        zoo.get_recipe("rnn", cell="simple_rnn", recurrent=[16], hidden=[], recurrent_init_gain=2.0),
+        input_shape=(8, 8, 1),
+        num_classes=3,
+    )
     kernel = model.get_layer("recurrent_1").cell.recurrent_kernel.numpy()
     np.testing.assert_allclose(kernel.T @ kernel, 4.0 * np.eye(16), atol=1e-4)
 
 
 def test_the_recipe_trains_with_zoo_train(digits, tmp_path):
-    recipe = zoo.get_recipe("rnn", recurrent=[32], hidden=[], dataset="digits", validation_size=200, epochs=3, batch_size=16)
+    recipe = zoo.get_recipe(
+        "rnn", recurrent=[32], hidden=[], dataset="digits", validation_size=200, epochs=3, batch_size=16
+    )
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
     assert result.metrics["status"] == "ok" and result.metrics["test_accuracy"] > 0.5
     assert result.paths["diagnostics"].exists()

@@ -25,19 +25,28 @@ def test_a_recipe_file_that_is_not_utf8_or_is_a_folder(tmp_path):
         zoo.get_recipe(tmp_path / "folder.toml")
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"model.hidden": []}, r"model\.hidden = \[\] is not allowed for model\.kind = 'mlp'"),
-    ({"model.hidden": [8] * 2000}, "2000 hidden layers; zoo builds at most 500"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"model.hidden": []}, r"model\.hidden = \[\] is not allowed for model\.kind = 'mlp'"),
+        ({"model.hidden": [8] * 2000}, "2000 hidden layers; zoo builds at most 500"),
+    ],
+)
 def test_impossible_architectures_are_recipe_errors(overrides, message):
     with pytest.raises(zoo.RecipeError, match=message):
         zoo.get_recipe("fashion_mlp", **overrides)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"model.filters": [8] * 6}, r"model\.filters = .* makes 6 2x2-pooling stages, more than 28x28 images allow; expected at most 4"),
-    ({"model.kernel_size": 50}, r"model\.kernel_size = 50 is larger than the 28x28 images"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            {"model.filters": [8] * 6},
+            r"model\.filters = .* makes 6 2x2-pooling stages, more than 28x28 images allow; expected at most 4",
+        ),
+        ({"model.kernel_size": 50}, r"model\.kernel_size = 50 is larger than the 28x28 images"),
+    ],
+)
 def test_conv_nets_that_do_not_fit_the_images(overrides, message):
     with pytest.raises(zoo.RecipeError, match=message):
         zoo.build(zoo.get_recipe("fashion_cnn", **overrides))
@@ -52,7 +61,9 @@ def test_a_model_larger_than_memory_is_refused(monkeypatch):
 
 def test_a_batch_larger_than_the_training_set(tmp_path, digits):
     recipe = zoo.get_recipe("fashion_mlp", dataset="digits", validation_size=200, batch_size=10_000_000)
-    with pytest.raises(zoo.RecipeError, match=r"train\.batch_size = 10000000 is not allowed; expected an integer >= 1 and <= 1237"):
+    with pytest.raises(
+        zoo.RecipeError, match=r"train\.batch_size = 10000000 is not allowed; expected an integer >= 1 and <= 1237"
+    ):
         zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
     assert not (tmp_path / "run").exists(), "a recipe that cannot train leaves no run folder behind"
 
@@ -84,8 +95,23 @@ def test_training_status_names_divergence_and_chance():
 def test_a_diverging_run_exits_non_zero_and_is_never_saved(tiny_recipe_file, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "hub"))
     out = tmp_path / "run"
-    code = main(["train", str(tiny_recipe_file), "--epochs", "2", "--out", str(out), "--save",
-                 "--set", "train.optimizer=sgd", "--set", "train.learning_rate=1e6", "--set", "stack.batch_norm=false"])
+    code = main(
+        [
+            "train",
+            str(tiny_recipe_file),
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+            "--save",
+            "--set",
+            "train.optimizer=sgd",
+            "--set",
+            "train.learning_rate=1e6",
+            "--set",
+            "stack.batch_norm=false",
+        ]
+    )
     assert code == 3
     assert "diverged" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())

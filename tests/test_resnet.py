@@ -9,15 +9,27 @@ from zoo.nets.network import estimated_parameters
 
 
 def _tiny(**overrides):
-    return zoo.get_recipe("fashion_resnet", **{"model.filters": [8, 16], "model.blocks_per_stage": 1,
-                                               "dataset": "digits", "validation_size": 200, **overrides})
+    return zoo.get_recipe(
+        "fashion_resnet",
+        **{
+            "model.filters": [8, 16],
+            "model.blocks_per_stage": 1,
+            "dataset": "digits",
+            "validation_size": 200,
+            **overrides,
+        },
+    )
 
 
 def test_residual_block_adds_a_projected_shortcut_only_when_the_shape_changes():
     same = zoo.residual_block(16, input_channels=16)
     wider = zoo.residual_block(32, input_channels=16, strides=2)
     assert "conv_3" not in [layer.name for layer in same.layers]
-    assert [layer.name for layer in wider.layers if isinstance(layer, keras.layers.Conv2D)] == ["conv_1", "conv_2", "conv_3"]
+    assert [layer.name for layer in wider.layers if isinstance(layer, keras.layers.Conv2D)] == [
+        "conv_1",
+        "conv_2",
+        "conv_3",
+    ]
     x = np.random.default_rng(0).normal(size=(2, 8, 8, 16)).astype("float32")
     assert tuple(wider(x).shape) == (2, 4, 4, 32) and tuple(same(x).shape) == (2, 8, 8, 16)
 
@@ -47,8 +59,9 @@ def test_resnet_refuses_what_it_cannot_build():
 @pytest.mark.slow
 def test_a_tiny_resnet_learns_digits_and_skips_chain_diagnostics(tmp_path, capsys):
     digits = zoo.load_data("digits", validation_size=200)
-    recipe = _tiny(**{"train.batch_size": 32, "train.epochs": 4, "train.learning_rate": 1e-2,
-                      "regularization.augment": []})
+    recipe = _tiny(
+        **{"train.batch_size": 32, "train.epochs": 4, "train.learning_rate": 1e-2, "regularization.augment": []}
+    )
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "resnet", verbose=2)
     assert result.test["accuracy"] > 0.6, result.test  # chance is 0.1
     assert "a residual net is not one; skipped" in capsys.readouterr().out

@@ -13,9 +13,9 @@ from PIL import Image
 
 import zoo
 from zoo.cli.main import main
-from zoo.errors import DataError
 from zoo.data.sources import load_data
 from zoo.data.tables import table_columns
+from zoo.errors import DataError
 
 TINY = ["--set", "model.hidden=[16]", "--set", "train.batch_size=16", "--epochs", "1"]
 
@@ -34,9 +34,15 @@ def _table(path, rows=120):
     rng = np.random.default_rng(0)
     weight = rng.normal(10, 3, rows)
     colour = rng.choice(["red", "green", "blue"], rows)
-    frame = pd.DataFrame({"weight": weight, "colour": colour, "height": rng.normal(1, 0.2, rows),
-                          "kind": np.where((weight > 10) & (colour != "blue"), "yes", "no"),
-                          "price": 2 * weight + 3 * (colour == "red") + rng.normal(0, 0.3, rows)})
+    frame = pd.DataFrame(
+        {
+            "weight": weight,
+            "colour": colour,
+            "height": rng.normal(1, 0.2, rows),
+            "kind": np.where((weight > 10) & (colour != "blue"), "yes", "no"),
+            "price": 2 * weight + 3 * (colour == "red") + rng.normal(0, 0.3, rows),
+        }
+    )
     frame.to_csv(path, index=False)
     return frame
 
@@ -48,8 +54,12 @@ def _run_folder(capsys):
 
 def test_an_image_folder_trains_through_the_cli_and_its_model_takes_raw_pixels(tmp_path, capsys):
     folder = _images(tmp_path / "shapes")
-    assert main(["train", "cnn", "--data", str(folder), *TINY, "--set", "model.filters=[4]",
-                 "--out", str(tmp_path / "run")]) == 0
+    assert (
+        main(
+            ["train", "cnn", "--data", str(folder), *TINY, "--set", "model.filters=[4]", "--out", str(tmp_path / "run")]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["task"] == "classification" and metrics["data"]["test_size"] == 5
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")
@@ -61,8 +71,22 @@ def test_an_image_folder_trains_through_the_cli_and_its_model_takes_raw_pixels(t
 
 def test_a_csv_with_a_categorical_column_trains_and_its_model_takes_raw_rows(tmp_path):
     frame = _table(tmp_path / "pets.csv")
-    assert main(["train", "tabular", "--data", str(tmp_path / "pets.csv"), "--target", "kind", *TINY,
-                 "--out", str(tmp_path / "run")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "tabular",
+                "--data",
+                str(tmp_path / "pets.csv"),
+                "--target",
+                "kind",
+                *TINY,
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 0
+    )
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")
     rows = frame.drop(columns=["kind"]).head(4)
     probabilities = model.predict(table_columns(rows), verbose=0)
@@ -83,8 +107,25 @@ def test_the_table_encoder_is_fitted_on_training_rows_only(tmp_path):
 
 def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(tmp_path):
     frame = _table(tmp_path / "pets.csv", rows=300)
-    assert main(["train", "tabular", "--data", str(tmp_path / "pets.csv"), "--target", "price",
-                 "--set", "train.epochs=30", "--set", "train.batch_size=16", "--out", str(tmp_path / "run")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "tabular",
+                "--data",
+                str(tmp_path / "pets.csv"),
+                "--target",
+                "price",
+                "--set",
+                "train.epochs=30",
+                "--set",
+                "train.batch_size=16",
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["task"] == "regression" and metrics["score"] == "r2"
     assert metrics["test_score"] > 0.5, metrics["test_score"]
@@ -97,8 +138,13 @@ def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(
 def test_an_npz_file_trains_through_the_cli(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((80, 6), dtype=np.float32)
-    np.savez(tmp_path / "arrays.npz", x_train=x, y_train=(x[:, 0] > 0.5).astype(int),
-             x_test=x[:20], y_test=(x[:20, 0] > 0.5).astype(int))
+    np.savez(
+        tmp_path / "arrays.npz",
+        x_train=x,
+        y_train=(x[:, 0] > 0.5).astype(int),
+        x_test=x[:20],
+        y_test=(x[:20, 0] > 0.5).astype(int),
+    )
     assert main(["train", "mlp", "--data", str(tmp_path / "arrays.npz"), *TINY, "--out", str(tmp_path / "run")]) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["data"]["test_size"] == 20 and metrics["data"]["validation_size"] == 8
@@ -129,8 +175,13 @@ def _bad_inputs(tmp_path):
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "mixed" / "square" / "big.png")
     frame = _table(tmp_path / "pets.csv")
     frame.assign(price=frame.price.where(frame.index % 7 != 3)).to_csv(tmp_path / "holes.csv", index=False)
-    np.savez(tmp_path / "labels.npz", x_train=np.zeros((20, 3)), y_train=np.arange(20) % 2,
-             x_test=np.zeros((4, 3)), y_test=np.array([0, 1, 2, 1]))
+    np.savez(
+        tmp_path / "labels.npz",
+        x_train=np.zeros((20, 3)),
+        y_train=np.arange(20) % 2,
+        x_test=np.zeros((4, 3)),
+        y_test=np.array([0, 1, 2, 1]),
+    )
     return [
         (["--data", str(tmp_path / "nowhere.csv")], "no such file or folder"),
         (["--data", str(tmp_path / "empty")], "holds no images"),
@@ -138,10 +189,15 @@ def _bad_inputs(tmp_path):
         (["--data", str(tmp_path / "broken")], "bad.png is not a readable image"),
         (["--data", str(tmp_path / "mixed")], "images of different sizes"),
         (["--data", str(tmp_path / "pets.csv")], "name its target column with --target"),
-        (["--data", str(tmp_path / "pets.csv"), "--target", "prise"], "no column 'prise' (--target) (did you mean 'price'?)"),
+        (
+            ["--data", str(tmp_path / "pets.csv"), "--target", "prise"],
+            "no column 'prise' (--target) (did you mean 'price'?)",
+        ),
         (["--data", str(tmp_path / "holes.csv"), "--target", "price"], "'price' has 17 missing values"),
-        (["--data", str(tmp_path / "pets.csv"), "--target", "price", "--numeric", "colour"],
-         "column 'colour' is treated as numeric but line 2 holds"),
+        (
+            ["--data", str(tmp_path / "pets.csv"), "--target", "price", "--numeric", "colour"],
+            "column 'colour' is treated as numeric but line 2 holds",
+        ),
         (["--data", str(tmp_path / "labels.npz")], "y_test holds the label 2, outside y_train's classes 0..1"),
         (["--data", "tfds:mnistt"], "tfds:mnistt is not a TFDS dataset (did you mean tfds:mnist"),
         (["--target", "price"], "--target goes with --data"),
@@ -159,8 +215,10 @@ def test_each_bad_input_gets_one_clear_line_and_leaves_nothing_behind(tmp_path, 
 
 def test_a_cnn_on_a_table_is_refused_naming_the_recipe_kind(tmp_path, capsys):
     _table(tmp_path / "pets.csv")
-    assert main(["train", "cnn", "--data", str(tmp_path / "pets.csv"), "--target", "kind",
-                 "--out", str(tmp_path / "run")]) == 2
+    assert (
+        main(["train", "cnn", "--data", str(tmp_path / "pets.csv"), "--target", "kind", "--out", str(tmp_path / "run")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "cnn is a cnn, which needs images" in err and "a table of shape (7,)" in err
     assert not (tmp_path / "run").exists()

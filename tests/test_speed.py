@@ -6,10 +6,15 @@ import keras
 import pytest
 
 import zoo
+from zoo.experiments.twins import (
+    TrainingClock,
+    examples_per_second,
+    plain_keras_model,
+    torch_network,
+    training_flops_per_example,
+)
 from zoo.nets.network import leaf_layers
 from zoo.training.fastpath import chunk_batches, chunk_count, fit_fast
-from zoo.experiments.twins import (TrainingClock, examples_per_second, plain_keras_model, torch_network,
-                                  training_flops_per_example)
 
 
 def test_flops_count_the_dense_and_conv_layers():
@@ -24,7 +29,9 @@ def test_plain_keras_model_is_the_same_network_with_keras_defaults():
     recipe = zoo.get_recipe("fashion_mlp")
     fast, plain = zoo.build(recipe), plain_keras_model(recipe)
     assert fast.count_params() == plain.count_params()
-    assert [type(layer).__name__ for layer in leaf_layers(fast)] == [type(layer).__name__ for layer in leaf_layers(plain)]
+    assert [type(layer).__name__ for layer in leaf_layers(fast)] == [
+        type(layer).__name__ for layer in leaf_layers(plain)
+    ]
     assert fast.steps_per_execution == recipe.train.steps_per_execution > 1 and fast.jit_compile is True
     assert plain.steps_per_execution == 1 and type(plain.optimizer) is type(fast.optimizer)
 
@@ -36,8 +43,14 @@ def test_a_timed_pass_is_its_training_seconds_when_it_reports_them(digits):
     model = zoo.build(zoo.get_recipe("fashion_mlp", hidden=[8]), input_shape=(8, 8, 1))
     clock = TrainingClock()
     started = time.perf_counter()
-    fit_fast(model, zoo.batches(digits, batch_size=16).train, examples=digits.sizes["train"], batch_size=16, verbose=0,
-             callbacks=[clock])
+    fit_fast(
+        model,
+        zoo.batches(digits, batch_size=16).train,
+        examples=digits.sizes["train"],
+        batch_size=16,
+        verbose=0,
+        callbacks=[clock],
+    )
     assert 0 < clock.seconds <= time.perf_counter() - started
 
 
@@ -79,7 +92,7 @@ def test_chunks_hold_whole_batches_padded_to_one_shape():
     seen = list(chunks)
     assert [int(count) for _, _, count in seen] == [2, 2, 1]
     assert all(tuple(xs.shape) == (2, 4, 2) and tuple(ys.shape) == (2, 4) for xs, ys, _ in seen)
-    kept = np.concatenate([ys.numpy()[:int(count)].ravel() for _, ys, count in seen])
+    kept = np.concatenate([ys.numpy()[: int(count)].ravel() for _, ys, count in seen])
     assert kept.tolist() == list(range(20))  # the short final batch (20, 21, 22) is left out
     assert not seen[-1][1].numpy()[1].any()  # padding is zeros
 
@@ -91,8 +104,15 @@ def test_fast_fit_runs_every_whole_batch_once_and_restores_the_model(digits, tmp
     recipe = zoo.get_recipe("mlp", hidden=[16], steps_per_execution=8, jit_compile="on")
     model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)
     train_step = model.train_step
-    history = fit_fast(model, zoo.batches(digits, batch_size=16).train, examples=digits.sizes["train"], batch_size=16,
-                       validation_data=zoo.batches(digits, batch_size=16).validation, epochs=2, verbose=0)
+    history = fit_fast(
+        model,
+        zoo.batches(digits, batch_size=16).train,
+        examples=digits.sizes["train"],
+        batch_size=16,
+        validation_data=zoo.batches(digits, batch_size=16).validation,
+        epochs=2,
+        verbose=0,
+    )
     # 1237 examples at batch 16: 77 whole batches per epoch, each one optimizer step; padding none.
     assert int(model.optimizer.iterations) == 2 * (1237 // 16)
     assert len(history.history["val_accuracy"]) == 2
@@ -107,7 +127,14 @@ def test_fast_fit_runs_every_whole_batch_once_and_restores_the_model(digits, tmp
     loaded = keras.models.load_model(path)
     np.testing.assert_allclose(loaded.predict(x_test, verbose=0), model.predict(x_test, verbose=0), atol=1e-5)
     # A second fast fit reuses the chunked functions and keeps counting steps.
-    fit_fast(model, zoo.batches(digits, batch_size=16).train, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=0)
+    fit_fast(
+        model,
+        zoo.batches(digits, batch_size=16).train,
+        examples=digits.sizes["train"],
+        batch_size=16,
+        epochs=1,
+        verbose=0,
+    )
     assert int(model.optimizer.iterations) == 3 * 77 + 4
 
 
@@ -175,11 +202,15 @@ def test_committed_speed_results_have_the_promised_shape():
     for row in results["rows"]:
         assert {"zoo", "keras"} <= set(row["median_examples_per_second"])
         assert row["zoo_vs_keras"] == pytest.approx(
-            row["median_examples_per_second"]["zoo"] / row["median_examples_per_second"]["keras"])
+            row["median_examples_per_second"]["zoo"] / row["median_examples_per_second"]["keras"]
+        )
         assert len(row["examples_per_second"]["zoo"]) == results["rounds"]
     report = (path.parent / "report.md").read_text()
     for row in results["rows"]:
-        assert f"| {row['median_examples_per_second']['zoo']:,.0f} | {row['median_examples_per_second']['keras']:,.0f} |" in report
+        assert (
+            f"| {row['median_examples_per_second']['zoo']:,.0f} | {row['median_examples_per_second']['keras']:,.0f} |"
+            in report
+        )
         assert f"| {row['recipe']} | {row['batch_size']} | " in report
 
 
@@ -205,15 +236,29 @@ def test_fast_path_matches_this_keras(digits):
     recipe = zoo.get_recipe("fashion_mlp", hidden=[8], steps_per_execution=4, jit_compile="on")
     model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)
     assert keras_internals_problem(model) is None, f"zoo.training.fastpath needs updating for Keras {keras.__version__}"
-    fit_fast(model, zoo.batches(digits, batch_size=16).train, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=0)
+    fit_fast(
+        model,
+        zoo.batches(digits, batch_size=16).train,
+        examples=digits.sizes["train"],
+        batch_size=16,
+        epochs=1,
+        verbose=0,
+    )
     assert int(model.optimizer.iterations) == 1237 // 16, (
-        f"zoo.training.fastpath's chunked steps no longer run one optimizer step per batch under Keras {keras.__version__}")
+        f"zoo.training.fastpath's chunked steps no longer run one optimizer step per batch under Keras {keras.__version__}"
+    )
 
 
 @pytest.mark.slow
 def test_recipe_key_forces_a_plain_fit(tiny_recipe, digits, tmp_path):
     # The plain fit also trains the short final batch (1237 = 77 x 16 + 5); the chunked path leaves it out.
-    plain = zoo.train(zoo.get_recipe(tiny_recipe, epochs=1, fast_path=False, jit_compile="on"), data=digits,
-                      out_dir=tmp_path / "plain", verbose=0)
-    fast = zoo.train(zoo.get_recipe(tiny_recipe, epochs=1, jit_compile="on"), data=digits, out_dir=tmp_path / "fast", verbose=0)
+    plain = zoo.train(
+        zoo.get_recipe(tiny_recipe, epochs=1, fast_path=False, jit_compile="on"),
+        data=digits,
+        out_dir=tmp_path / "plain",
+        verbose=0,
+    )
+    fast = zoo.train(
+        zoo.get_recipe(tiny_recipe, epochs=1, jit_compile="on"), data=digits, out_dir=tmp_path / "fast", verbose=0
+    )
     assert int(plain.model.optimizer.iterations) == 78 and int(fast.model.optimizer.iterations) == 77

@@ -26,7 +26,9 @@ def test_train_writes_a_complete_run_folder(tiny_recipe, digits, tmp_path):
     x = digits.arrays["test"][0][:20]
     np.testing.assert_allclose(loaded.predict(x, verbose=0), result.model.predict(x, verbose=0), rtol=1e-6)
     # The saved recipe is the one trained: its task resolved from the data.
-    assert zoo.get_recipe(result.paths["recipe"]).to_dict() == zoo.get_recipe(tiny_recipe, task="classification").to_dict()
+    assert (
+        zoo.get_recipe(result.paths["recipe"]).to_dict() == zoo.get_recipe(tiny_recipe, task="classification").to_dict()
+    )
 
 
 def test_baseline_run_uses_the_baseline_stack(tiny_recipe, digits, tmp_path):
@@ -84,8 +86,9 @@ def test_train_on_users_own_arrays(tmp_path):
     x = rng.normal(size=(300, 5)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
     data = zoo.load_data((x[:240], y[:240], x[240:], y[240:]), validation_size=40)
-    result = zoo.train(zoo.get_recipe("mlp", hidden=[16], epochs=8, batch_size=16), data=data, out_dir=tmp_path / "r",
-                       verbose=0)
+    result = zoo.train(
+        zoo.get_recipe("mlp", hidden=[16], epochs=8, batch_size=16), data=data, out_dir=tmp_path / "r", verbose=0
+    )
     assert result.model.input_shape == (None, 5) and result.model.output_shape == (None, 2)
     assert result.test["accuracy"] > 0.7
 
@@ -102,7 +105,9 @@ def test_a_resumed_run_matches_an_uninterrupted_one(tiny_recipe, digits, tmp_pat
         np.testing.assert_allclose(resumed.history[key], full.history[key], rtol=1e-4, err_msg=key)
     assert resumed.test["accuracy"] == pytest.approx(full.test["accuracy"], abs=1e-6)
     records = json.loads((tmp_path / "cut" / "diagnostics.json").read_text())["records"]
-    assert [record["epoch"] for record in records] == list(range(6)), "diagnostics from before the interruption are kept"
+    assert [record["epoch"] for record in records] == list(range(6)), (
+        "diagnostics from before the interruption are kept"
+    )
     assert not (tmp_path / "cut" / "backup").exists()
 
 
@@ -112,10 +117,21 @@ def test_a_seed_reproduces_in_a_fresh_process(tiny_recipe_file, tmp_path):
     import subprocess
     import sys
 
-    code = ("import json, sys, zoo; r = zoo.train(sys.argv[1], out_dir=sys.argv[2], verbose=0); "
-            "print(json.dumps([r.history['loss'], r.test['accuracy']]))")
-    outputs = [json.loads(subprocess.run([sys.executable, "-c", code, str(tiny_recipe_file), str(tmp_path / f"run{i}")],
-                                         capture_output=True, text=True, check=True, timeout=300).stdout.splitlines()[-1])
-               for i in range(2)]
+    code = (
+        "import json, sys, zoo; r = zoo.train(sys.argv[1], out_dir=sys.argv[2], verbose=0); "
+        "print(json.dumps([r.history['loss'], r.test['accuracy']]))"
+    )
+    outputs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code, str(tiny_recipe_file), str(tmp_path / f"run{i}")],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=300,
+            ).stdout.splitlines()[-1]
+        )
+        for i in range(2)
+    ]
     np.testing.assert_allclose(outputs[0][0], outputs[1][0], rtol=1e-6)
     assert abs(outputs[0][1] - outputs[1][1]) <= 0.002

@@ -7,14 +7,22 @@ import pytest
 
 import zoo
 from zoo.data.builtin import select_classes
-from zoo.hub.saved import IntegrityError, list_pretrained, load_pretrained, model_files, save_run, verify
 from zoo.hub.reuse import fine_tune, transfer
+from zoo.hub.saved import IntegrityError, list_pretrained, load_pretrained, model_files, save_run, verify
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, digits):
-    recipe = zoo.get_recipe("fashion_mlp", name="digits_mlp", dataset="digits", validation_size=200, hidden=[32, 16],
-                            batch_size=16, epochs=2, dropout=0.1)
+    recipe = zoo.get_recipe(
+        "fashion_mlp",
+        name="digits_mlp",
+        dataset="digits",
+        validation_size=200,
+        hidden=[32, 16],
+        batch_size=16,
+        epochs=2,
+        dropout=0.1,
+    )
     out = tmp_path_factory.mktemp("run") / "run"
     return zoo.train(recipe, data=digits, out_dir=out, verbose=0)
 
@@ -40,7 +48,9 @@ def test_save_then_load_gives_identical_predictions(trained_run, hub, digits):
         np.testing.assert_array_equal(saved, trained)  # bit for bit
     # The trained model predicts through XLA (dense nets compile with it), the loaded one without:
     # the same weights, the float operations fused differently, so equal to rounding error.
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), trained_run.model.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0), trained_run.model.predict(x, verbose=0), rtol=1e-5, atol=1e-7
+    )
 
 
 def test_saved_file_holds_no_optimizer_state(hub):
@@ -52,7 +62,9 @@ def test_saved_file_holds_no_optimizer_state(hub):
     with zipfile.ZipFile(model_files("digits_mlp", hub)["model.keras"]) as archive:
         weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
         assert "optimizer" not in weights or not len(weights["optimizer"]), "shipped models carry no optimizer slots"
-    assert oct((model_files("digits_mlp", hub)["model.keras"]).stat().st_mode & 0o044) == oct(0o044), "readable by everyone"
+    assert oct((model_files("digits_mlp", hub)["model.keras"]).stat().st_mode & 0o044) == oct(0o044), (
+        "readable by everyone"
+    )
 
 
 def test_one_changed_byte_is_refused(hub):
@@ -60,7 +72,10 @@ def test_one_changed_byte_is_refused(hub):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(IntegrityError, match=r"model\.keras has been altered or truncated: expected sha256 [0-9a-f]{64}, found [0-9a-f]{64}"):
+    with pytest.raises(
+        IntegrityError,
+        match=r"model\.keras has been altered or truncated: expected sha256 [0-9a-f]{64}, found [0-9a-f]{64}",
+    ):
         load_pretrained("digits_mlp", root=hub)
 
 
@@ -107,11 +122,15 @@ def test_partial_freeze_and_fine_tune(trained_run, digits):
 
 
 def test_transfer_bad_input(trained_run):
-    with pytest.raises(zoo.RecipeError, match="freeze = 9 is not allowed; expected 'all', 'none' or an integer from 0 to 3"):
+    with pytest.raises(
+        zoo.RecipeError, match="freeze = 9 is not allowed; expected 'all', 'none' or an integer from 0 to 3"
+    ):
         transfer(trained_run.model, 2, freeze=9)
     with pytest.raises(zoo.RecipeError, match="num_classes = 0 is not allowed"):
         transfer(trained_run.model, 0)
-    with pytest.raises(zoo.DataError, match=r"the new data has examples of shape \(28, 28, 1\); 'digits_mlp' takes \(8, 8, 1\)"):
+    with pytest.raises(
+        zoo.DataError, match=r"the new data has examples of shape \(28, 28, 1\); 'digits_mlp' takes \(8, 8, 1\)"
+    ):
         transfer(trained_run.model, 2, input_shape=(28, 28, 1))
 
 

@@ -1,9 +1,9 @@
 """The [tune] search space and the KerasTuner search that starts from the recipe."""
 
 import json
-import tomllib
 
 import pytest
+import tomllib
 
 import zoo
 from zoo.cli.main import main
@@ -38,18 +38,24 @@ def test_search_space_round_trips_through_toml(tunable):
     assert zoo.get_recipe("fashion_cnn").tune == {} and "tune" not in zoo.get_recipe("fashion_cnn").to_dict()
 
 
-@pytest.mark.parametrize("space, message", [
-    ({"train.learnig_rate": {"log": [1e-4, 1e-2]}}, "tune key = 'train.learnig_rate' is not allowed \\(did you mean"),
-    ({"train.epochs": {"range": [1, 5]}}, 'tune."train.epochs" is not allowed: every trial gets the same budget'),
-    ({"stack.dropout": {"range": [0.3, 0.3]}}, "the range is empty"),
-    ({"regularization.l2": {"log": [0.0, 0.1]}}, "a log range cannot reach 0"),
-    ({"train.learning_rate": {"log": [0.0, 0.1]}}, "train.learning_rate = 0.0 is out of range"),
-    ({"stack.dropout": {"range": [0.0, 1.5]}}, "stack.dropout = 1.5 is out of range"),
-    ({"stack.activation": {"range": [0, 1]}}, "range needs a numeric key"),
-    ({"stack.activation": {"choices": ["elu", "elo"]}}, "'elo' is not allowed"),
-    ({"stack.dropout": {"between": [0.0, 0.5]}}, "expected one of"),
-    ({"stack.dropout": {"choices": []}}, "expected a non-empty list"),
-])
+@pytest.mark.parametrize(
+    "space, message",
+    [
+        (
+            {"train.learnig_rate": {"log": [1e-4, 1e-2]}},
+            "tune key = 'train.learnig_rate' is not allowed \\(did you mean",
+        ),
+        ({"train.epochs": {"range": [1, 5]}}, 'tune."train.epochs" is not allowed: every trial gets the same budget'),
+        ({"stack.dropout": {"range": [0.3, 0.3]}}, "the range is empty"),
+        ({"regularization.l2": {"log": [0.0, 0.1]}}, "a log range cannot reach 0"),
+        ({"train.learning_rate": {"log": [0.0, 0.1]}}, "train.learning_rate = 0.0 is out of range"),
+        ({"stack.dropout": {"range": [0.0, 1.5]}}, "stack.dropout = 1.5 is out of range"),
+        ({"stack.activation": {"range": [0, 1]}}, "range needs a numeric key"),
+        ({"stack.activation": {"choices": ["elu", "elo"]}}, "'elo' is not allowed"),
+        ({"stack.dropout": {"between": [0.0, 0.5]}}, "expected one of"),
+        ({"stack.dropout": {"choices": []}}, "expected a non-empty list"),
+    ],
+)
 def test_bad_search_spaces_name_the_key(space, message):
     with pytest.raises(zoo.RecipeError, match=message):
         _with_tune(space)
@@ -73,13 +79,19 @@ def test_first_trial_is_the_recipe_and_the_search_resumes(tunable, digits, tmp_p
     recipe = zoo.get_recipe(tunable)
     first = tune(recipe, data=digits, trials=2, out_dir=tmp_path / "search", verbose=False)
     assert len(first.trials) == 2 and first.trials[0]["is_recipe"]
-    assert first.trials[0]["values"] == {"train.learning_rate": recipe.train.learning_rate, "model.hidden": [32, 16],
-                                         "stack.dropout": recipe.stack.dropout}
+    assert first.trials[0]["values"] == {
+        "train.learning_rate": recipe.train.learning_rate,
+        "model.hidden": [32, 16],
+        "stack.dropout": recipe.stack.dropout,
+    }
     assert sum(row["is_recipe"] for row in first.trials) == 1
     assert all(row["seconds"] > 0 and 0 <= row["val_accuracy"] <= 1 for row in first.trials)
     best = zoo.get_recipe(first.paths["best"])  # a complete recipe zoo train accepts
     assert best.to_dict()["tune"] == recipe.to_dict()["tune"]
-    assert max(r["val_accuracy"] for r in first.trials) == json.loads(first.paths["trials"].read_text())["best"]["val_accuracy"]
+    assert (
+        max(r["val_accuracy"] for r in first.trials)
+        == json.loads(first.paths["trials"].read_text())["best"]["val_accuracy"]
+    )
     resumed = tune(recipe, data=digits, trials=3, out_dir=tmp_path / "search", verbose=False)
     assert len(resumed.trials) == 3 and resumed.trials[:2] == first.trials, "earlier trials are kept, not rerun"
     assert "(recipe)" in first.paths["table"].read_text()

@@ -8,21 +8,31 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def _deprecated(old: str, new: str, call: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(call)
     def alias(*args, **kwargs):
-        warnings.warn(f"zoo.{old} is deprecated and goes in the next release; use {new}", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"zoo.{old} is deprecated and goes in the next release; use {new}", DeprecationWarning, stacklevel=2
+        )
         return call(*args, **kwargs)
 
     alias.__doc__ = f"Deprecated: use {new}."
     return alias
 
 
-def _load(name: str = "fashion_mnist", batch_size: int | None = None, validation_size: int = 5000, seed: int | None = None,
-          train_size: int | None = None, data_dir=None, download: bool = True):
+def _load(
+    name: str = "fashion_mnist",
+    batch_size: int | None = None,
+    validation_size: int = 5000,
+    seed: int | None = None,
+    train_size: int | None = None,
+    data_dir=None,
+    download: bool = True,
+):
     # Splits no longer carry batches: the batch size and the shuffling seed come from the recipe
     # (zoo.batches), so the old arguments are accepted and have nothing left to set.
     from zoo.data.builtin import load
@@ -36,8 +46,16 @@ def _read_data(source, *, batch_size: int | None = None, seed: int | None = None
     return load_data(source, **options)
 
 
-def _from_arrays(x_train, y_train, x_test, y_test, num_classes: int | None = None, batch_size: int | None = None,
-                 validation_size: int | None = None, seed: int | None = None):
+def _from_arrays(
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    num_classes: int | None = None,
+    batch_size: int | None = None,
+    validation_size: int | None = None,
+    seed: int | None = None,
+):
     from zoo.data.builtin import from_arrays
 
     return from_arrays(x_train, y_train, x_test, y_test, num_classes=num_classes, validation_size=validation_size)

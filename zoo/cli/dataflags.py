@@ -9,8 +9,8 @@ Example:
 
 from __future__ import annotations
 
-from zoo.recipes.catalog import COLOR_MODES
 from zoo.errors import ZooError
+from zoo.recipes.catalog import COLOR_MODES
 from zoo.recipes.recipe import get_recipe, parse_override
 from zoo.recipes.schema import check_argument, count_field
 
@@ -33,9 +33,16 @@ def recipe_and_data(args):
         return recipe, None
     from zoo.data.sources import load_data, recipe_data
 
-    splits = load_data(args.data, target=args.target, task=recipe.task, validation_size=args.validation_size,
-                       image_size=_image_size(args.image_size), color_mode=args.color_mode,
-                       categorical=_columns(args.categorical), numeric=_columns(args.numeric))
+    splits = load_data(
+        args.data,
+        target=args.target,
+        task=recipe.task,
+        validation_size=args.validation_size,
+        image_size=_image_size(args.image_size),
+        color_mode=args.color_mode,
+        categorical=_columns(args.categorical),
+        numeric=_columns(args.numeric),
+    )
     return recipe_data(recipe, splits)
 
 
@@ -55,14 +62,27 @@ def _columns(text: str | None) -> list[str] | None:
 
 def data_flags(command):
     """--data and the flags that say how to read it, on every command that trains (and show)."""
-    command.add_argument("--data", metavar="SOURCE", help="your own data instead of the recipe's: tfds:NAME, an image folder "
-                         "(one subfolder per class), a .csv/.parquet table (with --target), an .npz file, or digits")
+    command.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="your own data instead of the recipe's: tfds:NAME, an image folder "
+        "(one subfolder per class), a .csv/.parquet table (with --target), an .npz file, or digits",
+    )
     command.add_argument("--target", metavar="COLUMN", help="a table's target column")
-    command.add_argument("--image-size", metavar="H,W", help="resize an image folder's images (default: their own size)")
-    command.add_argument("--color-mode", choices=COLOR_MODES,
-                         help="an image folder's colour mode (default: grayscale when every image is, else rgb)")
+    command.add_argument(
+        "--image-size", metavar="H,W", help="resize an image folder's images (default: their own size)"
+    )
+    command.add_argument(
+        "--color-mode",
+        choices=COLOR_MODES,
+        help="an image folder's colour mode (default: grayscale when every image is, else rgb)",
+    )
     command.add_argument("--categorical", metavar="COLUMNS", help="comma-separated table columns to one-hot encode")
     command.add_argument("--numeric", metavar="COLUMNS", help="comma-separated table columns to standardize as numbers")
-    command.add_argument("--validation-size", type=int, metavar="N", help="examples held out for validation "
-                         "(default with --data: 10%% of the training examples)")
+    command.add_argument(
+        "--validation-size",
+        type=int,
+        metavar="N",
+        help="examples held out for validation (default with --data: 10%% of the training examples)",
+    )
     return command

@@ -18,16 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from zoo.recipes.catalog import data_fits
-from zoo.reports.console import quiet_tensorflow
 from zoo.cli.dataflags import data_flags, recipe_and_data, recipe_from_args
 from zoo.errors import ZooError
+from zoo.recipes.catalog import data_fits
 from zoo.recipes.keys import DISTRIBUTE
 from zoo.recipes.recipe import get_recipe, list_recipes, parse_override
 from zoo.recipes.schema import check_argument, count_field
+from zoo.reports.console import quiet_tensorflow
 
 
 def _cmd_list(args) -> int:
@@ -48,28 +48,38 @@ def _cmd_show(args) -> int:
     print(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
     if data is not None:
         classes = f"{data.info.num_classes} classes" if recipe.task == "classification" else "one number"
-        print(f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
-              f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test")
+        print(
+            f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
+            f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test"
+        )
     print(recipe.to_toml(), end="")
     return 0
 
 
 def _cmd_train(args) -> int:
-    from zoo.training.trainer import train
-
     from zoo.reports.records import run_folder
+    from zoo.training.trainer import train
 
     recipe, data = recipe_and_data(args)
     if recipe.train.distribute == "multi_worker" and not args.out:
         raise ZooError("--distribute multi_worker needs --out DIR, the same on every worker (the chief writes there)")
     # The folder is named here, not inside train(), so an interruption can say exactly where to resume.
     args.out = args.out or str(run_folder(recipe.name + ("_baseline" if args.baseline else "")))
-    result = train(recipe, data=data, epochs=args.epochs, out_dir=args.out, baseline=args.baseline,
-                   learning_rate=args.learning_rate, strategy=getattr(args, "strategy", None))
+    result = train(
+        recipe,
+        data=data,
+        epochs=args.epochs,
+        out_dir=args.out,
+        baseline=args.baseline,
+        learning_rate=args.learning_rate,
+        strategy=getattr(args, "strategy", None),
+    )
     m = result.metrics
     score = "accuracy" if m["score"] == "accuracy" else "R^2"
-    print(f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test {score} {m['test_score']:.4f}, "
-          f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
+    print(
+        f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test {score} {m['test_score']:.4f}, "
+        f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s"
+    )
     if not result.paths:  # a worker other than the chief
         print(f"This worker's folder {result.run_dir} is removed; the chief's run folder {args.out} holds the run")
         return 0
@@ -88,8 +98,8 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from zoo.tools.bench import bench
     from zoo.reports.report import write_index
+    from zoo.tools.bench import bench
 
     if args.all == (args.recipe is not None):
         print("zoo: error: name one recipe (or .toml file), or pass --all", file=sys.stderr)
@@ -101,12 +111,30 @@ def _cmd_bench(args) -> int:
             return 2
         for name in list_recipes():
             recipe = get_recipe(name, **dict(parse_override(text) for text in args.set or []))
-            bench(recipe, seeds=args.seeds, epochs=args.epochs, ablation=ablation, verbose=args.verbose, save=args.save,
-                  force=args.force, out_dir=Path("benchmarks") / "results" / name)
+            bench(
+                recipe,
+                seeds=args.seeds,
+                epochs=args.epochs,
+                ablation=ablation,
+                verbose=args.verbose,
+                save=args.save,
+                force=args.force,
+                out_dir=Path("benchmarks") / "results" / name,
+            )
         print(write_index())
         return 0
     recipe, data = recipe_and_data(args)
-    bench(recipe, data=data, seeds=args.seeds, epochs=args.epochs, ablation=ablation, out_dir=args.out, verbose=args.verbose, save=args.save, force=args.force)
+    bench(
+        recipe,
+        data=data,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        ablation=ablation,
+        out_dir=args.out,
+        verbose=args.verbose,
+        save=args.save,
+        force=args.force,
+    )
     if args.out and Path(args.out).resolve().parent == Path("benchmarks/results").resolve():
         write_index()  # a committed result changed: the index follows
     return 0
@@ -129,24 +157,30 @@ def _cmd_diagnose(args) -> int:
     records = json.loads(result.paths["diagnostics"].read_text())["records"]
     for record in (records[0], records[-1]):
         when = "at initialization" if record["epoch"] == 0 else f"after epoch {record['epoch']}"
-        rows = with_snr(result.model, data, record["layers"]) if args.snr and record is records[-1] else record["layers"]
+        rows = (
+            with_snr(result.model, data, record["layers"]) if args.snr and record is records[-1] else record["layers"]
+        )
         print(f"\n{label} {when}\n{table(rows)}")
     if result.metrics["gradient_warning"]:
         print(f"\nwarning: {result.metrics['gradient_warning']}")
-    print(f"\nPer-epoch records and plot: {result.paths['diagnostics']} and {result.paths['diagnostics'].with_suffix('.png')}")
+    print(
+        f"\nPer-epoch records and plot: {result.paths['diagnostics']} and {result.paths['diagnostics'].with_suffix('.png')}"
+    )
     return 0
 
 
 def _cmd_transfer(args) -> int:
     from zoo.data.builtin import load, select_classes
-    from zoo.hub.saved import load_pretrained, verify
     from zoo.errors import RecipeError
     from zoo.hub.reuse import fine_tune
+    from zoo.hub.saved import load_pretrained, verify
 
     try:
         classes = [int(part) for part in args.classes.split(",")]
     except ValueError:
-        raise RecipeError(f"--classes {args.classes!r} does not parse; expected comma-separated class ids, e.g. 5,6") from None
+        raise RecipeError(
+            f"--classes {args.classes!r} does not parse; expected comma-separated class ids, e.g. 5,6"
+        ) from None
     card = verify(args.source)
     source = load_pretrained(args.source)
     # The source's own split: its validation images were never trained on, so they stay fair here.
@@ -154,32 +188,45 @@ def _cmd_transfer(args) -> int:
     splits = load(card["dataset"], recipe["validation_size"])
     data = select_classes(splits, classes, train_size=args.train_size, seed=args.seed)
     batch_size = recipe["train"]["batch_size"]
-    model, _ = fine_tune(source, data, head_epochs=args.head_epochs, tune_epochs=args.tune_epochs, verbose=1,
-                         batch_size=batch_size, seed=args.seed)
+    model, _ = fine_tune(
+        source,
+        data,
+        head_epochs=args.head_epochs,
+        tune_epochs=args.tune_epochs,
+        verbose=1,
+        batch_size=batch_size,
+        seed=args.seed,
+    )
     accuracy = model.evaluate(*data.arrays["test"], batch_size=batch_size, verbose=0, return_dict=True)["accuracy"]
-    print(f"{args.source} -> classes {classes} ({', '.join(data.info.class_names)}), {data.sizes['train']} training images: "
-          f"test accuracy {accuracy:.4f} on {data.sizes['test']} test images")
+    print(
+        f"{args.source} -> classes {classes} ({', '.join(data.info.class_names)}), {data.sizes['train']} training images: "
+        f"test accuracy {accuracy:.4f} on {data.sizes['test']} test images"
+    )
     return 0
 
 
 def _cmd_pretrain(args) -> int:
     from pathlib import Path
 
-    from zoo.errors import RecipeError
-    from zoo.training.pretrain import pretrain_recipe, write_pretraining
-    from zoo.reports.records import run_folder
     from zoo.data.sources import recipe_data
+    from zoo.errors import RecipeError
+    from zoo.reports.records import run_folder
+    from zoo.training.pretrain import pretrain_recipe, write_pretraining
 
     recipe, data = recipe_and_data(args)
     if recipe.pretrain.method == "none":
-        raise RecipeError(f"{recipe.name} has pretrain.method = 'none'; pick one, e.g. --set pretrain.method=rbm "
-                          "(sigmoid nets) or --set pretrain.method=dae (any activation)")
+        raise RecipeError(
+            f"{recipe.name} has pretrain.method = 'none'; pick one, e.g. --set pretrain.method=rbm "
+            "(sigmoid nets) or --set pretrain.method=dae (any activation)"
+        )
     recipe, data = recipe_data(recipe, data)
     out = Path(args.out) if args.out else run_folder(f"{recipe.name}-pretrain")
     pretrained = pretrain_recipe(recipe, data.arrays["train"][0])
     paths = write_pretraining(pretrained, out)
-    print(f"\n{recipe.name}: {recipe.pretrain.method} pretraining of {pretrained.sizes} in {pretrained.seconds:.0f} s "
-          "(labels unused)")
+    print(
+        f"\n{recipe.name}: {recipe.pretrain.method} pretraining of {pretrained.sizes} in {pretrained.seconds:.0f} s "
+        "(labels unused)"
+    )
     print("layer  inputs -> units  reconstruction error (first epoch -> last)")
     for layer in pretrained.history:
         errors = layer["reconstruction_error"]
@@ -190,14 +237,16 @@ def _cmd_pretrain(args) -> int:
 
 
 def _cmd_lr_find(args) -> int:
-    from zoo.tools.lrfind import lr_find
     from zoo.reports.records import run_folder
+    from zoo.tools.lrfind import lr_find
 
     recipe, data = recipe_and_data(args)
     out = Path(args.out) if args.out else run_folder(f"{recipe.name}-lr-find")
     found = lr_find(recipe, data=data, baseline=args.baseline, steps=args.steps, out_dir=out)
-    print(f"{found.recipe} ({found.optimizer}): the loss falls fastest at rate {found.suggestion:.3g} "
-          f"(lowest at {found.minimum_rate:.3g}); {len(found.rates)} steps before it blew up or the sweep ended.")
+    print(
+        f"{found.recipe} ({found.optimizer}): the loss falls fastest at rate {found.suggestion:.3g} "
+        f"(lowest at {found.minimum_rate:.3g}); {len(found.rates)} steps before it blew up or the sweep ended."
+    )
     print(f"Train with it: zoo train {args.recipe} {found.command()}" + (" --baseline" if args.baseline else ""))
     print(f"Plot and numbers: {found.paths['plot']}, {found.paths['json']}")
     return 0
@@ -210,8 +259,12 @@ def _cmd_tune(args) -> int:
     result = tune(recipe, data=data, trials=args.trials, algorithm=args.algorithm, out_dir=args.out)
     best = max(r["val_accuracy"] for r in result.trials if r["val_accuracy"] is not None)
     default = f"{result.default_accuracy:.4f}" if result.default_accuracy is not None else "not run"
-    print(f"{recipe.name}: best validation accuracy {best:.4f} over {len(result.trials)} trials (the recipe itself: {default})")
-    print(f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}); all trials: {result.paths['table']}")
+    print(
+        f"{recipe.name}: best validation accuracy {best:.4f} over {len(result.trials)} trials (the recipe itself: {default})"
+    )
+    print(
+        f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}); all trials: {result.paths['table']}"
+    )
     return 0
 
 
@@ -229,7 +282,9 @@ def _cmd_experiment(args) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoo", description="Best-default-configuration deep nets, measured against sigmoid/SGD.")
+    parser = argparse.ArgumentParser(
+        prog="zoo", description="Best-default-configuration deep nets, measured against sigmoid/SGD."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", help="list the shipped recipes")
@@ -238,13 +293,23 @@ def _parser() -> argparse.ArgumentParser:
 
     def recipe_command(name: str, help_text: str):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("recipe", metavar="NAME_OR_FILE", nargs="?" if name == "bench" else None,
-                             help="a shipped recipe name or a path to a .toml file")
-        command.add_argument("--set", action="append", metavar="KEY=VALUE",
-                             help="override a recipe key, e.g. --set stack.dropout=0.3 (repeatable)")
+        command.add_argument(
+            "recipe",
+            metavar="NAME_OR_FILE",
+            nargs="?" if name == "bench" else None,
+            help="a shipped recipe name or a path to a .toml file",
+        )
+        command.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="override a recipe key, e.g. --set stack.dropout=0.3 (repeatable)",
+        )
         return command
 
-    data_flags(recipe_command("show", "print the fully resolved recipe (for --data: its task resolved)")).set_defaults(run=_cmd_show)
+    data_flags(recipe_command("show", "print the fully resolved recipe (for --data: its task resolved)")).set_defaults(
+        run=_cmd_show
+    )
     _add_training_commands(commands, recipe_command)
     _add_other_commands(commands)
     return parser
@@ -254,54 +319,88 @@ def _add_training_commands(commands, recipe_command) -> None:
     training = recipe_command("train", "train a recipe (or its baseline) and evaluate it on the test set")
     training.add_argument("--epochs", type=int, help="override train.epochs")
     training.add_argument("--out", help="run folder (default runs/<recipe>-<time>); an interrupted run in it resumes")
-    training.add_argument("--baseline", action="store_true", help="train the same net the plain way: sigmoid, small init, SGD")
+    training.add_argument(
+        "--baseline", action="store_true", help="train the same net the plain way: sigmoid, small init, SGD"
+    )
     training.add_argument("--learning-rate", type=float, help="learning rate (with --baseline: the SGD rate)")
-    training.add_argument("--save", action="store_true", help="ship the trained model in saved_models/ (with card and sha256)")
-    training.add_argument("--force", action="store_true", help="with --save: replace a model already saved under this name")
-    training.add_argument("--distribute", choices=DISTRIBUTE,
-                          help="override train.distribute: mirrored devices, or workers from TF_CONFIG (see `zoo launch`)")
-    training.add_argument("--devices", type=int, metavar="N", help="with --distribute mirrored on a machine without "
-                          "GPUs: split the CPU into N logical devices")
+    training.add_argument(
+        "--save", action="store_true", help="ship the trained model in saved_models/ (with card and sha256)"
+    )
+    training.add_argument(
+        "--force", action="store_true", help="with --save: replace a model already saved under this name"
+    )
+    training.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE,
+        help="override train.distribute: mirrored devices, or workers from TF_CONFIG (see `zoo launch`)",
+    )
+    training.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="with --distribute mirrored on a machine without GPUs: split the CPU into N logical devices",
+    )
     data_flags(training)
     training.set_defaults(run=_cmd_train)
 
     benching = recipe_command("bench", "train the recipe and its baseline (rate picked on validation) and compare")
     benching.add_argument("--all", action="store_true", help="every shipped recipe, then benchmarks/README.md")
     benching.add_argument("--save", action="store_true", help="ship the recipe's first-seed model in saved_models/")
-    benching.add_argument("--force", action="store_true", help="with --save: replace a model already saved under this name")
+    benching.add_argument(
+        "--force", action="store_true", help="with --save: replace a model already saved under this name"
+    )
     benching.add_argument("--epochs", type=int, help="override train.epochs for every run")
     benching.add_argument("--seeds", type=int, help="seeds per variant (default: the recipe's bench.seeds)")
-    benching.add_argument("--ablation", action=argparse.BooleanOptionalAction, default=None,
-                          help="also train the ladder from baseline to recipe, one component at a time "
-                               "(default: the recipe's bench.ablation)")
+    benching.add_argument(
+        "--ablation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also train the ladder from baseline to recipe, one component at a time "
+        "(default: the recipe's bench.ablation)",
+    )
     benching.add_argument("--out", help="results folder (default benchmarks/results/<recipe>)")
     benching.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output per run")
     data_flags(benching)
     benching.set_defaults(run=_cmd_bench)
 
-    diagnosing = recipe_command("diagnose", "per-layer gradient norms and activation statistics (vanishing/exploding gradients)")
+    diagnosing = recipe_command(
+        "diagnose", "per-layer gradient norms and activation statistics (vanishing/exploding gradients)"
+    )
     diagnosing.add_argument("--baseline", action="store_true", help="diagnose the sigmoid/SGD baseline of the recipe")
-    diagnosing.add_argument("--epochs", type=int, default=1, help="epochs to train while recording (0: initialization only)")
+    diagnosing.add_argument(
+        "--epochs", type=int, default=1, help="epochs to train while recording (0: initialization only)"
+    )
     diagnosing.add_argument("--out", help="run folder (default runs/<recipe>-<time>)")
-    diagnosing.add_argument("--snr", action="store_true",
-                            help="add each layer's gradient signal-to-noise ratio (over 10 slices of the fixed batch)")
+    diagnosing.add_argument(
+        "--snr",
+        action="store_true",
+        help="add each layer's gradient signal-to-noise ratio (over 10 slices of the fixed batch)",
+    )
     data_flags(diagnosing)
     diagnosing.set_defaults(run=_cmd_diagnose)
 
-    pretraining = recipe_command("pretrain", "greedy layer-wise pretraining (RBM or denoising autoencoder) of a recipe's MLP")
-    pretraining.add_argument("--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)")
+    pretraining = recipe_command(
+        "pretrain", "greedy layer-wise pretraining (RBM or denoising autoencoder) of a recipe's MLP"
+    )
+    pretraining.add_argument(
+        "--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)"
+    )
     data_flags(pretraining)
     pretraining.set_defaults(run=_cmd_pretrain)
 
     finding = recipe_command("lr-find", "sweep the learning rate over a few hundred steps and suggest one")
-    finding.add_argument("--baseline", action="store_true", help="sweep the SGD rate of the recipe's sigmoid/SGD baseline")
+    finding.add_argument(
+        "--baseline", action="store_true", help="sweep the SGD rate of the recipe's sigmoid/SGD baseline"
+    )
     finding.add_argument("--steps", type=int, default=200, help="training steps in the sweep (default 200)")
     finding.add_argument("--out", help="folder for lr_find.png and lr_find.json (default runs/<recipe>-lr-find-<time>)")
     data_flags(finding)
     finding.set_defaults(run=_cmd_lr_find)
 
     tuning = recipe_command("tune", "search the recipe's [tune] space with KerasTuner; the first trial is the recipe")
-    tuning.add_argument("--trials", type=int, required=True, help="trials to run in all (a resumed search counts earlier ones)")
+    tuning.add_argument(
+        "--trials", type=int, required=True, help="trials to run in all (a resumed search counts earlier ones)"
+    )
     tuning.add_argument("--algorithm", default="random", help="random (default), bayesian or hyperband")
     tuning.add_argument("--out", help="search folder (default runs/<recipe>-tune-<time>); the same folder resumes")
     data_flags(tuning)
@@ -311,13 +410,19 @@ def _add_training_commands(commands, recipe_command) -> None:
 def _add_other_commands(commands) -> None:
     from zoo.experiments import EXPERIMENTS  # the names only: the package's __init__ imports no experiment
 
-    experimenting = commands.add_parser("experiment", help="regenerate a committed experiment under benchmarks/results/")
+    experimenting = commands.add_parser(
+        "experiment", help="regenerate a committed experiment under benchmarks/results/"
+    )
     experimenting.add_argument("name", choices=EXPERIMENTS)
     experimenting.set_defaults(run=_cmd_experiment)
 
-    launching = commands.add_parser("launch", help="run a train command as N local workers (multi-worker training on one machine)")
+    launching = commands.add_parser(
+        "launch", help="run a train command as N local workers (multi-worker training on one machine)"
+    )
     launching.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    launching.add_argument("--port", type=int, default=23456, help="first of the 127.0.0.1 ports they use (default 23456)")
+    launching.add_argument(
+        "--port", type=int, default=23456, help="first of the 127.0.0.1 ports they use (default 23456)"
+    )
     launching.add_argument("zoo_command", nargs=argparse.REMAINDER, metavar="train RECIPE --out DIR ...")
     launching.set_defaults(run=_cmd_launch)
 
@@ -325,8 +430,12 @@ def _add_other_commands(commands) -> None:
     transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
     transferring.add_argument("--classes", required=True, help="comma-separated class ids of the new task, e.g. 5,6")
     transferring.add_argument("--train-size", type=int, help="labelled training images of the new task (default: all)")
-    transferring.add_argument("--head-epochs", type=int, default=10, help="epochs training the new head on the frozen body")
-    transferring.add_argument("--tune-epochs", type=int, default=10, help="epochs fine-tuning everything at a 10x lower rate")
+    transferring.add_argument(
+        "--head-epochs", type=int, default=10, help="epochs training the new head on the frozen body"
+    )
+    transferring.add_argument(
+        "--tune-epochs", type=int, default=10, help="epochs fine-tuning everything at a 10x lower rate"
+    )
     transferring.add_argument("--seed", type=int, default=0)
     transferring.set_defaults(run=_cmd_transfer)
 
@@ -370,8 +479,10 @@ def _resume_hint(args, argv) -> str:
             words += ["--out", args.out]
         return f"resume from the last finished epoch with: zoo {' '.join(words)}"
     if args.command == "bench":
-        return (f"run `zoo {' '.join(words)}` again: runs that finished are read back from runs/bench/, "
-                "the interrupted one resumes from its last finished epoch")
+        return (
+            f"run `zoo {' '.join(words)}` again: runs that finished are read back from runs/bench/, "
+            "the interrupted one resumes from its last finished epoch"
+        )
     return "nothing was saved; run the command again"
 
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.recipes.catalog import DatasetInfo, get_dataset_info
 from zoo.errors import DataError
+from zoo.recipes.catalog import DatasetInfo, get_dataset_info
 from zoo.recipes.schema import check_argument, count_field
 
 IDX_FILES = {
@@ -100,8 +100,12 @@ def _from_tfds(name: str, data_dir: Path | None, download: bool) -> dict[str, np
     import tensorflow_datasets as tfds  # slow to import; only when TFDS is really used
 
     train, test = tfds.load(
-        name, split=["train", "test"], batch_size=-1, as_supervised=True,
-        data_dir=None if data_dir is None else str(data_dir), download=download,
+        name,
+        split=["train", "test"],
+        batch_size=-1,
+        as_supervised=True,
+        data_dir=None if data_dir is None else str(data_dir),
+        download=download,
     )
     (x_train, y_train), (x_test, y_test) = tfds.as_numpy(train), tfds.as_numpy(test)
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
@@ -115,12 +119,16 @@ def _zoo_data_dir() -> Path:
     """$ZOO_DATA_DIR, which must hold the four IDX files: a user who set it meant it."""
     folder = Path(os.environ["ZOO_DATA_DIR"])
     if not folder.is_dir():
-        raise DataError(f"ZOO_DATA_DIR={folder} is not a folder; point it at the folder holding "
-                        f"{', '.join(IDX_FILES.values())}, or unset it")
+        raise DataError(
+            f"ZOO_DATA_DIR={folder} is not a folder; point it at the folder holding "
+            f"{', '.join(IDX_FILES.values())}, or unset it"
+        )
     missing = _missing_idx(folder)
     if missing:
-        raise DataError(f"ZOO_DATA_DIR={folder} lacks {', '.join(missing)}; point it at the folder holding all four "
-                        "Fashion-MNIST IDX files, or unset it")
+        raise DataError(
+            f"ZOO_DATA_DIR={folder} lacks {', '.join(missing)}; point it at the folder holding all four "
+            "Fashion-MNIST IDX files, or unset it"
+        )
     return folder
 
 
@@ -169,7 +177,12 @@ def _digits() -> tuple[dict[str, np.ndarray], str]:
     order = np.random.default_rng(12345).permutation(len(bunch.target))
     test, train = order[:360], order[360:]
     images = bunch.images.astype(np.float32)
-    return {"x_train": images[train], "y_train": bunch.target[train], "x_test": images[test], "y_test": bunch.target[test]}, "scikit-learn load_digits"
+    return {
+        "x_train": images[train],
+        "y_train": bunch.target[train],
+        "x_test": images[test],
+        "y_test": bunch.target[test],
+    }, "scikit-learn load_digits"
 
 
 def _scale(x: np.ndarray, info: DatasetInfo, maximum: float) -> np.ndarray:
@@ -178,8 +191,14 @@ def _scale(x: np.ndarray, info: DatasetInfo, maximum: float) -> np.ndarray:
 
 
 def split(
-    x_train: Any, y_train: Any, x_test: Any, y_test: Any, info: DatasetInfo, source: str,
-    validation_size: int = 5000, train_size: int | None = None,
+    x_train: Any,
+    y_train: Any,
+    x_test: Any,
+    y_test: Any,
+    info: DatasetInfo,
+    source: str,
+    validation_size: int = 5000,
+    train_size: int | None = None,
 ) -> Splits:
     """Carve a fixed-seed validation set from the training arrays.
 
@@ -205,7 +224,9 @@ def split(
         "test": (x_test, y_test),
     }
     return Splits(
-        arrays=arrays, info=info, source=source,
+        arrays=arrays,
+        info=info,
+        source=source,
         indices={"train": train, "validation": validation},
         sizes={name: len(pair[1]) for name, pair in arrays.items()},
     )
@@ -232,8 +253,14 @@ def select_classes(splits: Splits, classes: list[int], train_size: int | None = 
         >>> two.info.num_classes, two.sizes["train"]
         (2, 50)
     """
-    if len(set(classes)) != len(classes) or len(classes) < 2 or any(not 0 <= c < splits.info.num_classes for c in classes):
-        raise DataError(f"classes = {classes!r} is not allowed; expected two or more distinct ids from 0 to {splits.info.num_classes - 1}")
+    if (
+        len(set(classes)) != len(classes)
+        or len(classes) < 2
+        or any(not 0 <= c < splits.info.num_classes for c in classes)
+    ):
+        raise DataError(
+            f"classes = {classes!r} is not allowed; expected two or more distinct ids from 0 to {splits.info.num_classes - 1}"
+        )
     remap = np.full(splits.info.num_classes, -1, np.int32)
     remap[list(classes)] = np.arange(len(classes))
     arrays = {}
@@ -241,15 +268,21 @@ def select_classes(splits: Splits, classes: list[int], train_size: int | None = 
         keep = np.flatnonzero(np.isin(y, classes))
         if name == "train" and train_size is not None:
             if not 0 < train_size <= len(keep):
-                raise DataError(f"train_size = {train_size!r} is not allowed; expected 1 to {len(keep)} for classes {classes}")
+                raise DataError(
+                    f"train_size = {train_size!r} is not allowed; expected 1 to {len(keep)} for classes {classes}"
+                )
             keep = np.sort(np.random.default_rng(seed).choice(keep, train_size, replace=False))
         arrays[name] = (x[keep], remap[y[keep]])
     names = tuple(splits.info.class_names[c] for c in classes)
-    info = dataclasses.replace(splits.info, name=f"{splits.info.name}[{','.join(map(str, classes))}]", num_classes=len(classes),
-                               class_names=names, train_examples=len(arrays["train"][1]))
+    info = dataclasses.replace(
+        splits.info,
+        name=f"{splits.info.name}[{','.join(map(str, classes))}]",
+        num_classes=len(classes),
+        class_names=names,
+        train_examples=len(arrays["train"][1]),
+    )
     return dataclasses.replace(
-        splits, info=info, arrays=arrays, indices={},
-        sizes={name: len(pair[1]) for name, pair in arrays.items()},
+        splits, info=info, arrays=arrays, indices={}, sizes={name: len(pair[1]) for name, pair in arrays.items()}
     )
 
 
@@ -271,14 +304,19 @@ def _regression_targets(y: Any, key: str, count: int, info: DatasetInfo) -> np.n
     if y.ndim != 1 or len(y) != count:
         raise DataError(f"{key} has shape {y.shape}; expected ({count},): one number per example")
     if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)):
-        raise DataError(f"{key} must hold finite numbers for regression; found {y.dtype} values"
-                        + ("" if not np.issubdtype(y.dtype, np.number) else " with NaN or infinity"))
+        raise DataError(
+            f"{key} must hold finite numbers for regression; found {y.dtype} values"
+            + ("" if not np.issubdtype(y.dtype, np.number) else " with NaN or infinity")
+        )
     return y.astype(np.float32).reshape(-1, 1)  # (examples, 1), the shape of the net's one output
 
 
 def load(
-    name: str = "fashion_mnist", validation_size: int = 5000, train_size: int | None = None,
-    data_dir: str | Path | None = None, download: bool = True,
+    name: str = "fashion_mnist",
+    validation_size: int = 5000,
+    train_size: int | None = None,
+    data_dir: str | Path | None = None,
+    download: bool = True,
 ) -> Splits:
     """Load a built-in dataset into train / validation / test arrays.
 
@@ -298,13 +336,23 @@ def load(
         raw, source = _digits()
         maximum = 16.0
     return split(
-        _scale(raw["x_train"], info, maximum), raw["y_train"], _scale(raw["x_test"], info, maximum), raw["y_test"],
-        info, source, validation_size=validation_size, train_size=train_size,
+        _scale(raw["x_train"], info, maximum),
+        raw["y_train"],
+        _scale(raw["x_test"], info, maximum),
+        raw["y_test"],
+        info,
+        source,
+        validation_size=validation_size,
+        train_size=train_size,
     )
 
 
 def from_arrays(
-    x_train: Any, y_train: Any, x_test: Any, y_test: Any, num_classes: int | None = None,
+    x_train: Any,
+    y_train: Any,
+    x_test: Any,
+    y_test: Any,
+    num_classes: int | None = None,
     validation_size: int | None = None,
 ) -> Splits:
     """Wrap your own arrays (already scaled) the way `load` wraps a known dataset.
@@ -321,7 +369,13 @@ def from_arrays(
         raise DataError(f"x_train has shape {x_train.shape}; expected (examples, features...)")
     if num_classes is None:
         num_classes = int(max(np.max(y_train), np.max(y_test))) + 1 if len(y_train) else 2
-    info = DatasetInfo("arrays", tuple(int(d) for d in x_train.shape[1:]), num_classes, tuple(map(str, range(num_classes))), "user arrays")
+    info = DatasetInfo(
+        "arrays",
+        tuple(int(d) for d in x_train.shape[1:]),
+        num_classes,
+        tuple(map(str, range(num_classes))),
+        "user arrays",
+    )
     if validation_size is None:
         validation_size = max(1, len(x_train) // 10)
     return split(x_train, y_train, x_test, y_test, info, "arrays", validation_size)

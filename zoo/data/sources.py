@@ -43,13 +43,13 @@ from typing import Any
 
 import numpy as np
 
-from zoo.recipes.catalog import COLOR_MODES, DATASETS, DatasetInfo
-from zoo.recipes.recipe import get_recipe
 from zoo.data.builtin import Splits, load, split
-from zoo.errors import DataError
-from zoo.recipes.keys import SCHEMA
-from zoo.recipes.schema import Field, check_argument, count_field
 from zoo.data.tables import Table, read_table
+from zoo.errors import DataError
+from zoo.recipes.catalog import COLOR_MODES, DATASETS, DatasetInfo
+from zoo.recipes.keys import SCHEMA
+from zoo.recipes.recipe import get_recipe
+from zoo.recipes.schema import Field, check_argument, count_field
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -58,14 +58,23 @@ TEST_FRACTION = 0.2
 _SPLIT_SEED = 12345
 
 
-ALLOWED = ("fashion_mnist, digits, tfds:NAME, an image folder, a .csv/.parquet table, an .npz file, (x, y) arrays, "
-           "a pandas DataFrame with target=, a tf.data.Dataset of (x, y) or zoo Splits")
+ALLOWED = (
+    "fashion_mnist, digits, tfds:NAME, an image folder, a .csv/.parquet table, an .npz file, (x, y) arrays, "
+    "a pandas DataFrame with target=, a tf.data.Dataset of (x, y) or zoo Splits"
+)
 
 
 def load_data(
-    source: Any, *, target: str | None = None, task: str = "auto", validation_size: int | None = None,
-    image_size: tuple[int, int] | None = None, color_mode: str | None = None, categorical: list[str] | None = None,
-    numeric: list[str] | None = None, download: bool = True,
+    source: Any,
+    *,
+    target: str | None = None,
+    task: str = "auto",
+    validation_size: int | None = None,
+    image_size: tuple[int, int] | None = None,
+    color_mode: str | None = None,
+    categorical: list[str] | None = None,
+    numeric: list[str] | None = None,
+    download: bool = True,
 ) -> Splits:
     """Load `source` (see the module's docstring for the kinds) into train / validation / test splits.
 
@@ -87,12 +96,14 @@ def load_data(
     if text in DATASETS:
         return load(text, validation_size or (5000 if text == "fashion_mnist" else 200), download=download)
     if text.startswith("tfds:"):
-        raw = _tfds(text[len("tfds:"):], download)
+        raw = _tfds(text[len("tfds:") :], download)
     else:
         path = Path(source)
         if not path.exists():
-            raise DataError(f"--data {text}: no such file or folder (expected fashion_mnist, digits, tfds:NAME, "
-                            f"an image folder, a {'/'.join(TABLE_SUFFIXES)} table or an .npz file)")
+            raise DataError(
+                f"--data {text}: no such file or folder (expected fashion_mnist, digits, tfds:NAME, "
+                f"an image folder, a {'/'.join(TABLE_SUFFIXES)} table or an .npz file)"
+            )
         if path.is_dir():
             raw = _image_folder(path, image_size, color_mode)
         elif path.suffix.lower() in TABLE_SUFFIXES:
@@ -102,8 +113,10 @@ def load_data(
         elif path.suffix.lower() == ".npz":
             raw = _npz(path)
         else:
-            raise DataError(f"--data {text}: {path.suffix or 'no suffix'} is not a data file zoo reads; expected a folder, "
-                            f"{', '.join(TABLE_SUFFIXES)} or .npz")
+            raise DataError(
+                f"--data {text}: {path.suffix or 'no suffix'} is not a data file zoo reads; expected a folder, "
+                f"{', '.join(TABLE_SUFFIXES)} or .npz"
+            )
     if target is not None and not isinstance(raw, Table):
         raise DataError(f"--target {target} goes with a table; --data {text} is not one")
     return _splits(raw, text, task, validation_size)
@@ -123,8 +136,10 @@ def _in_memory(source: Any, target: str | None, categorical, numeric) -> tuple[A
         pairs = [("x", arrays[0], arrays[1])] + ([("x_test", arrays[2], arrays[3])] if len(arrays) == 4 else [])
         for name, x, y in pairs:
             if x.ndim < 2 or y.ndim < 1 or len(x) != len(y):
-                raise DataError(f"data: {name} has shape {x.shape} and its targets {y.shape}; expected x of shape "
-                                "(examples, features...) and one target per example")
+                raise DataError(
+                    f"data: {name} has shape {x.shape} and its targets {y.shape}; expected x of shape "
+                    "(examples, features...) and one target per example"
+                )
         return Raw(*arrays, description="arrays"), "arrays"
     if hasattr(source, "element_spec") and hasattr(source, "as_numpy_iterator"):
         return _dataset(source), "tf.data.Dataset"
@@ -176,8 +191,10 @@ def _splits(raw, source: str, task: str, validation_size: int | None) -> Splits:
         train, test = _test_split(len(x_train))
         x_train, y_train, x_test, y_test = x_train[train], y_train[train], x_train[test], y_train[test]
     if len(x_train) < 3 or len(x_test) < 1:
-        raise DataError(f"--data {source} holds too few examples ({len(x_train)} to train on, {len(x_test)} to test); "
-                        "expected at least 3 and 1")
+        raise DataError(
+            f"--data {source} holds too few examples ({len(x_train)} to train on, {len(x_test)} to test); "
+            "expected at least 3 and 1"
+        )
     resolved = infer_task(y_train, task, source)
     names = raw.class_names
     if resolved == "classification":
@@ -185,8 +202,15 @@ def _splits(raw, source: str, task: str, validation_size: int | None) -> Splits:
         names = names or tuple(str(i) for i in range(count))
     else:
         count, names = 1, ()
-    info = DatasetInfo(Path(source).name if not source.startswith("tfds:") else source, tuple(int(d) for d in x_train.shape[1:]),
-                       count, names, raw.description or source, len(x_train), task=resolved)
+    info = DatasetInfo(
+        Path(source).name if not source.startswith("tfds:") else source,
+        tuple(int(d) for d in x_train.shape[1:]),
+        count,
+        names,
+        raw.description or source,
+        len(x_train),
+        task=resolved,
+    )
     if validation_size is None:
         validation_size = max(1, len(x_train) // 10)
     check_argument("validation_size", validation_size, count_field(1, len(x_train) - 2))
@@ -195,7 +219,7 @@ def _splits(raw, source: str, task: str, validation_size: int | None) -> Splits:
 
 
 def infer_task(y: np.ndarray, task: str, source: str) -> str:
-    """"classification" or "regression": `task` itself, or with "auto", regression for non-integer numbers.
+    """ "classification" or "regression": `task` itself, or with "auto", regression for non-integer numbers.
 
     Example:
         >>> infer_task(np.array([0.5, 1.25]), "auto", "prices.csv"), infer_task(np.array([0, 3]), "auto", "x.npz")
@@ -204,7 +228,9 @@ def infer_task(y: np.ndarray, task: str, source: str) -> str:
     numbers = np.issubdtype(np.asarray(y).dtype, np.number) or np.asarray(y).dtype == bool
     if task == "regression":
         if not numbers:
-            raise DataError(f"task = 'regression' needs a numeric target; {source}'s target holds {np.asarray(y).dtype} values")
+            raise DataError(
+                f"task = 'regression' needs a numeric target; {source}'s target holds {np.asarray(y).dtype} values"
+            )
         return task
     if task == "classification" or not numbers:
         return "classification"
@@ -238,16 +264,26 @@ def _npz(path: Path) -> Raw:
         raise DataError(f"{path} is not a readable .npz file ({error})") from None
     missing = [key for key in ("x_train", "y_train") if key not in arrays]
     if missing or (("x_test" in arrays) != ("y_test" in arrays)):
-        raise DataError(f"{path} holds {sorted(arrays)}; expected x_train and y_train, and optionally both x_test and y_test")
+        raise DataError(
+            f"{path} holds {sorted(arrays)}; expected x_train and y_train, and optionally both x_test and y_test"
+        )
     x = arrays["x_train"]
     if x.ndim < 2 or not np.issubdtype(x.dtype, np.number):
-        raise DataError(f"{path}: x_train has shape {x.shape} and type {x.dtype}; expected numbers, (examples, features...)")
+        raise DataError(
+            f"{path}: x_train has shape {x.shape} and type {x.dtype}; expected numbers, (examples, features...)"
+        )
     if "x_test" in arrays and arrays["x_test"].shape[1:] != x.shape[1:]:
         raise DataError(f"{path}: x_test's examples have shape {arrays['x_test'].shape[1:]}, x_train's {x.shape[1:]}")
     for key in ("y_train", "y_test"):
         if key in arrays and len(arrays[key]) != len(arrays["x" + key[1:]]):
             raise DataError(f"{path}: {key} has {len(arrays[key])} entries for {len(arrays['x' + key[1:]])} examples")
-    return Raw(x.astype(np.float32), arrays["y_train"], arrays.get("x_test"), arrays.get("y_test"), description=f"arrays in {path}")
+    return Raw(
+        x.astype(np.float32),
+        arrays["y_train"],
+        arrays.get("x_test"),
+        arrays.get("y_test"),
+        description=f"arrays in {path}",
+    )
 
 
 def _image_files(folder: Path) -> dict[str, list[Path]]:
@@ -255,18 +291,21 @@ def _image_files(folder: Path) -> dict[str, list[Path]]:
     files = {c.name: sorted(f for f in c.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES) for c in classes}
     files = {name: found for name, found in files.items() if found}
     if not files:
-        raise DataError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)}) in class subfolders; expected "
-                        f"{folder}/<class name>/<image files>")
+        raise DataError(
+            f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)}) in class subfolders; expected "
+            f"{folder}/<class name>/<image files>"
+        )
     if len(files) < 2:
-        raise DataError(f"{folder} holds one class ({next(iter(files))}); a classifier needs two or more class subfolders")
+        raise DataError(
+            f"{folder} holds one class ({next(iter(files))}); a classifier needs two or more class subfolders"
+        )
     return files
 
 
 def _image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: str | None = None) -> Raw:
     """Every image of the folder, checked with PIL first so a bad file is named, then read by Keras."""
-    from PIL import Image, UnidentifiedImageError
-
     import keras
+    from PIL import Image, UnidentifiedImageError
 
     sizes, modes = {}, set()
     for name, found in _image_files(folder).items():
@@ -279,20 +318,34 @@ def _image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: 
                 raise DataError(f"{path} is not a readable image ({error})") from None
     if image_size is None and len(sizes) > 1:
         (a, first), (b, second) = list(sizes.items())[:2]
-        raise DataError(f"{folder} holds images of different sizes ({first}: {a[0]}x{a[1]}, {second}: {b[0]}x{b[1]}); "
-                        "pass --image-size HEIGHT,WIDTH to resize them all")
+        raise DataError(
+            f"{folder} holds images of different sizes ({first}: {a[0]}x{a[1]}, {second}: {b[0]}x{b[1]}); "
+            "pass --image-size HEIGHT,WIDTH to resize them all"
+        )
     height, width = image_size or next(iter(sizes))
     if color_mode is None:
         color_mode = "grayscale" if modes <= {"L", "1"} else "rgb"
     check_argument("--color-mode", color_mode, Field(str, None, "colour mode", choices=COLOR_MODES), DataError)
     dataset = keras.utils.image_dataset_from_directory(
-        folder, labels="inferred", label_mode="int", color_mode=color_mode, image_size=(height, width),
-        batch_size=None, shuffle=False, verbose=False)
+        folder,
+        labels="inferred",
+        label_mode="int",
+        color_mode=color_mode,
+        image_size=(height, width),
+        batch_size=None,
+        shuffle=False,
+        verbose=False,
+    )
     pairs = list(dataset.as_numpy_iterator())
     x = np.stack([image for image, _ in pairs]).astype(np.float32)
     y = np.array([label for _, label in pairs])
-    return Raw(x / 255, y, class_names=tuple(dataset.class_names), encoder=_pixel_encoder(x.shape[1:]),
-               description=f"{len(y)} {height}x{width} {color_mode} images in {folder}")
+    return Raw(
+        x / 255,
+        y,
+        class_names=tuple(dataset.class_names),
+        encoder=_pixel_encoder(x.shape[1:]),
+        description=f"{len(y)} {height}x{width} {color_mode} images in {folder}",
+    )
 
 
 def _pixel_encoder(shape: tuple[int, ...]):
@@ -305,24 +358,27 @@ def _pixel_encoder(shape: tuple[int, ...]):
 
 def _tfds(name: str, download: bool) -> Raw:
     """A TFDS set's train and test splits: prepared data first, then (if allowed) a download."""
-    import tensorflow_datasets as tfds  # slow to import; only when TFDS is really used
-
     import os
+
+    import tensorflow_datasets as tfds  # slow to import; only when TFDS is really used
 
     data_dir = os.environ.get("TFDS_DATA_DIR") or str(Path.home() / "tensorflow_datasets")  # read now, not at import
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
         known = tfds.list_builders(with_community_datasets=False)
-        raise DataError(f"tfds:{name} is not a TFDS dataset{_close(name, known)}; "
-                        "see https://www.tensorflow.org/datasets/catalog") from None
+        raise DataError(
+            f"tfds:{name} is not a TFDS dataset{_close(name, known)}; see https://www.tensorflow.org/datasets/catalog"
+        ) from None
     if not builder.is_prepared():
         if not download:
             raise DataError(_unprepared(name, builder))
         try:
             builder.download_and_prepare()
         except Exception as error:  # TFDS raises many kinds for a machine offline; the remedy is the same
-            raise DataError(_unprepared(name, builder) + f" (the download failed: {str(error).splitlines()[0][:200]})") from None
+            raise DataError(
+                _unprepared(name, builder) + f" (the download failed: {str(error).splitlines()[0][:200]})"
+            ) from None
     try:
         train, test = tfds.as_numpy(builder.as_dataset(split=["train", "test"], batch_size=-1, as_supervised=True))
     except (KeyError, ValueError) as error:
@@ -345,9 +401,11 @@ def _close(name: str, known: list[str]) -> str:
 
 
 def _unprepared(name: str, builder) -> str:
-    return (f"tfds:{name} is not prepared in {builder.data_dir} and this machine cannot download it; prepare it on a "
-            f"machine with internet (`tfds build {name}` or `python -c \"import tensorflow_datasets as tfds; "
-            f"tfds.load('{name}')\"`), then copy ~/tensorflow_datasets/{name} here or set TFDS_DATA_DIR to its parent")
+    return (
+        f"tfds:{name} is not prepared in {builder.data_dir} and this machine cannot download it; prepare it on a "
+        f'machine with internet (`tfds build {name}` or `python -c "import tensorflow_datasets as tfds; '
+        f"tfds.load('{name}')\"`), then copy ~/tensorflow_datasets/{name} here or set TFDS_DATA_DIR to its parent"
+    )
 
 
 def fitted(recipe, splits: Splits):
@@ -364,13 +422,17 @@ def fitted(recipe, splits: Splits):
     info = splits.info
     if recipe.model.kind in ("cnn", "resnet") and len(info.input_shape) != 3:
         kind = "a table" if splits.encoder is not None else "vectors"
-        raise DataError(f"{recipe.name} is a {recipe.model.kind}, which needs images (height, width, channels); "
-                        f"{splits.source} holds {kind} of shape {info.input_shape}: use an mlp recipe, e.g. tabular or mlp")
+        raise DataError(
+            f"{recipe.name} is a {recipe.model.kind}, which needs images (height, width, channels); "
+            f"{splits.source} holds {kind} of shape {info.input_shape}: use an mlp recipe, e.g. tabular or mlp"
+        )
     if recipe.task == "auto":
         return get_recipe(recipe, task=info.task)
     if recipe.task != info.task:
-        raise DataError(f"{recipe.name} has task = {recipe.task!r} but {splits.source} was read for {info.task}; "
-                        f"read it with task={recipe.task!r} (the CLI does this from the recipe)")
+        raise DataError(
+            f"{recipe.name} has task = {recipe.task!r} but {splits.source} was read for {info.task}; "
+            f"read it with task={recipe.task!r} (the CLI does this from the recipe)"
+        )
     return recipe
 
 

@@ -38,7 +38,9 @@ class Table:
     numeric: list[str]
     categorical: list[str]
 
-    def encoded(self, train: np.ndarray, test: np.ndarray, validation_size: int) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    def encoded(
+        self, train: np.ndarray, test: np.ndarray, validation_size: int
+    ) -> tuple[np.ndarray, np.ndarray, Any, Any]:
         """(x, y, class names or None, encoder): every row encoded, its label, and the fitted encoder.
 
         `train` and `test` are row positions. The encoder is fitted on the training rows that
@@ -54,8 +56,10 @@ class Table:
 
     def describe(self) -> str:
         """One line saying what the table holds."""
-        return (f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, {len(self.categorical)} "
-                f"categorical columns; target {self.target_name})")
+        return (
+            f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, {len(self.categorical)} "
+            f"categorical columns; target {self.target_name})"
+        )
 
     def _labels(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, tuple[str, ...] | None]:
         if np.issubdtype(self.target.dtype, np.number):
@@ -63,8 +67,10 @@ class Table:
         names = tuple(sorted(set(self.target[train].tolist())))
         unseen = sorted(set(self.target[test].tolist()) - set(names))
         if unseen:
-            raise DataError(f"{self.path}: column {self.target_name!r} holds {unseen[0]!r} only in test rows; every class "
-                            "needs training rows (add rows of it, or drop them)")
+            raise DataError(
+                f"{self.path}: column {self.target_name!r} holds {unseen[0]!r} only in test rows; every class "
+                "needs training rows (add rows of it, or drop them)"
+            )
         index = {name: i for i, name in enumerate(names)}
         return np.array([index[value] for value in self.target.tolist()], np.int64), names
 
@@ -73,19 +79,28 @@ class Table:
         import keras
 
         # Keyed by input name (Keras wants the two equal, and a name may not hold "/"), as table_columns keys them.
-        inputs = {column: keras.Input((1,), name=input_name(column), dtype="string" if column in self.categorical else "float32")
-                  for column in self.frame.columns}
+        inputs = {
+            column: keras.Input(
+                (1,), name=input_name(column), dtype="string" if column in self.categorical else "float32"
+            )
+            for column in self.frame.columns
+        }
         parts = []
         if self.numeric:
             values = self.frame[self.numeric].to_numpy(np.float32)
             normalize = keras.layers.Normalization(name="standardize")
             normalize.adapt(values[rows])
-            joined = inputs[self.numeric[0]] if len(self.numeric) == 1 else keras.layers.Concatenate(name="numeric")(
-                [inputs[column] for column in self.numeric])
+            joined = (
+                inputs[self.numeric[0]]
+                if len(self.numeric) == 1
+                else keras.layers.Concatenate(name="numeric")([inputs[column] for column in self.numeric])
+            )
             parts.append(normalize(joined))
         for column in self.categorical:
             vocabulary = sorted(set(self.frame[column].iloc[rows].tolist()))
-            lookup = keras.layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot", name=f"{input_name(column)}_one_hot")
+            lookup = keras.layers.StringLookup(
+                vocabulary=vocabulary, output_mode="one_hot", name=f"{input_name(column)}_one_hot"
+            )
             parts.append(lookup(inputs[column]))
         features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
         return keras.Model({input_name(column): tensor for column, tensor in inputs.items()}, features, name="encoder")
@@ -107,7 +122,9 @@ def table_columns(frame) -> dict[str, Any]:
         values = frame[column]
         if values.dtype == object or values.dtype == bool or str(values.dtype) in ("category", "string", "str"):
             # A string tensor: Keras's predict() refuses numpy arrays of Python strings.
-            columns[input_name(column)] = tf.constant(values.fillna("").astype(str).to_numpy(dtype=object).reshape(-1, 1), tf.string)
+            columns[input_name(column)] = tf.constant(
+                values.fillna("").astype(str).to_numpy(dtype=object).reshape(-1, 1), tf.string
+            )
         else:
             columns[input_name(column)] = values.to_numpy(np.float32).reshape(-1, 1)
     return columns
@@ -147,8 +164,9 @@ def _check_columns(path: Path, columns: list[str], wanted: list[str] | None, wha
     return list(wanted or [])
 
 
-def read_table(path: str | Path | Any, target: str, categorical: list[str] | None = None,
-               numeric: list[str] | None = None) -> Table:
+def read_table(
+    path: str | Path | Any, target: str, categorical: list[str] | None = None, numeric: list[str] | None = None
+) -> Table:
     """Read a CSV or Parquet table (or take a pandas DataFrame), check it, and sort its feature
     columns into numeric and categorical. A DataFrame is copied, never changed."""
     if hasattr(path, "columns"):  # a DataFrame: messages call it "DataFrame" where a file's name would stand
@@ -164,8 +182,10 @@ def read_table(path: str | Path | Any, target: str, categorical: list[str] | Non
     missing = frame[target].isna().to_numpy()
     if missing.any():
         rows = ", ".join(str(i + 2) for i in np.flatnonzero(missing)[:5])  # +2: 1-based, after the header line
-        raise DataError(f"{path}: the target column {target!r} has {missing.sum()} missing values (lines {rows}"
-                        f"{', ...' if missing.sum() > 5 else ''}); fill them or drop those rows")
+        raise DataError(
+            f"{path}: the target column {target!r} has {missing.sum()} missing values (lines {rows}"
+            f"{', ...' if missing.sum() > 5 else ''}); fill them or drop those rows"
+        )
     features = frame.drop(columns=[target])
     if features.shape[1] == 0:
         raise DataError(f"{path} has no columns besides the target {target!r}")
@@ -173,16 +193,25 @@ def read_table(path: str | Path | Any, target: str, categorical: list[str] | Non
     for column in features.columns:
         clash = names.setdefault(input_name(column), column)
         if clash != column:
-            raise DataError(f"{path}: columns {clash!r} and {column!r} both become the model input {input_name(column)!r}; "
-                            "rename one")
+            raise DataError(
+                f"{path}: columns {clash!r} and {column!r} both become the model input {input_name(column)!r}; "
+                "rename one"
+            )
     forced_numeric = _check_columns(path, columns, numeric, "--numeric")
     forced_categorical = _check_columns(path, columns, categorical, "--categorical")
     kinds = {}
     for column in features.columns:
         values = features[column]
         is_number = values.dtype.kind in "iuf"
-        kinds[column] = ("numeric" if column in forced_numeric else "categorical" if column in forced_categorical
-                         else "numeric" if is_number else "categorical")
+        kinds[column] = (
+            "numeric"
+            if column in forced_numeric
+            else "categorical"
+            if column in forced_categorical
+            else "numeric"
+            if is_number
+            else "categorical"
+        )
         if kinds[column] == "numeric":
             features[column] = _numeric(path, column, values)
         else:
@@ -190,8 +219,14 @@ def read_table(path: str | Path | Any, target: str, categorical: list[str] | Non
     target_values = frame[target].to_numpy()
     if not np.issubdtype(target_values.dtype, np.number):  # text or booleans: class names
         target_values = target_values.astype(str)
-    return Table(path, features, target_values, target, [c for c in features.columns if kinds[c] == "numeric"],
-                 [c for c in features.columns if kinds[c] == "categorical"])
+    return Table(
+        path,
+        features,
+        target_values,
+        target,
+        [c for c in features.columns if kinds[c] == "numeric"],
+        [c for c in features.columns if kinds[c] == "categorical"],
+    )
 
 
 def _numeric(path: Path, column: str, values):
@@ -201,9 +236,13 @@ def _numeric(path: Path, column: str, values):
     bad = numbers.isna() & values.notna()
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{path}: column {column!r} is treated as numeric but line {first + 2} holds {values.iloc[first]!r}; "
-                        "fix the value, or let the column be categorical")
+        raise DataError(
+            f"{path}: column {column!r} is treated as numeric but line {first + 2} holds {values.iloc[first]!r}; "
+            "fix the value, or let the column be categorical"
+        )
     if numbers.isna().any():
-        raise DataError(f"{path}: numeric column {column!r} has {int(numbers.isna().sum())} missing values; "
-                        "fill them or drop those rows")
+        raise DataError(
+            f"{path}: numeric column {column!r} has {int(numbers.isna().sum())} missing values; "
+            "fill them or drop those rows"
+        )
     return numbers.astype(np.float32)

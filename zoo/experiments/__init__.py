@@ -43,8 +43,23 @@ from typing import Any
 
 from zoo.recipes.schema import unknown_word_error
 
-EXPERIMENTS = ("vanishing", "exploding", "transfer", "pretrain", "speed", "levers", "leaderboard", "tuning", "tabular",
-               "parity", "tuples", "conditioning", "flat", "activations", "claims")
+EXPERIMENTS = (
+    "vanishing",
+    "exploding",
+    "transfer",
+    "pretrain",
+    "speed",
+    "levers",
+    "leaderboard",
+    "tuning",
+    "tabular",
+    "parity",
+    "tuples",
+    "conditioning",
+    "flat",
+    "activations",
+    "claims",
+)
 
 
 def run_experiment(name: str, **options) -> dict[str, Any]:

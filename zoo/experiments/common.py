@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from zoo.reports.plots import gradient_norms_figure
 from zoo.recipes.recipe import Recipe, get_recipe
+from zoo.reports.plots import gradient_norms_figure
 from zoo.reports.records import write_results
 from zoo.training.trainer import train
 
@@ -18,10 +18,19 @@ from zoo.training.trainer import train
 # not silently change what a re-run of those experiments measures. Every key the recipe file sets
 # for its net or its training is here (tests/test_claims.py checks).
 PLAIN_MLP = {
-    "model.hidden": [512, 256], "stack.name": "default", "stack.dropout": 0.3,
-    "regularization.augment": [], "regularization.augment_amount": 0.1,
-    "train.learning_rate": 1e-3, "train.batch_size": 32, "train.epochs": 40, "train.early_stopping_patience": 8,
-    "train.schedule": "constant", "train.warmup_epochs": 0, "train.label_smoothing": 0.0, "train.ema": False,
+    "model.hidden": [512, 256],
+    "stack.name": "default",
+    "stack.dropout": 0.3,
+    "regularization.augment": [],
+    "regularization.augment_amount": 0.1,
+    "train.learning_rate": 1e-3,
+    "train.batch_size": 32,
+    "train.epochs": 40,
+    "train.early_stopping_patience": 8,
+    "train.schedule": "constant",
+    "train.warmup_epochs": 0,
+    "train.label_smoothing": 0.0,
+    "train.ema": False,
     "validation_size": 5000,
 }
 
@@ -37,9 +46,13 @@ def plain_mlp(name: str, **overrides) -> Recipe:
     return get_recipe(get_recipe("fashion_mlp", name=name, **PLAIN_MLP), **overrides)
 
 
-def diagnosed_run(recipe, data, runs_dir: Path, label: str, baseline: bool = False, learning_rate=None) -> dict[str, Any]:
+def diagnosed_run(
+    recipe, data, runs_dir: Path, label: str, baseline: bool = False, learning_rate=None
+) -> dict[str, Any]:
     """Train one run with gradient diagnostics on; its per-layer speeds, accuracy and loss curve."""
-    result = train(recipe, data=data, out_dir=runs_dir / label, baseline=baseline, learning_rate=learning_rate, verbose=0)
+    result = train(
+        recipe, data=data, out_dir=runs_dir / label, baseline=baseline, learning_rate=learning_rate, verbose=0
+    )
     records = json.loads(result.paths["diagnostics"].read_text())["records"]
     return {
         "label": label,
@@ -50,18 +63,28 @@ def diagnosed_run(recipe, data, runs_dir: Path, label: str, baseline: bool = Fal
         "status_message": result.metrics.get("status_message"),
         "epochs_run": result.metrics["epochs_run"],
         "gradient_warning": result.metrics["gradient_warning"],
-        "speeds": [{"epoch": r["epoch"], "bias_grad_norm": [row["bias_grad_norm"] for row in r["layers"]],
-                    "weight_grad_norm": [row["weight_grad_norm"] for row in r["layers"]],
-                    "first_last_ratio": r["first_last_ratio"]} for r in records],
+        "speeds": [
+            {
+                "epoch": r["epoch"],
+                "bias_grad_norm": [row["bias_grad_norm"] for row in r["layers"]],
+                "weight_grad_norm": [row["weight_grad_norm"] for row in r["layers"]],
+                "first_last_ratio": r["first_last_ratio"],
+            }
+            for r in records
+        ],
         "records": records,
         "history": {key: result.metrics["history"].get(key, []) for key in ("loss", "val_accuracy")},
     }
 
 
-def write_gradient_results(out_dir: Path, results: dict[str, Any], report: str, figures: dict[str, Any] | None = None) -> None:
+def write_gradient_results(
+    out_dir: Path, results: dict[str, Any], report: str, figures: dict[str, Any] | None = None
+) -> None:
     """results.json, report.md, one per-layer gradient-norm plot per run, and any other `figures`."""
-    figures = {**{f"{run['label']}.png": gradient_norms_figure(run["records"], title=run["label"]) for run in results["runs"]},
-               **(figures or {})}
+    figures = {
+        **{f"{run['label']}.png": gradient_norms_figure(run["records"], title=run["label"]) for run in results["runs"]},
+        **(figures or {}),
+    }
     for run in results["runs"]:
         del run["records"]  # the per-layer records stay in each run folder; results.json keeps the norms
     write_results(out_dir, results, report, figures)

@@ -68,7 +68,7 @@ def learner(kind: str, n: int, train_f: np.ndarray) -> tuple[keras.Model, float,
         sequence = keras.layers.Reshape((n, 1))(inputs)
         if kind == "whitened":
             values, vectors = np.linalg.eigh(covariance)
-            conditioner = vectors @ np.diag(values ** -0.5) @ vectors.T
+            conditioner = vectors @ np.diag(values**-0.5) @ vectors.T
             # A fixed (untrained) convolution whose 3 channels are the whitened window; one Dense reads them.
             whiten = keras.layers.Conv1D(3, 3, use_bias=False, trainable=False, name="whiten")
             sequence = whiten(sequence)
@@ -79,11 +79,15 @@ def learner(kind: str, n: int, train_f: np.ndarray) -> tuple[keras.Model, float,
             outputs = keras.layers.Conv1D(1, 3, use_bias=False, kernel_initializer="zeros")(sequence)
         outputs = keras.layers.Flatten()(outputs)
     values = np.linalg.eigvalsh(covariance)
-    usable = values[values > values[-1] * 1e-12]  # the fully connected covariance is singular: kinks never sit at the ends
+    usable = values[
+        values > values[-1] * 1e-12
+    ]  # the fully connected covariance is singular: kinks never sit at the ends
     return keras.Model(inputs, outputs, name=kind), 1.0 / (2 * scale * values[-1]), float(usable[-1] / usable[0])
 
 
-def decode(kind: str, n: int, max_iterations: int, epsilon: float, examples: int = 2000, seed: int = 0) -> dict[str, Any]:
+def decode(
+    kind: str, n: int, max_iterations: int, epsilon: float, examples: int = 2000, seed: int = 0
+) -> dict[str, Any]:
     """Train one learner by full-batch GD; iterations until the held-out relative squared error <= `epsilon`."""
     train_f, train_p = curves(n, examples, seed)
     test_f, test_p = curves(n, 1000, seed + 1)
@@ -95,36 +99,80 @@ def decode(kind: str, n: int, max_iterations: int, epsilon: float, examples: int
 
     def squared(y, prediction):
         return keras.ops.mean(keras.ops.sum((y - prediction) ** 2, axis=1))
-    checkpoints = sorted({int(round(m * 10 ** e)) for e in range(8) for m in (1, 1.5, 2, 3, 5, 7)} | {max_iterations})
-    curve = online_fit(model, squared, lambda _: train, keras.optimizers.SGD(rate), max_iterations,
-                       [c for c in checkpoints if c <= max_iterations], lambda y, p: squared(y, p) / zero_error,
-                       held_out=lambda _: test, until=lambda point: point["metric"] <= epsilon)
+
+    checkpoints = sorted({int(round(m * 10**e)) for e in range(8) for m in (1, 1.5, 2, 3, 5, 7)} | {max_iterations})
+    curve = online_fit(
+        model,
+        squared,
+        lambda _: train,
+        keras.optimizers.SGD(rate),
+        max_iterations,
+        [c for c in checkpoints if c <= max_iterations],
+        lambda y, p: squared(y, p) / zero_error,
+        held_out=lambda _: test,
+        until=lambda point: point["metric"] <= epsilon,
+    )
     reached = next((p["iteration"] for p in curve["points"] if p["metric"] <= epsilon), None)
-    return {"kind": kind, "n": n, "step_size": rate, "condition_number": condition, "iterations": reached,
-            "final_relative_error": curve["points"][-1]["metric"], "points": curve["points"], "seconds": curve["seconds"]}
+    return {
+        "kind": kind,
+        "n": n,
+        "step_size": rate,
+        "condition_number": condition,
+        "iterations": reached,
+        "final_relative_error": curve["points"][-1]["metric"],
+        "points": curve["points"],
+        "seconds": curve["seconds"],
+    }
 
 
-def run(out_dir: str | Path = Path("benchmarks/results/conditioning"), sizes=(10, 20, 40, 80),
-        max_iterations: int = 100_000, epsilon: float = 1e-2, seed: int = 0) -> dict[str, Any]:
+def run(
+    out_dir: str | Path = Path("benchmarks/results/conditioning"),
+    sizes=(10, 20, 40, 80),
+    max_iterations: int = 100_000,
+    epsilon: float = 1e-2,
+    seed: int = 0,
+) -> dict[str, Any]:
     """The conditioning experiment; returns the results written to `out_dir`."""
     started = time.perf_counter()
     runs = []
     for kind in ("fully_connected", "convolutional", "whitened"):
         for n in sizes:
             runs.append(decode(kind, n, max_iterations, epsilon, seed=seed))
-            print(f"[{time.perf_counter() - started:6.0f} s] {kind} n={n}: {runs[-1]['iterations']} iterations "
-                  f"(kappa {runs[-1]['condition_number']:.3g})", flush=True)
+            print(
+                f"[{time.perf_counter() - started:6.0f} s] {kind} n={n}: {runs[-1]['iterations']} iterations "
+                f"(kappa {runs[-1]['condition_number']:.3g})",
+                flush=True,
+            )
     slopes = {}
     for kind in ("fully_connected", "convolutional"):
         done = [(r["n"], r["iterations"]) for r in runs if r["kind"] == kind and r["iterations"]]
-        slopes[kind] = float(np.polyfit(np.log([n for n, _ in done]), np.log([i for _, i in done]), 1)[0]) if len(done) > 1 else None
+        slopes[kind] = (
+            float(np.polyfit(np.log([n for n, _ in done]), np.log([i for _, i in done]), 1)[0])
+            if len(done) > 1
+            else None
+        )
         rows = [r for r in runs if r["kind"] == kind]
-        slopes[f"{kind}_condition"] = float(np.polyfit(np.log([r["n"] for r in rows]), np.log([r["condition_number"] for r in rows]), 1)[0])
-    results = {"experiment": "conditioning", "epsilon": epsilon, "max_iterations": max_iterations, "seed": seed,
-               "slopes": slopes, "runs": runs, **stamp(started)}
-    figures = {f"{kind}.png": iteration_curves_figure({f"n = {r['n']}": r["points"] for r in runs if r["kind"] == kind},
-                                            f"decoding kinks: {kind.replace('_', ' ')}", "held-out error / error of 0", log_y=True)
-               for kind in ("fully_connected", "convolutional", "whitened")}
+        slopes[f"{kind}_condition"] = float(
+            np.polyfit(np.log([r["n"] for r in rows]), np.log([r["condition_number"] for r in rows]), 1)[0]
+        )
+    results = {
+        "experiment": "conditioning",
+        "epsilon": epsilon,
+        "max_iterations": max_iterations,
+        "seed": seed,
+        "slopes": slopes,
+        "runs": runs,
+        **stamp(started),
+    }
+    figures = {
+        f"{kind}.png": iteration_curves_figure(
+            {f"n = {r['n']}": r["points"] for r in runs if r["kind"] == kind},
+            f"decoding kinks: {kind.replace('_', ' ')}",
+            "held-out error / error of 0",
+            log_y=True,
+        )
+        for kind in ("fully_connected", "convolutional", "whitened")
+    }
     for figure in figures.values():
         figure.axes[0].set_xscale("symlog", linthresh=1)
     write_results(out_dir, results, _report(results), figures)
@@ -133,34 +181,53 @@ def run(out_dir: str | Path = Path("benchmarks/results/conditioning"), sizes=(10
 
 def _report(results: dict[str, Any]) -> str:
     cap = results["max_iterations"]
-    lines = ["# Failure 3: architecture and conditioning (Shalev-Shwartz, Shamir and Shammah 2017, section 4)", "",
-             "Decode the three kinks of a piecewise-linear curve on n points. Full-batch gradient descent on 2,000 curves from",
-             "zero weights at step 1 / lambda_max(Hessian); iterations until the held-out squared error is below",
-             f"{results['epsilon']:g} of that of predicting zero (checked at 1, 1.5, 2, 3, 5, 7, 10, ... iterations; cap {cap:,}).", "",
-             "| learner | n | condition number | iterations to the error | error at the cap |", "|---|---|---|---|---|"]
+    lines = [
+        "# Failure 3: architecture and conditioning (Shalev-Shwartz, Shamir and Shammah 2017, section 4)",
+        "",
+        "Decode the three kinks of a piecewise-linear curve on n points. Full-batch gradient descent on 2,000 curves from",
+        "zero weights at step 1 / lambda_max(Hessian); iterations until the held-out squared error is below",
+        f"{results['epsilon']:g} of that of predicting zero (checked at 1, 1.5, 2, 3, 5, 7, 10, ... iterations; cap {cap:,}).",
+        "",
+        "| learner | n | condition number | iterations to the error | error at the cap |",
+        "|---|---|---|---|---|",
+    ]
     for run in results["runs"]:
-        lines.append(f"| {run['kind'].replace('_', ' ')} | {run['n']} | {run['condition_number']:.3g} | "
-                     f"{run['iterations'] if run['iterations'] is not None else f'> {cap:,}'} | {run['final_relative_error']:.3g} |")
+        lines.append(
+            f"| {run['kind'].replace('_', ' ')} | {run['n']} | {run['condition_number']:.3g} | "
+            f"{run['iterations'] if run['iterations'] is not None else f'> {cap:,}'} | {run['final_relative_error']:.3g} |"
+        )
     slopes = results["slopes"]
     shown = lambda v: "n/a (fewer than two sizes reached the error)" if v is None else f"{v:.2f}"
-    lines += ["", "## Paper against measurement", "",
-              "Growth with n: the slope of log iterations (sizes that reached the error), or of log condition number, against log n.", "",
-              "| learner | paper | iterations measured | condition number measured |", "|---|---|---|---|",
-              f"| fully connected | Omega(n^3.5) | n^{shown(slopes['fully_connected'])} | n^{slopes['fully_connected_condition']:.2f} |",
-              f"| convolutional | Theta(n^3) | n^{shown(slopes['convolutional'])} | n^{slopes['convolutional_condition']:.2f} |",
-              "| convolutional, whitened | O(log 1/epsilon), whatever n | "
-              f"{', '.join(str(r['iterations']) for r in results['runs'] if r['kind'] == 'whitened')} | 1 by construction |", ""]
+    lines += [
+        "",
+        "## Paper against measurement",
+        "",
+        "Growth with n: the slope of log iterations (sizes that reached the error), or of log condition number, against log n.",
+        "",
+        "| learner | paper | iterations measured | condition number measured |",
+        "|---|---|---|---|",
+        f"| fully connected | Omega(n^3.5) | n^{shown(slopes['fully_connected'])} | n^{slopes['fully_connected_condition']:.2f} |",
+        f"| convolutional | Theta(n^3) | n^{shown(slopes['convolutional'])} | n^{slopes['convolutional_condition']:.2f} |",
+        "| convolutional, whitened | O(log 1/epsilon), whatever n | "
+        f"{', '.join(str(r['iterations']) for r in results['runs'] if r['kind'] == 'whitened')} | 1 by construction |",
+        "",
+    ]
     whitened = [r["iterations"] for r in results["runs"] if r["kind"] == "whitened"]
     conv, fc = slopes["convolutional_condition"], slopes["fully_connected_condition"]
     fast = all(i is not None and i <= 10 for i in whitened)
     reproduced = fast and 2.5 <= conv <= 4 and fc >= 3.5
-    lines += [f"**Verdict: {'reproduced' if reproduced else 'partly reproduced'}.** Gradient descent needs about kappa log(1/epsilon) "
-              "iterations, kappa the condition number of the inputs it sees. Here the convolutional learner's kappa grows like "
-              f"n^{conv:.1f} and the fully connected one's like n^{fc:.1f} (on the subspace the curves span), so the bigger the "
-              "curve the slower both learn, although the convolution has only three weights; whitening the windows sets "
-              f"kappa to 1 and gradient descent then needs {max((i or 0) for i in whitened)} iteration(s) at every n. The "
-              "architecture decides the parameter count; the conditioning decides the speed.", "",
-              "Curves: [fully_connected.png](fully_connected.png), [convolutional.png](convolutional.png), "
-              "[whitened.png](whitened.png).", "", f"Regenerate: `zoo experiment conditioning` ({results['seconds']} s on this "
-              "run's machine).", ""]
+    lines += [
+        f"**Verdict: {'reproduced' if reproduced else 'partly reproduced'}.** Gradient descent needs about kappa log(1/epsilon) "
+        "iterations, kappa the condition number of the inputs it sees. Here the convolutional learner's kappa grows like "
+        f"n^{conv:.1f} and the fully connected one's like n^{fc:.1f} (on the subspace the curves span), so the bigger the "
+        "curve the slower both learn, although the convolution has only three weights; whitening the windows sets "
+        f"kappa to 1 and gradient descent then needs {max((i or 0) for i in whitened)} iteration(s) at every n. The "
+        "architecture decides the parameter count; the conditioning decides the speed.",
+        "",
+        "Curves: [fully_connected.png](fully_connected.png), [convolutional.png](convolutional.png), "
+        "[whitened.png](whitened.png).",
+        "",
+        f"Regenerate: `zoo experiment conditioning` ({results['seconds']} s on this run's machine).",
+        "",
+    ]
     return "\n".join(lines)

@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.experiments.online import online_fit, paper_init
-from zoo.reports.plots import iteration_curves_figure
 from zoo.nets.layers import ForwardOnly, Staircase
+from zoo.reports.plots import iteration_curves_figure
 from zoo.reports.records import stamp, write_results
 
 DIMENSION = 100
@@ -58,6 +58,7 @@ def step_sampler(v: np.ndarray, b: float, levels: np.ndarray, seed: int = 0):
         p = x @ v_t + b
         index = tf.maximum(tf.reduce_sum(tf.cast(p >= levels_t, tf.int32), axis=1, keepdims=True) - 1, 0)
         return x, tf.concat([tf.gather(levels_t, index), tf.cast(index, tf.float32)], axis=1)
+
     return sample
 
 
@@ -92,8 +93,9 @@ def learner(method: str, levels: np.ndarray, seed: int = 0):
         return keras.Sequential(inputs + _mlp((100, 100, 100), 1, seed)), squared, lambda y_hat: y_hat, 1e-3, 10_000
     if method == "multi_class":
         model = keras.Sequential(inputs + _mlp((100, 100), len(levels), seed))
-        crossentropy = lambda y, logits: tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-            tf.cast(y[:, 1], tf.int32), logits))
+        crossentropy = lambda y, logits: tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(y[:, 1], tf.int32), logits)
+        )
         return model, crossentropy, lambda logits: tf.gather(levels, tf.argmax(logits, axis=1))[:, None], 1e-3, 10_000
     if method == "forward_only":
         model = keras.Sequential(inputs + [_dense(1, DIMENSION, seed=seed), ForwardOnly(Staircase(levels))])
@@ -108,9 +110,25 @@ def learn(method: str, seed: int = 0, every: int = 250, steps: int | None = None
     model, loss_fn, predict, rate, default_steps = learner(method, levels, seed)
     error = lambda y, output: tf.reduce_mean((y[:, :1] - tf.cast(predict(output), tf.float32)) ** 2)
     optimizer = keras.optimizers.Adam(rate, beta_2=0.99, epsilon=1e-5)
-    curve = online_fit(model, loss_fn, step_sampler(v, b, levels, seed), optimizer, steps or default_steps, every,
-                       error, batch_size=256, eval_examples=2560, held_out=step_sampler(v, b, levels, seed + 1000))
-    return {"method": method, "seed": seed, "learning_rate": rate, **curve, "final_error": curve["points"][-1]["metric"]}
+    curve = online_fit(
+        model,
+        loss_fn,
+        step_sampler(v, b, levels, seed),
+        optimizer,
+        steps or default_steps,
+        every,
+        error,
+        batch_size=256,
+        eval_examples=2560,
+        held_out=step_sampler(v, b, levels, seed + 1000),
+    )
+    return {
+        "method": method,
+        "seed": seed,
+        "learning_rate": rate,
+        **curve,
+        "final_error": curve["points"][-1]["metric"],
+    }
 
 
 def run(out_dir: str | Path = Path("benchmarks/results/flat"), seeds=(0, 1, 2), every: int = 250) -> dict[str, Any]:
@@ -120,15 +138,26 @@ def run(out_dir: str | Path = Path("benchmarks/results/flat"), seeds=(0, 1, 2), 
     for method in METHODS:
         for seed in seeds:
             runs.append(learn(method, seed, every))
-            print(f"[{time.perf_counter() - started:6.0f} s] {method} seed {seed}: error {runs[-1]['final_error']:.3g} "
-                  f"in {runs[-1]['seconds']:.1f} s", flush=True)
-    summary = {method: {"median_error": float(np.median([r["final_error"] for r in runs if r["method"] == method])),
-                        "median_seconds": float(np.median([r["seconds"] for r in runs if r["method"] == method])),
-                        "steps": runs[[r["method"] for r in runs].index(method)]["points"][-1]["iteration"]}
-               for method in METHODS}
+            print(
+                f"[{time.perf_counter() - started:6.0f} s] {method} seed {seed}: error {runs[-1]['final_error']:.3g} "
+                f"in {runs[-1]['seconds']:.1f} s",
+                flush=True,
+            )
+    summary = {
+        method: {
+            "median_error": float(np.median([r["final_error"] for r in runs if r["method"] == method])),
+            "median_seconds": float(np.median([r["seconds"] for r in runs if r["method"] == method])),
+            "steps": runs[[r["method"] for r in runs].index(method)]["points"][-1]["iteration"],
+        }
+        for method in METHODS
+    }
     results = {"experiment": "flat", "seeds": list(seeds), "summary": summary, "runs": runs, **stamp(started)}
-    figure = iteration_curves_figure({m.replace("_", " "): next(r for r in runs if r["method"] == m)["points"] for m in METHODS},
-                           "learning y = u(v.x + b), seed 0", "held-out squared error", log_y=True)
+    figure = iteration_curves_figure(
+        {m.replace("_", " "): next(r for r in runs if r["method"] == m)["points"] for m in METHODS},
+        "learning y = u(v.x + b), seed 0",
+        "held-out squared error",
+        log_y=True,
+    )
     write_results(out_dir, results, _report(results), {"flat.png": figure})
     return results
 
@@ -136,21 +165,39 @@ def run(out_dir: str | Path = Path("benchmarks/results/flat"), seeds=(0, 1, 2), 
 def _report(results: dict[str, Any]) -> str:
     summary = results["summary"]
     best = min(summary, key=lambda m: summary[m]["median_error"])
-    lines = ["# Failure 4: flat activations (Shalev-Shwartz, Shamir and Shammah 2017, section 5)", "",
-             "Learn y = u(v . x + b), u a staircase (zero derivative almost everywhere), from fresh batches of 256.",
-             f"Squared error of each learner's prediction of y on 2,560 fresh examples; median over seeds {results['seeds']}.", "",
-             "| learner | steps | held-out squared error | training seconds |", "|---|---|---|---|"]
+    lines = [
+        "# Failure 4: flat activations (Shalev-Shwartz, Shamir and Shammah 2017, section 5)",
+        "",
+        "Learn y = u(v . x + b), u a staircase (zero derivative almost everywhere), from fresh batches of 256.",
+        f"Squared error of each learner's prediction of y on 2,560 fresh examples; median over seeds {results['seeds']}.",
+        "",
+        "| learner | steps | held-out squared error | training seconds |",
+        "|---|---|---|---|",
+    ]
     for method, row in summary.items():
-        lines.append(f"| {method.replace('_', ' ')} | {row['steps']:,} | {row['median_error']:.3g} | {row['median_seconds']:.1f} |")
+        lines.append(
+            f"| {method.replace('_', ' ')} | {row['steps']:,} | {row['median_error']:.3g} | {row['median_seconds']:.1f} |"
+        )
     fastest = min(summary, key=lambda m: summary[m]["median_seconds"])
     reproduced = best == fastest == "forward_only"
-    lines += ["", "## Paper against measurement", "", "| claim | measured here |", "|---|---|",
-              f"| forward-only is the most accurate | lowest error: {best.replace('_', ' ')} |",
-              f"| forward-only is the fastest | fastest: {fastest.replace('_', ' ')} |", "",
-              f"**Verdict: {'reproduced' if reproduced else 'partly reproduced' if 'forward_only' in (best, fastest) else 'not reproduced'}.** "
-              "A flat activation passes no gradient; replacing its derivative by the identity on the way back (zoo's "
-              "`ForwardOnly(Staircase(levels))`) keeps the true function on the way forward and trains the linear map under it "
-              "directly, where the smooth stand-in trades accuracy for a gradient and the generic MLPs must learn the staircase "
-              "from scratch.", "", "Curves (seed 0): [flat.png](flat.png).", "",
-              f"Regenerate: `zoo experiment flat` ({results['seconds']} s on this run's machine).", ""]
+    lines += [
+        "",
+        "## Paper against measurement",
+        "",
+        "| claim | measured here |",
+        "|---|---|",
+        f"| forward-only is the most accurate | lowest error: {best.replace('_', ' ')} |",
+        f"| forward-only is the fastest | fastest: {fastest.replace('_', ' ')} |",
+        "",
+        f"**Verdict: {'reproduced' if reproduced else 'partly reproduced' if 'forward_only' in (best, fastest) else 'not reproduced'}.** "
+        "A flat activation passes no gradient; replacing its derivative by the identity on the way back (zoo's "
+        "`ForwardOnly(Staircase(levels))`) keeps the true function on the way forward and trains the linear map under it "
+        "directly, where the smooth stand-in trades accuracy for a gradient and the generic MLPs must learn the staircase "
+        "from scratch.",
+        "",
+        "Curves (seed 0): [flat.png](flat.png).",
+        "",
+        f"Regenerate: `zoo experiment flat` ({results['seconds']} s on this run's machine).",
+        "",
+    ]
     return "\n".join(lines)

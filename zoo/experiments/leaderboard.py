@@ -30,8 +30,8 @@ import keras
 
 from zoo.data.builtin import load
 from zoo.errors import RecipeError
-from zoo.reports.plots import time_to_accuracy_figure
 from zoo.recipes.recipe import get_recipe
+from zoo.reports.plots import time_to_accuracy_figure
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
 from zoo.training.trainer import train
@@ -76,16 +76,18 @@ def keras_example_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> ker
         >>> keras_example_convnet().count_params()
         34826
     """
-    model = keras.Sequential([
-        keras.Input(shape=input_shape),
-        keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        keras.layers.MaxPooling2D(pool_size=(2, 2)),
-        keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        keras.layers.MaxPooling2D(pool_size=(2, 2)),
-        keras.layers.Flatten(),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(num_classes, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model
 
@@ -98,8 +100,13 @@ def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
         keras.utils.set_random_seed(seed)
         model = keras_example_convnet(data.info.input_shape, data.info.num_classes)
         started = time.perf_counter()
-        model.fit(*data.arrays["train"], batch_size=128, epochs=recipe.train.epochs,
-                  validation_data=data.arrays["validation"], verbose=0)
+        model.fit(
+            *data.arrays["train"],
+            batch_size=128,
+            epochs=recipe.train.epochs,
+            validation_data=data.arrays["validation"],
+            verbose=0,
+        )
         seconds = time.perf_counter() - started
         return {"test_accuracy": float(model.evaluate(*data.arrays["test"], verbose=0)[1]), "train_seconds": seconds}
     data = load(recipe.dataset, recipe.validation_size)
@@ -138,12 +145,18 @@ def standings(summary: list[dict[str, Any]], thresholds=THRESHOLDS) -> list[dict
     return table
 
 
-def run(out_dir: str | Path = Path("benchmarks/results/leaderboard"), runs_dir: str | Path | None = None,
-        entries: tuple[Entry, ...] = ENTRIES, thresholds=THRESHOLDS) -> dict[str, Any]:
+def run(
+    out_dir: str | Path = Path("benchmarks/results/leaderboard"),
+    runs_dir: str | Path | None = None,
+    entries: tuple[Entry, ...] = ENTRIES,
+    thresholds=THRESHOLDS,
+) -> dict[str, Any]:
     """Train every entry for its seeds, then write the standings, report.md and leaderboard.png."""
     if any(e.contestant == "torch" for e in entries) and importlib.util.find_spec("torch") is None:
-        raise RecipeError("the leaderboard's torch entries need PyTorch, which is not installed; install it with "
-                          "`pip install torch --index-url https://download.pytorch.org/whl/cpu`")
+        raise RecipeError(
+            "the leaderboard's torch entries need PyTorch, which is not installed; install it with "
+            "`pip install torch --index-url https://download.pytorch.org/whl/cpu`"
+        )
     runs_dir = Path(runs_dir) if runs_dir else run_folder("leaderboard", "runs/experiments")
     started = time.perf_counter()
     runs, summary = [], []
@@ -151,15 +164,33 @@ def run(out_dir: str | Path = Path("benchmarks/results/leaderboard"), runs_dir: 
         results = [run_entry(entry, seed, runs_dir) for seed in range(entry.seeds)]
         for seed, result in enumerate(results):
             runs.append({"label": entry.label, "seed": seed, **result})
-            print(f"[{time.perf_counter() - started:6.0f} s] {entry.label}, seed {seed}: test "
-                  f"{result['test_accuracy']:.4f} in {result['train_seconds']:.0f} s", flush=True)
+            print(
+                f"[{time.perf_counter() - started:6.0f} s] {entry.label}, seed {seed}: test "
+                f"{result['test_accuracy']:.4f} in {result['train_seconds']:.0f} s",
+                flush=True,
+            )
         accuracy = spread([r["test_accuracy"] for r in results])
-        summary.append({"contestant": entry.contestant, "label": entry.label, "recipe": entry.recipe,
-                        "overrides": entry.overrides, "seeds": entry.seeds, "accuracy": accuracy["median"],
-                        "low": accuracy["min"], "high": accuracy["max"],
-                        "seconds": spread([r["train_seconds"] for r in results])["median"]})
-    results = {"experiment": "leaderboard", "thresholds": list(thresholds), "entries": summary, "runs": runs,
-               "standings": standings(summary, thresholds), **stamp(started)}
+        summary.append(
+            {
+                "contestant": entry.contestant,
+                "label": entry.label,
+                "recipe": entry.recipe,
+                "overrides": entry.overrides,
+                "seeds": entry.seeds,
+                "accuracy": accuracy["median"],
+                "low": accuracy["min"],
+                "high": accuracy["max"],
+                "seconds": spread([r["train_seconds"] for r in results])["median"],
+            }
+        )
+    results = {
+        "experiment": "leaderboard",
+        "thresholds": list(thresholds),
+        "entries": summary,
+        "runs": runs,
+        "standings": standings(summary, thresholds),
+        **stamp(started),
+    }
     if "torch" in sys.modules:
         results["versions"]["torch"] = sys.modules["torch"].__version__
     figure = time_to_accuracy_figure(summary, thresholds, title="Fashion-MNIST on this CPU: accuracy against time")
@@ -169,22 +200,41 @@ def run(out_dir: str | Path = Path("benchmarks/results/leaderboard"), runs_dir: 
 
 def _report(results: dict[str, Any]) -> str:
     contestants = list(dict.fromkeys(entry["contestant"] for entry in results["entries"]))
-    lines = ["# Time to accuracy: Fashion-MNIST on this machine's CPU", "",
-             "Seconds of training until the median test accuracy over seeds clears each threshold: the fastest "
-             "fixed-budget entry of each contestant that clears it (`-`: none of its entries does). Budgets are "
-             "fixed in advance; the test set is read once per run and picks nothing.", "",
-             "| test accuracy | " + " | ".join(contestants) + " |", "|---|" + "---|" * len(contestants)]
+    lines = [
+        "# Time to accuracy: Fashion-MNIST on this machine's CPU",
+        "",
+        "Seconds of training until the median test accuracy over seeds clears each threshold: the fastest "
+        "fixed-budget entry of each contestant that clears it (`-`: none of its entries does). Budgets are "
+        "fixed in advance; the test set is read once per run and picks nothing.",
+        "",
+        "| test accuracy | " + " | ".join(contestants) + " |",
+        "|---|" + "---|" * len(contestants),
+    ]
     for row in results["standings"]:
-        cells = [f"{row[c]['seconds']:.0f} s ({row[c]['label']}, {row[c]['accuracy']:.4f})" if row.get(c) else "-"
-                 for c in contestants]
+        cells = [
+            f"{row[c]['seconds']:.0f} s ({row[c]['label']}, {row[c]['accuracy']:.4f})" if row.get(c) else "-"
+            for c in contestants
+        ]
         lines.append(f"| {row['threshold']:.2f} | " + " | ".join(cells) + " |")
-    lines += ["", "Every entry (median, min-max over seeds):", "", "| contestant | entry | seeds | test accuracy | train time |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Every entry (median, min-max over seeds):",
+        "",
+        "| contestant | entry | seeds | test accuracy | train time |",
+        "|---|---|---|---|---|",
+    ]
     for e in results["entries"]:
-        lines.append(f"| {e['contestant']} | {e['label']} | {e['seeds']} | {e['accuracy']:.4f} ({e['low']:.4f}-"
-                     f"{e['high']:.4f}) | {e['seconds']:.0f} s |")
+        lines.append(
+            f"| {e['contestant']} | {e['label']} | {e['seeds']} | {e['accuracy']:.4f} ({e['low']:.4f}-"
+            f"{e['high']:.4f}) | {e['seconds']:.0f} s |"
+        )
     versions = results["versions"]
-    lines += ["", "![accuracy against time](leaderboard.png)", "",
-              f"Regenerate: `zoo experiment leaderboard` ({results['seconds']:.0f} s on this run's machine; keras "
-              f"{versions['keras']}, tensorflow {versions['tensorflow']}, torch {versions.get('torch', 'absent')}).", ""]
+    lines += [
+        "",
+        "![accuracy against time](leaderboard.png)",
+        "",
+        f"Regenerate: `zoo experiment leaderboard` ({results['seconds']:.0f} s on this run's machine; keras "
+        f"{versions['keras']}, tensorflow {versions['tensorflow']}, torch {versions.get('torch', 'absent')}).",
+        "",
+    ]
     return "\n".join(lines)

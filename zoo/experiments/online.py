@@ -19,16 +19,26 @@ Example:
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 
-def online_fit(model: keras.Model, loss_fn: Callable, sample: Callable[[int], tuple], optimizer, steps: int,
-               every: int | Sequence[int], metric: Callable, batch_size: int = 128, eval_examples: int = 2000,
-               held_out: Callable[[int], tuple] | None = None,
-               until: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+def online_fit(
+    model: keras.Model,
+    loss_fn: Callable,
+    sample: Callable[[int], tuple],
+    optimizer,
+    steps: int,
+    every: int | Sequence[int],
+    metric: Callable,
+    batch_size: int = 128,
+    eval_examples: int = 2000,
+    held_out: Callable[[int], tuple] | None = None,
+    until: Callable[[dict[str, Any]], bool] | None = None,
+) -> dict[str, Any]:
     """Train `model` for `steps` iterations on batches `sample(batch_size)`; evaluate every `every`.
 
     `loss_fn(y, prediction)` is minimized; `metric(y, prediction)` (an accuracy, or an error) is
@@ -53,8 +63,10 @@ def online_fit(model: keras.Model, loss_fn: Callable, sample: Callable[[int], tu
         prediction = model(x_eval, training=False)
         return metric(y_eval, prediction), loss_fn(y_eval, prediction)
 
-    checkpoints = sorted({min(int(c), steps) for c in (every if isinstance(every, Sequence) else range(every, steps + every, every))}
-                         | {steps})
+    checkpoints = sorted(
+        {min(int(c), steps) for c in (every if isinstance(every, Sequence) else range(every, steps + every, every))}
+        | {steps}
+    )
     points, seconds, done = [], 0.0, 0
     for checkpoint in [0] + [c for c in checkpoints if c > 0]:
         if checkpoint > done:
@@ -76,7 +88,7 @@ def paper_init(fan_in: int, seed: int) -> keras.initializers.Initializer:
         >>> round(paper_init(100, seed=0).stddev, 3)
         0.1
     """
-    return keras.initializers.TruncatedNormal(stddev=1.0 / fan_in ** 0.5, seed=seed)
+    return keras.initializers.TruncatedNormal(stddev=1.0 / fan_in**0.5, seed=seed)
 
 
 def first_reaching(points: list[dict[str, Any]], target: float) -> int | None:

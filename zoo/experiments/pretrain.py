@@ -7,15 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.nets.network import BASELINE_OVERRIDES
 from zoo.data.builtin import load
 from zoo.experiments.common import plain_mlp
-from zoo.reports.plots import learning_curves_figure
+from zoo.nets.network import BASELINE_OVERRIDES
 from zoo.recipes.recipe import get_recipe
+from zoo.reports.plots import learning_curves_figure
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
 from zoo.training.trainer import train
-
 
 PRETRAIN_VARIANTS = (
     ("random", "sigmoid, random init, SGD"),
@@ -28,8 +27,9 @@ PRETRAIN_VARIANTS = (
 def _recipes(hidden, epochs: int, layer_epochs: int, batch_size: int) -> dict[str, Any]:
     common = dict(hidden=list(hidden), epochs=epochs, batch_size=batch_size, early_stopping_patience=epochs)
     # The plain practice (sigmoid, N(0, 1/fan_in), no BN or dropout, SGD), as zoo's baselines build it.
-    sigmoid = plain_mlp("sigmoid_deep", **BASELINE_OVERRIDES, **common, layer_epochs=layer_epochs,
-                        layer_batch_size=batch_size)
+    sigmoid = plain_mlp(
+        "sigmoid_deep", **BASELINE_OVERRIDES, **common, layer_epochs=layer_epochs, layer_batch_size=batch_size
+    )
     return {
         "random": sigmoid,
         "rbm": get_recipe(sigmoid, name="sigmoid_deep_rbm", method="rbm"),
@@ -40,17 +40,29 @@ def _recipes(hidden, epochs: int, layer_epochs: int, batch_size: int) -> dict[st
 
 def _train_one(variant: str, recipe, seed: int, data, runs_dir: Path, started: float) -> dict[str, Any]:
     seeded = get_recipe(recipe, seed=seed)
-    result = train(seeded, data=data, verbose=0,
-                   out_dir=runs_dir / f"{variant}-lr{seeded.train.learning_rate:g}-seed{seed}")
+    result = train(
+        seeded, data=data, verbose=0, out_dir=runs_dir / f"{variant}-lr{seeded.train.learning_rate:g}-seed{seed}"
+    )
     m = result.metrics
-    row = {"variant": variant, "seed": seed, "optimizer": seeded.train.optimizer, "learning_rate": seeded.train.learning_rate,
-           "test_accuracy": m["test_accuracy"], "best_val_accuracy": m["best_val_accuracy"],
-           "pretrain_seconds": m["pretrain_seconds"], "train_seconds": m["train_seconds"],
-           "total_seconds": round(m["pretrain_seconds"] + m["train_seconds"], 2),
-           "val_accuracy": m["history"].get("val_accuracy", []), "run_dir": str(result.run_dir)}
-    print(f"[{time.perf_counter() - started:6.0f} s] {variant} lr={row['learning_rate']:g} seed {seed}: "
-          f"validation {row['best_val_accuracy']:.4f}, test {row['test_accuracy']:.4f} "
-          f"({row['pretrain_seconds']:.0f} s pretraining + {row['train_seconds']:.0f} s training)", flush=True)
+    row = {
+        "variant": variant,
+        "seed": seed,
+        "optimizer": seeded.train.optimizer,
+        "learning_rate": seeded.train.learning_rate,
+        "test_accuracy": m["test_accuracy"],
+        "best_val_accuracy": m["best_val_accuracy"],
+        "pretrain_seconds": m["pretrain_seconds"],
+        "train_seconds": m["train_seconds"],
+        "total_seconds": round(m["pretrain_seconds"] + m["train_seconds"], 2),
+        "val_accuracy": m["history"].get("val_accuracy", []),
+        "run_dir": str(result.run_dir),
+    }
+    print(
+        f"[{time.perf_counter() - started:6.0f} s] {variant} lr={row['learning_rate']:g} seed {seed}: "
+        f"validation {row['best_val_accuracy']:.4f}, test {row['test_accuracy']:.4f} "
+        f"({row['pretrain_seconds']:.0f} s pretraining + {row['train_seconds']:.0f} s training)",
+        flush=True,
+    )
     return row
 
 
@@ -58,16 +70,27 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     summary = {}
     for variant, label in PRETRAIN_VARIANTS:
         mine = [row for row in runs if row["variant"] == variant]
-        summary[variant] = {"label": label, "optimizer": mine[0]["optimizer"], "learning_rate": mine[0]["learning_rate"],
-                            "test_accuracy": spread([row["test_accuracy"] for row in mine]),
-                            "pretrain_seconds": spread([row["pretrain_seconds"] for row in mine]),
-                            "total_seconds": spread([row["total_seconds"] for row in mine])}
+        summary[variant] = {
+            "label": label,
+            "optimizer": mine[0]["optimizer"],
+            "learning_rate": mine[0]["learning_rate"],
+            "test_accuracy": spread([row["test_accuracy"] for row in mine]),
+            "pretrain_seconds": spread([row["pretrain_seconds"] for row in mine]),
+            "total_seconds": spread([row["total_seconds"] for row in mine]),
+        }
     return summary
 
 
-def run(out_dir: str | Path = Path("benchmarks/results/pretrain"), runs_dir: str | Path | None = None,
-        hidden: tuple[int, ...] = (256,) * 6, seeds: int = 3, epochs: int = 8, layer_epochs: int = 2,
-        learning_rates: tuple[float, ...] = (0.1, 1.0), batch_size: int = 64) -> dict[str, Any]:
+def run(
+    out_dir: str | Path = Path("benchmarks/results/pretrain"),
+    runs_dir: str | Path | None = None,
+    hidden: tuple[int, ...] = (256,) * 6,
+    seeds: int = 3,
+    epochs: int = 8,
+    layer_epochs: int = 2,
+    learning_rates: tuple[float, ...] = (0.1, 1.0),
+    batch_size: int = 64,
+) -> dict[str, Any]:
     """Random init vs RBM vs DAE pretraining of one deep sigmoid net, and the default stack beside them.
 
     The three sigmoid variants fine-tune with plain SGD, each at the rate from `learning_rates`
@@ -87,8 +110,10 @@ def run(out_dir: str | Path = Path("benchmarks/results/pretrain"), runs_dir: str
             first = _train_one(variant, recipe, seed_list[0], data, runs_dir, started)
         else:
             # The SGD rate is picked per variant on validation accuracy: pretrained weights may want a gentler one.
-            grids[variant] = [_train_one(variant, get_recipe(recipe, learning_rate=rate), seed_list[0], data, runs_dir, started)
-                              for rate in learning_rates]
+            grids[variant] = [
+                _train_one(variant, get_recipe(recipe, learning_rate=rate), seed_list[0], data, runs_dir, started)
+                for rate in learning_rates
+            ]
             first = max(grids[variant], key=lambda row: (row["best_val_accuracy"] or 0.0, -row["learning_rate"]))
             recipe = get_recipe(recipe, learning_rate=first["learning_rate"])
         runs.append(first)
@@ -98,16 +123,31 @@ def run(out_dir: str | Path = Path("benchmarks/results/pretrain"), runs_dir: str
         chosen = next(row for row in runs if row["variant"] == variant and row["seed"] == seed_list[0])
         shutil.copyfile(Path(chosen["run_dir"]) / "filters.png", out_dir / f"{variant}-filters.png")
     summary = _summary(runs)
-    results = {"experiment": "pretrain", "hidden": list(hidden), "epochs": epochs, "layer_epochs": layer_epochs,
-               "batch_size": batch_size, "learning_rates": list(learning_rates), "seeds": seed_list,
-               "pretrain_settings": dict(recipes["rbm"].pretrain), "grids": {
-                   v: [{"learning_rate": r["learning_rate"], "best_val_accuracy": r["best_val_accuracy"]} for r in grid]
-                   for v, grid in grids.items()},
-               "runs": [{k: v for k, v in row.items() if k != "run_dir"} for row in runs], "summary": summary,
-               **stamp(started)}
+    results = {
+        "experiment": "pretrain",
+        "hidden": list(hidden),
+        "epochs": epochs,
+        "layer_epochs": layer_epochs,
+        "batch_size": batch_size,
+        "learning_rates": list(learning_rates),
+        "seeds": seed_list,
+        "pretrain_settings": dict(recipes["rbm"].pretrain),
+        "grids": {
+            v: [{"learning_rate": r["learning_rate"], "best_val_accuracy": r["best_val_accuracy"]} for r in grid]
+            for v, grid in grids.items()
+        },
+        "runs": [{k: v for k, v in row.items() if k != "run_dir"} for row in runs],
+        "summary": summary,
+        **stamp(started),
+    }
     curves = learning_curves_figure(
-        {row["label"]: [r["val_accuracy"] for r in runs if r["variant"] == variant] for variant, row in summary.items()},
-        title=f"{len(hidden)} x {hidden[0]} net on Fashion-MNIST (every seed)", xlabel="fine-tuning epoch")
+        {
+            row["label"]: [r["val_accuracy"] for r in runs if r["variant"] == variant]
+            for variant, row in summary.items()
+        },
+        title=f"{len(hidden)} x {hidden[0]} net on Fashion-MNIST (every seed)",
+        xlabel="fine-tuning epoch",
+    )
     write_results(out_dir, results, _pretrain_report(results), {"curves.png": curves})
     return results
 
@@ -138,11 +178,15 @@ def _pretrain_report(results: dict[str, Any]) -> str:
     ]
     for variant, row in summary.items():
         acc = row["test_accuracy"]
-        lines.append(f"| {row['label']} | {row['optimizer']} {row['learning_rate']:g} | {acc['mean']:.4f} +- {acc['std']:.4f} "
-                     f"({acc['min']:.4f}-{acc['max']:.4f}) | {row['pretrain_seconds']['mean']:.0f} | "
-                     f"{row['total_seconds']['mean']:.0f} |")
-    grid_text = "; ".join(f"{summary[v]['label']}: " + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}"
-                                                                  for g in grid) for v, grid in results["grids"].items())
+        lines.append(
+            f"| {row['label']} | {row['optimizer']} {row['learning_rate']:g} | {acc['mean']:.4f} +- {acc['std']:.4f} "
+            f"({acc['min']:.4f}-{acc['max']:.4f}) | {row['pretrain_seconds']['mean']:.0f} | "
+            f"{row['total_seconds']['mean']:.0f} |"
+        )
+    grid_text = "; ".join(
+        f"{summary[v]['label']}: " + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in grid)
+        for v, grid in results["grids"].items()
+    )
     gain = lambda v: 100 * (summary[v]["test_accuracy"]["mean"] - summary["random"]["test_accuracy"]["mean"])
     cost = lambda v: summary[v]["total_seconds"]["mean"] / summary["random"]["total_seconds"]["mean"]
     lines += [

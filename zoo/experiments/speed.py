@@ -35,20 +35,20 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import keras
 
-from zoo.nets.network import build, resolve_jit_compile
 from zoo.data.builtin import load
 from zoo.errors import RecipeError
 from zoo.experiments import twins
-from zoo.training.fastpath import fit_fast
-from zoo.training.pipelines import batches
+from zoo.nets.network import build, resolve_jit_compile
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.records import stamp, write_results
-
+from zoo.training.fastpath import fit_fast
+from zoo.training.pipelines import batches
 
 # --- Time to accuracy ---------------------------------------------------------------------------
 
@@ -79,8 +79,13 @@ class _ClockToTarget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88, max_epochs: int | None = None,
-                     variant: str = "zoo", time_limit: float | None = None) -> dict[str, Any]:
+def time_to_accuracy(
+    recipe: Recipe | str = "fashion_mlp",
+    target: float = 0.88,
+    max_epochs: int | None = None,
+    variant: str = "zoo",
+    time_limit: float | None = None,
+) -> dict[str, Any]:
     """Seconds (and epochs) of training until validation accuracy first reaches `target`.
 
     "zoo" trains on zoo's pipelines with the recipe's compile settings; "keras" trains the same
@@ -98,22 +103,48 @@ def time_to_accuracy(recipe: Recipe | str = "fashion_mlp", target: float = 0.88,
     if variant == "zoo":
         model = build(recipe)
         served = batches(splits, recipe, augment=[])
-        fit_fast(model, served.train, examples=splits.sizes["train"], batch_size=served.batch_size,
-                 validation_data=served.validation, epochs=max_epochs, verbose=0, callbacks=[clock])
+        fit_fast(
+            model,
+            served.train,
+            examples=splits.sizes["train"],
+            batch_size=served.batch_size,
+            validation_data=served.validation,
+            epochs=max_epochs,
+            verbose=0,
+            callbacks=[clock],
+        )
     else:
         model = twins.plain_keras_model(recipe)
         (x, y), validation = splits.arrays["train"], splits.arrays["validation"]
-        model.fit(x, y, batch_size=recipe.train.batch_size, validation_data=validation, epochs=max_epochs, verbose=0,
-                  callbacks=[clock])
-    test = model.evaluate(*splits.arrays["test"], batch_size=recipe.train.batch_size, verbose=0, return_dict=True)["accuracy"]
-    return {"variant": variant, "target": target, "seconds": clock.seconds, "epochs": clock.epochs,
-            "seconds_run": round(clock.elapsed, 1), "time_limit": time_limit, "test_accuracy_at_stop": float(test)}
+        model.fit(
+            x,
+            y,
+            batch_size=recipe.train.batch_size,
+            validation_data=validation,
+            epochs=max_epochs,
+            verbose=0,
+            callbacks=[clock],
+        )
+    test = model.evaluate(*splits.arrays["test"], batch_size=recipe.train.batch_size, verbose=0, return_dict=True)[
+        "accuracy"
+    ]
+    return {
+        "variant": variant,
+        "target": target,
+        "seconds": clock.seconds,
+        "epochs": clock.epochs,
+        "seconds_run": round(clock.elapsed, 1),
+        "time_limit": time_limit,
+        "test_accuracy_at_stop": float(test),
+    }
 
 
 # --- The experiment -----------------------------------------------------------------------------
 
 
-def _warmed_epochs(recipe: Recipe, x, y, skipped: dict[str, str], failures: dict[str, str]) -> dict[str, Callable[[], None]]:
+def _warmed_epochs(
+    recipe: Recipe, x, y, skipped: dict[str, str], failures: dict[str, str]
+) -> dict[str, Callable[[], None]]:
     """One built and warmed-up epoch function per in-process variant (zoo, keras, torch)."""
     epochs: dict[str, Callable[[], None]] = {}
     for variant in ("zoo", "keras", "expert", "torch"):
@@ -129,8 +160,9 @@ def _warmed_epochs(recipe: Recipe, x, y, skipped: dict[str, str], failures: dict
     return epochs
 
 
-def _measure_recipe(name: str, rounds: int, counts: tuple[int, int], skipped: dict[str, str], peak: float,
-                    say) -> dict[str, Any]:
+def _measure_recipe(
+    name: str, rounds: int, counts: tuple[int, int], skipped: dict[str, str], peak: float, say
+) -> dict[str, Any]:
     """Alternating timed rounds of every variant on one recipe, then JAX in its own process.
 
     `counts` is the examples timed per pass for (dense, conv) nets: convs are slower per example.
@@ -149,7 +181,11 @@ def _measure_recipe(name: str, rounds: int, counts: tuple[int, int], skipped: di
     for round_number in range(rounds):
         for variant, epoch in epochs.items():
             rates[variant].append(twins.examples_per_second(epoch, count))
-        say(f"{name} round {round_number + 1}: " + ", ".join(f"{v} {r[-1]:,.0f}" for v, r in rates.items()) + " examples/s")
+        say(
+            f"{name} round {round_number + 1}: "
+            + ", ".join(f"{v} {r[-1]:,.0f}" for v, r in rates.items())
+            + " examples/s"
+        )
     if "jax" not in skipped:
         try:
             rates["jax"] = twins.measure_jax(recipe, count, rounds)
@@ -158,22 +194,34 @@ def _measure_recipe(name: str, rounds: int, counts: tuple[int, int], skipped: di
             failures["jax"] = str(error)
     medians = {v: statistics.median(values) for v, values in rates.items()}
     return {
-        "recipe": name, "batch_size": recipe.train.batch_size, "examples_per_timing": count,
-        "steps_per_execution": recipe.train.steps_per_execution, "jit_compile": recipe.train.jit_compile,
-        "xla": resolve_jit_compile(recipe), "training_flops_per_example": flops, "examples_per_second": rates,
+        "recipe": name,
+        "batch_size": recipe.train.batch_size,
+        "examples_per_timing": count,
+        "steps_per_execution": recipe.train.steps_per_execution,
+        "jit_compile": recipe.train.jit_compile,
+        "xla": resolve_jit_compile(recipe),
+        "training_flops_per_example": flops,
+        "examples_per_second": rates,
         "median_examples_per_second": medians,
         "zoo_vs_keras": medians["zoo"] / medians["keras"],
         "zoo_vs_expert": medians["zoo"] / medians["expert"],
         "zoo_vs_torch": medians["zoo"] / medians["torch"] if "torch" in medians else None,
         "jax_vs_zoo": medians["jax"] / medians["zoo"] if "jax" in medians else None,
-        "zoo_gflops": medians["zoo"] * flops / 1e9, "zoo_fraction_of_peak": medians["zoo"] * flops / 1e9 / peak,
+        "zoo_gflops": medians["zoo"] * flops / 1e9,
+        "zoo_fraction_of_peak": medians["zoo"] * flops / 1e9 / peak,
         "failures": failures,
     }
 
 
-def run(out_dir: str | Path = Path("benchmarks/results/speed"), recipes: tuple[str, ...] = (
-        "fashion_mlp", "fashion_deep_mlp", "fashion_selu", "fashion_cnn"), rounds: int = 5, examples: int = 8192,
-        cnn_examples: int = 4096, accuracy_target: float = 0.88, keras_time_factor: float = 2.0) -> dict[str, Any]:
+def run(
+    out_dir: str | Path = Path("benchmarks/results/speed"),
+    recipes: tuple[str, ...] = ("fashion_mlp", "fashion_deep_mlp", "fashion_selu", "fashion_cnn"),
+    rounds: int = 5,
+    examples: int = 8192,
+    cnn_examples: int = 4096,
+    accuracy_target: float = 0.88,
+    keras_time_factor: float = 2.0,
+) -> dict[str, Any]:
     """Measure every variant for every recipe, `rounds` times alternating; write results and a report.
 
     Each variant's network is built and warmed up once per recipe; the timed passes then
@@ -191,12 +239,23 @@ def run(out_dir: str | Path = Path("benchmarks/results/speed"), recipes: tuple[s
     limit = keras_time_factor * (clock[0]["seconds"] if clock[0]["seconds"] is not None else clock[0]["seconds_run"])
     clock.append(time_to_accuracy("fashion_mlp", accuracy_target, variant="keras", time_limit=limit))
     for row in clock:
-        say(f"fashion_mlp to validation {accuracy_target}: {row['variant']} "
-            f"{row['seconds'] if row['seconds'] is not None else 'not reached'} s, {row['epochs']} epochs")
+        say(
+            f"fashion_mlp to validation {accuracy_target}: {row['variant']} "
+            f"{row['seconds'] if row['seconds'] is not None else 'not reached'} s, {row['epochs']} epochs"
+        )
     stamped = stamp(started)
-    results = {"experiment": "speed", "cpu_count": os.cpu_count(), "matmul_peak_gflops": peak, "rounds": rounds,
-               "skipped": skipped, "rows": rows, "time_to_accuracy": clock, "keras_time_factor": keras_time_factor,
-               **stamped, "versions": {**stamped["versions"], **_other_versions()}}
+    results = {
+        "experiment": "speed",
+        "cpu_count": os.cpu_count(),
+        "matmul_peak_gflops": peak,
+        "rounds": rounds,
+        "skipped": skipped,
+        "rows": rows,
+        "time_to_accuracy": clock,
+        "keras_time_factor": keras_time_factor,
+        **stamped,
+        "versions": {**stamped["versions"], **_other_versions()},
+    }
     write_results(out_dir, results, speed_report(results))
     return results
 
@@ -204,8 +263,9 @@ def run(out_dir: str | Path = Path("benchmarks/results/speed"), recipes: tuple[s
 def _other_versions() -> dict[str, str]:
     found = {}
     for module in ("torch", "jax"):
-        probe = subprocess.run([sys.executable, "-c", f"import {module}; print({module}.__version__)"],
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [sys.executable, "-c", f"import {module}; print({module}.__version__)"], capture_output=True, text=True
+        )
         if probe.returncode == 0:
             found[module] = probe.stdout.strip()
     return found
@@ -214,7 +274,9 @@ def _other_versions() -> dict[str, str]:
 def speed_report(results: dict[str, Any]) -> str:
     """The Markdown report: one row per recipe, ratios, and how close zoo gets to the matmul peak."""
     ratio = lambda value: f"{value:.2f}x" if value is not None else "-"
-    rate = lambda row, v: f"{row['median_examples_per_second'][v]:,.0f}" if v in row["median_examples_per_second"] else "-"
+    rate = lambda row, v: (
+        f"{row['median_examples_per_second'][v]:,.0f}" if v in row["median_examples_per_second"] else "-"
+    )
     lines = [
         "# Training speed: zoo vs plain and expert Keras fit vs hand-written PyTorch (2-core CPU)",
         "",
@@ -224,7 +286,7 @@ def speed_report(results: dict[str, Any]) -> str:
         "its last training batch: TensorFlow's tf.data can hold a short `fit` call up while it tears down the epoch's "
         "iterator, and a whole-call timing would measure that wait (zoo.experiments.twins.TrainingClock). "
         "zoo = `zoo.build` on zoo's tf.data pipeline with the "
-        "recipe's `steps_per_execution` and `jit_compile` (XLA column: what \"auto\" resolved to); Keras = the same "
+        'recipe\'s `steps_per_execution` and `jit_compile` (XLA column: what "auto" resolved to); Keras = the same '
         "network compiled with Keras defaults, `fit(x, y)` on numpy arrays; expert = the same `fit` compiled with "
         "`steps_per_execution=32` and zoo's XLA setting; PyTorch = the same layers in an eager loop "
         "over pre-shuffled tensors, Adam; JAX = zoo's path under `KERAS_BACKEND=jax`, timed in its own process right "
@@ -240,18 +302,24 @@ def speed_report(results: dict[str, Any]) -> str:
             f"{rate(row, 'zoo')} | {rate(row, 'keras')} | {rate(row, 'expert')} | {rate(row, 'torch')} | "
             f"{rate(row, 'jax')} | {ratio(row['zoo_vs_keras'])} | {ratio(row.get('zoo_vs_expert'))} | "
             f"{ratio(row['zoo_vs_torch'])} | {ratio(row['jax_vs_zoo'])} | "
-            f"{row['zoo_gflops']:.1f} ({row['zoo_fraction_of_peak']:.0%}) |")
+            f"{row['zoo_gflops']:.1f} ({row['zoo_fraction_of_peak']:.0%}) |"
+        )
     for name, why in results["skipped"].items():
         lines += ["", f"{name} was not measured: {why}."]
     for row in results["rows"]:
         for variant, why in row["failures"].items():
             lines += ["", f"{row['recipe']}: {variant} failed: {why}."]
     clock = {row["variant"]: row for row in results["time_to_accuracy"]}
+
     def shown(row):
         if row["seconds"] is not None:
             return f"{row['seconds']:.0f} s ({row['epochs']} epochs)"
         limit = row.get("time_limit")
-        cut = f" (stopped at its {limit:.0f} s limit, {results['keras_time_factor']:g}x zoo's time)" if limit and row["seconds_run"] > limit else ""
+        cut = (
+            f" (stopped at its {limit:.0f} s limit, {results['keras_time_factor']:g}x zoo's time)"
+            if limit and row["seconds_run"] > limit
+            else ""
+        )
         return f"not reached in {row['epochs']} epochs, {row['seconds_run']:.0f} s{cut}"
 
     lines += [
@@ -261,7 +329,8 @@ def speed_report(results: dict[str, Any]) -> str:
         f"{shown(clock['keras'])}, test accuracy {clock['keras']['test_accuracy_at_stop']:.4f}.",
         "",
         f"Regenerate: `zoo experiment speed` ({results['seconds']} s on this run's machine: {results['cpu_count']} CPUs; "
-        + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if k in ("keras", "tensorflow", "torch", "jax")) + ").",
+        + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if k in ("keras", "tensorflow", "torch", "jax"))
+        + ").",
         "",
     ]
     return "\n".join(lines)

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from zoo.data.sources import load_data
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
-from zoo.data.sources import load_data
 from zoo.training.trainer import train
 
 TABLES = {  # name -> (scikit-learn loader, task)
@@ -48,10 +48,17 @@ def _sklearn_scores(splits, task: str, seeds: list[int]) -> dict[str, dict[str, 
 
     (x, y), (x_test, y_test) = splits.arrays["train"], splits.arrays["test"]
     y, y_test = y.ravel(), y_test.ravel()
-    makers = ({"sklearn_mlp": lambda s: MLPClassifier(max_iter=1000, random_state=s),
-               "gradient_boosting": lambda s: HistGradientBoostingClassifier(random_state=s)} if task == "classification" else
-              {"sklearn_mlp": lambda s: MLPRegressor(max_iter=2000, random_state=s),
-               "gradient_boosting": lambda s: HistGradientBoostingRegressor(random_state=s)})
+    makers = (
+        {
+            "sklearn_mlp": lambda s: MLPClassifier(max_iter=1000, random_state=s),
+            "gradient_boosting": lambda s: HistGradientBoostingClassifier(random_state=s),
+        }
+        if task == "classification"
+        else {
+            "sklearn_mlp": lambda s: MLPRegressor(max_iter=2000, random_state=s),
+            "gradient_boosting": lambda s: HistGradientBoostingRegressor(random_state=s),
+        }
+    )
     out = {}
     for label, make in makers.items():
         scores, seconds = [], []
@@ -67,23 +74,38 @@ def _sklearn_scores(splits, task: str, seeds: list[int]) -> dict[str, dict[str, 
 def _zoo_scores(recipe, splits, seeds: list[int], runs_dir: Path) -> dict[str, dict[str, Any]]:
     def run(seed: int, baseline: bool, rate=None) -> dict[str, Any]:
         label = f"baseline-lr{rate:g}" if baseline else "recipe"
-        return train(get_recipe(recipe, **{"train.seed": seed}), data=splits, baseline=baseline, learning_rate=rate,
-                     out_dir=runs_dir / f"{label}-seed{seed}", verbose=0).metrics
+        return train(
+            get_recipe(recipe, **{"train.seed": seed}),
+            data=splits,
+            baseline=baseline,
+            learning_rate=rate,
+            out_dir=runs_dir / f"{label}-seed{seed}",
+            verbose=0,
+        ).metrics
 
     grid = {rate: run(seeds[0], True, rate) for rate in recipe.baseline.learning_rates}
     best_rate = max(grid, key=lambda rate: (grid[rate]["best_val_score"] or -1e9, -rate))
     out = {}
-    for label, runs in (("zoo_tabular", [run(seed, False) for seed in seeds]),
-                        ("zoo_baseline", [grid[best_rate]] + [run(seed, True, best_rate) for seed in seeds[1:]])):
-        out[label] = {"test_score": spread([m["test_score"] for m in runs]),
-                      "seconds": spread([m["train_seconds"] for m in runs]),
-                      "epochs": spread([m["epochs_run"] for m in runs])}
+    for label, runs in (
+        ("zoo_tabular", [run(seed, False) for seed in seeds]),
+        ("zoo_baseline", [grid[best_rate]] + [run(seed, True, best_rate) for seed in seeds[1:]]),
+    ):
+        out[label] = {
+            "test_score": spread([m["test_score"] for m in runs]),
+            "seconds": spread([m["train_seconds"] for m in runs]),
+            "epochs": spread([m["epochs_run"] for m in runs]),
+        }
     out["zoo_baseline"]["learning_rate"] = best_rate
     return out
 
 
-def run(out_dir: str | Path = Path("benchmarks/results/tabular"), runs_dir: str | Path | None = None,
-        tables: tuple[str, ...] = tuple(TABLES), seeds: int = 3, recipe: str = "tabular") -> dict[str, Any]:
+def run(
+    out_dir: str | Path = Path("benchmarks/results/tabular"),
+    runs_dir: str | Path | None = None,
+    tables: tuple[str, ...] = tuple(TABLES),
+    seeds: int = 3,
+    recipe: str = "tabular",
+) -> dict[str, Any]:
     """Score the recipe, its baseline and the scikit-learn models on each table; write the report."""
     runs_dir = Path(runs_dir) if runs_dir else run_folder("tabular", "runs/experiments")
     started = time.perf_counter()
@@ -94,37 +116,69 @@ def run(out_dir: str | Path = Path("benchmarks/results/tabular"), runs_dir: str 
             task = TABLES[name][1]
             base = get_recipe(recipe, task=task)
             splits = load_data(table_csv(name, Path(folder)), target="target", task=task)
-            scores = {**_zoo_scores(base, splits, seed_list, runs_dir / name), **_sklearn_scores(splits, task, seed_list)}
-            rows.append({"table": name, "task": task, "score": "accuracy" if task == "classification" else "r2",
-                         "sizes": splits.sizes, "features": splits.info.input_shape[0], "models": scores})
-            print(f"[{time.perf_counter() - started:6.0f} s] {name}: " + ", ".join(
-                f"{label} {s['test_score']['median']:.4f}" for label, s in scores.items()), flush=True)
-    results = {"experiment": "tabular", "recipe": get_recipe(recipe).to_dict(), "seeds": seed_list, "tables": rows,
-               **stamp(started)}
+            scores = {
+                **_zoo_scores(base, splits, seed_list, runs_dir / name),
+                **_sklearn_scores(splits, task, seed_list),
+            }
+            rows.append(
+                {
+                    "table": name,
+                    "task": task,
+                    "score": "accuracy" if task == "classification" else "r2",
+                    "sizes": splits.sizes,
+                    "features": splits.info.input_shape[0],
+                    "models": scores,
+                }
+            )
+            print(
+                f"[{time.perf_counter() - started:6.0f} s] {name}: "
+                + ", ".join(f"{label} {s['test_score']['median']:.4f}" for label, s in scores.items()),
+                flush=True,
+            )
+    results = {
+        "experiment": "tabular",
+        "recipe": get_recipe(recipe).to_dict(),
+        "seeds": seed_list,
+        "tables": rows,
+        **stamp(started),
+    }
     write_results(out_dir, results, _report(results))
     return results
 
 
-MODELS = {"zoo_tabular": "zoo tabular recipe", "zoo_baseline": "sigmoid/SGD baseline",
-          "sklearn_mlp": "scikit-learn MLP (defaults)", "gradient_boosting": "HistGradientBoosting (defaults)"}
+MODELS = {
+    "zoo_tabular": "zoo tabular recipe",
+    "zoo_baseline": "sigmoid/SGD baseline",
+    "sklearn_mlp": "scikit-learn MLP (defaults)",
+    "gradient_boosting": "HistGradientBoosting (defaults)",
+}
 
 
 def _report(results: dict[str, Any]) -> str:
-    lines = ["# Tables: the tabular recipe against its baseline, scikit-learn's MLP and gradient boosting", "",
-             "Test accuracy (classification) or test R^2 (diabetes, regression), median (min-max) over seeds "
-             f"{results['seeds']}; seconds of fitting, median. Same split and standardized features for all.", "",
-             "| table | rows train/val/test | " + " | ".join(MODELS.values()) + " | best |",
-             "|---|---|" + "---|" * (len(MODELS) + 1)]
+    lines = [
+        "# Tables: the tabular recipe against its baseline, scikit-learn's MLP and gradient boosting",
+        "",
+        "Test accuracy (classification) or test R^2 (diabetes, regression), median (min-max) over seeds "
+        f"{results['seeds']}; seconds of fitting, median. Same split and standardized features for all.",
+        "",
+        "| table | rows train/val/test | " + " | ".join(MODELS.values()) + " | best |",
+        "|---|---|" + "---|" * (len(MODELS) + 1),
+    ]
     for row in results["tables"]:
         cells = []
         for key in MODELS:
             s = row["models"][key]
-            cells.append(f"{s['test_score']['median']:.4f} ({s['test_score']['min']:.4f}-{s['test_score']['max']:.4f}), "
-                         f"{s['seconds']['median']:.1f} s")
+            cells.append(
+                f"{s['test_score']['median']:.4f} ({s['test_score']['min']:.4f}-{s['test_score']['max']:.4f}), "
+                f"{s['seconds']['median']:.1f} s"
+            )
         medians = {key: round(row["models"][key]["test_score"]["median"], 4) for key in MODELS}
         best = " = ".join(MODELS[key] for key in MODELS if medians[key] == max(medians.values()))  # ties: all of them
         sizes = row["sizes"]
-        lines.append(f"| {row['table']} ({row['score']}) | {sizes['train']}/{sizes['validation']}/{sizes['test']} | "
-                     + " | ".join(cells) + f" | {best} |")
+        lines.append(
+            f"| {row['table']} ({row['score']}) | {sizes['train']}/{sizes['validation']}/{sizes['test']} | "
+            + " | ".join(cells)
+            + f" | {best} |"
+        )
     lines += ["", f"Regenerate: `zoo experiment tabular` ({results['seconds']:.0f} s on this run's machine).", ""]
     return "\n".join(lines)

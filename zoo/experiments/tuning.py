@@ -21,7 +21,6 @@ from zoo.reports.report import spread
 from zoo.tools.search import tune
 from zoo.training.trainer import train
 
-
 # The data of a recipe with `dataset = "any"`: one of scikit-learn's tables (zoo.experiments.tabular).
 TABLE_FOR = {"tabular": "breast_cancer"}
 
@@ -41,9 +40,14 @@ def _kept_rows(out_dir: Path, recipes: tuple[str, ...]) -> list[dict[str, Any]]:
     return [row for row in previous if row["recipe"] not in recipes]
 
 
-def run(out_dir: str | Path = Path("benchmarks/results/tuning"), runs_dir: str | Path | None = None,
-        recipes: tuple[str, ...] = ("fashion_mlp", "tabular"), trials: int = 10, algorithm: str = "random",
-        seeds: int = 3) -> dict[str, Any]:
+def run(
+    out_dir: str | Path = Path("benchmarks/results/tuning"),
+    runs_dir: str | Path | None = None,
+    recipes: tuple[str, ...] = ("fashion_mlp", "tabular"),
+    trials: int = 10,
+    algorithm: str = "random",
+    seeds: int = 3,
+) -> dict[str, Any]:
     """Search each recipe's [tune] space, then retrain the default and the best `seeds` times each.
 
     Rows already in `out_dir`/results.json for recipes not named in `recipes` are kept."""
@@ -54,23 +58,46 @@ def run(out_dir: str | Path = Path("benchmarks/results/tuning"), runs_dir: str |
         recipe = get_recipe(name)
         data = _data(recipe, Path(runs_dir))
         search_started = time.perf_counter()
-        found = tune(recipe, data=data, trials=trials, algorithm=algorithm, out_dir=runs_dir / f"{name}-search",
-                     verbose=False)
+        found = tune(
+            recipe, data=data, trials=trials, algorithm=algorithm, out_dir=runs_dir / f"{name}-search", verbose=False
+        )
         search_seconds = time.perf_counter() - search_started
         tested = {}
         for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
-            accuracies = [train(get_recipe(candidate, **{"train.seed": seed}), data=data, verbose=0,
-                                out_dir=runs_dir / f"{name}-{variant}-seed{seed}").metrics["test_accuracy"]
-                          for seed in range(seeds)]
+            accuracies = [
+                train(
+                    get_recipe(candidate, **{"train.seed": seed}),
+                    data=data,
+                    verbose=0,
+                    out_dir=runs_dir / f"{name}-{variant}-seed{seed}",
+                ).metrics["test_accuracy"]
+                for seed in range(seeds)
+            ]
             tested[variant] = spread(accuracies)
-            print(f"[{time.perf_counter() - started:6.0f} s] {name} {variant}: test {tested[variant]['median']:.4f}",
-                  flush=True)
-        rows.append({"recipe": name, "data": data.source, "date": time.strftime("%Y-%m-%d"),
-                     "trials": found.trials, "search_seconds": round(search_seconds, 1),
-                     "best_values": found.best["values"],
-                     "default_val_accuracy": found.default_accuracy, "test_accuracy": tested})
-    results = {"experiment": "tuning", "algorithm": algorithm, "trials": trials, "seeds": list(range(seeds)),
-               "recipes": rows, **stamp(started)}
+            print(
+                f"[{time.perf_counter() - started:6.0f} s] {name} {variant}: test {tested[variant]['median']:.4f}",
+                flush=True,
+            )
+        rows.append(
+            {
+                "recipe": name,
+                "data": data.source,
+                "date": time.strftime("%Y-%m-%d"),
+                "trials": found.trials,
+                "search_seconds": round(search_seconds, 1),
+                "best_values": found.best["values"],
+                "default_val_accuracy": found.default_accuracy,
+                "test_accuracy": tested,
+            }
+        )
+    results = {
+        "experiment": "tuning",
+        "algorithm": algorithm,
+        "trials": trials,
+        "seeds": list(range(seeds)),
+        "recipes": rows,
+        **stamp(started),
+    }
     write_results(out_dir, results, _report(results))
     return results
 
@@ -80,26 +107,39 @@ def _verdict(row: dict[str, Any]) -> str:
     gain = 100 * (tuned["median"] - default["median"])
     noise = 100 * max(default["max"] - default["min"], tuned["max"] - tuned["min"])
     if abs(gain) <= noise:
-        return (f"the search moved the median test accuracy by {gain:+.2f} points, within the seed-to-seed spread "
-                f"({noise:.2f} points): the default is as good as what {row['search_seconds'] / 60:.0f} CPU-minutes "
-                "of search found")
+        return (
+            f"the search moved the median test accuracy by {gain:+.2f} points, within the seed-to-seed spread "
+            f"({noise:.2f} points): the default is as good as what {row['search_seconds'] / 60:.0f} CPU-minutes "
+            "of search found"
+        )
     better = "bought" if gain > 0 else "lost"
     return f"the search {better} {abs(gain):.2f} points of median test accuracy for {row['search_seconds'] / 60:.0f} CPU-minutes"
 
 
 def _report(results: dict[str, Any]) -> str:
-    lines = ["# Default vs tuned: does a search beat the recipe?", "",
-             f"{results['algorithm']} search, {results['trials']} trials per recipe (trial 1 = the recipe), each on the "
-             f"recipe's budget, chosen on validation accuracy; then default and best retrained for seeds "
-             f"{results['seeds']}, median (min-max) test accuracy.", "",
-             "| recipe (data) | default | tuned | search time | best values | verdict |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Default vs tuned: does a search beat the recipe?",
+        "",
+        f"{results['algorithm']} search, {results['trials']} trials per recipe (trial 1 = the recipe), each on the "
+        f"recipe's budget, chosen on validation accuracy; then default and best retrained for seeds "
+        f"{results['seeds']}, median (min-max) test accuracy.",
+        "",
+        "| recipe (data) | default | tuned | search time | best values | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in results["recipes"]:
         d, t = row["test_accuracy"]["default"], row["test_accuracy"]["tuned"]
         data = Path(row.get("data", "fashion_mnist")).stem  # rows from before the field existed were Fashion-MNIST
-        lines.append(f"| {row['recipe']} ({data}) | {d['median']:.4f} ({d['min']:.4f}-{d['max']:.4f}) | {t['median']:.4f} "
-                     f"({t['min']:.4f}-{t['max']:.4f}) | {row['search_seconds']:.0f} s | {row['best_values']} | "
-                     f"{_verdict(row)} |")
+        lines.append(
+            f"| {row['recipe']} ({data}) | {d['median']:.4f} ({d['min']:.4f}-{d['max']:.4f}) | {t['median']:.4f} "
+            f"({t['min']:.4f}-{t['max']:.4f}) | {row['search_seconds']:.0f} s | {row['best_values']} | "
+            f"{_verdict(row)} |"
+        )
     total = sum(row["search_seconds"] for row in results["recipes"]) / 60
-    lines += ["", f"Regenerate: `zoo experiment tuning` (the searches alone: {total:.0f} CPU-minutes here; a run "
-              "given some recipes keeps the other recipes' committed rows).", ""]
+    lines += [
+        "",
+        f"Regenerate: `zoo experiment tuning` (the searches alone: {total:.0f} CPU-minutes here; a run "
+        "given some recipes keeps the other recipes' committed rows).",
+        "",
+    ]
     return "\n".join(lines)

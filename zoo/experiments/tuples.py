@@ -25,11 +25,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.training.diagnostics import gradient_snr
 from zoo.experiments.online import first_reaching, online_fit, paper_init
-from zoo.reports.plots import gradient_snr_figure, iteration_curves_figure
 from zoo.experiments.parity import hinge, sign_accuracy
+from zoo.reports.plots import gradient_snr_figure, iteration_curves_figure
 from zoo.reports.records import stamp, write_results
+from zoo.training.diagnostics import gradient_snr
 
 SIZE = 28
 
@@ -81,6 +81,7 @@ def tuple_sampler(images: np.ndarray, tags: np.ndarray, k: int, seed: int = 0):
         # Odd number of +1 tags -> +1: the product of the "-tag"s is -1 exactly then.
         label = -tf.reduce_prod(-tag, axis=1, keepdims=True)
         return x, tf.concat([label, tag], axis=1)
+
     return sample
 
 
@@ -88,11 +89,16 @@ def image_net(seed: int = 0) -> keras.Model:
     """The paper's per-image scorer: conv 16@5x5 + pool, conv 16@5x5 + pool, Dense 50, Dense 100, Dense 1."""
     layers = [keras.Input((SIZE, SIZE, 1))]
     for index, fan_in in enumerate((1, 16)):
-        layers += [keras.layers.Conv2D(16, 5, padding="same", kernel_initializer=paper_init(fan_in, seed + index)),
-                   keras.layers.MaxPooling2D(2)]
-    layers += [keras.layers.Flatten(), keras.layers.Dense(50, "relu", kernel_initializer=paper_init(784, seed + 2)),
-               keras.layers.Dense(100, "relu", kernel_initializer=paper_init(50, seed + 3)),
-               keras.layers.Dense(1, kernel_initializer=paper_init(100, seed + 4), name="score")]
+        layers += [
+            keras.layers.Conv2D(16, 5, padding="same", kernel_initializer=paper_init(fan_in, seed + index)),
+            keras.layers.MaxPooling2D(2),
+        ]
+    layers += [
+        keras.layers.Flatten(),
+        keras.layers.Dense(50, "relu", kernel_initializer=paper_init(784, seed + 2)),
+        keras.layers.Dense(100, "relu", kernel_initializer=paper_init(50, seed + 3)),
+        keras.layers.Dense(1, kernel_initializer=paper_init(100, seed + 4), name="score"),
+    ]
     return keras.Sequential(layers, name="image_scorer")
 
 
@@ -124,7 +130,9 @@ def final_accuracy(y, output):
     return sign_accuracy(y[:, :1], output[:, :1])
 
 
-def score_gradient_snr(k: int, loss_fn, sample, batches: int = 200, batch_size: int = 100, seed: int = 0) -> dict[str, float]:
+def score_gradient_snr(
+    k: int, loss_fn, sample, batches: int = 200, batch_size: int = 100, seed: int = 0
+) -> dict[str, float]:
     """At initialization, the SNR of the gradient of `loss_fn` with respect to the per-image score layer's weights."""
     model = tuple_net(k, seed)
     weights = model.get_layer("image_scorer").get_layer("score").kernel
@@ -134,12 +142,20 @@ def score_gradient_snr(k: int, loss_fn, sample, batches: int = 200, batch_size: 
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x))
         return tape.gradient(loss, weights)
+
     return gradient_snr([gradient(*sample(batch_size)).numpy() for _ in range(batches)], batch_size)
 
 
-def run(out_dir: str | Path = Path("benchmarks/results/tuples"), ks=(1, 2, 3, 4), steps: int = 3000,
-        every: int = 250, batch_size: int = 64, pool: int = 100_000, snr_batches: int = 1000,
-        seed: int = 0) -> dict[str, Any]:
+def run(
+    out_dir: str | Path = Path("benchmarks/results/tuples"),
+    ks=(1, 2, 3, 4),
+    steps: int = 3000,
+    every: int = 250,
+    batch_size: int = 64,
+    pool: int = 100_000,
+    snr_batches: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """The end-to-end versus decomposition experiment; returns the results written to `out_dir`."""
     started = time.perf_counter()
     images, tags = segment_images(pool, seed)
@@ -148,21 +164,55 @@ def run(out_dir: str | Path = Path("benchmarks/results/tuples"), ks=(1, 2, 3, 4)
     for k in ks:
         train_sample, test_sample = tuple_sampler(images, tags, k, seed), tuple_sampler(*held_out, k, seed + 1)
         for approach, loss_fn in (("end-to-end", end_to_end_loss), ("decomposition", decomposition_loss)):
-            snr.append({"k": k, "approach": approach,
-                        **score_gradient_snr(k, loss_fn, train_sample, snr_batches, seed=seed)})
+            snr.append(
+                {"k": k, "approach": approach, **score_gradient_snr(k, loss_fn, train_sample, snr_batches, seed=seed)}
+            )
             keras.utils.set_random_seed(seed)
             model = tuple_net(k, seed)
-            curve = online_fit(model, loss_fn, train_sample, keras.optimizers.Adam(1e-3), steps, every, final_accuracy,
-                               batch_size=batch_size, held_out=test_sample)
-            runs.append({"k": k, "approach": approach, **curve, "final_accuracy": curve["points"][-1]["metric"],
-                         "iterations_to_0.9": first_reaching(curve["points"], 0.9)})
-            print(f"[{time.perf_counter() - started:6.0f} s] k={k} {approach}: accuracy {runs[-1]['final_accuracy']:.3f}, "
-                  f"SNR {snr[-1]['snr']:.3g}", flush=True)
-    results = {"experiment": "tuples", "steps": steps, "batch_size": batch_size, "pool": pool, "seed": seed,
-               "snr_batches": snr_batches, "runs": runs, "snr": snr, **stamp(started)}
-    figures = {f"{approach}.png": iteration_curves_figure({f"k = {r['k']}": r["points"] for r in runs if r["approach"] == approach},
-                                                f"parity of k tags, {approach}", "accuracy on held-out tuples")
-               for approach in ("end-to-end", "decomposition")}
+            curve = online_fit(
+                model,
+                loss_fn,
+                train_sample,
+                keras.optimizers.Adam(1e-3),
+                steps,
+                every,
+                final_accuracy,
+                batch_size=batch_size,
+                held_out=test_sample,
+            )
+            runs.append(
+                {
+                    "k": k,
+                    "approach": approach,
+                    **curve,
+                    "final_accuracy": curve["points"][-1]["metric"],
+                    "iterations_to_0.9": first_reaching(curve["points"], 0.9),
+                }
+            )
+            print(
+                f"[{time.perf_counter() - started:6.0f} s] k={k} {approach}: accuracy {runs[-1]['final_accuracy']:.3f}, "
+                f"SNR {snr[-1]['snr']:.3g}",
+                flush=True,
+            )
+    results = {
+        "experiment": "tuples",
+        "steps": steps,
+        "batch_size": batch_size,
+        "pool": pool,
+        "seed": seed,
+        "snr_batches": snr_batches,
+        "runs": runs,
+        "snr": snr,
+        **stamp(started),
+    }
+    figures = {
+        f"{approach}.png": iteration_curves_figure(
+            {f"k = {r['k']}": r["points"] for r in runs if r["approach"] == approach},
+            f"parity of k tags, {approach}",
+            "accuracy on held-out tuples",
+        )
+        for approach in ("end-to-end", "decomposition")
+    }
     figures["snr.png"] = gradient_snr_figure(snr)
     write_results(out_dir, results, _report(results), figures)
     return results
@@ -171,41 +221,67 @@ def run(out_dir: str | Path = Path("benchmarks/results/tuples"), ks=(1, 2, 3, 4)
 def _report(results: dict[str, Any]) -> str:
     runs = {(r["k"], r["approach"]): r for r in results["runs"]}
     snr = {(r["k"], r["approach"]): r for r in results["snr"]}
-    lines = ["# Failure 2: end-to-end versus decomposition (Shalev-Shwartz, Shamir and Shammah 2017, section 3)", "",
-             f"Label: the parity of the tags of k line-segment images. {results['steps']:,} Adam steps (1e-3) of {results['batch_size']}",
-             f"tuples, drawn from a pool of {results['pool']:,} images; accuracy on 2,000 tuples from a separate held-out pool.",
-             f"Gradient SNR: the score layer's weights at initialization, over {results['snr_batches']} batches of 100 tuples",
-             "(`zoo.training.diagnostics.gradient_snr`; an SNR below the resolution 1/N cannot be told from zero).", "",
-             "| k | end-to-end accuracy | iterations to 0.9 | decomposition accuracy | iterations to 0.9 | SNR end-to-end | SNR decomposition |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Failure 2: end-to-end versus decomposition (Shalev-Shwartz, Shamir and Shammah 2017, section 3)",
+        "",
+        f"Label: the parity of the tags of k line-segment images. {results['steps']:,} Adam steps (1e-3) of {results['batch_size']}",
+        f"tuples, drawn from a pool of {results['pool']:,} images; accuracy on 2,000 tuples from a separate held-out pool.",
+        f"Gradient SNR: the score layer's weights at initialization, over {results['snr_batches']} batches of 100 tuples",
+        "(`zoo.training.diagnostics.gradient_snr`; an SNR below the resolution 1/N cannot be told from zero).",
+        "",
+        "| k | end-to-end accuracy | iterations to 0.9 | decomposition accuracy | iterations to 0.9 | SNR end-to-end | SNR decomposition |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for k in sorted({k for k, _ in runs}):
         e2e, dec = runs[(k, "end-to-end")], runs[(k, "decomposition")]
-        shown = lambda row: f"{row['snr']:.3g}" if row["snr"] >= row["resolution"] else f"< {row['resolution']:.1g} (0 within resolution)"
-        lines.append(f"| {k} | {e2e['final_accuracy']:.3f} | {e2e['iterations_to_0.9'] or 'never'} | {dec['final_accuracy']:.3f} | "
-                     f"{dec['iterations_to_0.9'] or 'never'} | {shown(snr[(k, 'end-to-end')])} | {shown(snr[(k, 'decomposition')])} |")
+        shown = lambda row: (
+            f"{row['snr']:.3g}"
+            if row["snr"] >= row["resolution"]
+            else f"< {row['resolution']:.1g} (0 within resolution)"
+        )
+        lines.append(
+            f"| {k} | {e2e['final_accuracy']:.3f} | {e2e['iterations_to_0.9'] or 'never'} | {dec['final_accuracy']:.3f} | "
+            f"{dec['iterations_to_0.9'] or 'never'} | {shown(snr[(k, 'end-to-end')])} | {shown(snr[(k, 'decomposition')])} |"
+        )
     ks = sorted({k for k, _ in runs})
     e2e_fails = [k for k in ks if runs[(k, "end-to-end")]["final_accuracy"] < 0.6]
     dec_works = [k for k in ks if runs[(k, "decomposition")]["final_accuracy"] >= 0.8]
     e2e_snr = [snr[(k, "end-to-end")]["snr"] for k in ks]
     below = [k for k in ks if snr[(k, "end-to-end")]["snr"] < snr[(k, "end-to-end")]["resolution"]]
-    lines += ["", "## Paper against measurement", "", "| claim | measured here |", "|---|---|",
-              f"| end-to-end fails completely for k >= 3 | at chance (< 0.6) for k = {', '.join(map(str, e2e_fails)) or 'none'} |",
-              f"| decomposition works for every k | >= 0.8 for k = {', '.join(map(str, dec_works)) or 'none'} |",
-              f"| the end-to-end gradient's SNR falls with k, below float32 precision (1.2e-7) for k >= 3 | "
-              f"{', '.join(f'{v:.2g}' for v in e2e_snr)} for k = {', '.join(map(str, ks))}; indistinguishable from 0 "
-              f"(below 1/N) for k = {', '.join(map(str, below)) or 'none'} |", ""]
+    lines += [
+        "",
+        "## Paper against measurement",
+        "",
+        "| claim | measured here |",
+        "|---|---|",
+        f"| end-to-end fails completely for k >= 3 | at chance (< 0.6) for k = {', '.join(map(str, e2e_fails)) or 'none'} |",
+        f"| decomposition works for every k | >= 0.8 for k = {', '.join(map(str, dec_works)) or 'none'} |",
+        f"| the end-to-end gradient's SNR falls with k, below float32 precision (1.2e-7) for k >= 3 | "
+        f"{', '.join(f'{v:.2g}' for v in e2e_snr)} for k = {', '.join(map(str, ks))}; indistinguishable from 0 "
+        f"(below 1/N) for k = {', '.join(map(str, below)) or 'none'} |",
+        "",
+    ]
     reproduced = all(k in e2e_fails for k in ks if k >= 3) and dec_works == ks and all(k in below for k in ks if k >= 3)
     early = [k for k in e2e_fails if k < 3]
     if early:  # fails sooner than the paper says: say how much smaller our budget is
         seen = results["steps"] * results["batch_size"]
-        lines += [f"End-to-end also fails at k = {', '.join(map(str, early))} here, where the paper's succeeds: our budget is "
-                  f"{results['steps']:,} steps of {results['batch_size']} tuples ({seen:,} tuples), the paper's 20,000 steps of 200 "
-                  f"(4,000,000, {4_000_000 / seen:.0f}x more). Decomposition needs no such budget.", ""]
+        lines += [
+            f"End-to-end also fails at k = {', '.join(map(str, early))} here, where the paper's succeeds: our budget is "
+            f"{results['steps']:,} steps of {results['batch_size']} tuples ({seen:,} tuples), the paper's 20,000 steps of 200 "
+            f"(4,000,000, {4_000_000 / seen:.0f}x more). Decomposition needs no such budget.",
+            "",
+        ]
         reproduced = False
-    lines += [f"**Verdict: {'reproduced' if reproduced else 'partly reproduced'}.** Telling the net what each image's tag is "
-              "(decomposition) gives the per-image scorer a strong, low-noise gradient at every k; asking it to find the tags "
-              "from their parity alone leaves a gradient whose signal, at initialization, is too small to measure with this "
-              f"many examples once k >= {min(below) if below else max(ks) + 1} (our resolution is 1/N; the paper's float32 claim lies "
-              "below what any finite sample here can show).", "", "Curves: [end-to-end.png](end-to-end.png), [decomposition.png](decomposition.png); "
-              "SNR: [snr.png](snr.png).", "", f"Regenerate: `zoo experiment tuples` ({results['seconds']} s on this run's machine).", ""]
+    lines += [
+        f"**Verdict: {'reproduced' if reproduced else 'partly reproduced'}.** Telling the net what each image's tag is "
+        "(decomposition) gives the per-image scorer a strong, low-noise gradient at every k; asking it to find the tags "
+        "from their parity alone leaves a gradient whose signal, at initialization, is too small to measure with this "
+        f"many examples once k >= {min(below) if below else max(ks) + 1} (our resolution is 1/N; the paper's float32 claim lies "
+        "below what any finite sample here can show).",
+        "",
+        "Curves: [end-to-end.png](end-to-end.png), [decomposition.png](decomposition.png); SNR: [snr.png](snr.png).",
+        "",
+        f"Regenerate: `zoo experiment tuples` ({results['seconds']} s on this run's machine).",
+        "",
+    ]
     return "\n".join(lines)

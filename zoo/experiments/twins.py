@@ -14,20 +14,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.nets.network import build, leaf_layers
 from zoo.data.builtin import load
-from zoo.training.pipelines import pipeline
 from zoo.errors import RecipeError
-from zoo.training.fastpath import fit_fast
+from zoo.nets.network import build, leaf_layers
 from zoo.recipes.keys import EMA_MOMENTUM
 from zoo.recipes.recipe import Recipe
+from zoo.training.fastpath import fit_fast
+from zoo.training.pipelines import pipeline
 
 VARIANTS = ("zoo", "keras", "expert", "torch", "jax")
 
@@ -89,8 +89,12 @@ def plain_keras_model(recipe: Recipe, expert: bool = False) -> keras.Model:
     """
     model = build(recipe)
     tuned = {"steps_per_execution": 32, "jit_compile": model.jit_compile} if expert else {}
-    model.compile(optimizer=type(model.optimizer).from_config(model.optimizer.get_config()),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], **tuned)
+    model.compile(
+        optimizer=type(model.optimizer).from_config(model.optimizer.get_config()),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        **tuned,
+    )
     return model
 
 
@@ -127,8 +131,9 @@ def keras_epoch(recipe: Recipe, variant: str, x: np.ndarray, y: np.ndarray) -> C
     if variant == "zoo":
         model = build(recipe)
         data = pipeline(x, y, batch, shuffle=True, seed=0)
-        train = lambda clock: fit_fast(model, data, examples=len(x), batch_size=batch, epochs=1, verbose=0,
-                                       callbacks=[clock])
+        train = lambda clock: fit_fast(
+            model, data, examples=len(x), batch_size=batch, epochs=1, verbose=0, callbacks=[clock]
+        )
     elif variant in ("keras", "expert"):
         model = plain_keras_model(recipe, expert=variant == "expert")
         train = lambda clock: model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[clock])
@@ -162,11 +167,19 @@ def torch_network(recipe: Recipe, input_shape=(28, 28, 1), num_classes: int = 10
     stack = recipe.stack
     if recipe.model.kind not in ("mlp", "cnn"):
         raise RecipeError(f"model.kind = {recipe.model.kind!r} has no PyTorch twin here; allowed: mlp, cnn")
-    activations = {"elu": nn.ELU, "selu": nn.SELU, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-                   "gelu": nn.GELU, "swish": nn.SiLU}
+    activations = {
+        "elu": nn.ELU,
+        "selu": nn.SELU,
+        "relu": nn.ReLU,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "gelu": nn.GELU,
+        "swish": nn.SiLU,
+    }
     if stack.activation not in activations:
-        raise RecipeError(f"stack.activation = {stack.activation!r} has no PyTorch twin here; "
-                          f"allowed: {', '.join(activations)}")
+        raise RecipeError(
+            f"stack.activation = {stack.activation!r} has no PyTorch twin here; allowed: {', '.join(activations)}"
+        )
     if stack.bn_position != "before":
         raise RecipeError("stack.bn_position = 'after' has no PyTorch twin here; allowed: before")
 
@@ -186,7 +199,9 @@ def torch_network(recipe: Recipe, input_shape=(28, 28, 1), num_classes: int = 10
     if recipe.model.kind == "cnn":
         for filters in recipe.model.filters:
             for _ in range(recipe.model.convs_per_block):
-                layers.append(nn.Conv2d(channels, filters, recipe.model.kernel_size, padding="same", bias=not stack.batch_norm))
+                layers.append(
+                    nn.Conv2d(channels, filters, recipe.model.kernel_size, padding="same", bias=not stack.batch_norm)
+                )
                 finish(layers, filters, 2)
                 channels = filters
             layers.append(nn.MaxPool2d(2))
@@ -227,7 +242,7 @@ def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], No
         shuffled_x, shuffled_y = inputs[order], labels[order]
         for start in range(0, len(inputs), batch):
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(shuffled_x[start:start + batch]), shuffled_y[start:start + batch])
+            loss = loss_fn(model(shuffled_x[start : start + batch]), shuffled_y[start : start + batch])
             loss.backward()
             optimizer.step()
 
@@ -298,7 +313,7 @@ def torch_train(recipe: Recipe, splits, seed: int = 0) -> dict[str, float]:
     for _ in range(train.epochs):
         order = torch.randperm(len(inputs))
         for start in range(0, len(inputs), batch):
-            index = order[start:start + batch]
+            index = order[start : start + batch]
             optimizer.zero_grad(set_to_none=True)
             torch.nn.functional.cross_entropy(model(inputs[index]), labels[index]).backward()
             optimizer.step()
@@ -306,13 +321,14 @@ def torch_train(recipe: Recipe, splits, seed: int = 0) -> dict[str, float]:
             if average is not None:
                 average.update_parameters(model)
     if average is not None:
-        torch.nn.utils.vector_to_parameters(torch.nn.utils.parameters_to_vector(average.module.parameters()),
-                                            model.parameters())
+        torch.nn.utils.vector_to_parameters(
+            torch.nn.utils.parameters_to_vector(average.module.parameters()), model.parameters()
+        )
     seconds = time.perf_counter() - started
     model.eval()
     test_x, test_y = tensors("test")
     with torch.no_grad():
-        predicted = torch.cat([model(test_x[i:i + 1000]).argmax(1) for i in range(0, len(test_x), 1000)])
+        predicted = torch.cat([model(test_x[i : i + 1000]).argmax(1) for i in range(0, len(test_x), 1000)])
     return {"test_accuracy": float((predicted == test_y).float().mean()), "train_seconds": seconds}
 
 
@@ -339,14 +355,20 @@ def measure_jax(recipe: Recipe, examples: int = 16384, rounds: int = 1) -> list[
     Keras fixes its backend once per process, so these timings run back to back in their own
     process rather than alternating with the others.
     """
-    code = ("import json, sys, zoo; from zoo.experiments.twins import training_arrays, keras_epoch, examples_per_second; "
-            "recipe = zoo.get_recipe(json.loads(sys.argv[1])); x, y = training_arrays(recipe, int(sys.argv[2])); "
-            "epoch = keras_epoch(recipe, 'zoo', x, y); epoch(); "
-            "print(json.dumps([examples_per_second(epoch, len(x)) for _ in range(int(sys.argv[3]))]))")
+    code = (
+        "import json, sys, zoo; from zoo.experiments.twins import training_arrays, keras_epoch, examples_per_second; "
+        "recipe = zoo.get_recipe(json.loads(sys.argv[1])); x, y = training_arrays(recipe, int(sys.argv[2])); "
+        "epoch = keras_epoch(recipe, 'zoo', x, y); epoch(); "
+        "print(json.dumps([examples_per_second(epoch, len(x)) for _ in range(int(sys.argv[3]))]))"
+    )
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
     with _recipe_file(recipe) as path:
-        done = subprocess.run([sys.executable, "-c", code, json.dumps(str(path)), str(examples), str(rounds)],
-                              capture_output=True, text=True, env=env)
+        done = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(str(path)), str(examples), str(rounds)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "the jax run failed")
     return [float(rate) for rate in json.loads(done.stdout.strip().splitlines()[-1])]

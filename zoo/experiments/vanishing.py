@@ -12,8 +12,12 @@ from zoo.recipes.recipe import get_recipe
 from zoo.reports.records import run_folder, stamp
 
 
-def run(out_dir: str | Path = Path("benchmarks/results/vanishing"), runs_dir: str | Path | None = None,
-        epochs: int = 5, deep_epochs: int = 2) -> dict[str, Any]:
+def run(
+    out_dir: str | Path = Path("benchmarks/results/vanishing"),
+    runs_dir: str | Path | None = None,
+    epochs: int = 5,
+    deep_epochs: int = 2,
+) -> dict[str, Any]:
     """The vanishing-gradient experiment; returns the results written to `out_dir`."""
     out_dir = Path(out_dir)
     runs_dir = Path(runs_dir) if runs_dir else run_folder("vanishing", "runs/experiments")
@@ -22,16 +26,25 @@ def run(out_dir: str | Path = Path("benchmarks/results/vanishing"), runs_dir: st
     runs = []
     for depth in (2, 3, 4):
         # Nielsen's setting: 30 sigmoid units per layer, mini-batches of 10, SGD at 0.1.
-        small = plain_mlp(f"sigmoid_{depth}x30", hidden=[30] * depth, batch_size=10, epochs=epochs,
-                          early_stopping_patience=0, **{"baseline.learning_rates": [0.1]})
+        small = plain_mlp(
+            f"sigmoid_{depth}x30",
+            hidden=[30] * depth,
+            batch_size=10,
+            epochs=epochs,
+            early_stopping_patience=0,
+            **{"baseline.learning_rates": [0.1]},
+        )
         runs.append(diagnosed_run(small, data, runs_dir, f"{depth}x30-baseline", baseline=True, learning_rate=0.1))
-        runs.append(diagnosed_run(get_recipe(small, name=f"default_{depth}x30", dropout=0.0), data, runs_dir, f"{depth}x30-default"))
+        runs.append(
+            diagnosed_run(
+                get_recipe(small, name=f"default_{depth}x30", dropout=0.0), data, runs_dir, f"{depth}x30-default"
+            )
+        )
         print(f"[{time.perf_counter() - started:6.0f} s] depth {depth} done", flush=True)
     deep = get_recipe("fashion_deep_mlp", epochs=deep_epochs, early_stopping_patience=0)
     runs.append(diagnosed_run(deep, data, runs_dir, "20x100-baseline", baseline=True, learning_rate=0.1))
     runs.append(diagnosed_run(deep, data, runs_dir, "20x100-default"))
-    results = {"experiment": "vanishing", "epochs": epochs, "deep_epochs": deep_epochs, "runs": runs,
-               **stamp(started)}
+    results = {"experiment": "vanishing", "epochs": epochs, "deep_epochs": deep_epochs, "runs": runs, **stamp(started)}
     write_gradient_results(out_dir, results, _vanishing_report(results))
     return results
 
@@ -55,9 +68,13 @@ def _vanishing_report(results: dict[str, Any]) -> str:
     ]
     for run in results["runs"]:
         init, last = run["speeds"][0], run["speeds"][-1]
-        shown = lambda speeds: _speeds(speeds) if len(speeds) <= 6 else _speeds(speeds[:3]) + ", ..., " + _speeds(speeds[-2:])
-        lines.append(f"| {len(run['hidden'])} x {run['hidden'][0]} | {run['stack']} | {shown(init['bias_grad_norm'])} | "
-                     f"{shown(last['bias_grad_norm'])} | {init['first_last_ratio']:.2g} | {run['test_accuracy']:.4f} |")
+        shown = lambda speeds: (
+            _speeds(speeds) if len(speeds) <= 6 else _speeds(speeds[:3]) + ", ..., " + _speeds(speeds[-2:])
+        )
+        lines.append(
+            f"| {len(run['hidden'])} x {run['hidden'][0]} | {run['stack']} | {shown(init['bias_grad_norm'])} | "
+            f"{shown(last['bias_grad_norm'])} | {init['first_last_ratio']:.2g} | {run['test_accuracy']:.4f} |"
+        )
     lines += [
         "",
         "Reading it: at initialization each sigmoid layer learns several times slower than the one above it, so the",

@@ -48,8 +48,10 @@ def _layer_count(name: str, value: str | int, words: dict[str, int], body: list)
             return words[Field(str, None, name, choices=tuple(words)).check(name, value)]
         return count_field(0, len(body)).check(name, value)
     except RecipeError:
-        raise RecipeError(f"{name} = {value!r} is not allowed; expected {', '.join(repr(w) for w in words)} or an integer "
-                          f"from 0 to {len(body)} (the body's layers: {', '.join(layer.name for layer in body)})") from None
+        raise RecipeError(
+            f"{name} = {value!r} is not allowed; expected {', '.join(repr(w) for w in words)} or an integer "
+            f"from 0 to {len(body)} (the body's layers: {', '.join(layer.name for layer in body)})"
+        ) from None
 
 
 def set_frozen(model: keras.Model, freeze: str | int) -> None:
@@ -60,8 +62,14 @@ def set_frozen(model: keras.Model, freeze: str | int) -> None:
         layer.trainable = index >= count
 
 
-def transfer(source: keras.Model, num_classes: int, freeze: str | int = "all", optimizer: str = "adam",
-             learning_rate: float = 1e-3, input_shape=None) -> keras.Model:
+def transfer(
+    source: keras.Model,
+    num_classes: int,
+    freeze: str | int = "all",
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    input_shape=None,
+) -> keras.Model:
     """A compiled copy of `source` with a new head; `source` itself is never modified.
 
     This is zoo's one way to put a new head on a network: `load_pretrained(name, num_classes=)`
@@ -74,20 +82,33 @@ def transfer(source: keras.Model, num_classes: int, freeze: str | int = "all", o
         (None, 3)
     """
     if input_shape is not None and tuple(input_shape) != tuple(source.input_shape[1:]):
-        raise DataError(f"the new data has examples of shape {tuple(input_shape)}; "
-                        f"{source.name!r} takes {tuple(source.input_shape[1:])}")
+        raise DataError(
+            f"the new data has examples of shape {tuple(input_shape)}; "
+            f"{source.name!r} takes {tuple(source.input_shape[1:])}"
+        )
     copy = keras.models.clone_model(source)
     copy.set_weights(source.get_weights())
     model = replace_head(copy, num_classes)
     set_frozen(model, freeze)
-    model.compile(optimizer=get_optimizer(optimizer, learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=get_optimizer(optimizer, learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
-def fine_tune(source: keras.Model, data, num_classes: int | None = None, head_epochs: int = 10, tune_epochs: int = 10,
-              unfreeze: str | int = "all", learning_rate: float = 1e-3, tune_learning_rate: float = 1e-4,
-              verbose: int = 0, batch_size: int = 32, seed: int = 0) -> tuple[keras.Model, dict[str, Any]]:
+def fine_tune(
+    source: keras.Model,
+    data,
+    num_classes: int | None = None,
+    head_epochs: int = 10,
+    tune_epochs: int = 10,
+    unfreeze: str | int = "all",
+    learning_rate: float = 1e-3,
+    tune_learning_rate: float = 1e-4,
+    verbose: int = 0,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> tuple[keras.Model, dict[str, Any]]:
     """Two phases: train a new head on a frozen body, then unfreeze and train on at a lower rate.
 
     `unfreeze` is "all" or how many of the *top* body layers to train in phase two. The lower
@@ -99,13 +120,32 @@ def fine_tune(source: keras.Model, data, num_classes: int | None = None, head_ep
     model = transfer(source, num_classes, "all", learning_rate=learning_rate, input_shape=data.info.input_shape)
     # A shuffled zoo pipeline reshuffles per epoch only when told the epoch (ShuffleEpoch).
     shuffle = [ShuffleEpoch(served.train)]
-    head = model.fit(served.train, validation_data=served.validation, epochs=head_epochs, verbose=verbose, shuffle=False,
-                     callbacks=shuffle)
+    head = model.fit(
+        served.train,
+        validation_data=served.validation,
+        epochs=head_epochs,
+        verbose=verbose,
+        shuffle=False,
+        callbacks=shuffle,
+    )
     body = _body_layers(model)
     set_frozen(model, len(body) - _layer_count("unfreeze", unfreeze, {"all": len(body)}, body))
     # Recompiling is what makes the new trainable flags take effect.
-    model.compile(optimizer=get_optimizer("adam", tune_learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    tune = model.fit(served.train, validation_data=served.validation, epochs=tune_epochs, verbose=verbose, shuffle=False,
-                     callbacks=shuffle) if tune_epochs else None
+    model.compile(
+        optimizer=get_optimizer("adam", tune_learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    tune = (
+        model.fit(
+            served.train,
+            validation_data=served.validation,
+            epochs=tune_epochs,
+            verbose=verbose,
+            shuffle=False,
+            callbacks=shuffle,
+        )
+        if tune_epochs
+        else None
+    )
     return model, {"head": head.history, "fine_tune": tune.history if tune else {}}

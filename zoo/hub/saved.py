@@ -29,11 +29,11 @@ from typing import Any
 import keras
 
 from zoo.errors import DataError, IntegrityError, RecipeError, RunError
-from zoo.recipes.schema import Field, check_argument, count_field
-from zoo.reports.records import write_json
+from zoo.nets.factories import get_optimizer
 from zoo.paths import shipped_dir
 from zoo.recipes.recipe import NAME_PATTERN, get_recipe
-from zoo.nets.factories import get_optimizer
+from zoo.recipes.schema import Field, check_argument, count_field
+from zoo.reports.records import write_json
 
 MANIFEST = "manifest.json"
 
@@ -98,9 +98,12 @@ def _manifest(root: Path) -> dict[str, str]:
         manifest = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise IntegrityError(f"{path} is not valid JSON ({error}); reinstall zoo or re-save the models") from None
-    if not isinstance(manifest, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in manifest.items()):
-        raise IntegrityError(f"{path} must map file paths to sha256 strings, e.g. "
-                             '{"fashion_mlp/model.keras": "83b4..."}')
+    if not isinstance(manifest, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in manifest.items()
+    ):
+        raise IntegrityError(
+            f'{path} must map file paths to sha256 strings, e.g. {{"fashion_mlp/model.keras": "83b4..."}}'
+        )
     for key in manifest:
         _inside(root, key)
     return manifest
@@ -143,8 +146,9 @@ def list_pretrained(root: str | Path | None = None) -> list[str]:
 _NAME = Field(str, None, "model name")
 
 
-def save_pretrained(model: keras.Model, name: str, card: dict[str, Any], root: str | Path | None = None,
-                    force: bool = False) -> Path:
+def save_pretrained(
+    model: keras.Model, name: str, card: dict[str, Any], root: str | Path | None = None, force: bool = False
+) -> Path:
     """Save `model` (without optimizer state) and its card as a new version of `name`; return its folder.
 
     Crash-safe end to end: both files are written into a private folder, which is renamed into
@@ -158,9 +162,13 @@ def save_pretrained(model: keras.Model, name: str, card: dict[str, Any], root: s
         raise RecipeError(f"name = {name!r} is not allowed; expected lower-case letters, digits and underscores")
     old = {Path(key).name: key for key in _entries(_manifest(root), name)}
     if old and not force:
-        previous = json.loads((root / old["card.json"]).read_text()).get("test_accuracy") if "card.json" in old else None
-        raise RunError(f"{root / name} already holds {name} (test accuracy {_accuracy(previous)}); the new model scored "
-                       f"{_accuracy(card.get('test_accuracy'))}. Pass --force (force=True) to replace it")
+        previous = (
+            json.loads((root / old["card.json"]).read_text()).get("test_accuracy") if "card.json" in old else None
+        )
+        raise RunError(
+            f"{root / name} already holds {name} (test accuracy {_accuracy(previous)}); the new model scored "
+            f"{_accuracy(card.get('test_accuracy'))}. Pass --force (force=True) to replace it"
+        )
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}-saving-"))
     final = None
@@ -186,8 +194,9 @@ def save_pretrained(model: keras.Model, name: str, card: dict[str, Any], root: s
         shutil.rmtree(staging, ignore_errors=True)
         if final is not None and final.exists() and f"{name}/{final.name}/model.keras" not in _manifest(root):
             shutil.rmtree(final, ignore_errors=True)
-        raise RunError(f"could not save {name} into {root}: {error.strerror or error}; "
-                       "the previous version, if any, is untouched") from None
+        raise RunError(
+            f"could not save {name} into {root}: {error.strerror or error}; the previous version, if any, is untouched"
+        ) from None
     for key in old.values():  # the old version's files, now that nothing points at them
         stale = root / key
         if stale.parent != final and stale.is_file():
@@ -208,9 +217,13 @@ def save_run(run_dir: str | Path, root: str | Path | None = None, name: str | No
     if not metrics_path.is_file():
         raise DataError(f"{run_dir} holds no finished run (no metrics.json); train it to the end first")
     metrics = json.loads(metrics_path.read_text())
-    if metrics.get("status", "ok") != "ok" or not all(math.isfinite(metrics[k] or math.nan) for k in ("test_loss", "test_accuracy")):
-        raise RunError(f"{run_dir} holds a run that did not train properly (status {metrics.get('status')!r}, test loss "
-                       f"{metrics.get('test_loss')}); a diverged or NaN model is never shipped")
+    if metrics.get("status", "ok") != "ok" or not all(
+        math.isfinite(metrics[k] or math.nan) for k in ("test_loss", "test_accuracy")
+    ):
+        raise RunError(
+            f"{run_dir} holds a run that did not train properly (status {metrics.get('status')!r}, test loss "
+            f"{metrics.get('test_loss')}); a diverged or NaN model is never shipped"
+        )
     recipe = get_recipe(run_dir / "recipe.toml")
     model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
     card = {
@@ -246,8 +259,10 @@ def _verified(name: str, root: str | Path | None) -> tuple[dict[str, Any], dict[
     listed = [Path(key).name for key in entries]
     unlisted = [f"{name}/{filename}" for filename in LOADED_FILES if listed.count(filename) != 1]
     if unlisted:
-        raise IntegrityError(f"{root / MANIFEST} does not list {', '.join(unlisted)} exactly once; a file without a "
-                             "recorded sha256 is never loaded. Re-save the model (zoo train ... --save) to record it.")
+        raise IntegrityError(
+            f"{root / MANIFEST} does not list {', '.join(unlisted)} exactly once; a file without a "
+            "recorded sha256 is never loaded. Re-save the model (zoo train ... --save) to record it."
+        )
     files = {}
     for key, expected in entries.items():
         path = files[Path(key).name] = _inside(root, key)
@@ -261,8 +276,10 @@ def _verified(name: str, root: str | Path | None) -> tuple[dict[str, Any], dict[
             )
     card = json.loads(files["card.json"].read_text())
     if card.get("name") != name:
-        raise IntegrityError(f"{files['card.json']} describes {card.get('name')!r}, not {name!r}; "
-                             "refusing to load one model under another's name")
+        raise IntegrityError(
+            f"{files['card.json']} describes {card.get('name')!r}, not {name!r}; "
+            "refusing to load one model under another's name"
+        )
     return card, files
 
 
@@ -285,14 +302,21 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - Keras raises ValueError, TypeError, OSError... for bad archives
-        raise IntegrityError(f"{path} matches its recorded sha256 but Keras refuses to load it safely "
-                             f"({type(error).__name__}: {str(error).splitlines()[0][:300]}); "
-                             "zoo never loads a model with safe_mode off") from None
+        raise IntegrityError(
+            f"{path} matches its recorded sha256 but Keras refuses to load it safely "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:300]}); "
+            "zoo never loads a model with safe_mode off"
+        ) from None
     train = card["recipe"]["train"]
     if num_classes is not None:  # a thin alias of zoo's one route to a new head
         from zoo.hub.reuse import transfer
 
-        return transfer(model, num_classes, freeze="none", optimizer=train["optimizer"], learning_rate=train["learning_rate"])
-    model.compile(optimizer=get_optimizer(train["optimizer"], train["learning_rate"]),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return transfer(
+            model, num_classes, freeze="none", optimizer=train["optimizer"], learning_rate=train["learning_rate"]
+        )
+    model.compile(
+        optimizer=get_optimizer(train["optimizer"], train["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model

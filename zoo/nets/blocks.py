@@ -18,11 +18,11 @@ import itertools
 
 import keras
 
-from zoo.nets.layers import AlphaDropout, Dropout
 from zoo.nets.factories import get_activation, get_initializer
+from zoo.nets.layers import AlphaDropout, Dropout
 from zoo.nets.normalization import BatchNorm
-from zoo.recipes.stacks import Stack, get_stack
 from zoo.recipes.schema import Field, check_argument, count_field
+from zoo.recipes.stacks import Stack, get_stack
 
 # Kernel penalties and constraints that every block accepts besides the stack options.
 REGULARIZATION_FIELDS = {
@@ -146,7 +146,8 @@ def conv_block(
                 padding="same",
                 use_bias=not stack.batch_norm,
                 kernel_initializer=get_initializer(
-                    stack.init, None if extras["seed"] is None else extras["seed"] + index, stack.init_std),
+                    stack.init, None if extras["seed"] is None else extras["seed"] + index, stack.init_std
+                ),
                 name=f"conv_{index + 1}",
                 **kernel_extras(extras),
             )
@@ -180,8 +181,12 @@ def residual_block(
         >>> tuple(block(keras.ops.zeros((1, 8, 8, 16))).shape)
         (1, 4, 4, 32)
     """
-    for key, value in (("filters", filters), ("input_channels", input_channels), ("strides", strides),
-                       ("kernel_size", kernel_size)):
+    for key, value in (
+        ("filters", filters),
+        ("input_channels", input_channels),
+        ("strides", strides),
+        ("kernel_size", kernel_size),
+    ):
         check_argument(key, value, count_field())
     stack, extras = _split_options(stack, dict(options))
     if stack.batch_norm and stack.bn_position != "before":
@@ -190,9 +195,15 @@ def residual_block(
 
     def conv(width: int, size: int, step: int, index: int):
         return keras.layers.Conv2D(
-            width, size, strides=step, padding="same", use_bias=not stack.batch_norm, name=f"conv_{index}",
+            width,
+            size,
+            strides=step,
+            padding="same",
+            use_bias=not stack.batch_norm,
+            name=f"conv_{index}",
             kernel_initializer=get_initializer(stack.init, None if seed is None else seed + index, stack.init_std),
-            **kernel_extras(extras))
+            **kernel_extras(extras),
+        )
 
     def normalized(x, index: int):
         return BatchNorm(name=f"batch_norm_{index}")(x) if stack.batch_norm else x

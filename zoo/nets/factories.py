@@ -15,13 +15,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 
 from zoo.errors import RecipeError
-from zoo.recipes.keys import EMA_MOMENTUM
 from zoo.nets.layers import RReLU
+from zoo.recipes.keys import EMA_MOMENTUM
 from zoo.recipes.stacks import STACK_FIELDS, STACKS, Stack
 
 _PLAIN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "elu", "selu", "gelu", "swish")
@@ -45,7 +45,9 @@ INITIALIZERS: dict[str, Callable[[int | None, float], keras.initializers.Initial
     "lecun_uniform": lambda seed, std: keras.initializers.LecunUniform(seed=seed),
     # The baseline's N(0, 1/fan_in): the "small random init" of Nielsen's network2.py,
     # std = sqrt(scale / fan_in) with scale 1, not truncated.
-    "scaled_normal": lambda seed, std: keras.initializers.VarianceScaling(1.0, "fan_in", "untruncated_normal", seed=seed),
+    "scaled_normal": lambda seed, std: keras.initializers.VarianceScaling(
+        1.0, "fan_in", "untruncated_normal", seed=seed
+    ),
     "random_normal": lambda seed, std: keras.initializers.RandomNormal(0.0, std, seed=seed),
 }
 
@@ -88,8 +90,9 @@ def get_initializer(name: str, seed: int | None = None, std: float = 0.05) -> ke
     return INITIALIZERS[name](seed, std)
 
 
-def get_optimizer(name: str, learning_rate, clipnorm: float = 0.0, clipvalue: float = 0.0,
-                  ema: bool = False) -> keras.optimizers.Optimizer:
+def get_optimizer(
+    name: str, learning_rate, clipnorm: float = 0.0, clipvalue: float = 0.0, ema: bool = False
+) -> keras.optimizers.Optimizer:
     """Return a fresh optimizer for the word `name`; a clip value of 0 means no clipping.
 
     `learning_rate` is a number or a Keras schedule. With `ema`, Keras keeps an exponential

@@ -6,7 +6,6 @@ Registration is what lets a `.keras` file that uses them load with `safe_mode=Tr
 
 from __future__ import annotations
 
-
 import importlib
 
 import keras
@@ -98,8 +97,14 @@ class EpochPiecewise(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, initial: float, boundaries: list, factors: list, steps_per_epoch: int):
         if len(factors) != len(boundaries) + 1:
-            raise ValueError(f"piecewise schedule needs one more factor than boundaries; got {len(boundaries)} boundaries, {len(factors)} factors")
-        self.initial, self.boundaries, self.factors = float(initial), [int(b) for b in boundaries], [float(f) for f in factors]
+            raise ValueError(
+                f"piecewise schedule needs one more factor than boundaries; got {len(boundaries)} boundaries, {len(factors)} factors"
+            )
+        self.initial, self.boundaries, self.factors = (
+            float(initial),
+            [int(b) for b in boundaries],
+            [float(f) for f in factors],
+        )
         self.steps_per_epoch = int(steps_per_epoch)
 
     def __call__(self, step):
@@ -110,8 +115,12 @@ class EpochPiecewise(keras.optimizers.schedules.LearningRateSchedule):
         return rate
 
     def get_config(self):
-        return {"initial": self.initial, "boundaries": self.boundaries, "factors": self.factors,
-                "steps_per_epoch": self.steps_per_epoch}
+        return {
+            "initial": self.initial,
+            "boundaries": self.boundaries,
+            "factors": self.factors,
+            "steps_per_epoch": self.steps_per_epoch,
+        }
 
 
 def uniform_noise(shape, seed_generator: keras.random.SeedGenerator, dtype="float32"):
@@ -174,8 +183,8 @@ class RandomShift(keras.layers.Layer):
         # (take_along_axis) go through int64 ops that oneDNN does not run on this CPU.
         offsets = ops.floor(uniform_noise((shape[0], 2), self.seed_generator) * (2 * p + 1))
         choose = ops.one_hot(ops.cast(offsets, "int32"), 2 * p + 1, dtype=images.dtype)  # (batch, 2, 2p + 1)
-        rows = sum(choose[:, 0, k, None, None, None] * padded[:, k:k + height] for k in range(2 * p + 1))
-        return sum(choose[:, 1, k, None, None, None] * rows[:, :, k:k + width] for k in range(2 * p + 1))
+        rows = sum(choose[:, 0, k, None, None, None] * padded[:, k : k + height] for k in range(2 * p + 1))
+        return sum(choose[:, 1, k, None, None, None] * rows[:, :, k : k + width] for k in range(2 * p + 1))
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -20,16 +20,23 @@ from typing import Any
 
 import keras
 
-from zoo.nets.blocks import REGULARIZATION_FIELDS, conv_block, dense_block, dropout_layers, kernel_extras, residual_block
-from zoo.recipes.catalog import ANY, get_dataset_info
 from zoo.errors import RecipeError
+from zoo.nets.blocks import (
+    REGULARIZATION_FIELDS,
+    conv_block,
+    dense_block,
+    dropout_layers,
+    kernel_extras,
+    residual_block,
+)
+from zoo.nets.factories import get_activation, get_initializer, get_optimizer
 from zoo.nets.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy, StandardizedSquaredError
 from zoo.nets.normalization import BatchNorm
-from zoo.recipes.recipe import Recipe, get_recipe, recipe_stack
 from zoo.nets.recurrent import recurrent_body, recurrent_parameters
-from zoo.recipes.schema import Field, check_argument, count_field
-from zoo.nets.factories import get_activation, get_initializer, get_optimizer
+from zoo.recipes.catalog import ANY, get_dataset_info
 from zoo.recipes.keys import SCHEMA
+from zoo.recipes.recipe import Recipe, get_recipe, recipe_stack
+from zoo.recipes.schema import Field, check_argument, count_field
 from zoo.recipes.stacks import STACK_FIELDS, STACKS, Stack
 
 
@@ -55,18 +62,23 @@ def _check_shape(input_shape: Any, num_classes: Any, recipe: Recipe) -> tuple[tu
     model = recipe.model
     if model.kind in ("cnn", "resnet"):
         if len(shape) != 3:
-            raise RecipeError(f"input_shape = {shape!r} does not suit model.kind = {model.kind!r}; "
-                              "expected (height, width, channels)")
+            raise RecipeError(
+                f"input_shape = {shape!r} does not suit model.kind = {model.kind!r}; expected (height, width, channels)"
+            )
         side = min(shape[:2])
         if model.kernel_size > side:
-            raise RecipeError(f"model.kernel_size = {model.kernel_size} is larger than the {shape[0]}x{shape[1]} images; "
-                              f"expected at most {side}")
+            raise RecipeError(
+                f"model.kernel_size = {model.kernel_size} is larger than the {shape[0]}x{shape[1]} images; "
+                f"expected at most {side}"
+            )
         if model.kind == "resnet" and recipe.stack.batch_norm and recipe.stack.bn_position != "before":
             raise RecipeError("stack.bn_position = 'after' is not allowed for model.kind = 'resnet'; allowed: before")
         # A cnn's every stage ends in a 2x2 max-pool; a resnet's stages after the first stride 2.
         if model.kind == "cnn" and side >> len(model.filters) < 1:
-            raise RecipeError(f"model.filters = {model.filters} makes {len(model.filters)} 2x2-pooling stages, more than "
-                              f"{shape[0]}x{shape[1]} images allow; expected at most {side.bit_length() - 1} stages")
+            raise RecipeError(
+                f"model.filters = {model.filters} makes {len(model.filters)} 2x2-pooling stages, more than "
+                f"{shape[0]}x{shape[1]} images allow; expected at most {side.bit_length() - 1} stages"
+            )
     return shape, check_argument("num_classes", num_classes, count_field(2))
 
 
@@ -81,10 +93,10 @@ def estimated_parameters(recipe: Recipe, input_shape: tuple[int, ...], num_class
     features, total = math.prod(input_shape), 0
     if model.kind == "resnet":
         channels = input_shape[-1]
-        total += model.kernel_size ** 2 * channels * model.filters[0]  # the stem
+        total += model.kernel_size**2 * channels * model.filters[0]  # the stem
         channels = model.filters[0]
         for index, filters in enumerate(model.filters):
-            total += model.kernel_size ** 2 * (channels + (2 * model.blocks_per_stage - 1) * filters) * filters
+            total += model.kernel_size**2 * (channels + (2 * model.blocks_per_stage - 1) * filters) * filters
             total += channels * filters if channels != filters or index > 0 else 0  # the 1x1 projection shortcut
             channels = filters
         features = channels  # global average pooling
@@ -94,7 +106,7 @@ def estimated_parameters(recipe: Recipe, input_shape: tuple[int, ...], num_class
         height, width, channels = input_shape
         for filters in model.filters:
             for _ in range(model.convs_per_block):
-                total += model.kernel_size ** 2 * channels * filters
+                total += model.kernel_size**2 * channels * filters
                 channels = filters
             height, width = height // 2, width // 2
         features = height * width * channels
@@ -109,9 +121,11 @@ def _check_memory(recipe: Recipe, shape: tuple[int, ...], num_classes: int) -> N
     needed = 4 * 4 * estimated_parameters(recipe, shape, num_classes)  # float32, ~4 copies in training
     available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else None
     if available and needed > available and not os.environ.get("ZOO_ALLOW_LARGE_MODELS"):
-        raise RecipeError(f"{recipe.name} needs about {needed / 2**30:.1f} GiB for its weights, gradients and optimizer "
-                          f"state, and this machine has {available / 2**30:.1f} GiB available; use smaller "
-                          "model.hidden or model.filters, or set ZOO_ALLOW_LARGE_MODELS=1 to try anyway")
+        raise RecipeError(
+            f"{recipe.name} needs about {needed / 2**30:.1f} GiB for its weights, gradients and optimizer "
+            f"state, and this machine has {available / 2**30:.1f} GiB available; use smaller "
+            "model.hidden or model.filters, or set ZOO_ALLOW_LARGE_MODELS=1 to try anyway"
+        )
 
 
 def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stats=None) -> keras.Model:
@@ -124,8 +138,13 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stat
     if model.kind == "cnn":
         for index, filters in enumerate(model.filters):
             x = conv_block(
-                filters, model.kernel_size, model.convs_per_block, stack=stack,
-                name=f"conv_block_{index + 1}", seed=seed * 1000 + 100 + 10 * index, **regularization,
+                filters,
+                model.kernel_size,
+                model.convs_per_block,
+                stack=stack,
+                name=f"conv_block_{index + 1}",
+                seed=seed * 1000 + 100 + 10 * index,
+                **regularization,
             )(x)
     if model.kind == "resnet":
         x = _residual_body(x, model, stack, seed, regularization)
@@ -134,12 +153,17 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stat
     else:
         x = keras.layers.Flatten(name="flatten")(x)
     for index, units in enumerate(model.hidden):
-        x = dense_block(units, stack=stack, name=f"hidden_{index + 1}", seed=seed * 1000 + 500 + index, **regularization)(x)
+        x = dense_block(
+            units, stack=stack, name=f"hidden_{index + 1}", seed=seed * 1000 + 500 + index, **regularization
+        )(x)
     regression = recipe.task == "regression"  # one linear output; classification: a softmax over the classes
     # In float32 whatever the precision: a softmax or a regression output in 16 bits loses too much.
     outputs = keras.layers.Dense(
-        1 if regression else num_classes, activation=None if regression else "softmax",
-        kernel_initializer=get_initializer(stack.init, seed * 1000 + 999, stack.init_std), name="output", dtype="float32"
+        1 if regression else num_classes,
+        activation=None if regression else "softmax",
+        kernel_initializer=get_initializer(stack.init, seed * 1000 + 999, stack.init_std),
+        name="output",
+        dtype="float32",
     )(x)
     if regression and target_stats is not None:
         # The net predicts a standardized target; this maps it back, so it starts at the training
@@ -152,18 +176,31 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stat
 def _residual_body(x, model, stack: Stack, seed: int, regularization: dict):
     """Stem conv, then the residual stages (the first at full size, each later one striding 2), then
     global average pooling and the stack's dropout: the head of a residual net (He et al. 2016)."""
-    x = keras.layers.Conv2D(model.filters[0], model.kernel_size, padding="same", use_bias=not stack.batch_norm,
-                            kernel_initializer=get_initializer(stack.init, seed * 1000 + 50, stack.init_std),
-                            name="stem", **kernel_extras(regularization))(x)
+    x = keras.layers.Conv2D(
+        model.filters[0],
+        model.kernel_size,
+        padding="same",
+        use_bias=not stack.batch_norm,
+        kernel_initializer=get_initializer(stack.init, seed * 1000 + 50, stack.init_std),
+        name="stem",
+        **kernel_extras(regularization),
+    )(x)
     if stack.batch_norm:
         x = BatchNorm(name="stem_batch_norm")(x)
     x = get_activation(stack.activation, "stem_activation", stack)(x)
     channels = model.filters[0]
     for stage, filters in enumerate(model.filters):
         for block in range(model.blocks_per_stage):
-            x = residual_block(filters, channels, strides=2 if stage > 0 and block == 0 else 1,
-                               kernel_size=model.kernel_size, stack=stack, name=f"stage_{stage + 1}_block_{block + 1}",
-                               seed=seed * 1000 + 100 + 40 * stage + 4 * block, **regularization)(x)
+            x = residual_block(
+                filters,
+                channels,
+                strides=2 if stage > 0 and block == 0 else 1,
+                kernel_size=model.kernel_size,
+                stack=stack,
+                name=f"stage_{stage + 1}_block_{block + 1}",
+                seed=seed * 1000 + 100 + 40 * stage + 4 * block,
+                **regularization,
+            )(x)
             channels = filters
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     for layer in dropout_layers(stack):
@@ -209,8 +246,11 @@ def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
         # warm-up starts one step's worth up the ramp, not at 0: a first step at rate 0 would be wasted.
         warmup = steps_per_epoch * min(train.warmup_epochs, train.epochs - 1)
         return keras.optimizers.schedules.CosineDecay(
-            train.learning_rate / warmup if warmup else train.learning_rate, max(1, steps_per_epoch * train.epochs - warmup),
-            warmup_target=train.learning_rate if warmup else None, warmup_steps=warmup)
+            train.learning_rate / warmup if warmup else train.learning_rate,
+            max(1, steps_per_epoch * train.epochs - warmup),
+            warmup_target=train.learning_rate if warmup else None,
+            warmup_steps=warmup,
+        )
     return train.learning_rate
 
 
@@ -273,8 +313,14 @@ def resolve_jit_compile(recipe: Recipe, strategy=None) -> bool | str:
     return "auto"
 
 
-def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=None, steps_per_epoch=None,
-          target_stats: tuple[float, float] | None = None) -> keras.Model:
+def build(
+    recipe: Recipe | str,
+    input_shape=None,
+    num_classes=None,
+    strategy=None,
+    steps_per_epoch=None,
+    target_stats: tuple[float, float] | None = None,
+) -> keras.Model:
     """Build and compile the recipe's network with its own stack.
 
     `input_shape` and `num_classes` default to the recipe's dataset; pass them to use the
@@ -289,8 +335,10 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
     """
     recipe = get_recipe(recipe)  # a Recipe comes back as it is
     if recipe.dataset == ANY and (input_shape is None or (num_classes is None and recipe.task != "regression")):
-        raise RecipeError(f"{recipe.name} fits any data, so it has no input shape or classes of its own; pass "
-                          "input_shape= and num_classes=, or train it with --data")
+        raise RecipeError(
+            f"{recipe.name} fits any data, so it has no input shape or classes of its own; pass "
+            "input_shape= and num_classes=, or train it with --data"
+        )
     info = get_dataset_info(recipe.dataset) if recipe.dataset != ANY else None
     if recipe.task == "regression":
         num_classes = 2  # the check below wants a class count; a regression net has one output whatever it is
@@ -304,8 +352,13 @@ def build(recipe: Recipe | str, input_shape=None, num_classes=None, strategy=Non
     with _scope(strategy), _precision(train.precision):
         model = _network(recipe, stack, shape, classes, target_stats)
         model.compile(
-            optimizer=get_optimizer(train.optimizer, learning_rate_schedule(recipe, steps_per_epoch), train.clipnorm,
-                                    train.clipvalue, ema=train.ema),
+            optimizer=get_optimizer(
+                train.optimizer,
+                learning_rate_schedule(recipe, steps_per_epoch),
+                train.clipnorm,
+                train.clipvalue,
+                ema=train.ema,
+            ),
             loss=loss(recipe, target_stats),
             metrics=_metrics(recipe),
             # Under a strategy, several steps per execution failed in Keras 3.15 / TF 2.21 ("You must
@@ -328,8 +381,13 @@ def build_for(recipe: Recipe, data, **options) -> keras.Model:
     if recipe.task == "regression":
         y = data.arrays["train"][1]
         target_stats = (float(y.mean()), float(y.std()) or 1.0)
-    return build(recipe, input_shape=data.info.input_shape, num_classes=data.info.num_classes,
-                 target_stats=target_stats, **options)
+    return build(
+        recipe,
+        input_shape=data.info.input_shape,
+        num_classes=data.info.num_classes,
+        target_stats=target_stats,
+        **options,
+    )
 
 
 def default_baseline_learning_rate(recipe: Recipe) -> float:
@@ -377,7 +435,9 @@ def baseline_recipe(recipe: Recipe | str, learning_rate: float | None = None) ->
     return get_recipe(recipe, name=f"{recipe.name}_baseline", **BASELINE_OVERRIDES, **{"train.learning_rate": rate})
 
 
-def baseline(recipe: Recipe | str, learning_rate: float | None = None, input_shape=None, num_classes=None, strategy=None) -> keras.Model:
+def baseline(
+    recipe: Recipe | str, learning_rate: float | None = None, input_shape=None, num_classes=None, strategy=None
+) -> keras.Model:
     """Build the recipe's architecture the plain way: sigmoid, N(0, 1/fan_in), no BN/dropout, SGD.
 
     The learning rate defaults to the median of `recipe.baseline.learning_rates`; `zoo bench`

@@ -34,8 +34,15 @@ class BatchNorm(keras.layers.BatchNormalization):
 
     def _fuses(self, inputs, mask) -> bool:
         # The fused kernel raises any epsilon below 1.001e-5 to that value; smaller ones stay exact on Keras's path.
-        return (keras.backend.backend() == "tensorflow" and len(inputs.shape) == 4 and mask is None
-                and self.axis in (-1, 3) and not self.renorm and not self.synchronized and self.epsilon >= 1.001e-5)
+        return (
+            keras.backend.backend() == "tensorflow"
+            and len(inputs.shape) == 4
+            and mask is None
+            and self.axis in (-1, 3)
+            and not self.renorm
+            and not self.synchronized
+            and self.epsilon >= 1.001e-5
+        )
 
     def call(self, inputs, training=None, mask=None):
         if not self._fuses(inputs, mask):
@@ -49,7 +56,8 @@ class BatchNorm(keras.layers.BatchNormalization):
         beta = self.beta if self.center else tf.zeros([channels])
         if training and self.trainable:
             y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-                x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True)
+                x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True
+            )
             # The kernel reports the unbiased (n - 1) variance; Keras keeps the biased one.
             count = tf.cast(tf.size(x) // channels, "float32")
             variance = variance * (count - 1.0) / count
@@ -57,6 +65,13 @@ class BatchNorm(keras.layers.BatchNormalization):
             self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         else:
             y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-                x, gamma, beta, mean=self.moving_mean, variance=self.moving_variance, epsilon=self.epsilon,
-                data_format="NHWC", is_training=False)
+                x,
+                gamma,
+                beta,
+                mean=self.moving_mean,
+                variance=self.moving_variance,
+                epsilon=self.epsilon,
+                data_format="NHWC",
+                is_training=False,
+            )
         return ops.cast(y, inputs.dtype)

@@ -52,10 +52,14 @@ def recurrent_body(x, model, seed: int, regularization: dict):
     x = keras.layers.Reshape((steps, features), name="sequence")(x)
     cell = CELLS[model.cell]
     for index, units in enumerate(model.recurrent):
-        x = cell(units, return_sequences=index < len(model.recurrent) - 1, name=f"recurrent_{index + 1}",
-                 kernel_initializer=keras.initializers.GlorotUniform(seed * 1000 + 300 + index),
-                 recurrent_initializer=keras.initializers.Orthogonal(model.recurrent_init_gain, seed * 1000 + 400 + index),
-                 **kernel_extras(regularization))(x)
+        x = cell(
+            units,
+            return_sequences=index < len(model.recurrent) - 1,
+            name=f"recurrent_{index + 1}",
+            kernel_initializer=keras.initializers.GlorotUniform(seed * 1000 + 300 + index),
+            recurrent_initializer=keras.initializers.Orthogonal(model.recurrent_init_gain, seed * 1000 + 400 + index),
+            **kernel_extras(regularization),
+        )(x)
     return x
 
 

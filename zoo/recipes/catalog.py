@@ -38,7 +38,10 @@ DATASETS: dict[str, DatasetInfo] = {
         60000,
     ),
     "digits": DatasetInfo(
-        "digits", (8, 8, 1), 10, tuple(str(d) for d in range(10)),
+        "digits",
+        (8, 8, 1),
+        10,
+        tuple(str(d) for d in range(10)),
         "scikit-learn's 1,797 8x8 handwritten digits (UCI); small enough for tests",
         1437,
     ),
@@ -66,8 +69,10 @@ def get_dataset_info(name: str) -> DatasetInfo:
         (28, 28, 1)
     """
     if name == ANY:
-        raise RecipeError('dataset = "any": this recipe has no data of its own; pass --data (or data= in the API), '
-                          "e.g. --data table.csv --target price, --data images/, --data arrays.npz, --data tfds:mnist")
+        raise RecipeError(
+            'dataset = "any": this recipe has no data of its own; pass --data (or data= in the API), '
+            "e.g. --data table.csv --target price, --data images/, --data arrays.npz, --data tfds:mnist"
+        )
     if name not in DATASETS:
         raise unknown_word_error("dataset", name, (*DATASETS, ANY))
     return DATASETS[name]

@@ -26,25 +26,45 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "": {
         "name": Field(str, None, "recipe name: lower-case letters, digits and underscores"),
         "description": Field(str, "", "one line saying what the recipe is for"),
-        "dataset": Field(str, "fashion_mnist", "dataset the recipe trains on; any: an architecture recipe, data from --data",
-                         choices=(*DATASETS, ANY)),
-        "task": Field(str, "auto", "what the net predicts; auto: regression when the target holds non-integer numbers, "
-                      "else classification", choices=("auto", "classification", "regression")),
+        "dataset": Field(
+            str,
+            "fashion_mnist",
+            "dataset the recipe trains on; any: an architecture recipe, data from --data",
+            choices=(*DATASETS, ANY),
+        ),
+        "task": Field(
+            str,
+            "auto",
+            "what the net predicts; auto: regression when the target holds non-integer numbers, else classification",
+            choices=("auto", "classification", "regression"),
+        ),
         "validation_size": Field(int, 5000, "training examples held out (fixed seed) for validation", minimum=1),
     },
     "model": {
         "kind": Field(str, "mlp", "architecture family", choices=("mlp", "cnn", "resnet", "rnn")),
         "hidden": Field(int, [300, 100], "units of each hidden dense layer", list_of=True, minimum=1),
-        "filters": Field(int, [32, 64], "cnn, resnet: filters of each conv block or residual stage", list_of=True, minimum=1),
+        "filters": Field(
+            int, [32, 64], "cnn, resnet: filters of each conv block or residual stage", list_of=True, minimum=1
+        ),
         "kernel_size": Field(int, 3, "cnn, resnet: side of each square conv kernel", minimum=1),
         "convs_per_block": Field(int, 2, "cnn only: conv layers before each 2x2 max-pool", minimum=1),
-        "blocks_per_stage": Field(int, 2, "resnet only: residual blocks per stage (each stage after the first halves "
-                                  "the image side)", minimum=1),
+        "blocks_per_stage": Field(
+            int,
+            2,
+            "resnet only: residual blocks per stage (each stage after the first halves the image side)",
+            minimum=1,
+        ),
         "cell": Field(str, "gru", "rnn only: recurrent cell", choices=("simple_rnn", "gru", "lstm")),
-        "recurrent": Field(int, [128], "rnn only: units of each recurrent layer (images are read row by row)",
-                           list_of=True, minimum=1),
-        "recurrent_init_gain": Field(float, 1.0, "rnn only: gain of the orthogonal recurrent init (above 1, gradients "
-                                     "through time can explode)", minimum=0.0, min_exclusive=True),
+        "recurrent": Field(
+            int, [128], "rnn only: units of each recurrent layer (images are read row by row)", list_of=True, minimum=1
+        ),
+        "recurrent_init_gain": Field(
+            float,
+            1.0,
+            "rnn only: gain of the orthogonal recurrent init (above 1, gradients through time can explode)",
+            minimum=0.0,
+            min_exclusive=True,
+        ),
     },
     "stack": {
         "name": Field(str, "default", "named stack the other [stack] keys default to", choices=tuple(STACKS)),
@@ -56,8 +76,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "max_norm": Field(float, 0.0, "max-norm bound on each hidden unit's incoming weights (0 = off)", minimum=0.0),
         "augment": Field(str, [], "image augmentations, training batches only", list_of=True, choices=AUGMENTATIONS),
         "augment_amount": Field(
-            float, 0.1, "augmentation strength: crop/shift/zoom fraction of the image side, rotation x 180 degrees, noise std x 2",
-            minimum=0.0, maximum=1.0, min_exclusive=True,
+            float,
+            0.1,
+            "augmentation strength: crop/shift/zoom fraction of the image side, rotation x 180 degrees, noise std x 2",
+            minimum=0.0,
+            maximum=1.0,
+            min_exclusive=True,
         ),
     },
     "train": {
@@ -67,49 +91,114 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "epochs": Field(int, 30, "maximum passes over the training set", minimum=1),
         "early_stopping_patience": Field(int, 5, "epochs without validation gain before stopping (0 = off)", minimum=0),
         "schedule": Field(str, "constant", "learning-rate schedule", choices=SCHEDULES),
-        "decay_rate": Field(float, 0.9, "exponential: rate multiplier per epoch", minimum=0.0, maximum=1.0, min_exclusive=True),
+        "decay_rate": Field(
+            float, 0.9, "exponential: rate multiplier per epoch", minimum=0.0, maximum=1.0, min_exclusive=True
+        ),
         "boundaries": Field(int, [10, 20], "piecewise: epochs where the rate changes", list_of=True, minimum=1),
-        "factors": Field(float, [1.0, 0.1, 0.01], "piecewise: rate multiplier per piece (one more than boundaries)",
-                         list_of=True, minimum=0.0, min_exclusive=True, min_length=1),
-        "plateau_factor": Field(float, 0.5, "plateau: rate multiplier when validation loss stalls", minimum=0.0, maximum=1.0,
-                                min_exclusive=True, max_exclusive=True),
-        "plateau_patience": Field(int, 2, "plateau: epochs without validation-loss gain before cutting the rate", minimum=1),
-        "warmup_epochs": Field(int, 0, "cosine: epochs of linear warm-up from 0 to learning_rate before the decay", minimum=0),
-        "label_smoothing": Field(float, 0.0, "share of each target spread evenly over all classes (0 = off)",
-                                 minimum=0.0, maximum=1.0, max_exclusive=True),
-        "ema": Field(bool, False, f"evaluate and save an exponential moving average of the weights (momentum {EMA_MOMENTUM})"),
+        "factors": Field(
+            float,
+            [1.0, 0.1, 0.01],
+            "piecewise: rate multiplier per piece (one more than boundaries)",
+            list_of=True,
+            minimum=0.0,
+            min_exclusive=True,
+            min_length=1,
+        ),
+        "plateau_factor": Field(
+            float,
+            0.5,
+            "plateau: rate multiplier when validation loss stalls",
+            minimum=0.0,
+            maximum=1.0,
+            min_exclusive=True,
+            max_exclusive=True,
+        ),
+        "plateau_patience": Field(
+            int, 2, "plateau: epochs without validation-loss gain before cutting the rate", minimum=1
+        ),
+        "warmup_epochs": Field(
+            int, 0, "cosine: epochs of linear warm-up from 0 to learning_rate before the decay", minimum=0
+        ),
+        "label_smoothing": Field(
+            float,
+            0.0,
+            "share of each target spread evenly over all classes (0 = off)",
+            minimum=0.0,
+            maximum=1.0,
+            max_exclusive=True,
+        ),
+        "ema": Field(
+            bool, False, f"evaluate and save an exponential moving average of the weights (momentum {EMA_MOMENTUM})"
+        ),
         "clipnorm": Field(float, 0.0, "clip each gradient to this norm (0 = off)", minimum=0.0),
         "clipvalue": Field(float, 0.0, "clip each gradient element to +-this value (0 = off)", minimum=0.0),
         "steps_per_execution": Field(
-            int, 32, "training steps per call into TensorFlow (fewer Python round trips; progress bars update every N steps)",
+            int,
+            32,
+            "training steps per call into TensorFlow (fewer Python round trips; progress bars update every N steps)",
             minimum=1,
         ),
-        "jit_compile": Field(str, "auto", "XLA-compile the training step; auto: on for dense nets on "
-                             "TensorFlow (measured faster on CPU), otherwise Keras decides (on with JAX and on GPUs)", choices=("auto", "on", "off")),
-        "fast_path": Field(bool, True, "train through zoo's chunked XLA path where it applies (zoo.training.fastpath); "
-                           "false forces a plain Keras fit"),
+        "jit_compile": Field(
+            str,
+            "auto",
+            "XLA-compile the training step; auto: on for dense nets on "
+            "TensorFlow (measured faster on CPU), otherwise Keras decides (on with JAX and on GPUs)",
+            choices=("auto", "on", "off"),
+        ),
+        "fast_path": Field(
+            bool,
+            True,
+            "train through zoo's chunked XLA path where it applies (zoo.training.fastpath); "
+            "false forces a plain Keras fit",
+        ),
         "seed": Field(int, 0, "seed for weights, dropout and shuffling", minimum=0),
-        "distribute": Field(str, "none", "tf.distribute strategy: mirrored (every GPU, or --devices N logical CPUs), "
-                            "multi_worker (TF_CONFIG); batch_size is the global batch", choices=DISTRIBUTE),
-        "precision": Field(str, "float32", "mixed_float16 / mixed_bfloat16: 16-bit compute, float32 variables and "
-                           "output (for GPUs; Keras scales the float16 loss)", choices=PRECISIONS),
+        "distribute": Field(
+            str,
+            "none",
+            "tf.distribute strategy: mirrored (every GPU, or --devices N logical CPUs), "
+            "multi_worker (TF_CONFIG); batch_size is the global batch",
+            choices=DISTRIBUTE,
+        ),
+        "precision": Field(
+            str,
+            "float32",
+            "mixed_float16 / mixed_bfloat16: 16-bit compute, float32 variables and "
+            "output (for GPUs; Keras scales the float16 loss)",
+            choices=PRECISIONS,
+        ),
     },
     "baseline": {
         "learning_rates": Field(
-            float, [0.01, 0.1, 1.0], "SGD learning rates tried for the baseline, picked on validation",
-            list_of=True, minimum=0.0, min_exclusive=True, min_length=1,
-        ),
+            float,
+            [0.01, 0.1, 1.0],
+            "SGD learning rates tried for the baseline, picked on validation",
+            list_of=True,
+            minimum=0.0,
+            min_exclusive=True,
+            min_length=1,
+        )
     },
     "pretrain": {
-        "method": Field(str, "none", "greedy layer-wise pretraining of the hidden layers before training (mlp only)",
-                        choices=PRETRAIN_METHODS),
+        "method": Field(
+            str,
+            "none",
+            "greedy layer-wise pretraining of the hidden layers before training (mlp only)",
+            choices=PRETRAIN_METHODS,
+        ),
         "layer_epochs": Field(int, 5, "pretraining epochs per hidden layer", minimum=1),
-        "layer_learning_rate": Field(float, 0.05, "pretraining step size (CD-k for rbm, SGD for dae)", minimum=0.0,
-                                     min_exclusive=True),
+        "layer_learning_rate": Field(
+            float, 0.05, "pretraining step size (CD-k for rbm, SGD for dae)", minimum=0.0, min_exclusive=True
+        ),
         "layer_batch_size": Field(int, 64, "pretraining examples per step", minimum=1),
         "cd_k": Field(int, 1, "rbm: Gibbs steps of contrastive divergence (CD-k)", minimum=1),
-        "noise": Field(float, 0.2, "dae: fraction of input values zeroed (masking noise)", minimum=0.0, maximum=1.0,
-                       max_exclusive=True),
+        "noise": Field(
+            float,
+            0.2,
+            "dae: fraction of input values zeroed (masking noise)",
+            minimum=0.0,
+            maximum=1.0,
+            max_exclusive=True,
+        ),
         "momentum": Field(float, 0.5, "pretraining momentum", minimum=0.0, maximum=1.0, max_exclusive=True),
         "weight_decay": Field(float, 2e-4, "pretraining weight decay (0 = off)", minimum=0.0),
     },
@@ -117,11 +206,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "seeds": Field(int, 3, "training seeds per variant in `zoo bench` (median and spread reported)", minimum=1),
         "ablation": Field(bool, False, "`zoo bench` also trains the ladder from baseline to recipe"),
         "target_accuracy": Field(
-            float, 0.85, "validation accuracy whose first crossing `zoo bench` times", minimum=0.0, maximum=1.0,
+            float, 0.85, "validation accuracy whose first crossing `zoo bench` times", minimum=0.0, maximum=1.0
         ),
         "goal_test_accuracy": Field(
-            float, 0.0, "median test accuracy the recipe claims; the report says met or not met (0 = no claim)",
-            minimum=0.0, maximum=1.0,
+            float,
+            0.0,
+            "median test accuracy the recipe claims; the report says met or not met (0 = no claim)",
+            minimum=0.0,
+            maximum=1.0,
         ),
     },
 }

@@ -18,16 +18,18 @@ import dataclasses
 import difflib
 import fnmatch
 import re
-import tomllib
 import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
+
+import tomllib
 
 from zoo.errors import RecipeError
 from zoo.paths import shipped_dir
+from zoo.recipes.keys import SCHEMA
 from zoo.recipes.schema import unknown_word_error
 from zoo.recipes.space import check_space
-from zoo.recipes.keys import SCHEMA
 from zoo.recipes.stacks import STACK_FIELDS, Stack, get_stack
 
 # Recipe and saved-model names: lower-case letters, digits and underscores, starting with a letter.
@@ -82,10 +84,13 @@ class Recipe:
     # The [tune] search space (zoo.recipes.space): recipe key -> {log | range | choices: ...}; empty if none.
     tune: Section = dataclasses.field(default_factory=lambda: Section({}))
 
-    def replace(self, **overrides: Any) -> "Recipe":
+    def replace(self, **overrides: Any) -> Recipe:
         """Deprecated: `zoo.get_recipe(recipe, **overrides)` is the one way to make a variant."""
-        warnings.warn("Recipe.replace(...) is deprecated and goes in the next release; use zoo.get_recipe(recipe, ...)",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "Recipe.replace(...) is deprecated and goes in the next release; use zoo.get_recipe(recipe, ...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return get_recipe(self, **overrides)
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,7 +121,9 @@ class Recipe:
         lines = [f"{key} = {_toml_value(value)}" for key, value in resolved.items() if not isinstance(value, dict)]
         for section, values in resolved.items():
             if isinstance(values, dict):
-                lines += ["", f"[{section}]"] + [f"{_toml_key(key)} = {_toml_value(value)}" for key, value in values.items()]
+                lines += ["", f"[{section}]"] + [
+                    f"{_toml_key(key)} = {_toml_value(value)}" for key, value in values.items()
+                ]
         return "\n".join(lines) + "\n"
 
 
@@ -170,7 +177,9 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
             for key in raw:
                 if key not in SCHEMA[section]:
                     raise unknown_word_error(f"[{section}] key", key, tuple(SCHEMA[section]))
-            raw_sections[section] = {key: SCHEMA[section][key].check(f"{section}.{key}", value) for key, value in raw.items()}
+            raw_sections[section] = {
+                key: SCHEMA[section][key].check(f"{section}.{key}", value) for key, value in raw.items()
+            }
         # Stack keys left out take the named stack's values; so does the optimizer.
         named = get_stack(raw_sections["stack"].get("name", "default"))
         for section in sections:
@@ -196,11 +205,15 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
 def _check_train(train) -> None:
     """Checks across [train] keys: a piecewise schedule's factors fit its boundaries; one kind of clipping."""
     if train.schedule == "piecewise" and len(train.factors) != len(train.boundaries) + 1:
-        raise RecipeError(f"train.factors = {train.factors!r} does not fit train.boundaries = {train.boundaries!r}; "
-                          "piecewise needs one more factor than boundaries")
+        raise RecipeError(
+            f"train.factors = {train.factors!r} does not fit train.boundaries = {train.boundaries!r}; "
+            "piecewise needs one more factor than boundaries"
+        )
     if train.clipnorm and train.clipvalue:
-        raise RecipeError(f"train.clipnorm = {train.clipnorm!r} and train.clipvalue = {train.clipvalue!r} are both set; "
-                          "clip by one of them and set the other to 0")
+        raise RecipeError(
+            f"train.clipnorm = {train.clipnorm!r} and train.clipvalue = {train.clipvalue!r} are both set; "
+            "clip by one of them and set the other to 0"
+        )
 
 
 # Deeper than this, Keras's graph walks recurse past Python's limit (2,000 layers raised RecursionError).
@@ -211,14 +224,21 @@ def _check_depth(recipe: Recipe) -> None:
     """An MLP needs a hidden layer (diagnostics and pretraining read them); no net may be absurdly deep."""
     model = recipe.model
     if model.kind == "mlp" and not model.hidden:
-        raise RecipeError("model.hidden = [] is not allowed for model.kind = 'mlp'; expected at least one hidden layer, "
-                          "e.g. [300, 100]")
-    convs = {"cnn": len(model.filters) * model.convs_per_block, "resnet": 1 + 2 * len(model.filters) * model.blocks_per_stage,
-             "rnn": len(model.recurrent)}
+        raise RecipeError(
+            "model.hidden = [] is not allowed for model.kind = 'mlp'; expected at least one hidden layer, "
+            "e.g. [300, 100]"
+        )
+    convs = {
+        "cnn": len(model.filters) * model.convs_per_block,
+        "resnet": 1 + 2 * len(model.filters) * model.blocks_per_stage,
+        "rnn": len(model.recurrent),
+    }
     layers = len(model.hidden) + convs.get(model.kind, 0)
     if layers > MAX_LAYERS:
-        raise RecipeError(f"the recipe has {layers} hidden layers; zoo builds at most {MAX_LAYERS} (model.hidden, "
-                          "model.filters x model.convs_per_block or blocks_per_stage, model.recurrent)")
+        raise RecipeError(
+            f"the recipe has {layers} hidden layers; zoo builds at most {MAX_LAYERS} (model.hidden, "
+            "model.filters x model.convs_per_block or blocks_per_stage, model.recurrent)"
+        )
 
 
 def _check_pretrain(recipe: Recipe) -> None:
@@ -229,21 +249,27 @@ def _check_pretrain(recipe: Recipe) -> None:
     if recipe.model.kind != "mlp":
         raise RecipeError(f"pretrain.method = {method!r} needs model.kind = 'mlp', not {recipe.model.kind!r}")
     if recipe.stack.batch_norm:
-        raise RecipeError(f"pretrain.method = {method!r} needs stack.batch_norm = false: pretraining sets each hidden "
-                          "layer's bias, which a BatchNorm layer would replace")
+        raise RecipeError(
+            f"pretrain.method = {method!r} needs stack.batch_norm = false: pretraining sets each hidden "
+            "layer's bias, which a BatchNorm layer would replace"
+        )
     check_pretrain_activation(method, recipe.stack.activation)
 
 
 def check_pretrain_activation(method: str, activation: str) -> None:
     """An RBM's hidden units are sigmoid, so RBM pretraining only suits a sigmoid MLP."""
     if method == "rbm" and activation != "sigmoid":
-        raise RecipeError(f"pretrain.method = 'rbm' needs stack.activation = 'sigmoid' (an RBM's hidden units are "
-                          f"sigmoid), not {activation!r}; use pretrain.method = 'dae' for other activations")
+        raise RecipeError(
+            f"pretrain.method = 'rbm' needs stack.activation = 'sigmoid' (an RBM's hidden units are "
+            f"sigmoid), not {activation!r}; use pretrain.method = 'dae' for other activations"
+        )
 
 
 def recipe_stack(recipe: Recipe) -> Stack:
     """The per-layer practice a recipe builds with: its [stack] keys plus train.optimizer."""
-    return Stack(**{key: recipe.stack[key] for key in STACK_FIELDS if key != "optimizer"}, optimizer=recipe.train.optimizer)
+    return Stack(
+        **{key: recipe.stack[key] for key in STACK_FIELDS if key != "optimizer"}, optimizer=recipe.train.optimizer
+    )
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -267,7 +293,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         return key, raw
     raise RecipeError(
         f"--set {text!r} does not parse: {raw!r} is not a TOML value "
-        "(numbers like 0.3, true/false, words, \"quoted strings\", lists like [64, 64])"
+        '(numbers like 0.3, true/false, words, "quoted strings", lists like [64, 64])'
     )
 
 

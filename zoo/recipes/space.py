@@ -21,7 +21,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from zoo.errors import RecipeError
 from zoo.recipes.keys import SCHEMA
@@ -32,8 +33,12 @@ FIXED_BUDGET = ("train.epochs", "train.seed", "train.early_stopping_patience")
 SPEC_KINDS = ("log", "range", "choices")
 
 
-SEARCHABLE = tuple(f"{section}.{key}" for section in SEARCHABLE_SECTIONS for key in SCHEMA[section]
-                   if f"{section}.{key}" not in FIXED_BUDGET and key != "name")
+SEARCHABLE = tuple(
+    f"{section}.{key}"
+    for section in SEARCHABLE_SECTIONS
+    for key in SCHEMA[section]
+    if f"{section}.{key}" not in FIXED_BUDGET and key != "name"
+)
 
 
 def check_space(raw: Any) -> dict[str, dict[str, Any]]:
@@ -46,7 +51,9 @@ def check_space(raw: Any) -> dict[str, dict[str, Any]]:
         zoo.errors.RecipeError: tune."regularization.l2" = {'log': [0.0, 0.1]}: a log range cannot reach 0; expected 0 < low < high
     """
     if not isinstance(raw, Mapping):
-        raise RecipeError(f"tune = {raw!r} is not allowed; expected a [tune] table of key = {{ log | range | choices = ... }}")
+        raise RecipeError(
+            f"tune = {raw!r} is not allowed; expected a [tune] table of key = {{ log | range | choices = ... }}"
+        )
     space = {}
     for key, spec in raw.items():
         if key not in SEARCHABLE:
@@ -61,8 +68,10 @@ def check_space(raw: Any) -> dict[str, dict[str, Any]]:
 def _check_spec(key: str, spec: Any) -> dict[str, Any]:
     where = f'tune."{key}" = {spec!r}'
     if not isinstance(spec, Mapping) or len(spec) != 1 or next(iter(spec)) not in SPEC_KINDS:
-        raise RecipeError(f"{where} is not allowed; expected one of {{ log = [low, high] }}, {{ range = [low, high] }}, "
-                          "{ choices = [...] }")
+        raise RecipeError(
+            f"{where} is not allowed; expected one of {{ log = [low, high] }}, {{ range = [low, high] }}, "
+            "{ choices = [...] }"
+        )
     section, name = key.split(".")
     field = SCHEMA[section][name]
     kind, values = next(iter(spec.items()))
@@ -101,5 +110,7 @@ def check_contains(space: Mapping[str, Mapping[str, Any]], recipe) -> None:
         kind, bounds = next(iter(spec.items()))
         inside = value in bounds if kind == "choices" else bounds[0] <= value <= bounds[1]
         if not inside:
-            raise RecipeError(f'tune."{key}" = {dict(spec)!r} does not contain the recipe\'s value {value!r}; '
-                              "the first trial is the recipe itself")
+            raise RecipeError(
+                f'tune."{key}" = {dict(spec)!r} does not contain the recipe\'s value {value!r}; '
+                "the first trial is the recipe itself"
+            )

@@ -50,8 +50,12 @@ STACK_FIELDS: dict[str, Field] = {
     "init": Field(str, "he_normal", "kernel initializer", choices=INITIALIZERS),
     "activation": Field(str, "elu", "hidden-unit nonlinearity", choices=ACTIVATIONS),
     "batch_norm": Field(bool, True, "BatchNormalization in every hidden layer"),
-    "bn_position": Field(str, "before", "BatchNorm before the activation (Ioffe & Szegedy) or after it", choices=BN_POSITIONS),
-    "init_std": Field(float, 0.05, "standard deviation of the random_normal initializer", minimum=0.0, min_exclusive=True),
+    "bn_position": Field(
+        str, "before", "BatchNorm before the activation (Ioffe & Szegedy) or after it", choices=BN_POSITIONS
+    ),
+    "init_std": Field(
+        float, 0.05, "standard deviation of the random_normal initializer", minimum=0.0, min_exclusive=True
+    ),
     "negative_slope": Field(float, 0.2, "leaky_relu's slope for x < 0", minimum=0.0, maximum=1.0),
     "rrelu_lower": Field(float, 1 / 8, "rrelu's smallest random slope", minimum=0.0, maximum=1.0),
     "rrelu_upper": Field(float, 1 / 3, "rrelu's largest random slope", minimum=0.0, maximum=1.0),
@@ -95,7 +99,7 @@ class Stack:
                 stacklevel=3,
             )
 
-    def replace(self, **options) -> "Stack":
+    def replace(self, **options) -> Stack:
         """Return a copy with `options` changed, each checked like a recipe key."""
         checked = {}
         for key, value in options.items():

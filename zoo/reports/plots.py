@@ -14,7 +14,8 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps, rcParams
@@ -33,14 +34,23 @@ def _draw_curves(axis, groups: dict[str, Sequence[Sequence[float]]]) -> None:
     colors = _colors()
     for index, (label, runs) in enumerate(groups.items()):
         for number, values in enumerate(runs):
-            axis.plot(range(1, len(values) + 1), values, color=colors[index % len(colors)], alpha=0.8,
-                      label=label if number == 0 else None)
+            axis.plot(
+                range(1, len(values) + 1),
+                values,
+                color=colors[index % len(colors)],
+                alpha=0.8,
+                label=label if number == 0 else None,
+            )
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
 
 
-def learning_curves_figure(groups: dict[str, Sequence[Sequence[float]]], title: str = "", xlabel: str = "epoch",
-                           ylabel: str = "validation accuracy") -> Figure:
+def learning_curves_figure(
+    groups: dict[str, Sequence[Sequence[float]]],
+    title: str = "",
+    xlabel: str = "epoch",
+    ylabel: str = "validation accuracy",
+) -> Figure:
     """Validation curves: `groups` maps a label to one value list per run (seed)."""
     figure = Figure(figsize=(7, 4.5), layout="tight")
     axis = figure.subplots()
@@ -55,24 +65,44 @@ def bench_figure(results: dict[str, Any]) -> Figure:
     variants = list(summary)
     figure = Figure(figsize=(12, 4.5), layout="tight")
     curves, bars = figure.subplots(1, 2)
-    _draw_curves(curves, {summary[v]["label"]: [r["history"]["val_accuracy"] for r in results["runs"] if r["variant"] == v]
-                          for v in variants})
+    _draw_curves(
+        curves,
+        {
+            summary[v]["label"]: [r["history"]["val_accuracy"] for r in results["runs"] if r["variant"] == v]
+            for v in variants
+        },
+    )
     curves.set(xlabel="epoch", ylabel="validation accuracy", title=f"{results['recipe']}: learning curves (every seed)")
     colors = _colors()
     medians = [summary[v]["test_accuracy"]["median"] for v in variants]
     low = [m - summary[v]["test_accuracy"]["min"] for m, v in zip(medians, variants)]
     high = [summary[v]["test_accuracy"]["max"] - m for m, v in zip(medians, variants)]
-    bars.bar(range(len(variants)), medians, yerr=[low, high], capsize=4,
-             color=[colors[i % len(colors)] for i in range(len(variants))])
+    bars.bar(
+        range(len(variants)),
+        medians,
+        yerr=[low, high],
+        capsize=4,
+        color=[colors[i % len(colors)] for i in range(len(variants))],
+    )
     bars.set_xticks(range(len(variants)), [summary[v]["label"] for v in variants], rotation=20, ha="right", fontsize=8)
     # Close results get a zoomed axis (the values are printed on the bars); far-apart ones start at 0.
     lowest = min(summary[v]["test_accuracy"]["min"] for v in variants)
     bottom = 0.0 if max(medians) - lowest > 0.2 else max(0.0, lowest - 0.02)
-    bars.set(ylabel="test accuracy (median, min-max)", ylim=(bottom, min(1.0, max(medians) + 0.03)),
-             title="test accuracy per variant" + (f" (axis from {bottom:.2f})" if bottom else ""))
+    bars.set(
+        ylabel="test accuracy (median, min-max)",
+        ylim=(bottom, min(1.0, max(medians) + 0.03)),
+        title="test accuracy per variant" + (f" (axis from {bottom:.2f})" if bottom else ""),
+    )
     for index, value in enumerate(medians):  # inside the bar's foot, clear of the error bars
-        bars.text(index, bottom + 0.03 * (bars.get_ylim()[1] - bottom), f"{value:.4f}", ha="center", color="white",
-                  fontsize=8, fontweight="bold")
+        bars.text(
+            index,
+            bottom + 0.03 * (bars.get_ylim()[1] - bottom),
+            f"{value:.4f}",
+            ha="center",
+            color="white",
+            fontsize=8,
+            fontweight="bold",
+        )
     return figure
 
 
@@ -83,11 +113,20 @@ def gradient_norms_figure(records: list[dict[str, Any]], title: str = "") -> Fig
     colors = colormaps["viridis"](np.linspace(0, 1, max(len(records), 2)))
     for color, record in zip(colors, records):
         norms = [max(row["weight_grad_norm"], 1e-30) for row in record["layers"]]
-        axis.plot(range(1, len(norms) + 1), norms, marker="o", color=color,
-                  label="initialization" if record["epoch"] == 0 else f"epoch {record['epoch']}")
+        axis.plot(
+            range(1, len(norms) + 1),
+            norms,
+            marker="o",
+            color=color,
+            label="initialization" if record["epoch"] == 0 else f"epoch {record['epoch']}",
+        )
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axis.set(yscale="log", xlabel="hidden layer (1 = nearest the input)", ylabel="||dC/dW||",
-             title=f"{title}: per-layer gradient norm".strip(": "))
+    axis.set(
+        yscale="log",
+        xlabel="hidden layer (1 = nearest the input)",
+        ylabel="||dC/dW||",
+        title=f"{title}: per-layer gradient norm".strip(": "),
+    )
     axis.grid(alpha=0.3, which="both")
     if len(records) <= 12:
         axis.legend(fontsize=7)
@@ -136,10 +175,21 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
     for entry in entries:
         color = colors[contestants.index(entry["contestant"]) % len(colors)]
         low, high = entry.get("low", entry["accuracy"]), entry.get("high", entry["accuracy"])
-        axis.errorbar(entry["seconds"], entry["accuracy"], yerr=[[entry["accuracy"] - low], [high - entry["accuracy"]]],
-                      fmt="o", color=color, capsize=3)
-        axis.annotate(entry["label"], (entry["seconds"], entry["accuracy"]), fontsize=7, xytext=(4, -10),
-                      textcoords="offset points")
+        axis.errorbar(
+            entry["seconds"],
+            entry["accuracy"],
+            yerr=[[entry["accuracy"] - low], [high - entry["accuracy"]]],
+            fmt="o",
+            color=color,
+            capsize=3,
+        )
+        axis.annotate(
+            entry["label"],
+            (entry["seconds"], entry["accuracy"]),
+            fontsize=7,
+            xytext=(4, -10),
+            textcoords="offset points",
+        )
     for contestant in contestants:
         axis.plot([], [], "o", color=colors[contestants.index(contestant) % len(colors)], label=contestant)
     for threshold in thresholds:
@@ -200,8 +250,12 @@ def parity_variance_figure(variance: list[dict[str, Any]]) -> Figure:
     dims = [row["d"] for row in variance]
     axis.plot(dims, [row["variance"] for row in variance], "o-", label="variance over target parities (measured)")
     axis.plot(dims, [row["bound"] for row in variance], "--", label="Theorem 1 bound E||grad||^2 / 2^d")
-    axis.set(yscale="log", xlabel="d (input bits)", ylabel="gradient variance at initialization",
-             title="how much the gradient says about the target parity")
+    axis.set(
+        yscale="log",
+        xlabel="d (input bits)",
+        ylabel="gradient variance at initialization",
+        title="how much the gradient says about the target parity",
+    )
     axis.grid(alpha=0.3, which="both")
     axis.legend(fontsize=8)
     return figure
@@ -217,13 +271,25 @@ def gradient_snr_figure(snr: list[dict[str, Any]]) -> Figure:
         axis.plot([r["k"] for r in resolved], [r["snr"] for r in resolved], "o-", color=color, label=approach)
         hidden = [r for r in rows if r["snr"] < r["resolution"]]
         if hidden:  # below the resolution the estimate cannot be told from 0: drawn hollow, at 1/100 of it when 0
-            axis.plot([r["k"] for r in hidden], [r["snr"] or r["resolution"] / 100 for r in hidden], "v", color=color,
-                      markerfacecolor="none", label=f"{approach}: below resolution")
+            axis.plot(
+                [r["k"] for r in hidden],
+                [r["snr"] or r["resolution"] / 100 for r in hidden],
+                "v",
+                color=color,
+                markerfacecolor="none",
+                label=f"{approach}: below resolution",
+            )
     rows = [row for row in snr if row["approach"] == "end-to-end"]
-    axis.plot([r["k"] for r in rows], [r["resolution"] for r in rows], ":", color="grey", label="estimator resolution 1/N")
+    axis.plot(
+        [r["k"] for r in rows], [r["resolution"] for r in rows], ":", color="grey", label="estimator resolution 1/N"
+    )
     axis.axhline(np.finfo(np.float32).eps, color="red", linestyle="--", linewidth=0.8, label="float32 epsilon")
-    axis.set(yscale="log", xlabel="k (images per input)", ylabel="gradient SNR at initialization",
-             title="signal-to-noise ratio of the score layer's gradient")
+    axis.set(
+        yscale="log",
+        xlabel="k (images per input)",
+        ylabel="gradient SNR at initialization",
+        title="signal-to-noise ratio of the score layer's gradient",
+    )
     axis.grid(alpha=0.3, which="both")
     axis.legend(fontsize=7, loc="center right")
     return figure

@@ -16,8 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -77,10 +78,16 @@ def git_commit() -> dict[str, Any] | None:
     if not (checkout / ".git").exists():
         return None
     try:
-        commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit, "uncommitted_changes": bool(dirty)}
@@ -99,17 +106,28 @@ def versions() -> dict[str, Any]:
 
     from zoo import __version__
 
-    return {"zoo": __version__, "git": git_commit(), "keras": keras.__version__, "tensorflow": tensorflow.__version__,
-            "numpy": numpy.__version__, "python": sys.version.split()[0]}
+    return {
+        "zoo": __version__,
+        "git": git_commit(),
+        "keras": keras.__version__,
+        "tensorflow": tensorflow.__version__,
+        "numpy": numpy.__version__,
+        "python": sys.version.split()[0],
+    }
 
 
 def stamp(started: float) -> dict[str, Any]:
     """The closing fields of every results file: wall seconds since `started`, versions, date."""
-    return {"seconds": round(time.perf_counter() - started, 1), "versions": versions(), "date": time.strftime("%Y-%m-%d")}
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "versions": versions(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
 
-def write_results(out_dir: str | Path, results: dict[str, Any], report: str, figures: dict[str, Any] | None = None,
-                  echo: bool = True) -> Path:
+def write_results(
+    out_dir: str | Path, results: dict[str, Any], report: str, figures: dict[str, Any] | None = None, echo: bool = True
+) -> Path:
     """Write results.json, report.md and each `figures` entry (file name -> matplotlib Figure) to `out_dir`.
 
     The report is printed too unless `echo` is false. Returns `out_dir`.

@@ -34,8 +34,14 @@ def spread(values: list[float]) -> dict[str, float]:
         >>> spread([0.8, 0.9, 1.0])["median"]
         0.9
     """
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "mean": statistics.fmean(values), "std": statistics.pstdev(values) if len(values) > 1 else 0.0, "n": len(values)}
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "mean": statistics.fmean(values),
+        "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
+        "n": len(values),
+    }
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -51,7 +57,9 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "reached_target": f"{len(reached)}/{len(mine)}",
             "median_seconds_to_target": statistics.median(reached) if reached else None,
             # Runs that diverged or stayed at chance (zoo.training.trainer.training_status); older files lack it.
-            "failed_runs": {status: sum(run.get("status") == status for run in mine) for status in ("diverged", "chance")},
+            "failed_runs": {
+                status: sum(run.get("status") == status for run in mine) for status in ("diverged", "chance")
+            },
         }
     return summary
 
@@ -98,29 +106,51 @@ def render_report(results: dict[str, Any]) -> str:
         )
     failures = []
     for row in summary.values():
-        counts = ", ".join(f"{count} of {row['test_accuracy']['n']} seeds {word}"
-                           for word, count in row.get("failed_runs", {}).items() if count)
+        counts = ", ".join(
+            f"{count} of {row['test_accuracy']['n']} seeds {word}"
+            for word, count in row.get("failed_runs", {}).items()
+            if count
+        )
         if counts:
             failures.append(f"{row['label']}: {counts}")
     if failures:
-        lines += ["", "Runs that did not train (diverged: the loss went non-finite or blew up; chance: the net learned "
-                  "nothing): " + "; ".join(failures) + "."]
+        lines += [
+            "",
+            "Runs that did not train (diverged: the loss went non-finite or blew up; chance: the net learned "
+            "nothing): " + "; ".join(failures) + ".",
+        ]
     gain = summary["recipe"]["test_accuracy"]["median"] - summary["baseline"]["test_accuracy"]["median"]
     middle = {v: g for v, g in results["learning_rate_grids"].items() if v != "baseline"}
     if middle:
-        lines += ["", "The ladder's SGD steps had their rates picked the same way: " + "; ".join(
-            f"{variants[v]['label']}: " + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in grid)
-            for v, grid in middle.items()) + "."]
+        lines += [
+            "",
+            "The ladder's SGD steps had their rates picked the same way: "
+            + "; ".join(
+                f"{variants[v]['label']}: "
+                + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in grid)
+                for v, grid in middle.items()
+            )
+            + ".",
+        ]
     lines += ["", f"**Verdict:** the recipe's median test accuracy is {100 * gain:+.1f} points against the baseline's."]
     status = goal_status(results)
     if status:
         lines.append(f"Claimed median test accuracy >= {results['goal_test_accuracy']:.3f}: **{status}**.")
-    regenerate = results.get("regenerate") or (f"zoo bench {results['recipe']} --seeds {seeds} "
-                                               f"--{'' if results['ablation'] else 'no-'}ablation --epochs {results['epochs_budget']}")
-    cost = (f"{results['train_seconds_all_runs']:,.0f} s of training in its {results['runs_trained_or_read']} runs"
-            if "train_seconds_all_runs" in results else f"{results['total_seconds']:.0f} s")  # older results: one invocation
-    lines += ["", f"Regenerate: `{regenerate}` ({cost} on this run's machine; "
-              f"keras {results['versions']['keras']}, tensorflow {results['versions']['tensorflow']}).", ""]
+    regenerate = results.get("regenerate") or (
+        f"zoo bench {results['recipe']} --seeds {seeds} "
+        f"--{'' if results['ablation'] else 'no-'}ablation --epochs {results['epochs_budget']}"
+    )
+    cost = (
+        f"{results['train_seconds_all_runs']:,.0f} s of training in its {results['runs_trained_or_read']} runs"
+        if "train_seconds_all_runs" in results
+        else f"{results['total_seconds']:.0f} s"
+    )  # older results: one invocation
+    lines += [
+        "",
+        f"Regenerate: `{regenerate}` ({cost} on this run's machine; "
+        f"keras {results['versions']['keras']}, tensorflow {results['versions']['tensorflow']}).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -144,18 +174,20 @@ def write_index(results_root: str | Path = Path("benchmarks") / "results", path:
             f"{results['baseline_learning_rate']:g} | {len(results['seeds'])} | {results['epochs_budget']} | "
             f"{f'>= {goal:.3f}: ' + goal_status(results) if goal else '-'} |"
         )
-    text = "\n".join([
-        "# Benchmarks",
-        "",
-        "Every recipe against the same network trained the plain pre-2010 way (sigmoid units, N(0, 1/fan_in) init,",
-        "no BatchNorm or dropout, plain SGD with its learning rate picked on validation data). Test accuracy on",
-        "Fashion-MNIST's 10,000 test images, median (min-max) over seeds. Generated by `zoo bench --all`",
-        "from the `results.json` files below; each report has the learning curves and the full setup.",
-        "",
-        "| recipe | recipe test accuracy | baseline test accuracy | baseline SGD rate | seeds | epoch budget | goal |",
-        "|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-    ])
+    text = "\n".join(
+        [
+            "# Benchmarks",
+            "",
+            "Every recipe against the same network trained the plain pre-2010 way (sigmoid units, N(0, 1/fan_in) init,",
+            "no BatchNorm or dropout, plain SGD with its learning rate picked on validation data). Test accuracy on",
+            "Fashion-MNIST's 10,000 test images, median (min-max) over seeds. Generated by `zoo bench --all`",
+            "from the `results.json` files below; each report has the learning curves and the full setup.",
+            "",
+            "| recipe | recipe test accuracy | baseline test accuracy | baseline SGD rate | seeds | epoch budget | goal |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
     write_text(path, text)
     return text

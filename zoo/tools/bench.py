@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.nets.network import BASELINE_OVERRIDES, baseline_recipe
 from zoo.data.builtin import Splits
-from zoo.errors import DataError
 from zoo.data.sources import recipe_data
-from zoo.reports.plots import bench_figure
+from zoo.errors import DataError
+from zoo.nets.network import BASELINE_OVERRIDES, baseline_recipe
 from zoo.recipes.recipe import Recipe, get_recipe
+from zoo.reports.plots import bench_figure
 from zoo.reports.records import stamp, write_results, write_text
 from zoo.reports.report import first_crossing, render_report, summarize
 from zoo.training.trainer import train
@@ -51,16 +51,39 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
         ['baseline (sigmoid, SGD)', '+ he_normal init & elu', '+ batch norm', '+ dropout 0.15', '+ adam (= recipe)']
     """
     groups = [
-        ("init_activation", f"+ {recipe.stack.init} init & {recipe.stack.activation}",
-         ["stack.name", "stack.init", "stack.init_std", "stack.activation", "stack.negative_slope", "stack.rrelu_lower",
-          "stack.rrelu_upper"]),
+        (
+            "init_activation",
+            f"+ {recipe.stack.init} init & {recipe.stack.activation}",
+            [
+                "stack.name",
+                "stack.init",
+                "stack.init_std",
+                "stack.activation",
+                "stack.negative_slope",
+                "stack.rrelu_lower",
+                "stack.rrelu_upper",
+            ],
+        ),
         ("batch_norm", "+ batch norm", ["stack.batch_norm", "stack.bn_position"]),
         ("dropout", f"+ dropout {recipe.stack.dropout:g}", ["stack.dropout", "stack.dropout_kind"]),
-        ("optimizer", f"+ {recipe.train.optimizer} (= recipe)",
-         ["train.optimizer", "train.learning_rate", "train.clipnorm", "train.clipvalue", "train.schedule",
-          "train.label_smoothing", "train.ema",
-          "regularization.augment", "regularization.augment_amount",
-          "regularization.l1", "regularization.l2", "regularization.max_norm"]),
+        (
+            "optimizer",
+            f"+ {recipe.train.optimizer} (= recipe)",
+            [
+                "train.optimizer",
+                "train.learning_rate",
+                "train.clipnorm",
+                "train.clipvalue",
+                "train.schedule",
+                "train.label_smoothing",
+                "train.ema",
+                "regularization.augment",
+                "regularization.augment_amount",
+                "regularization.l1",
+                "regularization.l2",
+                "regularization.max_norm",
+            ],
+        ),
     ]
     plain = baseline_recipe(recipe, baseline_learning_rate)
     steps = [("baseline", "baseline (sigmoid, SGD)", plain)]
@@ -103,12 +126,15 @@ def runs_folder(recipe: Recipe, seeds: list[int], data: Splits) -> Path:
         >>> runs_folder(get_recipe("fashion_mlp"), [0], None).parent
         PosixPath('runs/bench')
     """
-    settings = json.dumps([recipe.training_dict(), seeds, getattr(data, "source", None), getattr(data, "sizes", None)],
-                          sort_keys=True)
+    settings = json.dumps(
+        [recipe.training_dict(), seeds, getattr(data, "source", None), getattr(data, "sizes", None)], sort_keys=True
+    )
     return Path("runs") / "bench" / f"{recipe.name}-{hashlib.sha256(settings.encode()).hexdigest()[:10]}"
 
 
-def _run(recipe: Recipe, data: Splits, seed: int, runs_dir: Path, variant: str, label: str, verbose: int) -> dict[str, Any]:
+def _run(
+    recipe: Recipe, data: Splits, seed: int, runs_dir: Path, variant: str, label: str, verbose: int
+) -> dict[str, Any]:
     seeded = get_recipe(recipe, **{"train.seed": seed})
     run_dir = _run_dir(runs_dir, variant, seeded)
     finished = run_dir / "metrics.json"
@@ -173,7 +199,8 @@ def _tuned_steps(session: _Session, ablation: bool) -> tuple[list, dict, dict]:
     # 1. The baseline's learning rate, picked on validation accuracy with the first seed.
     grids, first_runs = {}, {}
     grids["baseline"], first_runs["baseline"] = session.pick_rate(
-        "baseline", "baseline (sigmoid, SGD)", lambda rate: baseline_recipe(recipe, rate))
+        "baseline", "baseline (sigmoid, SGD)", lambda rate: baseline_recipe(recipe, rate)
+    )
     # 2. The ladder. Its middle steps still train with SGD, and a rate tuned for sigmoid units is
     # not theirs (He/ELU nets can diverge at it), so each SGD step gets its own pick from the grid.
     steps = ladder(recipe, first_runs["baseline"]["learning_rate"])
@@ -184,8 +211,13 @@ def _tuned_steps(session: _Session, ablation: bool) -> tuple[list, dict, dict]:
     for index, (variant, label, step) in enumerate(steps):
         if variant not in ("baseline", "recipe") and step.train.optimizer == "sgd":
             grids[variant], first_runs[variant] = session.pick_rate(
-                variant, label, lambda rate, s=step: get_recipe(s, **{"train.learning_rate": rate}))
-            steps[index] = (variant, label, get_recipe(step, **{"train.learning_rate": first_runs[variant]["learning_rate"]}))
+                variant, label, lambda rate, s=step: get_recipe(s, **{"train.learning_rate": rate})
+            )
+            steps[index] = (
+                variant,
+                label,
+                get_recipe(step, **{"train.learning_rate": first_runs[variant]["learning_rate"]}),
+            )
     return steps, grids, first_runs
 
 
@@ -199,7 +231,9 @@ def _every_seed(session: _Session, steps: list, first_runs: dict) -> list[dict[s
             run = session.run(step, seed, variant, label)
             runs.append(run)
             flag = "" if run["status"] == "ok" else f" ({'DIVERGED' if run['status'] == 'diverged' else 'at chance'})"
-            session.say(f"{label}, seed {seed}: test accuracy {run['test_accuracy']:.4f} in {run['train_seconds']:.0f} s{flag}")
+            session.say(
+                f"{label}, seed {seed}: test accuracy {run['test_accuracy']:.4f} in {run['train_seconds']:.0f} s{flag}"
+            )
     order = {variant: index for index, (variant, _, _) in enumerate(steps)}
     return sorted(runs, key=lambda run: (order[run["variant"]], run["seed"]))
 
@@ -220,16 +254,30 @@ def _results(session: _Session, steps: list, grids: dict, runs: list, ablation: 
         "epochs_budget": recipe.train.epochs,
         "target_val_accuracy": recipe.bench.target_accuracy,
         "goal_test_accuracy": recipe.bench.goal_test_accuracy or None,
-        "baseline_grid": [{"learning_rate": run["learning_rate"], "best_val_accuracy": run["best_val_accuracy"],
-                           "seed": run["seed"]} for run in grids["baseline"]],
+        "baseline_grid": [
+            {"learning_rate": run["learning_rate"], "best_val_accuracy": run["best_val_accuracy"], "seed": run["seed"]}
+            for run in grids["baseline"]
+        ],
         "baseline_learning_rate": steps[0][2].train.learning_rate,
         # Every SGD variant's rate grid (validation accuracy, first seed): the baseline's and, with
         # the ablation ladder, its middle steps'.
-        "learning_rate_grids": {variant: [{"learning_rate": run["learning_rate"], "best_val_accuracy": run["best_val_accuracy"]}
-                                          for run in grid] for variant, grid in grids.items()},
+        "learning_rate_grids": {
+            variant: [
+                {"learning_rate": run["learning_rate"], "best_val_accuracy": run["best_val_accuracy"]} for run in grid
+            ]
+            for variant, grid in grids.items()
+        },
         "ablation": ablation,
-        "variants": [{"variant": v, "label": label, "optimizer": step.train.optimizer, "learning_rate": step.train.learning_rate,
-                      "params": params[v]} for v, label, step in steps],
+        "variants": [
+            {
+                "variant": v,
+                "label": label,
+                "optimizer": step.train.optimizer,
+                "learning_rate": step.train.learning_rate,
+                "params": params[v],
+            }
+            for v, label, step in steps
+        ],
         "runs": runs,
         "summary": summarize(runs),
         "total_seconds": stamped.pop("seconds"),
@@ -269,15 +317,20 @@ def bench(
         >>> sorted(results["summary"])                                             # doctest: +SKIP
         ['baseline', 'recipe']
     """
-    recipe = get_recipe(recipe, **({"train.epochs": epochs} if epochs is not None else {}),
-                        **({"bench.seeds": seeds} if seeds is not None else {}),
-                        **({"bench.ablation": ablation} if ablation is not None else {}))
+    recipe = get_recipe(
+        recipe,
+        **({"train.epochs": epochs} if epochs is not None else {}),
+        **({"bench.seeds": seeds} if seeds is not None else {}),
+        **({"bench.ablation": ablation} if ablation is not None else {}),
+    )
     seed_list = [recipe.train.seed + index for index in range(recipe.bench.seeds)]
     recipe, data = recipe_data(recipe, data)
     if recipe.task == "regression":
-        raise DataError(f"zoo bench compares accuracies; {data.source} is a regression task. Compare a regression "
-                        "recipe with its baseline through `zoo train` and `zoo train --baseline` (R^2 and MAE in "
-                        "metrics.json), as `zoo experiment tabular` does")
+        raise DataError(
+            f"zoo bench compares accuracies; {data.source} is a regression task. Compare a regression "
+            "recipe with its baseline through `zoo train` and `zoo train --baseline` (R^2 and MAE in "
+            "metrics.json), as `zoo experiment tabular` does"
+        )
     runs_dir = Path(runs_dir) if runs_dir is not None else runs_folder(recipe, seed_list, data)
     # Committed results under benchmarks/results/ change only when asked for by name (--out, --all).
     out_dir = Path(out_dir) if out_dir is not None else runs_dir
@@ -286,8 +339,10 @@ def bench(
     runs = _every_seed(session, steps, first_runs)
     results = _results(session, steps, grids, runs, recipe.bench.ablation)
     write_text(out_dir / "recipe.toml", recipe.to_toml())  # what the report's "Regenerate:" line runs
-    results["regenerate"] = (f"zoo bench {out_dir / 'recipe.toml'} --seeds {len(seed_list)} "
-                             f"--{'' if recipe.bench.ablation else 'no-'}ablation --out {out_dir}")
+    results["regenerate"] = (
+        f"zoo bench {out_dir / 'recipe.toml'} --seeds {len(seed_list)} "
+        f"--{'' if recipe.bench.ablation else 'no-'}ablation --out {out_dir}"
+    )
     write_results(out_dir, results, render_report(results), {"curves.png": bench_figure(results)})
     if save:
         from zoo.hub.saved import save_run

@@ -26,12 +26,12 @@ import numpy as np
 
 from zoo.data.builtin import Splits
 from zoo.data.sources import recipe_data
-from zoo.training.pipelines import batches
 from zoo.errors import RecipeError
 from zoo.nets.network import baseline_recipe, build_for
 from zoo.recipes.recipe import Recipe, get_recipe
-from zoo.reports.records import save_figure, write_json
 from zoo.recipes.schema import Field, check_argument, count_field
+from zoo.reports.records import save_figure, write_json
+from zoo.training.pipelines import batches
 
 # The sweep stops once the smoothed loss passes this multiple of its lowest value: it has diverged.
 BLOWUP_FACTOR = 4.0
@@ -70,11 +70,19 @@ def steepest(rates: list[float], losses: list[float]) -> float:
     trim = max(1, len(rates) // 10)
     if len(rates) <= 2 * trim + 2:  # too short to spare its ends
         trim = 0
-    return float(rates[trim + int(np.argmin(slopes[trim:len(rates) - trim]))])
+    return float(rates[trim + int(np.argmin(slopes[trim : len(rates) - trim]))])
 
 
-def lr_find(recipe: Recipe | str, data: Splits | None = None, *, baseline: bool = False, start: float = 1e-7,
-            end: float = 10.0, steps: int = 200, out_dir: str | Path | None = None) -> LRFindResult:
+def lr_find(
+    recipe: Recipe | str,
+    data: Splits | None = None,
+    *,
+    baseline: bool = False,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 200,
+    out_dir: str | Path | None = None,
+) -> LRFindResult:
     """Sweep the learning rate of the recipe's optimizer (or, with `baseline`, its SGD baseline's).
 
     `data` defaults to the recipe's dataset; only its training batches are read. With `out_dir`,
@@ -94,8 +102,9 @@ def lr_find(recipe: Recipe | str, data: Splits | None = None, *, baseline: bool 
     model = build_for(recipe, data)
     # The recipe's batch size and seed; no augmentation, as before batching moved to training.
     rates, losses = _sweep(model, batches(data, recipe, augment=[]).train, start, end, steps)
-    result = LRFindResult(recipe.name, recipe.train.optimizer, rates, losses, steepest(rates, losses),
-                          rates[int(np.argmin(losses))])
+    result = LRFindResult(
+        recipe.name, recipe.train.optimizer, rates, losses, steepest(rates, losses), rates[int(np.argmin(losses))]
+    )
     if out_dir is not None:
         result.paths = _write(result, Path(out_dir))
     return result
@@ -126,9 +135,20 @@ def _write(result: LRFindResult, out_dir: Path) -> dict[str, Path]:
 
     paths = {"json": out_dir / "lr_find.json", "plot": out_dir / "lr_find.png"}
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(paths["json"], {"recipe": result.recipe, "optimizer": result.optimizer, "rule": "steepest",
-                               "suggestion": result.suggestion, "minimum_rate": result.minimum_rate,
-                               "rates": result.rates, "smoothed_losses": result.losses})
-    save_figure(lr_find_figure(result.rates, result.losses, result.suggestion,
-                               title=f"{result.recipe} ({result.optimizer})"), paths["plot"])
+    write_json(
+        paths["json"],
+        {
+            "recipe": result.recipe,
+            "optimizer": result.optimizer,
+            "rule": "steepest",
+            "suggestion": result.suggestion,
+            "minimum_rate": result.minimum_rate,
+            "rates": result.rates,
+            "smoothed_losses": result.losses,
+        },
+    )
+    save_figure(
+        lr_find_figure(result.rates, result.losses, result.suggestion, title=f"{result.recipe} ({result.optimizer})"),
+        paths["plot"],
+    )
     return paths

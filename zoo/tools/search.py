@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import time
 import types
 from dataclasses import dataclass, field
@@ -30,13 +29,13 @@ import keras
 from zoo.data.builtin import Splits
 from zoo.data.sources import recipe_data
 from zoo.errors import RecipeError
-from zoo.training.fastpath import fit_fast
 from zoo.nets.network import build_for, score_name
-from zoo.training.pipelines import ShuffleEpoch, batches
 from zoo.recipes.recipe import Recipe, get_recipe
-from zoo.reports.records import run_folder, write_json, write_text
 from zoo.recipes.schema import check_argument, count_field, unknown_word_error
 from zoo.recipes.space import check_contains
+from zoo.reports.records import run_folder, write_json, write_text
+from zoo.training.fastpath import fit_fast
+from zoo.training.pipelines import ShuffleEpoch, batches
 
 ALGORITHMS = ("random", "bayesian", "hyperband")
 
@@ -95,9 +94,17 @@ class _RecipeHyperModel:
         trial = get_recipe(self.recipe, **values)
         served = batches(self.data, trial)  # the recipe's own batches, augmentation included
         started = time.perf_counter()
-        history = fit_fast(model, served.train, examples=self.data.sizes["train"], batch_size=served.batch_size,
-                           validation_data=served.validation, epochs=(epochs or trial.train.epochs) - initial_epoch,
-                           callbacks=[*callbacks, ShuffleEpoch(served.train)], verbose=0, fast=trial.train.fast_path)
+        history = fit_fast(
+            model,
+            served.train,
+            examples=self.data.sizes["train"],
+            batch_size=served.batch_size,
+            validation_data=served.validation,
+            epochs=(epochs or trial.train.epochs) - initial_epoch,
+            callbacks=[*callbacks, ShuffleEpoch(served.train)],
+            verbose=0,
+            fast=trial.train.fast_path,
+        )
         key = json.dumps(values, sort_keys=True)
         self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
         write_json(self.seconds_path, self.seconds)
@@ -114,8 +121,14 @@ def _tuner(algorithm: str, hypermodel, recipe: Recipe, trials: int, folder: Path
         def fit(self, hp, model, *args, **kwargs):
             return hypermodel.fit(hp, model, *args, **kwargs)
 
-    common = {"hypermodel": HyperModel(), "objective": kt.Objective(f"val_{score_name(recipe)}", "max"), "directory": str(folder.parent),
-              "project_name": folder.name, "overwrite": False, "seed": recipe.train.seed}
+    common = {
+        "hypermodel": HyperModel(),
+        "objective": kt.Objective(f"val_{score_name(recipe)}", "max"),
+        "directory": str(folder.parent),
+        "project_name": folder.name,
+        "overwrite": False,
+        "seed": recipe.train.seed,
+    }
     if algorithm == "hyperband":
         tuner = kt.Hyperband(max_epochs=recipe.train.epochs, max_trials=trials, **common)
     elif algorithm == "bayesian":
@@ -135,8 +148,15 @@ def _tuner(algorithm: str, hypermodel, recipe: Recipe, trials: int, folder: Path
     return tuner
 
 
-def tune(recipe: Recipe | str, data: Splits | None = None, *, trials: int = 10, algorithm: str = "random",
-         out_dir: str | Path | None = None, verbose: bool = True) -> TuneResult:
+def tune(
+    recipe: Recipe | str,
+    data: Splits | None = None,
+    *,
+    trials: int = 10,
+    algorithm: str = "random",
+    out_dir: str | Path | None = None,
+    verbose: bool = True,
+) -> TuneResult:
     """Search the recipe's [tune] space for `trials` trials; the first trial is the recipe itself.
 
     Writes `<out_dir>/best.toml` (a complete recipe), `trials.json` and `trials.md` (every trial:
@@ -148,8 +168,10 @@ def tune(recipe: Recipe | str, data: Splits | None = None, *, trials: int = 10, 
     if algorithm not in ALGORITHMS:
         raise unknown_word_error("algorithm", algorithm, ALGORITHMS)
     if not recipe.tune:
-        raise RecipeError(f"{recipe.name} has no [tune] section; add one, e.g. [tune] "
-                          '"train.learning_rate" = { log = [1e-4, 1e-2] }')
+        raise RecipeError(
+            f"{recipe.name} has no [tune] section; add one, e.g. [tune] "
+            '"train.learning_rate" = { log = [1e-4, 1e-2] }'
+        )
     check_contains(recipe.tune, recipe)
     recipe, data = recipe_data(recipe, data)
     out_dir = Path(out_dir) if out_dir else run_folder(f"{recipe.name}-tune")
@@ -164,9 +186,16 @@ def _write(tuner, hypermodel: _RecipeHyperModel, recipe: Recipe, out_dir: Path) 
     rows = []
     for trial in sorted(tuner.oracle.trials.values(), key=lambda t: t.trial_id):
         values = hypermodel.values(trial.hyperparameters)
-        rows.append({"trial": trial.trial_id, "values": values, "status": trial.status,
-                     "val_accuracy": trial.score, "is_recipe": values == {k: hypermodel._default(k) for k in values},
-                     "seconds": round(hypermodel.seconds.get(json.dumps(values, sort_keys=True), float("nan")), 1)})
+        rows.append(
+            {
+                "trial": trial.trial_id,
+                "values": values,
+                "status": trial.status,
+                "val_accuracy": trial.score,
+                "is_recipe": values == {k: hypermodel._default(k) for k in values},
+                "seconds": round(hypermodel.seconds.get(json.dumps(values, sort_keys=True), float("nan")), 1),
+            }
+        )
     scored = [row for row in rows if row["val_accuracy"] is not None]
     if not scored:
         raise RecipeError("no trial finished; nothing to choose from")
@@ -175,14 +204,27 @@ def _write(tuner, hypermodel: _RecipeHyperModel, recipe: Recipe, out_dir: Path) 
     default = next((row["val_accuracy"] for row in rows if row["is_recipe"]), None)
     paths = {"best": out_dir / "best.toml", "trials": out_dir / "trials.json", "table": out_dir / "trials.md"}
     write_text(paths["best"], best_recipe.to_toml())
-    write_json(paths["trials"], {"recipe": recipe.name, "objective": f"val_{score_name(recipe)}", "trials": rows,
-                                 "best": best, "recipe_val_accuracy": default})
-    lines = ["| trial | " + " | ".join(recipe.tune) + " | validation accuracy | seconds |",
-             "|---|" + "---|" * (len(recipe.tune) + 2)]
+    write_json(
+        paths["trials"],
+        {
+            "recipe": recipe.name,
+            "objective": f"val_{score_name(recipe)}",
+            "trials": rows,
+            "best": best,
+            "recipe_val_accuracy": default,
+        },
+    )
+    lines = [
+        "| trial | " + " | ".join(recipe.tune) + " | validation accuracy | seconds |",
+        "|---|" + "---|" * (len(recipe.tune) + 2),
+    ]
     for row in rows:
         mark = " (recipe)" if row["is_recipe"] else ""
         accuracy = f"{row['val_accuracy']:.4f}" if row["val_accuracy"] is not None else row["status"]
-        lines.append(f"| {row['trial']}{mark} | " + " | ".join(f"{v}" for v in row["values"].values())
-                     + f" | {accuracy} | {row['seconds']} |")
+        lines.append(
+            f"| {row['trial']}{mark} | "
+            + " | ".join(f"{v}" for v in row["values"].values())
+            + f" | {accuracy} | {row['seconds']} |"
+        )
     write_text(paths["table"], "\n".join(lines) + "\n")
     return TuneResult(rows, best, best_recipe, default, paths)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from zoo.nets.network import leaf_layers
 from zoo.errors import DataError
-from zoo.recipes.schema import check_argument, count_field
 from zoo.nets.layers import MCAlphaDropout, MCDropout
+from zoo.nets.network import leaf_layers
+from zoo.recipes.schema import check_argument, count_field
 
 
 def _always_on(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -36,7 +36,9 @@ def predict_mc(model: keras.Model, x, samples: int = 30, batch_size: int = 256) 
         ((2, 10), True)
     """
     check_argument("samples", samples, count_field(2))
-    dropouts = [layer for layer in leaf_layers(model) if isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout))]
+    dropouts = [
+        layer for layer in leaf_layers(model) if isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout))
+    ]
     if not dropouts:
         raise DataError(f"model {model.name!r} has no Dropout layers, so Monte-Carlo dropout has nothing to sample")
     copy = keras.models.clone_model(model, clone_function=_always_on, recursive=True)

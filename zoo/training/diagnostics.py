@@ -65,7 +65,9 @@ def _plan(model: keras.Model) -> list[keras.layers.Layer]:
         if isinstance(layer, keras.Sequential):
             chain.extend((layer.name, sub) for sub in layer.layers)
         elif isinstance(layer, keras.Model):
-            raise DataError(f"diagnose needs a chain of layers like zoo builds; {layer.name!r} is a nested functional model")
+            raise DataError(
+                f"diagnose needs a chain of layers like zoo builds; {layer.name!r} is a nested functional model"
+            )
         else:
             chain.append((layer.name, layer))
     return chain
@@ -92,14 +94,16 @@ def _row_stats(row: dict[str, Any], weight_grad, bias_grad, out, learning_rate: 
         values = out.numpy().reshape(len(out), -1)
         stats["act_mean"], stats["act_std"] = float(values.mean()), float(values.std())
         low_high = SATURATING.get(row["word"])
-        stats["saturated"] = (float(np.mean((values < low_high[0] + 0.02) | (values > low_high[1] - 0.02)))
-                              if low_high else None)
+        stats["saturated"] = (
+            float(np.mean((values < low_high[0] + 0.02) | (values > low_high[1] - 0.02))) if low_high else None
+        )
         stats["dead"] = float(np.mean(np.all(values <= 0, axis=0))) if row["word"] == "relu" else None
     return stats
 
 
-def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None,
-                gradients: bool = False) -> list[dict[str, Any]]:
+def layer_stats(
+    model: keras.Model, x, y, learning_rate: float | None = None, gradients: bool = False
+) -> list[dict[str, Any]]:
     """Gradient and activation statistics for each hidden Dense/Conv2D layer of `model`.
 
     `x`, `y` is the fixed batch (Nielsen used 1,000 training examples). `learning_rate`
@@ -131,7 +135,11 @@ def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None,
                     current = {"name": block, "layer": layer, "beta": None, "word": layer.cell.activation.__name__}
                     rows.append(current)
                     outputs[len(rows) - 1] = h
-                elif current is not None and isinstance(layer, keras.layers.BatchNormalization) and current["beta"] is None:
+                elif (
+                    current is not None
+                    and isinstance(layer, keras.layers.BatchNormalization)
+                    and current["beta"] is None
+                ):
                     current["beta"] = layer.beta
                 elif current is not None and _activation_word(layer) and current["word"] is None:
                     current["word"] = _activation_word(layer)
@@ -153,10 +161,23 @@ def layer_stats(model: keras.Model, x, y, learning_rate: float | None = None,
             variable.assign(value)
     if not rows:
         raise DataError(f"model {model.name!r} has no hidden Dense, Conv2D or recurrent layers to diagnose")
-    return [{**_row_stats(row, grads[2 * index], grads[2 * index + 1] if row["bias_source"] else None,
-                          outputs.get(index), learning_rate),
-             **({"weight_grad": np.asarray(grads[2 * index] if grads[2 * index] is not None else [0.0])} if gradients else {})}
-            for index, row in enumerate(rows)]
+    return [
+        {
+            **_row_stats(
+                row,
+                grads[2 * index],
+                grads[2 * index + 1] if row["bias_source"] else None,
+                outputs.get(index),
+                learning_rate,
+            ),
+            **(
+                {"weight_grad": np.asarray(grads[2 * index] if grads[2 * index] is not None else [0.0])}
+                if gradients
+                else {}
+            ),
+        }
+        for index, row in enumerate(rows)
+    ]
 
 
 def first_last_ratio(rows: list[dict[str, Any]]) -> float:
@@ -173,11 +194,15 @@ def gradient_warning(rows: list[dict[str, Any]], when: str = "") -> str | None:
     if RATIO_LOW <= ratio <= RATIO_HIGH:
         return None
     kind = "vanishing" if ratio < RATIO_LOW else "exploding"
-    remedy = ("use the default stack (He init, ELU, BatchNorm: stack.name = \"default\") or fewer layers"
-              if kind == "vanishing" else
-              "clip gradients (train.clipnorm = 1.0), lower the learning rate, or use He/LeCun init with BatchNorm")
-    return (f"{kind} gradients{' ' + when if when else ''}: ||dC/dW|| of {rows[0]['name']} is {ratio:.2g} x that of "
-            f"{rows[-1]['name']} (healthy: between {RATIO_LOW:g} and {RATIO_HIGH:g}); {remedy}")
+    remedy = (
+        'use the default stack (He init, ELU, BatchNorm: stack.name = "default") or fewer layers'
+        if kind == "vanishing"
+        else "clip gradients (train.clipnorm = 1.0), lower the learning rate, or use He/LeCun init with BatchNorm"
+    )
+    return (
+        f"{kind} gradients{' ' + when if when else ''}: ||dC/dW|| of {rows[0]['name']} is {ratio:.2g} x that of "
+        f"{rows[-1]['name']} (healthy: between {RATIO_LOW:g} and {RATIO_HIGH:g}); {remedy}"
+    )
 
 
 def gradient_snr(batch_gradients, batch_size: int) -> dict[str, float]:
@@ -199,8 +224,14 @@ def gradient_snr(batch_gradients, batch_size: int) -> dict[str, float]:
         >>> strong["snr"] > 10 > weak["snr"]
         True
     """
-    flat = np.stack([np.concatenate([np.ravel(np.asarray(part, np.float64)) for part in
-                                     (g if isinstance(g, (list, tuple)) else [g])]) for g in batch_gradients])
+    flat = np.stack(
+        [
+            np.concatenate(
+                [np.ravel(np.asarray(part, np.float64)) for part in (g if isinstance(g, (list, tuple)) else [g])]
+            )
+            for g in batch_gradients
+        ]
+    )
     batches = len(flat)
     if batches < 2:
         raise DataError(f"gradient_snr needs the gradients of at least 2 batches; got {batches}")
@@ -208,8 +239,12 @@ def gradient_snr(batch_gradients, batch_size: int) -> dict[str, float]:
     spread = float(np.sum(flat.var(axis=0, ddof=1)))
     noise = batch_size * spread
     signal = max(0.0, float(mean @ mean) - spread / batches)
-    return {"signal": signal, "noise": noise, "snr": signal / noise if noise > 0 else math.inf,
-            "resolution": 1.0 / (batches * batch_size)}
+    return {
+        "signal": signal,
+        "noise": noise,
+        "snr": signal / noise if noise > 0 else math.inf,
+        "resolution": 1.0 / (batches * batch_size),
+    }
 
 
 def layer_snr(model: keras.Model, x, y, chunks: int = 10) -> dict[str, float]:
@@ -225,10 +260,14 @@ def layer_snr(model: keras.Model, x, y, chunks: int = 10) -> dict[str, float]:
     size = len(x) // chunks
     if size < 1:
         raise DataError(f"layer_snr needs at least {chunks} examples for {chunks} chunks; got {len(x)}")
-    per_chunk = [layer_stats(model, x[i * size:(i + 1) * size], y[i * size:(i + 1) * size], gradients=True)
-                 for i in range(chunks)]
-    return {row["name"]: gradient_snr([chunk[index]["weight_grad"] for chunk in per_chunk], size)["snr"]
-            for index, row in enumerate(per_chunk[0])}
+    per_chunk = [
+        layer_stats(model, x[i * size : (i + 1) * size], y[i * size : (i + 1) * size], gradients=True)
+        for i in range(chunks)
+    ]
+    return {
+        row["name"]: gradient_snr([chunk[index]["weight_grad"] for chunk in per_chunk], size)["snr"]
+        for index, row in enumerate(per_chunk[0])
+    }
 
 
 class GradientDiagnostics(keras.callbacks.Callback):
@@ -267,16 +306,22 @@ class GradientDiagnostics(keras.callbacks.Callback):
 
 def table(rows: list[dict[str, Any]]) -> str:
     """A terminal table of one record's layers."""
+
     def fmt(value, spec=".2e"):
         return "-" if value is None else format(value, spec)
+
     snr = any("grad_snr" in row for row in rows)
-    lines = [f"{'layer':<22} {'|dC/dW|':>9} {'|dC/db|':>9} {'update':>9} {'act mean':>9} {'act std':>8} {'satur.':>7} {'dead':>6}"
-             + (f" {'grad SNR':>9}" if snr else "")]
+    lines = [
+        f"{'layer':<22} {'|dC/dW|':>9} {'|dC/db|':>9} {'update':>9} {'act mean':>9} {'act std':>8} {'satur.':>7} {'dead':>6}"
+        + (f" {'grad SNR':>9}" if snr else "")
+    ]
     for row in rows:
-        lines.append(f"{row['name']:<22} {fmt(row['weight_grad_norm']):>9} {fmt(row['bias_grad_norm']):>9} "
-                     f"{fmt(row['update_ratio']):>9} {fmt(row.get('act_mean'), '.3f'):>9} {fmt(row.get('act_std'), '.3f'):>8} "
-                     f"{fmt(row.get('saturated'), '.1%'):>7} {fmt(row.get('dead'), '.1%'):>6}"
-                     + (f" {fmt(row.get('grad_snr')):>9}" if snr else ""))
+        lines.append(
+            f"{row['name']:<22} {fmt(row['weight_grad_norm']):>9} {fmt(row['bias_grad_norm']):>9} "
+            f"{fmt(row['update_ratio']):>9} {fmt(row.get('act_mean'), '.3f'):>9} {fmt(row.get('act_std'), '.3f'):>8} "
+            f"{fmt(row.get('saturated'), '.1%'):>7} {fmt(row.get('dead'), '.1%'):>6}"
+            + (f" {fmt(row.get('grad_snr')):>9}" if snr else "")
+        )
     return "\n".join(lines)
 
 
@@ -292,8 +337,9 @@ def with_snr(model: keras.Model, data, rows: list[dict[str, Any]], examples: int
     return [{**row, "grad_snr": snr.get(row["name"])} for row in rows]
 
 
-def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = False,
-             snr: bool = False) -> list[dict[str, Any]]:
+def diagnose(
+    model_or_recipe, data=None, examples: int = 1000, baseline: bool = False, snr: bool = False
+) -> list[dict[str, Any]]:
     """Per-layer gradient statistics of a model as it is, or of a recipe's net at initialization.
 
     `data` defaults to the recipe's dataset; the statistics use its first `examples` training
@@ -306,8 +352,8 @@ def diagnose(model_or_recipe, data=None, examples: int = 1000, baseline: bool = 
         >>> rows[0]["weight_grad_norm"] < 1e-2 * rows[-1]["weight_grad_norm"]   # doctest: +SKIP
         True
     """
-    from zoo.nets.network import baseline_recipe, build_for
     from zoo.data.sources import recipe_data
+    from zoo.nets.network import baseline_recipe, build_for
     from zoo.recipes.recipe import Recipe, get_recipe
 
     if isinstance(model_or_recipe, keras.Model):

@@ -73,8 +73,10 @@ def configure_devices(count: int) -> int:
         current = len(tf.config.list_logical_devices("CPU"))
         if current == count:
             return count
-        raise RunError(f"--devices {count}: TensorFlow has already started with {current} CPU device(s); configure the "
-                       "devices first (zoo.configure_devices before any other TensorFlow call)") from None
+        raise RunError(
+            f"--devices {count}: TensorFlow has already started with {current} CPU device(s); configure the "
+            "devices first (zoo.configure_devices before any other TensorFlow call)"
+        ) from None
     return count
 
 
@@ -88,26 +90,38 @@ def cluster_from_tf_config(text: str | None = None) -> dict[str, Any]:
     """
     text = os.environ.get("TF_CONFIG") if text is None else text
     if not text:
-        raise RunError("train.distribute = 'multi_worker' needs TF_CONFIG, e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
-                       "[\"host1:2222\", \"host2:2222\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}' on each worker")
+        raise RunError(
+            'train.distribute = \'multi_worker\' needs TF_CONFIG, e.g. TF_CONFIG=\'{"cluster": {"worker": '
+            '["host1:2222", "host2:2222"]}, "task": {"type": "worker", "index": 0}}\' on each worker'
+        )
     try:
         config = json.loads(text)
     except json.JSONDecodeError as error:
         raise RunError(f"TF_CONFIG is not JSON ({error}): {text[:200]!r}") from None
-    if not isinstance(config, dict) or not isinstance(config.get("cluster"), dict) or not isinstance(config.get("task"), dict):
-        raise RunError("TF_CONFIG needs a \"cluster\" object and a \"task\" object")
+    if (
+        not isinstance(config, dict)
+        or not isinstance(config.get("cluster"), dict)
+        or not isinstance(config.get("task"), dict)
+    ):
+        raise RunError('TF_CONFIG needs a "cluster" object and a "task" object')
     task, cluster = config["task"], config["cluster"]
     kind = task.get("type")
     if kind not in ("worker", "chief") or kind not in cluster:
-        raise RunError(f"TF_CONFIG: task.type = {kind!r} is not allowed; expected worker or chief, with a cluster entry of that name")
+        raise RunError(
+            f"TF_CONFIG: task.type = {kind!r} is not allowed; expected worker or chief, with a cluster entry of that name"
+        )
     for name, addresses in cluster.items():
         if not isinstance(addresses, list) or not addresses or not all(_address(a) for a in addresses):
-            raise RunError(f"TF_CONFIG: cluster.{name} = {addresses!r} is not allowed; expected a list of \"host:port\" addresses")
+            raise RunError(
+                f'TF_CONFIG: cluster.{name} = {addresses!r} is not allowed; expected a list of "host:port" addresses'
+            )
     index = task.get("index")
     if not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
         count = len(cluster[kind])
-        raise RunError(f"TF_CONFIG: task.index = {index!r} is outside cluster.{kind}, which lists {count} "
-                       f"address{'es' if count > 1 else ''} (0 to {count - 1})")
+        raise RunError(
+            f"TF_CONFIG: task.index = {index!r} is outside cluster.{kind}, which lists {count} "
+            f"address{'es' if count > 1 else ''} (0 to {count - 1})"
+        )
     return config
 
 
@@ -119,7 +133,9 @@ def _address(text: Any) -> bool:
 def is_chief(config: dict[str, Any]) -> bool:
     """Whether this task writes the run folder: the chief, or worker 0 in a cluster without one."""
     task = config["task"]
-    return task["type"] == "chief" or (task["type"] == "worker" and task["index"] == 0 and "chief" not in config["cluster"])
+    return task["type"] == "chief" or (
+        task["type"] == "worker" and task["index"] == 0 and "chief" not in config["cluster"]
+    )
 
 
 # The watchdog: a separate process, because the waiting happens in C++ holding Python's lock, so
@@ -143,9 +159,11 @@ def _watchdog(config: dict[str, Any], timeout_s: float) -> subprocess.Popen:
     """
     own = config["cluster"][config["task"]["type"]][config["task"]["index"]]
     peers = ", ".join(a for addresses in config["cluster"].values() for a in addresses if a != own)
-    message = (f"zoo: error: worker {own}: the cluster was not complete within {timeout_s:.0f} s (its peers: {peers}); "
-               "start every worker listed in TF_CONFIG, or check the addresses and the firewall "
-               "($ZOO_PEER_TIMEOUT sets the wait)")
+    message = (
+        f"zoo: error: worker {own}: the cluster was not complete within {timeout_s:.0f} s (its peers: {peers}); "
+        "start every worker listed in TF_CONFIG, or check the addresses and the firewall "
+        "($ZOO_PEER_TIMEOUT sets the wait)"
+    )
     return subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout_s), message])
 
 
@@ -171,9 +189,11 @@ def make_strategy(kind: str, timeout_s: float | None = None):
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except RuntimeError as error:  # "Collective ops must be configured at program startup"
-        raise RunError("the multi-worker strategy must be made before TensorFlow runs anything else: call "
-                       "zoo.make_strategy('multi_worker') first and pass it as train(..., strategy=...) "
-                       f"({error})") from None
+        raise RunError(
+            "the multi-worker strategy must be made before TensorFlow runs anything else: call "
+            "zoo.make_strategy('multi_worker') first and pass it as train(..., strategy=...) "
+            f"({error})"
+        ) from None
     finally:
         watchdog.kill()
         watchdog.wait()

@@ -41,7 +41,7 @@ import math
 import types
 import warnings
 import weakref
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
@@ -71,12 +71,17 @@ def chunk_batches(batches: tf.data.Dataset, examples: int, batch_size: int, step
         >>> [(tuple(xs.shape), int(count)) for xs, ys, count in chunk_batches(batches, 10, 2, 3)]
         [((3, 2, 3), 3), ((3, 2, 3), 2)]
     """
+
     def pad(xs, ys):
         count = tf.shape(xs)[0]
         missing = steps - count
         xs = tf.pad(xs, [[0, missing]] + [[0, 0]] * (len(xs.shape) - 1))
         ys = tf.pad(ys, [[0, missing]] + [[0, 0]] * (len(ys.shape) - 1))
-        return tf.ensure_shape(xs, [steps] + xs.shape[1:].as_list()), tf.ensure_shape(ys, [steps] + ys.shape[1:].as_list()), count
+        return (
+            tf.ensure_shape(xs, [steps] + xs.shape[1:].as_list()),
+            tf.ensure_shape(ys, [steps] + ys.shape[1:].as_list()),
+            count,
+        )
 
     whole = batches.filter(lambda x, y: tf.shape(x)[0] == batch_size)
     chunks = whole.batch(steps).map(pad, num_parallel_calls=tf.data.AUTOTUNE)
@@ -101,7 +106,7 @@ def _train_chunk(model: keras.Model, data):
 # Per model, the train and test functions Keras built in chunked mode, and what they were built
 # for, so later fits reuse them instead of tracing and XLA-compiling again. Weak keys: a cache
 # entry goes away with its model.
-_chunked_functions: "weakref.WeakKeyDictionary[keras.Model, tuple]" = weakref.WeakKeyDictionary()
+_chunked_functions: weakref.WeakKeyDictionary[keras.Model, tuple] = weakref.WeakKeyDictionary()
 
 
 def _compiled_for(model: keras.Model) -> tuple:
@@ -138,8 +143,14 @@ def chunked_steps(model: keras.Model):
 # The Keras internals the chunked path relies on. Keras may rename or rework any of them in a
 # release; `keras_internals_problem` says which one is gone, and the suite's fast-path tests
 # fail naming the Keras version, while users fall back to a plain fit with a warning.
-_INTERNALS = ("train_function", "test_function", "make_train_function", "get_metrics_result", "train_step",
-              "steps_per_execution")
+_INTERNALS = (
+    "train_function",
+    "test_function",
+    "make_train_function",
+    "get_metrics_result",
+    "train_step",
+    "steps_per_execution",
+)
 
 
 def keras_internals_problem(model: keras.Model) -> str | None:
@@ -155,10 +166,18 @@ def keras_internals_problem(model: keras.Model) -> str | None:
     return None
 
 
-def fit_fast(model: keras.Model, train: tf.data.Dataset, *, examples: int, batch_size: int,
-             validation_data: tf.data.Dataset | None = None, epochs: int = 1,
-             callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int | str = "auto",
-             fast: bool = True) -> keras.callbacks.History:
+def fit_fast(
+    model: keras.Model,
+    train: tf.data.Dataset,
+    *,
+    examples: int,
+    batch_size: int,
+    validation_data: tf.data.Dataset | None = None,
+    epochs: int = 1,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int | str = "auto",
+    fast: bool = True,
+) -> keras.callbacks.History:
     """`model.fit(train, ...)` through the fast path: `model.steps_per_execution` steps per XLA call.
 
     `train` yields `(x, y)` batches of `batch_size` (shuffled as you want them); `examples` is
@@ -174,7 +193,9 @@ def fit_fast(model: keras.Model, train: tf.data.Dataset, *, examples: int, batch
         >>> fit_fast(model, splits.train, examples=1237, batch_size=32, epochs=3)      # doctest: +SKIP
     """
     steps = model.steps_per_execution
-    options = dict(validation_data=validation_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose, shuffle=False)
+    options = dict(
+        validation_data=validation_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose, shuffle=False
+    )
     chunked = fast and keras.backend.backend() == "tensorflow" and model.jit_compile is True
     if not chunked or steps <= 1 or examples // batch_size < 2:
         return model.fit(train, **options)

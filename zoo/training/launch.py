@@ -17,8 +17,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zoo.errors import RunError
 from zoo.recipes.schema import check_argument, count_field
@@ -36,16 +37,24 @@ def launch_local(command: Sequence[str], workers: int = 2, port: int = 23456) ->
     check_argument("--port", port, count_field(1024, 65535 - workers), RunError)
     command = list(command)
     if not command or command[0] != "train" or "--out" not in command:
-        raise RunError("zoo launch runs `train RECIPE --out DIR ...` (the same --out for every worker), e.g. "
-                       "zoo launch --workers 2 train fashion_mlp --out runs/two-workers")
+        raise RunError(
+            "zoo launch runs `train RECIPE --out DIR ...` (the same --out for every worker), e.g. "
+            "zoo launch --workers 2 train fashion_mlp --out runs/two-workers"
+        )
     out = command[command.index("--out") + 1] if command.index("--out") + 1 < len(command) else ""
     processes, logs = [], []
     for index, config in enumerate(tf_configs(workers, port)):
         env = {**os.environ, "TF_CONFIG": json.dumps(config)}
         log = None if index == 0 else open(f"{out}.worker{index}.log", "w")
         logs.append(log)
-        processes.append(subprocess.Popen([sys.executable, "-m", "zoo", *command, "--distribute", "multi_worker"],
-                                          env=env, stdout=log, stderr=subprocess.STDOUT if log else None))
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "zoo", *command, "--distribute", "multi_worker"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT if log else None,
+            )
+        )
     try:
         codes = [process.wait() for process in processes]
     except KeyboardInterrupt:
@@ -56,8 +65,10 @@ def launch_local(command: Sequence[str], workers: int = 2, port: int = 23456) ->
         if log is not None:
             log.close()
             if code:
-                print(f"worker {index} exited with status {code}; its output:\n{Path(log.name).read_text()[-3000:]}",
-                      file=sys.stderr)
+                print(
+                    f"worker {index} exited with status {code}; its output:\n{Path(log.name).read_text()[-3000:]}",
+                    file=sys.stderr,
+                )
             else:
                 Path(log.name).unlink()
     return max(codes, key=abs)

@@ -19,7 +19,9 @@ from zoo.nets.layers import RandomShift
 from zoo.recipes.schema import check_argument, count_field
 
 
-def augmenter(words: list[str], amount: float = 0.1, seed: int = 0, input_shape: tuple = (28, 28, 1)) -> keras.Sequential:
+def augmenter(
+    words: list[str], amount: float = 0.1, seed: int = 0, input_shape: tuple = (28, 28, 1)
+) -> keras.Sequential:
     """The augmentation layers for `words` (flip, crop, translate, rotate, zoom, erase, noise), in that order.
 
     Crop (random crop with padding: a whole-pixel shift per image, `zoo.nets.layers.RandomShift`),
@@ -45,7 +47,9 @@ def augmenter(words: list[str], amount: float = 0.1, seed: int = 0, input_shape:
     }
     unknown = [word for word in words if word not in makers]
     if unknown:
-        raise DataError(f"regularization.augment = {words!r}: {unknown[0]!r} is not allowed; allowed: {', '.join(makers)}")
+        raise DataError(
+            f"regularization.augment = {words!r}: {unknown[0]!r} is not allowed; allowed: {', '.join(makers)}"
+        )
     if len(input_shape) != 3 and set(words) - {"noise"}:
         raise DataError(f"regularization.augment = {words!r}: inputs are not images, so only 'noise' is allowed")
     return keras.Sequential([makers[word]() for word in makers if word in words], name="augment")
@@ -95,16 +99,27 @@ def _keyed(augment: keras.Sequential, seed: int, epoch):
     their generators' states in its variables, neither of which a tf.data graph can run; there
     the batch goes through the layers eagerly, in `tf.numpy_function`, with the same keys.
     """
-    generators = [value for layer in augment.layers for value in vars(layer).values()
-                  if isinstance(value, keras.random.SeedGenerator)]
+    generators = [
+        value
+        for layer in augment.layers
+        for value in vars(layer).values()
+        if isinstance(value, keras.random.SeedGenerator)
+    ]
     # Each generator's own seed folded with the pipeline's: constant, so folded once here.
-    starts = [tf.random.experimental.stateless_fold_in(tf.constant(keras.ops.convert_to_numpy(generator.state), tf.int64),
-                                                       seed)
-              for generator in generators]
+    starts = [
+        tf.random.experimental.stateless_fold_in(
+            tf.constant(keras.ops.convert_to_numpy(generator.state), tf.int64), seed
+        )
+        for generator in generators
+    ]
 
     def states(index, epoch_now):
-        return [tf.random.experimental.stateless_fold_in(
-            tf.random.experimental.stateless_fold_in(start, tf.cast(epoch_now, tf.int64)), index) for start in starts]
+        return [
+            tf.random.experimental.stateless_fold_in(
+                tf.random.experimental.stateless_fold_in(start, tf.cast(epoch_now, tf.int64)), index
+            )
+            for start in starts
+        ]
 
     def apply(index, batch):
         images, labels = batch
@@ -127,8 +142,9 @@ def _keyed(augment: keras.Sequential, seed: int, epoch):
     return apply if keras.backend.backend() == "tensorflow" else apply_eagerly
 
 
-def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0, augment=None,
-             epoch: int = 0) -> tf.data.Dataset:
+def pipeline(
+    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0, augment=None, epoch: int = 0
+) -> tf.data.Dataset:
     """Batch `(x, y)` into a (shuffled, augmented), prefetched `tf.data.Dataset`.
 
     A shuffled pipeline draws a whole-split permutation per epoch from (`seed`, epoch) with a
@@ -159,8 +175,13 @@ def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed:
             key = tf.stack([tf.constant(seed, tf.int64), epoch.read_value()])
             return tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), seed=key)
 
-        dataset = (tf.data.Dataset.from_tensors(0).map(permutation).unbatch().batch(batch_size)
-                   .map(lambda index: (tf.gather(xs, index), tf.gather(ys, index))))
+        dataset = (
+            tf.data.Dataset.from_tensors(0)
+            .map(permutation)
+            .unbatch()
+            .batch(batch_size)
+            .map(lambda index: (tf.gather(xs, index), tf.gather(ys, index)))
+        )
     if augment is not None:
         # One batch at a time: the draws are keyed, but the generators they set are shared.
         dataset = dataset.enumerate().map(_keyed(augment, seed, epoch))
@@ -186,8 +207,15 @@ class Batches:
     steps_per_epoch: int
 
 
-def batches(splits, recipe=None, *, batch_size: int | None = None, seed: int | None = None,
-            augment: list[str] | None = None, augment_amount: float | None = None) -> Batches:
+def batches(
+    splits,
+    recipe=None,
+    *,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    augment: list[str] | None = None,
+    augment_amount: float | None = None,
+) -> Batches:
     """Batch `splits` for training: the one place zoo turns arrays into `tf.data` pipelines.
 
     The batch size, seed and augmentation come from `recipe` (`train.batch_size`, `train.seed`,
@@ -200,6 +228,7 @@ def batches(splits, recipe=None, *, batch_size: int | None = None, seed: int | N
         >>> served.batch_size, served.steps_per_epoch
         (128, 10)
     """
+
     def pick(given, section, key, default):
         return given if given is not None else (getattr(recipe, section)[key] if recipe is not None else default)
 
@@ -215,5 +244,6 @@ def batches(splits, recipe=None, *, batch_size: int | None = None, seed: int | N
         train=pipeline(*splits.arrays["train"], batch_size, shuffle=True, seed=seed, augment=layers),
         validation=pipeline(*splits.arrays["validation"], batch_size, shuffle=False),
         test=pipeline(*splits.arrays["test"], batch_size, shuffle=False),
-        batch_size=batch_size, steps_per_epoch=math.ceil(examples / batch_size),
+        batch_size=batch_size,
+        steps_per_epoch=math.ceil(examples / batch_size),
     )

@@ -20,21 +20,21 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import keras
 import numpy as np
 
-from zoo.nets.network import leaf_layers
 from zoo.errors import RecipeError
+from zoo.nets.network import leaf_layers
 from zoo.recipes.keys import PRETRAIN_METHODS as METHODS
 from zoo.recipes.recipe import check_pretrain_activation
 from zoo.recipes.schema import unknown_word_error
 from zoo.reports.plots import filters_figure
 from zoo.reports.records import save_figure, write_json
-
 from zoo.training.unsupervised import RBM, DenoisingAutoencoder, as_matrix, check_setting
 
 
@@ -96,14 +96,29 @@ def pretrain_layers(
         if verbose:
             print(f"pretraining layer {index + 1}/{len(hidden)} ({method}, {inputs.shape[1]} -> {units})", flush=True)
         if method == "rbm":
-            unit = RBM(inputs.shape[1], units, cd_k=cd_k, learning_rate=layer_learning_rate, momentum=momentum,
-                       weight_decay=weight_decay, seed=seed * 1000 + index)
+            unit = RBM(
+                inputs.shape[1],
+                units,
+                cd_k=cd_k,
+                learning_rate=layer_learning_rate,
+                momentum=momentum,
+                weight_decay=weight_decay,
+                seed=seed * 1000 + index,
+            )
             record = unit.fit(inputs, layer_epochs, layer_batch_size, verbose)
             layers.append((unit.weights.numpy(), unit.hidden_bias.numpy()))
         else:
-            unit = DenoisingAutoencoder(inputs.shape[1], units, activation=activation, init=init, noise=noise,
-                                        learning_rate=layer_learning_rate, momentum=momentum, weight_decay=weight_decay,
-                                        seed=seed * 1000 + index)
+            unit = DenoisingAutoencoder(
+                inputs.shape[1],
+                units,
+                activation=activation,
+                init=init,
+                noise=noise,
+                learning_rate=layer_learning_rate,
+                momentum=momentum,
+                weight_decay=weight_decay,
+                seed=seed * 1000 + index,
+            )
             record = unit.fit(inputs, layer_epochs, layer_batch_size, verbose)
             layers.append(unit.kernel_and_bias)
         history.append({"layer": index + 1, "inputs": int(inputs.shape[1]), "units": units, **record})
@@ -125,10 +140,20 @@ def pretrain_recipe(recipe, x, verbose: bool = True) -> PretrainedLayers:
     if settings.method == "none":
         raise RecipeError(f"{recipe.name}: pretrain.method = 'none'; set it to 'rbm' or 'dae' to pretrain")
     return pretrain_layers(
-        x, list(recipe.model.hidden), settings.method, activation=recipe.stack.activation, init=recipe.stack.init,
-        layer_epochs=settings.layer_epochs, layer_learning_rate=settings.layer_learning_rate,
-        layer_batch_size=settings.layer_batch_size, cd_k=settings.cd_k, noise=settings.noise,
-        momentum=settings.momentum, weight_decay=settings.weight_decay, seed=recipe.train.seed, verbose=verbose,
+        x,
+        list(recipe.model.hidden),
+        settings.method,
+        activation=recipe.stack.activation,
+        init=recipe.stack.init,
+        layer_epochs=settings.layer_epochs,
+        layer_learning_rate=settings.layer_learning_rate,
+        layer_batch_size=settings.layer_batch_size,
+        cd_k=settings.cd_k,
+        noise=settings.noise,
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+        seed=recipe.train.seed,
+        verbose=verbose,
     )
 
 
@@ -160,8 +185,10 @@ def load_into(model: keras.Model, pretrained: PretrainedLayers) -> keras.Model:
         )
     for layer, (kernel, bias) in zip(targets, pretrained.layers):
         if not layer.use_bias:
-            raise RecipeError(f"layer {layer.path} has no bias (it is followed by BatchNorm); pretraining sets kernels "
-                              "and biases: use stack.batch_norm = false")
+            raise RecipeError(
+                f"layer {layer.path} has no bias (it is followed by BatchNorm); pretraining sets kernels "
+                "and biases: use stack.batch_norm = false"
+            )
         layer.kernel.assign(kernel)
         layer.bias.assign(bias)
     return model
@@ -178,8 +205,15 @@ def write_pretraining(pretrained: PretrainedLayers, folder: str | Path) -> dict[
     """
     folder = Path(folder)
     paths = {"pretrain": folder / "pretrain.json"}
-    write_json(paths["pretrain"], {"method": pretrained.method, "sizes": pretrained.sizes, "seconds": pretrained.seconds,
-                                   "layers": pretrained.history})
+    write_json(
+        paths["pretrain"],
+        {
+            "method": pretrained.method,
+            "sizes": pretrained.sizes,
+            "seconds": pretrained.seconds,
+            "layers": pretrained.history,
+        },
+    )
     first_kernel = pretrained.layers[0][0]
     if math.isqrt(first_kernel.shape[0]) ** 2 == first_kernel.shape[0]:  # 784 = 28 x 28, 64 = 8 x 8
         paths["filters"] = folder / "filters.png"

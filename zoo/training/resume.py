@@ -19,8 +19,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from zoo.training.diagnostics import GradientDiagnostics
 from zoo.reports.records import atomic_write, write_json
+from zoo.training.diagnostics import GradientDiagnostics
 
 
 def _state_path(folder: Path, epoch: int) -> Path:
@@ -55,8 +55,11 @@ class RunState(keras.callbacks.Callback):
         state: dict[str, Any] = {"random_states": [np.asarray(v.numpy()).tolist() for v in self._random_states()]}
         if self.stopping is not None:
             s = self.stopping
-            state["early_stopping"] = {"wait": s.wait, "best": None if s.best is None else float(s.best),
-                                       "best_epoch": s.best_epoch}
+            state["early_stopping"] = {
+                "wait": s.wait,
+                "best": None if s.best is None else float(s.best),
+                "best_epoch": s.best_epoch,
+            }
         if self.plateau is not None:
             p = self.plateau
             state["plateau"] = {"wait": p.wait, "best": float(p.best), "cooldown_counter": p.cooldown_counter}
@@ -67,8 +70,10 @@ class RunState(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1  # BackupAndRestore records the next epoch to run; so does this
         if self.stopping is not None and self.stopping.best_weights is not None:
-            atomic_write(self.folder / f"zoo_best-epoch{done}.npz",
-                         lambda tmp: np.savez(tmp.open("wb"), *self.stopping.best_weights))
+            atomic_write(
+                self.folder / f"zoo_best-epoch{done}.npz",
+                lambda tmp: np.savez(tmp.open("wb"), *self.stopping.best_weights),
+            )
         write_json(_state_path(self.folder, done), self._state())
         for old in self.folder.glob("zoo_*-epoch*"):  # keep this epoch's and the one before
             if int(old.stem.split("epoch")[-1].split(".")[0]) < done - 1:

@@ -31,25 +31,26 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 
-from zoo.nets.network import baseline_recipe, build_for, score_name
 from zoo.data.builtin import Splits
 from zoo.data.sources import recipe_data
-from zoo.training.pipelines import Batches, ShuffleEpoch, batches
-from zoo.training.resume import RunState
-from zoo.training.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.errors import RunError
+from zoo.nets.network import baseline_recipe, build_for, score_name
+from zoo.recipes.recipe import Recipe, get_recipe
+from zoo.reports.records import atomic_write, run_folder, versions, write_json, write_text
+from zoo.training.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.training.distribute import cluster_from_tf_config, is_chief, make_strategy
 from zoo.training.fastpath import fit_fast
-from zoo.reports.records import atomic_write, run_folder, versions, write_json, write_text
+from zoo.training.pipelines import Batches, ShuffleEpoch, batches
 from zoo.training.pretrain import load_into, pretrain_recipe, write_pretraining
-from zoo.recipes.recipe import Recipe, get_recipe
+from zoo.training.resume import RunState
 
 
 @dataclass
@@ -126,16 +127,24 @@ def placement(recipe: Recipe, strategy, out_dir) -> tuple[Any, str | Path | None
     return strategy, out_dir if chief else f"{out_dir}.{task['type']}{task['index']}", chief
 
 
-def _callbacks(recipe: Recipe, data: Splits, served: Batches, paths: dict[str, Path], resuming: bool, verbose: int,
-               strategy=None) -> list:
+def _callbacks(
+    recipe: Recipe, data: Splits, served: Batches, paths: dict[str, Path], resuming: bool, verbose: int, strategy=None
+) -> list:
     """zoo's callbacks for one run: the clock, early stopping, gradient diagnostics, backups, logs."""
     callbacks: list = [EpochClock(), ShuffleEpoch(served.train)]
     patience = recipe.train.early_stopping_patience
     if patience:
         # Restores the best validation weights at the end, whether or not training stopped early.
         # After a resume RunState gives it back its best score, patience count and best weights.
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=f"val_{score_name(recipe)}", mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=f"val_{score_name(recipe)}",
+                mode="max",
+                patience=patience,
+                restore_best_weights=True,
+                verbose=int(verbose != 0),
+            )
+        )
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.
@@ -158,9 +167,14 @@ def _callbacks(recipe: Recipe, data: Splits, served: Batches, paths: dict[str, P
         keras.callbacks.TerminateOnNaN(),
     ]
     if recipe.train.schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=recipe.train.plateau_factor, patience=recipe.train.plateau_patience,
-            verbose=int(verbose != 0)))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss",
+                factor=recipe.train.plateau_factor,
+                patience=recipe.train.plateau_patience,
+                verbose=int(verbose != 0),
+            )
+        )
     # Last, so that on a resume it restores the others after they have reset themselves.
     return callbacks + [RunState(paths["backup"], callbacks)]
 
@@ -171,7 +185,9 @@ EXPLODED_LOSS_FACTOR = 5.0
 CHANCE_MARGIN = 0.02
 
 
-def training_status(history: dict[str, list[float]], num_classes: int, task: str = "classification") -> tuple[str, str | None]:
+def training_status(
+    history: dict[str, list[float]], num_classes: int, task: str = "classification"
+) -> tuple[str, str | None]:
     """("ok", None), or ("diverged" | "chance", what happened and the likely remedy).
 
     Diverged: a training loss that is NaN or infinite, or (classification) above
@@ -193,30 +209,47 @@ def training_status(history: dict[str, list[float]], num_classes: int, task: str
     limit = EXPLODED_LOSS_FACTOR * math.log(num_classes)
     worst = next((v for v in losses if not math.isfinite(v) or v > limit), None)
     if worst is not None:
-        return "diverged", (f"the training loss reached {worst:.3g} (a uniform guess scores {math.log(num_classes):.3g}); "
-                            "lower train.learning_rate, set train.clipnorm = 1.0, or use the default stack")
+        return "diverged", (
+            f"the training loss reached {worst:.3g} (a uniform guess scores {math.log(num_classes):.3g}); "
+            "lower train.learning_rate, set train.clipnorm = 1.0, or use the default stack"
+        )
     accuracy = [v for v in history.get("val_accuracy", []) if math.isfinite(v)]
     if accuracy and max(accuracy) <= 1 / num_classes + CHANCE_MARGIN:
-        return "chance", (f"the best validation accuracy, {max(accuracy):.4f}, is chance for {num_classes} classes; "
-                          "the net learned nothing: vanishing gradients or a learning rate far off. Try the default "
-                          "stack (He init, BatchNorm, ELU), another train.learning_rate, or fewer layers")
+        return "chance", (
+            f"the best validation accuracy, {max(accuracy):.4f}, is chance for {num_classes} classes; "
+            "the net learned nothing: vanishing gradients or a learning rate far off. Try the default "
+            "stack (He init, BatchNorm, ELU), another train.learning_rate, or fewer layers"
+        )
     return "ok", None
 
 
 def _regression_status(losses: list[float], r2: list[float]) -> tuple[str, str | None]:
     worst = next((v for v in losses if not math.isfinite(v)), None)
     if worst is not None:
-        return "diverged", (f"the training loss reached {worst}; lower train.learning_rate, set train.clipnorm = 1.0, "
-                            "or use the default stack")
+        return "diverged", (
+            f"the training loss reached {worst}; lower train.learning_rate, set train.clipnorm = 1.0, "
+            "or use the default stack"
+        )
     r2 = [v for v in r2 if math.isfinite(v)]
     if r2 and max(r2) <= CHANCE_MARGIN:
-        return "chance", (f"the best validation R^2, {max(r2):.4f}, is no better than predicting the mean; the net "
-                          "learned nothing: try the default stack, another train.learning_rate, or fewer layers")
+        return "chance", (
+            f"the best validation R^2, {max(r2):.4f}, is no better than predicting the mean; the net "
+            "learned nothing: try the default stack, another train.learning_rate, or fewer layers"
+        )
     return "ok", None
 
 
-def _metrics(recipe: Recipe, baseline: bool, test: dict[str, float], history: dict[str, list[float]], seconds: float,
-             model: keras.Model, data: Splits, callbacks: list, pretrained) -> dict[str, Any]:
+def _metrics(
+    recipe: Recipe,
+    baseline: bool,
+    test: dict[str, float],
+    history: dict[str, list[float]],
+    seconds: float,
+    model: keras.Model,
+    data: Splits,
+    callbacks: list,
+    pretrained,
+) -> dict[str, Any]:
     """What metrics.json records about one finished run."""
     clock = next(c for c in callbacks if isinstance(c, EpochClock))
     diagnostics = next((c for c in callbacks if isinstance(c, GradientDiagnostics)), None)
@@ -336,8 +369,11 @@ def train(
     if not any(isinstance(c, GradientDiagnostics) for c in run_callbacks):
         paths.pop("diagnostics")
     if verbose:
-        print(f"Resuming the interrupted run in {run_dir}" if resuming else
-              f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)")
+        print(
+            f"Resuming the interrupted run in {run_dir}"
+            if resuming
+            else f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)"
+        )
     started = time.perf_counter()
     test = _fit_and_test(model, recipe, data, served, strategy, run_callbacks, verbose)
     seconds = time.perf_counter() - started
@@ -352,20 +388,44 @@ def train(
     return TrainResult(model, history, test, run_dir, paths, metrics["epochs_run"], seconds, metrics)
 
 
-def _fit_and_test(model, recipe: Recipe, data: Splits, served: Batches, strategy, callbacks: list, verbose) -> dict[str, float]:
+def _fit_and_test(
+    model, recipe: Recipe, data: Splits, served: Batches, strategy, callbacks: list, verbose
+) -> dict[str, float]:
     """Train (zoo's fast path; a plain fit under a mirrored strategy; zoo.training.workers across workers), then test."""
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         from zoo.training.pipelines import augmenter
         from zoo.training.workers import evaluate_local, fit_workers
 
         words = recipe.regularization.augment
-        augment = augmenter(words, recipe.regularization.augment_amount, recipe.train.seed, data.info.input_shape) if words else None
-        fit_workers(model, strategy, *data.arrays["train"], batch_size=recipe.train.batch_size, seed=recipe.train.seed,
-                    validation_data=served.validation, epochs=recipe.train.epochs, callbacks=callbacks, verbose=verbose,
-                    augment=augment)
+        augment = (
+            augmenter(words, recipe.regularization.augment_amount, recipe.train.seed, data.info.input_shape)
+            if words
+            else None
+        )
+        fit_workers(
+            model,
+            strategy,
+            *data.arrays["train"],
+            batch_size=recipe.train.batch_size,
+            seed=recipe.train.seed,
+            validation_data=served.validation,
+            epochs=recipe.train.epochs,
+            callbacks=callbacks,
+            verbose=verbose,
+            augment=augment,
+        )
         return evaluate_local(model, served.test)
     # The fast path: train.steps_per_execution steps per XLA call, fed in chunks (zoo.training.fastpath); it
     # falls back to a plain fit under a strategy. The tf.data pipeline reshuffles every epoch itself.
-    fit_fast(model, served.train, examples=data.sizes["train"], batch_size=served.batch_size, validation_data=served.validation,
-             epochs=recipe.train.epochs, callbacks=callbacks, verbose=verbose, fast=recipe.train.fast_path)
+    fit_fast(
+        model,
+        served.train,
+        examples=data.sizes["train"],
+        batch_size=served.batch_size,
+        validation_data=served.validation,
+        epochs=recipe.train.epochs,
+        callbacks=callbacks,
+        verbose=verbose,
+        fast=recipe.train.fast_path,
+    )
     return {key: float(value) for key, value in model.evaluate(served.test, verbose=0, return_dict=True).items()}

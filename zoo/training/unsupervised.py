@@ -31,10 +31,10 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import RecipeError
-from zoo.recipes.keys import SCHEMA
-from zoo.training.pipelines import ShuffleEpoch, pipeline
-from zoo.recipes.schema import count_field
 from zoo.nets.factories import get_activation, get_initializer
+from zoo.recipes.keys import SCHEMA
+from zoo.recipes.schema import count_field
+from zoo.training.pipelines import ShuffleEpoch, pipeline
 
 # Sizes and epoch counts of the building blocks; the [pretrain] settings use the recipe's own fields.
 _COUNT = count_field()
@@ -74,8 +74,17 @@ class RBM:
         ['free_energy', 'reconstruction_error', 'seconds']
     """
 
-    def __init__(self, visible_units: int, hidden_units: int, *, cd_k: int = 1, learning_rate: float = 0.05,
-                 momentum: float = 0.5, weight_decay: float = 2e-4, seed: int = 0):
+    def __init__(
+        self,
+        visible_units: int,
+        hidden_units: int,
+        *,
+        cd_k: int = 1,
+        learning_rate: float = 0.05,
+        momentum: float = 0.5,
+        weight_decay: float = 2e-4,
+        seed: int = 0,
+    ):
         self.visible_units = check_setting("visible_units", visible_units)
         self.hidden_units = check_setting("hidden_units", hidden_units)
         self.cd_k = check_setting("pretrain.cd_k", cd_k)
@@ -83,7 +92,9 @@ class RBM:
         self.momentum = check_setting("pretrain.momentum", momentum)
         self.weight_decay = check_setting("pretrain.weight_decay", weight_decay)
         rng = np.random.default_rng(seed)
-        self.weights = tf.Variable(rng.normal(0.0, 0.01, (visible_units, hidden_units)).astype("float32"), name="weights")
+        self.weights = tf.Variable(
+            rng.normal(0.0, 0.01, (visible_units, hidden_units)).astype("float32"), name="weights"
+        )
         self.visible_bias = tf.Variable(tf.zeros([visible_units]), name="visible_bias")
         self.hidden_bias = tf.Variable(tf.zeros([hidden_units]), name="hidden_bias")
         self._velocities = [tf.Variable(tf.zeros_like(v)) for v in (self.weights, self.visible_bias, self.hidden_bias)]
@@ -104,7 +115,8 @@ class RBM:
         """F(v) = -v.b - sum_j softplus(v W_j + c_j): lower for inputs the model finds likely."""
         visible = tf.convert_to_tensor(as_matrix(visible) if not tf.is_tensor(visible) else visible)
         return -tf.linalg.matvec(visible, self.visible_bias) - tf.reduce_sum(
-            tf.nn.softplus(tf.matmul(visible, self.weights) + self.hidden_bias), axis=1)
+            tf.nn.softplus(tf.matmul(visible, self.weights) + self.hidden_bias), axis=1
+        )
 
     def _sample(self, probabilities):
         return tf.cast(self._generator.uniform(tf.shape(probabilities)) < probabilities, tf.float32)
@@ -112,23 +124,25 @@ class RBM:
     def _cd_step(self, v0):
         """One CD-k update from the mini-batch `v0`; returns its summed squared reconstruction error."""
         batch = tf.cast(tf.shape(v0)[0], tf.float32)
-        h0_probabilities = self.hidden_probabilities(v0)                      # up
+        h0_probabilities = self.hidden_probabilities(v0)  # up
         hidden = self._sample(h0_probabilities)
-        visible = self.visible_probabilities(hidden)                          # down: the reconstruction
-        error = tf.reduce_sum(tf.square(v0 - visible))                        # compare with the data
-        hk_probabilities = self.hidden_probabilities(visible)                 # up again
-        for _ in range(self.cd_k - 1):                                        # k - 1 more Gibbs steps
+        visible = self.visible_probabilities(hidden)  # down: the reconstruction
+        error = tf.reduce_sum(tf.square(v0 - visible))  # compare with the data
+        hk_probabilities = self.hidden_probabilities(visible)  # up again
+        for _ in range(self.cd_k - 1):  # k - 1 more Gibbs steps
             visible = self.visible_probabilities(self._sample(hk_probabilities))
             hk_probabilities = self.hidden_probabilities(visible)
         # The data-driven statistics minus the reconstruction-driven ones (and weight decay).
         gradients = (
             (tf.matmul(v0, h0_probabilities, transpose_a=True) - tf.matmul(visible, hk_probabilities, transpose_a=True))
-            / batch - self.weight_decay * self.weights,
+            / batch
+            - self.weight_decay * self.weights,
             tf.reduce_mean(v0 - visible, axis=0),
             tf.reduce_mean(h0_probabilities - hk_probabilities, axis=0),
         )
-        for variable, velocity, gradient in zip((self.weights, self.visible_bias, self.hidden_bias),
-                                                self._velocities, gradients):
+        for variable, velocity, gradient in zip(
+            (self.weights, self.visible_bias, self.hidden_bias), self._velocities, gradients
+        ):
             velocity.assign(self.momentum * velocity + self.learning_rate * gradient)
             variable.assign_add(velocity)
         return error
@@ -163,7 +177,9 @@ class RBM:
         if x.shape[1] != self.visible_units:
             raise RecipeError(f"x has {x.shape[1]} values per example; this RBM has {self.visible_units} visible units")
         if x.min() < 0 or x.max() > 1:
-            raise RecipeError(f"RBM inputs must be probabilities in [0, 1]; found values from {x.min():g} to {x.max():g}")
+            raise RecipeError(
+                f"RBM inputs must be probabilities in [0, 1]; found values from {x.min():g} to {x.max():g}"
+            )
         if not self._started:
             # Hinton's guide: visible bias log(p / (1 - p)) makes the first reconstructions match the data's mean.
             mean = np.clip(x.mean(axis=0), 1e-3, 1 - 1e-3)
@@ -182,8 +198,11 @@ class RBM:
             history["free_energy"].append(float(tf.reduce_mean(self.free_energy(sample))))
             history["seconds"].append(round(time.perf_counter() - started, 2))
             if verbose:
-                print(f"  rbm {self.visible_units}->{self.hidden_units} epoch {epoch + 1}/{epochs}: reconstruction error "
-                      f"{history['reconstruction_error'][-1]:.4f}, free energy {history['free_energy'][-1]:.1f}", flush=True)
+                print(
+                    f"  rbm {self.visible_units}->{self.hidden_units} epoch {epoch + 1}/{epochs}: reconstruction error "
+                    f"{history['reconstruction_error'][-1]:.4f}, free energy {history['free_energy'][-1]:.1f}",
+                    flush=True,
+                )
         return history
 
 
@@ -203,9 +222,19 @@ class DenoisingAutoencoder:
         ['reconstruction_error', 'seconds']
     """
 
-    def __init__(self, input_units: int, hidden_units: int, *, activation: str = "sigmoid", init: str = "scaled_normal",
-                 noise: float = 0.2, learning_rate: float = 0.05, momentum: float = 0.5, weight_decay: float = 2e-4,
-                 seed: int = 0):
+    def __init__(
+        self,
+        input_units: int,
+        hidden_units: int,
+        *,
+        activation: str = "sigmoid",
+        init: str = "scaled_normal",
+        noise: float = 0.2,
+        learning_rate: float = 0.05,
+        momentum: float = 0.5,
+        weight_decay: float = 2e-4,
+        seed: int = 0,
+    ):
         self.input_units = check_setting("input_units", input_units)
         self.hidden_units = check_setting("hidden_units", hidden_units)
         self.noise = check_setting("pretrain.noise", noise)
@@ -221,11 +250,16 @@ class DenoisingAutoencoder:
     def _build(self, bounded: bool) -> keras.Model:
         inputs = keras.Input((self.input_units,))
         code = self.activation(self.encoder(inputs))
-        decoder = keras.layers.Dense(self.input_units, activation="sigmoid" if bounded else None,
-                                     kernel_initializer=keras.initializers.GlorotUniform(self.seed + 1), name="decoder")
+        decoder = keras.layers.Dense(
+            self.input_units,
+            activation="sigmoid" if bounded else None,
+            kernel_initializer=keras.initializers.GlorotUniform(self.seed + 1),
+            name="decoder",
+        )
         model = keras.Model(inputs, decoder(code))
-        optimizer = keras.optimizers.SGD(self.learning_rate, momentum=self.momentum,
-                                         weight_decay=self.weight_decay or None)
+        optimizer = keras.optimizers.SGD(
+            self.learning_rate, momentum=self.momentum, weight_decay=self.weight_decay or None
+        )
         # The reconstruction loss is summed over the input's values, as Vincent et al. (2008, 2010) define it.
         # Keras's losses average over them, which scales every weight gradient down by the input width
         # (784 for pixels): at the classic rates the weights then barely leave their initialization, the
@@ -233,8 +267,12 @@ class DenoisingAutoencoder:
         # than a random one (zoo's first DAE pretraining sat at chance for exactly this reason).
         loss = keras.losses.binary_crossentropy if bounded else keras.losses.mean_squared_error
         width = float(self.input_units)
-        model.compile(optimizer, loss=lambda clean, rebuilt: width * loss(clean, rebuilt),
-                      metrics=["mean_squared_error"], steps_per_execution=32)
+        model.compile(
+            optimizer,
+            loss=lambda clean, rebuilt: width * loss(clean, rebuilt),
+            metrics=["mean_squared_error"],
+            steps_per_execution=32,
+        )
         return model
 
     def transform(self, x) -> np.ndarray:
@@ -260,8 +298,14 @@ class DenoisingAutoencoder:
         # only, so the targets stay clean. The pipeline draws every mask from (seed, epoch, batch
         # index), and the seed from (the DAE's seed, this fit's number): a DAE trains the same
         # every time, and a second fit draws masks of its own.
-        corrupt = None if self.noise == 0 else keras.Sequential(
-            [keras.layers.Dropout(self.noise, seed=self.seed), keras.layers.Rescaling(1.0 - self.noise)], name="masking_noise")
+        corrupt = (
+            None
+            if self.noise == 0
+            else keras.Sequential(
+                [keras.layers.Dropout(self.noise, seed=self.seed), keras.layers.Rescaling(1.0 - self.noise)],
+                name="masking_noise",
+            )
+        )
         seed = int(np.random.SeedSequence([self.seed, self._fits]).generate_state(1)[0] >> 1)
         self._fits += 1
         dataset = pipeline(x, x, batch_size, shuffle=True, seed=seed, augment=corrupt)
@@ -272,11 +316,19 @@ class DenoisingAutoencoder:
             history["reconstruction_error"].append(float(logs["mean_squared_error"]))
             history["seconds"].append(round(time.perf_counter() - started, 2))
             if verbose:
-                print(f"  dae {self.input_units}->{self.hidden_units} epoch {epoch + 1}/{epochs}: reconstruction error "
-                      f"{history['reconstruction_error'][-1]:.4f} (noise {self.noise:g})", flush=True)
+                print(
+                    f"  dae {self.input_units}->{self.hidden_units} epoch {epoch + 1}/{epochs}: reconstruction error "
+                    f"{history['reconstruction_error'][-1]:.4f} (noise {self.noise:g})",
+                    flush=True,
+                )
 
-        self.model.fit(dataset, epochs=epochs, verbose=0, shuffle=False, callbacks=[
-            ShuffleEpoch(dataset), keras.callbacks.LambdaCallback(on_epoch_end=record)])
+        self.model.fit(
+            dataset,
+            epochs=epochs,
+            verbose=0,
+            shuffle=False,
+            callbacks=[ShuffleEpoch(dataset), keras.callbacks.LambdaCallback(on_epoch_end=record)],
+        )
         return history
 
     @property

@@ -17,7 +17,8 @@ number of steps and a resumed epoch sees the batches an uninterrupted one would.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -32,7 +33,7 @@ def _shards(strategy, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, 
     order = np.random.default_rng([seed, epoch]).permutation(len(x))[: steps * batch_size]
 
     def make(context: tf.distribute.InputContext) -> tf.data.Dataset:
-        mine = order[context.input_pipeline_id::context.num_input_pipelines]
+        mine = order[context.input_pipeline_id :: context.num_input_pipelines]
         per_replica = context.get_per_replica_batch_size(batch_size)
         # Each worker's shard draws its own augmentation, keyed by (seed, worker, epoch, batch).
         shard_seed = seed * 1_000 + context.input_pipeline_id
@@ -78,9 +79,20 @@ def evaluate_local(model: keras.Model, dataset: tf.data.Dataset) -> dict[str, fl
     return out
 
 
-def fit_workers(model: keras.Model, strategy, x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int,
-                validation_data: tf.data.Dataset, epochs: int, callbacks: Sequence[keras.callbacks.Callback] = (),
-                verbose: int = 0, augment=None) -> keras.callbacks.History:
+def fit_workers(
+    model: keras.Model,
+    strategy,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    seed: int,
+    validation_data: tf.data.Dataset,
+    epochs: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 0,
+    augment=None,
+) -> keras.callbacks.History:
     """Train `model` (built in `strategy`'s scope) on `(x, y)` the way `model.fit` would; returns its History.
 
     Example:
@@ -89,8 +101,10 @@ def fit_workers(model: keras.Model, strategy, x: np.ndarray, y: np.ndarray, *, b
     """
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
-        raise RunError(f"train.batch_size = {batch_size} does not split evenly over {replicas} replicas; "
-                       f"use a multiple of {replicas} (the batch size is global)")
+        raise RunError(
+            f"train.batch_size = {batch_size} does not split evenly over {replicas} replicas; "
+            f"use a multiple of {replicas} (the batch size is global)"
+        )
     with strategy.scope():
         model.optimizer.build(model.trainable_variables)
 
@@ -111,7 +125,9 @@ def fit_workers(model: keras.Model, strategy, x: np.ndarray, y: np.ndarray, *, b
         for _ in range(steps):
             train_step(iterator)
         logs = {name: float(value) for name, value in model.get_metrics_result().items()}
-        logs.update(_agreed(strategy, {f"val_{name}": value for name, value in evaluate_local(model, validation_data).items()}))
+        logs.update(
+            _agreed(strategy, {f"val_{name}": value for name, value in evaluate_local(model, validation_data).items()})
+        )
         if verbose:
             print(f"Epoch {epoch + 1}/{epochs} - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
         run.on_epoch_end(epoch, logs)

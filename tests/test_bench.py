@@ -19,10 +19,12 @@ def _describe(model):
                 {
                     "init": type(dense.kernel_initializer).__name__,
                     "activation": next(
-                        l.get_config()["activation"] for l in layer.layers if isinstance(l, keras.layers.Activation)
+                        sub.get_config()["activation"]
+                        for sub in layer.layers
+                        if isinstance(sub, keras.layers.Activation)
                     ),
-                    "batch_norm": any(isinstance(l, keras.layers.BatchNormalization) for l in layer.layers),
-                    "dropout": any(isinstance(l, keras.layers.Dropout) for l in layer.layers),
+                    "batch_norm": any(isinstance(sub, keras.layers.BatchNormalization) for sub in layer.layers),
+                    "dropout": any(isinstance(sub, keras.layers.Dropout) for sub in layer.layers),
                 }
             )
     return {"blocks": blocks, "optimizer": type(model.optimizer).__name__}
@@ -57,11 +59,11 @@ def test_ladder_changes_one_component_per_step(name, dropout):
 def test_baseline_runs_do_not_depend_on_the_recipes_augmentation():
     # The baseline trains without augmentation, so a recipe that changes only its augmentation
     # must map to the same baseline runs (zoo bench reads finished runs back by these settings).
-    plain = zoo.nets.network.baseline_recipe("fashion_cnn", 0.1)
+    plain = zoo.nets.plain.baseline_recipe("fashion_cnn", 0.1)
     shifted = zoo.get_recipe(
         "fashion_cnn", **{"regularization.augment": ["crop"], "regularization.augment_amount": 0.036}
     )
-    assert zoo.nets.network.baseline_recipe(shifted, 0.1).training_dict() == plain.training_dict()
+    assert zoo.nets.plain.baseline_recipe(shifted, 0.1).training_dict() == plain.training_dict()
 
 
 @pytest.mark.slow

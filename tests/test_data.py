@@ -183,9 +183,11 @@ def served(seed, epoch):
     dataset.zoo_epoch.assign(epoch)
     return np.concatenate([images.numpy() for images, _ in dataset])
 run = zoo.train(zoo.get_recipe(sys.argv[1], augment=["crop", "noise"]), out_dir=sys.argv[2], verbose=0)
-masked = zoo.DenoisingAutoencoder(64, 8, noise=0.3).fit(x.reshape(100, 64), epochs=2, verbose=False)  # masks in the pipeline
+# The masks are drawn in the pipeline.
+masked = zoo.DenoisingAutoencoder(64, 8, noise=0.3).fit(x.reshape(100, 64), epochs=2, verbose=False)
 print(json.dumps([keras.backend.backend(), bool(np.array_equal(served(3, 1), served(3, 1))),
-                  bool(np.array_equal(served(3, 0), served(3, 1))), run.test["accuracy"], masked["reconstruction_error"]]))
+                  bool(np.array_equal(served(3, 0), served(3, 1))), run.test["accuracy"],
+                  masked["reconstruction_error"]]))
 """
     done = subprocess.run(
         [sys.executable, "-c", code, str(tiny_recipe_file), str(tmp_path / "run")],

@@ -1,4 +1,5 @@
-"""The hub cannot be bypassed: unlisted files, paths outside the folder, wrong names, broken manifests, unsafe layers."""
+"""The hub cannot be bypassed: unlisted files, paths outside the folder, wrong names, broken manifests, unsafe
+layers."""
 
 import json
 import shutil

@@ -34,7 +34,8 @@ def _loaded(code: str, modules: tuple[str, ...]) -> list[str]:
 
 def test_reading_recipes_loads_no_tensorflow():
     code = (
-        "import zoo, zoo.recipes.recipe, zoo.recipes.keys, zoo.recipes.stacks, zoo.recipes.catalog, zoo.reports.records, zoo.reports.report\n"
+        "import zoo, zoo.recipes.recipe, zoo.recipes.keys, zoo.recipes.stacks, zoo.recipes.catalog\n"
+        "import zoo.reports.records, zoo.reports.report\n"
         "recipe = zoo.get_recipe('fashion_mlp', dropout=0.3); recipe.to_toml(); zoo.list_recipes()"
     )
     assert _loaded(code, ("tensorflow", "keras", "torch")) == []
@@ -91,7 +92,10 @@ def test_commands_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path)
 
 @pytest.mark.slow
 def test_a_users_own_log_level_is_kept():
-    code = "from zoo.reports.console import quiet_tensorflow; import os; quiet_tensorflow(); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    code = (
+        "from zoo.reports.console import quiet_tensorflow; import os; quiet_tensorflow(); "
+        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    )
     assert _python(code, TF_CPP_MIN_LOG_LEVEL="0").stdout.strip() == "0"
     assert _python(code).stdout.strip() == "2"
 
@@ -149,7 +153,7 @@ def test_versions_name_the_code_that_ran():
 
 
 def test_the_named_baseline_stack_and_zoo_baseline_build_the_same_layers():
-    from zoo.nets.network import baseline_recipe
+    from zoo.nets.plain import baseline_recipe
     from zoo.recipes.recipe import parse_recipe
 
     plain_recipe = parse_recipe({"name": "plain", "model": {"hidden": [16, 8]}})  # sets no [stack] key itself

@@ -52,7 +52,7 @@ def test_modern_stack_and_baseline_drops_the_new_levers():
         "fashion_mlp", **{"stack.name": "modern", "stack.activation": "swish"}, label_smoothing=0.1, ema=True
     )
     assert zoo.get_stack("modern").optimizer == "adamw"
-    plain = zoo.nets.network.baseline_recipe(recipe)
+    plain = zoo.nets.plain.baseline_recipe(recipe)
     assert plain.train.label_smoothing == 0.0 and plain.train.ema is False and plain.stack.activation == "sigmoid"
 
 

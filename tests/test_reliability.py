@@ -6,7 +6,7 @@ import pytest
 
 import zoo
 from zoo.cli.main import main
-from zoo.training.trainer import training_status
+from zoo.training.status import training_status
 
 
 def _recipe_file(tmp_path, body: str):

@@ -43,7 +43,7 @@ def test_shipped_resnet_builds_with_global_pooling_and_its_baseline_keeps_the_sh
     kernels = sum(int(np.prod(w.shape)) for w in model.trainable_weights if len(w.shape) > 1)
     assert kernels == estimated_parameters(recipe, (28, 28, 1), 10)
     plain = zoo.baseline(recipe)
-    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in zoo.nets.network.leaf_layers(plain))
+    assert not any(isinstance(leaf, keras.layers.BatchNormalization) for leaf in zoo.nets.network.leaf_layers(plain))
     assert plain.output_shape == model.output_shape == (None, 10)
 
 

@@ -245,7 +245,8 @@ def test_fast_path_matches_this_keras(digits):
         verbose=0,
     )
     assert int(model.optimizer.iterations) == 1237 // 16, (
-        f"zoo.training.fastpath's chunked steps no longer run one optimizer step per batch under Keras {keras.__version__}"
+        "zoo.training.fastpath's chunked steps no longer run one optimizer step per batch under Keras "
+        f"{keras.__version__}"
     )
 
 

@@ -95,7 +95,8 @@ def test_train_on_users_own_arrays(tmp_path):
 
 @pytest.mark.slow
 def test_a_resumed_run_matches_an_uninterrupted_one(tiny_recipe, digits, tmp_path):
-    """Weights, optimizer, data order, dropout masks, early stopping, the plateau schedule and the diagnostics all resume."""
+    """Weights, optimizer, data order, dropout masks, early stopping, the plateau schedule and the diagnostics all
+    resume."""
     recipe = zoo.get_recipe(tiny_recipe, epochs=5, early_stopping_patience=3, schedule="plateau")
     full = zoo.train(recipe, data=digits, out_dir=tmp_path / "full", verbose=0)
     with pytest.raises(KeyboardInterrupt):

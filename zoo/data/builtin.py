@@ -40,7 +40,8 @@ KERAS_CACHE_DIR = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "
 HOW_TO_GET = (
     "To get Fashion-MNIST: on Debian/Ubuntu run `apt-get install dataset-fashion-mnist`; or put the four "
     f"IDX files ({', '.join(IDX_FILES.values())}) in a folder and set ZOO_DATA_DIR to it; or, with "
-    "internet, let TFDS download it (`python -m tensorflow_datasets.scripts.download_and_prepare --datasets=fashion_mnist`)."
+    "internet, let TFDS download it (`python -m tensorflow_datasets.scripts.download_and_prepare "
+    "--datasets=fashion_mnist`)."
 )
 
 
@@ -259,7 +260,8 @@ def select_classes(splits: Splits, classes: list[int], train_size: int | None = 
         or any(not 0 <= c < splits.info.num_classes for c in classes)
     ):
         raise DataError(
-            f"classes = {classes!r} is not allowed; expected two or more distinct ids from 0 to {splits.info.num_classes - 1}"
+            f"classes = {classes!r} is not allowed; expected two or more distinct ids from 0 to "
+            f"{splits.info.num_classes - 1}"
         )
     remap = np.full(splits.info.num_classes, -1, np.int32)
     remap[list(classes)] = np.arange(len(classes))

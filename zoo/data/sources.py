@@ -44,24 +44,18 @@ from typing import Any
 import numpy as np
 
 from zoo.data.builtin import Splits, load, split
+from zoo.data.readers import Raw, image_folder, in_memory, npz, tfds_set
 from zoo.data.tables import Table, read_table
 from zoo.errors import DataError
-from zoo.recipes.catalog import COLOR_MODES, DATASETS, DatasetInfo
+from zoo.recipes.catalog import DATASETS, DatasetInfo
 from zoo.recipes.keys import SCHEMA
 from zoo.recipes.recipe import get_recipe
-from zoo.recipes.schema import Field, check_argument, count_field
+from zoo.recipes.schema import check_argument, count_field
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 # Share of a source without a test split that becomes its test set (fixed seed).
 TEST_FRACTION = 0.2
 _SPLIT_SEED = 12345
-
-
-ALLOWED = (
-    "fashion_mnist, digits, tfds:NAME, an image folder, a .csv/.parquet table, an .npz file, (x, y) arrays, "
-    "a pandas DataFrame with target=, a tf.data.Dataset of (x, y) or zoo Splits"
-)
 
 
 def load_data(
@@ -90,13 +84,13 @@ def load_data(
         return source
     check_argument("task", task, SCHEMA[""]["task"])
     if not isinstance(source, (str, Path)):
-        raw, text = _in_memory(source, target, categorical, numeric)
+        raw, text = in_memory(source, target, categorical, numeric)
         return _splits(raw, text, task, validation_size)
     text = str(source)
     if text in DATASETS:
         return load(text, validation_size or (5000 if text == "fashion_mnist" else 200), download=download)
     if text.startswith("tfds:"):
-        raw = _tfds(text[len("tfds:") :], download)
+        raw = tfds_set(text[len("tfds:") :], download)
     else:
         path = Path(source)
         if not path.exists():
@@ -105,13 +99,13 @@ def load_data(
                 f"an image folder, a {'/'.join(TABLE_SUFFIXES)} table or an .npz file)"
             )
         if path.is_dir():
-            raw = _image_folder(path, image_size, color_mode)
+            raw = image_folder(path, image_size, color_mode)
         elif path.suffix.lower() in TABLE_SUFFIXES:
             if target is None:
                 raise DataError(f"--data {text} is a table: name its target column with --target COLUMN")
             raw = read_table(path, target, categorical, numeric)
         elif path.suffix.lower() == ".npz":
-            raw = _npz(path)
+            raw = npz(path)
         else:
             raise DataError(
                 f"--data {text}: {path.suffix or 'no suffix'} is not a data file zoo reads; expected a folder, "
@@ -120,57 +114,6 @@ def load_data(
     if target is not None and not isinstance(raw, Table):
         raise DataError(f"--target {target} goes with a table; --data {text} is not one")
     return _splits(raw, text, task, validation_size)
-
-
-def _in_memory(source: Any, target: str | None, categorical, numeric) -> tuple[Any, str]:
-    """(raw, its name in messages) for data handed over in memory: arrays, a DataFrame, a tf.data.Dataset."""
-    kind = type(source).__name__
-    if kind == "DataFrame" and hasattr(source, "columns"):
-        if target is None:
-            raise DataError("data is a DataFrame: name its target column with target=COLUMN")
-        return read_table(source, target, categorical, numeric), "DataFrame"
-    if target is not None:
-        raise DataError(f"target={target!r} goes with a table or a DataFrame; data is a {kind}")
-    if isinstance(source, (tuple, list)) and len(source) in (2, 4):
-        arrays = [np.asarray(part) for part in source]
-        pairs = [("x", arrays[0], arrays[1])] + ([("x_test", arrays[2], arrays[3])] if len(arrays) == 4 else [])
-        for name, x, y in pairs:
-            if x.ndim < 2 or y.ndim < 1 or len(x) != len(y):
-                raise DataError(
-                    f"data: {name} has shape {x.shape} and its targets {y.shape}; expected x of shape "
-                    "(examples, features...) and one target per example"
-                )
-        return Raw(*arrays, description="arrays"), "arrays"
-    if hasattr(source, "element_spec") and hasattr(source, "as_numpy_iterator"):
-        return _dataset(source), "tf.data.Dataset"
-    raise DataError(f"data = {kind} is not allowed; expected {ALLOWED}")
-
-
-def _dataset(dataset) -> Raw:
-    """A tf.data.Dataset of (x, y) pairs, batched or not, read once into arrays."""
-    spec = dataset.element_spec
-    if not (isinstance(spec, tuple) and len(spec) == 2):
-        raise DataError(f"data is a tf.data.Dataset whose elements are {spec}; expected (x, y) pairs")
-    # A batched dataset's x has an unknown first dimension; one example's has a fixed shape.
-    batched = spec[0].shape.rank is not None and spec[0].shape.rank >= 1 and spec[0].shape[0] is None
-    pairs = list(dataset.as_numpy_iterator())
-    if not pairs:
-        raise DataError("data is an empty tf.data.Dataset")
-    join = np.concatenate if batched else np.stack
-    return Raw(join([x for x, _ in pairs]), join([y for _, y in pairs]), description="tf.data.Dataset")
-
-
-@dataclasses.dataclass
-class Raw:
-    """A source as read: arrays (test may be None), class names, and the raw-input encoder."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray | None = None
-    y_test: np.ndarray | None = None
-    class_names: tuple[str, ...] | None = None
-    encoder: Any = None
-    description: str = ""
 
 
 def _test_split(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -254,158 +197,6 @@ def _class_ids(y_train, y_test, source: str, names) -> tuple[np.ndarray, np.ndar
     if count < 2:
         raise DataError(f"{source}: y_train holds one class only; a classifier needs at least two")
     return y_train.astype(np.int64), y_test.astype(np.int64), count
-
-
-def _npz(path: Path) -> Raw:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as error:
-        raise DataError(f"{path} is not a readable .npz file ({error})") from None
-    missing = [key for key in ("x_train", "y_train") if key not in arrays]
-    if missing or (("x_test" in arrays) != ("y_test" in arrays)):
-        raise DataError(
-            f"{path} holds {sorted(arrays)}; expected x_train and y_train, and optionally both x_test and y_test"
-        )
-    x = arrays["x_train"]
-    if x.ndim < 2 or not np.issubdtype(x.dtype, np.number):
-        raise DataError(
-            f"{path}: x_train has shape {x.shape} and type {x.dtype}; expected numbers, (examples, features...)"
-        )
-    if "x_test" in arrays and arrays["x_test"].shape[1:] != x.shape[1:]:
-        raise DataError(f"{path}: x_test's examples have shape {arrays['x_test'].shape[1:]}, x_train's {x.shape[1:]}")
-    for key in ("y_train", "y_test"):
-        if key in arrays and len(arrays[key]) != len(arrays["x" + key[1:]]):
-            raise DataError(f"{path}: {key} has {len(arrays[key])} entries for {len(arrays['x' + key[1:]])} examples")
-    return Raw(
-        x.astype(np.float32),
-        arrays["y_train"],
-        arrays.get("x_test"),
-        arrays.get("y_test"),
-        description=f"arrays in {path}",
-    )
-
-
-def _image_files(folder: Path) -> dict[str, list[Path]]:
-    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    files = {c.name: sorted(f for f in c.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES) for c in classes}
-    files = {name: found for name, found in files.items() if found}
-    if not files:
-        raise DataError(
-            f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)}) in class subfolders; expected "
-            f"{folder}/<class name>/<image files>"
-        )
-    if len(files) < 2:
-        raise DataError(
-            f"{folder} holds one class ({next(iter(files))}); a classifier needs two or more class subfolders"
-        )
-    return files
-
-
-def _image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: str | None = None) -> Raw:
-    """Every image of the folder, checked with PIL first so a bad file is named, then read by Keras."""
-    import keras
-    from PIL import Image, UnidentifiedImageError
-
-    sizes, modes = {}, set()
-    for name, found in _image_files(folder).items():
-        for path in found:
-            try:
-                with Image.open(path) as image:
-                    sizes.setdefault((image.height, image.width), path)
-                    modes.add(image.mode)
-            except (UnidentifiedImageError, OSError) as error:
-                raise DataError(f"{path} is not a readable image ({error})") from None
-    if image_size is None and len(sizes) > 1:
-        (a, first), (b, second) = list(sizes.items())[:2]
-        raise DataError(
-            f"{folder} holds images of different sizes ({first}: {a[0]}x{a[1]}, {second}: {b[0]}x{b[1]}); "
-            "pass --image-size HEIGHT,WIDTH to resize them all"
-        )
-    height, width = image_size or next(iter(sizes))
-    if color_mode is None:
-        color_mode = "grayscale" if modes <= {"L", "1"} else "rgb"
-    check_argument("--color-mode", color_mode, Field(str, None, "colour mode", choices=COLOR_MODES), DataError)
-    dataset = keras.utils.image_dataset_from_directory(
-        folder,
-        labels="inferred",
-        label_mode="int",
-        color_mode=color_mode,
-        image_size=(height, width),
-        batch_size=None,
-        shuffle=False,
-        verbose=False,
-    )
-    pairs = list(dataset.as_numpy_iterator())
-    x = np.stack([image for image, _ in pairs]).astype(np.float32)
-    y = np.array([label for _, label in pairs])
-    return Raw(
-        x / 255,
-        y,
-        class_names=tuple(dataset.class_names),
-        encoder=_pixel_encoder(x.shape[1:]),
-        description=f"{len(y)} {height}x{width} {color_mode} images in {folder}",
-    )
-
-
-def _pixel_encoder(shape: tuple[int, ...]):
-    """Raw pixel values 0-255 -> the [0, 1] the net trains on."""
-    import keras
-
-    inputs = keras.Input(shape, name="pixels")
-    return keras.Model(inputs, keras.layers.Rescaling(1 / 255, name="scale")(inputs), name="encoder")
-
-
-def _tfds(name: str, download: bool) -> Raw:
-    """A TFDS set's train and test splits: prepared data first, then (if allowed) a download."""
-    import os
-
-    import tensorflow_datasets as tfds  # slow to import; only when TFDS is really used
-
-    data_dir = os.environ.get("TFDS_DATA_DIR") or str(Path.home() / "tensorflow_datasets")  # read now, not at import
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError:
-        known = tfds.list_builders(with_community_datasets=False)
-        raise DataError(
-            f"tfds:{name} is not a TFDS dataset{_close(name, known)}; see https://www.tensorflow.org/datasets/catalog"
-        ) from None
-    if not builder.is_prepared():
-        if not download:
-            raise DataError(_unprepared(name, builder))
-        try:
-            builder.download_and_prepare()
-        except Exception as error:  # TFDS raises many kinds for a machine offline; the remedy is the same
-            raise DataError(
-                _unprepared(name, builder) + f" (the download failed: {str(error).splitlines()[0][:200]})"
-            ) from None
-    try:
-        train, test = tfds.as_numpy(builder.as_dataset(split=["train", "test"], batch_size=-1, as_supervised=True))
-    except (KeyError, ValueError) as error:
-        raise DataError(f"tfds:{name} needs a train and a test split with (image, label) pairs ({error})") from None
-    info = builder.info.features["label"] if "label" in builder.info.features else None
-    names = tuple(info.names) if info is not None and hasattr(info, "names") else None
-    x_train, x_test = train[0].astype(np.float32), test[0].astype(np.float32)
-    encoder = None
-    if x_train.ndim == 4 and train[0].dtype == np.uint8:  # images: train at [0, 1], save a model that takes 0-255
-        x_train, x_test = x_train / 255, x_test / 255
-        encoder = _pixel_encoder(x_train.shape[1:])
-    return Raw(x_train, train[1], x_test, test[1], class_names=names, encoder=encoder, description=f"TFDS {name}")
-
-
-def _close(name: str, known: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=3)
-    return f" (did you mean {', '.join('tfds:' + c for c in close)}?)" if close else ""
-
-
-def _unprepared(name: str, builder) -> str:
-    return (
-        f"tfds:{name} is not prepared in {builder.data_dir} and this machine cannot download it; prepare it on a "
-        f'machine with internet (`tfds build {name}` or `python -c "import tensorflow_datasets as tfds; '
-        f"tfds.load('{name}')\"`), then copy ~/tensorflow_datasets/{name} here or set TFDS_DATA_DIR to its parent"
-    )
 
 
 def fitted(recipe, splits: Splits):

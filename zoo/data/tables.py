@@ -202,16 +202,8 @@ def read_table(
     kinds = {}
     for column in features.columns:
         values = features[column]
-        is_number = values.dtype.kind in "iuf"
-        kinds[column] = (
-            "numeric"
-            if column in forced_numeric
-            else "categorical"
-            if column in forced_categorical
-            else "numeric"
-            if is_number
-            else "categorical"
-        )
+        forced = "numeric" if column in forced_numeric else "categorical" if column in forced_categorical else None
+        kinds[column] = forced or ("numeric" if values.dtype.kind in "iuf" else "categorical")
         if kinds[column] == "numeric":
             features[column] = _numeric(path, column, values)
         else:
@@ -219,14 +211,8 @@ def read_table(
     target_values = frame[target].to_numpy()
     if not np.issubdtype(target_values.dtype, np.number):  # text or booleans: class names
         target_values = target_values.astype(str)
-    return Table(
-        path,
-        features,
-        target_values,
-        target,
-        [c for c in features.columns if kinds[c] == "numeric"],
-        [c for c in features.columns if kinds[c] == "categorical"],
-    )
+    by_kind = {kind: [c for c in features.columns if kinds[c] == kind] for kind in ("numeric", "categorical")}
+    return Table(path, features, target_values, target, by_kind["numeric"], by_kind["categorical"])
 
 
 def _numeric(path: Path, column: str, values):

@@ -143,7 +143,8 @@ def _summary(runs, depths, activations) -> dict[str, Any]:
 
 
 def _agreement(rows: dict[str, Any]) -> tuple[int, int]:
-    """Pairs of the guide's ranked activations (different places) that our medians order the same way, and all such pairs."""
+    """Pairs of the guide's ranked activations (different places) that our medians order the same way, and all such
+    pairs."""
     ranked = [a for a in GUIDE if a in rows]
     pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1 :] if GUIDE[a] < GUIDE[b]]
     agree = sum(rows[a]["test_accuracy"]["median"] > rows[b]["test_accuracy"]["median"] for a, b in pairs)
@@ -155,9 +156,12 @@ def _report(results: dict[str, Any]) -> str:
     lines = [
         "# The activation ranking, measured (Fashion-MNIST)",
         "",
-        f"A dense net of {width}-unit layers at depths {', '.join(map(str, results['depths']))}; each activation with its own",
-        "initializer (Glorot: sigmoid, tanh; LeCun: SELU; He: the rest), no BatchNorm, no dropout, Adam 1e-3, batches of 64,",
-        f"{epochs} epochs for every run; seeds {results['seeds']}. Epochs to target: the median first epoch whose validation",
+        f"A dense net of {width}-unit layers at depths {', '.join(map(str, results['depths']))}; each activation "
+        "with its own",
+        "initializer (Glorot: sigmoid, tanh; LeCun: SELU; He: the rest), no BatchNorm, no dropout, Adam 1e-3, "
+        "batches of 64,",
+        f"{epochs} epochs for every run; seeds {results['seeds']}. Epochs to target: the median first epoch whose "
+        "validation",
         f"accuracy reaches {results['target']} (— when most seeds never do).",
         "",
     ]

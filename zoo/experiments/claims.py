@@ -26,7 +26,8 @@ import numpy as np
 from zoo.data.builtin import load
 from zoo.experiments.activations import epochs_to
 from zoo.experiments.common import plain_mlp
-from zoo.nets.network import BASELINE_OVERRIDES, build_for
+from zoo.nets.network import build_for
+from zoo.nets.plain import BASELINE_OVERRIDES
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.training.pretrain import hidden_dense_layers
@@ -113,7 +114,8 @@ def optimizer_claim(folder: Path, seeds, epochs: int = 10, target: float = 0.87)
 def depth_claim(
     folder: Path, seeds, depth: int = 6, width: int = 256, epochs: int = 10, rate: float = 1.0
 ) -> dict[str, Any]:
-    """A deep sigmoid net (the plain practice: N(0, 1/fan_in), SGD) against the shallow net of its last two hidden layers.
+    """A deep sigmoid net (the plain practice: N(0, 1/fan_in), SGD) against the shallow net of its last two hidden
+    layers.
 
     The rate, 1.0, is the one the pretrain experiment picked on validation for this 6 x 256 net from random init.
     """
@@ -168,8 +170,10 @@ def report(results: dict[str, Any]) -> str:
     lines = [
         "# The founding claims, each tested (Fashion-MNIST)",
         "",
-        "One row per claim from zoo's founding material: the claim in its own words, what we measured (command, setting,",
-        f"seeds {results['seeds']}, numbers: medians over seeds unless stated), and a verdict. Rows marked *read* quote the",
+        "One row per claim from zoo's founding material: the claim in its own words, what we measured (command, "
+        "setting,",
+        f"seeds {results['seeds']}, numbers: medians over seeds unless stated), and a verdict. Rows marked *read* "
+        "quote the",
         "committed results of their own experiment.",
         "",
         "| claim | measurement | verdict |",
@@ -232,7 +236,8 @@ def _dropout_row(dropout):
         gain = 100 * (statistics.median(on["test_accuracy"]) - statistics.median(off["test_accuracy"]))
         gains.append(gain)
         parts.append(
-            f"2 x {width}: {statistics.median(off['test_accuracy']):.4f} without, {statistics.median(on['test_accuracy']):.4f} with ({gain:+.1f} "
+            f"2 x {width}: {statistics.median(off['test_accuracy']):.4f} without, "
+            f"{statistics.median(on['test_accuracy']):.4f} with ({gain:+.1f} "
             f"points; train-validation gap without dropout {100 * off['overfit_gap']:.1f} points)"
         )
     verdict = (
@@ -254,7 +259,8 @@ def _optimizer_row(optimizer):
     rows_ = optimizer["rows"]
     parts = [
         f"{name}: epoch {row['epochs_to_target']:g}, {row['seconds_to_target'] or 0:.0f} s "
-        f"({row['reached']} of {len(row['test_accuracy'])} seeds reach it; test {statistics.median(row['test_accuracy']):.4f})"
+        f"({row['reached']} of {len(row['test_accuracy'])} seeds reach it; test "
+        f"{statistics.median(row['test_accuracy']):.4f})"
         if row["epochs_to_target"]
         else f"{name}: does not reach it in {optimizer['epochs']} epochs "
         f"(test {statistics.median(row['test_accuracy']):.4f})"
@@ -298,7 +304,8 @@ def _depth_row(depth):
     return (
         "A deep net trained from random init performs about like the shallow net made of its last few layers, "
         "because the first layers barely learn",
-        f"sigmoid {depth['depth']} x {depth['width']} vs 2 x {depth['width']}, N(0, 1/fan_in), SGD {depth['learning_rate']:g}, "
+        f"sigmoid {depth['depth']} x {depth['width']} vs 2 x {depth['width']}, N(0, 1/fan_in), SGD "
+        f"{depth['learning_rate']:g}, "
         f"{depth['epochs']} epochs: test {deep:.4f} vs {shallow:.4f}; ‖W_end - W_0‖ / ‖W_0‖ per hidden layer of the "
         f"deep net, input side first: {change}",
         verdict,

@@ -180,34 +180,22 @@ def run(
 
 
 def _report(results: dict[str, Any]) -> str:
-    cap = results["max_iterations"]
-    lines = [
-        "# Failure 3: architecture and conditioning (Shalev-Shwartz, Shamir and Shammah 2017, section 4)",
-        "",
-        "Decode the three kinks of a piecewise-linear curve on n points. Full-batch gradient descent on 2,000 curves from",
-        "zero weights at step 1 / lambda_max(Hessian); iterations until the held-out squared error is below",
-        f"{results['epsilon']:g} of that of predicting zero (checked at 1, 1.5, 2, 3, 5, 7, 10, ... iterations; cap {cap:,}).",
-        "",
-        "| learner | n | condition number | iterations to the error | error at the cap |",
-        "|---|---|---|---|---|",
-    ]
-    for run in results["runs"]:
-        lines.append(
-            f"| {run['kind'].replace('_', ' ')} | {run['n']} | {run['condition_number']:.3g} | "
-            f"{run['iterations'] if run['iterations'] is not None else f'> {cap:,}'} | {run['final_relative_error']:.3g} |"
-        )
+    lines = _runs_table(results)
     slopes = results["slopes"]
     shown = lambda v: "n/a (fewer than two sizes reached the error)" if v is None else f"{v:.2f}"
     lines += [
         "",
         "## Paper against measurement",
         "",
-        "Growth with n: the slope of log iterations (sizes that reached the error), or of log condition number, against log n.",
+        "Growth with n: the slope of log iterations (sizes that reached the error), or of log condition number, "
+        "against log n.",
         "",
         "| learner | paper | iterations measured | condition number measured |",
         "|---|---|---|---|",
-        f"| fully connected | Omega(n^3.5) | n^{shown(slopes['fully_connected'])} | n^{slopes['fully_connected_condition']:.2f} |",
-        f"| convolutional | Theta(n^3) | n^{shown(slopes['convolutional'])} | n^{slopes['convolutional_condition']:.2f} |",
+        f"| fully connected | Omega(n^3.5) | n^{shown(slopes['fully_connected'])} | "
+        f"n^{slopes['fully_connected_condition']:.2f} |",
+        f"| convolutional | Theta(n^3) | n^{shown(slopes['convolutional'])} | "
+        f"n^{slopes['convolutional_condition']:.2f} |",
         "| convolutional, whitened | O(log 1/epsilon), whatever n | "
         f"{', '.join(str(r['iterations']) for r in results['runs'] if r['kind'] == 'whitened')} | 1 by construction |",
         "",
@@ -217,9 +205,12 @@ def _report(results: dict[str, Any]) -> str:
     fast = all(i is not None and i <= 10 for i in whitened)
     reproduced = fast and 2.5 <= conv <= 4 and fc >= 3.5
     lines += [
-        f"**Verdict: {'reproduced' if reproduced else 'partly reproduced'}.** Gradient descent needs about kappa log(1/epsilon) "
-        "iterations, kappa the condition number of the inputs it sees. Here the convolutional learner's kappa grows like "
-        f"n^{conv:.1f} and the fully connected one's like n^{fc:.1f} (on the subspace the curves span), so the bigger the "
+        f"**Verdict: {'reproduced' if reproduced else 'partly reproduced'}.** Gradient descent needs about kappa "
+        "log(1/epsilon) "
+        "iterations, kappa the condition number of the inputs it sees. Here the convolutional learner's kappa grows "
+        "like "
+        f"n^{conv:.1f} and the fully connected one's like n^{fc:.1f} (on the subspace the curves span), so the "
+        "bigger the "
         "curve the slower both learn, although the convolution has only three weights; whitening the windows sets "
         f"kappa to 1 and gradient descent then needs {max((i or 0) for i in whitened)} iteration(s) at every n. The "
         "architecture decides the parameter count; the conditioning decides the speed.",
@@ -231,3 +222,27 @@ def _report(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _runs_table(results: dict[str, Any]):
+    """The report's setup and its table of runs."""
+    cap = results["max_iterations"]
+    lines = [
+        "# Failure 3: architecture and conditioning (Shalev-Shwartz, Shamir and Shammah 2017, section 4)",
+        "",
+        "Decode the three kinks of a piecewise-linear curve on n points. Full-batch gradient descent on 2,000 curves "
+        "from",
+        "zero weights at step 1 / lambda_max(Hessian); iterations until the held-out squared error is below",
+        f"{results['epsilon']:g} of that of predicting zero (checked at 1, 1.5, 2, 3, 5, 7, 10, ... iterations; cap "
+        f"{cap:,}).",
+        "",
+        "| learner | n | condition number | iterations to the error | error at the cap |",
+        "|---|---|---|---|---|",
+    ]
+    for run in results["runs"]:
+        lines.append(
+            f"| {run['kind'].replace('_', ' ')} | {run['n']} | {run['condition_number']:.3g} | "
+            f"{run['iterations'] if run['iterations'] is not None else f'> {cap:,}'} | "
+            f"{run['final_relative_error']:.3g} |"
+        )
+    return lines

@@ -48,13 +48,29 @@ def run(
     ]
     recurrent = recurrent_runs(runs_dir, epochs)
     results = {"experiment": "exploding", "epochs": epochs, "runs": runs + recurrent, **stamp(started)}
+    lines = _report(runs, recurrent, epochs, results["seconds"])
+    steps = {
+        run["label"]: [{"iteration": step["step"] + 1, "metric": step["weight_grad_norm"][0]} for step in run["steps"]]
+        for run in recurrent
+    }
+    figure = iteration_curves_figure(
+        steps, "tanh SimpleRNN, SGD 0.5: recurrent kernel's gradient norm", "||dC/dW|| on a fixed batch", log_y=True
+    )
+    figure.axes[0].set_xlabel("training step")
+    write_gradient_results(out_dir, results, "\n".join(lines), {"rnn-steps.png": figure})
+    return results
+
+
+def _report(runs: list[dict[str, Any]], recurrent: list[dict[str, Any]], epochs: int, seconds: float) -> list[str]:
+    """The report's lines: the dense net with and without clipping, then the recurrent runs."""
     lines = [
         "# Exploding gradients and gradient clipping (Fashion-MNIST)",
         "",
         "10 hidden ReLU layers of 100 units, weights N(0, 0.2^2) (He would be 0.14), no BatchNorm, plain SGD at 0.05,",
         f"{epochs} epochs. Gradient norms per layer on a fixed batch of 1,000 training examples.",
         "",
-        "| run | largest layer ‖dC/dW‖ at init | training loss, epoch 1 | diverged (loss inf or NaN) | epochs run | test accuracy |",
+        "| run | largest layer ‖dC/dW‖ at init | training loss, epoch 1 | diverged (loss inf or NaN) | epochs run | "
+        "test accuracy |",
         "|---|---|---|---|---|---|",
     ]
     for run in runs[:2]:
@@ -71,17 +87,8 @@ def run(
         "step bounded and the same net trains.",
     ]
     lines += _recurrent_report(recurrent)
-    lines += ["", f"Regenerate: `zoo experiment exploding` ({results['seconds']} s on this run's machine).", ""]
-    steps = {
-        run["label"]: [{"iteration": step["step"] + 1, "metric": step["weight_grad_norm"][0]} for step in run["steps"]]
-        for run in recurrent
-    }
-    figure = iteration_curves_figure(
-        steps, "tanh SimpleRNN, SGD 0.5: recurrent kernel's gradient norm", "||dC/dW|| on a fixed batch", log_y=True
-    )
-    figure.axes[0].set_xlabel("training step")
-    write_gradient_results(out_dir, results, "\n".join(lines), {"rnn-steps.png": figure})
-    return results
+    lines += ["", f"Regenerate: `zoo experiment exploding` ({seconds} s on this run's machine).", ""]
+    return lines
 
 
 class StepNorms(keras.callbacks.Callback):
@@ -157,9 +164,11 @@ def _recurrent_report(runs: list[dict[str, Any]]) -> list[str]:
         "",
         "A plain tanh SimpleRNN of 128 units reads each image as 28 rows of 28 pixels (orthogonal recurrent init, no",
         "BatchNorm or dropout) and a softmax reads its last state; plain SGD at 0.5, batches of 128. The recurrent",
-        "kernel's ||dC/dW|| on a fixed batch of 256 training images after each of the first 30 steps, then every 10 up to 300:",
+        "kernel's ||dC/dW|| on a fixed batch of 256 training images after each of the first 30 steps, then every 10 "
+        "up to 300:",
         "",
-        "| run | ‖dC/dW‖ after step 1 | largest (at step) | after step 300 | mean loss, steps 1-300 | training loss per epoch | status | test accuracy |",
+        "| run | ‖dC/dW‖ after step 1 | largest (at step) | after step 300 | mean loss, steps 1-300 | training loss "
+        "per epoch | status | test accuracy |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
@@ -167,7 +176,8 @@ def _recurrent_report(runs: list[dict[str, Any]]) -> list[str]:
         losses = ", ".join(f"{loss:.3g}" for loss in run["history"]["loss"])
         peak = max(range(len(norms)), key=norms.__getitem__)
         lines.append(
-            f"| {run['label']} | {norms[0]:.3g} | {norms[peak]:.3g} ({run['steps'][peak]['step'] + 1}) | {norms[-1]:.3g} | "
+            f"| {run['label']} | {norms[0]:.3g} | {norms[peak]:.3g} ({run['steps'][peak]['step'] + 1}) | "
+            f"{norms[-1]:.3g} | "
             f"{run['steps'][-1]['loss']:.3g} | "
             f"{losses} | {'diverged' if run['diverged'] else 'trains'} | {run['test_accuracy']:.4f} |"
         )

@@ -169,17 +169,22 @@ def _report(results: dict[str, Any]) -> str:
         "# Failure 4: flat activations (Shalev-Shwartz, Shamir and Shammah 2017, section 5)",
         "",
         "Learn y = u(v . x + b), u a staircase (zero derivative almost everywhere), from fresh batches of 256.",
-        f"Squared error of each learner's prediction of y on 2,560 fresh examples; median over seeds {results['seeds']}.",
+        "Squared error of each learner's prediction of y on 2,560 fresh examples; median over seeds "
+        f"{results['seeds']}.",
         "",
         "| learner | steps | held-out squared error | training seconds |",
         "|---|---|---|---|",
     ]
     for method, row in summary.items():
         lines.append(
-            f"| {method.replace('_', ' ')} | {row['steps']:,} | {row['median_error']:.3g} | {row['median_seconds']:.1f} |"
+            f"| {method.replace('_', ' ')} | {row['steps']:,} | {row['median_error']:.3g} | "
+            f"{row['median_seconds']:.1f} |"
         )
     fastest = min(summary, key=lambda m: summary[m]["median_seconds"])
     reproduced = best == fastest == "forward_only"
+    verdict = (
+        "reproduced" if reproduced else "partly reproduced" if "forward_only" in (best, fastest) else "not reproduced"
+    )
     lines += [
         "",
         "## Paper against measurement",
@@ -189,10 +194,12 @@ def _report(results: dict[str, Any]) -> str:
         f"| forward-only is the most accurate | lowest error: {best.replace('_', ' ')} |",
         f"| forward-only is the fastest | fastest: {fastest.replace('_', ' ')} |",
         "",
-        f"**Verdict: {'reproduced' if reproduced else 'partly reproduced' if 'forward_only' in (best, fastest) else 'not reproduced'}.** "
+        f"**Verdict: {verdict}.** "
         "A flat activation passes no gradient; replacing its derivative by the identity on the way back (zoo's "
-        "`ForwardOnly(Staircase(levels))`) keeps the true function on the way forward and trains the linear map under it "
-        "directly, where the smooth stand-in trades accuracy for a gradient and the generic MLPs must learn the staircase "
+        "`ForwardOnly(Staircase(levels))`) keeps the true function on the way forward and trains the linear map "
+        "under it "
+        "directly, where the smooth stand-in trades accuracy for a gradient and the generic MLPs must learn the "
+        "staircase "
         "from scratch.",
         "",
         "Curves (seed 0): [flat.png](flat.png).",

@@ -69,19 +69,7 @@ def run(
                 out_dir=runs_dir / f"step{index}-seed{seed}",
             )
             m = result.metrics
-            rows.append(
-                {
-                    "step": index,
-                    "label": label,
-                    "seed": seed,
-                    "test_accuracy": m["test_accuracy"],
-                    "best_val_accuracy": m["best_val_accuracy"],
-                    "train_seconds": m["train_seconds"],
-                    "epochs_run": m["epochs_run"],
-                    "val_accuracy": m["history"].get("val_accuracy", []),
-                    "recipe": step.to_dict(),
-                }
-            )
+            rows.append({"step": index, "label": label, "seed": seed, **_measured(m), "recipe": step.to_dict()})
             print(
                 f"[{time.perf_counter() - started:6.0f} s] {label}, seed {seed}: test {m['test_accuracy']:.4f}, "
                 f"validation {m['best_val_accuracy']:.4f}, {m['train_seconds']:.0f} s",
@@ -108,6 +96,12 @@ def run(
     }
     write_results(out_dir, results, _report(results))
     return results
+
+
+def _measured(metrics: dict[str, Any]) -> dict[str, Any]:
+    """What the table keeps of one run's metrics.json."""
+    keys = ("test_accuracy", "best_val_accuracy", "train_seconds", "epochs_run")
+    return {**{key: metrics[key] for key in keys}, "val_accuracy": metrics["history"].get("val_accuracy", [])}
 
 
 def _report(results: dict[str, Any]) -> str:

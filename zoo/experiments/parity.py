@@ -203,28 +203,74 @@ def run(
 
 
 def _report(results: dict[str, Any]) -> str:
+    lines = _tables(results)
+    runs = {(r["d"], r["stack"]): r for r in results["runs"]}
+    dims = sorted({d for d, _ in runs})
+    slope = results["log2_variance_slope"]
+    stuck = [d for d in dims if runs[(d, "paper")]["final_accuracy"] < 0.6]
+    default_stuck = [d for d in dims if runs[(d, "default")]["final_accuracy"] < 0.6]
+    learned = [d for d in dims if runs[(d, "paper")]["final_accuracy"] >= 0.9]
+    lines += [
+        "## Paper against measurement",
+        "",
+        "| claim | measured here |",
+        "|---|---|",
+        "| the paper net learns small d and makes no progress around d = 30 | learns d = "
+        f"{', '.join(map(str, learned)) or 'none'}; "
+        f"at chance (< 0.6) for d = {', '.join(map(str, stuck)) or 'none'} |",
+        f"| the gradient's variance over targets shrinks like 2^-d | log2 slope {slope:.2f} |",
+        "| (zoo's question) the default stack rescues it | at chance for d = "
+        f"{', '.join(map(str, default_stuck)) or 'none'} |",
+        "",
+    ]
+    reproduced = 30 in stuck and all(d in learned for d in dims if d <= 10) and -1.3 <= slope <= -0.7
+    lines += [
+        f"**Verdict: {'reproduced' if reproduced else 'partly reproduced'}.** "
+        + (
+            "The gradient carries exponentially little information about which parity is the target, and the default "
+            "stack (He init, BatchNorm, ELU, dropout, Adam) does not change that: here it fails at least as early as "
+            "the paper's plain net."
+            if reproduced
+            else "See the table for where the numbers depart from the paper."
+        ),
+        "",
+        "Curves: [paper.png](paper.png), [default.png](default.png); variance: "
+        "[gradient_variance.png](gradient_variance.png).",
+        "",
+        f"Regenerate: `zoo experiment parity` ({results['seconds']} s on this run's machine).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _tables(results: dict[str, Any]):
+    """The report's setup and its two tables: accuracy per d and the gradient's variance."""
     runs = {(r["d"], r["stack"]): r for r in results["runs"]}
     dims = sorted({d for d, _ in runs})
     lines = [
         "# Failure 1: parities (Shalev-Shwartz, Shamir and Shammah 2017, section 2.1)",
         "",
         "One random parity of d bits (each bit in the subset with probability 1/2), fresh batches of 128 every step,",
-        f"{results['steps']:,} iterations, accuracy on 2,000 fresh examples. Paper net: Dense(10 d, ReLU) -> Dense(1), hinge",
+        f"{results['steps']:,} iterations, accuracy on 2,000 fresh examples. Paper net: Dense(10 d, ReLU) -> "
+        "Dense(1), hinge",
         "loss, SGD at 0.01. Default stack: the same width as a zoo dense_block (He init, BatchNorm, ELU, dropout 0.2),",
         "softmax cross-entropy, Adam at 1e-3.",
         "",
-        "| d | subset size | paper net: final accuracy | iterations to 0.9 | default stack: final accuracy | iterations to 0.9 |",
+        "| d | subset size | paper net: final accuracy | iterations to 0.9 | default stack: final accuracy | "
+        "iterations to 0.9 |",
         "|---|---|---|---|---|---|",
     ]
     for d in dims:
         paper, default = runs[(d, "paper")], runs[(d, "default")]
         lines.append(
-            f"| {d} | {paper['subset_size']} | {paper['final_accuracy']:.3f} | {paper['iterations_to_0.9'] or 'never'} | "
+            f"| {d} | {paper['subset_size']} | {paper['final_accuracy']:.3f} | "
+            f"{paper['iterations_to_0.9'] or 'never'} | "
             f"{default['final_accuracy']:.3f} | {default['iterations_to_0.9'] or 'never'} |"
         )
     lines += [
         "",
-        "Gradient variance over 64 random target parities at the paper net's initialization, exact over all 2^d inputs:",
+        "Gradient variance over 64 random target parities at the paper net's initialization, exact over all 2^d "
+        "inputs:",
         "",
         "| d | variance | Theorem 1 bound | variance x 2^d |",
         "|---|---|---|---|",
@@ -240,34 +286,4 @@ def _report(results: dict[str, Any]) -> str:
         "over 64 sampled targets, so a point can sit a little above the bound, which is over all 2^d parities.",
         "",
     ]
-    stuck = [d for d in dims if runs[(d, "paper")]["final_accuracy"] < 0.6]
-    default_stuck = [d for d in dims if runs[(d, "default")]["final_accuracy"] < 0.6]
-    learned = [d for d in dims if runs[(d, "paper")]["final_accuracy"] >= 0.9]
-    lines += [
-        "## Paper against measurement",
-        "",
-        "| claim | measured here |",
-        "|---|---|",
-        f"| the paper net learns small d and makes no progress around d = 30 | learns d = {', '.join(map(str, learned)) or 'none'}; "
-        f"at chance (< 0.6) for d = {', '.join(map(str, stuck)) or 'none'} |",
-        f"| the gradient's variance over targets shrinks like 2^-d | log2 slope {slope:.2f} |",
-        f"| (zoo's question) the default stack rescues it | at chance for d = {', '.join(map(str, default_stuck)) or 'none'} |",
-        "",
-    ]
-    reproduced = 30 in stuck and all(d in learned for d in dims if d <= 10) and -1.3 <= slope <= -0.7
-    lines += [
-        f"**Verdict: {'reproduced' if reproduced else 'partly reproduced'}.** "
-        + (
-            "The gradient carries exponentially little information about which parity is the target, and the default "
-            "stack (He init, BatchNorm, ELU, dropout, Adam) does not change that: here it fails at least as early as "
-            "the paper's plain net."
-            if reproduced
-            else "See the table for where the numbers depart from the paper."
-        ),
-        "",
-        "Curves: [paper.png](paper.png), [default.png](default.png); variance: [gradient_variance.png](gradient_variance.png).",
-        "",
-        f"Regenerate: `zoo experiment parity` ({results['seconds']} s on this run's machine).",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines

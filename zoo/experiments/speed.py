@@ -273,6 +273,37 @@ def _other_versions() -> dict[str, str]:
 
 def speed_report(results: dict[str, Any]) -> str:
     """The Markdown report: one row per recipe, ratios, and how close zoo gets to the matmul peak."""
+    lines = _throughput_lines(results)
+    clock = {row["variant"]: row for row in results["time_to_accuracy"]}
+
+    def shown(row):
+        if row["seconds"] is not None:
+            return f"{row['seconds']:.0f} s ({row['epochs']} epochs)"
+        limit = row.get("time_limit")
+        cut = (
+            f" (stopped at its {limit:.0f} s limit, {results['keras_time_factor']:g}x zoo's time)"
+            if limit and row["seconds_run"] > limit
+            else ""
+        )
+        return f"not reached in {row['epochs']} epochs, {row['seconds_run']:.0f} s{cut}"
+
+    lines += [
+        "",
+        f"Time to {clock['zoo']['target']:g} validation accuracy, fashion_mlp (validation once per epoch): zoo "
+        f"{shown(clock['zoo'])}, test accuracy {clock['zoo']['test_accuracy_at_stop']:.4f} there; plain Keras fit "
+        f"{shown(clock['keras'])}, test accuracy {clock['keras']['test_accuracy_at_stop']:.4f}.",
+        "",
+        f"Regenerate: `zoo experiment speed` ({results['seconds']} s on this run's machine: {results['cpu_count']} "
+        "CPUs; "
+        + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if k in ("keras", "tensorflow", "torch", "jax"))
+        + ").",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _throughput_lines(results: dict[str, Any]):
+    """The report's setup and its throughput table."""
     ratio = lambda value: f"{value:.2f}x" if value is not None else "-"
     rate = lambda row, v: (
         f"{row['median_examples_per_second'][v]:,.0f}" if v in row["median_examples_per_second"] else "-"
@@ -293,12 +324,14 @@ def speed_report(results: dict[str, Any]) -> str:
         "after the others (Keras picks its backend once per process). "
         f"Matmul peak (2048x2048 float32, TensorFlow, median of 3): {results['matmul_peak_gflops']:.1f} GFLOP/s.",
         "",
-        "| recipe | batch | XLA | zoo | Keras fit | expert fit | PyTorch eager | JAX | zoo / Keras | zoo / expert | zoo / PyTorch | JAX / zoo | zoo GFLOP/s (of peak) |",
+        "| recipe | batch | XLA | zoo | Keras fit | expert fit | PyTorch eager | JAX | zoo / Keras | zoo / expert | "
+        "zoo / PyTorch | JAX / zoo | zoo GFLOP/s (of peak) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         lines.append(
-            f"| {row['recipe']} | {row['batch_size']} | {'on' if row['xla'] is True else 'off' if row['xla'] is False else 'Keras'} | "
+            f"| {row['recipe']} | {row['batch_size']} | "
+            f"{'on' if row['xla'] is True else 'off' if row['xla'] is False else 'Keras'} | "
             f"{rate(row, 'zoo')} | {rate(row, 'keras')} | {rate(row, 'expert')} | {rate(row, 'torch')} | "
             f"{rate(row, 'jax')} | {ratio(row['zoo_vs_keras'])} | {ratio(row.get('zoo_vs_expert'))} | "
             f"{ratio(row['zoo_vs_torch'])} | {ratio(row['jax_vs_zoo'])} | "
@@ -309,28 +342,4 @@ def speed_report(results: dict[str, Any]) -> str:
     for row in results["rows"]:
         for variant, why in row["failures"].items():
             lines += ["", f"{row['recipe']}: {variant} failed: {why}."]
-    clock = {row["variant"]: row for row in results["time_to_accuracy"]}
-
-    def shown(row):
-        if row["seconds"] is not None:
-            return f"{row['seconds']:.0f} s ({row['epochs']} epochs)"
-        limit = row.get("time_limit")
-        cut = (
-            f" (stopped at its {limit:.0f} s limit, {results['keras_time_factor']:g}x zoo's time)"
-            if limit and row["seconds_run"] > limit
-            else ""
-        )
-        return f"not reached in {row['epochs']} epochs, {row['seconds_run']:.0f} s{cut}"
-
-    lines += [
-        "",
-        f"Time to {clock['zoo']['target']:g} validation accuracy, fashion_mlp (validation once per epoch): zoo "
-        f"{shown(clock['zoo'])}, test accuracy {clock['zoo']['test_accuracy_at_stop']:.4f} there; plain Keras fit "
-        f"{shown(clock['keras'])}, test accuracy {clock['keras']['test_accuracy_at_stop']:.4f}.",
-        "",
-        f"Regenerate: `zoo experiment speed` ({results['seconds']} s on this run's machine: {results['cpu_count']} CPUs; "
-        + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if k in ("keras", "tensorflow", "torch", "jax"))
-        + ").",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines

@@ -47,39 +47,10 @@ def run(
     rows = []
     for seed in range(seeds):
         task = select_classes(data, list(held_out), train_size=train_size, seed=seed)
-        scratch = train(
-            get_recipe(
-                recipe,
-                name="task_b_scratch",
-                epochs=epochs,
-                seed=seed,
-                early_stopping_patience=0,
-                steps_per_execution=1,
-            ),
-            data=task,
-            out_dir=runs_dir / f"scratch-seed{seed}",
-            verbose=0,
-        )
-        keras.utils.set_random_seed(seed)
-        reused, _ = fine_tune(
-            source.model,
-            task,
-            head_epochs=epochs // 2,
-            tune_epochs=epochs - epochs // 2,
-            batch_size=recipe.train.batch_size,
-            seed=seed,
-        )
-        reused_accuracy = float(
-            reused.evaluate(*task.arrays["test"], batch_size=recipe.train.batch_size, verbose=0, return_dict=True)[
-                "accuracy"
-            ]
-        )
-        rows.append(
-            {"seed": seed, "scratch_test_accuracy": scratch.test["accuracy"], "reused_test_accuracy": reused_accuracy}
-        )
+        rows.append(_task_b(recipe, source.model, task, seed, epochs, runs_dir))
         print(
-            f"[{time.perf_counter() - started:6.0f} s] seed {seed}: scratch {scratch.test['accuracy']:.4f}, "
-            f"reusing A {reused_accuracy:.4f}",
+            f"[{time.perf_counter() - started:6.0f} s] seed {seed}: scratch {rows[-1]['scratch_test_accuracy']:.4f}, "
+            f"reusing A {rows[-1]['reused_test_accuracy']:.4f}",
             flush=True,
         )
     summary = {key: spread([row[key] for row in rows]) for key in ("scratch_test_accuracy", "reused_test_accuracy")}
@@ -100,6 +71,21 @@ def run(
     return results
 
 
+def _task_b(recipe, source, task, seed: int, epochs: int, runs_dir: Path) -> dict[str, Any]:
+    """Task B for one seed, from scratch and by reusing A: the two test accuracies."""
+    from_scratch = get_recipe(
+        recipe, name="task_b_scratch", epochs=epochs, seed=seed, early_stopping_patience=0, steps_per_execution=1
+    )
+    scratch = train(from_scratch, data=task, out_dir=runs_dir / f"scratch-seed{seed}", verbose=0)
+    keras.utils.set_random_seed(seed)
+    batch_size = recipe.train.batch_size
+    reused, _ = fine_tune(
+        source, task, head_epochs=epochs // 2, tune_epochs=epochs - epochs // 2, batch_size=batch_size, seed=seed
+    )
+    tested = reused.evaluate(*task.arrays["test"], batch_size=batch_size, verbose=0, return_dict=True)
+    return {"seed": seed, "scratch_test_accuracy": scratch.test["accuracy"], "reused_test_accuracy": tested["accuracy"]}
+
+
 def _report(results: dict[str, Any]) -> str:
     summary, rows, names = results["summary"], results["runs"], results["held_out_names"]
     train_size, epochs, seeds = results["train_size"], results["epochs"], len(results["runs"])
@@ -118,17 +104,21 @@ def _report(results: dict[str, Any]) -> str:
             f"{names[0]} and {names[1]} (test accuracy {source_accuracy:.4f} on those 8).",
             f"Task B: {names[0]} vs {names[1]}, {train_size} training images (a different draw per seed), "
             "the full validation and test images of the two classes.",
-            f"From scratch: the fashion_mlp recipe, {epochs} epochs. Reusing A: A's body frozen under a new 2-way head for "
-            f"{epochs // 2} epochs, then everything trained {epochs - epochs // 2} more epochs at a 10x lower rate (1e-4).",
+            f"From scratch: the fashion_mlp recipe, {epochs} epochs. Reusing A: A's body frozen under a new 2-way "
+            "head for "
+            f"{epochs // 2} epochs, then everything trained {epochs - epochs // 2} more epochs at a 10x lower rate "
+            "(1e-4).",
             "",
             "| B trained | test accuracy, mean +- std over " + str(seeds) + " seeds | min | max |",
             "|---|---|---|---|",
             *(
-                f"| {label} | {summary[key]['mean']:.4f} +- {summary[key]['std']:.4f} | {summary[key]['min']:.4f} | {summary[key]['max']:.4f} |"
+                f"| {label} | {summary[key]['mean']:.4f} +- {summary[key]['std']:.4f} | {summary[key]['min']:.4f} | "
+                f"{summary[key]['max']:.4f} |"
                 for label, key in (("from scratch", "scratch_test_accuracy"), ("reusing A", "reused_test_accuracy"))
             ),
             "",
-            f"Test error: {error['scratch_test_accuracy']:.2%} from scratch vs {error['reused_test_accuracy']:.2%} reusing A, "
+            f"Test error: {error['scratch_test_accuracy']:.2%} from scratch vs {error['reused_test_accuracy']:.2%} "
+            "reusing A, "
             f"a ratio of {ratio:.2f}. Per seed: "
             + "; ".join(
                 f"{r['seed']}: {r['scratch_test_accuracy']:.4f} vs {r['reused_test_accuracy']:.4f}" for r in rows

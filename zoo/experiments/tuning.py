@@ -113,7 +113,8 @@ def _verdict(row: dict[str, Any]) -> str:
             "of search found"
         )
     better = "bought" if gain > 0 else "lost"
-    return f"the search {better} {abs(gain):.2f} points of median test accuracy for {row['search_seconds'] / 60:.0f} CPU-minutes"
+    minutes = row["search_seconds"] / 60
+    return f"the search {better} {abs(gain):.2f} points of median test accuracy for {minutes:.0f} CPU-minutes"
 
 
 def _report(results: dict[str, Any]) -> str:

@@ -59,11 +59,13 @@ def _vanishing_report(results: dict[str, Any]) -> str:
         "",
         "Speed of learning of each hidden layer = ||dC/db||, the norm of the bias-gradient vector on a fixed batch of",
         "1,000 training examples (Nielsen, *Neural Networks and Deep Learning*, ch. 5; with BatchNorm the Dense has no",
-        "bias and BN's beta is used). Layer 1 is nearest the input. Baseline: sigmoid, N(0, 1/fan_in) init, SGD at 0.1,",
+        "bias and BN's beta is used). Layer 1 is nearest the input. Baseline: sigmoid, N(0, 1/fan_in) init, SGD at "
+        "0.1,",
         f"mini-batches of 10. Default: He init, BatchNorm, ELU, Adam (no dropout here). {results['epochs']} epochs;",
         f"the 20-layer nets {results['deep_epochs']}.",
         "",
-        "| net | stack | speed per layer at initialization | after training | first/last ‖dC/dW‖ at init | test accuracy |",
+        "| net | stack | speed per layer at initialization | after training | first/last ‖dC/dW‖ at init | test "
+        "accuracy |",
         "|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
@@ -79,8 +81,10 @@ def _vanishing_report(results: dict[str, Any]) -> str:
         "",
         "Reading it: at initialization each sigmoid layer learns several times slower than the one above it, so the",
         "gap between the first and the last layer grows with depth. In the shallow sigmoid nets a few epochs of SGD",
-        "even the speeds out; at 20 layers the first layer's gradient starts many orders of magnitude below the last's,",
-        "stays there, and the net stays at chance. With the default stack the speeds stay within a small factor of each",
+        "even the speeds out; at 20 layers the first layer's gradient starts many orders of magnitude below the "
+        "last's,",
+        "stays there, and the net stays at chance. With the default stack the speeds stay within a small factor of "
+        "each",
         "other at every depth, from the first step on. Nielsen reports the same initialization pattern on MNIST with",
         "[784, 30, ..., 30, 10] sigmoid nets (chapter 5).",
         "",

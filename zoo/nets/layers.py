@@ -98,7 +98,8 @@ class EpochPiecewise(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, initial: float, boundaries: list, factors: list, steps_per_epoch: int):
         if len(factors) != len(boundaries) + 1:
             raise ValueError(
-                f"piecewise schedule needs one more factor than boundaries; got {len(boundaries)} boundaries, {len(factors)} factors"
+                f"piecewise schedule needs one more factor than boundaries; got {len(boundaries)} boundaries, "
+                f"{len(factors)} factors"
             )
         self.initial, self.boundaries, self.factors = (
             float(initial),
@@ -227,7 +228,8 @@ class AlphaDropout(keras.layers.AlphaDropout):
 
     Example:
         >>> import numpy as np
-        >>> out = np.asarray(AlphaDropout(0.1, seed=0)(np.random.default_rng(0).normal(size=(1, 100000)), training=True))
+        >>> x = np.random.default_rng(0).normal(size=(1, 100000))
+        >>> out = np.asarray(AlphaDropout(0.1, seed=0)(x, training=True))
         >>> abs(float(out.mean())) < 0.02, round(float(out.std()), 1)
         (True, 1.0)
     """

@@ -164,7 +164,8 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
     optional "low"/"high" accuracy bounds (drawn as error bars); dashed lines mark `thresholds`.
 
     Example:
-        >>> figure = time_to_accuracy_figure([{"contestant": "zoo", "label": "a", "seconds": 50, "accuracy": 0.91}], [0.9])
+        >>> entry = {"contestant": "zoo", "label": "a", "seconds": 50, "accuracy": 0.91}
+        >>> figure = time_to_accuracy_figure([entry], [0.9])
         >>> figure.axes[0].get_xlabel()
         'training seconds (median over seeds, log scale)'
     """
@@ -227,7 +228,8 @@ def iteration_curves_figure(curves: dict[str, list[dict[str, Any]]], title: str,
     """One line per label: a metric against training iterations (`zoo.experiments.online.online_fit`'s points).
 
     Example:
-        >>> figure = iteration_curves_figure({"a": [{"iteration": 0, "metric": 0.5}, {"iteration": 9, "metric": 0.9}]}, "t", "acc")
+        >>> curve = [{"iteration": 0, "metric": 0.5}, {"iteration": 9, "metric": 0.9}]
+        >>> figure = iteration_curves_figure({"a": curve}, "t", "acc")
         >>> figure.axes[0].get_xlabel()
         'iteration'
     """

@@ -56,7 +56,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "train_seconds": spread([run["train_seconds"] for run in mine]),
             "reached_target": f"{len(reached)}/{len(mine)}",
             "median_seconds_to_target": statistics.median(reached) if reached else None,
-            # Runs that diverged or stayed at chance (zoo.training.trainer.training_status); older files lack it.
+            # Runs that diverged or stayed at chance (zoo.training.status.training_status); older files lack it.
             "failed_runs": {
                 status: sum(run.get("status") == status for run in mine) for status in ("diverged", "chance")
             },
@@ -82,17 +82,20 @@ def render_report(results: dict[str, Any]) -> str:
         f"{results['description']}.",
         "",
         f"Data: {results['dataset']['name']} ({results['dataset']['source']}); "
-        f"{results['dataset']['train_size']} train / {results['dataset']['validation_size']} validation (fixed-seed split) / "
+        f"{results['dataset']['train_size']} train / {results['dataset']['validation_size']} validation (fixed-seed "
+        "split) / "
         f"{results['dataset']['test_size']} test. Budget: {results['epochs_budget']} epochs, batch "
         f"{results['resolved_recipe']['train']['batch_size']}, early stopping patience "
-        f"{results['resolved_recipe']['train']['early_stopping_patience']} on validation accuracy; seeds {results['seeds']}.",
+        f"{results['resolved_recipe']['train']['early_stopping_patience']} on validation accuracy; seeds "
+        f"{results['seeds']}.",
         "",
         "Baseline learning rate picked on validation accuracy (seed "
         f"{results['baseline_grid'][0]['seed']}) from the grid: "
         + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in results["baseline_grid"])
         + f"; picked **{results['baseline_learning_rate']:g}**.",
         "",
-        f"| variant | optimizer, rate | test accuracy, median of {seeds} (min-max) | train time, median | reached val {results['target_val_accuracy']:g} | median s to reach it | params |",
+        f"| variant | optimizer, rate | test accuracy, median of {seeds} (min-max) | train time, median | reached "
+        f"val {results['target_val_accuracy']:g} | median s to reach it | params |",
         "|---|---|---|---|---|---|---|",
     ]
     variants = {v["variant"]: v for v in results["variants"]}
@@ -102,36 +105,11 @@ def render_report(results: dict[str, Any]) -> str:
         lines.append(
             f"| {row['label']} | {variants[variant]['optimizer']} {variants[variant]['learning_rate']:g} | "
             f"{acc['median']:.4f} ({acc['min']:.4f}-{acc['max']:.4f}) | "
-            f"{row['train_seconds']['median']:.0f} s | {row['reached_target']} | {to_target} | {variants[variant]['params']:,} |"
+            f"{row['train_seconds']['median']:.0f} s | {row['reached_target']} | {to_target} | "
+            f"{variants[variant]['params']:,} |"
         )
-    failures = []
-    for row in summary.values():
-        counts = ", ".join(
-            f"{count} of {row['test_accuracy']['n']} seeds {word}"
-            for word, count in row.get("failed_runs", {}).items()
-            if count
-        )
-        if counts:
-            failures.append(f"{row['label']}: {counts}")
-    if failures:
-        lines += [
-            "",
-            "Runs that did not train (diverged: the loss went non-finite or blew up; chance: the net learned "
-            "nothing): " + "; ".join(failures) + ".",
-        ]
+    lines += _failures(summary) + _ladder_rates(results, variants)
     gain = summary["recipe"]["test_accuracy"]["median"] - summary["baseline"]["test_accuracy"]["median"]
-    middle = {v: g for v, g in results["learning_rate_grids"].items() if v != "baseline"}
-    if middle:
-        lines += [
-            "",
-            "The ladder's SGD steps had their rates picked the same way: "
-            + "; ".join(
-                f"{variants[v]['label']}: "
-                + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in grid)
-                for v, grid in middle.items()
-            )
-            + ".",
-        ]
     lines += ["", f"**Verdict:** the recipe's median test accuracy is {100 * gain:+.1f} points against the baseline's."]
     status = goal_status(results)
     if status:
@@ -154,6 +132,38 @@ def render_report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _failures(summary: dict[str, Any]) -> list[str]:
+    """Report lines naming the runs that diverged or stayed at chance (none: no lines)."""
+    failures = []
+    for row in summary.values():
+        counts = ", ".join(
+            f"{count} of {row['test_accuracy']['n']} seeds {word}"
+            for word, count in row.get("failed_runs", {}).items()
+            if count
+        )
+        if counts:
+            failures.append(f"{row['label']}: {counts}")
+    if not failures:
+        return []
+    return [
+        "",
+        "Runs that did not train (diverged: the loss went non-finite or blew up; chance: the net learned "
+        "nothing): " + "; ".join(failures) + ".",
+    ]
+
+
+def _ladder_rates(results: dict[str, Any], variants: dict[str, Any]) -> list[str]:
+    """Report lines with the SGD rates picked for the ladder's middle steps (no ladder: no lines)."""
+    middle = {v: g for v, g in results["learning_rate_grids"].items() if v != "baseline"}
+    if not middle:
+        return []
+    picked = "; ".join(
+        f"{variants[v]['label']}: " + ", ".join(f"{g['learning_rate']:g} -> {g['best_val_accuracy']:.4f}" for g in grid)
+        for v, grid in middle.items()
+    )
+    return ["", f"The ladder's SGD steps had their rates picked the same way: {picked}."]
+
+
 def write_index(results_root: str | Path = Path("benchmarks") / "results", path: str | Path | None = None) -> str:
     """One Markdown table over every recipe's results.json under `results_root`; written to `path`.
 
@@ -170,7 +180,8 @@ def write_index(results_root: str | Path = Path("benchmarks") / "results", path:
         goal = results.get("goal_test_accuracy")
         rows.append(
             f"| [{results['recipe']}](results/{results_file.parent.name}/report.md) | {recipe['median']:.4f} "
-            f"({recipe['min']:.4f}-{recipe['max']:.4f}) | {plain['median']:.4f} ({plain['min']:.4f}-{plain['max']:.4f}) | "
+            f"({recipe['min']:.4f}-{recipe['max']:.4f}) | {plain['median']:.4f} "
+            f"({plain['min']:.4f}-{plain['max']:.4f}) | "
             f"{results['baseline_learning_rate']:g} | {len(results['seeds'])} | {results['epochs_budget']} | "
             f"{f'>= {goal:.3f}: ' + goal_status(results) if goal else '-'} |"
         )
@@ -183,7 +194,8 @@ def write_index(results_root: str | Path = Path("benchmarks") / "results", path:
             "Fashion-MNIST's 10,000 test images, median (min-max) over seeds. Generated by `zoo bench --all`",
             "from the `results.json` files below; each report has the learning curves and the full setup.",
             "",
-            "| recipe | recipe test accuracy | baseline test accuracy | baseline SGD rate | seeds | epoch budget | goal |",
+            "| recipe | recipe test accuracy | baseline test accuracy | baseline SGD rate | seeds | epoch budget | "
+            "goal |",
             "|---|---|---|---|---|---|---|",
             *rows,
             "",

@@ -29,7 +29,7 @@ from typing import Any
 from zoo.data.builtin import Splits
 from zoo.data.sources import recipe_data
 from zoo.errors import DataError
-from zoo.nets.network import BASELINE_OVERRIDES, baseline_recipe
+from zoo.nets.plain import BASELINE_OVERRIDES, baseline_recipe
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.plots import bench_figure
 from zoo.reports.records import stamp, write_results, write_text
@@ -317,12 +317,8 @@ def bench(
         >>> sorted(results["summary"])                                             # doctest: +SKIP
         ['baseline', 'recipe']
     """
-    recipe = get_recipe(
-        recipe,
-        **({"train.epochs": epochs} if epochs is not None else {}),
-        **({"bench.seeds": seeds} if seeds is not None else {}),
-        **({"bench.ablation": ablation} if ablation is not None else {}),
-    )
+    given = {"train.epochs": epochs, "bench.seeds": seeds, "bench.ablation": ablation}
+    recipe = get_recipe(recipe, **{key: value for key, value in given.items() if value is not None})
     seed_list = [recipe.train.seed + index for index in range(recipe.bench.seeds)]
     recipe, data = recipe_data(recipe, data)
     if recipe.task == "regression":

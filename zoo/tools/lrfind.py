@@ -27,7 +27,8 @@ import numpy as np
 from zoo.data.builtin import Splits
 from zoo.data.sources import recipe_data
 from zoo.errors import RecipeError
-from zoo.nets.network import baseline_recipe, build_for
+from zoo.nets.network import build_for
+from zoo.nets.plain import baseline_recipe
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.recipes.schema import Field, check_argument, count_field
 from zoo.reports.records import save_figure, write_json

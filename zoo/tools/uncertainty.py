@@ -31,7 +31,8 @@ def predict_mc(model: keras.Model, x, samples: int = 30, batch_size: int = 256) 
 
     Example:
         >>> import zoo, numpy as np
-        >>> mean, spread = predict_mc(zoo.build("fashion_mlp"), np.random.default_rng(0).random((2, 28, 28, 1)), samples=5)
+        >>> images = np.random.default_rng(0).random((2, 28, 28, 1))
+        >>> mean, spread = predict_mc(zoo.build("fashion_mlp"), images, samples=5)
         >>> mean.shape, bool(spread.max() > 0)
         ((2, 10), True)
     """

@@ -117,33 +117,10 @@ def layer_stats(
     for block, layer in chain:
         linear_per_block[block] = linear_per_block.get(block, 0) + isinstance(layer, LINEAR)
     saved = [v.numpy() for v in model.non_trainable_variables]
-    rows: list[dict[str, Any]] = []
-    outputs: dict[int, tf.Tensor] = {}
     x = tf.convert_to_tensor(x, tf.float32)
     try:
         with tf.GradientTape() as tape:
-            h = x
-            current = None
-            for block, layer in chain:
-                h = layer(h, training=True)
-                if isinstance(layer, LINEAR) and block != "output":
-                    # A dense block has one linear layer and is named by its block; conv blocks have several.
-                    name = block if linear_per_block[block] == 1 else f"{block}/{layer.name}"
-                    current = {"name": name, "layer": layer, "beta": None, "word": None}
-                    rows.append(current)
-                elif isinstance(layer, RECURRENT):  # its nonlinearity is inside: tanh for every Keras cell
-                    current = {"name": block, "layer": layer, "beta": None, "word": layer.cell.activation.__name__}
-                    rows.append(current)
-                    outputs[len(rows) - 1] = h
-                elif (
-                    current is not None
-                    and isinstance(layer, keras.layers.BatchNormalization)
-                    and current["beta"] is None
-                ):
-                    current["beta"] = layer.beta
-                elif current is not None and _activation_word(layer) and current["word"] is None:
-                    current["word"] = _activation_word(layer)
-                    outputs[len(rows) - 1] = h
+            h, rows, outputs = _forward(chain, x, linear_per_block)
             if h.shape[-1] == 1:  # one linear output: a regression net, trained on squared error
                 loss = keras.losses.mean_squared_error(tf.convert_to_tensor(y, tf.float32), h)
             else:
@@ -161,23 +138,38 @@ def layer_stats(
             variable.assign(value)
     if not rows:
         raise DataError(f"model {model.name!r} has no hidden Dense, Conv2D or recurrent layers to diagnose")
-    return [
-        {
-            **_row_stats(
-                row,
-                grads[2 * index],
-                grads[2 * index + 1] if row["bias_source"] else None,
-                outputs.get(index),
-                learning_rate,
-            ),
-            **(
-                {"weight_grad": np.asarray(grads[2 * index] if grads[2 * index] is not None else [0.0])}
-                if gradients
-                else {}
-            ),
-        }
-        for index, row in enumerate(rows)
-    ]
+    out = []
+    for index, row in enumerate(rows):
+        weight_grad, bias_grad = grads[2 * index], grads[2 * index + 1] if row["bias_source"] else None
+        out.append(_row_stats(row, weight_grad, bias_grad, outputs.get(index), learning_rate))
+        if gradients:
+            out[-1]["weight_grad"] = np.asarray(weight_grad if weight_grad is not None else [0.0])
+    return out
+
+
+def _forward(chain, x, linear_per_block: dict) -> tuple[tf.Tensor, list[dict[str, Any]], dict[int, tf.Tensor]]:
+    """Run `x` through the chain in training mode (under the caller's tape), noting each hidden layer:
+    (the output, one row per hidden layer, each row's activation output by row index)."""
+    rows: list[dict[str, Any]] = []
+    outputs: dict[int, tf.Tensor] = {}
+    h, current = x, None
+    for block, layer in chain:
+        h = layer(h, training=True)
+        if isinstance(layer, LINEAR) and block != "output":
+            # A dense block has one linear layer and is named by its block; conv blocks have several.
+            name = block if linear_per_block[block] == 1 else f"{block}/{layer.name}"
+            current = {"name": name, "layer": layer, "beta": None, "word": None}
+            rows.append(current)
+        elif isinstance(layer, RECURRENT):  # its nonlinearity is inside: tanh for every Keras cell
+            current = {"name": block, "layer": layer, "beta": None, "word": layer.cell.activation.__name__}
+            rows.append(current)
+            outputs[len(rows) - 1] = h
+        elif current is not None and isinstance(layer, keras.layers.BatchNormalization) and current["beta"] is None:
+            current["beta"] = layer.beta
+        elif current is not None and _activation_word(layer) and current["word"] is None:
+            current["word"] = _activation_word(layer)
+            outputs[len(rows) - 1] = h
+    return h, rows, outputs
 
 
 def first_last_ratio(rows: list[dict[str, Any]]) -> float:
@@ -312,8 +304,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
     snr = any("grad_snr" in row for row in rows)
     lines = [
-        f"{'layer':<22} {'|dC/dW|':>9} {'|dC/db|':>9} {'update':>9} {'act mean':>9} {'act std':>8} {'satur.':>7} {'dead':>6}"
-        + (f" {'grad SNR':>9}" if snr else "")
+        f"{'layer':<22} {'|dC/dW|':>9} {'|dC/db|':>9} {'update':>9} {'act mean':>9} {'act std':>8} {'satur.':>7} "
+        f"{'dead':>6}" + (f" {'grad SNR':>9}" if snr else "")
     ]
     for row in rows:
         lines.append(
@@ -353,7 +345,8 @@ def diagnose(
         True
     """
     from zoo.data.sources import recipe_data
-    from zoo.nets.network import baseline_recipe, build_for
+    from zoo.nets.network import build_for
+    from zoo.nets.plain import baseline_recipe
     from zoo.recipes.recipe import Recipe, get_recipe
 
     if isinstance(model_or_recipe, keras.Model):

@@ -95,32 +95,15 @@ def pretrain_layers(
     for index, units in enumerate(hidden):
         if verbose:
             print(f"pretraining layer {index + 1}/{len(hidden)} ({method}, {inputs.shape[1]} -> {units})", flush=True)
+        common = dict(
+            learning_rate=layer_learning_rate, momentum=momentum, weight_decay=weight_decay, seed=seed * 1000 + index
+        )
         if method == "rbm":
-            unit = RBM(
-                inputs.shape[1],
-                units,
-                cd_k=cd_k,
-                learning_rate=layer_learning_rate,
-                momentum=momentum,
-                weight_decay=weight_decay,
-                seed=seed * 1000 + index,
-            )
-            record = unit.fit(inputs, layer_epochs, layer_batch_size, verbose)
-            layers.append((unit.weights.numpy(), unit.hidden_bias.numpy()))
+            unit = RBM(inputs.shape[1], units, cd_k=cd_k, **common)
         else:
-            unit = DenoisingAutoencoder(
-                inputs.shape[1],
-                units,
-                activation=activation,
-                init=init,
-                noise=noise,
-                learning_rate=layer_learning_rate,
-                momentum=momentum,
-                weight_decay=weight_decay,
-                seed=seed * 1000 + index,
-            )
-            record = unit.fit(inputs, layer_epochs, layer_batch_size, verbose)
-            layers.append(unit.kernel_and_bias)
+            unit = DenoisingAutoencoder(inputs.shape[1], units, activation=activation, init=init, noise=noise, **common)
+        record = unit.fit(inputs, layer_epochs, layer_batch_size, verbose)
+        layers.append((unit.weights.numpy(), unit.hidden_bias.numpy()) if method == "rbm" else unit.kernel_and_bias)
         history.append({"layer": index + 1, "inputs": int(inputs.shape[1]), "units": units, **record})
         inputs = unit.transform(inputs)
     return PretrainedLayers(method, layers, history, round(time.perf_counter() - started, 2))

@@ -42,7 +42,8 @@ import tensorflow as tf
 from zoo.data.builtin import Splits
 from zoo.data.sources import recipe_data
 from zoo.errors import RunError
-from zoo.nets.network import baseline_recipe, build_for, score_name
+from zoo.nets.network import build_for, score_name
+from zoo.nets.plain import baseline_recipe
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.records import atomic_write, run_folder, versions, write_json, write_text
 from zoo.training.diagnostics import GradientDiagnostics, fixed_batch
@@ -51,6 +52,7 @@ from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import Batches, ShuffleEpoch, batches
 from zoo.training.pretrain import load_into, pretrain_recipe, write_pretraining
 from zoo.training.resume import RunState
+from zoo.training.status import training_status
 
 
 @dataclass
@@ -179,66 +181,6 @@ def _callbacks(
     return callbacks + [RunState(paths["backup"], callbacks)]
 
 
-# A loss this many times that of a uniform guess (ln of the class count) has blown up.
-EXPLODED_LOSS_FACTOR = 5.0
-# Best validation accuracy within this of 1 / classes is chance: the run learned nothing.
-CHANCE_MARGIN = 0.02
-
-
-def training_status(
-    history: dict[str, list[float]], num_classes: int, task: str = "classification"
-) -> tuple[str, str | None]:
-    """("ok", None), or ("diverged" | "chance", what happened and the likely remedy).
-
-    Diverged: a training loss that is NaN or infinite, or (classification) above
-    `EXPLODED_LOSS_FACTOR` times ln(num_classes), the loss of guessing uniformly. Chance: the
-    best validation accuracy stays within `CHANCE_MARGIN` of 1 / num_classes; for regression,
-    the best validation R^2 stays within `CHANCE_MARGIN` of 0, predicting the mean.
-
-    Example:
-        >>> training_status({"loss": [2.3, 4.7e11], "val_accuracy": [0.1, 0.1]}, 10)[0]
-        'diverged'
-        >>> training_status({"loss": [0.6, 0.4], "val_accuracy": [0.8, 0.85]}, 10)
-        ('ok', None)
-        >>> training_status({"loss": [1.0, 0.99], "val_r2": [-0.1, 0.01]}, 1, "regression")[0]
-        'chance'
-    """
-    losses = history.get("loss", [])
-    if task == "regression":
-        return _regression_status(losses, history.get("val_r2", []))
-    limit = EXPLODED_LOSS_FACTOR * math.log(num_classes)
-    worst = next((v for v in losses if not math.isfinite(v) or v > limit), None)
-    if worst is not None:
-        return "diverged", (
-            f"the training loss reached {worst:.3g} (a uniform guess scores {math.log(num_classes):.3g}); "
-            "lower train.learning_rate, set train.clipnorm = 1.0, or use the default stack"
-        )
-    accuracy = [v for v in history.get("val_accuracy", []) if math.isfinite(v)]
-    if accuracy and max(accuracy) <= 1 / num_classes + CHANCE_MARGIN:
-        return "chance", (
-            f"the best validation accuracy, {max(accuracy):.4f}, is chance for {num_classes} classes; "
-            "the net learned nothing: vanishing gradients or a learning rate far off. Try the default "
-            "stack (He init, BatchNorm, ELU), another train.learning_rate, or fewer layers"
-        )
-    return "ok", None
-
-
-def _regression_status(losses: list[float], r2: list[float]) -> tuple[str, str | None]:
-    worst = next((v for v in losses if not math.isfinite(v)), None)
-    if worst is not None:
-        return "diverged", (
-            f"the training loss reached {worst}; lower train.learning_rate, set train.clipnorm = 1.0, "
-            "or use the default stack"
-        )
-    r2 = [v for v in r2 if math.isfinite(v)]
-    if r2 and max(r2) <= CHANCE_MARGIN:
-        return "chance", (
-            f"the best validation R^2, {max(r2):.4f}, is no better than predicting the mean; the net "
-            "learned nothing: try the default stack, another train.learning_rate, or fewer layers"
-        )
-    return "ok", None
-
-
 def _metrics(
     recipe: Recipe,
     baseline: bool,
@@ -339,12 +281,10 @@ def train(
 ) -> TrainResult:
     """Train `recipe` (or, with `baseline=True`, its sigmoid/SGD baseline) and test it.
 
-    `data` defaults to the recipe's dataset; it takes whatever `zoo.load_data` takes (a built-in
-    name, a path, `(x, y)` arrays, a DataFrame with its target named in the recipe's data, a
-    `tf.data.Dataset`) or the `Splits` it returns. Batches always come from the recipe:
-    `train.batch_size`, `train.seed` and its augmentation (`zoo.batches`), so the learning-rate
-    schedule is sized for the batches it trains on. Where the data has an encoder (images,
-    tables), the saved model.keras takes raw input: the encoder runs in front of the trained net.
+    `data` defaults to the recipe's dataset; it takes what `zoo.load_data` takes, or its `Splits`.
+    Batches always come from the recipe (`zoo.batches`: its batch size, seed and augmentation), so
+    the learning-rate schedule is sized for the batches it trains on. Where the data has an
+    encoder (images, tables), the saved model.keras takes raw input: the encoder runs in front.
     `learning_rate` sets the baseline's SGD rate (default: the median of its grid) or, without
     `baseline`, overrides the recipe's. Progress bars print when `verbose` allows.
 
@@ -369,11 +309,8 @@ def train(
     if not any(isinstance(c, GradientDiagnostics) for c in run_callbacks):
         paths.pop("diagnostics")
     if verbose:
-        print(
-            f"Resuming the interrupted run in {run_dir}"
-            if resuming
-            else f"Run folder: {run_dir} (if interrupted, train again with the same output folder to resume)"
-        )
+        resume = "if interrupted, train again with the same output folder to resume"
+        print(f"Resuming the interrupted run in {run_dir}" if resuming else f"Run folder: {run_dir} ({resume})")
     started = time.perf_counter()
     test = _fit_and_test(model, recipe, data, served, strategy, run_callbacks, verbose)
     seconds = time.perf_counter() - started
@@ -391,7 +328,8 @@ def train(
 def _fit_and_test(
     model, recipe: Recipe, data: Splits, served: Batches, strategy, callbacks: list, verbose
 ) -> dict[str, float]:
-    """Train (zoo's fast path; a plain fit under a mirrored strategy; zoo.training.workers across workers), then test."""
+    """Train (zoo's fast path; a plain fit under a mirrored strategy; zoo.training.workers across workers), then
+    test."""
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         from zoo.training.pipelines import augmenter
         from zoo.training.workers import evaluate_local, fit_workers

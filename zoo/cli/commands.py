@@ -1,0 +1,271 @@
+"""What each `zoo` subcommand does, given its parsed arguments; each returns the exit status.
+
+Every command calls the public API and prints what it did; the parser (`zoo.cli.parser`) and the
+error handling (`zoo.cli.main`) live beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from zoo.cli.dataflags import recipe_and_data
+from zoo.errors import ZooError
+from zoo.recipes.catalog import data_fits
+from zoo.recipes.recipe import get_recipe, list_recipes, parse_override
+
+
+def cmd_list(args) -> int:
+    names = list_recipes(args.pattern)
+    if not names:
+        print(f"no recipe matches {args.pattern!r}; `zoo list` shows them all", file=sys.stderr)
+        return 1
+    recipes = [get_recipe(name) for name in names]  # each file parsed once
+    fits = [data_fits(recipe.dataset, recipe.model.kind) for recipe in recipes]
+    width, fits_width = max(len(name) for name in names), max(len(text) for text in fits)
+    for recipe, fit in zip(recipes, fits):
+        print(f"{recipe.name:<{width}}  {fit:<{fits_width}}  {recipe.description}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    recipe, data = recipe_and_data(args)
+    print(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
+    if data is not None:
+        classes = f"{data.info.num_classes} classes" if recipe.task == "classification" else "one number"
+        print(
+            f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
+            f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test"
+        )
+    print(recipe.to_toml(), end="")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from zoo.reports.records import run_folder
+    from zoo.training.trainer import train
+
+    recipe, data = recipe_and_data(args)
+    if recipe.train.distribute == "multi_worker" and not args.out:
+        raise ZooError("--distribute multi_worker needs --out DIR, the same on every worker (the chief writes there)")
+    # The folder is named here, not inside train(), so an interruption can say exactly where to resume.
+    args.out = args.out or str(run_folder(recipe.name + ("_baseline" if args.baseline else "")))
+    result = train(
+        recipe,
+        data=data,
+        epochs=args.epochs,
+        out_dir=args.out,
+        baseline=args.baseline,
+        learning_rate=args.learning_rate,
+        strategy=getattr(args, "strategy", None),
+    )
+    m = result.metrics
+    score = "accuracy" if m["score"] == "accuracy" else "R^2"
+    print(
+        f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test {score} {m['test_score']:.4f}, "
+        f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s"
+    )
+    if not result.paths:  # a worker other than the chief
+        print(f"This worker's folder {result.run_dir} is removed; the chief's run folder {args.out} holds the run")
+        return 0
+    print(f"Run folder: {result.run_dir} (metrics.json, model.keras, log.csv, tensorboard/)")
+    if m["status"] == "diverged":
+        print(f"zoo: error: the run diverged: {m['status_message']}", file=sys.stderr)
+        return 3
+    if m["status"] == "chance":
+        # Not an error exit: zoo's baselines exist to show this failure (fashion_deep_mlp --baseline).
+        print(f"zoo: warning: the run stayed at chance: {m['status_message']}", file=sys.stderr)
+    if args.save:  # save_run itself refuses a run that diverged or stayed at chance
+        from zoo.hub.saved import save_run
+
+        print(f"Saved for reuse: {save_run(result.run_dir, force=args.force)}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from zoo.reports.report import write_index
+    from zoo.tools.bench import bench
+
+    if args.all == (args.recipe is not None):
+        print("zoo: error: name one recipe (or .toml file), or pass --all", file=sys.stderr)
+        return 2
+    ablation = args.ablation  # None: the recipe's own bench.ablation
+    if args.all:
+        if args.out:
+            print("zoo: error: --out goes with one recipe; --all writes benchmarks/results/<recipe>/", file=sys.stderr)
+            return 2
+        for name in list_recipes():
+            recipe = get_recipe(name, **dict(parse_override(text) for text in args.set or []))
+            bench(
+                recipe,
+                seeds=args.seeds,
+                epochs=args.epochs,
+                ablation=ablation,
+                verbose=args.verbose,
+                save=args.save,
+                force=args.force,
+                out_dir=Path("benchmarks") / "results" / name,
+            )
+        print(write_index())
+        return 0
+    recipe, data = recipe_and_data(args)
+    bench(
+        recipe,
+        data=data,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        ablation=ablation,
+        out_dir=args.out,
+        verbose=args.verbose,
+        save=args.save,
+        force=args.force,
+    )
+    if args.out and Path(args.out).resolve().parent == Path("benchmarks/results").resolve():
+        write_index()  # a committed result changed: the index follows
+    return 0
+
+
+def cmd_diagnose(args) -> int:
+    from zoo.training.diagnostics import diagnose, gradient_warning, table, with_snr
+    from zoo.training.trainer import train
+
+    recipe, data = recipe_and_data(args)
+    label = f"{recipe.name}{' (baseline)' if args.baseline else ''}"
+    if args.epochs == 0:
+        rows = diagnose(recipe, data=data, baseline=args.baseline, snr=args.snr)
+        print(f"{label} at initialization\n{table(rows)}")
+        message = gradient_warning(rows, "at initialization")
+        if message:
+            print(f"\nwarning: {message}")
+        return 0
+    result = train(recipe, data=data, epochs=args.epochs, out_dir=args.out, baseline=args.baseline)
+    records = json.loads(result.paths["diagnostics"].read_text())["records"]
+    for record in (records[0], records[-1]):
+        when = "at initialization" if record["epoch"] == 0 else f"after epoch {record['epoch']}"
+        rows = (
+            with_snr(result.model, data, record["layers"]) if args.snr and record is records[-1] else record["layers"]
+        )
+        print(f"\n{label} {when}\n{table(rows)}")
+    if result.metrics["gradient_warning"]:
+        print(f"\nwarning: {result.metrics['gradient_warning']}")
+    print(
+        f"\nPer-epoch records and plot: {result.paths['diagnostics']} and "
+        f"{result.paths['diagnostics'].with_suffix('.png')}"
+    )
+    return 0
+
+
+def cmd_transfer(args) -> int:
+    from zoo.data.builtin import load, select_classes
+    from zoo.errors import RecipeError
+    from zoo.hub.reuse import fine_tune
+    from zoo.hub.saved import load_pretrained, verify
+
+    try:
+        classes = [int(part) for part in args.classes.split(",")]
+    except ValueError:
+        raise RecipeError(
+            f"--classes {args.classes!r} does not parse; expected comma-separated class ids, e.g. 5,6"
+        ) from None
+    card = verify(args.source)
+    source = load_pretrained(args.source)
+    # The source's own split: its validation images were never trained on, so they stay fair here.
+    recipe = card["recipe"]
+    splits = load(card["dataset"], recipe["validation_size"])
+    data = select_classes(splits, classes, train_size=args.train_size, seed=args.seed)
+    batch_size = recipe["train"]["batch_size"]
+    model, _ = fine_tune(
+        source,
+        data,
+        head_epochs=args.head_epochs,
+        tune_epochs=args.tune_epochs,
+        verbose=1,
+        batch_size=batch_size,
+        seed=args.seed,
+    )
+    accuracy = model.evaluate(*data.arrays["test"], batch_size=batch_size, verbose=0, return_dict=True)["accuracy"]
+    print(
+        f"{args.source} -> classes {classes} ({', '.join(data.info.class_names)}), {data.sizes['train']} training "
+        "images: "
+        f"test accuracy {accuracy:.4f} on {data.sizes['test']} test images"
+    )
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    from pathlib import Path
+
+    from zoo.data.sources import recipe_data
+    from zoo.errors import RecipeError
+    from zoo.reports.records import run_folder
+    from zoo.training.pretrain import pretrain_recipe, write_pretraining
+
+    recipe, data = recipe_and_data(args)
+    if recipe.pretrain.method == "none":
+        raise RecipeError(
+            f"{recipe.name} has pretrain.method = 'none'; pick one, e.g. --set pretrain.method=rbm "
+            "(sigmoid nets) or --set pretrain.method=dae (any activation)"
+        )
+    recipe, data = recipe_data(recipe, data)
+    out = Path(args.out) if args.out else run_folder(f"{recipe.name}-pretrain")
+    pretrained = pretrain_recipe(recipe, data.arrays["train"][0])
+    paths = write_pretraining(pretrained, out)
+    print(
+        f"\n{recipe.name}: {recipe.pretrain.method} pretraining of {pretrained.sizes} in {pretrained.seconds:.0f} s "
+        "(labels unused)"
+    )
+    print("layer  inputs -> units  reconstruction error (first epoch -> last)")
+    for layer in pretrained.history:
+        errors = layer["reconstruction_error"]
+        print(f"{layer['layer']:>5}  {layer['inputs']:>6} -> {layer['units']:<5}  {errors[0]:.4f} -> {errors[-1]:.4f}")
+    print(f"Written: {', '.join(str(path) for path in paths.values())}")
+    print("`zoo train` with this recipe pretrains the same way, then fine-tunes the whole net with backpropagation.")
+    return 0
+
+
+def cmd_lr_find(args) -> int:
+    from zoo.reports.records import run_folder
+    from zoo.tools.lrfind import lr_find
+
+    recipe, data = recipe_and_data(args)
+    out = Path(args.out) if args.out else run_folder(f"{recipe.name}-lr-find")
+    found = lr_find(recipe, data=data, baseline=args.baseline, steps=args.steps, out_dir=out)
+    print(
+        f"{found.recipe} ({found.optimizer}): the loss falls fastest at rate {found.suggestion:.3g} "
+        f"(lowest at {found.minimum_rate:.3g}); {len(found.rates)} steps before it blew up or the sweep ended."
+    )
+    print(f"Train with it: zoo train {args.recipe} {found.command()}" + (" --baseline" if args.baseline else ""))
+    print(f"Plot and numbers: {found.paths['plot']}, {found.paths['json']}")
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from zoo.tools.search import tune
+
+    recipe, data = recipe_and_data(args)
+    result = tune(recipe, data=data, trials=args.trials, algorithm=args.algorithm, out_dir=args.out)
+    best = max(r["val_accuracy"] for r in result.trials if r["val_accuracy"] is not None)
+    default = f"{result.default_accuracy:.4f}" if result.default_accuracy is not None else "not run"
+    print(
+        f"{recipe.name}: best validation accuracy {best:.4f} over {len(result.trials)} trials (the recipe itself: "
+        f"{default})"
+    )
+    print(
+        f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}); all trials: "
+        f"{result.paths['table']}"
+    )
+    return 0
+
+
+def cmd_launch(args) -> int:
+    from zoo.training.launch import launch_local  # starts processes only; each worker loads TensorFlow itself
+
+    return launch_local(args.zoo_command, args.workers, args.port)
+
+
+def cmd_experiment(args) -> int:
+    from zoo.experiments import run_experiment  # research code: loaded only for this command
+
+    run_experiment(args.name)
+    return 0

@@ -1,0 +1,172 @@
+"""The `zoo` command line's argparse parser: one subcommand per task, each bound to `zoo.cli.commands`."""
+
+from __future__ import annotations
+
+import argparse
+
+from zoo.cli import commands as handlers
+from zoo.cli.dataflags import data_flags
+from zoo.recipes.keys import DISTRIBUTE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every `zoo` subcommand; each sets `run`, the handler in `zoo.cli.commands`."""
+    parser = argparse.ArgumentParser(
+        prog="zoo", description="Best-default-configuration deep nets, measured against sigmoid/SGD."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list the shipped recipes")
+    listing.add_argument("pattern", nargs="?", default="*", help="shell-style pattern, e.g. 'fashion_*'")
+    listing.set_defaults(run=handlers.cmd_list)
+
+    def recipe_command(name: str, help_text: str):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument(
+            "recipe",
+            metavar="NAME_OR_FILE",
+            nargs="?" if name == "bench" else None,
+            help="a shipped recipe name or a path to a .toml file",
+        )
+        command.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="override a recipe key, e.g. --set stack.dropout=0.3 (repeatable)",
+        )
+        return command
+
+    data_flags(recipe_command("show", "print the fully resolved recipe (for --data: its task resolved)")).set_defaults(
+        run=handlers.cmd_show
+    )
+    _add_training_commands(commands, recipe_command)
+    _add_tool_commands(commands, recipe_command)
+    _add_other_commands(commands)
+    return parser
+
+
+def _add_training_commands(commands, recipe_command) -> None:
+    training = recipe_command("train", "train a recipe (or its baseline) and evaluate it on the test set")
+    training.add_argument("--epochs", type=int, help="override train.epochs")
+    training.add_argument("--out", help="run folder (default runs/<recipe>-<time>); an interrupted run in it resumes")
+    training.add_argument(
+        "--baseline", action="store_true", help="train the same net the plain way: sigmoid, small init, SGD"
+    )
+    training.add_argument("--learning-rate", type=float, help="learning rate (with --baseline: the SGD rate)")
+    training.add_argument(
+        "--save", action="store_true", help="ship the trained model in saved_models/ (with card and sha256)"
+    )
+    training.add_argument(
+        "--force", action="store_true", help="with --save: replace a model already saved under this name"
+    )
+    training.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE,
+        help="override train.distribute: mirrored devices, or workers from TF_CONFIG (see `zoo launch`)",
+    )
+    training.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="with --distribute mirrored on a machine without GPUs: split the CPU into N logical devices",
+    )
+    data_flags(training)
+    training.set_defaults(run=handlers.cmd_train)
+
+    benching = recipe_command("bench", "train the recipe and its baseline (rate picked on validation) and compare")
+    benching.add_argument("--all", action="store_true", help="every shipped recipe, then benchmarks/README.md")
+    benching.add_argument("--save", action="store_true", help="ship the recipe's first-seed model in saved_models/")
+    benching.add_argument(
+        "--force", action="store_true", help="with --save: replace a model already saved under this name"
+    )
+    benching.add_argument("--epochs", type=int, help="override train.epochs for every run")
+    benching.add_argument("--seeds", type=int, help="seeds per variant (default: the recipe's bench.seeds)")
+    benching.add_argument(
+        "--ablation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also train the ladder from baseline to recipe, one component at a time "
+        "(default: the recipe's bench.ablation)",
+    )
+    benching.add_argument("--out", help="results folder (default benchmarks/results/<recipe>)")
+    benching.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output per run")
+    data_flags(benching)
+    benching.set_defaults(run=handlers.cmd_bench)
+
+
+def _add_tool_commands(commands, recipe_command) -> None:
+    diagnosing = recipe_command(
+        "diagnose", "per-layer gradient norms and activation statistics (vanishing/exploding gradients)"
+    )
+    diagnosing.add_argument("--baseline", action="store_true", help="diagnose the sigmoid/SGD baseline of the recipe")
+    diagnosing.add_argument(
+        "--epochs", type=int, default=1, help="epochs to train while recording (0: initialization only)"
+    )
+    diagnosing.add_argument("--out", help="run folder (default runs/<recipe>-<time>)")
+    diagnosing.add_argument(
+        "--snr",
+        action="store_true",
+        help="add each layer's gradient signal-to-noise ratio (over 10 slices of the fixed batch)",
+    )
+    data_flags(diagnosing)
+    diagnosing.set_defaults(run=handlers.cmd_diagnose)
+
+    pretraining = recipe_command(
+        "pretrain", "greedy layer-wise pretraining (RBM or denoising autoencoder) of a recipe's MLP"
+    )
+    pretraining.add_argument(
+        "--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)"
+    )
+    data_flags(pretraining)
+    pretraining.set_defaults(run=handlers.cmd_pretrain)
+
+    finding = recipe_command("lr-find", "sweep the learning rate over a few hundred steps and suggest one")
+    finding.add_argument(
+        "--baseline", action="store_true", help="sweep the SGD rate of the recipe's sigmoid/SGD baseline"
+    )
+    finding.add_argument("--steps", type=int, default=200, help="training steps in the sweep (default 200)")
+    finding.add_argument("--out", help="folder for lr_find.png and lr_find.json (default runs/<recipe>-lr-find-<time>)")
+    data_flags(finding)
+    finding.set_defaults(run=handlers.cmd_lr_find)
+
+    tuning = recipe_command("tune", "search the recipe's [tune] space with KerasTuner; the first trial is the recipe")
+    tuning.add_argument(
+        "--trials", type=int, required=True, help="trials to run in all (a resumed search counts earlier ones)"
+    )
+    tuning.add_argument("--algorithm", default="random", help="random (default), bayesian or hyperband")
+    tuning.add_argument("--out", help="search folder (default runs/<recipe>-tune-<time>); the same folder resumes")
+    data_flags(tuning)
+    tuning.set_defaults(run=handlers.cmd_tune)
+
+
+def _add_other_commands(commands) -> None:
+    from zoo.experiments import EXPERIMENTS  # the names only: the package's __init__ imports no experiment
+
+    experimenting = commands.add_parser(
+        "experiment", help="regenerate a committed experiment under benchmarks/results/"
+    )
+    experimenting.add_argument("name", choices=EXPERIMENTS)
+    experimenting.set_defaults(run=handlers.cmd_experiment)
+
+    launching = commands.add_parser(
+        "launch", help="run a train command as N local workers (multi-worker training on one machine)"
+    )
+    launching.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    launching.add_argument(
+        "--port", type=int, default=23456, help="first of the 127.0.0.1 ports they use (default 23456)"
+    )
+    launching.add_argument("zoo_command", nargs=argparse.REMAINDER, metavar="train RECIPE --out DIR ...")
+    launching.set_defaults(run=handlers.cmd_launch)
+
+    transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
+    transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
+    transferring.add_argument("--classes", required=True, help="comma-separated class ids of the new task, e.g. 5,6")
+    transferring.add_argument("--train-size", type=int, help="labelled training images of the new task (default: all)")
+    transferring.add_argument(
+        "--head-epochs", type=int, default=10, help="epochs training the new head on the frozen body"
+    )
+    transferring.add_argument(
+        "--tune-epochs", type=int, default=10, help="epochs fine-tuning everything at a 10x lower rate"
+    )
+    transferring.add_argument("--seed", type=int, default=0)
+    transferring.set_defaults(run=handlers.cmd_transfer)

@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from zoo.experiments import activations, claims
 from zoo.experiments.common import PLAIN_MLP, plain_mlp
+from zoo.recipes.recipe import read_with_parents
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
@@ -34,7 +34,8 @@ def test_every_activation_gets_the_initializer_it_calls_for():
 
 
 def test_tuning_fashion_mlp_cannot_move_the_mechanism_experiments():
-    shipped = tomllib.loads((RESULTS.parent.parent / "recipes" / "fashion_mlp.toml").read_text())
+    # What the file sets, with what it inherits through `extends` (mlp.toml) merged in.
+    shipped, _ = read_with_parents(RESULTS.parent.parent / "recipes" / "fashion_mlp.toml")
     net_and_training = {
         f"{section}.{key}"
         for section in ("model", "stack", "regularization", "train")

@@ -1,6 +1,7 @@
 """Recipes: parsing, defaults, overrides, the registry, and every kind of bad input."""
 
 import pytest
+import tomllib
 
 import zoo
 from zoo.recipes.recipe import apply_overrides, parse_override, parse_recipe, read_recipe_file
@@ -182,3 +183,90 @@ def test_bad_override_keys():
         apply_overrides({}, {"stak.dropout": 1})
     with pytest.raises(zoo.RecipeError, match=r"key = 'dropuot' is not allowed \(did you mean 'stack.dropout'"):
         apply_overrides({}, {"dropuot": 1})
+
+
+GENERIC = {
+    "fashion_mlp": "mlp",
+    "fashion_cnn": "cnn",
+    "fashion_cnn_tiny": "cnn",
+    "fashion_resnet": "resnet",
+    "fashion_deep_mlp": "deep_mlp",
+    "fashion_selu": "selu_mlp",
+}
+
+
+@pytest.mark.parametrize("name", zoo.list_recipes("fashion_*"))
+def test_every_benchmarked_recipe_extends_its_generic_one(name):
+    from zoo.paths import shipped_dir
+
+    raw = tomllib.loads((shipped_dir("recipes") / f"{name}.toml").read_text())
+    assert raw.get("extends") == GENERIC[name], f"{name}.toml should start from {GENERIC.get(name)}.toml"
+    assert zoo.get_recipe(GENERIC[name]).dataset == "any", "a generic recipe trains on any data"
+    recipe, parent = zoo.get_recipe(name).to_dict(), zoo.get_recipe(GENERIC[name]).to_dict()
+    # The file holds only what differs: every key it sets has a value of its own.
+    for section, values in raw.items():
+        if isinstance(values, dict) and section != "tune":
+            same = [
+                key
+                for key, value in values.items()
+                if zoo.get_recipe(name).to_dict()[section][key] == parent[section][key]
+            ]
+            assert same == [], f"{name}.toml repeats {section}.{same} from {GENERIC[name]}.toml"
+    assert recipe["name"] == name
+
+
+def test_extends_merges_chains_and_names_where_each_key_came_from(tmp_path):
+    (tmp_path / "base.toml").write_text('name = "base"\nextends = "cnn"\n[train]\nepochs = 3\nbatch_size = 16\n')
+    (tmp_path / "child.toml").write_text('name = "child"\nextends = "base.toml"\n[train]\nepochs = 5\n')
+    recipe = zoo.get_recipe(tmp_path / "child.toml", dropout=0.4)
+    assert (recipe.model.kind, recipe.train.epochs, recipe.train.batch_size) == ("cnn", 5, 16)
+    origins = recipe.origins
+    assert (origins["train.epochs"], origins["train.batch_size"], origins["model.kind"]) == (
+        "child.toml",
+        "base.toml",
+        "cnn.toml",
+    )
+    assert origins["stack.dropout"] == "override" and origins["stack.activation"] == "stack 'default'"
+    assert origins["regularization.l1"] == "default"
+    assert zoo.get_recipe(recipe, epochs=7).origins["train.epochs"] == "override"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('name = "a"\nextends = "a.toml"\n', r"extends goes round in a circle \(a.toml -> a.toml\)"),
+        ('name = "a"\nextends = "cnnn"\n', r"unknown recipe 'cnnn' \(did you mean 'cnn'"),
+        ('name = "a"\nextends = 3\n', "extends = 3 is not allowed; expected the name of a shipped recipe"),
+        ('extends = "cnn"\n', "a recipe that extends 'cnn' still needs a name of its own"),
+        ('name = "a"\nextends = "missing.toml"\n', r"recipe file '.*missing.toml' does not exist"),
+    ],
+)
+def test_a_broken_extends_is_named(tmp_path, text, message):
+    (tmp_path / "a.toml").write_text(text)
+    with pytest.raises(zoo.RecipeError, match=message):
+        zoo.get_recipe(tmp_path / "a.toml")
+
+
+def test_show_prints_where_each_key_came_from_and_hides_keys_the_kind_never_reads(capsys):
+    from zoo.cli.main import main
+
+    assert main(["show", "fashion_cnn"]) == 0
+    out = capsys.readouterr().out
+    assert "epochs = 12  # fashion_cnn.toml" in out and 'kind = "cnn"  # cnn.toml' in out
+    assert "filters = [32, 64]  # cnn.toml" in out and "cell =" not in out and "recurrent =" not in out
+    assert "activation = \"elu\"  # stack 'default'" in out
+    assert main(["show", "fashion_mlp"]) == 0
+    out = capsys.readouterr().out
+    assert "filters" not in out and "cell" not in out and "hidden = [1024, 1024]  # fashion_mlp.toml" in out
+    assert zoo.get_recipe(tomllib.loads(out.split("\n", 1)[1])["name"]).name == "fashion_mlp", (
+        "what show prints is TOML"
+    )
+
+
+def test_model_kinds_agree_with_the_keys_help():
+    from zoo.recipes.keys import MODEL_KINDS, SCHEMA
+
+    for key, field in SCHEMA["model"].items():
+        said = field.help.split(":")[0] if ":" in field.help else ""
+        kinds = tuple(kind for kind in ("mlp", "cnn", "resnet", "rnn") if kind in said)
+        assert MODEL_KINDS.get(key, ()) == kinds, key

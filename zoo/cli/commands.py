@@ -38,7 +38,7 @@ def cmd_show(args) -> int:
             f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
             f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test"
         )
-    print(recipe.to_toml(), end="")
+    print(recipe.describe(), end="")
     return 0
 
 

@@ -21,6 +21,18 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # optimizer (zoo.nets.factories) and the PyTorch twin (zoo.experiments.twins) keep the same average).
 EMA_MOMENTUM = 0.99
 
+# The [model] keys that only some kinds of net read (their help says so too); `zoo show` leaves the
+# others out, so an MLP's recipe shows no filters or cell. Keys not named here apply to every kind.
+MODEL_KINDS = {
+    "filters": ("cnn", "resnet"),
+    "kernel_size": ("cnn", "resnet"),
+    "convs_per_block": ("cnn",),
+    "blocks_per_stage": ("resnet",),
+    "cell": ("rnn",),
+    "recurrent": ("rnn",),
+    "recurrent_init_gain": ("rnn",),
+}
+
 # Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
 SCHEMA: dict[str, dict[str, Field]] = {
     "": {

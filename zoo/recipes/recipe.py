@@ -1,5 +1,11 @@
 """Recipes: TOML files that name a dataset, an architecture, a stack and a training budget.
 
+A recipe may start from another: ``extends = "cnn"`` (a shipped recipe's name, or a path relative
+to the file) takes every key of that recipe, and the file holds only what differs; chains of
+recipes work, cycles are errors. The resolved recipe remembers where each key came from (the
+file that set it, an override, the named stack, or the schema's default), and `zoo show`
+prints it.
+
 A recipe is parsed once into a frozen `Recipe` whose every key is filled in (omitted keys take
 their defaults, stack keys take the named stack's values), so what `zoo show` prints is exactly
 what `zoo train` builds. Unknown keys, wrong types and out-of-range values are `RecipeError`s that
@@ -27,7 +33,7 @@ import tomllib
 
 from zoo.errors import RecipeError
 from zoo.paths import shipped_dir
-from zoo.recipes.keys import SCHEMA
+from zoo.recipes.keys import MODEL_KINDS, SCHEMA
 from zoo.recipes.schema import unknown_word_error
 from zoo.recipes.space import check_space
 from zoo.recipes.stacks import STACK_FIELDS, Stack, get_stack
@@ -83,6 +89,10 @@ class Recipe:
     source: str = ""
     # The [tune] search space (zoo.recipes.space): recipe key -> {log | range | choices: ...}; empty if none.
     tune: Section = dataclasses.field(default_factory=lambda: Section({}))
+    # Where each key's value came from ("model.hidden" -> "fashion_mlp.toml", "override", "stack 'default'",
+    # "default"): what `zoo show` prints beside it. Not part of the recipe: two recipes with the
+    # same values are equal wherever their values came from.
+    origins: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def replace(self, **overrides: Any) -> Recipe:
         """Deprecated: `zoo.get_recipe(recipe, **overrides)` is the one way to make a variant."""
@@ -114,6 +124,36 @@ class Recipe:
             True
         """
         return {key: value for key, value in self.to_dict().items() if key not in ("description", "bench", "tune")}
+
+    def describe(self) -> str:
+        """The resolved recipe as `zoo show` prints it: TOML, each key with where it came from, and the
+        keys that the model kind never reads left out (an MLP shows no `filters` or `cell`).
+
+        Example:
+            >>> text = get_recipe("fashion_cnn").describe()
+            >>> "filters = [32, 64]" in text and "cell" not in text
+            True
+            >>> [line for line in text.splitlines() if line.startswith("epochs")]
+            ['epochs = 12  # fashion_cnn.toml']
+        """
+        resolved = self.to_dict()
+        tune = resolved.pop("tune", None)
+        lines = []
+        for key, value in resolved.items():
+            if not isinstance(value, dict):
+                lines.append(self._line(key, key, value))
+        for section, values in resolved.items():
+            if isinstance(values, dict):
+                kinds = MODEL_KINDS if section == "model" else {}
+                shown = [k for k in values if self.model.kind in kinds.get(k, (self.model.kind,))]
+                lines += ["", f"[{section}]"] + [self._line(f"{section}.{k}", k, values[k]) for k in shown]
+        if tune:
+            lines += ["", "[tune]"] + [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in tune.items()]
+        return "\n".join(lines) + "\n"
+
+    def _line(self, where: str, key: str, value: Any) -> str:
+        origin = self.origins.get(where)
+        return f"{_toml_key(key)} = {_toml_value(value)}" + (f"  # {origin}" if origin else "")
 
     def to_toml(self) -> str:
         """The fully resolved recipe as TOML text; parsing it gives back an equal recipe."""
@@ -377,19 +417,80 @@ def get_recipe(name_or_path: str | Path | Recipe, **overrides: Any) -> Recipe:
     if isinstance(name_or_path, Recipe):
         if not overrides:
             return name_or_path
-        return parse_recipe(apply_overrides(name_or_path.to_dict(), overrides), name_or_path.source)
-    text = str(name_or_path)
+        recipe = parse_recipe(apply_overrides(name_or_path.to_dict(), overrides), name_or_path.source)
+        return _with_origins(recipe, dict(name_or_path.origins), overrides)
+    path = _locate(str(name_or_path))
+    data, origins = read_with_parents(path)
+    return _with_origins(parse_recipe(apply_overrides(data, overrides), str(path)), origins, overrides)
+
+
+def _locate(text: str, relative_to: Path | None = None) -> Path:
+    """The file of a shipped recipe's name, or of a path (relative to `relative_to`, when given)."""
     registry = _registry()
     if text in registry:
-        path = registry[text]
-    elif text.endswith(".toml") or "/" in text or Path(text).is_file():
-        path = Path(text)
-    else:
-        close = difflib.get_close_matches(text, list(registry), n=3, cutoff=0.5)
-        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        return registry[text]
+    if text.endswith(".toml") or "/" in text or Path(text).is_file():
+        return relative_to / text if relative_to is not None and not Path(text).is_absolute() else Path(text)
+    close = difflib.get_close_matches(text, list(registry), n=3, cutoff=0.5)
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    raise RecipeError(
+        f"unknown recipe {text!r}{hint}. Known recipes: {', '.join(registry) or 'none'}. "
+        "A path to your own .toml file works too."
+    )
+
+
+def read_with_parents(path: str | Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, str]]:
+    """A recipe file's raw data with its `extends` chain merged in (each file's own keys win over
+    its parent's), and which file each key came from ("train.epochs" -> "fashion_cnn.toml").
+
+    Example:
+        >>> data, origins = read_with_parents(shipped_dir("recipes") / "fashion_cnn.toml")
+        >>> "extends" in data, origins["model.kind"], origins["train.epochs"]
+        (False, 'cnn.toml', 'fashion_cnn.toml')
+    """
+    path = Path(path)
+    if path.resolve() in chain:
+        names = " -> ".join(p.name for p in (*chain, path.resolve()))
+        raise RecipeError(f"{path}: extends goes round in a circle ({names}); a recipe cannot extend itself")
+    data = read_recipe_file(path)
+    parent = data.pop("extends", None)
+    origins = {key: path.name for key in _keys(data)}
+    if parent is None:
+        return data, origins
+    if not isinstance(parent, str) or not parent.strip():
         raise RecipeError(
-            f"unknown recipe {text!r}{hint}. Known recipes: {', '.join(registry) or 'none'}. "
-            "A path to your own .toml file works too."
+            f"{path}: extends = {parent!r} is not allowed; expected the name of a shipped recipe (e.g. \"cnn\") "
+            "or the path of a .toml file"
         )
-    data, source = read_recipe_file(path), str(path)
-    return parse_recipe(apply_overrides(data, overrides), source)
+    if "name" not in data:
+        raise RecipeError(f"{path}: a recipe that extends {parent!r} still needs a name of its own (name = \"...\")")
+    base, base_origins = read_with_parents(_locate(parent, path.parent), (*chain, path.resolve()))
+    merged = {**base, **{key: value for key, value in data.items() if not isinstance(value, Mapping)}}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            below = base.get(key, {})
+            merged[key] = {**below, **value} if isinstance(below, Mapping) else value
+    return merged, {**base_origins, **origins}
+
+
+def _keys(data: Mapping[str, Any]) -> Iterator[str]:
+    """The keys a raw recipe sets, as "key" (top level) and "section.key"."""
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            yield from (f"{key}.{name}" for name in value)
+        else:
+            yield key
+
+
+def _with_origins(recipe: Recipe, origins: dict[str, str], overrides: Mapping[str, Any]) -> Recipe:
+    """`recipe` knowing where each key came from: `origins` (files), then the overrides, then the stack or default."""
+    for key in overrides:
+        section, name = _resolve_key(key)
+        origins[f"{section}.{name}" if section else name] = "override"
+    for section, fields in SCHEMA.items():
+        for key, field in fields.items():
+            where = f"{section}.{key}" if section else key
+            if where not in origins:
+                named = section == "stack" and field.default is None
+                origins[where] = f"stack {recipe.stack.name!r}" if named else "default"
+    return dataclasses.replace(recipe, origins=origins)

@@ -459,11 +459,11 @@ def read_with_parents(path: str | Path, chain: tuple[Path, ...] = ()) -> tuple[d
         return data, origins
     if not isinstance(parent, str) or not parent.strip():
         raise RecipeError(
-            f"{path}: extends = {parent!r} is not allowed; expected the name of a shipped recipe (e.g. \"cnn\") "
+            f'{path}: extends = {parent!r} is not allowed; expected the name of a shipped recipe (e.g. "cnn") '
             "or the path of a .toml file"
         )
     if "name" not in data:
-        raise RecipeError(f"{path}: a recipe that extends {parent!r} still needs a name of its own (name = \"...\")")
+        raise RecipeError(f'{path}: a recipe that extends {parent!r} still needs a name of its own (name = "...")')
     base, base_origins = read_with_parents(_locate(parent, path.parent), (*chain, path.resolve()))
     merged = {**base, **{key: value for key, value in data.items() if not isinstance(value, Mapping)}}
     for key, value in data.items():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything zoo needs on a Debian machine, idempotently:
 #   1. Fashion-MNIST from Debian's package dataset-fashion-mnist (offline-friendly; needs root),
-#   2. a virtual environment at .venv with zoo (non-editable, as users get it) and its test extras.
+#   2. a virtual environment at .venv with zoo (non-editable, as users get it) and its test, lint and
+#      docs extras (pytest, ruff, import-linter, MkDocs).
 # Other scripts source this file; afterwards $ZOO_PY is the venv's python and $ZOO_BIN its zoo.
 set -euo pipefail
 ZOO_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +26,7 @@ fi
 echo "setup: installing zoo and its dependencies into $ZOO_VENV"
 pip_log="$(mktemp)"
 # This machine's pip config names local wheel folders that may not exist; hide only those warnings.
-if ! "$ZOO_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$ZOO_REPO[test]" >"$pip_log" 2>&1; then
+if ! "$ZOO_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$ZOO_REPO[test,lint,docs]" >"$pip_log" 2>&1; then
     grep -v "^WARNING: Location" "$pip_log" >&2
     echo "setup: pip install failed (full log: $pip_log)" >&2
     exit 1

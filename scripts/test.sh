@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
-# Run zoo's test suite against zoo as installed (not the source tree), from a scratch folder.
-# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not fashion"`.
+# Run zoo's checks: the test suite against zoo as installed (not the source tree), from a scratch
+# folder; then, from the checkout, ruff (lint and format), the import-linter layers contract and the
+# strict docs build. Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not slow"`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+venv_bin="$(dirname "$ZOO_PY")"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+
+echo "== ruff, import-linter"
+cd "$ZOO_REPO"
+"$venv_bin/ruff" check .
+"$venv_bin/ruff" format --check .
+"$venv_bin/lint-imports" --no-cache
+
+echo "== docs: mkdocs build --strict"
+NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true "$venv_bin/mkdocs" build --strict --quiet -d "$scratch/site"
+
+echo "== tests"
 cd "$scratch"
-"$ZOO_PY" -m pytest "$ZOO_REPO/tests" -q -p no:cacheprovider "$@"
+"$ZOO_PY" -m pytest "$ZOO_REPO/tests" -q -p no:cacheprovider --durations=15 "$@"

@@ -8,7 +8,7 @@ The package is laid out by role, and data flows one way (an import-linter contra
 Custom layers are registered with Keras when `zoo.nets.layers` loads; any zoo function that builds
 or loads a model does that, and `import zoo.nets.layers` does it for a plain `keras.saving.load_model`.
 
-Example:
+Examples:
     >>> import zoo
     >>> zoo.list_recipes("fashion_*mlp")
     ['fashion_deep_mlp', 'fashion_mlp']

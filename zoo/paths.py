@@ -13,7 +13,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 def shipped_dir(name: str) -> Path:
     """Return the folder `name` ("recipes" or "saved_models") that ships with zoo.
 
-    Example:
+    Examples:
         >>> shipped_dir("recipes").name
         'recipes'
     """

@@ -1,6 +1,6 @@
 """The `--data` flags every command that trains shares, and reading them into splits.
 
-Example:
+Examples:
     >>> import argparse
     >>> parser = data_flags(argparse.ArgumentParser())
     >>> parser.parse_args(["--data", "pets.csv", "--target", "kind"]).target

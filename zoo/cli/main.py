@@ -28,7 +28,7 @@ from zoo.reports.console import quiet_tensorflow
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `zoo` command line; returns the exit status.
 
-    Example:
+    Examples:
         >>> main(["list", "fashion_mlp"])
         fashion_mlp  fashion_mnist  Dense net with the default stack ...
         0

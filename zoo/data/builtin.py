@@ -6,7 +6,7 @@ then a TFDS download. The validation split is carved from the training set with 
 so every run and every seed sees the same split; the test set is never used for any choice.
 Nothing here is batched: `zoo.training.pipelines.batches` serves the arrays in the recipe's batches.
 
-Example:
+Examples:
     >>> splits = load("digits", validation_size=200)
     >>> [int(n) for n in splits.sizes.values()]
     [1237, 200, 360]
@@ -68,7 +68,7 @@ class Splits:
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (plain or .gz), the format MNIST and Fashion-MNIST ship in.
 
-    Example:
+    Examples:
         (Not run by the doctests: it needs Debian's dataset-fashion-mnist files.)
         >>> read_idx("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").shape  # doctest: +SKIP
         (10000,)
@@ -236,7 +236,7 @@ def split(
 def validation_order(count: int) -> np.ndarray:
     """The fixed permutation `split` carves validation from: its first `validation_size` positions.
 
-    Example:
+    Examples:
         >>> sorted(validation_order(5).tolist())
         [0, 1, 2, 3, 4]
     """
@@ -249,7 +249,7 @@ def select_classes(splits: Splits, classes: list[int], train_size: int | None = 
     `train_size` keeps that many training examples (a fixed-seed draw); validation and test
     keep every example of those classes.
 
-    Example:
+    Examples:
         >>> two = select_classes(load("digits", validation_size=200), [3, 8], train_size=50)
         >>> two.info.num_classes, two.sizes["train"]
         (2, 50)
@@ -325,7 +325,7 @@ def load(
     `data_dir` restricts the search to that folder (TFDS data or IDX files) and skips the
     default places; `download=False` never touches the network.
 
-    Example:
+    Examples:
         >>> splits = load("digits", validation_size=200)
         >>> splits.info.num_classes, splits.arrays["train"][0].shape[1:]
         (10, (8, 8, 1))
@@ -361,7 +361,7 @@ def from_arrays(
 
     `num_classes` defaults to the largest label + 1; `validation_size` to 10% of x_train.
 
-    Example:
+    Examples:
         >>> x, y = np.random.rand(100, 6).astype("float32"), np.arange(100) % 3
         >>> from_arrays(x, y, x[:10], y[:10]).sizes["validation"]
         10

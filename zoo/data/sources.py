@@ -25,7 +25,7 @@ a `keras.layers.StringLookup` with the training rows' vocabulary). Either way th
 `encoder`, the Keras model from raw input to what the net sees, so `zoo.train` saves a model that
 takes raw pixels or raw table rows.
 
-Example:
+Examples:
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "toy.npz")
     >>> x = np.random.default_rng(0).random((60, 4), dtype=np.float32)
@@ -164,7 +164,7 @@ def _splits(raw, source: str, task: str, validation_size: int | None) -> Splits:
 def infer_task(y: np.ndarray, task: str, source: str) -> str:
     """ "classification" or "regression": `task` itself, or with "auto", regression for non-integer numbers.
 
-    Example:
+    Examples:
         >>> infer_task(np.array([0.5, 1.25]), "auto", "prices.csv"), infer_task(np.array([0, 3]), "auto", "x.npz")
         ('regression', 'classification')
     """
@@ -205,7 +205,7 @@ def fitted(recipe, splits: Splits):
     A cnn or resnet needs images (height, width, channels); a recipe that names a task must get
     data read for that task.
 
-    Example:
+    Examples:
         >>> from zoo.recipes.recipe import get_recipe
         >>> fitted(get_recipe("fashion_mlp"), load("digits", validation_size=200)).task
         'classification'
@@ -233,7 +233,7 @@ def recipe_data(recipe, data=None, download: bool = True):
 
     Every command that trains gets its data here, so each one reads `--data` the same way.
 
-    Example:
+    Examples:
         >>> from zoo.recipes.recipe import get_recipe
         >>> recipe, splits = recipe_data(get_recipe("fashion_mlp"), "digits")
         >>> recipe.task, splits.info.num_classes

@@ -5,7 +5,7 @@ one-hot encoded by a `keras.layers.StringLookup` (unseen values share one extra 
 fitted on the training rows only: never on validation or test rows. The encoder takes a dict
 of columns, one array per column, so `model.predict(table_columns(frame))` works on raw rows.
 
-Example:
+Examples:
     >>> import pandas as pd, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "pets.csv")
     >>> pd.DataFrame({"weight": [4.0, 30, 5, 25, 3, 35] * 5, "colour": ["black", "brown", "white"] * 10,
@@ -110,7 +110,7 @@ def table_columns(frame) -> dict[str, Any]:
     """A DataFrame's columns as the dict a table model takes: text columns as strings, others float32,
     each under its column's `input_name`.
 
-    Example:
+    Examples:
         >>> import pandas as pd
         >>> table_columns(pd.DataFrame({"a": [1, 2], "b": ["x", None]}))["b"].numpy().tolist()
         [[b'x'], [b'']]
@@ -133,7 +133,7 @@ def table_columns(frame) -> dict[str, Any]:
 def input_name(column: str) -> str:
     """The model input a table column feeds: its name with every character but letters, digits and _ made _.
 
-    Example:
+    Examples:
         >>> input_name("od280/od315 ratio")
         'od280_od315_ratio'
     """

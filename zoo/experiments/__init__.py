@@ -65,7 +65,7 @@ EXPERIMENTS = (
 def run_experiment(name: str, **options) -> dict[str, Any]:
     """Run the experiment `name` (one of EXPERIMENTS) and return its results.
 
-    Example:
+    Examples:
         >>> run_experiment("vanish")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...

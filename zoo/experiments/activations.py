@@ -31,7 +31,7 @@ GUIDE = {"elu": 1, "leaky_relu": 2, "rrelu": 2, "prelu": 2, "relu": 3, "tanh": 4
 def recipe_for(activation: str, depth: int, width: int, epochs: int, seed: int = 0):
     """The shared net (`depth` x `width`, no BatchNorm or dropout, Adam 1e-3) with `activation` and its initializer.
 
-    Example:
+    Examples:
         >>> recipe = recipe_for("tanh", 3, 50, 2)
         >>> recipe.stack.init, recipe.model.hidden, recipe.stack.batch_norm
         ('glorot_normal', [50, 50, 50], False)
@@ -55,7 +55,7 @@ def recipe_for(activation: str, depth: int, width: int, epochs: int, seed: int =
 def epochs_to(curve: list[float], target: float) -> int | None:
     """The first epoch (from 1) whose validation accuracy is at least `target`.
 
-    Example:
+    Examples:
         >>> epochs_to([0.80, 0.86, 0.88], 0.85), epochs_to([0.80], 0.85)
         (2, None)
     """

@@ -38,7 +38,7 @@ PLAIN_MLP = {
 def plain_mlp(name: str, **overrides) -> Recipe:
     """fashion_mlp with `PLAIN_MLP`'s net and training, renamed, then `overrides` (bare or "section.key").
 
-    Example:
+    Examples:
         >>> recipe = plain_mlp("relu_2x100", hidden=[100, 100], activation="relu")
         >>> recipe.model.hidden, recipe.train.schedule, recipe.regularization.augment, recipe.stack.dropout
         ([100, 100], 'constant', [], 0.3)

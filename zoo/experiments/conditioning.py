@@ -35,7 +35,7 @@ SLOPES = ((1, -1, 1), (1, -2, 1), (-2, 1, -1), (1, -1, 2))
 def curves(n: int, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """`count` curves f (count x n) and their kinks p* (count x n): three kinks at 3 <= i < n - 3, the paper's slopes.
 
-    Example:
+    Examples:
         >>> f, p = curves(10, 2)
         >>> f.shape, int(np.count_nonzero(p[0])) <= 3
         ((2, 10), True)

@@ -45,7 +45,7 @@ def target(seed: int = 0) -> tuple[np.ndarray, float, np.ndarray]:
 def step_sampler(v: np.ndarray, b: float, levels: np.ndarray, seed: int = 0):
     """`sample(n)` -> (x, [y, level index]) with y = u(v . x + b).
 
-    Example:
+    Examples:
         >>> x, y = step_sampler(*target())(4)
         >>> tuple(x.shape), tuple(y.shape)
         ((4, 100), (4, 2))

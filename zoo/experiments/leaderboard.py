@@ -72,7 +72,7 @@ ENTRIES: tuple[Entry, ...] = (
 def keras_example_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
     """keras.io's "Simple MNIST convnet", layer for layer, compiled with Keras defaults.
 
-    Example:
+    Examples:
         >>> keras_example_convnet().count_params()
         34826
     """
@@ -125,7 +125,7 @@ def _slug(label: str) -> str:
 def standings(summary: list[dict[str, Any]], thresholds=THRESHOLDS) -> list[dict[str, Any]]:
     """Per threshold, each contestant's fastest entry whose median accuracy clears it (None if none does).
 
-    Example:
+    Examples:
         >>> rows = [{"contestant": "zoo", "label": "a", "accuracy": 0.93, "seconds": 100.0},
         ...         {"contestant": "zoo", "label": "b", "accuracy": 0.91, "seconds": 30.0},
         ...         {"contestant": "keras", "label": "c", "accuracy": 0.905, "seconds": 60.0}]

@@ -6,7 +6,7 @@ a new batch, so there are no epochs and no overfitting, only iterations. `online
 then measures a metric on one fixed held-out sample: a curve of the metric against
 iterations, and the seconds it took.
 
-Example:
+Examples:
     >>> import keras, tensorflow as tf
     >>> sample = lambda n: (tf.random.normal((n, 2)), tf.ones((n, 1)))
     >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -84,7 +84,7 @@ def online_fit(
 def paper_init(fan_in: int, seed: int) -> keras.initializers.Initializer:
     """The paper's reference-code initializer: N(0, 1/fan_in) truncated at two standard deviations.
 
-    Example:
+    Examples:
         >>> round(paper_init(100, seed=0).stddev, 3)
         0.1
     """
@@ -94,7 +94,7 @@ def paper_init(fan_in: int, seed: int) -> keras.initializers.Initializer:
 def first_reaching(points: list[dict[str, Any]], target: float) -> int | None:
     """The first iteration whose metric (an accuracy: higher is better) is at least `target` (None if none is).
 
-    Example:
+    Examples:
         >>> first_reaching([{"iteration": 0, "metric": 0.5}, {"iteration": 100, "metric": 0.95}], 0.9)
         100
     """

@@ -33,7 +33,7 @@ from zoo.reports.records import stamp, write_results
 def parity_sampler(d: int, subset: np.ndarray, seed: int = 0):
     """`sample(n)` -> (x in {-1, 1}^(n x d), y = product of x over `subset`, shape (n, 1)), drawn by TensorFlow.
 
-    Example:
+    Examples:
         >>> x, y = parity_sampler(4, np.array([0, 2]))(5)
         >>> bool(np.all(y.numpy()[:, 0] == x.numpy()[:, 0] * x.numpy()[:, 2]))
         True
@@ -80,7 +80,7 @@ def gradient_variance(d: int, targets: int = 64, seed: int = 0) -> dict[str, flo
     variance (mean squared distance of each target's gradient from their mean), Theorem 1's
     bound E_x||grad of the output||^2 / 2^d, and the mean squared gradient norm for scale.
 
-    Example:
+    Examples:
         >>> result = gradient_variance(4, targets=8)
         >>> 0 < result["variance"] <= result["bound"] * 1.01
         True

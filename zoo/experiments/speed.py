@@ -19,7 +19,7 @@ Every variant trains the same number of examples at the recipe's own batch size;
 follows a warm-up that traces and compiles. Variants alternate within each round, and the
 median over rounds is reported, so a slow spell of the machine hits all of them alike.
 
-Example:
+Examples:
     (Not run by the doctests: it times a minute of training.)
     >>> recipe = zoo.get_recipe("fashion_mlp")                                     # doctest: +SKIP
     >>> epoch = twins.keras_epoch(recipe, "zoo", *twins.training_arrays(recipe, 2048))            # doctest: +SKIP

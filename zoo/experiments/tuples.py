@@ -40,7 +40,7 @@ def segment_images(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     The paper's generator: angle uniform in [0, pi), centre uniform in the image, length
     uniform in [5, 23], pixels stepped out from the centre both ways and clipped at the border.
 
-    Example:
+    Examples:
         >>> images, tags = segment_images(3)
         >>> images.shape, sorted(set(np.unique(images))) <= [0, 1], set(tags) <= {-1, 1}
         ((3, 28, 28), True, True)
@@ -65,7 +65,7 @@ def tuple_sampler(images: np.ndarray, tags: np.ndarray, k: int, seed: int = 0):
 
     Each tuple draws k images from the pool, so a pool of N images gives about N^k tuples.
 
-    Example:
+    Examples:
         >>> x, y = tuple_sampler(*segment_images(10), k=3)(4)
         >>> tuple(x.shape), tuple(y.shape), bool(np.all(y.numpy()[:, 0] == -np.prod(-y.numpy()[:, 1:], axis=1)))
         ((4, 3, 28, 28, 1), (4, 4), True)

@@ -35,7 +35,7 @@ VARIANTS = ("zoo", "keras", "expert", "torch", "jax")
 def matmul_peak(size: int = 2048, repeats: int = 20) -> float:
     """GFLOP/s of a float32 `size` x `size` matmul in TensorFlow: the machine's practical peak.
 
-    Example:
+    Examples:
         >>> matmul_peak(256, 5) > 0
         True
     """
@@ -58,7 +58,7 @@ def training_flops_per_example(model: keras.Model) -> float:
     the inputs and to the weights), so training is ~3x the forward count. Normalization,
     activations and the optimizer are left out: they are small next to the matmuls.
 
-    Example:
+    Examples:
         >>> net = keras.Sequential([keras.Input((784,)), keras.layers.Dense(100), keras.layers.Dense(10)])
         >>> training_flops_per_example(net)
         476400.0
@@ -255,7 +255,7 @@ def torch_schedule(recipe: Recipe, steps_per_epoch: int) -> Callable[[int], floa
     Mirrors `zoo.nets.network.learning_rate_schedule`: a linear warm-up from 0 over warmup_epochs,
     then a cosine decay to 0 over the remaining steps.
 
-    Example:
+    Examples:
         >>> import zoo
         >>> rate = torch_schedule(zoo.get_recipe("fashion_mlp", schedule="cosine", epochs=2, warmup_epochs=1), 10)
         >>> [round(rate(step), 2) for step in (0, 5, 10, 15, 20)]

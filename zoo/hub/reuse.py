@@ -5,7 +5,7 @@ with `trainable = False`): they keep normalizing with the statistics learned on 
 task instead of re-estimating them from the small new task's batches, which would shift every
 activation the frozen layers above were trained on.
 
-Example:
+Examples:
     >>> import zoo
     >>> new = transfer(zoo.build("fashion_mlp"), num_classes=2, freeze="all")
     >>> new.output_shape, sum(layer.trainable for layer in new.layers[1:-1])
@@ -76,7 +76,7 @@ def transfer(
     and `fine_tune` both come here. `freeze` is "all", "none", or how many of the lowest body
     layers to freeze. Pass `input_shape` to check the new data fits the source model before training.
 
-    Example:
+    Examples:
         >>> import zoo
         >>> transfer(zoo.build("fashion_mlp"), num_classes=3, freeze=1).output_shape
         (None, 3)

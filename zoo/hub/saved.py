@@ -9,7 +9,7 @@ Like keras.applications, a file whose hash differs from the manifest is refused:
 download or a swapped file never loads silently. Every zoo layer is registered serializable, so
 loading uses `safe_mode=True` and needs no `custom_objects`.
 
-Example:
+Examples:
     >>> model = load_pretrained("fashion_mlp")
     >>> binary = load_pretrained("fashion_mlp", num_classes=2)  # new, freshly initialized head
 """
@@ -71,7 +71,7 @@ def save_root(root: str | Path | None = None) -> Path:
     """Where a new model is saved: `root`; $ZOO_SAVED_MODELS; the checkout's saved_models/ when zoo
     runs from a git checkout; otherwise the user's folder (~/.local/share/zoo/saved_models).
 
-    Example:
+    Examples:
         >>> save_root("/tmp/my-models")
         PosixPath('/tmp/my-models')
     """
@@ -136,7 +136,7 @@ def model_files(name: str, root: str | Path | None = None) -> dict[str, Path]:
 def list_pretrained(root: str | Path | None = None) -> list[str]:
     """Names of the models in the manifest.
 
-    Example:
+    Examples:
         >>> isinstance(list_pretrained(), list)
         True
     """
@@ -290,7 +290,7 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
     (the body keeps its trained weights): the same as `zoo.transfer(model, num_classes,
     freeze="none")` with the recipe's optimizer, which is what it calls.
 
-    Example:
+    Examples:
         >>> model = load_pretrained("fashion_mlp", num_classes=3)
         >>> model.output_shape
         (None, 3)

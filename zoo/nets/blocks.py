@@ -4,7 +4,7 @@ Each block is a small `keras.Sequential` (one hidden layer of a net, or one conv
 drops into a functional model, a Sequential model or a subclassed one, and it shows up as one
 named unit in `model.summary()` and in per-layer diagnostics.
 
-Example:
+Examples:
     >>> import keras, zoo
     >>> net = keras.Sequential([keras.Input((20,)), zoo.dense_block(64), zoo.dense_block(64),
     ...                         keras.layers.Dense(3, activation="softmax")])
@@ -51,7 +51,7 @@ def _split_options(stack: str | Stack, options: dict) -> tuple[Stack, dict]:
 def kernel_extras(extras: dict) -> dict:
     """Keyword arguments for a Dense/Conv kernel: the L1/L2 penalty and max-norm bound in `extras`.
 
-    Example:
+    Examples:
         >>> sorted(kernel_extras({"l1": 0.0, "l2": 1e-4, "max_norm": 0.0}).items(), key=str)[0][0]
         'kernel_constraint'
     """
@@ -78,7 +78,7 @@ def _normalize_and_activate(stack: Stack, suffix: str = "") -> list:
 def dropout_layers(stack: Stack) -> list:
     """The stack's dropout as a list of layers: none, Dropout, or AlphaDropout for SELU stacks.
 
-    Example:
+    Examples:
         >>> [type(layer).__name__ for layer in dropout_layers(get_stack("self_normalizing"))]
         ['AlphaDropout']
     """
@@ -96,7 +96,7 @@ def dense_block(units: int, stack: str | Stack = "default", name: str | None = N
     `options` override the stack (init, activation, batch_norm, dropout, dropout_kind) or add
     l1, l2, max_norm and seed. With BatchNorm the Dense has no bias: BN's beta does that job.
 
-    Example:
+    Examples:
         >>> block = dense_block(100, dropout=0.5)
         >>> block.layers[-1].rate
         0.5
@@ -130,7 +130,7 @@ def conv_block(
     Same `options` as `dense_block`. Dropout comes once, after pooling, as in most small
     conv nets: dropping inside a stage mostly slows learning.
 
-    Example:
+    Examples:
         >>> [layer.__class__.__name__ for layer in conv_block(32, convs=1, dropout=0.25).layers]
         ['Conv2D', 'BatchNorm', 'Activation', 'MaxPooling2D', 'Dropout']
     """
@@ -176,7 +176,7 @@ def residual_block(
     `input_channels`) inputs of any size, so it shows up as one named unit. Same `options` as
     `dense_block`; dropout is left to the network's head.
 
-    Example:
+    Examples:
         >>> block = residual_block(32, input_channels=16, strides=2)
         >>> tuple(block(keras.ops.zeros((1, 8, 8, 16))).shape)
         (1, 4, 4, 32)

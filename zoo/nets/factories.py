@@ -4,7 +4,7 @@ Plain name -> class tables, as timm's ``create_act.py`` keeps them: adding an ac
 row here and one word in `zoo.recipes.stacks.ACTIVATIONS` (a test checks the two agree). `zoo.recipes.stacks`
 holds the words and imports no Keras; this module turns them into fresh Keras objects.
 
-Example:
+Examples:
     >>> get_activation("elu").get_config()["activation"]
     'elu'
     >>> type(get_initializer("he_normal")).__name__
@@ -71,7 +71,7 @@ def get_activation(name: str, layer_name: str | None = None, stack: Stack | None
     Activations are separate layers (not a Dense argument) so that BatchNormalization can sit
     between the linear map and the nonlinearity, and so diagnostics can read each one's output.
 
-    Example:
+    Examples:
         >>> get_activation("leaky_relu", stack=STACKS["default"].replace(negative_slope=0.1)).negative_slope
         0.1
     """
@@ -82,7 +82,7 @@ def get_activation(name: str, layer_name: str | None = None, stack: Stack | None
 def get_initializer(name: str, seed: int | None = None, std: float = 0.05) -> keras.initializers.Initializer:
     """Return the kernel initializer for the word `name` (`std` is random_normal's).
 
-    Example:
+    Examples:
         >>> get_initializer("random_normal", std=0.2).stddev
         0.2
     """
@@ -99,7 +99,7 @@ def get_optimizer(
     moving average of the weights (momentum `zoo.recipes.keys.EMA_MOMENTUM`) and swaps it in at the end
     of every epoch, so validation, testing and saving all see the averaged weights (Polyak averaging).
 
-    Example:
+    Examples:
         >>> get_optimizer("adam", 1e-3, clipnorm=1.0).clipnorm
         1.0
     """

@@ -24,7 +24,7 @@ class RReLU(keras.layers.Layer):
     at inference `a` is the mean slope (lower + upper) / 2, so predictions are deterministic.
     The paper's setting is lower = 1/8, upper = 1/3.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> layer = RReLU(0.1, 0.3)
         >>> [round(float(v), 3) for v in layer(np.array([[-1.0, 2.0]]))[0]]
@@ -61,7 +61,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     Rises linearly from peak/25 to `peak` over the first 45% of `total_steps`, falls back to
     peak/25 by 90%, then decays linearly to peak/2500 at the end.
 
-    Example:
+    Examples:
         >>> schedule = OneCycle(0.01, 1000)
         >>> [round(float(schedule(step)), 6) for step in (0, 450, 900, 1000)]
         [0.0004, 0.01, 0.0004, 4e-06]
@@ -89,7 +89,7 @@ class EpochPiecewise(keras.optimizers.schedules.LearningRateSchedule):
 
     `boundaries` are epoch numbers; `steps_per_epoch` converts them to optimizer steps.
 
-    Example:
+    Examples:
         >>> schedule = EpochPiecewise(0.1, [2, 4], [1.0, 0.1, 0.01], steps_per_epoch=10)
         >>> [round(float(schedule(step)), 4) for step in (0, 19, 20, 45)]
         [0.1, 0.1, 0.01, 0.001]
@@ -133,7 +133,7 @@ def uniform_noise(shape, seed_generator: keras.random.SeedGenerator, dtype="floa
     training step with dropout three times slower than the uncompiled one. Other backends
     use `keras.random.uniform`.
 
-    Example:
+    Examples:
         >>> noise = uniform_noise((2, 3), keras.random.SeedGenerator(0))
         >>> tuple(noise.shape), bool(ops.all((noise >= 0) & (noise < 1)))
         ((2, 3), True)
@@ -157,7 +157,7 @@ class RandomShift(keras.layers.Layer):
     its images), which teaches far less invariance; RandomTranslation shifts per image but
     interpolates bilinearly, blurring 28-pixel images and costing more. Identity at inference.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> images = np.zeros((2, 5, 5, 1), "float32"); images[:, 2, 2] = 1.0
         >>> out = np.asarray(RandomShift(1, seed=0)(images, training=True))
@@ -202,7 +202,7 @@ class Dropout(keras.layers.Dropout):
     and the kept ones scaled by 1 / (1 - rate) (Srivastava et al. 2014); at inference it is
     the identity.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> out = Dropout(0.5, seed=1)(np.ones((1, 1000)), training=True)
         >>> sorted(set(np.round(np.asarray(out)[0], 3).tolist()))
@@ -226,7 +226,7 @@ class AlphaDropout(keras.layers.AlphaDropout):
     map a * x + b restores zero mean and unit variance (Klambauer et al. 2017):
     a = ((1 - rate) * (1 + rate * alpha_p^2))^(-1/2), b = -a * alpha_p * rate.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).normal(size=(1, 100000))
         >>> out = np.asarray(AlphaDropout(0.1, seed=0)(x, training=True))
@@ -273,7 +273,7 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
     (dense) CategoricalCrossentropy; the labels stay integers, so the data pipeline and the
     "accuracy" metric are the same as without smoothing.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> loss = SmoothedSparseCrossentropy(0.1)
         >>> round(float(loss(np.array([0]), np.array([[0.9, 0.1]]))), 4)
@@ -302,7 +302,7 @@ class StandardizedSquaredError(keras.losses.Loss):
     that suits one target would blow up on another. Dividing by the variance makes the loss the
     same whatever the units: 1.0 is what predicting the mean scores, so 1 - loss is about R^2.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> float(StandardizedSquaredError(variance=4.0)(np.array([[3.0]]), np.array([[1.0]])))
         1.0
@@ -328,7 +328,7 @@ class Staircase(keras.layers.Layer):
     ("Failures of Gradient-Based Deep Learning", section 5); wrap it in `ForwardOnly` to train
     what feeds it.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> [float(v) for v in Staircase([0.0, 1.0, 2.5])(np.array([-1.0, 0.5, 2.0, 9.0]))]
         [0.0, 0.0, 1.0, 2.5]
@@ -363,7 +363,7 @@ class ForwardOnly(keras.layers.Wrapper):
     Shamir and Shammah (2017), which trains through a flat activation such as `Staircase`;
     the wrapped layer must keep its input's shape.
 
-    Example:
+    Examples:
         >>> import tensorflow as tf
         >>> x = tf.constant([0.3, 1.7])
         >>> with tf.GradientTape() as tape:

@@ -4,7 +4,7 @@
 sizes, depth, batch size, epochs) and swaps in the baseline stack: sigmoid units, N(0, 1/fan_in)
 weights, no BatchNorm, no dropout, no regularization, plain SGD.
 
-Example:
+Examples:
     >>> import zoo
     >>> model = zoo.build(zoo.get_recipe("fashion_mlp"))
     >>> type(model.optimizer).__name__
@@ -42,7 +42,7 @@ from zoo.recipes.stacks import Stack
 def leaf_layers(model: keras.Model):
     """Every layer of `model`, looking inside its blocks (which are small Sequential models).
 
-    Example:
+    Examples:
         >>> sum(isinstance(layer, keras.layers.BatchNormalization) for layer in leaf_layers(build("fashion_mlp")))
         2
     """
@@ -84,7 +84,7 @@ def _check_shape(input_shape: Any, num_classes: Any, recipe: Recipe) -> tuple[tu
 def estimated_parameters(recipe: Recipe, input_shape: tuple[int, ...], num_classes: int) -> int:
     """The weights the recipe's network will have, counted before building it (kernels; biases and BN are small).
 
-    Example:
+    Examples:
         >>> estimated_parameters(get_recipe("fashion_mlp", hidden=[100]), (28, 28, 1), 10)
         79400
     """
@@ -227,7 +227,7 @@ def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
 
     ``plateau`` is a float here: ReduceLROnPlateau, a training callback, lowers it.
 
-    Example:
+    Examples:
         >>> recipe = get_recipe("fashion_mlp", schedule="exponential", decay_rate=0.5, learning_rate=1e-3)
         >>> round(float(learning_rate_schedule(recipe, 100)(200)), 6)
         0.00025
@@ -261,7 +261,7 @@ SCORES = {"classification": "accuracy", "regression": "r2"}
 def score_name(recipe: Recipe) -> str:
     """The metric a recipe's runs are judged by: "accuracy", or "r2" for regression.
 
-    Example:
+    Examples:
         >>> score_name(get_recipe("fashion_mlp")), score_name(get_recipe("fashion_mlp", task="regression"))
         ('accuracy', 'r2')
     """
@@ -278,7 +278,7 @@ def loss(recipe: Recipe, target_stats: tuple[float, float] | None = None):
     """Sparse cross-entropy, with the recipe's label smoothing (Szegedy et al. 2016) when set; for
     regression, the squared error in units of the target's variance (`target_stats` (mean, std)).
 
-    Example:
+    Examples:
         >>> type(loss(get_recipe("fashion_mlp", label_smoothing=0.1))).__name__
         'SmoothedSparseCrossentropy'
     """
@@ -299,7 +299,7 @@ def resolve_jit_compile(recipe: Recipe, strategy=None) -> bool | str:
     other backends "auto" is Keras's rule (on for JAX). A `tf.distribute` strategy never gets
     XLA here, as Keras's rule also has it.
 
-    Example:
+    Examples:
         >>> resolve_jit_compile(get_recipe("fashion_mlp", jit_compile="off"))
         False
     """
@@ -327,7 +327,7 @@ def build(
     `steps_per_epoch` sizes step-based schedules (default: from the dataset's size).
     For regression, `target_stats` (mean, std) of the training targets scale the one output.
 
-    Example:
+    Examples:
         >>> model = build("fashion_mlp", input_shape=(8, 8, 1), num_classes=3)
         >>> model.output_shape
         (None, 3)
@@ -371,7 +371,7 @@ def build(
 def build_for(recipe: Recipe, data, **options) -> keras.Model:
     """`build` sized from a `zoo.data.builtin.Splits`: its input shape, its classes, its regression target's scale.
 
-    Example:
+    Examples:
         >>> from zoo.data.builtin import load
         >>> build_for(get_recipe("fashion_mlp"), load("digits", validation_size=200)).input_shape
         (None, 8, 8, 1)

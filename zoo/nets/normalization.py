@@ -24,7 +24,7 @@ class BatchNorm(keras.layers.BatchNormalization):
     batch, with the biased batch variance), so the two layers are interchangeable: same
     weights, same outputs up to float rounding, same training behaviour.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).normal(2.0, 3.0, (8, 4, 4, 3)).astype("float32")
         >>> y = np.asarray(BatchNorm()(x, training=True))

@@ -50,7 +50,7 @@ def baseline_recipe(recipe: Recipe | str, learning_rate: float | None = None) ->
     gets the same layers where it sets no [stack] key of its own, but keeps its own optimizer
     rate, regularization and schedule: the named stack sets defaults, this sets everything.
 
-    Example:
+    Examples:
         >>> baseline_recipe("fashion_mlp", 0.1).stack.activation
         'sigmoid'
     """
@@ -67,7 +67,7 @@ def baseline(
     The learning rate defaults to the median of `recipe.baseline.learning_rates`; `zoo bench`
     picks the best of that grid on validation data instead.
 
-    Example:
+    Examples:
         >>> model = baseline("fashion_mlp", learning_rate=0.1)
         >>> type(model.optimizer).__name__, round(float(model.optimizer.learning_rate), 3)
         ('SGD', 0.1)

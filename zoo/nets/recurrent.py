@@ -13,7 +13,7 @@ step, and gradients through time can explode (Pascanu, Mikolov and Bengio 2013);
 what gradient clipping (`train.clipnorm`, `train.clipvalue`) was invented for. The stack's
 activation, BatchNorm and dropout apply to the dense `model.hidden` layers after the body.
 
-Example:
+Examples:
     >>> import zoo
     >>> recipe = zoo.get_recipe("rnn", recurrent=[16], hidden=[])
     >>> model = zoo.build(recipe, input_shape=(28, 28, 1), num_classes=10)
@@ -37,7 +37,7 @@ GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
 def sequence_shape(input_shape: tuple[int, ...]) -> tuple[int, int]:
     """(steps, features per step) for an example of `input_shape`.
 
-    Example:
+    Examples:
         >>> sequence_shape((28, 28, 1)), sequence_shape((30,)), sequence_shape((50, 2))
         ((28, 28), (30, 1), (50, 2))
     """
@@ -66,7 +66,7 @@ def recurrent_body(x, model, seed: int, regularization: dict):
 def recurrent_parameters(model, input_shape: tuple[int, ...]) -> tuple[int, int]:
     """(weights of the recurrent layers, the width they hand on) for an example of `input_shape`.
 
-    Example:
+    Examples:
         >>> from types import SimpleNamespace
         >>> recurrent_parameters(SimpleNamespace(cell="lstm", recurrent=[10]), (28, 28, 1))
         (1520, 10)

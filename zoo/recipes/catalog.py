@@ -54,7 +54,7 @@ ANY = "any"
 def list_datasets() -> list[str]:
     """The names of the built-in datasets (`zoo.load_data(name)` loads one).
 
-    Example:
+    Examples:
         >>> list_datasets()
         ['digits', 'fashion_mnist']
     """
@@ -64,7 +64,7 @@ def list_datasets() -> list[str]:
 def get_dataset_info(name: str) -> DatasetInfo:
     """Facts about the dataset `name`; an unknown name lists the known ones.
 
-    Example:
+    Examples:
         >>> get_dataset_info("fashion_mnist").input_shape
         (28, 28, 1)
     """
@@ -82,7 +82,7 @@ def data_fits(dataset: str, kind: str) -> str:
     """What data a recipe trains on: its own dataset, or for `dataset = "any"` the kinds of --data
     its model `kind` fits (conv nets need images; dense and recurrent nets take anything).
 
-    Example:
+    Examples:
         >>> data_fits("fashion_mnist", "mlp"), data_fits("any", "mlp"), data_fits("any", "cnn")
         ('fashion_mnist', 'any: images, tables, arrays', 'any: images')
     """

@@ -229,3 +229,62 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
     },
 }
+
+
+# Where each key's practice comes from: the paper that introduced or measured it (the docs' key table cites it).
+CITATIONS = {
+    "model.blocks_per_stage": "He et al. 2016",
+    "model.cell": "Elman 1990; Cho et al. 2014; Hochreiter & Schmidhuber 1997",
+    "model.recurrent_init_gain": "Saxe et al. 2014; Pascanu et al. 2013",
+    "stack.init": "He et al. 2015 (he_*); Glorot & Bengio 2010 (glorot_*); LeCun et al. 1998 (lecun_*)",
+    "stack.activation": "Clevert et al. 2015 (elu); Klambauer et al. 2017 (selu); Maas et al. 2013 (leaky_relu); He "
+    "et al. 2015 (prelu); Xu et al. 2015 (rrelu); Hendrycks & Gimpel 2016 (gelu); Ramachandran et al. 2017 (swish)",
+    "stack.batch_norm": "Ioffe & Szegedy 2015",
+    "stack.bn_position": "Ioffe & Szegedy 2015",
+    "stack.negative_slope": "Maas et al. 2013",
+    "stack.rrelu_lower": "Xu et al. 2015",
+    "stack.rrelu_upper": "Xu et al. 2015",
+    "stack.dropout": "Srivastava et al. 2014",
+    "stack.dropout_kind": "Klambauer et al. 2017 (alpha)",
+    "regularization.l1": "Tibshirani 1996",
+    "regularization.l2": "Krogh & Hertz 1992",
+    "regularization.max_norm": "Srivastava et al. 2014",
+    "regularization.augment": "Simard et al. 2003",
+    "train.optimizer": "Kingma & Ba 2014 (adam); Dozat 2016 (nadam); Loshchilov & Hutter 2017 (adamw); Nesterov "
+    "1983; Tieleman & Hinton 2012 (rmsprop); Duchi et al. 2011 (adagrad)",
+    "train.early_stopping_patience": "Prechelt 1998",
+    "train.schedule": "Smith 2018 (1cycle)",
+    "train.warmup_epochs": "Goyal et al. 2017",
+    "train.label_smoothing": "Szegedy et al. 2016",
+    "train.ema": "Polyak & Juditsky 1992",
+    "train.clipnorm": "Pascanu et al. 2013",
+    "train.clipvalue": "Pascanu et al. 2013",
+    "train.precision": "Micikevicius et al. 2018",
+    "pretrain.method": "Hinton, Osindero & Teh 2006 (rbm); Vincent et al. 2008 (dae)",
+    "pretrain.cd_k": "Hinton 2002",
+    "pretrain.noise": "Vincent et al. 2008",
+}
+
+
+def key_table() -> str:
+    """Every recipe key as a Markdown table: what it allows, its default, what it does, where it comes from.
+
+    The docs' key reference is this table (docs/gen_pages.py), so it cannot drift from the schema.
+
+    Examples:
+        >>> key_table().splitlines()[2]
+        '| `name` | a string | required | recipe name: lower-case letters, digits and underscores |  |'
+    """
+    from zoo.recipes.recipe import _toml_value  # the TOML spelling of a default, as a recipe file writes it
+
+    rows = ["| key | allowed | default | what it does | from |", "|---|---|---|---|---|"]
+    for section, fields in SCHEMA.items():
+        for key, field in fields.items():
+            name = f"{section}.{key}" if section else key
+            if field.default is not None:
+                default = _toml_value(field.default)
+            else:
+                default = "required" if not section else "the named stack's"
+            allowed = field.allowed().replace("|", "\\|")
+            rows.append(f"| `{name}` | {allowed} | {default} | {field.help} | {CITATIONS.get(name, '')} |")
+    return "\n".join(rows) + "\n"

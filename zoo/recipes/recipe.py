@@ -11,7 +11,7 @@ their defaults, stack keys take the named stack's values), so what `zoo show` pr
 what `zoo train` builds. Unknown keys, wrong types and out-of-range values are `RecipeError`s that
 name the key, the value and what is allowed.
 
-Example:
+Examples:
     >>> recipe = get_recipe("fashion_mlp", dropout=0.3)
     >>> recipe.stack.dropout, recipe.train.optimizer
     (0.3, 'adam')
@@ -118,7 +118,7 @@ class Recipe:
         summarized, or what a search would try, change no training run, so two recipes that agree
         here train the same run (a finished or interrupted run of one is a run of the other).
 
-        Example:
+        Examples:
             >>> recipe = get_recipe("fashion_mlp")
             >>> recipe.training_dict() == get_recipe(recipe, **{"bench.ablation": True}).training_dict()
             True
@@ -129,7 +129,7 @@ class Recipe:
         """The resolved recipe as `zoo show` prints it: TOML, each key with where it came from, and the
         keys that the model kind never reads left out (an MLP shows no `filters` or `cell`).
 
-        Example:
+        Examples:
             >>> text = get_recipe("fashion_cnn").describe()
             >>> "filters = [32, 64]" in text and "cell" not in text
             True
@@ -188,7 +188,7 @@ def _toml_value(value: Any) -> str:
 def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
     """Validate raw recipe data (as read from TOML) and fill every omitted key.
 
-    Example:
+    Examples:
         >>> parse_recipe({"name": "tiny", "model": {"hidden": [8]}}).stack.activation
         'elu'
     """
@@ -315,7 +315,7 @@ def recipe_stack(recipe: Recipe) -> Stack:
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse a command-line `--set key=value`; the value is read as TOML, or as a bare word.
 
-    Example:
+    Examples:
         >>> parse_override("model.hidden=[64, 64]")
         ('model.hidden', [64, 64])
         >>> parse_override("stack.activation=relu")
@@ -396,7 +396,7 @@ def _registry() -> dict[str, Path]:
 def list_recipes(pattern: str = "*") -> list[str]:
     """Names of the shipped recipes matching a shell-style `pattern`.
 
-    Example:
+    Examples:
         >>> list_recipes("fashion_*mlp")
         ['fashion_deep_mlp', 'fashion_mlp']
     """
@@ -410,7 +410,7 @@ def get_recipe(name_or_path: str | Path | Recipe, **overrides: Any) -> Recipe:
     ``get_recipe("fashion_mlp", dropout=0.3, **{"train.epochs": 5})``. A `Recipe` given with no
     overrides is returned as it is: a recipe is parsed and checked once.
 
-    Example:
+    Examples:
         >>> get_recipe("fashion_mlp", epochs=2).train.epochs
         2
     """
@@ -443,7 +443,7 @@ def read_with_parents(path: str | Path, chain: tuple[Path, ...] = ()) -> tuple[d
     """A recipe file's raw data with its `extends` chain merged in (each file's own keys win over
     its parent's), and which file each key came from ("train.epochs" -> "fashion_cnn.toml").
 
-    Example:
+    Examples:
         >>> data, origins = read_with_parents(shipped_dir("recipes") / "fashion_cnn.toml")
         >>> "extends" in data, origins["model.kind"], origins["train.epochs"]
         (False, 'cnn.toml', 'fashion_cnn.toml')

@@ -20,7 +20,7 @@ _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str:
 def unknown_word_error(what: str, word: Any, allowed: Sequence[str]) -> RecipeError:
     """Build the error for a word that is not one of `allowed`, suggesting the closest ones.
 
-    Example:
+    Examples:
         >>> str(unknown_word_error("stack.activation", "elo", ["elu", "relu"]))
         "stack.activation = 'elo' is not allowed (did you mean 'elu'?); allowed: elu, relu"
     """
@@ -66,7 +66,7 @@ class Field:
     def check(self, key: str, value: Any) -> Any:
         """Return `value` normalized (ints widened to float where a number is wanted), or raise.
 
-        Example:
+        Examples:
             >>> Field(float, 0.0, "rate", minimum=0, maximum=1, max_exclusive=True).check("stack.dropout", 0)
             0.0
         """
@@ -113,7 +113,7 @@ def check_argument(name: str, value: Any, field: Field, error: type[ZooError] = 
     rules and read the same way. `error` is the class for the kind of mistake: RecipeError for
     a model or recipe setting, DataError for a property of the data.
 
-    Example:
+    Examples:
         >>> check_argument("units", 0, Field(int, None, "units", minimum=1))
         Traceback (most recent call last):
         ...
@@ -131,7 +131,7 @@ def check_argument(name: str, value: Any, field: Field, error: type[ZooError] = 
 def count_field(minimum: int = 1, maximum: int | None = None) -> Field:
     """A Field for a whole number from `minimum` (to `maximum`): sizes, counts, epochs.
 
-    Example:
+    Examples:
         >>> count_field(2).allowed()
         'an integer >= 2'
     """

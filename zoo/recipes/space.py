@@ -14,7 +14,7 @@ a value the recipe would refuse. The training budget (epochs, seed) cannot be se
 trial gets the same one. Whether the recipe's own value lies inside the space is checked when a
 search starts (`check_contains`), since `--set` may move a value for a plain training run.
 
-Example:
+Examples:
     >>> check_space({"stack.dropout": {"range": [0.0, 0.5]}})
     {'stack.dropout': {'range': [0.0, 0.5]}}
 """
@@ -44,7 +44,7 @@ SEARCHABLE = tuple(
 def check_space(raw: Any) -> dict[str, dict[str, Any]]:
     """Validate a [tune] table; return it with every bound and choice checked by its key's rules.
 
-    Example:
+    Examples:
         >>> check_space({"regularization.l2": {"log": [0.0, 0.1]}})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -97,7 +97,7 @@ def _check_spec(key: str, spec: Any) -> dict[str, Any]:
 def check_contains(space: Mapping[str, Mapping[str, Any]], recipe) -> None:
     """Refuse a search space that does not hold the recipe's own values: the first trial is the recipe.
 
-    Example:
+    Examples:
         >>> from zoo.recipes.recipe import get_recipe
         >>> check_contains({"stack.dropout": {"range": [0.4, 0.5]}}, get_recipe("fashion_mlp"))  # doctest: +ELLIPSIS
         Traceback (most recent call last):

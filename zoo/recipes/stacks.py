@@ -69,7 +69,7 @@ STACK_FIELDS: dict[str, Field] = {
 class Stack:
     """One per-layer practice. Build a variant with `replace(dropout=0.3)`.
 
-    Example:
+    Examples:
         >>> get_stack("default").replace(dropout=0.5).dropout
         0.5
     """
@@ -121,7 +121,7 @@ STACKS: dict[str, Stack] = {
 def get_stack(stack: str | Stack) -> Stack:
     """Return the named stack (or `stack` itself when it already is one).
 
-    Example:
+    Examples:
         >>> get_stack("baseline").activation
         'sigmoid'
     """

@@ -29,7 +29,7 @@ NOISE = re.compile(
 def filter_noise(text: str) -> str:
     """The lines of `text` that are not TensorFlow start-up noise.
 
-    Example:
+    Examples:
         >>> filter_noise("I0000 00:00:1.0  1 port.cc:153] oneDNN custom operations are on.\\nreal problem\\n")
         'real problem\\n'
     """

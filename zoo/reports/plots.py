@@ -5,7 +5,7 @@ leaves a notebook's plotting backend and pyplot's figure list alone; `zoo.report
 writes the PNG. Each function takes plain results data, so a committed results.json can be
 redrawn without training anything.
 
-Example:
+Examples:
     >>> figure = learning_curves_figure({"recipe": [[0.80, 0.85, 0.88]]}, title="example")
     >>> len(figure.axes)
     1
@@ -136,7 +136,7 @@ def gradient_norms_figure(records: list[dict[str, Any]], title: str = "") -> Fig
 def filters_figure(kernel: np.ndarray, title: str = "", count: int = 100) -> Figure:
     """The first `count` hidden units' incoming weights as square tiles (28x28 for Fashion-MNIST).
 
-    Example:
+    Examples:
         >>> len(filters_figure(np.random.rand(64, 10)).axes)  # 10 tiles on a 4 x 3 grid
         12
     """
@@ -163,7 +163,7 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
     `entries` are dicts with "contestant", "label", "seconds" and "accuracy" (medians) and
     optional "low"/"high" accuracy bounds (drawn as error bars); dashed lines mark `thresholds`.
 
-    Example:
+    Examples:
         >>> entry = {"contestant": "zoo", "label": "a", "seconds": 50, "accuracy": 0.91}
         >>> figure = time_to_accuracy_figure([entry], [0.9])
         >>> figure.axes[0].get_xlabel()
@@ -207,7 +207,7 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
 def lr_find_figure(rates: Sequence[float], losses: Sequence[float], suggestion: float, title: str = "") -> Figure:
     """The learning-rate finder's smoothed loss against the rate (log scale), the suggestion marked.
 
-    Example:
+    Examples:
         >>> lr_find_figure([1e-4, 1e-3, 1e-2], [2.3, 1.5, 3.0], 1e-3).axes[0].get_xscale()
         'log'
     """
@@ -227,7 +227,7 @@ def lr_find_figure(rates: Sequence[float], losses: Sequence[float], suggestion: 
 def iteration_curves_figure(curves: dict[str, list[dict[str, Any]]], title: str, ylabel: str, log_y: bool = False):
     """One line per label: a metric against training iterations (`zoo.experiments.online.online_fit`'s points).
 
-    Example:
+    Examples:
         >>> curve = [{"iteration": 0, "metric": 0.5}, {"iteration": 9, "metric": 0.9}]
         >>> figure = iteration_curves_figure({"a": curve}, "t", "acc")
         >>> figure.axes[0].get_xlabel()

@@ -26,7 +26,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> None:
     """Call `write(tmp_path)` then rename over `path`, so a crash never leaves half a file.
 
-    Example:
+    Examples:
         >>> atomic_write(Path(tempfile.gettempdir()) / "zoo-example.txt", lambda tmp: tmp.write_text("done"))
     """
     path = Path(path)
@@ -58,7 +58,7 @@ def write_text(path: str | Path, text: str) -> None:
 def run_folder(name: str, parent: str | Path = "runs") -> Path:
     """A fresh, timestamped folder name under `parent`: runs/<name>-<date>-<time>.
 
-    Example:
+    Examples:
         >>> run_folder("fashion_mlp").name.startswith("fashion_mlp-")
         True
     """
@@ -69,7 +69,7 @@ def run_folder(name: str, parent: str | Path = "runs") -> Path:
 def git_commit() -> dict[str, Any] | None:
     """The commit zoo runs from, when it runs from a git checkout (None for an installed wheel).
 
-    Example:
+    Examples:
         >>> info = git_commit()
         >>> info is None or len(info["commit"]) == 40
         True
@@ -96,7 +96,7 @@ def git_commit() -> dict[str, Any] | None:
 def versions() -> dict[str, Any]:
     """Versions of zoo (with its git commit from a checkout) and the libraries a result depends on.
 
-    Example:
+    Examples:
         >>> sorted(versions())
         ['git', 'keras', 'numpy', 'python', 'tensorflow', 'zoo']
     """
@@ -132,7 +132,7 @@ def write_results(
 
     The report is printed too unless `echo` is false. Returns `out_dir`.
 
-    Example:
+    Examples:
         >>> folder = write_results(Path(tempfile.mkdtemp()), {"answer": 42}, "# Report\\n", echo=False)
         >>> sorted(path.name for path in folder.iterdir())
         ['report.md', 'results.json']

@@ -11,13 +11,14 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from zoo.errors import DataError
 from zoo.reports.records import write_text
 
 
 def first_crossing(values: list[float], seconds: list[float], target: float) -> tuple[int | None, float | None]:
     """(epoch, seconds) at which `values` first reach `target`, or (None, None).
 
-    Example:
+    Examples:
         >>> first_crossing([0.5, 0.9, 0.95], [10.0, 20.0, 30.0], 0.9)
         (2, 20.0)
     """
@@ -30,7 +31,7 @@ def first_crossing(values: list[float], seconds: list[float], target: float) -> 
 def spread(values: list[float]) -> dict[str, float]:
     """Median, min, max, mean, std and count of `values` (the summary every benchmark reports).
 
-    Example:
+    Examples:
         >>> spread([0.8, 0.9, 1.0])["median"]
         0.9
     """
@@ -171,20 +172,12 @@ def write_index(results_root: str | Path = Path("benchmarks") / "results", path:
     """
     results_root = Path(results_root)
     path = Path(path) if path is not None else results_root.parent / "README.md"
-    rows = []
-    for results_file in sorted(results_root.glob("*/results.json")):
-        results = json.loads(results_file.read_text())
-        if "schema_version" not in results:
-            continue  # other experiments (vanishing gradients, transfer...) keep their own reports
-        recipe, plain = results["summary"]["recipe"]["test_accuracy"], results["summary"]["baseline"]["test_accuracy"]
-        goal = results.get("goal_test_accuracy")
-        rows.append(
-            f"| [{results['recipe']}](results/{results_file.parent.name}/report.md) | {recipe['median']:.4f} "
-            f"({recipe['min']:.4f}-{recipe['max']:.4f}) | {plain['median']:.4f} "
-            f"({plain['min']:.4f}-{plain['max']:.4f}) | "
-            f"{results['baseline_learning_rate']:g} | {len(results['seeds'])} | {results['epochs_budget']} | "
-            f"{f'>= {goal:.3f}: ' + goal_status(results) if goal else '-'} |"
-        )
+    rows = [
+        f"| [{results['recipe']}](results/{folder}/report.md) | {accuracy(results, 'recipe')} | "
+        f"{accuracy(results, 'baseline')} | {results['baseline_learning_rate']:g} | {len(results['seeds'])} | "
+        f"{results['epochs_budget']} | {_goal(results)} |"
+        for folder, results in _benchmarks(results_root)
+    ]
     text = "\n".join(
         [
             "# Benchmarks",
@@ -203,3 +196,51 @@ def write_index(results_root: str | Path = Path("benchmarks") / "results", path:
     )
     write_text(path, text)
     return text
+
+
+HEADLINE_START = "<!-- headline rows: generated from benchmarks/results/*/results.json -->"
+HEADLINE_END = "<!-- end headline rows -->"
+
+
+def headline_rows(results_root: str | Path = Path("benchmarks") / "results") -> list[str]:
+    """The README's headline table rows: recipe, its test accuracy, the baseline's, the claimed goal.
+
+    Examples:
+        >>> headline_rows("/nowhere")
+        []
+    """
+    return [
+        f"| [{results['recipe']}](benchmarks/results/{folder}/report.md) | {accuracy(results, 'recipe')} | "
+        f"{accuracy(results, 'baseline')} | {_goal(results)} |"
+        for folder, results in _benchmarks(Path(results_root))
+    ]
+
+
+def write_headline(readme: str | Path = "README.md", results_root: str | Path = Path("benchmarks") / "results") -> None:
+    """Rewrite the rows between the README's headline markers from the committed results."""
+    readme = Path(readme)
+    text = readme.read_text()
+    if HEADLINE_START not in text or HEADLINE_END not in text:
+        raise DataError(f"{readme} has no headline table markers ({HEADLINE_START} ... {HEADLINE_END})")
+    before, rest = text.split(HEADLINE_START, 1)
+    after = rest.split(HEADLINE_END, 1)[1]
+    write_text(readme, "\n".join([before + HEADLINE_START, *headline_rows(results_root), HEADLINE_END]) + after)
+
+
+def accuracy(results: dict[str, Any], variant: str) -> str:
+    """A variant's median test accuracy and its spread over seeds, as the tables print it: 0.9094 (0.9090-0.9116)."""
+    spread = results["summary"][variant]["test_accuracy"]
+    return f"{spread['median']:.4f} ({spread['min']:.4f}-{spread['max']:.4f})"
+
+
+def _goal(results: dict[str, Any]) -> str:
+    goal = results.get("goal_test_accuracy")
+    return f">= {goal:.3f}: {goal_status(results)}" if goal else "-"
+
+
+def _benchmarks(results_root: Path):
+    """(folder name, results) of every recipe benchmark under `results_root`, by folder name."""
+    for results_file in sorted(results_root.glob("*/results.json")):
+        results = json.loads(results_file.read_text())
+        if "schema_version" in results:  # other experiments (vanishing gradients, transfer...) keep their own reports
+            yield results_file.parent.name, results

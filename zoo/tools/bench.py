@@ -10,7 +10,7 @@ For each recipe `bench` does, in order:
 3. Trains every variant for every seed: same split, batch size and epoch budget.
 4. Writes `results.json`, `report.md` and `curves.png` to the results folder and prints the table.
 
-Example:
+Examples:
     (Not run by the doctests: a benchmark trains for minutes.)
     >>> results = bench("fashion_mlp", seeds=1, epochs=1)   # doctest: +SKIP
     >>> results["summary"]["recipe"]["test_accuracy"]["median"] > 0.8   # doctest: +SKIP
@@ -46,7 +46,7 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
     so consecutive steps differ in exactly that group. A group the recipe leaves as the baseline
     has it (no dropout, say) gets no step: that run would repeat the one below it.
 
-    Example:
+    Examples:
         >>> [label for _, label, _ in ladder(get_recipe("fashion_mlp"), 0.1)]
         ['baseline (sigmoid, SGD)', '+ he_normal init & elu', '+ batch norm', '+ dropout 0.15', '+ adam (= recipe)']
     """
@@ -106,7 +106,7 @@ def _settings(recipe: Recipe) -> dict[str, Any]:
 def recipe_label(recipe: Recipe) -> str:
     """The recipe's row in a benchmark without the ablation ladder: what it changes from the baseline.
 
-    Example:
+    Examples:
         >>> recipe_label(get_recipe("fashion_selu"))
         'recipe (self_normalizing stack, adam)'
     """
@@ -122,7 +122,7 @@ def runs_folder(recipe: Recipe, seeds: list[int], data: Splits) -> Path:
     so an interrupted bench run again finds its finished runs there and does not retrain them
     (with or without the ablation ladder: its runs are the same).
 
-    Example:
+    Examples:
         >>> runs_folder(get_recipe("fashion_mlp"), [0], None).parent
         PosixPath('runs/bench')
     """
@@ -311,7 +311,7 @@ def bench(
     report.md and curves.png go to `out_dir`, by default that same folder; the committed
     benchmarks/results/<recipe>/ is written only when named (or by `zoo bench --all`).
 
-    Example:
+    Examples:
         (Not run by the doctests: a benchmark trains for minutes.)
         >>> results = bench("fashion_mlp", seeds=1, epochs=1, out_dir="/tmp/b")   # doctest: +SKIP
         >>> sorted(results["summary"])                                             # doctest: +SKIP

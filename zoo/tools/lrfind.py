@@ -7,7 +7,7 @@ smooths it (an exponential moving average with bias correction), and the suggest
 where the smoothed loss falls fastest against log(rate), the "steepest" rule. The sweep trains
 a fresh copy of the recipe's network from the seed's initial weights, so nothing else changes.
 
-Example:
+Examples:
     >>> import zoo
     >>> digits = zoo.load_data("digits", validation_size=200)
     >>> found = lr_find(zoo.get_recipe("fashion_mlp", hidden=[32]), data=digits, steps=60)
@@ -61,7 +61,7 @@ class LRFindResult:
 def steepest(rates: list[float], losses: list[float]) -> float:
     """The rate where `losses` falls fastest against log(rate) (ends trimmed, as they are noisy).
 
-    Example:
+    Examples:
         >>> steepest([1e-4, 1e-3, 1e-2, 1e-1, 1.0], [2.3, 2.2, 1.0, 0.9, 5.0])
         0.001
     """

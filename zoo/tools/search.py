@@ -8,7 +8,7 @@ point (KerasTuner itself starts from a random point; keras-team/keras-tuner#604 
 The search lives in KerasTuner's project folder, so an interrupted search resumes where it
 stopped. The best trial is written as a complete recipe that `zoo train` accepts.
 
-Example:
+Examples:
     (Not run by the doctests: a search trains several nets.)
     >>> result = tune("my_recipe.toml", trials=10, out_dir="runs/tune")   # doctest: +SKIP
     >>> result.best_recipe.train.learning_rate                             # doctest: +SKIP

@@ -29,7 +29,7 @@ def predict_mc(model: keras.Model, x, samples: int = 30, batch_size: int = 256) 
     Only dropout is switched on: the model is copied with always-on dropout layers, so
     BatchNorm keeps using its moving statistics and the original model is not changed.
 
-    Example:
+    Examples:
         >>> import zoo, numpy as np
         >>> images = np.random.default_rng(0).random((2, 28, 28, 1))
         >>> mean, spread = predict_mc(zoo.build("fashion_mlp"), images, samples=5)

@@ -19,7 +19,7 @@ Gradients are taken in training mode (dropout on, BatchNorm on batch statistics)
 training step sees them; BatchNorm's moving statistics are put back afterwards, so diagnosing
 never changes the model.
 
-Example:
+Examples:
     >>> import numpy as np, zoo
     >>> model = zoo.baseline(zoo.get_recipe("fashion_mlp", hidden=[30, 30, 30]), learning_rate=0.1)
     >>> x, y = np.random.rand(100, 28, 28, 1).astype("float32"), np.arange(100) % 10
@@ -209,7 +209,7 @@ def gradient_snr(batch_gradients, batch_size: int) -> dict[str, float]:
     (Shalev-Shwartz, Shamir and Shammah 2017, section 3, use this SNR to show why end-to-end
     training of a parity of k tags fails.)
 
-    Example:
+    Examples:
         >>> rng = np.random.default_rng(0)
         >>> strong = gradient_snr([1.0 + rng.normal(size=3) / 10 for _ in range(50)], batch_size=1)
         >>> weak = gradient_snr([0.01 + rng.normal(size=3) for _ in range(50)], batch_size=1)
@@ -242,7 +242,7 @@ def gradient_snr(batch_gradients, batch_size: int) -> dict[str, float]:
 def layer_snr(model: keras.Model, x, y, chunks: int = 10) -> dict[str, float]:
     """Per hidden layer, the SNR of its weight gradient (`gradient_snr`) over `chunks` equal slices of a batch.
 
-    Example:
+    Examples:
         >>> import zoo
         >>> model = zoo.baseline(zoo.get_recipe("fashion_mlp", hidden=[30, 30]), learning_rate=0.1)
         >>> x, y = np.random.rand(100, 28, 28, 1).astype("float32"), np.arange(100) % 10
@@ -338,7 +338,7 @@ def diagnose(
     examples. With a recipe, `baseline=True` diagnoses its sigmoid/SGD baseline instead. With
     `snr`, each row gains ``grad_snr``, the layer's gradient signal-to-noise ratio (`layer_snr`).
 
-    Example:
+    Examples:
         (Not run by the doctests: it loads Fashion-MNIST, which the test machine may lack.)
         >>> rows = diagnose("fashion_deep_mlp", baseline=True)            # doctest: +SKIP
         >>> rows[0]["weight_grad_norm"] < 1e-2 * rows[-1]["weight_grad_norm"]   # doctest: +SKIP

@@ -14,7 +14,7 @@
 The recipe's `train.batch_size` is the *global* batch: each step consumes that many examples,
 split evenly over the replicas, so the learning rate needs no change when the device count does.
 
-Example:
+Examples:
     >>> make_strategy("none") is None
     True
     >>> cluster_from_tf_config('{"cluster": {"worker": ["127.0.0.1:2000"]}, "task": {"type": "worker", "index": 3}}')
@@ -57,7 +57,7 @@ def configure_devices(count: int) -> int:
 
     Call it before anything else runs TensorFlow: the runtime fixes its devices when it starts.
 
-    Example:
+    Examples:
         (Not run by the doctests: the doctest process has started TensorFlow already.)
         >>> configure_devices(2)   # doctest: +SKIP
         2
@@ -83,7 +83,7 @@ def configure_devices(count: int) -> int:
 def cluster_from_tf_config(text: str | None = None) -> dict[str, Any]:
     """The checked TF_CONFIG (`text`, default the environment's): its cluster and this task.
 
-    Example:
+    Examples:
         >>> cluster_from_tf_config('{"cluster": {"worker": ["127.0.0.1:2000", "127.0.0.1:2001"]}, '
         ...                        '"task": {"type": "worker", "index": 1}}')["task"]
         {'type': 'worker', 'index': 1}
@@ -171,7 +171,7 @@ def _watchdog(config: dict[str, Any], timeout_s: float) -> subprocess.Popen:
 def make_strategy(kind: str, timeout_s: float | None = None):
     """The `tf.distribute` strategy for `train.distribute = kind` (None for "none").
 
-    Example:
+    Examples:
         >>> make_strategy("mirored")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...

@@ -22,7 +22,7 @@ kernels ran slower inside it (fashion_cnn: about 350 instead of 400 examples per
 such models, models on other backends (JAX fuses the step on its own) and
 `steps_per_execution = 1` get a plain `model.fit`.
 
-Example:
+Examples:
     >>> import zoo
     >>> splits = zoo.load_data("digits", validation_size=200)
     >>> model = zoo.build(zoo.get_recipe("fashion_mlp", steps_per_execution=8), input_shape=(8, 8, 1))
@@ -50,7 +50,7 @@ import tensorflow as tf
 def chunk_count(examples: int, batch_size: int, steps: int) -> int:
     """Chunks per epoch: whole batches of `batch_size`, `steps` of them per chunk (the last may hold fewer).
 
-    Example:
+    Examples:
         >>> chunk_count(55000, 32, 32)  # 1718 whole batches
         54
     """
@@ -65,7 +65,7 @@ def chunk_batches(batches: tf.data.Dataset, examples: int, batch_size: int, step
     chunk has one shape and XLA compiles the training loop once. A short final batch (fewer
     than `batch_size` examples) is dropped.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> batches = tf.data.Dataset.from_tensor_slices((np.zeros((10, 3)), np.zeros(10))).batch(2)
         >>> [(tuple(xs.shape), int(count)) for xs, ys, count in chunk_batches(batches, 10, 2, 3)]
@@ -156,7 +156,7 @@ _INTERNALS = (
 def keras_internals_problem(model: keras.Model) -> str | None:
     """None when `model` has every Keras internal the chunked path patches, else what is missing.
 
-    Example:
+    Examples:
         >>> keras_internals_problem(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])) is None
         True
     """
@@ -187,7 +187,7 @@ def fit_fast(
     recipe key `train.fast_path = false`), or, with a warning, when this Keras version lacks an
     internal the chunked path patches.
 
-    Example:
+    Examples:
         (Not run by the doctests: the module's own example runs the same call on digits.)
         >>> model = zoo.build("fashion_mlp", input_shape=(8, 8, 1))                    # doctest: +SKIP
         >>> fit_fast(model, splits.train, examples=1237, batch_size=32, epochs=3)      # doctest: +SKIP

@@ -6,7 +6,7 @@ shown, and it writes DIR. The others write their output to DIR.worker<i>.log, sh
 On a real cluster, run the same command on each machine with TF_CONFIG naming every machine
 (README, "More devices, more machines").
 
-Example:
+Examples:
     >>> tf_configs(2, 23456)[1]["task"], tf_configs(2, 23456)[1]["cluster"]["worker"]
     ({'type': 'worker', 'index': 1}, ['127.0.0.1:23456', '127.0.0.1:23457'])
 """

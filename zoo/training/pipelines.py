@@ -31,7 +31,7 @@ def augmenter(
     not a garment. Inputs that are not images (`input_shape` not (height, width, channels))
     allow only noise.
 
-    Example:
+    Examples:
         >>> [type(layer).__name__ for layer in augmenter(["flip", "noise"]).layers]
         ['RandomFlip', 'GaussianNoise']
     """
@@ -64,7 +64,7 @@ def without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
     blamed on the machine. zoo's pipelines gather, augment and prefetch one batch at a time, so
     autotuning has nothing to tune in them.
 
-    Example:
+    Examples:
         >>> without_autotune(tf.data.Dataset.range(3)).options().autotune.enabled
         False
     """
@@ -155,7 +155,7 @@ def pipeline(
     `augment` (from `augmenter`) draws from (`seed`, epoch, batch index) alone too; an
     unshuffled pipeline, built anew for each epoch, takes its epoch as `epoch`.
 
-    Example:
+    Examples:
         >>> batches = pipeline(np.arange(10.0).reshape(10, 1), np.arange(10), 4, shuffle=True)
         >>> [tuple(bx.shape) for bx, by in batches]
         [(4, 1), (4, 1), (2, 1)]
@@ -222,7 +222,7 @@ def batches(
     `regularization.augment` and `augment_amount`); a keyword given here overrides the recipe's.
     Without a recipe the defaults are batch 32, seed 0 and no augmentation.
 
-    Example:
+    Examples:
         >>> import zoo
         >>> served = batches(zoo.load_data("digits", validation_size=200), zoo.get_recipe("fashion_mlp"))
         >>> served.batch_size, served.steps_per_epoch

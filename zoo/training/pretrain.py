@@ -8,7 +8,7 @@ weights and hidden biases into an MLP and fine-tune the whole net with backpropa
 The layer models themselves (the CD-k and denoising updates, written out) live in
 `zoo.training.unsupervised`; this module stacks them, fits a recipe's MLP and writes the results.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> x = (np.random.default_rng(0).random((500, 20)) < 0.3).astype("float32")
     >>> stack = pretrain_layers(x, [16, 8], method="rbm", layer_epochs=2, verbose=False)
@@ -75,7 +75,7 @@ def pretrain_layers(
     trains on the previous layer's hidden representation of the data (the RBM's hidden
     probabilities, the autoencoder's clean code). Labels are never used.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).random((300, 10)).astype("float32")
         >>> pretrain_layers(x, [8, 4], method="dae", layer_epochs=1, verbose=False).sizes
@@ -112,7 +112,7 @@ def pretrain_layers(
 def pretrain_recipe(recipe, x, verbose: bool = True) -> PretrainedLayers:
     """Pretrain the hidden layers of `recipe`'s MLP on unlabeled `x`, as its [pretrain] section says.
 
-    Example:
+    Examples:
         >>> import zoo, numpy as np
         >>> recipe = zoo.get_recipe("fashion_mlp", hidden=[16], batch_norm=False, activation="sigmoid", method="rbm",
         ...                         layer_epochs=1)
@@ -151,7 +151,7 @@ def load_into(model: keras.Model, pretrained: PretrainedLayers) -> keras.Model:
 
     The output layer keeps its fresh initialization: fine-tuning trains it with the rest.
 
-    Example:
+    Examples:
         >>> import zoo, numpy as np
         >>> model = zoo.baseline(zoo.get_recipe("fashion_mlp", hidden=[16]))
         >>> stack = pretrain_layers(np.random.rand(100, 784), [16], layer_epochs=1, verbose=False)
@@ -180,7 +180,7 @@ def load_into(model: keras.Model, pretrained: PretrainedLayers) -> keras.Model:
 def write_pretraining(pretrained: PretrainedLayers, folder: str | Path) -> dict[str, Path]:
     """Write `pretrain.json` (per-layer history) and, when the inputs are square images, `filters.png`.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> stack = pretrain_layers(np.random.rand(100, 64), [16], layer_epochs=1, verbose=False)
         >>> sorted(write_pretraining(stack, "/tmp/zoo-pretrain-example"))

@@ -20,7 +20,7 @@ def training_status(
     best validation accuracy stays within `CHANCE_MARGIN` of 1 / num_classes; for regression,
     the best validation R^2 stays within `CHANCE_MARGIN` of 0, predicting the mean.
 
-    Example:
+    Examples:
         >>> training_status({"loss": [2.3, 4.7e11], "val_accuracy": [0.1, 0.1]}, 10)[0]
         'diverged'
         >>> training_status({"loss": [0.6, 0.4], "val_accuracy": [0.8, 0.85]}, 10)

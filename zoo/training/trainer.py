@@ -17,7 +17,7 @@ A run folder holds:
 Train again into the same folder after an interruption and training resumes from the last
 finished epoch. A folder holding a finished run is never overwritten.
 
-Example:
+Examples:
     (Not run by the doctests: it trains on Fashion-MNIST for about a minute.)
     >>> result = train("fashion_mlp", epochs=1)  # doctest: +SKIP
     >>> result.test["accuracy"] > 0.8                 # doctest: +SKIP
@@ -246,7 +246,7 @@ def _pretrain(recipe: Recipe, data: Splits, model: keras.Model, paths: dict[str,
 def servable(model: keras.Model, encoder) -> keras.Model:
     """`model` with the data's raw-input `encoder` in front (or `model` itself when there is none).
 
-    Example:
+    Examples:
         >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         >>> pixels = keras.Input((2,))
         >>> scale = keras.Model(pixels, keras.layers.Rescaling(1 / 255)(pixels))
@@ -288,7 +288,7 @@ def train(
     `learning_rate` sets the baseline's SGD rate (default: the median of its grid) or, without
     `baseline`, overrides the recipe's. Progress bars print when `verbose` allows.
 
-    Example:
+    Examples:
         (Not run by the doctests: it trains on Fashion-MNIST for about a minute.)
         >>> result = train("fashion_mlp", epochs=1, out_dir="runs/try")  # doctest: +SKIP
         >>> sorted(result.paths)                                          # doctest: +SKIP

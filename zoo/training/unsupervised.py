@@ -13,7 +13,7 @@ A denoising autoencoder corrupts its input (a fraction `noise` of the values set
 et al. 2008), encodes it with the MLP's own Dense layer and activation, and learns to decode the
 *clean* input. Either way the result is one (kernel, bias) pair per hidden layer.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> x = (np.random.default_rng(0).random((200, 16)) < 0.3).astype("float32")
     >>> rbm = RBM(16, 8, seed=0)
@@ -65,7 +65,7 @@ class RBM:
     biases start at log(p / (1 - p)) of the data's per-pixel mean, hidden states are sampled in
     the up passes and probabilities are used for the reconstructions.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> x = (np.random.default_rng(0).random((256, 12)) < 0.5).astype("float32")
         >>> rbm = RBM(12, 6, cd_k=1, learning_rate=0.1)
@@ -214,7 +214,7 @@ class DenoisingAutoencoder:
     Dense: sigmoid with cross-entropy when the inputs lie in [0, 1] (pixels, sigmoid units),
     linear with squared error otherwise (ELU, tanh units...). Trained with SGD + momentum.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).random((256, 12)).astype("float32")
         >>> dae = DenoisingAutoencoder(12, 6, activation="elu", init="he_normal", noise=0.2)

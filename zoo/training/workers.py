@@ -53,7 +53,7 @@ def _agreed(strategy, logs: dict[str, float]) -> dict[str, float]:
 def evaluate_local(model: keras.Model, dataset: tf.data.Dataset) -> dict[str, float]:
     """Loss and score ("accuracy", or "r2" for a one-output net) of `model` on `dataset`, on this worker alone.
 
-    Example:
+    Examples:
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
         >>> model.compile(loss="sparse_categorical_crossentropy")
         >>> data = tf.data.Dataset.from_tensor_slices((np.ones((4, 2), "float32"), np.array([0, 1, 0, 1]))).batch(2)
@@ -95,7 +95,7 @@ def fit_workers(
 ) -> keras.callbacks.History:
     """Train `model` (built in `strategy`'s scope) on `(x, y)` the way `model.fit` would; returns its History.
 
-    Example:
+    Examples:
         (Not run by the doctests: it needs a TF_CONFIG cluster; tests/test_distribute.py starts one.)
         >>> fit_workers(model, strategy, x, y, batch_size=32, seed=0, validation_data=val, epochs=3)  # doctest: +SKIP
     """

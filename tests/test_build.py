@@ -26,7 +26,11 @@ def test_every_recipe_builds_steps_and_round_trips(name, variant, tmp_path):
     recipe = zoo.get_recipe(name)
     # An architecture recipe (dataset "any") has no shape of its own: give it small images or table rows.
     shape = None if recipe.dataset != "any" else ((16, 16, 3) if recipe.model.kind in ("cnn", "resnet") else (12,))
-    model = make(name, input_shape=shape, num_classes=7)
+    model = make(recipe, input_shape=shape, num_classes=7)
+    # One eager step: tracing a 20-layer net's training step into a graph took 6-8 s of the test's
+    # 15 (0.6 s eagerly); what is tested is the net, its step and its file. test_speed and every
+    # test that trains run the compiled path.
+    model.run_eagerly = True
     x, y = _random_batch(model)
     before = [w.copy() for w in model.get_weights()]
     logs = model.train_on_batch(x, y, return_dict=True)
@@ -36,6 +40,7 @@ def test_every_recipe_builds_steps_and_round_trips(name, variant, tmp_path):
     path = tmp_path / f"{name}.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
+    loaded.run_eagerly = True
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
     assert not np.isnan(model.predict(x, verbose=0)).any()
 

@@ -7,7 +7,7 @@ import pytest
 
 from zoo.experiments import activations, claims
 from zoo.experiments.common import PLAIN_MLP, plain_mlp
-from zoo.recipes.recipe import read_with_parents
+from zoo.recipes.registry import read_with_parents
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 import zoo
 from zoo.recipes.keys import SCHEMA
-from zoo.recipes.recipe import get_recipe, parse_recipe, read_recipe_file
+from zoo.recipes.recipe import get_recipe, parse_recipe
+from zoo.recipes.registry import read_recipe_file
 
 # Values of every type TOML can hold, and then some that it cannot.
 scalars = st.one_of(

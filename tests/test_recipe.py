@@ -4,7 +4,8 @@ import pytest
 import tomllib
 
 import zoo
-from zoo.recipes.recipe import apply_overrides, parse_override, parse_recipe, read_recipe_file
+from zoo.recipes.recipe import apply_overrides, parse_override, parse_recipe
+from zoo.recipes.registry import read_recipe_file
 
 
 def test_shipped_recipes_are_registered_and_described():

@@ -35,7 +35,8 @@ except metadata.PackageNotFoundError:  # a source tree on sys.path, not installe
 # `get_*` returns a description, `load_*` reads data or a model. The first three groups import no TensorFlow.
 _EXPORTS = {
     "zoo.errors": ("DataError", "IntegrityError", "RecipeError", "RunError", "ZooError"),
-    "zoo.recipes.recipe": ("Recipe", "get_recipe", "list_recipes"),
+    "zoo.recipes.recipe": ("Recipe", "get_recipe"),
+    "zoo.recipes.registry": ("list_recipes",),
     "zoo.recipes.stacks": ("STACKS", "get_stack"),
     "zoo.recipes.catalog": ("DATASETS", "get_dataset_info", "list_datasets"),
     "zoo.nets.factories": ("get_activation", "get_initializer", "get_optimizer"),

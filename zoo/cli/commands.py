@@ -13,7 +13,8 @@ from pathlib import Path
 from zoo.cli.dataflags import recipe_and_data
 from zoo.errors import ZooError
 from zoo.recipes.catalog import data_fits
-from zoo.recipes.recipe import get_recipe, list_recipes, parse_override
+from zoo.recipes.recipe import get_recipe, parse_override
+from zoo.recipes.registry import list_recipes
 
 
 def cmd_list(args) -> int:

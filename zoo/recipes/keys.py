@@ -275,14 +275,14 @@ def key_table() -> str:
         >>> key_table().splitlines()[2]
         '| `name` | a string | required | recipe name: lower-case letters, digits and underscores |  |'
     """
-    from zoo.recipes.recipe import _toml_value  # the TOML spelling of a default, as a recipe file writes it
+    from zoo.recipes.registry import toml_value  # the TOML spelling of a default, as a recipe file writes it
 
     rows = ["| key | allowed | default | what it does | from |", "|---|---|---|---|---|"]
     for section, fields in SCHEMA.items():
         for key, field in fields.items():
             name = f"{section}.{key}" if section else key
             if field.default is not None:
-                default = _toml_value(field.default)
+                default = toml_value(field.default)
             else:
                 default = "required" if not section else "the named stack's"
             allowed = field.allowed().replace("|", "\\|")

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
-import fnmatch
 import re
 import warnings
 from collections.abc import Iterator, Mapping
@@ -32,8 +30,8 @@ from typing import Any
 import tomllib
 
 from zoo.errors import RecipeError
-from zoo.paths import shipped_dir
 from zoo.recipes.keys import MODEL_KINDS, SCHEMA
+from zoo.recipes.registry import locate, read_with_parents, toml_key, toml_value
 from zoo.recipes.schema import unknown_word_error
 from zoo.recipes.space import check_space
 from zoo.recipes.stacks import STACK_FIELDS, Stack, get_stack
@@ -148,41 +146,23 @@ class Recipe:
                 shown = [k for k in values if self.model.kind in kinds.get(k, (self.model.kind,))]
                 lines += ["", f"[{section}]"] + [self._line(f"{section}.{k}", k, values[k]) for k in shown]
         if tune:
-            lines += ["", "[tune]"] + [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in tune.items()]
+            lines += ["", "[tune]"] + [f"{toml_key(k)} = {toml_value(v)}" for k, v in tune.items()]
         return "\n".join(lines) + "\n"
 
     def _line(self, where: str, key: str, value: Any) -> str:
         origin = self.origins.get(where)
-        return f"{_toml_key(key)} = {_toml_value(value)}" + (f"  # {origin}" if origin else "")
+        return f"{toml_key(key)} = {toml_value(value)}" + (f"  # {origin}" if origin else "")
 
     def to_toml(self) -> str:
         """The fully resolved recipe as TOML text; parsing it gives back an equal recipe."""
         resolved = self.to_dict()
-        lines = [f"{key} = {_toml_value(value)}" for key, value in resolved.items() if not isinstance(value, dict)]
+        lines = [f"{key} = {toml_value(value)}" for key, value in resolved.items() if not isinstance(value, dict)]
         for section, values in resolved.items():
             if isinstance(values, dict):
                 lines += ["", f"[{section}]"] + [
-                    f"{_toml_key(key)} = {_toml_value(value)}" for key, value in values.items()
+                    f"{toml_key(key)} = {toml_value(value)}" for key, value in values.items()
                 ]
         return "\n".join(lines) + "\n"
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)  # "train.learning_rate" needs quotes
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    return str(value)
 
 
 def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
@@ -373,36 +353,6 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
     return merged
 
 
-def read_recipe_file(path: str | Path) -> dict[str, Any]:
-    """Read a recipe TOML file into raw data; malformed TOML names the file, line and column."""
-    path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise RecipeError(f"recipe file {str(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise RecipeError(f"recipe file {str(path)!r} is a folder; name a .toml file (or a shipped recipe)") from None
-    except UnicodeDecodeError as error:
-        raise RecipeError(f"{path}: not UTF-8 text (byte {error.start}); TOML recipe files must be UTF-8") from None
-    except tomllib.TOMLDecodeError as error:
-        raise RecipeError(f"{path}: malformed TOML: {error}") from None
-
-
-def _registry() -> dict[str, Path]:
-    return {path.stem: path for path in sorted(shipped_dir("recipes").glob("*.toml"))}
-
-
-def list_recipes(pattern: str = "*") -> list[str]:
-    """Names of the shipped recipes matching a shell-style `pattern`.
-
-    Examples:
-        >>> list_recipes("fashion_*mlp")
-        ['fashion_deep_mlp', 'fashion_mlp']
-    """
-    return [name for name in _registry() if fnmatch.fnmatchcase(name, pattern)]
-
-
 def get_recipe(name_or_path: str | Path | Recipe, **overrides: Any) -> Recipe:
     """Return a shipped recipe by name, or one read from a .toml file, with `overrides` applied.
 
@@ -419,67 +369,9 @@ def get_recipe(name_or_path: str | Path | Recipe, **overrides: Any) -> Recipe:
             return name_or_path
         recipe = parse_recipe(apply_overrides(name_or_path.to_dict(), overrides), name_or_path.source)
         return _with_origins(recipe, dict(name_or_path.origins), overrides)
-    path = _locate(str(name_or_path))
+    path = locate(str(name_or_path))
     data, origins = read_with_parents(path)
     return _with_origins(parse_recipe(apply_overrides(data, overrides), str(path)), origins, overrides)
-
-
-def _locate(text: str, relative_to: Path | None = None) -> Path:
-    """The file of a shipped recipe's name, or of a path (relative to `relative_to`, when given)."""
-    registry = _registry()
-    if text in registry:
-        return registry[text]
-    if text.endswith(".toml") or "/" in text or Path(text).is_file():
-        return relative_to / text if relative_to is not None and not Path(text).is_absolute() else Path(text)
-    close = difflib.get_close_matches(text, list(registry), n=3, cutoff=0.5)
-    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-    raise RecipeError(
-        f"unknown recipe {text!r}{hint}. Known recipes: {', '.join(registry) or 'none'}. "
-        "A path to your own .toml file works too."
-    )
-
-
-def read_with_parents(path: str | Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, str]]:
-    """A recipe file's raw data with its `extends` chain merged in (each file's own keys win over
-    its parent's), and which file each key came from ("train.epochs" -> "fashion_cnn.toml").
-
-    Examples:
-        >>> data, origins = read_with_parents(shipped_dir("recipes") / "fashion_cnn.toml")
-        >>> "extends" in data, origins["model.kind"], origins["train.epochs"]
-        (False, 'cnn.toml', 'fashion_cnn.toml')
-    """
-    path = Path(path)
-    if path.resolve() in chain:
-        names = " -> ".join(p.name for p in (*chain, path.resolve()))
-        raise RecipeError(f"{path}: extends goes round in a circle ({names}); a recipe cannot extend itself")
-    data = read_recipe_file(path)
-    parent = data.pop("extends", None)
-    origins = {key: path.name for key in _keys(data)}
-    if parent is None:
-        return data, origins
-    if not isinstance(parent, str) or not parent.strip():
-        raise RecipeError(
-            f'{path}: extends = {parent!r} is not allowed; expected the name of a shipped recipe (e.g. "cnn") '
-            "or the path of a .toml file"
-        )
-    if "name" not in data:
-        raise RecipeError(f'{path}: a recipe that extends {parent!r} still needs a name of its own (name = "...")')
-    base, base_origins = read_with_parents(_locate(parent, path.parent), (*chain, path.resolve()))
-    merged = {**base, **{key: value for key, value in data.items() if not isinstance(value, Mapping)}}
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            below = base.get(key, {})
-            merged[key] = {**below, **value} if isinstance(below, Mapping) else value
-    return merged, {**base_origins, **origins}
-
-
-def _keys(data: Mapping[str, Any]) -> Iterator[str]:
-    """The keys a raw recipe sets, as "key" (top level) and "section.key"."""
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            yield from (f"{key}.{name}" for name in value)
-        else:
-            yield key
 
 
 def _with_origins(recipe: Recipe, origins: dict[str, str], overrides: Mapping[str, Any]) -> Recipe:
@@ -491,6 +383,6 @@ def _with_origins(recipe: Recipe, origins: dict[str, str], overrides: Mapping[st
         for key, field in fields.items():
             where = f"{section}.{key}" if section else key
             if where not in origins:
-                named = section == "stack" and field.default is None
+                named = bool(section) and field.default is None  # filled from the named stack (parse_recipe)
                 origins[where] = f"stack {recipe.stack.name!r}" if named else "default"
     return dataclasses.replace(recipe, origins=origins)

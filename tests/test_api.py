@@ -57,6 +57,7 @@ def test_data_that_zoo_cannot_take_is_named(data, options, message):
         zoo.load_data(data, **options)
 
 
+@pytest.mark.slow
 def test_train_takes_what_load_data_takes(tmp_path):
     x, y = _toy(240)
     recipe = zoo.get_recipe("mlp", hidden=[8], epochs=1, batch_size=16, early_stopping_patience=0)
@@ -64,6 +65,7 @@ def test_train_takes_what_load_data_takes(tmp_path):
     assert result.metrics["data"]["test_size"] == 48 and result.model.input_shape == (None, 4)
 
 
+@pytest.mark.slow
 def test_batches_come_from_the_recipe_not_from_the_data(tmp_path):
     """Data read with no batch size trains at the recipe's batch, and the schedule is sized for it."""
     data = zoo.load_data("digits", validation_size=200)  # 1,237 training examples

@@ -57,6 +57,7 @@ def test_ranking_agreement_counts_only_pairs_the_guide_orders():
     assert activations._agreement(reversed_order) == (0, 1)
 
 
+@pytest.mark.slow
 def test_an_activation_experiment_runs_end_to_end_on_a_tiny_setting(tmp_path, monkeypatch, digits):
     monkeypatch.setattr(activations, "load", lambda name: digits)
     monkeypatch.setattr(

@@ -39,6 +39,7 @@ def test_bad_input_is_one_clear_line(argv, message, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_train_from_a_users_file(tiny_recipe_file, tmp_path, capsys):
     out_dir = tmp_path / "run"
     assert main(["train", str(tiny_recipe_file), "--epochs", "1", "--out", str(out_dir)]) == 0
@@ -51,6 +52,7 @@ def test_train_from_a_users_file(tiny_recipe_file, tmp_path, capsys):
     assert json.loads((out_dir / "metrics.json").read_text()) == metrics
 
 
+@pytest.mark.slow
 def test_train_baseline(tiny_recipe_file, tmp_path):
     out_dir = tmp_path / "base"
     assert (
@@ -86,6 +88,7 @@ def test_zoo_lists_recipes_from_another_directory(tmp_path):
     assert "fashion_deep_mlp" in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.fashion
 def test_train_fashion_mlp_one_epoch_on_real_data(tmp_path, capsys):
     import os

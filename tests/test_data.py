@@ -163,6 +163,7 @@ def test_augmented_batches_depend_on_seed_epoch_and_batch_alone():
     assert 0.03 < unmoved.mean() < 0.25, "each image draws its own shift (1 in 9 stays put)"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install jax)")
 def test_augmented_training_runs_under_jax(tiny_recipe_file, tmp_path):
     # On JAX the augmentation layers (and the DAE's masking noise) run JAX ops and hold JAX

@@ -11,9 +11,13 @@ import zoo
 MODULES = ["zoo"] + [
     info.name for info in pkgutil.walk_packages(zoo.__path__, "zoo.") if not info.name.endswith("__main__")
 ]
+# Their examples train a net for seconds (pretraining, a learning-rate sweep, the fast path's fit).
+TRAINING_EXAMPLES = ("zoo.training.pretrain", "zoo.tools.lrfind", "zoo.training.fastpath")
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=pytest.mark.slow) if name in TRAINING_EXAMPLES else name for name in MODULES]
+)
 def test_docstring_examples_run(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, report=True)

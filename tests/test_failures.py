@@ -76,6 +76,7 @@ def test_whitened_windows_are_decoded_in_one_step_and_raw_ones_are_not():
     assert raw["iterations"] is None and raw["condition_number"] > 10
 
 
+@pytest.mark.slow
 def test_flat_learners_each_produce_a_curve():
     for method in flat.METHODS:
         run = flat.learn(method, steps=40, every=20)

@@ -50,6 +50,7 @@ def test_zoo_list_is_quick_and_quiet(tmp_path):
     assert seconds < 1.5, f"zoo list took {seconds:.2f} s"
 
 
+@pytest.mark.slow
 def test_library_core_never_imports_the_experiments_or_torch():
     core = [
         info.name

@@ -35,6 +35,7 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
     assert float(plain(0)) == pytest.approx(1e-3)
 
 
+@pytest.mark.slow
 def test_weight_averaging_and_erasing_train(tiny_recipe, digits, tmp_path):
     recipe = zoo.get_recipe(tiny_recipe, ema=True, epochs=2)
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "ema", verbose=0)

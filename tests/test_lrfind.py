@@ -18,6 +18,7 @@ def test_steepest_rule_picks_the_fastest_fall_against_log_rate():
         steepest([1e-3, 1e-2], [1.0, 0.5])
 
 
+@pytest.mark.slow
 def test_sweep_grows_the_rate_stops_at_blowup_and_suggests_a_working_rate(tiny_recipe, digits, tmp_path):
     found = lr_find(tiny_recipe, data=digits, start=1e-5, end=100.0, steps=120, out_dir=tmp_path)
     assert found.rates == sorted(found.rates) and found.rates[0] == pytest.approx(1e-5)
@@ -54,6 +55,7 @@ def test_bad_sweep_arguments_are_named(tiny_recipe, digits, arguments, message):
         lr_find(tiny_recipe, data=digits, **arguments)
 
 
+@pytest.mark.slow
 def test_cli_prints_the_suggestion_and_the_command(tiny_recipe_file, tmp_path, capsys):
     assert main(["lr-find", str(tiny_recipe_file), "--steps", "40", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

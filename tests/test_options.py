@@ -35,6 +35,7 @@ def test_l1_l2_penalties_add_to_the_loss():
     assert float(sum(penalized.losses)) == pytest.approx(expected, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_max_norm_bounds_every_unit_after_a_step():
     _, model = _small(max_norm=0.5, learning_rate=0.5, dropout=0.0)
     x, y = _batch()
@@ -66,10 +67,12 @@ def test_every_activation_builds_trains_and_round_trips(activation, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _, model = _small(activation=activation)
+    model.run_eagerly = True  # one step: tracing it into a graph cost more than the step (as in test_build)
     x, y = _batch()
     assert math.isfinite(model.train_on_batch(x, y, return_dict=True)["loss"])
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    loaded.run_eagerly = True
     np.testing.assert_allclose(model.predict(x, verbose=0), loaded.predict(x, verbose=0), rtol=1e-6)
 
 
@@ -111,6 +114,7 @@ def test_random_normal_init_uses_its_std():
     assert np.std(kernel) == pytest.approx(0.3, rel=0.02)
 
 
+@pytest.mark.slow
 def test_mc_dropout_spread_and_original_untouched():
     _, model = _small(dropout=0.3)
     x, _ = _batch(8)
@@ -195,6 +199,7 @@ def test_schedules_give_the_expected_rate():
         assert model.optimizer.get_config()["learning_rate"]["class_name"] == name
 
 
+@pytest.mark.slow
 def test_plateau_schedule_cuts_the_rate_when_validation_stalls(tiny_recipe, digits, tmp_path):
     # A rate this small cannot move validation loss by ReduceLROnPlateau's min_delta, so every
     # epoch after the first counts as a stall.

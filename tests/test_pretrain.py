@@ -56,6 +56,7 @@ def test_cd_k_runs_more_gibbs_steps_and_still_learns(binary_toy):
     assert rbm.reconstruction_error(binary_toy) < before
 
 
+@pytest.mark.slow
 def test_denoising_autoencoder_learns_with_any_activation(binary_toy):
     for activation, init in (("sigmoid", "scaled_normal"), ("elu", "he_normal")):
         dae = DenoisingAutoencoder(
@@ -66,6 +67,7 @@ def test_denoising_autoencoder_learns_with_any_activation(binary_toy):
         assert dae.transform(binary_toy).shape == (2000, 8)
 
 
+@pytest.mark.slow
 def test_denoising_autoencoder_trains_the_same_every_time(binary_toy):
     # Its masks come from (seed, epoch, batch index) alone: two fits with one seed match to the
     # last digit, and a second epoch draws masks of its own (another seed trains differently).
@@ -101,6 +103,7 @@ def test_pretrained_weights_land_in_the_mlp_and_survive_save_load(tiny_recipe, d
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_train_pretrains_then_fine_tunes(tiny_recipe, digits, tmp_path):
     recipe = _pretrain_recipe(tiny_recipe, epochs=1)
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
@@ -113,6 +116,7 @@ def test_train_pretrains_then_fine_tunes(tiny_recipe, digits, tmp_path):
     assert "pretrain" not in plain.paths and plain.metrics["pretrain_seconds"] == 0
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_the_pretrained_weights(tiny_recipe, digits, tmp_path):
     """With pretraining on, the first hidden layer's weights before fine-tuning are the RBM's."""
     recipe = _pretrain_recipe(tiny_recipe, epochs=1, learning_rate=1e-9)  # fine-tuning barely moves anything
@@ -159,6 +163,7 @@ def test_layer_sizes_not_matching_the_model_are_refused(tiny_recipe, digits):
         load_into(model, stack)
 
 
+@pytest.mark.slow
 def test_cli_pretrain_writes_history_and_filters(tiny_recipe_file, tmp_path, capsys):
     out = tmp_path / "pre"
     status = main(

@@ -52,6 +52,7 @@ def _run_folder(capsys):
     return out.split("Run folder: ")[-1].split(" (")[0].strip()
 
 
+@pytest.mark.slow
 def test_an_image_folder_trains_through_the_cli_and_its_model_takes_raw_pixels(tmp_path, capsys):
     folder = _images(tmp_path / "shapes")
     assert (
@@ -69,6 +70,7 @@ def test_an_image_folder_trains_through_the_cli_and_its_model_takes_raw_pixels(t
     assert load_data(folder, color_mode="rgb").info.input_shape == (12, 12, 3)
 
 
+@pytest.mark.slow
 def test_a_csv_with_a_categorical_column_trains_and_its_model_takes_raw_rows(tmp_path):
     frame = _table(tmp_path / "pets.csv")
     assert (
@@ -105,6 +107,7 @@ def test_the_table_encoder_is_fitted_on_training_rows_only(tmp_path):
     assert splits.info.class_names == ("no", "yes")
 
 
+@pytest.mark.slow
 def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(tmp_path):
     frame = _table(tmp_path / "pets.csv", rows=300)
     assert (
@@ -135,6 +138,7 @@ def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(
     assert abs(float(np.mean(predicted)) - frame.price.head(50).mean()) < 0.2 * frame.price.std()
 
 
+@pytest.mark.slow
 def test_an_npz_file_trains_through_the_cli(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((80, 6), dtype=np.float32)

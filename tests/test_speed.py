@@ -36,6 +36,7 @@ def test_plain_keras_model_is_the_same_network_with_keras_defaults():
     assert plain.steps_per_execution == 1 and type(plain.optimizer) is type(fast.optimizer)
 
 
+@pytest.mark.slow
 def test_a_timed_pass_is_its_training_seconds_when_it_reports_them(digits):
     """The speed experiment times a Keras pass by its TrainingClock, not by the whole fit call."""
     assert examples_per_second(lambda: 2.0, 100) == 50.0  # the pass's own seconds, taken at its word
@@ -229,6 +230,7 @@ def test_readme_speed_table_comes_from_the_committed_results():
         assert f"| {row['zoo_vs_keras']:.2f}x |" in readme, row["recipe"]
 
 
+@pytest.mark.slow
 def test_fast_path_matches_this_keras(digits):
     """The chunked path patches Keras internals; a Keras release that changes them must fail here, by name."""
     from zoo.training.fastpath import keras_internals_problem

@@ -10,6 +10,7 @@ import pytest
 import zoo
 
 
+@pytest.mark.slow
 def test_train_writes_a_complete_run_folder(tiny_recipe, digits, tmp_path):
     result = zoo.train(tiny_recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
     for key in ("recipe", "csv_log", "model", "metrics"):
@@ -31,6 +32,7 @@ def test_train_writes_a_complete_run_folder(tiny_recipe, digits, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_baseline_run_uses_the_baseline_stack(tiny_recipe, digits, tmp_path):
     result = zoo.train(tiny_recipe, data=digits, out_dir=tmp_path / "b", baseline=True, learning_rate=0.5, verbose=0)
     saved = zoo.get_recipe(result.paths["recipe"])
@@ -39,6 +41,7 @@ def test_baseline_run_uses_the_baseline_stack(tiny_recipe, digits, tmp_path):
     assert result.metrics["learning_rate"] == 0.5
 
 
+@pytest.mark.slow
 def test_finished_run_is_never_overwritten(tiny_recipe, digits, tmp_path):
     zoo.train(tiny_recipe, data=digits, out_dir=tmp_path / "run", epochs=1, verbose=0)
     with pytest.raises(zoo.RunError, match="already holds a finished run"):
@@ -70,6 +73,7 @@ def test_interrupted_run_resumes(tiny_recipe, digits, tmp_path):
     assert len(result.metrics["epoch_end_seconds"]) == 2 and result.metrics["epochs_run"] == 4
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_recipe(tiny_recipe, digits, tmp_path):
     recipe = zoo.get_recipe(tiny_recipe, epochs=3, early_stopping_patience=0)
     with pytest.raises(KeyboardInterrupt):
@@ -81,6 +85,7 @@ def test_resume_refuses_a_different_recipe(tiny_recipe, digits, tmp_path):
     assert resumed.metrics["epochs_run"] == 3
 
 
+@pytest.mark.slow
 def test_train_on_users_own_arrays(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 5)).astype("float32")

@@ -113,6 +113,7 @@ def test_frozen_body_does_not_change_and_the_source_is_untouched(trained_run, di
     assert source.output_shape == (None, 10)
 
 
+@pytest.mark.slow
 def test_partial_freeze_and_fine_tune(trained_run, digits):
     two = select_classes(digits, [3, 8], train_size=64)
     model = transfer(trained_run.model, 2, freeze=1)

@@ -18,6 +18,9 @@ hidden = [32, 16]
 [train]
 batch_size = 16
 epochs     = 2
+# The tests train this recipe dozens of times, and XLA-compiling each run's step cost more than the
+# run (a 2-epoch fit: 11.7 s with XLA, 5.2 s without). The XLA path is tested where a test asks for it.
+jit_compile = "off"
 
 [baseline]
 learning_rates = [0.1, 1.0]

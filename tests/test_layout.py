@@ -165,3 +165,16 @@ def test_the_named_baseline_stack_and_zoo_baseline_build_the_same_layers():
         for model in (zoo.build(named), zoo.baseline(plain_recipe))
     ]
     assert described[0] == described[1] and "BatchNorm" not in described[0]
+
+
+def test_the_folder_list_shows_the_architecture():
+    """Packages by role, each one a layer of the import-linter contract (CI runs lint-imports)."""
+    import tomllib
+
+    packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
+    modules = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(modules) <= 8, f"{len(modules)} modules directly in zoo/: {modules}; put them in a package by role"
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    contract = tomllib.loads(pyproject.read_text())["tool"]["importlinter"]["contracts"][0]
+    layered = {name.strip().removeprefix("zoo.") for layer in contract["layers"] for name in layer.split("|")}
+    assert set(packages) <= layered, f"packages outside the layers contract: {set(packages) - layered}"

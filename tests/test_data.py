@@ -183,7 +183,9 @@ def served(seed, epoch):
     dataset = pipeline(x, np.arange(100), 32, shuffle=True, seed=seed, augment=augmenter(["crop", "noise"], 0.2, seed))
     dataset.zoo_epoch.assign(epoch)
     return np.concatenate([images.numpy() for images, _ in dataset])
-run = zoo.train(zoo.get_recipe(sys.argv[1], augment=["crop", "noise"]), out_dir=sys.argv[2], verbose=0)
+# "auto": XLA on JAX (the tiny recipe turns it off, which on JAX would run every step eagerly).
+recipe = zoo.get_recipe(sys.argv[1], augment=["crop", "noise"], jit_compile="auto")
+run = zoo.train(recipe, out_dir=sys.argv[2], verbose=0)
 # The masks are drawn in the pipeline.
 masked = zoo.DenoisingAutoencoder(64, 8, noise=0.3).fit(x.reshape(100, 64), epochs=2, verbose=False)
 print(json.dumps([keras.backend.backend(), bool(np.array_equal(served(3, 1), served(3, 1))),

@@ -127,7 +127,7 @@ def test_a_seed_reproduces_in_a_fresh_process(tiny_recipe_file, tmp_path):
         "import json, sys, zoo; r = zoo.train(sys.argv[1], out_dir=sys.argv[2], verbose=0); "
         "print(json.dumps([r.history['loss'], r.test['accuracy']]))"
     )
-    # Both interpreters at once: each is mostly TensorFlow's start-up, which does not share a core well.
+    # Both interpreters at once: most of each run is TensorFlow's start-up.
     runs = [
         subprocess.Popen(
             [sys.executable, "-c", code, str(tiny_recipe_file), str(tmp_path / f"run{i}")],

@@ -20,16 +20,35 @@ NOISE = ("I0000", "E0000", "cuInit", "oneDNN custom operations")
 
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:
+    return _pythons([code], [env])[0]
+
+
+def _pythons(codes: list[str], envs: list[dict] | None = None) -> list[subprocess.CompletedProcess]:
+    """Run each code in a fresh interpreter, all at once: most of each run is TensorFlow's import."""
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env={**environment, **env}, timeout=300
-    )
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**environment, **env},
+        )
+        for code, env in zip(codes, envs or [{}] * len(codes))
+    ]
+    done = []
+    for process in started:
+        out, err = process.communicate(timeout=300)
+        done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return done
 
 
-def _loaded(code: str, modules: tuple[str, ...]) -> list[str]:
-    done = _python(code + "\nimport sys; print(' '.join(m for m in " + repr(modules) + " if m in sys.modules))")
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()
+def _loaded(*codes: str, modules: tuple[str, ...]) -> list[list[str]]:
+    """For each code, run alone in a fresh interpreter: which of `modules` it loaded."""
+    report = "\nimport sys; print(' '.join(m for m in " + repr(modules) + " if m in sys.modules))"
+    done = _pythons([code + report for code in codes])
+    assert all(run.returncode == 0 for run in done), [run.stderr[-2000:] for run in done]
+    return [run.stdout.split() for run in done]
 
 
 def test_reading_recipes_loads_no_tensorflow():
@@ -38,7 +57,7 @@ def test_reading_recipes_loads_no_tensorflow():
         "import zoo.reports.records, zoo.reports.report\n"
         "recipe = zoo.get_recipe('fashion_mlp', dropout=0.3); recipe.to_toml(); zoo.list_recipes()"
     )
-    assert _loaded(code, ("tensorflow", "keras", "torch")) == []
+    assert _loaded(code, modules=("tensorflow", "keras", "torch")) == [[]]
 
 
 def test_zoo_list_is_quick_and_quiet(tmp_path):
@@ -61,8 +80,8 @@ def test_library_core_never_imports_the_experiments_or_torch():
     code += "import zoo; [getattr(zoo, name) for name in zoo.__all__]"
     # `import tensorflow` itself imports jax where jax is installed (tf.lite's utilities do);
     # what counts is that zoo imports nothing beyond what TensorFlow and Keras already load.
-    by_tensorflow = _loaded("import tensorflow, keras", ("torch", "jax"))
-    assert [name for name in _loaded(code, ("zoo.experiments", "torch", "jax")) if name not in by_tensorflow] == []
+    by_tensorflow, by_zoo = _loaded("import tensorflow, keras", code, modules=("zoo.experiments", "torch", "jax"))
+    assert [name for name in by_zoo if name not in by_tensorflow] == []
 
 
 def test_public_names_are_not_shadowed_by_modules():
@@ -83,8 +102,7 @@ def test_commands_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path)
         "import sys; from zoo.cli.main import main; "
         f"sys.exit(main(['train', {str(tiny_recipe_file)!r}, '--epochs', '1', '--out', {str(tmp_path / 'run')!r}]))"
     )
-    for code in ("import sys; from zoo.cli.main import main; sys.exit(main(['list']))", train):
-        done = _python(code)
+    for done in _pythons(["import sys; from zoo.cli.main import main; sys.exit(main(['list']))", train]):
         assert done.returncode == 0, done.stderr
         noisy = [line for line in done.stderr.splitlines() if any(word in line for word in NOISE)]
         assert noisy == [], noisy
@@ -97,8 +115,8 @@ def test_a_users_own_log_level_is_kept():
         "from zoo.reports.console import quiet_tensorflow; import os; quiet_tensorflow(); "
         "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     )
-    assert _python(code, TF_CPP_MIN_LOG_LEVEL="0").stdout.strip() == "0"
-    assert _python(code).stdout.strip() == "2"
+    kept, quieted = _pythons([code, code], [{"TF_CPP_MIN_LOG_LEVEL": "0"}, {}])
+    assert kept.stdout.strip() == "0" and quieted.stdout.strip() == "2"
 
 
 def test_real_errors_pass_the_noise_filter():

@@ -1,4 +1,5 @@
-"""What Keras's BackupAndRestore leaves out, kept beside its backup so a resumed run continues faithfully.
+"""Resuming a run: checkpoints no interrupt can break (`AtomicBackup`), and what Keras's
+BackupAndRestore leaves out, kept beside them so a resumed run continues faithfully (`RunState`).
 
 BackupAndRestore saves the weights, the optimizer and the epoch. It does not save the dropout
 layers' random-seed states, nor the state of
@@ -12,13 +13,17 @@ pipelines draw epoch k's order from (seed, k) alone (zoo.training.pipelines.pipe
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
+from zoo.errors import RunError
 from zoo.reports.records import atomic_write, write_json
 from zoo.training.diagnostics import GradientDiagnostics
 
@@ -103,3 +108,86 @@ class RunState(keras.callbacks.Callback):
             self.diagnostics.records = state["diagnostics"]["records"]
             self.diagnostics.warning = state["diagnostics"]["warning"]
         self.restored_epoch = epoch
+
+
+class AtomicBackup(keras.callbacks.Callback):
+    """Keras's `BackupAndRestore` (weights, optimizer and epoch after every epoch), written so that
+    no interrupt can leave a run that cannot resume.
+
+    Keras rewrites one `latest.weights.h5` in place: an interrupt during that write left a file
+    that every resume failed on (a SIGINT: "5 objects could not be loaded"; kill -9: a 0-byte
+    file). Here each epoch's checkpoint is written into a `.partial` folder, flushed to disk, and
+    only then renamed to `epoch-NNNNN/` (a rename is atomic), and the checkpoint before it is kept
+    until the next one is complete. A resume loads the newest checkpoint that loads; when none
+    does, it says so and that the run must start over. It loads at the start of training (early in
+    the callback list, before `RunState`) and saves through `committer()` (last in the list).
+    """
+
+    KEEP = 2  # this epoch's checkpoint and the one before it
+
+    def __init__(self, folder: str | Path):
+        super().__init__()
+        self.folder = Path(folder)
+
+    def checkpoints(self) -> list[Path]:
+        """The complete checkpoints in the folder, newest first."""
+        found = [path for path in self.folder.glob("epoch-*") if path.is_dir() and path.name[6:].isdigit()]
+        return sorted(found, key=lambda path: int(path.name[6:]), reverse=True)
+
+    def on_train_begin(self, logs=None):
+        found = self.checkpoints()
+        if not found:
+            return
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)  # its variables must exist to load them
+        problems = []
+        for checkpoint in found:
+            try:
+                self.model.load_weights(checkpoint / "model.weights.h5")
+                epoch = json.loads((checkpoint / "epoch.json").read_text())["epoch"]
+            except Exception as error:  # a checkpoint that does not load, whatever broke it: try the one before
+                problems.append(f"{checkpoint.name}: {type(error).__name__}: {str(error)[:200]}")
+                continue
+            self.model._initial_epoch = int(epoch)  # what BackupAndRestore sets: fit() starts there
+            return
+        raise RunError(
+            f"no backup in {self.folder} can be loaded ({'; '.join(problems)}); the run must start over: "
+            f"train into a new folder, or delete {self.folder.parent} first"
+        )
+
+    def committer(self) -> keras.callbacks.Callback:
+        """The callback that writes each epoch's checkpoint: put it last in the list, so the checkpoint
+        is committed after every other callback has recorded the epoch (the CSV log, RunState)."""
+        return keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs=None: self.save(epoch + 1))
+
+    def save(self, done: int) -> None:
+        """Write the checkpoint a run resumes from at epoch `done` (the next epoch to run)."""
+        final, partial = self.folder / f"epoch-{done:05d}", self.folder / f".epoch-{done:05d}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        self.model.save_weights(partial / "model.weights.h5")
+        (partial / "epoch.json").write_text(json.dumps({"epoch": done}))
+        for path in (partial / "model.weights.h5", partial / "epoch.json", partial):
+            _fsync(path)
+        if final.exists():  # this epoch again, after a resume from an older checkpoint
+            shutil.rmtree(final)
+        os.replace(partial, final)
+        _fsync(self.folder)
+        for old in self.checkpoints()[self.KEEP :]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def remove(self) -> None:
+        """Delete what this backup wrote (checkpoints, partial ones, RunState's files), then the folder if empty."""
+        for path in [*self.folder.glob("epoch-*"), *self.folder.glob(".epoch-*.partial"), *self.folder.glob("zoo_*")]:
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()  # left in place if anything else is inside
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries, to disk (a rename is durable only once its folder is)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -45,13 +45,14 @@ from zoo.errors import RunError
 from zoo.nets.network import build_for, score_name
 from zoo.nets.plain import baseline_recipe
 from zoo.recipes.recipe import Recipe, get_recipe
-from zoo.reports.records import atomic_write, run_folder, versions, write_json, write_text
+from zoo.reports.records import atomic_write, versions, write_json, write_text
 from zoo.training.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.training.distribute import cluster_from_tf_config, is_chief, make_strategy
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import Batches, ShuffleEpoch, batches
 from zoo.training.pretrain import load_into, pretrain_recipe, write_pretraining
-from zoo.training.resume import RunState
+from zoo.training.resume import AtomicBackup, RunState
+from zoo.training.runfolder import claimed, run_paths
 from zoo.training.status import training_status
 
 
@@ -74,7 +75,9 @@ def _read_csv_history(path: Path) -> dict[str, list[float]]:
     if not path.is_file():
         return {}
     with path.open() as handle:
-        rows = list(csv.DictReader(handle))
+        # An epoch logged, then interrupted before its checkpoint was committed, runs again after the
+        # resume and is logged again: its last row is the one the run kept.
+        rows = list({row["epoch"]: row for row in csv.DictReader(handle)}.values())
     return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {}) if key != "epoch"}
 
 
@@ -87,30 +90,6 @@ class EpochClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(round(time.perf_counter() - self.started, 3))
-
-
-def _run_paths(recipe: Recipe, out_dir: str | Path | None) -> tuple[dict[str, Path], bool]:
-    """The run folder's file paths, and whether an interrupted run of the same recipe resumes there."""
-    run_dir = Path(out_dir) if out_dir is not None else run_folder(recipe.name)
-    paths = {
-        "run_dir": run_dir,
-        "recipe": run_dir / "recipe.toml",
-        "csv_log": run_dir / "log.csv",
-        "tensorboard": run_dir / "tensorboard",
-        "model": run_dir / "model.keras",
-        "metrics": run_dir / "metrics.json",
-        "diagnostics": run_dir / "diagnostics.json",
-        "backup": run_dir / "backup",
-    }
-    if paths["metrics"].exists():
-        raise RunError(f"{run_dir} already holds a finished run ({paths['metrics']}); choose another output folder")
-    resuming = paths["backup"].is_dir() and any(paths["backup"].iterdir())
-    if paths["recipe"].exists() and resuming and get_recipe(paths["recipe"]).training_dict() != recipe.training_dict():
-        raise RunError(
-            f"{run_dir} holds an interrupted run of a different recipe; resume it with "
-            f"`zoo train {paths['recipe']} --out {run_dir}` or choose another output folder"
-        )
-    return paths, resuming
 
 
 def placement(recipe: Recipe, strategy, out_dir) -> tuple[Any, str | Path | None, bool]:
@@ -161,9 +140,11 @@ def _callbacks(
             print("Gradient diagnostics read a chain of layers, and a residual net is not one; skipped")
     else:
         callbacks.append(GradientDiagnostics(*fixed_batch(data), path=paths["diagnostics"]))
+    # Weights, optimizer state and the epoch after every epoch, written so no interrupt breaks
+    # them; fit() resumes from the newest checkpoint that loads.
+    backup = AtomicBackup(paths["backup"])
     callbacks += [
-        # Saves weights, optimizer state and the epoch after every epoch; fit() resumes from it.
-        keras.callbacks.BackupAndRestore(str(paths["backup"])),
+        backup,
         keras.callbacks.CSVLogger(str(paths["csv_log"]), append=resuming),
         keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False),
         keras.callbacks.TerminateOnNaN(),
@@ -177,8 +158,9 @@ def _callbacks(
                 verbose=int(verbose != 0),
             )
         )
-    # Last, so that on a resume it restores the others after they have reset themselves.
-    return callbacks + [RunState(paths["backup"], callbacks)]
+    # RunState after the others, so that on a resume it restores them after they have reset
+    # themselves; the checkpoint last, once every callback has recorded the epoch.
+    return callbacks + [RunState(paths["backup"], callbacks), backup.committer()]
 
 
 def _metrics(
@@ -297,32 +279,58 @@ def train(
     recipe, data = recipe_data(_variant(recipe, epochs, baseline, learning_rate), data)
     keras.utils.set_random_seed(recipe.train.seed)
     strategy, out_dir, chief = placement(recipe, strategy, out_dir)
-    paths, resuming = _run_paths(recipe, out_dir)
-    run_dir = paths.pop("run_dir")
+    paths, resuming = run_paths(recipe, out_dir)
     served = batches(data, recipe)  # the one place batch size, seed and augmentation are read
     # Built before the run folder is made, so a recipe that cannot be built leaves nothing behind.
     model = build_for(recipe, data, steps_per_epoch=served.steps_per_epoch, strategy=strategy)
-    write_text(paths["recipe"], recipe.to_toml())  # makes the run folder too
     verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose
-    pretrained = _pretrain(recipe, data, model, paths, verbose) if not resuming else None
-    run_callbacks = _callbacks(recipe, data, served, paths, resuming, verbose, strategy) + list(callbacks)
-    if not any(isinstance(c, GradientDiagnostics) for c in run_callbacks):
-        paths.pop("diagnostics")
-    if verbose:
-        resume = "if interrupted, train again with the same output folder to resume"
-        print(f"Resuming the interrupted run in {run_dir}" if resuming else f"Run folder: {run_dir} ({resume})")
-    started = time.perf_counter()
-    test = _fit_and_test(model, recipe, data, served, strategy, run_callbacks, verbose)
-    seconds = time.perf_counter() - started
-    history = _read_csv_history(paths["csv_log"])
-    paths.pop("backup")
-    metrics = _metrics(recipe, baseline, test, history, seconds, model, data, run_callbacks, pretrained)
-    if not chief:  # a worker other than the chief leaves nothing behind: the chief writes the run
-        shutil.rmtree(run_dir, ignore_errors=True)
-        return TrainResult(model, history, test, run_dir, {}, metrics["epochs_run"], seconds, metrics)
-    atomic_write(paths["model"], lambda tmp: servable(model, data.encoder).save(tmp))
-    write_json(paths["metrics"], metrics)
-    return TrainResult(model, history, test, run_dir, paths, metrics["epochs_run"], seconds, metrics)
+    with claimed(paths, recipe):  # one process at a time in a run folder
+        run = _Run(recipe, data, served, model, paths, resuming, verbose, strategy)
+        return run.fit(baseline, list(callbacks), chief)
+
+
+@dataclass
+class _Run:
+    """One training run in its claimed folder: fit, record, and leave the folder finished."""
+
+    recipe: Recipe
+    data: Splits
+    served: Batches
+    model: keras.Model
+    paths: dict[str, Path]
+    resuming: bool
+    verbose: int
+    strategy: Any
+
+    def fit(self, baseline: bool, callbacks: list, chief: bool) -> TrainResult:
+        recipe, data, model, paths = self.recipe, self.data, self.model, dict(self.paths)
+        run_dir = paths.pop("run_dir")
+        paths.pop("mark")
+        write_text(paths["recipe"], recipe.to_toml())
+        pretrained = _pretrain(recipe, data, model, paths, self.verbose) if not self.resuming else None
+        run_callbacks = _callbacks(recipe, data, self.served, paths, self.resuming, self.verbose, self.strategy)
+        run_callbacks += callbacks
+        if not any(isinstance(c, GradientDiagnostics) for c in run_callbacks):
+            paths.pop("diagnostics")
+        if self.verbose:
+            resume = "if interrupted, train again with the same output folder to resume"
+            print(
+                f"Resuming the interrupted run in {run_dir}" if self.resuming else f"Run folder: {run_dir} ({resume})"
+            )
+        started = time.perf_counter()
+        test = _fit_and_test(model, recipe, data, self.served, self.strategy, run_callbacks, self.verbose)
+        seconds = time.perf_counter() - started
+        history = _read_csv_history(paths["csv_log"])
+        backup = AtomicBackup(paths.pop("backup"))
+        metrics = _metrics(recipe, baseline, test, history, seconds, model, data, run_callbacks, pretrained)
+        if not chief:  # a worker other than the chief leaves nothing behind: the chief writes the run
+            shutil.rmtree(run_dir, ignore_errors=True)
+            return TrainResult(model, history, test, run_dir, {}, metrics["epochs_run"], seconds, metrics)
+        atomic_write(paths["model"], lambda tmp: servable(model, data.encoder).save(tmp))
+        write_json(paths["metrics"], metrics)
+        # Only now, with the model and metrics on disk: an interrupt before this point resumes.
+        backup.remove()
+        return TrainResult(model, history, test, run_dir, paths, metrics["epochs_run"], seconds, metrics)
 
 
 def _fit_and_test(

@@ -6,7 +6,7 @@ Tensor"; keras-team/keras#20585 and tensorflow/tensorflow#72388 track it). This 
 fit does, with the strategy's own pieces: every worker builds its shard of each epoch's batches
 with `strategy.distribute_datasets_from_function`, `strategy.run` runs the model's own
 `train_step` (so the loss scaling, the optimizer's all-reduce and the metrics are Keras's), and
-the same Keras callbacks get the same calls: `BackupAndRestore` (resume), `EarlyStopping`,
+the same Keras callbacks get the same calls: the backup (`zoo.training.resume.AtomicBackup`, resume), `EarlyStopping`,
 `CSVLogger`, zoo's `RunState`. Validation runs on each worker over the whole validation set and
 the workers' scores are averaged, so every worker takes the same early-stopping decision.
 
@@ -117,7 +117,7 @@ def fit_workers(
     model.stop_training = False
     run.on_train_begin()
     logs: dict[str, Any] = {}
-    for epoch in range(model._initial_epoch or 0, epochs):  # BackupAndRestore sets the epoch to resume from
+    for epoch in range(model._initial_epoch or 0, epochs):  # the backup sets the epoch to resume from
         model.reset_metrics()
         run.on_epoch_begin(epoch)
         batches, steps = _shards(strategy, x, y, batch_size, seed, epoch, augment)

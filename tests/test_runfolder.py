@@ -1,0 +1,129 @@
+"""Nothing lost: a run folder is zoo's or refused, and no interrupt leaves a run that cannot resume.
+
+The interrupts are real signals sent by the training process to itself at the exact point named
+(inside the checkpoint write; after the model is saved and before its metrics are), hooked in
+by patching the function that runs at that point: no sleep that hopes to hit a window.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import zoo
+from zoo.training.resume import AtomicBackup
+from zoo.training.runfolder import RUN_MARK, claimed, run_paths
+
+# Runs `zoo train RECIPE --out DIR`, after the hook (Python source) has patched zoo or Keras.
+TRAIN = """
+import signal, sys
+import keras
+import zoo.training.trainer as trainer
+from zoo.cli.main import main
+{hook}
+argv = ["train", sys.argv[1], "--epochs", "3", "--set", "train.early_stopping_patience=0", "--out", sys.argv[2]]
+sys.exit(main(argv))
+"""
+
+KILL_IN_SECOND_CHECKPOINT = """
+save, calls = keras.Model.save_weights, []
+def dying_save(self, path, *args, **kwargs):
+    calls.append(path)
+    if len(calls) == 2:  # epoch 2's checkpoint: half a file, then the signal
+        open(path, "wb").write(b"\\x89HDF\\r\\n")
+        signal.raise_signal(signal.{signal})
+    return save(self, path, *args, **kwargs)
+keras.Model.save_weights = dying_save
+"""
+
+KILL_AFTER_THE_MODEL_IS_SAVED = """
+write_json = trainer.write_json
+def dying_write(path, *args, **kwargs):
+    if path.name == "metrics.json":  # the model is on disk; the metrics are not
+        signal.raise_signal(signal.SIGKILL)
+    return write_json(path, *args, **kwargs)
+trainer.write_json = dying_write
+"""
+
+
+def _train(recipe_file, out, hook=""):
+    return subprocess.run(
+        [sys.executable, "-c", TRAIN.format(hook=hook), str(recipe_file), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _epochs(out):
+    return json.loads((out / "metrics.json").read_text())["epochs_run"]
+
+
+def test_a_folder_zoo_did_not_make_is_refused_and_left_as_it_was(tiny_recipe, tmp_path):
+    users = tmp_path / "userdir"
+    (users / "backup").mkdir(parents=True)
+    (users / "backup" / "thesis.txt").write_text("four years of work")
+    (users / "log.csv").write_text("my,own,log\n")
+    before = {path: path.read_bytes() for path in users.rglob("*") if path.is_file()}
+    with pytest.raises(zoo.RunError, match=r"holds files zoo did not write \(backup, log.csv\).*choose another --out"):
+        zoo.train(tiny_recipe, out_dir=users, verbose=0)
+    assert {path: path.read_bytes() for path in users.rglob("*") if path.is_file()} == before
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(zoo.RunError, match="is a file; name a new or empty folder"):
+        zoo.train(tiny_recipe, out_dir=tmp_path / "afile", verbose=0)
+
+
+def test_an_empty_folder_is_used_and_marked(tiny_recipe, digits, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = zoo.train(zoo.get_recipe(tiny_recipe, epochs=1), data=digits, out_dir=tmp_path / "empty", verbose=0)
+    assert (result.run_dir / RUN_MARK).is_file() and not (result.run_dir / "backup").exists()
+    assert json.loads((result.run_dir / RUN_MARK).read_text())["made_by"] == "zoo"
+
+
+def test_one_process_at_a_time_trains_in_a_folder(tiny_recipe, tmp_path):
+    paths, _ = run_paths(tiny_recipe, tmp_path / "run")
+    with claimed(paths, tiny_recipe):
+        with pytest.raises(zoo.RunError, match="another zoo process is training in"):
+            zoo.train(tiny_recipe, out_dir=tmp_path / "run", verbose=0)
+    with claimed(paths, tiny_recipe):  # released once the first run ends
+        pass
+
+
+def test_a_checkpoint_that_does_not_load_falls_back_to_the_one_before(tiny_recipe, digits, tmp_path):
+    recipe = zoo.get_recipe(tiny_recipe, epochs=3, early_stopping_patience=0)
+    model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)
+    backup = AtomicBackup(tmp_path / "backup")
+    backup.set_model(model)
+    backup.save(1)
+    backup.save(2)
+    (tmp_path / "backup" / "epoch-00002" / "model.weights.h5").write_bytes(b"")  # as kill -9 once left it
+    backup.on_train_begin()
+    assert model._initial_epoch == 1, "epoch 2's checkpoint is broken: resume from epoch 1's"
+    (tmp_path / "backup" / "epoch-00001" / "model.weights.h5").write_bytes(b"garbage")
+    with pytest.raises(zoo.RunError, match=r"no backup in .* can be loaded .*the run must start over"):
+        backup.on_train_begin()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", ["SIGKILL", "SIGINT"])
+def test_an_interrupt_inside_the_checkpoint_write_still_resumes(tiny_recipe_file, tmp_path, sent):
+    out = tmp_path / "run"
+    killed = _train(tiny_recipe_file, out, KILL_IN_SECOND_CHECKPOINT.format(signal=sent))
+    assert killed.returncode != 0 and not (out / "metrics.json").exists()
+    assert [path.name for path in AtomicBackup(out / "backup").checkpoints()] == ["epoch-00001"]
+    resumed = _train(tiny_recipe_file, out)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming the interrupted run" in resumed.stdout
+    assert _epochs(out) == 3 and not (out / "backup").exists()
+
+
+@pytest.mark.slow
+def test_an_interrupt_after_the_last_epoch_resumes_without_training_again(tiny_recipe_file, tmp_path):
+    out = tmp_path / "run"
+    killed = _train(tiny_recipe_file, out, KILL_AFTER_THE_MODEL_IS_SAVED)
+    assert killed.returncode == -9 and (out / "model.keras").is_file() and not (out / "metrics.json").exists()
+    resumed = _train(tiny_recipe_file, out)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming the interrupted run" in resumed.stdout and "Epoch 1/3" not in resumed.stdout
+    assert _epochs(out) == 3 and not (out / "backup").exists()

@@ -1,5 +1,6 @@
 """Generated malformed recipes: every one is accepted or refused with a zoo error, never another exception."""
 
+import pytest
 import tomllib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,3 +61,48 @@ def test_arbitrary_bytes_as_a_recipe_file_end_in_a_zoo_error(tmp_path_factory, r
         pass
     else:
         read_recipe_file(path)  # only a valid recipe gets here
+
+
+BOUNDED = r"""
+import resource, sys, tempfile, os
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB for the whole interpreter
+import zoo
+folder = tempfile.mkdtemp()
+texts = [
+    *('name = "' + "a" * 10**k + '"\n' for k in range(2, 7)),  # 100 to 1,000,000 characters
+    *('name = "n"\nv = ' + "[" * 10**k + "]" * 10**k + "\n" for k in range(1, 6)),  # nested arrays
+    *("name = \"n\"\n" + "".join(f"[t{i}]\n" for i in range(10**k)) for k in range(1, 5)),  # many tables
+    'name = "n"\n[train]\nseed = 99999999999999999999\n',
+    'name = "n"\n[train]\nsteps_per_execution = 1000000000\n',
+]
+for number, text in enumerate(texts):
+    path = os.path.join(folder, f"r{number}.toml")
+    with open(path, "w") as handle:
+        handle.write(text)
+    try:
+        zoo.get_recipe(path)
+    except zoo.RecipeError as error:
+        assert len(str(error)) < 5000, str(error)[:200]
+    else:
+        raise AssertionError(f"recipe {number} was accepted")
+for value in ("[" * 100000 + "]" * 100000, "9" * 100000):
+    try:
+        zoo.get_recipe("fashion_mlp", **dict([zoo.recipes.recipe.parse_override("train.seed=" + value)]))
+    except zoo.RecipeError:
+        pass
+print("bounded", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "MB")
+"""
+
+
+def test_huge_names_and_deep_nesting_end_in_a_recipe_error_within_bounded_memory():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", BOUNDED], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "bounded" in done.stdout, done.stderr[-3000:]
+
+
+def test_a_name_is_at_most_64_characters():
+    assert parse_recipe({"name": "a" * 64}).name == "a" * 64
+    with pytest.raises(zoo.RecipeError, match="at most 64"):
+        parse_recipe({"name": "a" * 65})

@@ -36,7 +36,9 @@ MODEL_KINDS = {
 # Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
 SCHEMA: dict[str, dict[str, Field]] = {
     "": {
-        "name": Field(str, None, "recipe name: lower-case letters, digits and underscores"),
+        "name": Field(
+            str, None, "recipe name: a lower-case letter, then lower-case letters, digits and underscores; at most 64"
+        ),
         "description": Field(str, "", "one line saying what the recipe is for"),
         "dataset": Field(
             str,
@@ -149,6 +151,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
             32,
             "training steps per call into TensorFlow (fewer Python round trips; progress bars update every N steps)",
             minimum=1,
+            maximum=10_000,  # beyond an epoch's steps it buys nothing; 1e9 exhausted memory
         ),
         "jit_compile": Field(
             str,
@@ -163,7 +166,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "train through zoo's chunked XLA path where it applies (zoo.training.fastpath); "
             "false forces a plain Keras fit",
         ),
-        "seed": Field(int, 0, "seed for weights, dropout and shuffling", minimum=0),
+        "seed": Field(int, 0, "seed for weights, dropout and shuffling", minimum=0, maximum=2**31 - 1),
         "distribute": Field(
             str,
             "none",
@@ -272,8 +275,8 @@ def key_table() -> str:
     The docs' key reference is this table (docs/gen_pages.py), so it cannot drift from the schema.
 
     Examples:
-        >>> key_table().splitlines()[2]
-        '| `name` | a string | required | recipe name: lower-case letters, digits and underscores |  |'
+        >>> key_table().splitlines()[3]
+        '| `description` | a string | "" | one line saying what the recipe is for |  |'
     """
     from zoo.recipes.registry import toml_value  # the TOML spelling of a default, as a recipe file writes it
 

@@ -32,12 +32,14 @@ import tomllib
 from zoo.errors import RecipeError
 from zoo.recipes.keys import MODEL_KINDS, SCHEMA
 from zoo.recipes.registry import locate, read_with_parents, toml_key, toml_value
-from zoo.recipes.schema import unknown_word_error
+from zoo.recipes.schema import shown, unknown_word_error
 from zoo.recipes.space import check_space
 from zoo.recipes.stacks import STACK_FIELDS, Stack, get_stack
 
-# Recipe and saved-model names: lower-case letters, digits and underscores, starting with a letter.
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Recipe and saved-model names: lower-case letters, digits and underscores, starting with a letter,
+# at most 64 characters (a name becomes folder and file names, and a 1,000,000-character one once
+# grew memory past 24 GB).
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 class Section(Mapping[str, Any]):
@@ -188,7 +190,7 @@ def parse_recipe(data: Mapping[str, Any], source: str = "") -> Recipe:
             else:
                 values[key] = field.default
         if not NAME_PATTERN.match(values["name"]):
-            raise RecipeError(f"name = {values['name']!r} is not allowed; expected {SCHEMA['']['name'].help}")
+            raise RecipeError(f"name = {shown(values['name'])} is not allowed; expected {SCHEMA['']['name'].help}")
         raw_sections = {}
         for section in sections:
             raw = data.get(section, {})
@@ -307,8 +309,12 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise RecipeError(f"--set {text!r} does not parse; expected key=value, e.g. --set stack.dropout=0.3")
     try:
         return key, tomllib.loads(f"value = {raw}")["value"]
+    except RecursionError:
+        raise RecipeError(f"--set {key}=...: the value is nested too deeply to read") from None
     except tomllib.TOMLDecodeError:
-        pass
+        pass  # not TOML: maybe a bare word, below
+    except ValueError as error:  # tomllib's own limits, e.g. an integer of more than 4,300 digits
+        raise RecipeError(f"--set {key}=...: the value cannot be read ({error})") from None
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", raw):
         return key, raw
     raise RecipeError(

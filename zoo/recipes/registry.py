@@ -18,21 +18,31 @@ import tomllib
 from zoo.errors import RecipeError
 from zoo.paths import shipped_dir
 
+# A recipe is a few dozen lines; anything far larger is not one, and reading it could take any memory.
+MAX_RECIPE_BYTES = 256 * 1024
+
 
 def read_recipe_file(path: str | Path) -> dict[str, Any]:
     """Read a recipe TOML file into raw data; malformed TOML names the file, line and column."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            text = handle.read(MAX_RECIPE_BYTES + 1)
+        if len(text) > MAX_RECIPE_BYTES:
+            raise RecipeError(f"{path} is over {MAX_RECIPE_BYTES // 1024} KiB; a recipe file is a few dozen lines")
+        return tomllib.loads(text.decode("utf-8"))
+    except RecursionError:
+        raise RecipeError(f"{path}: its tables or arrays are nested too deeply to read") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RecipeError(f"{path}: malformed TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise RecipeError(f"{path}: not UTF-8 text (byte {error.start}); TOML recipe files must be UTF-8") from None
+    except ValueError as error:  # tomllib's own limits, e.g. an integer of more than 4,300 digits
+        raise RecipeError(f"{path}: a value cannot be read ({error})") from None
     except FileNotFoundError:
         raise RecipeError(f"recipe file {str(path)!r} does not exist") from None
     except IsADirectoryError:
         raise RecipeError(f"recipe file {str(path)!r} is a folder; name a .toml file (or a shipped recipe)") from None
-    except UnicodeDecodeError as error:
-        raise RecipeError(f"{path}: not UTF-8 text (byte {error.start}); TOML recipe files must be UTF-8") from None
-    except tomllib.TOMLDecodeError as error:
-        raise RecipeError(f"{path}: malformed TOML: {error}") from None
 
 
 def _registry() -> dict[str, Path]:

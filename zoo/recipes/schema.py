@@ -8,11 +8,29 @@ from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from zoo.errors import RecipeError, ZooError
+
+# Messages quote a bad value; a huge one (a million-character name, a deeply nested list) is cut.
+_QUOTE = reprlib.Repr()
+_QUOTE.maxstring, _QUOTE.maxother, _QUOTE.maxlist, _QUOTE.maxlevel = 80, 80, 8, 3
+
+
+def shown(value: Any) -> str:
+    """`value` as an error message quotes it: its repr, cut to a readable length.
+
+    Examples:
+        >>> len(shown("a" * 1000)) < 100
+        True
+        >>> shown([1, 2])
+        '[1, 2]'
+    """
+    return _QUOTE.repr(value)
+
 
 _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
@@ -54,8 +72,9 @@ class Field:
             text = "one of " + ", ".join(self.choices)
         else:
             text = _TYPE_WORDS[self.kind]
-            low = None if self.minimum is None else ("> " if self.min_exclusive else ">= ") + f"{self.minimum:g}"
-            high = None if self.maximum is None else ("< " if self.max_exclusive else "<= ") + f"{self.maximum:g}"
+            bound = (lambda limit: str(limit)) if self.kind is int else (lambda limit: f"{limit:g}")
+            low = None if self.minimum is None else ("> " if self.min_exclusive else ">= ") + bound(self.minimum)
+            high = None if self.maximum is None else ("< " if self.max_exclusive else "<= ") + bound(self.maximum)
             bounds = " and ".join(b for b in (low, high) if b)
             if bounds:
                 text += " " + bounds
@@ -72,9 +91,9 @@ class Field:
         """
         if self.list_of:
             if not isinstance(value, (list, tuple)):
-                raise RecipeError(f"{key} = {value!r} is not allowed; expected {self.allowed()}")
+                raise RecipeError(f"{key} = {shown(value)} is not allowed; expected {self.allowed()}")
             if len(value) < self.min_length:
-                raise RecipeError(f"{key} = {list(value)!r} is too short; expected {self.allowed()}")
+                raise RecipeError(f"{key} = {shown(list(value))} is too short; expected {self.allowed()}")
             return [self._check_one(f"{key}[{i}]", item) for i, item in enumerate(value)]
         return self._check_one(key, value)
 
@@ -84,9 +103,9 @@ class Field:
             raise unknown_word_error(key, value, self.choices)
         if self.kind in (int, float):
             if self.minimum is not None and (value < self.minimum or (self.min_exclusive and value == self.minimum)):
-                raise RecipeError(f"{key} = {value!r} is out of range; expected {self.allowed()}")
+                raise RecipeError(f"{key} = {shown(value)} is out of range; expected {self.allowed()}")
             if self.maximum is not None and (value > self.maximum or (self.max_exclusive and value == self.maximum)):
-                raise RecipeError(f"{key} = {value!r} is out of range; expected {self.allowed()}")
+                raise RecipeError(f"{key} = {shown(value)} is out of range; expected {self.allowed()}")
         return value
 
     def _coerce(self, key: str, value: Any) -> Any:
@@ -101,7 +120,7 @@ class Field:
         else:
             ok = isinstance(value, str)
         if not ok:
-            raise RecipeError(f"{key} = {value!r} has the wrong type; expected {self.allowed()}")
+            raise RecipeError(f"{key} = {shown(value)} has the wrong type; expected {self.allowed()}")
         return value
 
 
@@ -124,8 +143,8 @@ def check_argument(name: str, value: Any, field: Field, error: type[ZooError] = 
     try:
         return field.check(name, value)
     except RecipeError:
-        shown = f"{name} {value!r}" if name.startswith("--") else f"{name} = {value!r}"
-        raise error(f"{shown} is not allowed; expected {field.allowed()}") from None
+        said = f"{name} {shown(value)}" if name.startswith("--") else f"{name} = {shown(value)}"
+        raise error(f"{said} is not allowed; expected {field.allowed()}") from None
 
 
 def count_field(minimum: int = 1, maximum: int | None = None) -> Field:

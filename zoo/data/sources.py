@@ -45,12 +45,12 @@ import numpy as np
 
 from zoo.data.builtin import Splits, load, split
 from zoo.data.readers import Raw, image_folder, in_memory, npz, tfds_set
-from zoo.data.tables import Table, read_table
+from zoo.data.tables import Table, check_values, read_table
 from zoo.errors import DataError
 from zoo.recipes.catalog import DATASETS, DatasetInfo
 from zoo.recipes.keys import SCHEMA
 from zoo.recipes.recipe import get_recipe
-from zoo.recipes.schema import check_argument, count_field
+from zoo.recipes.schema import check_argument, count_field, shown
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 # Share of a source without a test split that becomes its test set (fixed seed).
@@ -138,12 +138,17 @@ def _splits(raw, source: str, task: str, validation_size: int | None) -> Splits:
             f"--data {source} holds too few examples ({len(x_train)} to train on, {len(x_test)} to test); "
             "expected at least 3 and 1"
         )
+    if raw.encoder is None:  # an encoder (a table's, an image folder's) has checked its own inputs
+        check_values(x_train, f"{source}: x_train")
+        check_values(x_test, f"{source}: x_test")
     resolved = infer_task(y_train, task, source)
-    names = raw.class_names
     if resolved == "classification":
-        y_train, y_test, count = _class_ids(y_train, y_test, source, names)
-        names = names or tuple(str(i) for i in range(count))
+        y_train, y_test, names = _class_ids(y_train, y_test, source, raw.class_names)
+        count = len(names)
     else:
+        check_values(np.asarray(y_train, np.float64), f"{source}: the target")
+        if np.ptp(np.asarray(y_train, np.float64)) == 0:
+            raise DataError(f"{source}: the target holds one value only; there is nothing to predict")
         count, names = 1, ()
     info = DatasetInfo(
         Path(source).name if not source.startswith("tfds:") else source,
@@ -181,22 +186,46 @@ def infer_task(y: np.ndarray, task: str, source: str) -> str:
     return "regression" if np.any(np.isfinite(y) & (y != np.round(y))) else "classification"
 
 
-def _class_ids(y_train, y_test, source: str, names) -> tuple[np.ndarray, np.ndarray, int]:
-    """Integer class ids 0..K-1 for both splits, with labels outside the training classes refused."""
+def _class_ids(y_train, y_test, source: str, names) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Class ids 0..K-1 for both splits and the K class names, as scikit-learn's LabelEncoder maps them.
+
+    Labels are mapped to their distinct training values in sorted order (labels {0, 1000000} are
+    two classes, named "0" and "1000000", not a million), and the names record the mapping.
+    A single class, and test labels outside the training classes, are refused.
+
+    Examples:
+        >>> _class_ids(np.array([7, 1000000, 7]), np.array([7]), "x.npz", None)
+        (array([0, 1, 0]), array([0]), ('7', '1000000'))
+    """
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
-    if names is not None:  # already ids (tables, image folders, TFDS)
-        return y_train.astype(np.int64), y_test.astype(np.int64), len(names)
+    if names is not None:  # already ids (tables with text targets, image folders, TFDS)
+        if len(np.unique(y_train)) < 2:
+            raise DataError(f"{source}: the training examples hold one class only; a classifier needs at least two")
+        return y_train.astype(np.int64), y_test.astype(np.int64), tuple(names)
     for key, y in (("y_train", y_train), ("y_test", y_test)):
-        if np.issubdtype(y.dtype, np.floating) and np.any(y != np.round(y)):
-            raise DataError(f"{source}: {key} holds non-integer labels; for a numeric target use task = 'regression'")
-        if len(y) and y.min() < 0:
-            raise DataError(f"{source}: {key} holds the label {y.min():g}; class labels must be 0, 1, 2, ...")
-    count = int(y_train.max()) + 1
-    if len(y_test) and y_test.max() >= count:
-        raise DataError(f"{source}: y_test holds the label {y_test.max():g}, outside y_train's classes 0..{count - 1}")
-    if count < 2:
-        raise DataError(f"{source}: y_train holds one class only; a classifier needs at least two")
-    return y_train.astype(np.int64), y_test.astype(np.int64), count
+        if np.issubdtype(y.dtype, np.floating):
+            check_values(y, f"{source}: {key}")
+            if np.any(y != np.round(y)):
+                raise DataError(
+                    f"{source}: {key} holds non-integer labels; for a numeric target use task = 'regression'"
+                )
+    classes = np.unique(y_train)
+    if len(classes) < 2:
+        only = _name(classes[0])
+        raise DataError(f"{source}: y_train holds one class only ({only}); a classifier needs at least two")
+    unseen = np.setdiff1d(np.unique(y_test), classes)
+    if len(unseen):
+        contiguous = np.issubdtype(classes.dtype, np.number) and np.array_equal(classes, np.arange(len(classes)))
+        known = f"0..{len(classes) - 1}" if contiguous else shown([_name(c) for c in classes])
+        raise DataError(f"{source}: y_test holds the label {_name(unseen[0])}, outside y_train's classes {known}")
+    return np.searchsorted(classes, y_train), np.searchsorted(classes, y_test), tuple(_name(c) for c in classes)
+
+
+def _name(label) -> str:
+    """A class label as its name: 3 for 3.0, the text itself for text."""
+    if isinstance(label, (float, np.floating)) and float(label).is_integer():
+        return str(int(label))
+    return str(label.item() if hasattr(label, "item") else label)
 
 
 def fitted(recipe, splits: Splits):

@@ -155,6 +155,16 @@ def _read_frame(path: Path):
         raise DataError(f"{path} is not a readable table ({str(error).splitlines()[0]})") from None
 
 
+def _header(path: Path) -> list[str] | None:
+    """A CSV file's column names as written (pandas renames duplicates); None for other files."""
+    if path.suffix.lower() != ".csv":
+        return None
+    import csv
+
+    with path.open(newline="", errors="replace") as handle:
+        return next(csv.reader(handle), None)
+
+
 def _check_columns(path: Path, columns: list[str], wanted: list[str] | None, what: str) -> list[str]:
     for column in wanted or []:
         if column not in columns:
@@ -171,9 +181,14 @@ def read_table(
     columns into numeric and categorical. A DataFrame is copied, never changed."""
     if hasattr(path, "columns"):  # a DataFrame: messages call it "DataFrame" where a file's name would stand
         frame, path = path.copy(), Path("DataFrame")
+        header = [str(c) for c in frame.columns]
     else:
         path = Path(path)
         frame = _read_frame(path)
+        header = _header(path) or [str(c) for c in frame.columns]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:  # pandas would rename the second one ("a.1") without a word
+        raise DataError(f"{path} has more than one column named {', '.join(map(repr, twice))}; rename them apart")
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     _check_columns(path, columns, [target], "--target")
@@ -231,4 +246,36 @@ def _numeric(path: Path, column: str, values):
             f"{path}: numeric column {column!r} has {int(numbers.isna().sum())} missing values; "
             "fill them or drop those rows"
         )
+    check_values(numbers.to_numpy(np.float64), f"{path}: numeric column {column!r}")
     return numbers.astype(np.float32)
+
+
+# Beyond this size a value overflows the float32 arithmetic a net trains in (squares reach 3.4e38),
+# and the run "diverges" when the problem is the input.
+LARGEST_VALUE = 1e18
+
+
+def check_values(values: np.ndarray, what: str) -> None:
+    """Refuse non-finite values, and values too large to train on, naming `what` holds them.
+
+    Examples:
+        >>> check_values(np.array([1.0, np.inf]), "x_train")
+        Traceback (most recent call last):
+        ...
+        zoo.errors.DataError: x_train holds 1 infinite or NaN values (the first at position 1); fill or drop them
+    """
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.number):
+        return
+    flat = values.reshape(-1)
+    broken = ~np.isfinite(flat)
+    if broken.any():
+        raise DataError(
+            f"{what} holds {int(broken.sum())} infinite or NaN values (the first at position "
+            f"{int(np.flatnonzero(broken)[0])}); fill or drop them"
+        )
+    if flat.size and np.abs(flat).max() > LARGEST_VALUE:
+        raise DataError(
+            f"{what} holds values up to {np.abs(flat).max():.3g} in size; beyond {LARGEST_VALUE:g} float32 "
+            "arithmetic overflows: rescale them (e.g. to thousands, or take logarithms)"
+        )

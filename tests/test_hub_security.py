@@ -8,7 +8,16 @@ import keras
 import pytest
 
 import zoo
-from zoo.hub.saved import IntegrityError, load_pretrained, model_files, save_pretrained, save_run, sha256, verify
+from zoo.hub.saved import (
+    IntegrityError,
+    list_pretrained,
+    load_pretrained,
+    model_files,
+    save_pretrained,
+    save_run,
+    sha256,
+    verify,
+)
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +175,43 @@ def test_save_goes_to_the_checkout_the_env_or_the_users_folder(monkeypatch, tmp_
     where = save_root()
     assert "site-packages" not in str(where)
     assert where == tmp_path / "data" / "zoo" / "saved_models" or (where.parent / ".git").exists()
+
+
+def test_a_save_never_hides_a_shipped_model_without_force(trained_run, tmp_path):
+    from zoo.paths import shipped_dir
+
+    shipped = json.loads(model_files("fashion_mlp", shipped_dir("saved_models"))["card.json"].read_text())
+    with pytest.raises(zoo.RunError, match=r"zoo ships a model named fashion_mlp \(test accuracy 0\.9\d+\)"):
+        save_run(trained_run.run_dir, root=tmp_path / "mine", name="fashion_mlp")
+    assert not (tmp_path / "mine" / "fashion_mlp").exists()
+    save_run(trained_run.run_dir, root=tmp_path / "mine", name="fashion_mlp", force=True)  # asked for: done
+    assert shipped["test_accuracy"] > 0.9
+
+
+CONCURRENT_SAVES = """
+import sys
+import zoo
+from zoo.hub.saved import save_pretrained
+model = zoo.build(zoo.get_recipe("mlp", hidden=[4]), input_shape=(3,), num_classes=2)
+for index in range(12):
+    name = f"{sys.argv[2]}_{index}"
+    save_pretrained(model, name, {"name": name, "test_accuracy": 0.5}, root=sys.argv[1])
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_saves_into_one_collection_all_land(tmp_path):
+    import subprocess
+    import sys
+
+    savers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT_SAVES, str(tmp_path), name], stderr=subprocess.PIPE, text=True
+        )
+        for name in ("first", "second")
+    ]
+    assert [saver.wait(timeout=300) for saver in savers] == [0, 0], [saver.stderr.read()[-2000:] for saver in savers]
+    saved = list_pretrained(tmp_path)
+    assert len(saved) == 24, f"{24 - len(saved)} saves missing from the manifest"
+    for name in saved:
+        verify(name, tmp_path)

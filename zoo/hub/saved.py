@@ -16,6 +16,8 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import math
@@ -32,7 +34,7 @@ from zoo.errors import DataError, IntegrityError, RecipeError, RunError
 from zoo.nets.factories import get_optimizer
 from zoo.paths import shipped_dir
 from zoo.recipes.recipe import NAME_PATTERN, get_recipe
-from zoo.recipes.schema import Field, check_argument, count_field
+from zoo.recipes.schema import Field, check_argument, count_field, shown
 from zoo.reports.records import write_json
 
 MANIFEST = "manifest.json"
@@ -154,22 +156,64 @@ def save_pretrained(
     Crash-safe end to end: both files are written into a private folder, which is renamed into
     place as `<name>/<sha256 prefix>/`, and the manifest, replaced atomically, is the one switch
     from the old version to the new. At every instant the manifest names a complete, verified
-    version. A model already saved under `name` is replaced only with `force`; the old version's
-    files are removed after the switch. On any OS error (a full disk) nothing is left behind.
+    version. A model already saved under `name`, or shipped with zoo under it (which the saved
+    one would hide), is replaced only with `force`; the old version's files are removed after the
+    switch. Saves into one collection take its lock in turn, so concurrent saves all land. On any
+    OS error (a full disk) nothing is left behind.
     """
     root = save_root(root)
     if not NAME_PATTERN.match(check_argument("name", name, _NAME)):
-        raise RecipeError(f"name = {name!r} is not allowed; expected lower-case letters, digits and underscores")
-    old = {Path(key).name: key for key in _entries(_manifest(root), name)}
-    if old and not force:
+        raise RecipeError(f"name = {shown(name)} is not allowed; expected lower-case letters, digits and underscores")
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root):
+        old = {Path(key).name: key for key in _entries(_manifest(root), name)}
+        if not force:
+            _refuse_to_hide(root, name, old, card)
+        final = _commit(model, card, root, name)
+    for key in old.values():  # the old version's files, now that nothing points at them
+        stale = root / key
+        if stale.parent != final and stale.is_file():
+            stale.unlink()
+            if stale.parent != root / name and not any(stale.parent.iterdir()):
+                stale.parent.rmdir()
+    return final
+
+
+@contextlib.contextmanager
+def _locked(root: Path):
+    """Hold the collection's lock: its manifest is read, changed and replaced by one process at a time."""
+    # A lock file beside the manifest, kept (removing it would race with the next saver's lock).
+    with (root / "manifest.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # waits for the other saver; a save takes a second or two
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _refuse_to_hide(root: Path, name: str, old: dict[str, str], card: dict[str, Any]) -> None:
+    """Without force, a save replaces no model, and hides no shipped one behind a model of the same name."""
+    new = _accuracy(card.get("test_accuracy"))
+    if old:
         previous = (
             json.loads((root / old["card.json"]).read_text()).get("test_accuracy") if "card.json" in old else None
         )
         raise RunError(
             f"{root / name} already holds {name} (test accuracy {_accuracy(previous)}); the new model scored "
-            f"{_accuracy(card.get('test_accuracy'))}. Pass --force (force=True) to replace it"
+            f"{new}. Pass --force (force=True) to replace it"
         )
-    root.mkdir(parents=True, exist_ok=True)
+    shipped = shipped_dir("saved_models")
+    if root.resolve() != shipped.resolve() and _entries(_manifest(shipped), name):
+        previous = json.loads(model_files(name, shipped)["card.json"].read_text()).get("test_accuracy")
+        raise RunError(
+            f"zoo ships a model named {name} (test accuracy {_accuracy(previous)}); saving yours (test accuracy "
+            f"{new}) under that name in {root} would hide it from load_pretrained and zoo transfer. Save it under "
+            "another name, or pass --force (force=True) to hide the shipped one"
+        )
+
+
+def _commit(model: keras.Model, card: dict[str, Any], root: Path, name: str) -> Path:
+    """Write the new version aside, move it into place, and switch the manifest to it."""
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}-saving-"))
     final = None
     try:
@@ -197,12 +241,6 @@ def save_pretrained(
         raise RunError(
             f"could not save {name} into {root}: {error.strerror or error}; the previous version, if any, is untouched"
         ) from None
-    for key in old.values():  # the old version's files, now that nothing points at them
-        stale = root / key
-        if stale.parent != final and stale.is_file():
-            stale.unlink()
-            if stale.parent != root / name and not any(stale.parent.iterdir()):
-                stale.parent.rmdir()
     return final
 
 

@@ -133,7 +133,8 @@ def test_a_crash_at_any_step_of_a_save_leaves_a_loadable_model(hub, trained_run,
     import zoo.hub.saved as hub_module
     from zoo.errors import RunError
 
-    card = json.loads(model_files("digits_mlp", hub)["card.json"].read_text())
+    # Another card: a new version (a version's folder is named by its files; the same files are no change).
+    card = {**json.loads(model_files("digits_mlp", hub)["card.json"].read_text()), "date": "a later day"}
     real_write_json, real_rename = hub_module.write_json, hub_module.Path.rename
     for failing in ("card", "rename", "manifest"):
 
@@ -215,3 +216,12 @@ def test_concurrent_saves_into_one_collection_all_land(tmp_path):
     assert len(saved) == 24, f"{24 - len(saved)} saves missing from the manifest"
     for name in saved:
         verify(name, tmp_path)
+
+
+def test_saving_the_committed_version_again_changes_nothing(hub):
+    card = json.loads(model_files("digits_mlp", hub)["card.json"].read_text())
+    before = (hub / "manifest.json").read_bytes(), model_files("digits_mlp", hub)
+    model = load_pretrained("digits_mlp", root=hub)
+    save_pretrained(model, "digits_mlp", card, root=hub, force=True)
+    assert ((hub / "manifest.json").read_bytes(), model_files("digits_mlp", hub)) == before
+    verify("digits_mlp", hub)

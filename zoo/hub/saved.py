@@ -224,9 +224,13 @@ def _commit(model: keras.Model, card: dict[str, Any], root: Path, name: str) -> 
         clean.save(staging / "model.keras")
         write_json(staging / "card.json", card)
         hashes = {filename: sha256(staging / filename) for filename in LOADED_FILES}
-        final = root / name / hashes["model.keras"][:12]
+        # The version's folder is named by both files' contents: the same folder is the same files.
+        final = root / name / hashlib.sha256((hashes["model.keras"] + hashes["card.json"]).encode()).hexdigest()[:12]
+        if final.exists() and f"{name}/{final.name}/model.keras" in _manifest(root):
+            shutil.rmtree(staging)  # exactly this version is already the committed one: nothing to switch
+            return final
         if final.exists():
-            shutil.rmtree(final)  # the same weights saved again: an identical, uncommitted leftover
+            shutil.rmtree(final)  # an identical leftover of a save that never switched the manifest
         final.parent.mkdir(exist_ok=True)
         staging.rename(final)
         for path in (final, *final.iterdir()):

@@ -127,3 +127,30 @@ def test_an_interrupt_after_the_last_epoch_resumes_without_training_again(tiny_r
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Resuming the interrupted run" in resumed.stdout and "Epoch 1/3" not in resumed.stdout
     assert _epochs(out) == 3 and not (out / "backup").exists()
+
+
+class _Stop:
+    """Stops training the way Ctrl-C does, after `after` epochs."""
+
+    def __new__(cls, after):
+        import keras
+
+        class Stop(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch + 1 == after:
+                    raise KeyboardInterrupt
+
+        return Stop()
+
+
+@pytest.mark.slow
+def test_a_resumed_runs_records_cover_the_whole_run(tiny_recipe, digits, tmp_path):
+    recipe = zoo.get_recipe(tiny_recipe, epochs=4, early_stopping_patience=0)
+    with pytest.raises(KeyboardInterrupt):
+        zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0, callbacks=[_Stop(2)])
+    before = json.loads((tmp_path / "run" / "backup" / "zoo_state-epoch2.json").read_text())["clock"]["seconds"]
+    result = zoo.train(recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
+    seconds = result.metrics["epoch_end_seconds"]
+    assert len(seconds) == 4 and seconds[:2] == before and seconds == sorted(seconds)
+    assert result.metrics["train_seconds"] >= seconds[-1] > before[-1]
+    assert result.metrics["epochs_run"] == 4

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,26 @@ import numpy as np
 from zoo.errors import RunError
 from zoo.reports.records import atomic_write, write_json
 from zoo.training.diagnostics import GradientDiagnostics
+
+
+class EpochClock(keras.callbacks.Callback):
+    """The training seconds from the start of the run to the end of each epoch.
+
+    A resumed run's clock goes on from where the interrupted one stopped (`RunState` keeps
+    `seconds`), so the records cover the whole run, not only the part after the resume.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+        self.seconds: list[float] = []
+        self.before = 0.0  # seconds trained before this process took over the run
+
+    def resume(self, seconds: list[float]) -> None:
+        self.seconds = list(seconds)
+        self.before = seconds[-1] if seconds else 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(round(self.before + time.perf_counter() - self.started, 3))
 
 
 def _state_path(folder: Path, epoch: int) -> Path:
@@ -45,6 +66,7 @@ class RunState(keras.callbacks.Callback):
         self.stopping = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
         self.plateau = next((c for c in callbacks if isinstance(c, keras.callbacks.ReduceLROnPlateau)), None)
         self.diagnostics = next((c for c in callbacks if isinstance(c, GradientDiagnostics)), None)
+        self.clock = next((c for c in callbacks if isinstance(c, EpochClock)), None)
         self.restored_epoch: int | None = None
 
     def _random_states(self) -> list:
@@ -70,6 +92,8 @@ class RunState(keras.callbacks.Callback):
             state["plateau"] = {"wait": p.wait, "best": float(p.best), "cooldown_counter": p.cooldown_counter}
         if self.diagnostics is not None:
             state["diagnostics"] = {"records": self.diagnostics.records, "warning": self.diagnostics.warning}
+        if self.clock is not None:
+            state["clock"] = {"seconds": self.clock.seconds}
         return state
 
     def on_epoch_end(self, epoch, logs=None):
@@ -107,6 +131,8 @@ class RunState(keras.callbacks.Callback):
         if self.diagnostics is not None and "diagnostics" in state:
             self.diagnostics.records = state["diagnostics"]["records"]
             self.diagnostics.warning = state["diagnostics"]["warning"]
+        if self.clock is not None and "clock" in state:
+            self.clock.resume(state["clock"]["seconds"])
         self.restored_epoch = epoch
 
 

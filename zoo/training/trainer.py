@@ -51,7 +51,7 @@ from zoo.training.distribute import cluster_from_tf_config, is_chief, make_strat
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import Batches, ShuffleEpoch, batches
 from zoo.training.pretrain import load_into, pretrain_recipe, write_pretraining
-from zoo.training.resume import AtomicBackup, RunState
+from zoo.training.resume import AtomicBackup, EpochClock, RunState
 from zoo.training.runfolder import claimed, run_paths
 from zoo.training.status import training_status
 
@@ -79,17 +79,6 @@ def _read_csv_history(path: Path) -> dict[str, list[float]]:
         # resume and is logged again: its last row is the one the run kept.
         rows = list({row["epoch"]: row for row in csv.DictReader(handle)}.values())
     return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {}) if key != "epoch"}
-
-
-class EpochClock(keras.callbacks.Callback):
-    """Records the wall-clock seconds from the start of fit() to the end of each epoch."""
-
-    def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
-        self.seconds: list[float] = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(round(time.perf_counter() - self.started, 3))
 
 
 def placement(recipe: Recipe, strategy, out_dir) -> tuple[Any, str | Path | None, bool]:
@@ -198,9 +187,10 @@ def _metrics(
         "status": status,
         "status_message": message,
         "diverged": status == "diverged",
-        "train_seconds": round(seconds, 2),
+        # The whole run's: a resumed run adds the seconds trained before the interruption.
+        "train_seconds": round(clock.before + seconds, 2),
         "pretrain_seconds": pretrained.seconds if pretrained else 0.0,
-        # Seconds from the start of this fit() call to the end of each epoch it ran.
+        # Training seconds from the start of the run to the end of each epoch, across resumes.
         "epoch_end_seconds": clock.seconds,
         "params": int(model.count_params()),
         "data": {"source": data.source, **{f"{k}_size": v for k, v in data.sizes.items()}},

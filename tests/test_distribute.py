@@ -168,3 +168,12 @@ def test_mixed_precision_computes_in_16_bits_with_a_float32_output():
     x, y = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32), np.arange(16) % 3
     assert np.all(np.isfinite(model.train_on_batch(x, y)))
     assert zoo.build("fashion_mlp").get_layer("hidden_1").layers[0].compute_dtype == "float32", "the policy leaked"
+
+
+@pytest.mark.parametrize("text", ["inf", "-1", "nan", "0", "1e9"])
+def test_a_peer_timeout_must_be_a_finite_wait(text, monkeypatch):
+    from zoo.training.distribute import peer_timeout
+
+    monkeypatch.setenv("ZOO_PEER_TIMEOUT", text)
+    with pytest.raises(RunError, match=r"ZOO_PEER_TIMEOUT = .* is not allowed; expected a number > 0 and <= 86400"):
+        peer_timeout()

@@ -35,20 +35,37 @@ import tensorflow as tf
 
 from zoo.errors import RunError
 from zoo.recipes.keys import SCHEMA
-from zoo.recipes.schema import check_argument, count_field
+from zoo.recipes.schema import Field, check_argument, count_field
 
 # How long a worker waits for every peer's address to answer, and a collective for its peers,
 # before giving up (seconds); $ZOO_PEER_TIMEOUT overrides it.
 PEER_TIMEOUT_S = 60.0
 
 
+# A wait is finite and positive: inf or -1 crashed the watchdog, and the worker then waited for a
+# dead peer forever.
+_TIMEOUT = Field(float, None, "seconds", minimum=0.0, min_exclusive=True, maximum=86400.0)  # at most a day
+
+
 def peer_timeout() -> float:
-    """$ZOO_PEER_TIMEOUT, or PEER_TIMEOUT_S."""
+    """$ZOO_PEER_TIMEOUT, or PEER_TIMEOUT_S.
+
+    Examples:
+        >>> os.environ["ZOO_PEER_TIMEOUT"] = "inf"
+        >>> peer_timeout()
+        Traceback (most recent call last):
+        ...
+        zoo.errors.RunError: ZOO_PEER_TIMEOUT = inf is not allowed; expected a number > 0 and <= 86400
+        >>> del os.environ["ZOO_PEER_TIMEOUT"]
+    """
     text = os.environ.get("ZOO_PEER_TIMEOUT", "")
+    if not text:
+        return PEER_TIMEOUT_S
     try:
-        return float(text) if text else PEER_TIMEOUT_S
+        value = float(text)
     except ValueError:
         raise RunError(f"ZOO_PEER_TIMEOUT={text!r} is not a number of seconds") from None
+    return check_argument("ZOO_PEER_TIMEOUT", value, _TIMEOUT, RunError)
 
 
 def configure_devices(count: int) -> int:

@@ -196,7 +196,8 @@ from zoo.hub.saved import save_pretrained
 model = zoo.build(zoo.get_recipe("mlp", hidden=[4]), input_shape=(3,), num_classes=2)
 for index in range(12):
     name = f"{sys.argv[2]}_{index}"
-    save_pretrained(model, name, {"name": name, "test_accuracy": 0.5}, root=sys.argv[1])
+    card = {"name": name, "test_accuracy": 0.5, "recipe": {"train": {"optimizer": "adam", "learning_rate": 1e-3}}}
+    save_pretrained(model, name, card, root=sys.argv[1])
 """
 
 
@@ -225,3 +226,33 @@ def test_saving_the_committed_version_again_changes_nothing(hub):
     save_pretrained(model, "digits_mlp", card, root=hub, force=True)
     assert ((hub / "manifest.json").read_bytes(), model_files("digits_mlp", hub)) == before
     verify("digits_mlp", hub)
+
+
+@pytest.mark.parametrize(
+    "card, message",
+    [
+        ("not json {", "card.json is not valid JSON"),
+        ("[1, 2]", "holds a list, not a card"),
+        ('{"name": "digits_mlp"}', "lacks its recipe"),
+        ("[" * 100000 + "]" * 100000, "card.json is not valid JSON"),
+    ],
+)
+def test_a_broken_card_with_its_hash_updated_is_an_integrity_error(hub, card, message):
+    path = model_files("digits_mlp", hub)["card.json"]
+    path.write_text(card)
+    manifest = json.loads((hub / "manifest.json").read_text())
+    manifest[str(path.relative_to(hub))] = sha256(path)
+    (hub / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IntegrityError, match=message):
+        load_pretrained("digits_mlp", root=hub)
+
+
+def test_a_deeply_nested_manifest_is_an_integrity_error(tmp_path):
+    (tmp_path / "manifest.json").write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(IntegrityError, match="manifest.json is not valid JSON"):
+        list_pretrained(tmp_path)
+
+
+def test_a_head_of_a_billion_classes_is_refused():
+    with pytest.raises(zoo.RecipeError, match=r"num_classes = 1000000000 is not allowed; expected .* <= 100000"):
+        load_pretrained("fashion_mlp", num_classes=10**9)

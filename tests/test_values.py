@@ -52,3 +52,38 @@ def test_duplicate_column_names_are_refused(tmp_path):
     (tmp_path / "dup.csv").write_text("a,a,label\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(30)))
     with pytest.raises(zoo.DataError, match=r"dup.csv has more than one column named 'a'; rename them apart"):
         zoo.load_data(tmp_path / "dup.csv", target="label")
+
+
+def test_a_truncated_or_enormous_image_is_named(tmp_path):
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (tmp_path / "folder" / name).mkdir(parents=True)
+        for index in range(3):
+            Image.new("L", (8, 8), color=index * 40).save(tmp_path / "folder" / name / f"{index}.png")
+    good = (tmp_path / "folder" / "a" / "0.png").read_bytes()
+    (tmp_path / "folder" / "a" / "0.png").write_bytes(good[: len(good) // 2])
+    with pytest.raises(zoo.DataError, match=r"0.png is not a readable image"):
+        zoo.load_data(tmp_path / "folder")
+    (tmp_path / "folder" / "a" / "0.png").write_bytes(good)
+    Image.MAX_IMAGE_PIXELS, limit = 20, Image.MAX_IMAGE_PIXELS  # an 8x8 image now counts as a bomb
+    try:
+        with pytest.raises(zoo.DataError, match="is too large to read safely"):
+            zoo.load_data(tmp_path / "folder")
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def test_a_read_only_run_folder_is_one_line(tiny_recipe, tmp_path):
+    import os
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        with pytest.raises(zoo.RunError, match="cannot write the run folder"):
+            zoo.train(tiny_recipe, out_dir=folder / "run", verbose=0)
+    finally:
+        folder.chmod(0o700)

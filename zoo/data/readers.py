@@ -132,9 +132,15 @@ def image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: s
         for path in found:
             try:
                 with Image.open(path) as image:
+                    image.load()  # decode it all: a truncated file opens, and fails only here
                     sizes.setdefault((image.height, image.width), path)
                     modes.add(image.mode)
-            except (UnidentifiedImageError, OSError) as error:
+            except Image.DecompressionBombError:
+                raise DataError(
+                    f"{path} is too large to read safely (over {Image.MAX_IMAGE_PIXELS:,} pixels, twice); "
+                    "resize it before training"
+                ) from None
+            except (UnidentifiedImageError, OSError, SyntaxError) as error:  # PIL raises SyntaxError for some
                 raise DataError(f"{path} is not a readable image ({error})") from None
     if image_size is None and len(sizes) > 1:
         (a, first), (b, second) = list(sizes.items())[:2]

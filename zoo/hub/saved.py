@@ -87,6 +87,9 @@ def save_root(root: str | Path | None = None) -> Path:
     return _user_dir()
 
 
+# The most classes a new head may have (ImageNet-21k has 21,841).
+MAX_CLASSES = 100_000
+
 # The files loading reads: each must be listed in the manifest, with a matching hash.
 LOADED_FILES = ("model.keras", "card.json")
 
@@ -98,7 +101,7 @@ def _manifest(root: Path) -> dict[str, str]:
         return {}
     try:
         manifest = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise IntegrityError(f"{path} is not valid JSON ({error}); reinstall zoo or re-save the models") from None
     if not isinstance(manifest, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in manifest.items()
@@ -316,13 +319,31 @@ def _verified(name: str, root: str | Path | None) -> tuple[dict[str, Any], dict[
                 f"{path} has been altered or truncated: expected sha256 {expected}, found {found}. "
                 "Refusing to load it; reinstall zoo or re-save the model."
             )
-    card = json.loads(files["card.json"].read_text())
+    card = _card(files["card.json"])
     if card.get("name") != name:
         raise IntegrityError(
             f"{files['card.json']} describes {card.get('name')!r}, not {name!r}; "
             "refusing to load one model under another's name"
         )
     return card, files
+
+
+def _card(path: Path) -> dict[str, Any]:
+    """A card as a dict, or an IntegrityError naming what is wrong with it (its hash may be updated too)."""
+    try:
+        card = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise IntegrityError(f"{path} is not valid JSON ({type(error).__name__}); re-save the model") from None
+    if not isinstance(card, dict):
+        raise IntegrityError(f"{path} holds a {type(card).__name__}, not a card (a JSON object); re-save the model")
+    recipe = card.get("recipe")
+    train = recipe.get("train") if isinstance(recipe, dict) else None
+    if not isinstance(train, dict) or not {"optimizer", "learning_rate"} <= train.keys():
+        raise IntegrityError(
+            f"{path} lacks its recipe (recipe.train.optimizer and learning_rate), which loading compiles with; "
+            "re-save the model"
+        )
+    return card
 
 
 def load_pretrained(name: str, num_classes: int | None = None, root: str | Path | None = None) -> keras.Model:
@@ -337,8 +358,8 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
         >>> model.output_shape
         (None, 3)
     """
-    if num_classes is not None:
-        check_argument("num_classes", num_classes, count_field(1))
+    if num_classes is not None:  # a head of a billion classes would take terabytes
+        check_argument("num_classes", num_classes, count_field(1, MAX_CLASSES))
     card, files = _verified(name, root)
     path = files["model.keras"]
     try:

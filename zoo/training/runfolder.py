@@ -78,8 +78,12 @@ def claimed(paths: dict[str, Path], recipe: Recipe) -> Iterator[None]:
         ...
         zoo.errors.RunError: another zoo process is training in .../run ...
     """
-    paths["mark"].parent.mkdir(parents=True, exist_ok=True)
-    with paths["mark"].open("a+") as handle:
+    try:
+        paths["mark"].parent.mkdir(parents=True, exist_ok=True)
+        handle = paths["mark"].open("a+")
+    except OSError as error:  # read-only, a file in the way, no space
+        raise RunError(f"cannot write the run folder {paths['mark'].parent}: {error.strerror or error}") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -18,6 +18,8 @@ from zoo.training.runfolder import RUN_MARK, claimed, run_paths
 # Runs `zoo train RECIPE --out DIR`, after the hook (Python source) has patched zoo or Keras.
 TRAIN = """
 import signal, sys
+# Ctrl-C raises KeyboardInterrupt, as in a shell (a test runner's worker may start children ignoring SIGINT).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import keras
 import zoo.training.trainer as trainer
 from zoo.cli.main import main

@@ -237,3 +237,17 @@ def test_a_tfds_set_not_prepared_offline_says_how_to_prepare_it(tmp_path, monkey
 def test_an_architecture_recipe_without_data_names_the_flag():
     with pytest.raises(zoo.errors.RecipeError, match="pass --data"):
         zoo.train("tabular", epochs=1)
+
+
+def test_an_offline_tfds_download_fails_fast_and_leaves_nothing(tmp_path, monkeypatch):
+    import time
+
+    import zoo.data.readers as readers
+
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setattr(readers, "TFDS_HOST", ("127.0.0.1", 9))  # nothing listens there: as a machine offline
+    started = time.perf_counter()
+    with pytest.raises(zoo.DataError, match="this machine cannot download it"):
+        zoo.load_data("tfds:mnist")
+    assert time.perf_counter() - started < 30, "no retry loop when there is no network"
+    assert [path for path in (tmp_path / "tfds").rglob("*") if ".tmp" in path.name or "incomplete" in path.name] == []

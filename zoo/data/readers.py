@@ -197,11 +197,12 @@ def tfds_set(name: str, download: bool) -> Raw:
             f"tfds:{name} is not a TFDS dataset{_close(name, known)}; see https://www.tensorflow.org/datasets/catalog"
         ) from None
     if not builder.is_prepared():
-        if not download:
+        if not download or not _online():  # offline, TFDS retried for minutes and left .tmp files
             raise DataError(_unprepared(name, builder))
         try:
             builder.download_and_prepare()
         except Exception as error:  # TFDS raises many kinds for a machine offline; the remedy is the same
+            _remove_partial(builder)
             raise DataError(
                 _unprepared(name, builder) + f" (the download failed: {str(error).splitlines()[0][:200]})"
             ) from None
@@ -217,6 +218,30 @@ def tfds_set(name: str, download: bool) -> Raw:
         x_train, x_test = x_train / 255, x_test / 255
         encoder = _pixel_encoder(x_train.shape[1:])
     return Raw(x_train, train[1], x_test, test[1], class_names=names, encoder=encoder, description=f"TFDS {name}")
+
+
+# Where TFDS downloads from; one connection attempt tells an offline machine in seconds.
+TFDS_HOST = ("storage.googleapis.com", 443)
+
+
+def _online(timeout: float = 3.0) -> bool:
+    """Whether TFDS's download host answers at all (a machine without internet: no, within `timeout`)."""
+    import socket
+
+    try:
+        socket.create_connection(TFDS_HOST, timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _remove_partial(builder) -> None:
+    """What a failed download left behind: TFDS's temporary folders under the data dir."""
+    import shutil
+
+    dataset_dir = Path(builder.data_dir).parent  # <data dir>/<name>: this set's folder alone
+    for leftover in [*dataset_dir.glob("*.incomplete*"), *dataset_dir.glob("**/*.tmp*")]:
+        shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
 
 
 def _close(name: str, known: list[str]) -> str:

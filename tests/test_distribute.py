@@ -177,3 +177,17 @@ def test_a_peer_timeout_must_be_a_finite_wait(text, monkeypatch):
     monkeypatch.setenv("ZOO_PEER_TIMEOUT", text)
     with pytest.raises(RunError, match=r"ZOO_PEER_TIMEOUT = .* is not allowed; expected a number > 0 and <= 86400"):
         peer_timeout()
+
+
+def test_a_port_in_use_is_one_line_before_any_worker_starts(tmp_path):
+    import socket
+
+    from zoo.training.launch import launch_local
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        with pytest.raises(RunError, match=rf"port {taken} on 127.0.0.1 is in use; .* pass --port with a free range"):
+            launch_local(["train", "tiny", "--out", str(tmp_path / "run")], workers=2, port=taken)
+    assert not list(tmp_path.iterdir()), "no worker started, nothing written"

@@ -42,6 +42,12 @@ def launch_local(command: Sequence[str], workers: int = 2, port: int = 23456) ->
             "zoo launch --workers 2 train fashion_mlp --out runs/two-workers"
         )
     out = command[command.index("--out") + 1] if command.index("--out") + 1 < len(command) else ""
+    busy = [number for number in range(port, port + workers) if _in_use(number)]
+    if busy:  # TensorFlow would fail deep inside the strategy, or wait on another program's port
+        raise RunError(
+            f"port {busy[0]} on 127.0.0.1 is in use; the {workers} workers need ports {port}-{port + workers - 1}: "
+            "pass --port with a free range"
+        )
     processes, logs = [], []
     for index, config in enumerate(tf_configs(workers, port)):
         env = {**os.environ, "TF_CONFIG": json.dumps(config)}
@@ -72,3 +78,15 @@ def launch_local(command: Sequence[str], workers: int = 2, port: int = 23456) ->
             else:
                 Path(log.name).unlink()
     return max(codes, key=abs)
+
+
+def _in_use(port: int) -> bool:
+    """Whether something on this machine already holds `port` (a bind to it fails)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False

@@ -102,6 +102,9 @@ def test_last_releases_names_warn_and_still_work():
         assert zoo.from_arrays(x, y, x[:10], y[:10], batch_size=8).sizes["test"] == 10
     with pytest.warns(DeprecationWarning, match="zoo.get_dataset_info"):
         assert zoo.dataset_info("digits").input_shape == (8, 8, 1)
+    with pytest.warns(DeprecationWarning, match=r"Splits.train is deprecated .* zoo.batches\(splits, recipe\).train"):
+        first = next(iter(splits.train))
+    assert tuple(first[0].shape) == (32, 8, 8, 1), "the old default batch of 32"
     recipe = zoo.get_recipe("fashion_mlp")
     with pytest.warns(DeprecationWarning, match=r"Recipe.replace\(...\) is deprecated"):
         assert recipe.replace(epochs=2).train.epochs == 2

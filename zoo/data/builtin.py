@@ -64,6 +64,35 @@ class Splits:
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)
     encoder: Any = None
 
+    # Last release's batched splits (`data.train`, as the README's fit_fast example used them), kept
+    # for one release: each warns and serves zoo.batches(splits) at the old defaults (batch 32, seed 0).
+    @property
+    def train(self):
+        return _old_batches(self, "train")
+
+    @property
+    def validation(self):
+        return _old_batches(self, "validation")
+
+    @property
+    def test(self):
+        return _old_batches(self, "test")
+
+
+def _old_batches(splits: Splits, split: str):
+    import warnings
+
+    # The layers contract's one ignored import (pyproject.toml): a deprecated alias reaching up.
+    from zoo.training.pipelines import batches
+
+    warnings.warn(
+        f"Splits.{split} is deprecated and goes in the next release; batches come from the recipe: "
+        f"zoo.batches(splits, recipe).{split}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return getattr(batches(splits, batch_size=32, seed=0), split)
+
 
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (plain or .gz), the format MNIST and Fashion-MNIST ship in.

@@ -132,3 +132,13 @@ def test_the_api_names_one_way_per_task():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert zoo.list_datasets() == ["digits", "fashion_mnist"]
+
+
+def test_the_old_layers_module_still_registers_zoo_layers_and_warns():
+    import importlib
+    import sys
+
+    sys.modules.pop("zoo.layers", None)
+    with pytest.warns(DeprecationWarning, match="zoo.layers is deprecated .* use zoo.nets.layers"):
+        old = importlib.import_module("zoo.layers")
+    assert old.RReLU is zoo.RReLU

@@ -56,9 +56,24 @@ def _from_arrays(
     validation_size: int | None = None,
     seed: int | None = None,
 ):
-    from zoo.data.builtin import from_arrays
+    # Last release's wrapper of arrays that were already split: class ids 0..num_classes-1 as given
+    # (load_data maps labels to their distinct values instead).
+    import numpy as np
 
-    return from_arrays(x_train, y_train, x_test, y_test, num_classes=num_classes, validation_size=validation_size)
+    from zoo.data.builtin import split
+    from zoo.errors import DataError
+    from zoo.recipes.catalog import DatasetInfo
+
+    x_train, y_train = np.asarray(x_train), np.asarray(y_train)
+    if x_train.ndim < 2:
+        raise DataError(f"x_train has shape {x_train.shape}; expected (examples, features...)")
+    if num_classes is None:
+        num_classes = int(max(np.max(y_train), np.max(y_test))) + 1 if len(y_train) else 2
+    shape = tuple(int(d) for d in x_train.shape[1:])
+    info = DatasetInfo("arrays", shape, num_classes, tuple(map(str, range(num_classes))), "user arrays")
+    if validation_size is None:
+        validation_size = max(1, len(x_train) // 10)
+    return split(x_train, y_train, x_test, y_test, info, "arrays", validation_size)
 
 
 def _dataset_info(name: str):

@@ -376,37 +376,3 @@ def load(
         validation_size=validation_size,
         train_size=train_size,
     )
-
-
-def from_arrays(
-    x_train: Any,
-    y_train: Any,
-    x_test: Any,
-    y_test: Any,
-    num_classes: int | None = None,
-    validation_size: int | None = None,
-) -> Splits:
-    """Wrap your own arrays (already scaled) the way `load` wraps a known dataset.
-
-    `num_classes` defaults to the largest label + 1; `validation_size` to 10% of x_train.
-
-    Examples:
-        >>> x, y = np.random.rand(100, 6).astype("float32"), np.arange(100) % 3
-        >>> from_arrays(x, y, x[:10], y[:10]).sizes["validation"]
-        10
-    """
-    x_train, y_train = np.asarray(x_train), np.asarray(y_train)
-    if x_train.ndim < 2:
-        raise DataError(f"x_train has shape {x_train.shape}; expected (examples, features...)")
-    if num_classes is None:
-        num_classes = int(max(np.max(y_train), np.max(y_test))) + 1 if len(y_train) else 2
-    info = DatasetInfo(
-        "arrays",
-        tuple(int(d) for d in x_train.shape[1:]),
-        num_classes,
-        tuple(map(str, range(num_classes))),
-        "user arrays",
-    )
-    if validation_size is None:
-        validation_size = max(1, len(x_train) // 10)
-    return split(x_train, y_train, x_test, y_test, info, "arrays", validation_size)

@@ -19,5 +19,6 @@ NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true "$venv_bin/mkdocs" build --s
 
 echo "== tests"
 cd "$scratch"
-# Two workers (pytest-xdist), one per core: most tests are small nets whose time is Python, not BLAS.
-"$ZOO_PY" -m pytest "$ZOO_REPO/tests" -q -p no:cacheprovider -n "${ZOO_TEST_WORKERS:-2}" --durations=15 "$@"
+# Two workers (pytest-xdist), one per core: most tests are small nets whose time is Python, not BLAS;
+# worksteal hands the long subprocess tests out so neither worker idles at the end.
+"$ZOO_PY" -m pytest "$ZOO_REPO/tests" -q -p no:cacheprovider -n "${ZOO_TEST_WORKERS:-2}" --dist worksteal --durations=15 "$@"

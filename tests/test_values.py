@@ -87,3 +87,13 @@ def test_a_read_only_run_folder_is_one_line(tiny_recipe, tmp_path):
             zoo.train(tiny_recipe, out_dir=folder / "run", verbose=0)
     finally:
         folder.chmod(0o700)
+
+
+def test_inf_in_a_tables_target_or_column_is_named(tmp_path):
+    rows = "".join(f"{i},{i % 2}\n" for i in range(1, 10))
+    (tmp_path / "target.csv").write_text("a,label\n" + rows + "10,inf\n")
+    with pytest.raises(zoo.DataError, match=r"target.csv: y_(train|test) holds 1 infinite or NaN values"):
+        zoo.load_data(tmp_path / "target.csv", target="label")
+    (tmp_path / "column.csv").write_text("a,label\n" + rows + "inf,1\n")
+    with pytest.raises(zoo.DataError, match=r"column.csv: numeric column 'a' holds 1 infinite or NaN values"):
+        zoo.load_data(tmp_path / "column.csv", target="label")

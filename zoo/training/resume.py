@@ -145,8 +145,10 @@ class AtomicBackup(keras.callbacks.Callback):
     file). Here each epoch's checkpoint is written into a `.partial` folder, flushed to disk, and
     only then renamed to `epoch-NNNNN/` (a rename is atomic), and the checkpoint before it is kept
     until the next one is complete. A resume loads the newest checkpoint that loads; when none
-    does, it says so and that the run must start over. It loads at the start of training (early in
-    the callback list, before `RunState`) and saves through `committer()` (last in the list).
+    does, it says so and that the run must start over. It stands where BackupAndRestore stood in the
+    callback list: before the CSV log, so a logged epoch always has its checkpoint (the workers of a
+    multi-worker run, killed together, then resume at the same epoch), and before `RunState`, which
+    reads the epoch it resumed at.
     """
 
     KEEP = 2  # this epoch's checkpoint and the one before it
@@ -181,10 +183,8 @@ class AtomicBackup(keras.callbacks.Callback):
             f"train into a new folder, or delete {self.folder.parent} first"
         )
 
-    def committer(self) -> keras.callbacks.Callback:
-        """The callback that writes each epoch's checkpoint: put it last in the list, so the checkpoint
-        is committed after every other callback has recorded the epoch (the CSV log, RunState)."""
-        return keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs=None: self.save(epoch + 1))
+    def on_epoch_end(self, epoch, logs=None):
+        self.save(epoch + 1)
 
     def save(self, done: int) -> None:
         """Write the checkpoint a run resumes from at epoch `done` (the next epoch to run)."""

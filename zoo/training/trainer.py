@@ -147,9 +147,8 @@ def _callbacks(
                 verbose=int(verbose != 0),
             )
         )
-    # RunState after the others, so that on a resume it restores them after they have reset
-    # themselves; the checkpoint last, once every callback has recorded the epoch.
-    return callbacks + [RunState(paths["backup"], callbacks), backup.committer()]
+    # Last, so that on a resume it restores the others after they have reset themselves.
+    return callbacks + [RunState(paths["backup"], callbacks)]
 
 
 def _metrics(

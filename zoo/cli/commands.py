@@ -85,56 +85,44 @@ def cmd_train(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from zoo.reports.report import write_index
     from zoo.tools.bench import bench
 
     if args.all == (args.recipe is not None):
         print("zoo: error: name one recipe (or .toml file), or pass --all", file=sys.stderr)
         return 2
-    ablation = args.ablation  # None: the recipe's own bench.ablation
+    # None: the recipe's own bench.seeds / bench.ablation.
+    options = dict(
+        seeds=args.seeds,
+        epochs=args.epochs,
+        ablation=args.ablation,
+        verbose=args.verbose,
+        save=args.save,
+        force=args.force,
+    )
     if args.all:
         if args.out:
             print("zoo: error: --out goes with one recipe; --all writes benchmarks/results/<recipe>/", file=sys.stderr)
             return 2
         for name in list_recipes():
             recipe = get_recipe(name, **dict(parse_override(text) for text in args.set or []))
-            bench(
-                recipe,
-                seeds=args.seeds,
-                epochs=args.epochs,
-                ablation=ablation,
-                verbose=args.verbose,
-                save=args.save,
-                force=args.force,
-                out_dir=Path("benchmarks") / "results" / name,
-            )
-        print(write_index())
-        _refresh_readme()
+            bench(recipe, out_dir=Path("benchmarks") / "results" / name, **options)
+        print(_refresh_results())
         return 0
     recipe, data = recipe_and_data(args)
-    bench(
-        recipe,
-        data=data,
-        seeds=args.seeds,
-        epochs=args.epochs,
-        ablation=ablation,
-        out_dir=args.out,
-        verbose=args.verbose,
-        save=args.save,
-        force=args.force,
-    )
+    bench(recipe, data=data, out_dir=args.out, **options)
     if args.out and Path(args.out).resolve().parent == Path("benchmarks/results").resolve():
-        write_index()  # a committed result changed: the index follows
-        _refresh_readme()
+        _refresh_results()  # a committed result changed: the index and the README's rows follow
     return 0
 
 
-def _refresh_readme() -> None:
-    """The README's headline rows follow the committed results, when run from a checkout that has them."""
-    from zoo.reports.report import write_headline
+def _refresh_results() -> str:
+    """Rewrite benchmarks/README.md's index and, in a checkout, the README's headline rows; the index's text."""
+    from zoo.reports.report import write_headline, write_index
 
-    if Path("README.md").is_file() and Path("benchmarks/results").is_dir():
+    index = write_index()
+    if Path("README.md").is_file():
         write_headline("README.md", "benchmarks/results")
+    return index
 
 
 def cmd_diagnose(args) -> int:

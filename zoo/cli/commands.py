@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from zoo.cli.dataflags import recipe_and_data
-from zoo.errors import ZooError
+from zoo.errors import RecipeError, ZooError
 from zoo.recipes.catalog import data_fits
 from zoo.recipes.recipe import get_recipe, parse_override
 from zoo.recipes.registry import list_recipes
@@ -266,5 +266,9 @@ def cmd_launch(args) -> int:
 def cmd_experiment(args) -> int:
     from zoo.experiments import run_experiment  # research code: loaded only for this command
 
-    run_experiment(args.name)
+    given = {"part": args.part, "sets": args.sets and tuple(args.sets.split(",")), "seeds": args.seeds}
+    options = {key: value for key, value in given.items() if value is not None}
+    if options and args.name != "heldout":
+        raise RecipeError(f"--{next(iter(options))} goes with `zoo experiment heldout`; {args.name} takes no options")
+    run_experiment(args.name, **options)
     return 0

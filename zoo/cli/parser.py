@@ -146,6 +146,11 @@ def _add_other_commands(commands) -> None:
         "experiment", help="regenerate a committed experiment under benchmarks/results/"
     )
     experimenting.add_argument("name", choices=EXPERIMENTS)
+    experimenting.add_argument(
+        "--part", choices=("meta-train", "meta-test"), help="heldout only: which sets to run (default meta-test)"
+    )
+    experimenting.add_argument("--sets", help="heldout only: comma-separated set names (default: all of the part)")
+    experimenting.add_argument("--seeds", type=int, help="heldout only: seeds per set under 20,000 rows (default 3)")
     experimenting.set_defaults(run=handlers.cmd_experiment)
 
     launching = commands.add_parser(

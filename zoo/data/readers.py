@@ -36,6 +36,7 @@ class Raw:
     class_names: tuple[str, ...] | None = None
     encoder: Any = None
     description: str = ""
+    numeric_features: int = 0  # a table's numeric columns, first in x
 
 
 def in_memory(source: Any, target: str | None, categorical, numeric) -> tuple[Any, str]:
@@ -56,10 +57,28 @@ def in_memory(source: Any, target: str | None, categorical, numeric) -> tuple[An
                     f"data: {name} has shape {x.shape} and its targets {y.shape}; expected x of shape "
                     "(examples, features...) and one target per example"
                 )
-        return Raw(*arrays, description="arrays"), "arrays"
+        return _pixels_scaled(Raw(*arrays, description="arrays")), "arrays"
     if hasattr(source, "element_spec") and hasattr(source, "as_numpy_iterator"):
         return _dataset(source), "tf.data.Dataset"
     raise DataError(f"data = {kind} is not allowed; expected {ALLOWED}")
+
+
+def _pixels_scaled(raw: Raw) -> Raw:
+    """Images given as 0-255 pixel values (an integer array, or floats beyond 1) come back scaled to [0, 1]
+    with the pixel encoder attached, so the saved model takes the same 0-255 values the user handed in;
+    images already in [0, 1] and non-image arrays come back as they are."""
+    x = raw.x_train
+    if x.ndim not in (3, 4) or not np.issubdtype(x.dtype, np.number) or x.size == 0:
+        return raw
+    parts = [x] + ([raw.x_test] if raw.x_test is not None else [])
+    low, high = min(float(p.min()) for p in parts), max(float(p.max()) for p in parts)
+    integers = all(np.issubdtype(p.dtype, np.integer) for p in parts)
+    if low < 0 or high > 255 or not (integers or high > 1.0):
+        return raw
+    scale = [None if p is None else np.asarray(p, np.float32) / 255 for p in (raw.x_train, raw.x_test)]
+    return dataclasses.replace(
+        raw, x_train=scale[0], x_test=scale[1], encoder=_pixel_encoder(x.shape[1:]), description="0-255 images"
+    )
 
 
 def _dataset(dataset) -> Raw:

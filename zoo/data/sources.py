@@ -47,6 +47,7 @@ from zoo.data.builtin import Splits, load, split
 from zoo.data.readers import Raw, image_folder, in_memory, npz, tfds_set
 from zoo.data.tables import Table, check_values, read_table
 from zoo.errors import DataError
+from zoo.recipes.budget import sized
 from zoo.recipes.catalog import DATASETS, DatasetInfo
 from zoo.recipes.keys import SCHEMA
 from zoo.recipes.recipe import get_recipe
@@ -116,7 +117,7 @@ def load_data(
     return _splits(raw, text, task, validation_size)
 
 
-def _test_split(count: int) -> tuple[np.ndarray, np.ndarray]:
+def test_split(count: int) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) positions for a source without a test split: a fixed-seed TEST_FRACTION to test."""
     order = np.random.default_rng(_SPLIT_SEED).permutation(count)
     cut = round(TEST_FRACTION * count)
@@ -125,13 +126,22 @@ def _test_split(count: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _splits(raw, source: str, task: str, validation_size: int | None) -> Splits:
     if isinstance(raw, Table):
-        train, test = _test_split(len(raw.target))
+        train, test = test_split(len(raw.target))
         validation_size = validation_size or max(1, len(train) // 10)
         x, y, names, encoder = raw.encoded(train, test, validation_size)
-        raw = Raw(x[train], y[train], x[test], y[test], class_names=names, encoder=encoder, description=raw.describe())
+        raw = Raw(
+            x[train],
+            y[train],
+            x[test],
+            y[test],
+            class_names=names,
+            encoder=encoder,
+            description=raw.describe(),
+            numeric_features=len(raw.numeric),
+        )
     x_train, y_train, x_test, y_test = raw.x_train, raw.y_train, raw.x_test, raw.y_test
     if x_test is None:
-        train, test = _test_split(len(x_train))
+        train, test = test_split(len(x_train))
         x_train, y_train, x_test, y_test = x_train[train], y_train[train], x_train[test], y_train[test]
     if len(x_train) < 3 or len(x_test) < 1:
         raise DataError(
@@ -158,6 +168,7 @@ def _splits(raw, source: str, task: str, validation_size: int | None) -> Splits:
         raw.description or source,
         len(x_train),
         task=resolved,
+        numeric_features=raw.numeric_features,
     )
     if validation_size is None:
         validation_size = max(1, len(x_train) // 10)
@@ -229,7 +240,8 @@ def _name(label) -> str:
 
 
 def fitted(recipe, splits: Splits):
-    """`recipe` with `task = "auto"` resolved from the data, after checking the recipe suits it.
+    """`recipe` with `task = "auto"` resolved from the data and its budget sized to it
+    (`zoo.recipes.budget.sized`), after checking the recipe suits it.
 
     A cnn or resnet needs images (height, width, channels); a recipe that names a task must get
     data read for that task.
@@ -247,13 +259,13 @@ def fitted(recipe, splits: Splits):
             f"{splits.source} holds {kind} of shape {info.input_shape}: use an mlp recipe, e.g. tabular or mlp"
         )
     if recipe.task == "auto":
-        return get_recipe(recipe, task=info.task)
+        recipe = get_recipe(recipe, task=info.task)
     if recipe.task != info.task:
         raise DataError(
             f"{recipe.name} has task = {recipe.task!r} but {splits.source} was read for {info.task}; "
             f"read it with task={recipe.task!r} (the CLI does this from the recipe)"
         )
-    return recipe
+    return sized(recipe, splits.sizes["train"])  # train.steps / train.adapt_batch, read against this data
 
 
 def recipe_data(recipe, data=None, download: bool = True):

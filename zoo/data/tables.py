@@ -1,7 +1,8 @@
 """CSV and Parquet tables -> encoded rows, with the encoding as a Keras model so saved nets take raw rows.
 
-Numeric columns are standardized by one `keras.layers.Normalization` and every other column is
-one-hot encoded by a `keras.layers.StringLookup` (unseen values share one extra slot). Both are
+Numeric columns are scaled robustly and smoothly clipped (`scaled`) and every other column is
+one-hot encoded by a `keras.layers.StringLookup` (its MAX_CATEGORIES most frequent values; unseen and
+rarer values share one extra slot). Both are
 fitted on the training rows only: never on validation or test rows. The encoder takes a dict
 of columns, one array per column, so `model.predict(table_columns(frame))` works on raw rows.
 
@@ -87,23 +88,66 @@ class Table:
         }
         parts = []
         if self.numeric:
-            values = self.frame[self.numeric].to_numpy(np.float32)
-            normalize = keras.layers.Normalization(name="standardize")
-            normalize.adapt(values[rows])
             joined = (
                 inputs[self.numeric[0]]
                 if len(self.numeric) == 1
                 else keras.layers.Concatenate(name="numeric")([inputs[column] for column in self.numeric])
             )
-            parts.append(normalize(joined))
+            parts.append(scaled(self.frame[self.numeric].to_numpy(np.float32)[rows], joined, SCALING))
         for column in self.categorical:
-            vocabulary = sorted(set(self.frame[column].iloc[rows].tolist()))
+            counts = self.frame[column].iloc[rows].value_counts(sort=False)
+            # The most frequent values, in a fixed order; the rest share the unseen-value slot.
+            kept = sorted(counts.sort_values(ascending=False, kind="stable").index[:MAX_CATEGORIES].tolist())
             lookup = keras.layers.StringLookup(
-                vocabulary=vocabulary, output_mode="one_hot", name=f"{input_name(column)}_one_hot"
+                vocabulary=kept, output_mode="one_hot", name=f"{input_name(column)}_one_hot"
             )
             parts.append(lookup(inputs[column]))
         features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
         return keras.Model({input_name(column): tensor for column, tensor in inputs.items()}, features, name="encoder")
+
+
+# One-hot slots per categorical column: beyond this many values the rarest share the unseen-value slot. A dense
+# layer over a one-hot column is an embedding table as wide as the layer, so large categories need no other path.
+MAX_CATEGORIES = 64
+# How numeric columns are scaled: "robust" (median and interquartile range, then a smooth clip to +-3, as
+# RealMLP does) or "standard" (mean and standard deviation, no clip: the encoder of releases before 0.4).
+SCALING = "robust"
+SMOOTH_CLIP = 3.0
+
+
+def scaled(values: np.ndarray, inputs, scaling: str = "robust"):
+    """`inputs` (numeric columns) scaled with statistics of `values` (the training rows), by built-in Keras
+    layers only, so a saved model loads without zoo.
+
+    "robust": (x - median) / IQR per column (half the range where the IQR is 0, 1 where the column is
+    constant), then 3·tanh(x / 3): values near the middle pass almost unchanged, and an extreme value
+    (an outlier, a typo, a heavy tail) lands near +-3 instead of at 1e6. "standard": (x - mean) / std.
+
+    Examples:
+        >>> import keras
+        >>> values = np.array([[0.0], [1.0], [2.0], [3.0], [1e6]], np.float32)
+        >>> column = keras.Input((1,))
+        >>> model = keras.Model(column, scaled(values, column))
+        >>> [round(float(v), 2) for v in model.predict(values, verbose=0).ravel()]
+        [-0.96, -0.5, 0.0, 0.5, 3.0]
+    """
+    import keras
+
+    if scaling == "standard":
+        normalize = keras.layers.Normalization(name="standardize")
+        normalize.adapt(values)
+        return normalize(inputs)
+    if scaling != "robust":
+        raise ValueError(f"scaling = {scaling!r}; expected 'robust' or 'standard'")
+    center = np.median(values, axis=0)
+    low, high = np.percentile(values, [25, 75], axis=0)
+    spread = high - low
+    half_range = (values.max(axis=0) - values.min(axis=0)) / 2
+    spread = np.where(spread > 0, spread, np.where(half_range > 0, half_range, 1.0))
+    x = keras.layers.Normalization(mean=center, variance=spread**2, name="robust_scale")(inputs)
+    x = keras.layers.Rescaling(1 / SMOOTH_CLIP, name="clip_in")(x)
+    x = keras.layers.Activation("tanh", name="smooth_clip")(x)
+    return keras.layers.Rescaling(SMOOTH_CLIP, name="clip_out")(x)
 
 
 def table_columns(frame) -> dict[str, Any]:

@@ -31,6 +31,9 @@ imports this package, and torch is imported only by the speed experiment.
   measured at two depths, every activation with its own initializer.
 * ``claims``: the founding claims as a table (dropout's 2%, Adam's speed-up, deep vs shallow,
   the activation ranking, DAE against RBM pretraining), each with a measurement and a verdict.
+* ``heldout``: the generic recipes on data they were never tuned on: 19 tables and 7 image sets split into
+  meta-train (defaults chosen there, on validation) and meta-test (final runs only), against gradient
+  boosting, RealMLP-TD, scikit-learn's MLP and keras.io's example convnet (`--part meta-train|meta-test`).
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -59,6 +62,7 @@ EXPERIMENTS = (
     "flat",
     "activations",
     "claims",
+    "heldout",
 )
 
 

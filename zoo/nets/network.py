@@ -33,6 +33,7 @@ from zoo.nets.factories import get_activation, get_initializer, get_optimizer
 from zoo.nets.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy, StandardizedSquaredError
 from zoo.nets.normalization import BatchNorm
 from zoo.nets.recurrent import recurrent_body, recurrent_parameters
+from zoo.nets.tabular import PeriodicEmbedding
 from zoo.recipes.catalog import ANY, get_dataset_info
 from zoo.recipes.recipe import Recipe, get_recipe, recipe_stack
 from zoo.recipes.schema import Field, check_argument, count_field
@@ -127,7 +128,9 @@ def _check_memory(recipe: Recipe, shape: tuple[int, ...], num_classes: int) -> N
         )
 
 
-def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stats=None) -> keras.Model:
+def _network(
+    recipe: Recipe, stack: Stack, input_shape, num_classes, target_stats=None, numeric_features: int = 0
+) -> keras.Model:
     model = recipe.model
     seed = recipe.train.seed
     # The kernel penalties and bounds go into every block; augmentation belongs to the data pipeline.
@@ -151,6 +154,8 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stat
         x = recurrent_body(x, model, seed, regularization)
     else:
         x = keras.layers.Flatten(name="flatten")(x)
+    if model.kind == "mlp" and model.numeric_embedding == "periodic" and numeric_features:
+        x = PeriodicEmbedding(numeric_features, seed=seed * 1000 + 400, name="numeric_embedding")(x)
     for index, units in enumerate(model.hidden):
         x = dense_block(
             units, stack=stack, name=f"hidden_{index + 1}", seed=seed * 1000 + 500 + index, **regularization
@@ -160,7 +165,9 @@ def _network(recipe: Recipe, stack: Stack, input_shape, num_classes, target_stat
     outputs = keras.layers.Dense(
         1 if regression else num_classes,
         activation=None if regression else "softmax",
-        kernel_initializer=get_initializer(stack.init, seed * 1000 + 999, stack.init_std),
+        kernel_initializer="zeros"
+        if model.zero_output
+        else get_initializer(stack.init, seed * 1000 + 999, stack.init_std),
         name="output",
         dtype="float32",
     )(x)
@@ -319,6 +326,7 @@ def build(
     strategy=None,
     steps_per_epoch=None,
     target_stats: tuple[float, float] | None = None,
+    numeric_features: int = 0,
 ) -> keras.Model:
     """Build and compile the recipe's network with its own stack.
 
@@ -326,6 +334,7 @@ def build(
     recipe on other data. With a `tf.distribute` `strategy`, variables are made in its scope.
     `steps_per_epoch` sizes step-based schedules (default: from the dataset's size).
     For regression, `target_stats` (mean, std) of the training targets scale the one output.
+    `numeric_features`: a table's numeric columns (first in each row), which `model.numeric_embedding` embeds.
 
     Examples:
         >>> model = build("fashion_mlp", input_shape=(8, 8, 1), num_classes=3)
@@ -349,7 +358,7 @@ def build(
         steps_per_epoch = max(1, math.ceil(examples / recipe.train.batch_size))
     train = recipe.train
     with _scope(strategy), _precision(train.precision):
-        model = _network(recipe, stack, shape, classes, target_stats)
+        model = _network(recipe, stack, shape, classes, target_stats, numeric_features)
         model.compile(
             optimizer=get_optimizer(
                 train.optimizer,
@@ -385,5 +394,6 @@ def build_for(recipe: Recipe, data, **options) -> keras.Model:
         input_shape=data.info.input_shape,
         num_classes=data.info.num_classes,
         target_stats=target_stats,
+        numeric_features=data.info.numeric_features,
         **options,
     )

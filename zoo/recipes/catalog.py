@@ -26,6 +26,7 @@ class DatasetInfo:
     description: str
     train_examples: int = 0  # before the validation split; sizes step-based schedules
     task: str = "classification"  # or "regression": one float target per example, num_classes 1
+    numeric_features: int = 0  # a table's: its first this many encoded columns are numeric (the rest one-hot)
 
 
 DATASETS: dict[str, DatasetInfo] = {

@@ -31,6 +31,7 @@ MODEL_KINDS = {
     "cell": ("rnn",),
     "recurrent": ("rnn",),
     "recurrent_init_gain": ("rnn",),
+    "numeric_embedding": ("mlp",),
 }
 
 # Section "" holds the top-level keys. Keys whose default is None take it from the named stack.
@@ -79,6 +80,15 @@ SCHEMA: dict[str, dict[str, Field]] = {
             minimum=0.0,
             min_exclusive=True,
         ),
+        "numeric_embedding": Field(
+            str,
+            "none",
+            "mlp on a table only: embed each numeric column periodically (RealMLP's PBLD) before the hidden layers",
+            choices=("none", "periodic"),
+        ),
+        "zero_output": Field(
+            bool, False, "start the output layer's weights at zero (RealMLP): every class equally likely at step 0"
+        ),
     },
     "stack": {
         "name": Field(str, "default", "named stack the other [stack] keys default to", choices=tuple(STACKS)),
@@ -103,6 +113,19 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "learning_rate": Field(float, 1e-3, "optimizer step size", minimum=0.0, min_exclusive=True),
         "batch_size": Field(int, 32, "examples per gradient step", minimum=1),
         "epochs": Field(int, 30, "maximum passes over the training set", minimum=1),
+        "steps": Field(
+            int,
+            0,
+            "optimizer steps to train for: epochs follow from the data's size, so 150 examples get as "
+            "many updates as 50,000 (0 = train.epochs)",
+            minimum=0,
+        ),
+        "adapt_batch": Field(
+            bool,
+            False,
+            "cap the batch at an eighth of the training examples (a power of two, at least 8) instead of "
+            "refusing a batch larger than the data",
+        ),
         "early_stopping_patience": Field(int, 5, "epochs without validation gain before stopping (0 = off)", minimum=0),
         "schedule": Field(str, "constant", "learning-rate schedule", choices=SCHEDULES),
         "decay_rate": Field(
@@ -239,6 +262,8 @@ CITATIONS = {
     "model.blocks_per_stage": "He et al. 2016",
     "model.cell": "Elman 1990; Cho et al. 2014; Hochreiter & Schmidhuber 1997",
     "model.recurrent_init_gain": "Saxe et al. 2014; Pascanu et al. 2013",
+    "model.numeric_embedding": "Gorishniy et al. 2022; Holzmüller et al. 2024 (PBLD)",
+    "model.zero_output": "Holzmüller et al. 2024",
     "stack.init": "He et al. 2015 (he_*); Glorot & Bengio 2010 (glorot_*); LeCun et al. 1998 (lecun_*)",
     "stack.activation": "Clevert et al. 2015 (elu); Klambauer et al. 2017 (selu); Maas et al. 2013 (leaky_relu); He "
     "et al. 2015 (prelu); Xu et al. 2015 (rrelu); Hendrycks & Gimpel 2016 (gelu); Ramachandran et al. 2017 (swish)",

@@ -173,9 +173,12 @@ def _forward(chain, x, linear_per_block: dict) -> tuple[tf.Tensor, list[dict[str
 
 
 def first_last_ratio(rows: list[dict[str, Any]]) -> float:
-    """||dC/dW|| of the first hidden layer over that of the last: << 1 vanishing, >> 1 exploding."""
+    """||dC/dW|| of the first hidden layer over that of the last: << 1 vanishing, >> 1 exploding; NaN when
+    neither gets a gradient (an output layer started at zero, model.zero_output, passes none back at step 0)."""
     first, last = rows[0]["weight_grad_norm"], rows[-1]["weight_grad_norm"]
-    return first / last if last > 0 else math.inf
+    if last > 0:
+        return first / last
+    return math.nan if first == 0 else math.inf
 
 
 def gradient_warning(rows: list[dict[str, Any]], when: str = "") -> str | None:
@@ -183,7 +186,7 @@ def gradient_warning(rows: list[dict[str, Any]], when: str = "") -> str | None:
     if len(rows) < 2:
         return None
     ratio = first_last_ratio(rows)
-    if RATIO_LOW <= ratio <= RATIO_HIGH:
+    if math.isnan(ratio) or RATIO_LOW <= ratio <= RATIO_HIGH:
         return None
     kind = "vanishing" if ratio < RATIO_LOW else "exploding"
     remedy = (

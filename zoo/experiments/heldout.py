@@ -1,0 +1,161 @@
+"""Defaults that travel: zoo's generic recipes on data they were never tuned on (`zoo experiment heldout`).
+
+The sets and their split into meta-train and meta-test are in `benchmarks/heldout/sets.toml`,
+committed before any tuning (see `zoo.experiments.heldout_data`). Defaults are chosen from
+meta-train validation scores only (`variants=`: zoo's tabular recipe with other settings, scored
+on validation); meta-test is run once, by the committed configuration (`--part meta-test`).
+
+Per set: every contestant's test score (accuracy, or R^2 for regression), median over seeds (3
+seeds for sets under 20,000 rows, else 1), and seconds of fitting. Across sets: the mean normalized
+score (each set's scores mapped to 0 = worst contestant, 1 = best), the mean rank, and zoo's
+win/tie/loss against each contestant (a tie: within 0.5 points of accuracy or 0.01 of R^2). Images
+add time-to-accuracy: the seconds zoo's cnn takes to reach the Keras example's final test accuracy.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from zoo.experiments import heldout_contestants as contest
+from zoo.experiments.heldout_data import describe as describe_set
+from zoo.experiments.heldout_data import digit_folder, image_arrays, read_sets, table_frame
+from zoo.experiments.heldout_report import render, summarize
+from zoo.reports.records import run_folder, stamp, write_results
+
+LARGE = 20_000  # rows (images: training examples) from which a set gets one seed
+TIE = {"classification": 0.005, "regression": 0.01}
+
+
+def _seeds(size: int, seeds: int) -> list[int]:
+    return list(range(1 if size >= LARGE else seeds))
+
+
+def _entry(values: list[float], seconds: list[float], **extra) -> dict[str, Any]:
+    return {"scores": values, "score": median(values), "seconds": round(median(seconds), 2), **extra}
+
+
+def table_set(item, runs_dir: Path, seeds: int, contestants, variants: dict[str, dict]) -> dict[str, Any]:
+    """Every contestant on one table; zoo once per variant (its validation score kept for choosing)."""
+    frame = table_frame(item)
+    seed_list = _seeds(len(frame), seeds)
+    models: dict[str, Any] = {}
+    for label, overrides in variants.items():
+        runs = [
+            contest.zoo_table(frame, item.target, item.task, s, runs_dir / item.name / f"{label}-{s}", overrides)
+            for s in seed_list
+        ]
+        models[label] = _entry([r[0] for r in runs], [r[2] for r in runs], val=median(r[1] for r in runs))
+    rows = contest.table_rows(frame, item.target, item.task)
+    for name in contestants:
+        if name == "zoo" or not contest.available(name):
+            continue
+        runs = [contest.other_table(name, rows, item.task, s) for s in seed_list]
+        models[name] = _entry([r[0] for r in runs], [r[1] for r in runs])
+    return {"info": describe_set(item, frame), "seeds": seed_list, "models": models}
+
+
+def image_set(item, runs_dir: Path, seeds: int, contestants, variants: dict[str, dict]) -> dict[str, Any]:
+    """zoo's cnn (per variant), the Keras example and zoo's baseline on one image set."""
+    arrays = image_arrays(item)
+    seed_list = _seeds(len(arrays[0]), seeds)
+    with tempfile.TemporaryDirectory() as folder:
+        # The digit folder is read as a user's folder of PNGs; the other sets are handed over as 0-255 arrays.
+        data = digit_folder(Path(folder)) if item.name == "digit_folder" else arrays
+        models: dict[str, Any] = {}
+        for label, overrides in variants.items():
+            runs = [
+                contest.zoo_images(data, s, runs_dir / item.name / f"{label}-{s}", overrides=overrides)
+                for s in seed_list
+            ]
+            models[label] = _entry(
+                [r["test"] for r in runs],
+                [r["seconds"] for r in runs],
+                val=median(r["val"] for r in runs),
+                curves=[r["curve"] for r in runs],
+                epochs=runs[0]["epochs"],
+                batch_size=runs[0]["batch_size"],
+            )
+        if "keras_example" in contestants and item.name != "digit_folder":
+            runs = [contest.keras_example(arrays, s) for s in seed_list]
+            if runs[0] is not None:
+                models["keras_example"] = _entry(
+                    [r["test"] for r in runs], [r["seconds"] for r in runs], curves=[r["curve"] for r in runs]
+                )
+        if "zoo_baseline" in contestants:
+            # The baseline's SGD rate is picked on validation, once (seed 0), then kept for the other seeds.
+            grid = {
+                rate: contest.zoo_images(data, 0, runs_dir / item.name / f"baseline-lr{rate:g}-0", True, rate)
+                for rate in (0.01, 0.1, 1.0)
+            }
+            rate = max(grid, key=lambda r: (grid[r]["val"] if grid[r]["val"] is not None else -1.0, -r))
+            runs = [grid[rate]] + [
+                contest.zoo_images(data, s, runs_dir / item.name / f"baseline-lr{rate:g}-{s}", True, rate)
+                for s in seed_list[1:]
+            ]
+            models["zoo_baseline"] = _entry([r["test"] for r in runs], [r["seconds"] for r in runs], rate=rate)
+    if item.name == "digit_folder" and "keras_example" in contestants:
+        runs = [contest.keras_example(arrays_for_folder(arrays), s) for s in seed_list]
+        models["keras_example"] = _entry(
+            [r["test"] for r in runs], [r["seconds"] for r in runs], curves=[r["curve"] for r in runs]
+        )
+    return {"info": describe_set(item, arrays), "seeds": seed_list, "models": models}
+
+
+def arrays_for_folder(arrays):
+    """The digit folder's images as the Keras example gets them: the same 180 digits at 16x16 in the order the
+    folder reader reads them (class folders, then file names), split by zoo's fixed-seed test split."""
+    import numpy as np
+    from PIL import Image
+
+    from zoo.data.sources import test_split
+
+    x, y, _, _ = arrays
+    order = [i for d in (0, 1, 2) for i in sorted(np.flatnonzero(y == d)[:60].tolist(), key=lambda i: f"{i}.png")]
+    small = np.stack(
+        [np.asarray(Image.fromarray(x[i, :, :, 0]).resize((16, 16), Image.Resampling.BILINEAR)) for i in order]
+    )[..., None]
+    labels = y[order]
+    train, test = test_split(len(order))
+    return small[train], labels[train], small[test], labels[test]
+
+
+def run(
+    part: str = "meta-test",
+    out_dir: str | Path | None = None,
+    runs_dir: str | Path | None = None,
+    sets: tuple[str, ...] | None = None,
+    seeds: int = 3,
+    contestants: tuple[str, ...] | None = None,
+    variants: dict[str, dict] | None = None,
+) -> dict[str, Any]:
+    """Run the suite on one part of the sets file; write results.json, report.md and plots."""
+    chosen = [s for s in read_sets() if s.part == part and (sets is None or s.name in sets)]
+    if sets is not None:
+        unknown = sorted(set(sets) - {s.name for s in read_sets()})
+        if unknown:
+            from zoo.errors import DataError
+
+            raise DataError(f"no held-out set named {unknown[0]!r} in the sets file")
+    out_dir = Path(out_dir or f"benchmarks/results/heldout-{part}")
+    runs_dir = Path(runs_dir) if runs_dir else run_folder(f"heldout-{part}", "runs/experiments")
+    variants = variants or {"zoo": {}}
+    started = time.perf_counter()
+    rows = []
+    for item in chosen:
+        table = item.kind == "table"
+        names = contestants or (contest.TABLE_CONTESTANTS if table else contest.IMAGE_CONTESTANTS)
+        one = (table_set if table else image_set)(item, runs_dir, seeds, names, variants)
+        rows.append({"set": item.name, "kind": item.kind, "task": item.task, **one})
+        print(
+            f"[{time.perf_counter() - started:6.0f} s] {item.name}: "
+            + ", ".join(f"{k} {v['score']:.4f} ({v['seconds']:.0f} s)" for k, v in one["models"].items()),
+            flush=True,
+        )
+    results = {"experiment": "heldout", "part": part, "sets": rows, "variants": variants, **stamp(started)}
+    results["summary"] = summarize(rows, TIE)
+    write_results(out_dir, results, render(results))
+    return results

@@ -1,0 +1,152 @@
+"""The held-out suite's summary (normalized scores, ranks, win/tie/loss, targets) and its report.
+
+Examples:
+    >>> rows = [{"set": "a", "kind": "table", "task": "classification",
+    ...          "models": {"zoo": {"score": 0.90}, "hgb": {"score": 0.80}, "realmlp_td": {"score": 0.95}}}]
+    >>> summary = summarize(rows, {"classification": 0.005, "regression": 0.01})
+    >>> summary["tables"]["normalized"]["zoo"], summary["tables"]["wtl"]["hgb"]
+    (0.6667, [1, 0, 0])
+"""
+
+from __future__ import annotations
+
+from statistics import mean, median
+from typing import Any
+
+ZOO = "zoo"
+
+
+def _ranks(scores: dict[str, float]) -> dict[str, float]:
+    ordered = sorted(scores.values(), reverse=True)
+    # Ties share the mean of the places they span.
+    return {k: mean(i + 1 for i, s in enumerate(ordered) if s == v) for k, v in scores.items()}
+
+
+def _normalized(scores: dict[str, float]) -> dict[str, float]:
+    low, high = min(scores.values()), max(scores.values())
+    return {k: 1.0 if high == low else (v - low) / (high - low) for k, v in scores.items()}
+
+
+def time_to(curves: list[list], target: float) -> float | None:
+    """Median over seeds of the training seconds at which the test accuracy first reaches `target` (None if a
+    seed never does)."""
+    times = [next((t for t, accuracy in curve if accuracy >= target), None) for curve in curves]
+    return None if not times or any(t is None for t in times) else round(median(times), 2)
+
+
+def _group(rows: list[dict[str, Any]], tie: dict[str, float]) -> dict[str, Any]:
+    labels = sorted({k for row in rows for k in row["models"]})
+    normalized: dict[str, list[float]] = {k: [] for k in labels}
+    ranks: dict[str, list[float]] = {k: [] for k in labels}
+    wtl = {k: [0, 0, 0] for k in labels if k != ZOO}
+    for row in rows:
+        scores = {k: v["score"] for k, v in row["models"].items() if k in labels and "val" not in v or k == ZOO}
+        for k, v in _normalized(scores).items():
+            normalized[k].append(v)
+        for k, v in _ranks(scores).items():
+            ranks[k].append(v)
+        if ZOO in scores:
+            for k in scores:
+                if k != ZOO:
+                    diff = scores[ZOO] - scores[k]
+                    wtl[k][1 if abs(diff) <= tie[row["task"]] else 0 if diff > 0 else 2] += 1
+    return {
+        "sets": len(rows),
+        "normalized": {k: round(mean(v), 4) for k, v in normalized.items() if v},
+        "rank": {k: round(mean(v), 2) for k, v in ranks.items() if v},
+        "wtl": wtl,
+    }
+
+
+def summarize(rows: list[dict[str, Any]], tie: dict[str, float]) -> dict[str, Any]:
+    """Across sets: per contestant, mean normalized score and rank; zoo's win/tie/loss; the issue's targets."""
+    summary: dict[str, Any] = {}
+    tables = [r for r in rows if r["kind"] == "table"]
+    images = [r for r in rows if r["kind"] == "image"]
+    if tables:
+        group = summary["tables"] = _group(tables, tie)
+        if "hgb" in group["wtl"]:
+            w, t, _ = group["wtl"]["hgb"]
+            group["ties_or_beats_hgb"] = round((w + t) / len(tables), 3)
+        accuracy = [r for r in tables if r["task"] == "classification" and {ZOO, "realmlp_td"} <= set(r["models"])]
+        if accuracy:
+            group["mean_accuracy"] = {
+                k: round(mean(r["models"][k]["score"] for r in accuracy), 4) for k in (ZOO, "realmlp_td")
+            }
+    if images:
+        group = summary["images"] = _group(images, tie)
+        timing = {}
+        for row in images:
+            models = row["models"]
+            if ZOO in models and "keras_example" in models:
+                target = models["keras_example"]["score"]
+                timing[row["set"]] = {
+                    "keras_final": target,
+                    "keras_seconds": models["keras_example"]["seconds"],
+                    "zoo_seconds_to_keras_final": time_to(models[ZOO].get("curves", []), target),
+                    "zoo_at_least_keras": models[ZOO]["score"] >= target,
+                }
+        group["time_to_keras"] = timing
+    variants = sorted({k for r in rows for k, v in r["models"].items() if "val" in v})
+    if len(variants) > 1:  # meta-train: which zoo variant validation prefers (mean rank of validation scores)
+        ranks = {k: [] for k in variants}
+        for row in rows:
+            for k, v in _ranks({k: row["models"][k]["val"] for k in variants if k in row["models"]}).items():
+                ranks[k].append(v)
+        summary["variants_by_validation"] = {k: round(mean(v), 2) for k, v in ranks.items()}
+    return summary
+
+
+def render(results: dict[str, Any]) -> str:
+    """report.md: per-set scores, the summary and the targets."""
+    rows, summary = results["sets"], results["summary"]
+    lines = [
+        f"# Held-out suite: {results['part']}",
+        "",
+        "Sets and split: `benchmarks/heldout/sets.toml`. Test accuracy (R^2 for regression), median over seeds; "
+        "seconds of fitting. zoo variants also show their best validation score (the only thing defaults are "
+        "chosen from).",
+        "",
+    ]
+    for kind in ("table", "image"):
+        group = [r for r in rows if r["kind"] == kind]
+        if not group:
+            continue
+        labels = sorted({k for r in group for k in r["models"]}, key=lambda k: (k != ZOO, k))
+        lines += [
+            f"## {kind.title()}s",
+            "",
+            "| set | task | " + " | ".join(labels) + " |",
+            "|---|---|" + "---|" * len(labels),
+        ]
+        for r in group:
+            cells = []
+            for k in labels:
+                m = r["models"].get(k)
+                cells.append("n/a" if m is None else f"{m['score']:.4f} ({m['seconds']:.0f} s)")
+            lines.append(f"| {r['set']} | {r['task']} | " + " | ".join(cells) + " |")
+        part = summary.get(kind + "s", {})
+        lines += ["", "| contestant | mean normalized score | mean rank |", "|---|---|---|"]
+        for k in labels:
+            if k in part.get("normalized", {}):
+                lines.append(f"| {k} | {part['normalized'][k]:.3f} | {part['rank'][k]:.2f} |")
+        lines += [
+            "",
+            "zoo win/tie/loss: " + ", ".join(f"{k} {'/'.join(map(str, c))}" for k, c in part["wtl"].items()),
+            "",
+        ]
+        if "ties_or_beats_hgb" in part:
+            lines.append(f"zoo ties or beats HistGradientBoosting on {part['ties_or_beats_hgb']:.0%} of the tables.")
+        if "mean_accuracy" in part:
+            lines.append(f"Mean accuracy on the classification tables: {part['mean_accuracy']}.")
+        for name, t in part.get("time_to_keras", {}).items():
+            reached = t["zoo_seconds_to_keras_final"]
+            zoo_line = f"zoo reaches it after {reached} s" if reached is not None else "zoo does not reach it"
+            lines.append(f"{name}: Keras example {t['keras_final']:.4f} in {t['keras_seconds']:.0f} s; {zoo_line}.")
+        lines.append("")
+    if "variants_by_validation" in summary:
+        lines += ["## zoo variants, by validation (mean rank; lower is better)", ""]
+        lines += [f"- {k}: {v}" for k, v in sorted(summary["variants_by_validation"].items(), key=lambda kv: kv[1])]
+        lines += ["", "Overrides: " + "; ".join(f"{k} = {v}" for k, v in results["variants"].items()), ""]
+    lines += [f"Regenerate: `zoo experiment heldout --part {results['part']}` ({results['seconds']:.0f} s).", ""]
+    return "\n".join(lines)

@@ -1,0 +1,175 @@
+"""The held-out suite: its sets file and protocol, the adaptive budget, and the tabular stack's layers.
+
+The suite itself (`zoo experiment heldout`) runs for most of an hour on real data; these tests use
+tiny generated stand-ins and check what every run relies on.
+"""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import zoo
+from zoo.data.tables import read_table, table_columns
+from zoo.experiments.heldout_contestants import other_table, table_rows
+from zoo.experiments.heldout_data import read_sets
+from zoo.experiments.heldout_report import summarize
+from zoo.nets.tabular import PeriodicEmbedding
+from zoo.recipes.budget import adapted_batch, sized
+from zoo.recipes.recipe import get_recipe
+
+TIE = {"classification": 0.005, "regression": 0.01}
+
+
+# --- the protocol ---------------------------------------------------------------------------------------------
+
+
+def test_the_sets_file_splits_meta_train_from_meta_test():
+    sets = read_sets()
+    tables = [s for s in sets if s.kind == "table"]
+    images = [s for s in sets if s.kind == "image"]
+    assert len(tables) >= 16 and len(images) >= 5
+    parts = {part: {s.name for s in sets if s.part == part} for part in ("meta-train", "meta-test")}
+    assert parts["meta-train"] and parts["meta-test"] and not parts["meta-train"] & parts["meta-test"]
+    assert {s.task for s in tables} == {"classification", "regression"}
+    # Sources differ across the split too: no image or table reaches meta-test through a meta-train source.
+    sources = {part: {s.source.split(":")[1] for s in sets if s.part == part} for part in parts}
+    assert not sources["meta-train"] & sources["meta-test"]
+
+
+def test_a_variant_is_chosen_by_validation_never_by_test():
+    # Variant "b" scores best on test, "a" on validation: the choice must be "a".
+    rows = [
+        {
+            "set": f"t{i}",
+            "kind": "table",
+            "task": "classification",
+            "models": {
+                "zoo": {"score": 0.80, "val": 0.81},
+                "a": {"score": 0.70, "val": 0.95},
+                "b": {"score": 0.99, "val": 0.60},
+            },
+        }
+        for i in range(3)
+    ]
+    choice = summarize(rows, TIE)["variants_by_validation"]
+    assert min(choice, key=choice.get) == "a" and max(choice, key=choice.get) == "b"
+
+
+def test_win_tie_loss_counts_ties_within_half_a_point():
+    rows = [
+        {
+            "set": "x",
+            "kind": "table",
+            "task": "classification",
+            "models": {"zoo": {"score": 0.900}, "hgb": {"score": 0.896}},
+        },
+        {"set": "y", "kind": "table", "task": "regression", "models": {"zoo": {"score": 0.70}, "hgb": {"score": 0.75}}},
+        {
+            "set": "z",
+            "kind": "table",
+            "task": "classification",
+            "models": {"zoo": {"score": 0.95}, "hgb": {"score": 0.90}},
+        },
+    ]
+    tables = summarize(rows, TIE)["tables"]
+    assert tables["wtl"]["hgb"] == [1, 1, 1]
+    assert tables["ties_or_beats_hgb"] == pytest.approx(2 / 3, abs=1e-3)
+
+
+def _table(rows=300, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=rows), "b": rng.exponential(size=rows) * 1e3, "c": rng.choice(list("xyz"), rows)}
+    )
+    frame["y"] = np.where((frame.a > 0) ^ (frame.c == "x"), "yes", "no")
+    return frame
+
+
+def test_every_contestant_fits_zoos_own_training_rows():
+    frame = _table()
+    x, y, x_test, y_test = table_rows(frame, "y", "classification")
+    splits = zoo.load_data(frame, target="y")
+    assert len(x) == splits.sizes["train"] + splits.sizes["validation"] and len(x_test) == splits.sizes["test"]
+    accuracy, seconds = other_table("hgb", (x, y, x_test, y_test), "classification", 0)
+    assert 0.8 < accuracy <= 1.0 and seconds >= 0
+
+
+# --- the adaptive budget ----------------------------------------------------------------------------------------
+
+
+def test_a_step_budget_gives_small_and_large_sets_sensible_step_counts():
+    recipe = get_recipe("cnn")
+    assert recipe.train.steps and recipe.train.adapt_batch  # the generic recipe adapts
+    for examples in (150, 50_000):
+        used = sized(recipe, examples)
+        steps = used.train.epochs * -(-examples // used.train.batch_size)
+        assert recipe.train.steps <= steps < recipe.train.steps + -(-examples // used.train.batch_size)
+    assert sized(recipe, 150).train.batch_size < sized(recipe, 50_000).train.batch_size == recipe.train.batch_size
+    assert sized(recipe, 150).train.epochs > 50 > sized(recipe, 50_000).train.epochs
+    assert adapted_batch(128, 3) == 3  # never more than the data
+
+
+def test_the_fashion_recipes_keep_their_tuned_budgets():
+    fashion = get_recipe("fashion_cnn")
+    assert sized(fashion, 55_000) == fashion and sized(fashion, 150) == fashion
+
+
+@pytest.mark.slow
+def test_a_150_image_set_trains_with_the_cnn_defaults_instead_of_being_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (150, 12, 12, 1), dtype=np.uint8)  # 0-255 pixels, as a user has them
+    y = np.arange(150) % 3
+    recipe = get_recipe("cnn", **{"train.steps": 40, "train.jit_compile": "off"})
+    result = zoo.train(recipe, data=(x, y), out_dir=tmp_path / "run", verbose=0)
+    assert result.metrics["epochs_run"] >= 2  # 40 steps at an adapted batch of 8..16, not one 128-batch epoch
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert model.predict(x[:4], verbose=0).shape == (4, 3)  # the saved model takes 0-255 pixels
+
+
+# --- the tabular stack's layers -------------------------------------------------------------------------------
+
+
+def test_periodic_embedding_round_trips_through_a_keras_file(tmp_path):
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(PeriodicEmbedding(3, frequencies=4, dim=2, seed=1)(inputs)))
+    x = np.random.default_rng(0).normal(size=(8, 5)).astype("float32")
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+    assert again.layers[1].get_config()["numeric"] == 3
+
+
+def test_periodic_embedding_refuses_fewer_columns_than_it_embeds():
+    with pytest.raises(ValueError, match="numeric=4"):
+        PeriodicEmbedding(4)(keras.Input((3,)))
+
+
+def test_robust_scaling_clips_extreme_values_smoothly_and_survives_a_keras_file(tmp_path):
+    frame = _table()
+    frame.loc[0, "b"] = 1e12  # a typo, an outlier
+    table = read_table(frame, "y")
+    encoder = table.encoder(np.arange(1, len(frame)))
+    values = encoder.predict(table_columns(table.frame), verbose=0)
+    numeric = values[:, : len(table.numeric)]
+    assert np.abs(numeric).max() <= 3.0 + 1e-5 and numeric[0, 1] > 2.9  # the outlier lands near +3, not at 1e9
+    middle = np.abs(numeric[1:]).mean()
+    assert 0.2 < middle < 1.5  # the bulk is scaled, not squashed
+    encoder.save(tmp_path / "encoder.keras")
+    again = keras.saving.load_model(tmp_path / "encoder.keras")
+    np.testing.assert_allclose(again.predict(table_columns(table.frame), verbose=0), values, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_the_tabular_recipe_with_its_stack_saves_a_model_that_takes_raw_rows(tmp_path):
+    frame = _table()
+    recipe = get_recipe("tabular", **{"train.epochs": 3, "train.steps": 0, "train.jit_compile": "off"})
+    result = zoo.train(recipe, data=zoo.load_data(frame, target="y"), out_dir=tmp_path / "run", verbose=0)
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    columns = table_columns(frame.drop(columns=["y"]).head(5))
+    np.testing.assert_allclose(
+        model.predict(columns, verbose=0),
+        result.model.predict(zoo.load_data(frame, target="y").encoder.predict(columns, verbose=0), verbose=0),
+        rtol=1e-4,
+        atol=1e-6,
+    )

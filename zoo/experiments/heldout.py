@@ -24,7 +24,8 @@ from zoo.experiments import heldout_contestants as contest
 from zoo.experiments.heldout_data import describe as describe_set
 from zoo.experiments.heldout_data import digit_folder, image_arrays, read_sets, table_frame
 from zoo.experiments.heldout_report import render, summarize
-from zoo.reports.records import run_folder, stamp, write_results
+from zoo.experiments.heldout_transfer import transfer_rows
+from zoo.reports.records import run_folder, stamp, write_json, write_results
 
 LARGE = 20_000  # rows (images: training examples) from which a set gets one seed
 TIE = {"classification": 0.005, "regression": 0.01}
@@ -58,8 +59,11 @@ def table_set(item, runs_dir: Path, seeds: int, contestants, variants: dict[str,
     return {"info": describe_set(item, frame), "seeds": seed_list, "models": models}
 
 
-def image_set(item, runs_dir: Path, seeds: int, contestants, variants: dict[str, dict]) -> dict[str, Any]:
-    """zoo's cnn (per variant), the Keras example and zoo's baseline on one image set."""
+def image_set(
+    item, runs_dir: Path, seeds: int, contestants, variants: dict[str, dict], transfer: bool = False
+) -> dict[str, Any]:
+    """zoo's cnn (per variant), the Keras example and zoo's baseline on one image set; with `transfer`, the
+    shipped conv models fine-tuned on 100 and 1,000 of its labels against the cnn from scratch."""
     arrays = image_arrays(item)
     seed_list = _seeds(len(arrays[0]), seeds)
     with tempfile.TemporaryDirectory() as folder:
@@ -102,7 +106,11 @@ def image_set(item, runs_dir: Path, seeds: int, contestants, variants: dict[str,
         models["keras_example"] = _entry(
             [r["test"] for r in runs], [r["seconds"] for r in runs], curves=[r["curve"] for r in runs]
         )
-    return {"info": describe_set(item, arrays), "seeds": seed_list, "models": models}
+    row = {"info": describe_set(item, arrays), "seeds": seed_list, "models": models}
+    if transfer:
+        own = arrays_for_folder(arrays) if item.name == "digit_folder" else arrays
+        row["transfer"] = transfer_rows(own, runs_dir / item.name / "transfer")
+    return row
 
 
 def arrays_for_folder(arrays):
@@ -131,8 +139,10 @@ def run(
     seeds: int = 3,
     contestants: tuple[str, ...] | None = None,
     variants: dict[str, dict] | None = None,
+    transfer: bool | None = None,
 ) -> dict[str, Any]:
-    """Run the suite on one part of the sets file; write results.json, report.md and plots."""
+    """Run the suite on one part of the sets file; write results.json, report.md and plots. `transfer`
+    (default: on for meta-test) adds the fine-tuning comparison on each image set."""
     chosen = [s for s in read_sets() if s.part == part and (sets is None or s.name in sets)]
     if sets is not None:
         unknown = sorted(set(sets) - {s.name for s in read_sets()})
@@ -148,8 +158,15 @@ def run(
     for item in chosen:
         table = item.kind == "table"
         names = contestants or (contest.TABLE_CONTESTANTS if table else contest.IMAGE_CONTESTANTS)
-        one = (table_set if table else image_set)(item, runs_dir, seeds, names, variants)
+        if table:
+            one = table_set(item, runs_dir, seeds, names, variants)
+        else:
+            one = image_set(
+                item, runs_dir, seeds, names, variants, part == "meta-test" if transfer is None else transfer
+            )
         rows.append({"set": item.name, "kind": item.kind, "task": item.task, **one})
+        # Each finished set is on disk at once: a run stopped after hours keeps what it measured.
+        write_json(out_dir / "partial.json", {"part": part, "variants": variants, "sets": rows})
         print(
             f"[{time.perf_counter() - started:6.0f} s] {item.name}: "
             + ", ".join(f"{k} {v['score']:.4f} ({v['seconds']:.0f} s)" for k, v in one["models"].items()),
@@ -158,4 +175,5 @@ def run(
     results = {"experiment": "heldout", "part": part, "sets": rows, "variants": variants, **stamp(started)}
     results["summary"] = summarize(rows, TIE)
     write_results(out_dir, results, render(results))
+    (out_dir / "partial.json").unlink(missing_ok=True)
     return results

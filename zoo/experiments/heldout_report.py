@@ -35,12 +35,15 @@ def time_to(curves: list[list], target: float) -> float | None:
 
 
 def _group(rows: list[dict[str, Any]], tie: dict[str, float]) -> dict[str, Any]:
-    labels = sorted({k for row in rows for k in row["models"]})
+    labels = sorted({k for row in rows for k, v in row["models"].items() if "val" not in v or k == ZOO})
     normalized: dict[str, list[float]] = {k: [] for k in labels}
     ranks: dict[str, list[float]] = {k: [] for k in labels}
     wtl = {k: [0, 0, 0] for k in labels if k != ZOO}
     for row in rows:
-        scores = {k: v["score"] for k, v in row["models"].items() if k in labels and "val" not in v or k == ZOO}
+        # zoo against the others; the variants of a meta-train sweep are compared apart (by validation).
+        scores = {k: v["score"] for k, v in row["models"].items() if "val" not in v or k == ZOO}
+        if len(scores) < 2:
+            continue
         for k, v in _normalized(scores).items():
             normalized[k].append(v)
         for k, v in _ranks(scores).items():
@@ -143,6 +146,21 @@ def render(results: dict[str, Any]) -> str:
             reached = t["zoo_seconds_to_keras_final"]
             zoo_line = f"zoo reaches it after {reached} s" if reached is not None else "zoo does not reach it"
             lines.append(f"{name}: Keras example {t['keras_final']:.4f} in {t['keras_seconds']:.0f} s; {zoo_line}.")
+        lines.append("")
+    transfer = [r for r in rows if r.get("transfer")]
+    if transfer:
+        lines += [
+            "## Transfer: shipped conv models fine-tuned, against the cnn from scratch",
+            "",
+            "Images resized to 28x28 grayscale; one seed; test accuracy (seconds).",
+            "",
+            "| set | labels | " + " | ".join(transfer[0]["transfer"][0]["models"]) + " |",
+            "|---|---|" + "---|" * len(transfer[0]["transfer"][0]["models"]),
+        ]
+        for r in transfer:
+            for t in r["transfer"]:
+                cells = [f"{m['test']:.4f} ({m['seconds']:.0f} s)" for m in t["models"].values()]
+                lines.append(f"| {r['set']} | {t['labels']} | " + " | ".join(cells) + " |")
         lines.append("")
     if "variants_by_validation" in summary:
         lines += ["## zoo variants, by validation (mean rank; lower is better)", ""]

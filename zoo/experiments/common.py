@@ -25,6 +25,7 @@ PLAIN_MLP = {
     "regularization.augment_amount": 0.1,
     "train.learning_rate": 1e-3,
     "train.batch_size": 32,
+    "train.adapt_batch": False,
     "train.epochs": 40,
     "train.early_stopping_patience": 8,
     "train.schedule": "constant",

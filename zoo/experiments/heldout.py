@@ -14,6 +14,7 @@ add time-to-accuracy: the seconds zoo's cnn takes to reach the Keras example's f
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -176,4 +177,25 @@ def run(
     results["summary"] = summarize(rows, TIE)
     write_results(out_dir, results, render(results))
     (out_dir / "partial.json").unlink(missing_ok=True)
+    return results
+
+
+def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
+    """One report from suite runs over disjoint sets of one part (e.g. tables and images run side by side on the
+    two cores): their rows joined in the sets file's order, the summary computed again, the wall seconds of each."""
+    parts = [json.loads((Path(f) / "results.json").read_text()) for f in folders]
+    if len({p["part"] for p in parts}) != 1:
+        raise ValueError("combine: the runs are of different parts")
+    order = [s.name for s in read_sets()]
+    rows = sorted((row for p in parts for row in p["sets"]), key=lambda row: order.index(row["set"]))
+    results = {
+        **parts[0],
+        "sets": rows,
+        "runs": [
+            {"sets": [r["set"] for r in p["sets"]], "seconds": p["seconds"], "versions": p["versions"]} for p in parts
+        ],
+        "seconds": max(p["seconds"] for p in parts),
+    }
+    results["summary"] = summarize(rows, TIE)
+    write_results(Path(out_dir), results, render(results))
     return results

@@ -100,6 +100,43 @@ def summarize(rows: list[dict[str, Any]], tie: dict[str, float]) -> dict[str, An
     return summary
 
 
+def _section(kind: str, group: list[dict[str, Any]], part: dict[str, Any]) -> list[str]:
+    """One kind's table of per-set scores, its summary and its targets."""
+    lines: list[str] = []
+    labels = sorted({k for r in group for k in r["models"]}, key=lambda k: (k != ZOO, k))
+    lines += [
+        f"## {kind.title()}s",
+        "",
+        "| set | task | " + " | ".join(labels) + " |",
+        "|---|---|" + "---|" * len(labels),
+    ]
+    for r in group:
+        cells = []
+        for k in labels:
+            m = r["models"].get(k)
+            cells.append("n/a" if m is None else f"{m['score']:.4f} ({m['seconds']:.0f} s)")
+        lines.append(f"| {r['set']} | {r['task']} | " + " | ".join(cells) + " |")
+    lines += ["", "| contestant | mean normalized score | mean rank |", "|---|---|---|"]
+    for k in labels:
+        if k in part.get("normalized", {}):
+            lines.append(f"| {k} | {part['normalized'][k]:.3f} | {part['rank'][k]:.2f} |")
+    lines += [
+        "",
+        "zoo win/tie/loss: " + ", ".join(f"{k} {'/'.join(map(str, c))}" for k, c in part["wtl"].items()),
+        "",
+    ]
+    if "ties_or_beats_hgb" in part:
+        lines.append(f"zoo ties or beats HistGradientBoosting on {part['ties_or_beats_hgb']:.0%} of the tables.")
+    if "mean_accuracy" in part:
+        lines.append(f"Mean accuracy on the classification tables: {part['mean_accuracy']}.")
+    for name, t in part.get("time_to_keras", {}).items():
+        reached = t["zoo_seconds_to_keras_final"]
+        zoo_line = f"zoo reaches it after {reached} s" if reached is not None else "zoo does not reach it"
+        lines.append(f"{name}: Keras example {t['keras_final']:.4f} in {t['keras_seconds']:.0f} s; {zoo_line}.")
+    lines.append("")
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     """report.md: per-set scores, the summary and the targets."""
     rows, summary = results["sets"], results["summary"]
@@ -113,40 +150,8 @@ def render(results: dict[str, Any]) -> str:
     ]
     for kind in ("table", "image"):
         group = [r for r in rows if r["kind"] == kind]
-        if not group:
-            continue
-        labels = sorted({k for r in group for k in r["models"]}, key=lambda k: (k != ZOO, k))
-        lines += [
-            f"## {kind.title()}s",
-            "",
-            "| set | task | " + " | ".join(labels) + " |",
-            "|---|---|" + "---|" * len(labels),
-        ]
-        for r in group:
-            cells = []
-            for k in labels:
-                m = r["models"].get(k)
-                cells.append("n/a" if m is None else f"{m['score']:.4f} ({m['seconds']:.0f} s)")
-            lines.append(f"| {r['set']} | {r['task']} | " + " | ".join(cells) + " |")
-        part = summary.get(kind + "s", {})
-        lines += ["", "| contestant | mean normalized score | mean rank |", "|---|---|---|"]
-        for k in labels:
-            if k in part.get("normalized", {}):
-                lines.append(f"| {k} | {part['normalized'][k]:.3f} | {part['rank'][k]:.2f} |")
-        lines += [
-            "",
-            "zoo win/tie/loss: " + ", ".join(f"{k} {'/'.join(map(str, c))}" for k, c in part["wtl"].items()),
-            "",
-        ]
-        if "ties_or_beats_hgb" in part:
-            lines.append(f"zoo ties or beats HistGradientBoosting on {part['ties_or_beats_hgb']:.0%} of the tables.")
-        if "mean_accuracy" in part:
-            lines.append(f"Mean accuracy on the classification tables: {part['mean_accuracy']}.")
-        for name, t in part.get("time_to_keras", {}).items():
-            reached = t["zoo_seconds_to_keras_final"]
-            zoo_line = f"zoo reaches it after {reached} s" if reached is not None else "zoo does not reach it"
-            lines.append(f"{name}: Keras example {t['keras_final']:.4f} in {t['keras_seconds']:.0f} s; {zoo_line}.")
-        lines.append("")
+        if group:
+            lines += _section(kind, group, summary.get(kind + "s", {}))
     transfer = [r for r in rows if r.get("transfer")]
     if transfer:
         lines += [

@@ -114,7 +114,8 @@ def _section(kind: str, group: list[dict[str, Any]], part: dict[str, Any]) -> li
         cells = []
         for k in labels:
             m = r["models"].get(k)
-            cells.append("n/a" if m is None else f"{m['score']:.4f} ({m['seconds']:.0f} s)")
+            validation = f"val {m['val']:.4f}, " if m and m.get("val") is not None else ""
+            cells.append("n/a" if m is None else f"{m['score']:.4f} ({validation}{m['seconds']:.0f} s)")
         lines.append(f"| {r['set']} | {r['task']} | " + " | ".join(cells) + " |")
     lines += ["", "| contestant | mean normalized score | mean rank |", "|---|---|---|"]
     for k in labels:
@@ -171,5 +172,7 @@ def render(results: dict[str, Any]) -> str:
         lines += ["## zoo variants, by validation (mean rank; lower is better)", ""]
         lines += [f"- {k}: {v}" for k, v in sorted(summary["variants_by_validation"].items(), key=lambda kv: kv[1])]
         lines += ["", "Overrides: " + "; ".join(f"{k} = {v}" for k, v in results["variants"].items()), ""]
+    if results.get("note"):
+        lines += [results["note"], ""]
     lines += [f"Regenerate: `zoo experiment heldout --part {results['part']}` ({results['seconds']:.0f} s).", ""]
     return "\n".join(lines)

@@ -83,7 +83,14 @@ def _other(name: str, task: str, seed: int, categorical: list[str]):
         import catboost
 
         model = catboost.CatBoostRegressor if regression else catboost.CatBoostClassifier
-        return model(random_seed=seed, thread_count=THREADS, verbose=0, cat_features=categorical or None)
+        # allow_writing_files=False: CatBoost would otherwise leave a catboost_info/ folder wherever it runs.
+        return model(
+            random_seed=seed,
+            thread_count=THREADS,
+            verbose=0,
+            cat_features=categorical or None,
+            allow_writing_files=False,
+        )
     if name == "sklearn_mlp":
         from sklearn.compose import make_column_transformer
         from sklearn.neural_network import MLPClassifier, MLPRegressor

@@ -182,20 +182,29 @@ def run(
 
 def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
     """One report from suite runs over disjoint sets of one part (e.g. tables and images run side by side on the
-    two cores): their rows joined in the sets file's order, the summary computed again, the wall seconds of each."""
-    parts = [json.loads((Path(f) / "results.json").read_text()) for f in folders]
+    two cores): their rows joined in the sets file's order, the summary computed again. A run stopped before its
+    end counts with the sets it finished (its partial.json); sets of the part that no run finished are named."""
+    parts = []
+    for folder in map(Path, folders):
+        finished = (folder / "results.json").is_file()
+        part = json.loads((folder / ("results.json" if finished else "partial.json")).read_text())
+        parts.append({**part, "finished": finished})
     if len({p["part"] for p in parts}) != 1:
         raise ValueError("combine: the runs are of different parts")
     order = [s.name for s in read_sets()]
     rows = sorted((row for p in parts for row in p["sets"]), key=lambda row: order.index(row["set"]))
+    done = {row["set"] for row in rows}
     results = {
-        **parts[0],
+        **{k: v for k, v in parts[0].items() if k != "finished"},
         "sets": rows,
         "runs": [
-            {"sets": [r["set"] for r in p["sets"]], "seconds": p["seconds"], "versions": p["versions"]} for p in parts
+            {"sets": [r["set"] for r in p["sets"]], "seconds": p.get("seconds"), "finished": p["finished"]}
+            for p in parts
         ],
-        "seconds": max(p["seconds"] for p in parts),
+        "not_run": [s.name for s in read_sets() if s.part == parts[0]["part"] and s.name not in done],
+        **stamp(time.perf_counter()),
     }
+    results["seconds"] = sum(p.get("seconds") or 0.0 for p in parts)
     results["summary"] = summarize(rows, TIE)
     write_results(Path(out_dir), results, render(results))
     return results

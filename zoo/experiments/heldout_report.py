@@ -172,6 +172,8 @@ def render(results: dict[str, Any]) -> str:
         lines += ["## zoo variants, by validation (mean rank; lower is better)", ""]
         lines += [f"- {k}: {v}" for k, v in sorted(summary["variants_by_validation"].items(), key=lambda kv: kv[1])]
         lines += ["", "Overrides: " + "; ".join(f"{k} = {v}" for k, v in results["variants"].items()), ""]
+    if results.get("not_run"):
+        lines += [f"Not run (the session's time ran out first): {', '.join(results['not_run'])}.", ""]
     if results.get("note"):
         lines += [results["note"], ""]
     lines += [f"Regenerate: `zoo experiment heldout --part {results['part']}` ({results['seconds']:.0f} s).", ""]

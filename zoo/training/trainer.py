@@ -232,7 +232,8 @@ def servable(model: keras.Model, encoder) -> keras.Model:
 
 def _variant(recipe: Recipe | str, epochs: int | None, baseline: bool, learning_rate: float | None) -> Recipe:
     """The recipe `train` runs: its epochs overridden, or its baseline, or another learning rate."""
-    recipe = get_recipe(recipe, **({"train.epochs": epochs} if epochs is not None else {}))
+    # Epochs asked for by name replace a step budget (train.steps): `--epochs 8` means 8 epochs.
+    recipe = get_recipe(recipe, **({"train.epochs": epochs, "train.steps": 0} if epochs is not None else {}))
     if baseline:
         return baseline_recipe(recipe, learning_rate)
     return get_recipe(recipe, **{"train.learning_rate": learning_rate}) if learning_rate is not None else recipe

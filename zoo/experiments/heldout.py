@@ -21,6 +21,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from zoo.errors import DataError
 from zoo.experiments import heldout_contestants as contest
 from zoo.experiments.heldout_data import describe as describe_set
 from zoo.experiments.heldout_data import digit_folder, image_arrays, read_sets, table_frame
@@ -142,14 +143,13 @@ def run(
     variants: dict[str, dict] | None = None,
     transfer: bool | None = None,
 ) -> dict[str, Any]:
-    """Run the suite on one part of the sets file; write results.json, report.md and plots. `transfer`
+    """Run the suite on one part of the sets file; write results.json and report.md. `transfer`
     (default: on for meta-test) adds the fine-tuning comparison on each image set."""
-    chosen = [s for s in read_sets() if s.part == part and (sets is None or s.name in sets)]
+    every = read_sets()  # read once: the check and the choice below both look at it
+    chosen = [s for s in every if s.part == part and (sets is None or s.name in sets)]
     if sets is not None:
-        unknown = sorted(set(sets) - {s.name for s in read_sets()})
+        unknown = sorted(set(sets) - {s.name for s in every})
         if unknown:
-            from zoo.errors import DataError
-
             raise DataError(f"no held-out set named {unknown[0]!r} in the sets file")
     out_dir = Path(out_dir or f"benchmarks/results/heldout-{part}")
     runs_dir = Path(runs_dir) if runs_dir else run_folder(f"heldout-{part}", "runs/experiments")

@@ -27,8 +27,8 @@ import numpy as np
 import tomllib
 
 from zoo.errors import DataError
+from zoo.paths import shipped_dir
 
-SETS_FILE = Path("benchmarks/heldout/sets.toml")
 PARTS = ("meta-train", "meta-test")
 SPLIT_SEED = 12345  # the suite's fixed train/test split of every source without one (as zoo.load_data's)
 
@@ -49,7 +49,7 @@ class HeldoutSet:
         return "image" if self.source.startswith("image:") else "table"
 
 
-def read_sets(path: str | Path = SETS_FILE) -> list[HeldoutSet]:
+def read_sets(path: str | Path | None = None) -> list[HeldoutSet]:
     """Every set of the sets file, checked: known part, a target for tables, unique names.
 
     Examples:
@@ -57,7 +57,8 @@ def read_sets(path: str | Path = SETS_FILE) -> list[HeldoutSet]:
         >>> len([s for s in sets if s.kind == "table"]) >= 16, sorted({s.part for s in sets})
         (True, ['meta-test', 'meta-train'])
     """
-    path = Path(path)
+    # The committed sets file ships with the wheel, so the suite runs from any folder.
+    path = Path(path) if path is not None else shipped_dir("heldout") / "sets.toml"
     try:
         entries = tomllib.loads(path.read_text())["set"]
     except (OSError, KeyError, tomllib.TOMLDecodeError) as error:

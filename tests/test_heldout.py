@@ -95,6 +95,21 @@ def test_every_contestant_fits_zoos_own_training_rows():
     assert 0.8 < accuracy <= 1.0 and seconds >= 0
 
 
+def test_a_contestant_too_slow_for_a_sets_size_is_skipped_and_named(monkeypatch, tmp_path):
+    from zoo.experiments import heldout
+    from zoo.experiments.heldout_data import HeldoutSet
+    from zoo.experiments.heldout_report import render
+
+    monkeypatch.setattr(heldout, "table_frame", lambda item: _table())
+    monkeypatch.setitem(heldout.TOO_SLOW, "realmlp_td", 200)  # the stand-in's 300 rows are "too many"
+    item = HeldoutSet(name="t", part="meta-test", source="stand-in:t", target="y")
+    row = {"set": "t", "kind": "table", "task": "classification"}
+    row.update(heldout.table_set(item, tmp_path, 1, ("hgb", "realmlp_td"), {}))
+    assert set(row["models"]) == {"hgb"} and "300 rows" in row["skipped"]["realmlp_td"]
+    report = render({"part": "meta-test", "sets": [row], "summary": {"tables": {"wtl": {}}}, "seconds": 1})
+    assert "skipped" in report
+
+
 # --- the adaptive budget ----------------------------------------------------------------------------------------
 
 

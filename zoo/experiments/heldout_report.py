@@ -115,8 +115,11 @@ def _section(kind: str, group: list[dict[str, Any]], part: dict[str, Any]) -> li
         for k in labels:
             m = r["models"].get(k)
             validation = f"val {m['val']:.4f}, " if m and m.get("val") is not None else ""
-            cells.append("n/a" if m is None else f"{m['score']:.4f} ({validation}{m['seconds']:.0f} s)")
+            absent = "skipped" if k in r.get("skipped", {}) else "n/a"
+            cells.append(absent if m is None else f"{m['score']:.4f} ({validation}{m['seconds']:.0f} s)")
         lines.append(f"| {r['set']} | {r['task']} | " + " | ".join(cells) + " |")
+    for r in group:
+        lines += [f"\n{r['set']}: {k} skipped ({why})." for k, why in r.get("skipped", {}).items()]
     lines += ["", "| contestant | mean normalized score | mean rank |", "|---|---|---|"]
     for k in labels:
         if k in part.get("normalized", {}):

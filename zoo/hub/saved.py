@@ -215,6 +215,15 @@ def _refuse_to_hide(root: Path, name: str, old: dict[str, str], card: dict[str, 
         )
 
 
+def _content_id(model: keras.Model, card: Path) -> str:
+    """12 hex digits naming a model's architecture, weights and card, whenever and however often it is saved."""
+    digest = hashlib.sha256(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    for weights in model.get_weights():
+        digest.update(str((weights.shape, weights.dtype)).encode() + weights.tobytes())
+    digest.update(card.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _commit(model: keras.Model, card: dict[str, Any], root: Path, name: str) -> Path:
     """Write the new version aside, move it into place, and switch the manifest to it."""
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}-saving-"))
@@ -227,8 +236,9 @@ def _commit(model: keras.Model, card: dict[str, Any], root: Path, name: str) -> 
         clean.save(staging / "model.keras")
         write_json(staging / "card.json", card)
         hashes = {filename: sha256(staging / filename) for filename in LOADED_FILES}
-        # The version's folder is named by both files' contents: the same folder is the same files.
-        final = root / name / hashlib.sha256((hashes["model.keras"] + hashes["card.json"]).encode()).hexdigest()[:12]
+        # The version's folder is named by what the files hold (architecture, weights, card), not by their
+        # bytes: a .keras zip stamps the second it was saved, so the same model saved twice differs in bytes.
+        final = root / name / _content_id(clean, staging / "card.json")
         if final.exists() and f"{name}/{final.name}/model.keras" in _manifest(root):
             shutil.rmtree(staging)  # exactly this version is already the committed one: nothing to switch
             return final

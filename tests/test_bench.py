@@ -66,11 +66,21 @@ def test_baseline_runs_do_not_depend_on_the_recipes_augmentation():
     assert zoo.nets.plain.baseline_recipe(shifted, 0.1).training_dict() == plain.training_dict()
 
 
+@pytest.fixture(scope="module")
+def ablation_bench(tmp_path_factory, digits):
+    """One 1-epoch ablation bench of the tiny recipe, shared: its schema and its read-back are checked apart."""
+    from conftest import TINY_RECIPE
+
+    folder = tmp_path_factory.mktemp("bench")
+    recipe = folder / "tiny_digits.toml"
+    recipe.write_text(TINY_RECIPE)
+    results = bench(recipe, data=digits, ablation=True, epochs=1, out_dir=folder / "out", runs_dir=folder / "runs")
+    return recipe, results, folder
+
+
 @pytest.mark.slow
-def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
-    results = bench(
-        tiny_recipe, data=digits, ablation=True, epochs=1, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs"
-    )
+def test_bench_results_schema(ablation_bench):
+    _, results, tmp_path = ablation_bench
     on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
     assert on_disk["recipe"] == "tiny_digits" and on_disk["schema_version"] == 1
     assert [g["learning_rate"] for g in on_disk["baseline_grid"]] == [0.1, 1.0]
@@ -101,12 +111,10 @@ def test_bench_results_schema(tiny_recipe, digits, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_an_interrupted_bench_reads_its_finished_runs_back(tiny_recipe, digits, tmp_path, monkeypatch):
+def test_an_interrupted_bench_reads_its_finished_runs_back(ablation_bench, digits, monkeypatch):
     import zoo.tools.bench as bench_module
 
-    first = bench(
-        tiny_recipe, data=digits, epochs=1, ablation=True, out_dir=tmp_path / "out", runs_dir=tmp_path / "runs"
-    )
+    tiny_recipe, first, tmp_path = ablation_bench
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run was trained again")

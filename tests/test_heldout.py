@@ -188,3 +188,28 @@ def test_the_tabular_recipe_with_its_stack_saves_a_model_that_takes_raw_rows(tmp
         rtol=1e-4,
         atol=1e-6,
     )
+
+
+def test_the_report_draws_each_tables_standing_and_each_image_sets_curves():
+    from zoo.experiments.heldout_report import figures
+
+    rows = [
+        {
+            "set": "t",
+            "kind": "table",
+            "task": "classification",
+            "models": {"zoo": {"score": 0.9}, "hgb": {"score": 0.8}},
+        },
+        {
+            "set": "i",
+            "kind": "image",
+            "task": "classification",
+            "models": {
+                "zoo": {"score": 0.9, "val": 0.9, "curves": [[[1.0, 0.5], [2.0, 0.9]]]},
+                "keras_example": {"score": 0.8, "curves": [[[1.0, 0.6], [3.0, 0.8]]]},
+            },
+        },
+    ]
+    drawn = figures(rows)
+    assert sorted(drawn) == ["images.png", "tables.png"]
+    assert [axis.get_title() for axis in drawn["images.png"].axes] == ["i"]

@@ -25,7 +25,7 @@ from zoo.errors import DataError
 from zoo.experiments import heldout_contestants as contest
 from zoo.experiments.heldout_data import describe as describe_set
 from zoo.experiments.heldout_data import digit_folder, image_arrays, read_sets, table_frame
-from zoo.experiments.heldout_report import render, summarize
+from zoo.experiments.heldout_report import figures, render, summarize
 from zoo.experiments.heldout_transfer import transfer_rows
 from zoo.reports.records import run_folder, stamp, write_json, write_results
 
@@ -183,7 +183,7 @@ def run(
         )
     results = {"experiment": "heldout", "part": part, "sets": rows, "variants": variants, **stamp(started)}
     results["summary"] = summarize(rows, TIE)
-    write_results(out_dir, results, render(results))
+    write_results(out_dir, results, render(results), figures(rows))
     (out_dir / "partial.json").unlink(missing_ok=True)
     return results
 
@@ -214,5 +214,5 @@ def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
     }
     results["seconds"] = sum(p.get("seconds") or 0.0 for p in parts)
     results["summary"] = summarize(rows, TIE)
-    write_results(Path(out_dir), results, render(results))
+    write_results(Path(out_dir), results, render(results), figures(rows))
     return results

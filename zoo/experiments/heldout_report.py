@@ -13,6 +13,8 @@ from __future__ import annotations
 from statistics import mean, median
 from typing import Any
 
+from zoo.reports.plots import accuracy_against_seconds_figure, per_set_scores_figure
+
 ZOO = "zoo"
 
 
@@ -152,10 +154,13 @@ def render(results: dict[str, Any]) -> str:
         "chosen from).",
         "",
     ]
+    pictures = figures(rows)
     for kind in ("table", "image"):
         group = [r for r in rows if r["kind"] == kind]
         if group:
             lines += _section(kind, group, summary.get(kind + "s", {}))
+            if f"{kind}s.png" in pictures:
+                lines += [f"![{kind}s]({kind}s.png)", ""]
     transfer = [r for r in rows if r.get("transfer")]
     if transfer:
         lines += [
@@ -181,3 +186,26 @@ def render(results: dict[str, Any]) -> str:
         lines += [results["note"], ""]
     lines += [f"Regenerate: `zoo experiment heldout --part {results['part']}` ({results['seconds']:.0f} s).", ""]
     return "\n".join(lines)
+
+
+def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """tables.png: each table's contestants from its worst to its best; images.png: test accuracy against seconds
+    of training (the first seed's sampled curve) for every image set where two contestants recorded one."""
+    drawn: dict[str, Any] = {}
+    tables = [
+        {"set": r["set"], "scores": {k: v["score"] for k, v in r["models"].items() if "val" not in v or k == ZOO}}
+        for r in rows
+        if r["kind"] == "table"
+    ]
+    tables = [t for t in tables if len(t["scores"]) >= 2]  # a variants-only sweep compares by validation instead
+    if tables:
+        drawn["tables.png"] = per_set_scores_figure(tables, title="Held-out tables: where zoo stands on each")
+    panels = {
+        r["set"]: {k: v["curves"][0] for k, v in r["models"].items() if v.get("curves")}
+        for r in rows
+        if r["kind"] == "image"
+    }
+    panels = {name: curves for name, curves in panels.items() if len(curves) >= 2}
+    if panels:
+        drawn["images.png"] = accuracy_against_seconds_figure(panels, title="Held-out images: test accuracy on the way")
+    return drawn

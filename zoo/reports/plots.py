@@ -295,3 +295,47 @@ def gradient_snr_figure(snr: list[dict[str, Any]]) -> Figure:
     axis.grid(alpha=0.3, which="both")
     axis.legend(fontsize=7, loc="center right")
     return figure
+
+
+def per_set_scores_figure(rows: list[dict[str, Any]], title: str = "", highlight: str = "zoo") -> Figure:
+    """One line per set, one marker per contestant at its score rescaled to the set's worst (0) and best (1);
+    `rows` are {"set": name, "scores": {contestant: score}}. `highlight` is drawn large and on top."""
+    names = sorted({k for row in rows for k in row["scores"]}, key=lambda k: (k != highlight, k))
+    colors = _colors()
+    figure = Figure(figsize=(7.5, 0.45 * len(rows) + 1.6), layout="constrained")
+    axis = figure.subplots()
+    for y, row in enumerate(reversed(rows)):
+        low, high = min(row["scores"].values()), max(row["scores"].values())
+        for index, name in enumerate(names):
+            if name in row["scores"]:
+                x = 1.0 if high == low else (row["scores"][name] - low) / (high - low)
+                big = name == highlight
+                axis.scatter(
+                    x, y, s=90 if big else 30, color=colors[index % len(colors)], zorder=3 if big else 2,
+                    marker="D" if big else "o", label=name if y == 0 else None, edgecolors="black" if big else "none",
+                )  # fmt: skip
+    axis.set_yticks(range(len(rows)), [row["set"] for row in reversed(rows)])
+    axis.set(xlim=(-0.05, 1.05), xlabel="score, from the set's worst contestant (0) to its best (1)", title=title)
+    axis.grid(axis="x", alpha=0.3)
+    handles, labels = axis.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=8)
+    return figure
+
+
+def accuracy_against_seconds_figure(panels: dict[str, dict[str, Sequence[Sequence[float]]]], title: str = "") -> Figure:
+    """One panel per set: each contestant's (seconds, test accuracy) points, one line per contestant."""
+    count = max(len(panels), 1)
+    figure = Figure(figsize=(4 * count, 3.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, count))
+    colors = _colors()
+    for axis, (name, curves) in zip(axes, panels.items()):
+        for index, (label, points) in enumerate(curves.items()):
+            seconds, accuracy = zip(*points)
+            axis.plot(seconds, accuracy, marker=".", color=colors[index % len(colors)], label=label)
+        finals = [points[-1][1] for points in curves.values()]
+        axis.set(title=name, xlabel="seconds of training", ylabel="test accuracy")
+        axis.set_ylim(max(0.0, min(finals) - 0.1), min(1.0, max(finals) + 0.02))  # the last points, not the start
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.suptitle(title)
+    return figure

@@ -32,6 +32,7 @@ import keras
 
 from zoo.errors import DataError, IntegrityError, RecipeError, RunError
 from zoo.nets.factories import get_optimizer
+from zoo.nets.portable import needs_zoo, portable
 from zoo.paths import shipped_dir
 from zoo.recipes.recipe import NAME_PATTERN, get_recipe
 from zoo.recipes.schema import Field, check_argument, count_field, shown
@@ -233,8 +234,9 @@ def _commit(model: keras.Model, card: dict[str, Any], root: Path, name: str) -> 
         # of the size with Adam). clone_model would carry the compiled optimizer along.
         clean = model.__class__.from_config(model.get_config())
         clean.set_weights(model.get_weights())
+        clean = portable(clean)  # zoo's training-speed layers as the standard ones: loads with plain Keras
         clean.save(staging / "model.keras")
-        write_json(staging / "card.json", card)
+        write_json(staging / "card.json", {**card, "needs_zoo": needs_zoo(clean)})
         hashes = {filename: sha256(staging / filename) for filename in LOADED_FILES}
         # The version's folder is named by what the files hold (architecture, weights, card), not by their
         # bytes: a .keras zip stamps the second it was saved, so the same model saved twice differs in bytes.

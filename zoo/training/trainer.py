@@ -44,6 +44,7 @@ from zoo.data.sources import recipe_data
 from zoo.errors import RunError
 from zoo.nets.network import build_for, score_name
 from zoo.nets.plain import baseline_recipe
+from zoo.nets.portable import needs_zoo, portable
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.records import atomic_write, versions, write_json, write_text
 from zoo.training.diagnostics import GradientDiagnostics, fixed_batch
@@ -316,7 +317,9 @@ class _Run:
         if not chief:  # a worker other than the chief leaves nothing behind: the chief writes the run
             shutil.rmtree(run_dir, ignore_errors=True)
             return TrainResult(model, history, test, run_dir, {}, metrics["epochs_run"], seconds, metrics)
-        atomic_write(paths["model"], lambda tmp: servable(model, data.encoder).save(tmp))
+        saved = portable(servable(model, data.encoder))  # loads with plain Keras where it can
+        metrics["needs_zoo"] = needs_zoo(saved)  # the zoo layers it keeps: loading it needs `import zoo`
+        atomic_write(paths["model"], saved.save)
         write_json(paths["metrics"], metrics)
         # Only now, with the model and metrics on disk: an interrupt before this point resumes.
         backup.remove()

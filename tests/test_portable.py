@@ -15,6 +15,7 @@ from zoo.nets.layers import AlphaDropout, Dropout, RReLU
 from zoo.nets.normalization import BatchNorm
 from zoo.nets.portable import needs_zoo, portable
 from zoo.nets.tabular import PeriodicEmbedding
+from zoo.paths import shipped_dir
 
 
 def test_the_standard_layers_replace_zoos_with_the_same_weights_and_outputs():
@@ -49,10 +50,13 @@ import keras, numpy as np
 from PIL import Image
 digits = keras.saving.load_model(sys.argv[1], safe_mode=True)
 folder = keras.saving.load_model(sys.argv[2], safe_mode=True)
-pixels = np.stack([np.asarray(Image.open(path).convert("L"))[..., None] for path in sys.argv[3:]]).astype("float32")
+manifest = json.load(open(sys.argv[3] + "/manifest.json"))
+shipped = {key.split("/")[0]: keras.saving.load_model(sys.argv[3] + "/" + key, safe_mode=True).output_shape
+           for key in manifest if key.endswith("model.keras")}
+pixels = np.stack([np.asarray(Image.open(path).convert("L"))[..., None] for path in sys.argv[4:]]).astype("float32")
 assert pixels.max() > 1, "the folder model takes 0-255 pixels, as read from the files"
 rows = np.load(sys.argv[1] + ".rows.npy")
-print(json.dumps({"zoo_imported": "zoo" in sys.modules,
+print(json.dumps({"zoo_imported": "zoo" in sys.modules, "shipped": shipped,
                   "digits": digits.predict(rows, verbose=0).tolist(),
                   "folder": folder.predict(pixels, verbose=0).tolist()}))
 """
@@ -80,8 +84,9 @@ def test_run_folders_load_and_predict_with_plain_keras_in_a_python_without_zoo(t
             PLAIN_KERAS,
             str(tmp_path / "digits" / "model.keras"),
             str(tmp_path / "f" / "model.keras"),
-        ]
-        + files,
+            str(shipped_dir("saved_models")),
+            *files,
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -89,6 +94,9 @@ def test_run_folders_load_and_predict_with_plain_keras_in_a_python_without_zoo(t
     assert done.returncode == 0, done.stderr[-3000:]
     printed = json.loads(done.stdout.splitlines()[-1])
     assert printed["zoo_imported"] is False
+    assert {name: shape[-1] for name, shape in printed["shipped"].items()} == {
+        name: 10 for name in zoo.list_pretrained()
+    }, "every shipped model loads with Keras alone"
     np.testing.assert_allclose(printed["digits"], result.model.predict(rows, verbose=0), atol=1e-5)
     pixels = np.stack([np.asarray(Image.open(path))[..., None] for path in files]).astype("float32")
     in_zoo = keras.saving.load_model(tmp_path / "f" / "model.keras").predict(pixels, verbose=0)

@@ -257,6 +257,20 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> int:
+    from zoo.tools.predict import predict_rows, write_predictions
+
+    header, rows, notes = predict_rows(args.model, args.data)
+    for note in notes:
+        print(note, file=sys.stderr)
+    text = write_predictions(header, rows, args.out)
+    if args.out:
+        print(f"{len(rows)} predictions written to {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_launch(args) -> int:
     from zoo.training.launch import launch_local  # starts processes only; each worker loads TensorFlow itself
 

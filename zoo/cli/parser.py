@@ -163,6 +163,16 @@ def _add_other_commands(commands) -> None:
     launching.add_argument("zoo_command", nargs=argparse.REMAINDER, metavar="train RECIPE --out DIR ...")
     launching.set_defaults(run=handlers.cmd_launch)
 
+    predicting = commands.add_parser(
+        "predict", help="a trained model's predictions for new inputs, as CSV (id, class, probabilities)"
+    )
+    predicting.add_argument("model", metavar="MODEL_OR_RUN", help="a run folder, a .keras file or a shipped model")
+    predicting.add_argument(
+        "--data", required=True, help="a .csv/.parquet table, an image file or folder, or an .npy/.npz array"
+    )
+    predicting.add_argument("--out", help="write the CSV here (whole, or not at all); default: print it")
+    predicting.set_defaults(run=handlers.cmd_predict)
+
     transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
     transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
     transferring.add_argument("--classes", required=True, help="comma-separated class ids of the new task, e.g. 5,6")

@@ -185,7 +185,7 @@ def input_name(column: str) -> str:
     return cleaned if cleaned and not cleaned[0].isdigit() else f"c_{cleaned}"
 
 
-def _read_frame(path: Path):
+def read_frame(path: Path):
     import pandas as pd
 
     try:
@@ -228,7 +228,7 @@ def read_table(
         header = [str(c) for c in frame.columns]
     else:
         path = Path(path)
-        frame = _read_frame(path)
+        frame = read_frame(path)
         header = _header(path) or [str(c) for c in frame.columns]
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:  # pandas would rename the second one ("a.1") without a word

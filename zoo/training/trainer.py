@@ -231,6 +231,26 @@ def servable(model: keras.Model, encoder) -> keras.Model:
     return keras.Model(encoder.input, model(encoder.output), name=model.name)
 
 
+def input_record(saved: keras.Model, data: Splits) -> dict[str, Any]:
+    """What the saved model takes: a table's columns (by input name), or an array's shape and value range.
+
+    Examples:
+        >>> import numpy as np
+        >>> from zoo.data.sources import load_data
+        >>> splits = load_data((np.full((40, 4, 4, 1), 200, "uint8"), np.arange(40) % 2))
+        >>> record = input_record(servable(build_for(get_recipe("mlp", hidden=[4]), splits), splits.encoder), splits)
+        >>> record["kind"], record["shape"], record["range"]
+        ('image', [4, 4, 1], [0, 255])
+    """
+    if isinstance(saved.input, dict):
+        return {"kind": "table", "columns": sorted(saved.input)}
+    shape = [int(d) for d in saved.input_shape[1:]]
+    if data.encoder is not None:  # the pixel encoder: the saved model scales 0-255 itself
+        return {"kind": "image" if len(shape) == 3 else "array", "shape": shape, "range": [0, 255]}
+    x = data.arrays["train"][0]
+    return {"kind": "image" if len(shape) == 3 else "array", "shape": shape, "range": [float(x.min()), float(x.max())]}
+
+
 def _variant(recipe: Recipe | str, epochs: int | None, baseline: bool, learning_rate: float | None) -> Recipe:
     """The recipe `train` runs: its epochs overridden, or its baseline, or another learning rate."""
     # Epochs asked for by name replace a step budget (train.steps): `--epochs 8` means 8 epochs.
@@ -319,6 +339,8 @@ class _Run:
             return TrainResult(model, history, test, run_dir, {}, metrics["epochs_run"], seconds, metrics)
         saved = portable(servable(model, data.encoder))  # loads with plain Keras where it can
         metrics["needs_zoo"] = needs_zoo(saved)  # the zoo layers it keeps: loading it needs `import zoo`
+        metrics["classes"] = list(data.info.class_names) if recipe.task == "classification" else None
+        metrics["input"] = input_record(saved, data)
         atomic_write(paths["model"], saved.save)
         write_json(paths["metrics"], metrics)
         # Only now, with the model and metrics on disk: an interrupt before this point resumes.

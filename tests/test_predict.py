@@ -1,0 +1,93 @@
+"""`zoo predict`: a run's answers for new rows or images, with class names, and one clear line for bad input."""
+
+import csv
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from zoo.cli.main import main
+
+TINY = ["--set", "model.hidden=[16]", "--set", "train.jit_compile=off", "--epochs", "1"]
+
+
+def _rows(path, rows=80, seed=0):
+    rng = np.random.default_rng(seed)
+    weight = rng.normal(10, 3, rows)
+    colour = rng.choice(["red", "green", "blue"], rows)
+    frame = pd.DataFrame({"weight": weight, "colour": colour, "kind": np.where(weight > 10, "heavy", "light")})
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def _read(path):
+    return list(csv.reader(path.open()))
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("table")
+    _rows(folder / "train.csv")
+    argv = ["train", "tabular", "--data", str(folder / "train.csv"), "--target", "kind", "--out", str(folder / "run")]
+    assert main([*argv, *TINY]) == 0
+    return folder
+
+
+@pytest.mark.slow
+def test_a_table_runs_predictions_name_its_classes_and_leave_the_target_out(table_run, tmp_path, capsys):
+    _rows(tmp_path / "new.csv", rows=5, seed=1)  # still holds the "kind" column: left out, and said so
+    assert (
+        main(["predict", str(table_run / "run"), "--data", str(tmp_path / "new.csv"), "--out", str(tmp_path / "p.csv")])
+        == 0
+    )
+    assert "5 predictions written" in capsys.readouterr().out
+    header, *rows = _read(tmp_path / "p.csv")
+    classes = json.loads((table_run / "run" / "metrics.json").read_text())["classes"]
+    assert classes == ["heavy", "light"] and header == ["id", "class", "p_heavy", "p_light"]
+    assert [row[0] for row in rows] == ["0", "1", "2", "3", "4"] and {row[1] for row in rows} <= set(classes)
+    assert all(abs(float(row[2]) + float(row[3]) - 1) < 1e-4 for row in rows)
+
+
+@pytest.mark.slow
+def test_a_missing_column_is_one_line_and_nothing_is_written(table_run, tmp_path, capsys):
+    pd.DataFrame({"weight": [1.0, 2.0]}).to_csv(tmp_path / "short.csv", index=False)
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(table_run / "run"), "--data", str(tmp_path / "short.csv"), "--out", str(out)]) == 2
+    assert "lacks the column 'colour'; the model takes: colour, weight" in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "short.csv"]
+
+
+@pytest.mark.slow
+def test_an_image_runs_predictions_and_its_bad_images(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for index, name in enumerate(("dark", "light")):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        for k in range(8):
+            Image.fromarray((rng.random((10, 10)) * 60 + 150 * index).astype(np.uint8)).save(
+                tmp_path / "images" / name / f"{k}.png"
+            )
+    argv = ["train", "cnn", "--data", str(tmp_path / "images"), "--out", str(tmp_path / "run")]
+    assert main([*argv, "--set", "train.jit_compile=off", "--epochs", "1"]) == 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["input"] == {
+        "kind": "image",
+        "shape": [10, 10, 1],
+        "range": [0, 255],
+    }
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "images" / "light")]) == 0
+    header, *rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert header == ["id", "class", "p_dark", "p_light"] and [row[0] for row in rows] == [f"{k}.png" for k in range(8)]
+    (tmp_path / "odd").mkdir()
+    Image.fromarray(np.zeros((12, 10), np.uint8)).save(tmp_path / "odd" / "tall.png")
+    assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "odd")]) == 2
+    assert "tall.png is 12x10; the model takes 10x10 images" in capsys.readouterr().err
+    (tmp_path / "odd" / "tall.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "odd")]) == 2
+    assert "tall.png is not a readable image" in capsys.readouterr().err
+
+
+def test_a_model_that_is_not_there_is_named(tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "nothing"), "--data", str(tmp_path)]) == 2
+    assert "is not a run folder, a .keras file or a shipped model (shipped: fashion_cnn" in capsys.readouterr().err

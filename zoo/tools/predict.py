@@ -1,0 +1,177 @@
+"""`zoo predict`: a trained model's answers for new inputs, one CSV row per example, with class names.
+
+The model comes from a run folder (its `model.keras` and `metrics.json`), a `.keras` file, or a shipped
+model's name. Its record says what it takes (`metrics.json`'s `input`: a table's columns, or an
+image's shape and pixel range) and what its outputs mean (`classes`); inputs are checked against it
+before anything is predicted, and the CSV is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.data.readers import IMAGE_SUFFIXES
+from zoo.data.tables import input_name, read_frame, table_columns
+from zoo.errors import DataError
+from zoo.reports.records import atomic_write
+
+
+def load_predictor(source: str | Path) -> tuple[Any, dict[str, Any]]:
+    """(model, record) for a run folder, a `.keras` file or a shipped model's name; the record holds
+    `task`, `classes` (names, or None) and `input` (what the model takes)."""
+    import keras
+
+    from zoo.hub.saved import list_pretrained, load_pretrained, model_files
+    from zoo.recipes.catalog import DATASETS
+
+    path = Path(source)
+    if path.is_dir() or path.suffix == ".keras":
+        file = path / "model.keras" if path.is_dir() else path
+        if not file.is_file():
+            raise DataError(
+                f"{path} holds no model.keras; name a finished run folder, a .keras file or a shipped model"
+            )
+        metrics_path = file.parent / "metrics.json"
+        record = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        model = keras.saving.load_model(file, safe_mode=True)
+    elif str(source) in list_pretrained():
+        model = load_pretrained(str(source))
+        card = json.loads(model_files(str(source))["card.json"].read_text())
+        info = DATASETS.get(card.get("dataset", ""))
+        # The shipped models predate the recorded input: they learned from 0-1 pixels of their dataset.
+        record = {"task": "classification", "classes": list(info.class_names) if info else None}
+        record["input"] = {"kind": "image", "shape": [int(d) for d in model.input_shape[1:]], "range": [0.0, 1.0]}
+    else:
+        raise DataError(
+            f"{source!r} is not a run folder, a .keras file or a shipped model "
+            f"(shipped: {', '.join(list_pretrained())})"
+        )
+    record.setdefault("task", "regression" if model.output_shape[-1] == 1 else "classification")
+    record.setdefault("input", {})
+    return model, record
+
+
+def _table_inputs(model, path: Path, record) -> tuple[list[str], dict[str, Any]]:
+    frame = read_frame(path)
+    wanted = sorted(model.input)
+    given = {input_name(column): column for column in frame.columns}
+    missing = [name for name in wanted if name not in given]
+    if missing:
+        raise DataError(
+            f"{path} lacks the column{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))}; "
+            f"the model takes: {', '.join(wanted)}"
+        )
+    # Other columns (the target, an id) are left out, and named, so a misspelt column never passes unseen.
+    extra = [column for name, column in given.items() if name not in wanted]
+    frame = frame[[given[name] for name in wanted]]
+    ids = [str(i) for i in range(len(frame))]
+    return ids, {"columns": table_columns(frame), "ignored": extra}
+
+
+def _image_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def _image_inputs(model, path: Path, record) -> tuple[list[str], np.ndarray]:
+    from PIL import Image, UnidentifiedImageError
+
+    height, width, channels = (int(d) for d in model.input_shape[1:4])
+    mode = {1: "L", 3: "RGB"}.get(channels)
+    if mode is None:
+        raise DataError(f"the model takes {channels}-channel images; zoo predict reads grey (1) or RGB (3) files")
+    files, images = _image_files(path), []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                image.load()
+                if (image.height, image.width) != (height, width):
+                    raise DataError(
+                        f"{file} is {image.height}x{image.width}; the model takes {height}x{width} images "
+                        "(resize them as the training images were)"
+                    )
+                images.append(np.asarray(image.convert(mode), np.float32).reshape(height, width, channels))
+        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+            raise DataError(f"{file} is not a readable image ({error})") from None
+    pixels = np.stack(images)
+    low, high = record.get("input", {}).get("range", [0, 255])
+    if high <= 1:  # the model learned from 0-1 values: files hold 0-255
+        pixels /= 255.0
+    base = path if path.is_dir() else path.parent
+    return [str(file.relative_to(base)) for file in files], pixels
+
+
+def _array_inputs(model, path: Path) -> tuple[list[str], np.ndarray]:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        x = loaded["x"] if hasattr(loaded, "files") else loaded
+    except (OSError, ValueError, KeyError) as error:
+        raise DataError(f"{path} is not a .npy array or an .npz with an array 'x' ({error})") from None
+    expected = tuple(int(d) for d in model.input_shape[1:])
+    if tuple(x.shape[1:]) != expected:
+        raise DataError(f"{path} holds examples of shape {tuple(x.shape[1:])}; the model takes {expected}")
+    return [str(i) for i in range(len(x))], np.asarray(x, np.float32)
+
+
+def predict_rows(source: str | Path, data: str | Path) -> tuple[list[str], list[list[Any]], list[str]]:
+    """(header, rows, notes): one row per example of `data` (a table file, an image file or folder, or an
+    .npy/.npz array) with its id, and the class name and class probabilities, or the predicted value.
+
+    Examples:
+        >>> import tempfile, keras, numpy as np
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> x = keras.Input((3,)); keras.Model(x, keras.layers.Dense(2, "softmax")(x)).save(folder / "m.keras")
+        >>> np.save(folder / "rows.npy", np.ones((2, 3), "float32"))
+        >>> header, rows, _ = predict_rows(folder / "m.keras", folder / "rows.npy")
+        >>> header[:2], [row[0] for row in rows]
+        (['id', 'class'], ['0', '1'])
+    """
+    model, record = load_predictor(source)
+    path = Path(data)
+    if not path.exists():
+        raise DataError(f"--data {path}: no such file or folder")
+    notes: list[str] = []
+    if isinstance(model.input, dict):
+        if path.suffix.lower() not in (".csv", ".parquet"):
+            raise DataError(f"the model takes table rows; --data must be a .csv or .parquet file, not {path}")
+        ids, table = _table_inputs(model, path, record)
+        inputs = table["columns"]
+        if table["ignored"]:
+            notes.append(f"columns the model does not take, left out: {', '.join(table['ignored'])}")
+    elif path.suffix.lower() in (".npy", ".npz"):
+        ids, inputs = _array_inputs(model, path)
+    elif len(model.input_shape) == 4:
+        ids, inputs = _image_inputs(model, path, record)
+    else:
+        raise DataError(f"the model takes arrays of shape {tuple(model.input_shape[1:])}; pass them as .npy or .npz")
+    output = np.asarray(model.predict(inputs, verbose=0, batch_size=256))
+    if record["task"] == "regression":
+        return ["id", "value"], [[i, float(v)] for i, v in zip(ids, output[:, 0])], notes
+    classes = record.get("classes") or [str(k) for k in range(output.shape[-1])]
+    if len(classes) != output.shape[-1]:
+        raise DataError(f"the record names {len(classes)} classes; the model has {output.shape[-1]} outputs")
+    header = ["id", "class", *(f"p_{name}" for name in classes)]
+    rows = [[i, classes[int(np.argmax(p))], *(round(float(v), 6) for v in p)] for i, p in zip(ids, output, strict=True)]
+    return header, rows, notes
+
+
+def write_predictions(header: list[str], rows: list[list[Any]], out: str | Path | None) -> str:
+    """The CSV text; written whole to `out` (atomically) when given."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    text = buffer.getvalue()
+    if out is not None:
+        atomic_write(Path(out), lambda tmp: Path(tmp).write_text(text))
+    return text

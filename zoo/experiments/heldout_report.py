@@ -184,7 +184,12 @@ def render(results: dict[str, Any]) -> str:
         lines += [f"Not run (the session's time ran out first): {', '.join(results['not_run'])}.", ""]
     if results.get("note"):
         lines += [results["note"], ""]
-    lines += [f"Regenerate: `zoo experiment heldout --part {results['part']}` ({results['seconds']:.0f} s).", ""]
+    took = (
+        "joined from the runs that results.json lists under `runs`"
+        if results.get("runs")
+        else f"{results['seconds']:.0f} s"
+    )
+    lines += [f"Regenerate: `zoo experiment heldout --part {results['part']}` ({took}).", ""]
     return "\n".join(lines)
 
 

@@ -186,7 +186,7 @@ def served(seed, epoch):
     return np.concatenate([images.numpy() for images, _ in dataset])
 # "auto": XLA on JAX (the tiny recipe turns it off, which on JAX would run every step eagerly).
 recipe = zoo.get_recipe(sys.argv[1], augment=["crop", "noise"], jit_compile="auto")
-run = zoo.train(recipe, out_dir=sys.argv[2], verbose=0)
+run = zoo.train(recipe, epochs=1, out_dir=sys.argv[2], verbose=0)
 # The masks are drawn in the pipeline.
 masked = zoo.DenoisingAutoencoder(64, 8, noise=0.3).fit(x.reshape(100, 64), epochs=2, verbose=False)
 print(json.dumps([keras.backend.backend(), bool(np.array_equal(served(3, 1), served(3, 1))),
@@ -204,4 +204,4 @@ print(json.dumps([keras.backend.backend(), bool(np.array_equal(served(3, 1), ser
     backend, repeats, same_across_epochs, accuracy, errors = json.loads(done.stdout.splitlines()[-1])
     assert backend == "jax" and repeats and not same_across_epochs
     assert errors[1] < errors[0], "the denoising autoencoder, its masks drawn in the pipeline, learns"
-    assert accuracy > 0.2, "two epochs on digits, with shifts and noise, learn (chance: 0.1)"
+    assert accuracy > 0.2, "an epoch on digits, with shifts and noise, learns (chance: 0.1)"

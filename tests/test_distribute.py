@@ -99,7 +99,7 @@ def _epochs_logged(out):
 
 
 def test_a_killed_worker_pair_resumes_from_the_backup_losing_at_most_one_epoch(tiny_recipe_file, tmp_path):
-    out, epochs = tmp_path / "run", 8
+    out, epochs = tmp_path / "run", 6
     processes = _start_workers(tiny_recipe_file, out, 24320, epochs)
     deadline = time.monotonic() + 200
     while len(_epochs_logged(out)) < 3 and time.monotonic() < deadline and processes[0].poll() is None:

@@ -256,7 +256,7 @@ def test_fast_path_matches_this_keras(digits):
 def test_recipe_key_forces_a_plain_fit(tiny_recipe, digits, tmp_path):
     # The plain fit also trains the short final batch (1237 = 77 x 16 + 5); the chunked path leaves it out.
     plain = zoo.train(
-        zoo.get_recipe(tiny_recipe, epochs=1, fast_path=False, jit_compile="on"),
+        zoo.get_recipe(tiny_recipe, epochs=1, fast_path=False, jit_compile="off"),
         data=digits,
         out_dir=tmp_path / "plain",
         verbose=0,

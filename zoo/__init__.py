@@ -60,6 +60,7 @@ _EXPORTS = {
     "zoo.tools.search": ("TuneResult", "tune"),
     "zoo.training.diagnostics": ("diagnose",),
     "zoo.tools.uncertainty": ("predict_mc",),
+    "zoo.tools.estimators": ("Classifier", "Regressor"),
 }
 _OWNER = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_OWNER)

@@ -70,6 +70,7 @@ def load_data(
     categorical: list[str] | None = None,
     numeric: list[str] | None = None,
     download: bool = True,
+    test_size: float | None = None,
 ) -> Splits:
     """Load `source` (see the module's docstring for the kinds) into train / validation / test splits.
 
@@ -79,15 +80,22 @@ def load_data(
     it they must all have one size. `color_mode` ("grayscale", "rgb" or "rgba") converts them;
     without it, grayscale when every image is, else rgb. `categorical` / `numeric` force a
     table's column kinds (default: text and boolean columns are categorical, numbers numeric).
-    `download=False` never touches the network (a TFDS set must then be prepared).
+    `download=False` never touches the network (a TFDS set must then be prepared). `test_size` is the
+    fraction held out for testing from a source without its own test split (default 0.2); 0 keeps
+    every example for training and validation (then `zoo.train` tests nothing: the scikit-learn
+    estimators fit this way).
     """
     if isinstance(source, Splits):
         return source
     check_argument("task", task, SCHEMA[""]["task"])
+    if test_size is not None and not (isinstance(test_size, (int, float)) and 0 <= test_size < 1):
+        raise DataError(f"test_size = {test_size!r} is not allowed; expected a fraction >= 0 and < 1")
     if not isinstance(source, (str, Path)):
         raw, text = in_memory(source, target, categorical, numeric)
-        return _splits(raw, text, task, validation_size)
+        return _splits(raw, text, task, validation_size, test_size)
     text = str(source)
+    if text in DATASETS and test_size is not None:
+        raise DataError(f"{text} has its own test split; test_size applies to data without one")
     if text in DATASETS:
         return load(text, validation_size or (5000 if text == "fashion_mnist" else 200), download=download)
     if text.startswith("tfds:"):
@@ -114,19 +122,22 @@ def load_data(
             )
     if target is not None and not isinstance(raw, Table):
         raise DataError(f"--target {target} goes with a table; --data {text} is not one")
-    return _splits(raw, text, task, validation_size)
+    return _splits(raw, text, task, validation_size, test_size)
 
 
-def test_split(count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) positions for a source without a test split: a fixed-seed TEST_FRACTION to test."""
+def test_split(count: int, fraction: float = TEST_FRACTION) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) positions for a source without a test split: a fixed-seed `fraction` to test."""
     order = np.random.default_rng(_SPLIT_SEED).permutation(count)
-    cut = round(TEST_FRACTION * count)
+    cut = round(fraction * count)
     return order[cut:], order[:cut]
 
 
-def _splits(raw, source: str, task: str, validation_size: int | None) -> Splits:
+def _splits(raw, source: str, task: str, validation_size: int | None, test_size: float | None) -> Splits:
+    fraction = TEST_FRACTION if test_size is None else test_size
+    if test_size is not None and not isinstance(raw, Table) and raw.x_test is not None:
+        raise DataError(f"{source} has its own test split; test_size applies to data without one")
     if isinstance(raw, Table):
-        train, test = test_split(len(raw.target))
+        train, test = test_split(len(raw.target), fraction)
         validation_size = validation_size or max(1, len(train) // 10)
         x, y, names, encoder = raw.encoded(train, test, validation_size)
         raw = Raw(
@@ -141,9 +152,9 @@ def _splits(raw, source: str, task: str, validation_size: int | None) -> Splits:
         )
     x_train, y_train, x_test, y_test = raw.x_train, raw.y_train, raw.x_test, raw.y_test
     if x_test is None:
-        train, test = test_split(len(x_train))
+        train, test = test_split(len(x_train), fraction)
         x_train, y_train, x_test, y_test = x_train[train], y_train[train], x_train[test], y_train[test]
-    if len(x_train) < 3 or len(x_test) < 1:
+    if len(x_train) < 3 or (len(x_test) < 1 and fraction > 0):
         raise DataError(
             f"--data {source} holds too few examples ({len(x_train)} to train on, {len(x_test)} to test); "
             "expected at least 3 and 1"

@@ -375,7 +375,7 @@ def _fit_and_test(
             verbose=verbose,
             augment=augment,
         )
-        return evaluate_local(model, served.test)
+        return evaluate_local(model, served.test) if data.sizes["test"] else {}
     # The fast path: train.steps_per_execution steps per XLA call, fed in chunks (zoo.training.fastpath); it
     # falls back to a plain fit under a strategy. The tf.data pipeline reshuffles every epoch itself.
     fit_fast(
@@ -389,4 +389,6 @@ def _fit_and_test(
         verbose=verbose,
         fast=recipe.train.fast_path,
     )
+    if not data.sizes["test"]:  # data loaded with test_size=0: nothing held out, nothing to test
+        return {}
     return {key: float(value) for key, value in model.evaluate(served.test, verbose=0, return_dict=True).items()}

@@ -97,12 +97,17 @@ def test_public_names_are_not_shadowed_by_modules():
 
 
 @pytest.mark.slow
-def test_commands_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path):
+def test_commands_and_the_api_print_no_tensorflow_start_up_lines(tiny_recipe_file, tmp_path):
     train = (
         "import sys; from zoo.cli.main import main; "
         f"sys.exit(main(['train', {str(tiny_recipe_file)!r}, '--epochs', '1', '--out', {str(tmp_path / 'run')!r}]))"
     )
-    for done in _pythons(["import sys; from zoo.cli.main import main; sys.exit(main(['list']))", train]):
+    # `zoo list`, then the Python API in the same interpreter: its first TensorFlow-needing name imports it quietly.
+    api = (
+        "import sys, zoo; from zoo.cli.main import main; code = main(['list']); "
+        "zoo.build(zoo.get_recipe('mlp', hidden=[4]), input_shape=(8, 8, 1), num_classes=3); sys.exit(code)"
+    )
+    for done in _pythons([api, train]):
         assert done.returncode == 0, done.stderr
         noisy = [line for line in done.stderr.splitlines() if any(word in line for word in NOISE)]
         assert noisy == [], noisy

@@ -72,6 +72,10 @@ def __getattr__(name: str):
     # PEP 562: `zoo.build` imports zoo.nets.network (and Keras) on first use, then caches the name here.
     # No package may share a public name: importing zoo.<package> sets that attribute on zoo.
     if name in _OWNER:
+        if not _OWNER[name].startswith(("zoo.errors", "zoo.recipes")):
+            # The first name that needs TensorFlow imports it with its start-up noise filtered, as the
+            # command line does (a user's own TF_CPP_MIN_LOG_LEVEL is kept).
+            importlib.import_module("zoo.reports.console").quiet_tensorflow()
         value = getattr(importlib.import_module(_OWNER[name]), name)
         globals()[name] = value
         return value

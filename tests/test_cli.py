@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import zoo
 from zoo.cli.main import main
 
 
@@ -167,3 +168,9 @@ def test_bench_command_runs_end_to_end(tiny_recipe_file, tmp_path, monkeypatch, 
     )
     results = json.loads((out / "results.json").read_text())
     assert set(results["summary"]) == {"baseline", "recipe"} and (out / "report.md").is_file()
+
+
+def test_version_prints_the_packages_version(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out.strip() == f"zoo {zoo.__version__}"

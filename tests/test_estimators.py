@@ -80,3 +80,40 @@ def test_a_single_class_or_mismatched_target_is_one_clear_error():
         zoo.Classifier().fit(frame, np.full(20, "heavy"))
     with pytest.raises(zoo.DataError, match=r"y has 19 targets; expected one per row of X \(20 rows\)"):
         zoo.Regressor().fit(frame, np.ones(19))
+
+
+# scikit-learn's own checks that need no trained net (the rest train one net or more each, about four
+# minutes for the two estimators; `zoo experiment estimator_checks` runs them all and commits the verdicts).
+QUICK_CHECKS = (
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_estimators_unfitted",
+    "check_requires_y_none",
+    "check_fit2d_1sample",
+    "check_estimators_empty_data_messages",
+    "check_complex_data",
+    "check_estimator_sparse_array",
+    "check_estimator_sparse_matrix",
+)
+
+
+@pytest.mark.parametrize("check", QUICK_CHECKS)
+@pytest.mark.parametrize("estimator", [zoo.Classifier, zoo.Regressor], ids=["Classifier", "Regressor"])
+def test_scikit_learns_checks_that_need_no_training_pass(estimator, check):
+    import warnings
+
+    from sklearn.utils import estimator_checks
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(estimator_checks, check)(estimator.__name__, estimator(epochs=1))
+
+
+def test_a_classifier_refuses_a_continuous_target_as_scikit_learn_does():
+    from sklearn.utils.estimator_checks import check_classifiers_regression_target
+
+    check_classifiers_regression_target("Classifier", zoo.Classifier(epochs=1))

@@ -65,7 +65,8 @@ def cmd_train(args) -> int:
     score = "accuracy" if m["score"] == "accuracy" else "R^2"
     print(
         f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test {score} {m['test_score']:.4f}, "
-        f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s"
+        f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epoch{'s' * (m['epochs_run'] != 1)} "
+        f"in {m['train_seconds']:.0f} s"
     )
     if not result.paths:  # a worker other than the chief
         print(f"This worker's folder {result.run_dir} is removed; the chief's run folder {args.out} holds the run")

@@ -14,6 +14,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo", description="Best-default-configuration deep nets, measured against sigmoid/SGD."
     )
+    from zoo import __version__  # the package's own: no TensorFlow import
+
+    parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", help="list the shipped recipes")

@@ -34,6 +34,8 @@ imports this package, and torch is imported only by the speed experiment.
 * ``heldout``: the generic recipes on data they were never tuned on: 19 tables and 7 image sets split into
   meta-train (defaults chosen there, on validation) and meta-test (final runs only), against gradient
   boosting, RealMLP-TD, scikit-learn's MLP and keras.io's example convnet (`--part meta-train|meta-test`).
+* ``estimator_checks``: scikit-learn's `check_estimator` on `zoo.Classifier` and `zoo.Regressor`, every
+  check's verdict.
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -63,6 +65,7 @@ EXPERIMENTS = (
     "activations",
     "claims",
     "heldout",
+    "estimator_checks",
 )
 
 

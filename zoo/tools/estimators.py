@@ -145,7 +145,8 @@ class Classifier(ClassifierMixin, _ZooEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row, as one of the original labels."""
-        return self.classes_[np.argmax(self._outputs(X), axis=1)]
+        outputs = self._outputs(X)  # checks the fit first (NotFittedError)
+        return self.classes_[np.argmax(outputs, axis=1)]
 
 
 class Regressor(RegressorMixin, _ZooEstimator):

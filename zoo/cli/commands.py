@@ -272,6 +272,17 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from zoo.tools.export import export
+
+    report = export(args.model, args.format, args.out)
+    print(
+        f"{report['path']}: {report['format']}, its outputs within {report['max_abs_difference']:.2g} of the "
+        f"Keras model's on {report['inputs_checked']} inputs"
+    )
+    return 0
+
+
 def cmd_launch(args) -> int:
     from zoo.training.launch import launch_local  # starts processes only; each worker loads TensorFlow itself
 

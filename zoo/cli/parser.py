@@ -176,6 +176,14 @@ def _add_other_commands(commands) -> None:
     predicting.add_argument("--out", help="write the CSV here (whole, or not at all); default: print it")
     predicting.set_defaults(run=handlers.cmd_predict)
 
+    exporting = commands.add_parser(
+        "export", help="a trained model as a TF SavedModel, TFLite or ONNX file, verified against Keras"
+    )
+    exporting.add_argument("model", metavar="MODEL_OR_RUN", help="a run folder, a .keras file or a shipped model")
+    exporting.add_argument("--format", required=True, choices=("savedmodel", "tflite", "onnx"), help="what to write")
+    exporting.add_argument("--out", required=True, help="the new file or folder to write")
+    exporting.set_defaults(run=handlers.cmd_export)
+
     transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
     transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
     transferring.add_argument("--classes", required=True, help="comma-separated class ids of the new task, e.g. 5,6")

@@ -11,8 +11,10 @@ import importlib
 import keras
 from keras import ops
 
-# Registers zoo's BatchNorm (zoo.nets.normalization) too, so `import zoo.nets.layers` is enough to load any zoo model.
+# Registers zoo's BatchNorm (zoo.nets.normalization) and PeriodicEmbedding (zoo.nets.tabular) too, so
+# `import zoo.nets.layers` is enough to load any zoo model.
 importlib.import_module("zoo.nets.normalization")
+importlib.import_module("zoo.nets.tabular")
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -27,6 +27,7 @@ def load_predictor(source: str | Path) -> tuple[Any, dict[str, Any]]:
     `task`, `classes` (names, or None) and `input` (what the model takes)."""
     import keras
 
+    import zoo.nets.layers  # noqa: F401  (registers zoo's layers: a model may keep one, see needs_zoo)
     from zoo.hub.saved import list_pretrained, load_pretrained, model_files
     from zoo.recipes.catalog import DATASETS
 

@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import zoo
@@ -174,3 +176,48 @@ def test_version_prints_the_packages_version(capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["--version"])
     assert stopped.value.code == 0 and capsys.readouterr().out.strip() == f"zoo {zoo.__version__}"
+
+
+SMALL_TABLE_RECIPE = """
+name = "small_table"
+extends = "tabular"
+[model]
+hidden = [8]
+[train]
+epochs = 2
+jit_compile = "off"
+[tune]
+"model.hidden" = { choices = [[8], [16]] }
+[baseline]
+learning_rates = [0.1]
+"""
+
+
+def _pasted(printed: str, prefix: str, end: str = ")") -> list[str]:
+    """The command between `prefix` and `end` in what zoo printed, as the arguments a shell would pass."""
+    import shlex
+
+    line = next(line for line in printed.splitlines() if prefix in line)
+    return shlex.split(line.split(prefix, 1)[1].split(end)[0])
+
+
+@pytest.mark.slow
+def test_every_next_step_command_zoo_prints_runs_on_the_same_data(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    weight = rng.normal(10, 3, 120)
+    rows = pd.DataFrame({"weight": weight, "colour": rng.choice(["red", "blue"], 120)})
+    rows.assign(kind=np.where(weight > 10, "heavy", "light")).to_csv(tmp_path / "my pets.csv", index=False)
+    (tmp_path / "small.toml").write_text(SMALL_TABLE_RECIPE)
+    data = ["--data", str(tmp_path / "my pets.csv"), "--target", "kind"]
+    recipe = str(tmp_path / "small.toml")
+    # lr-find prints a `zoo train ...` line; tune prints one; bench's report ends with its "Regenerate:" line.
+    assert main(["lr-find", recipe, *data, "--steps", "20", "--out", str(tmp_path / "lr")]) == 0
+    commands = [_pasted(capsys.readouterr().out, "Train with it: zoo ")]
+    assert main(["tune", recipe, *data, "--trials", "1", "--out", str(tmp_path / "tune")]) == 0
+    commands.append(_pasted(capsys.readouterr().out, "train it: zoo "))
+    assert main(["bench", recipe, *data, "--seeds", "1", "--no-ablation", "--out", str(tmp_path / "bench")]) == 0
+    capsys.readouterr()
+    commands.append(_pasted((tmp_path / "bench" / "report.md").read_text(), "Regenerate: `zoo ", end="`"))
+    for index, command in enumerate(commands):
+        out = ["--out", str(tmp_path / f"pasted{index}")] if command[0] == "train" else []
+        assert "--data" in command and main(command + out) == 0, command

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from zoo.cli.dataflags import recipe_and_data
+from zoo.cli.dataflags import data_flags_text, recipe_and_data
 from zoo.errors import RecipeError, ZooError
 from zoo.recipes.catalog import data_fits
 from zoo.recipes.recipe import get_recipe, parse_override
@@ -110,7 +110,7 @@ def cmd_bench(args) -> int:
         print(_refresh_results())
         return 0
     recipe, data = recipe_and_data(args)
-    bench(recipe, data=data, out_dir=args.out, **options)
+    bench(recipe, data=data, out_dir=args.out, data_flags=data_flags_text(args), **options)
     if args.out and Path(args.out).resolve().parent == Path("benchmarks/results").resolve():
         _refresh_results()  # a committed result changed: the index and the README's rows follow
     return 0
@@ -235,7 +235,10 @@ def cmd_lr_find(args) -> int:
         f"{found.recipe} ({found.optimizer}): the loss falls fastest at rate {found.suggestion:.3g} "
         f"(lowest at {found.minimum_rate:.3g}); {len(found.rates)} steps before it blew up or the sweep ended."
     )
-    print(f"Train with it: zoo train {args.recipe} {found.command()}" + (" --baseline" if args.baseline else ""))
+    print(
+        f"Train with it: zoo train {args.recipe} {found.command()}{data_flags_text(args)}"
+        + (" --baseline" if args.baseline else "")
+    )
     print(f"Plot and numbers: {found.paths['plot']}, {found.paths['json']}")
     return 0
 
@@ -252,7 +255,8 @@ def cmd_tune(args) -> int:
         f"{default})"
     )
     print(
-        f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}); all trials: "
+        f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}{data_flags_text(args)}); "
+        "all trials: "
         f"{result.paths['table']}"
     )
     return 0

@@ -9,6 +9,8 @@ Examples:
 
 from __future__ import annotations
 
+import shlex
+
 from zoo.errors import ZooError
 from zoo.recipes.catalog import COLOR_MODES
 from zoo.recipes.recipe import get_recipe, parse_override
@@ -58,6 +60,25 @@ def _image_size(text: str | None) -> tuple[int, int] | None:
 
 def _columns(text: str | None) -> list[str] | None:
     return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
+
+
+def data_flags_text(args) -> str:
+    """The data flags of this command as typed again (" --data pets.csv --target kind"), so every command zoo
+    prints for the user to run next works on the same data; "" without --data.
+
+    Examples:
+        >>> import argparse
+        >>> args = data_flags(argparse.ArgumentParser()).parse_args(["--data", "my pets.csv", "--target", "kind"])
+        >>> data_flags_text(args)
+        " --data 'my pets.csv' --target kind"
+    """
+    if getattr(args, "data", None) is None:
+        return ""
+    flags = ("data", "target", "image_size", "color_mode", "categorical", "numeric", "validation_size")
+    given = [(flag, getattr(args, flag, None)) for flag in flags]
+    return "".join(
+        f" --{flag.replace('_', '-')} {shlex.quote(str(value))}" for flag, value in given if value is not None
+    )
 
 
 def data_flags(command):

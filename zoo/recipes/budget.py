@@ -50,3 +50,19 @@ def sized(recipe, examples: int):
         if epochs != train.epochs:
             changes["train.epochs"] = epochs
     return get_recipe(recipe, **changes) if changes else recipe
+
+
+def adapted_space(space: dict, recipe, examples: int) -> dict:
+    """A [tune] space with its batch choices adapted as the recipe's own batch is (`train.adapt_batch`), so the
+    recipe, fitted to `examples` training examples, is still its first trial.
+
+    Examples:
+        >>> from zoo.recipes.recipe import get_recipe
+        >>> adapted_space({"train.batch_size": {"choices": [128, 256]}}, get_recipe("tabular"), 100)
+        {'train.batch_size': {'choices': [8]}}
+    """
+    choices = space.get("train.batch_size", {}).get("choices")
+    if not recipe.train.adapt_batch or choices is None:
+        return space
+    adapted = sorted({adapted_batch(int(choice), examples) for choice in choices})
+    return {**space, "train.batch_size": {"choices": adapted}}

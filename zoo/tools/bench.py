@@ -300,8 +300,12 @@ def bench(
     verbose: int = 0,
     save: bool = False,
     force: bool = False,
+    data_flags: str = "",
 ) -> dict[str, Any]:
     """Benchmark `recipe` against its baseline; write results.json, report.md, curves.png.
+
+    `data_flags` are the command line's data flags (" --data pets.csv --target kind"), for the report's
+    "Regenerate:" line, which must run on the same data.
 
     With `save`, the recipe's first-seed model is shipped (`force` replaces one already saved).
     `seeds` and `ablation` default to the recipe's [bench] section; `epochs` overrides `train.epochs` for every run.
@@ -337,7 +341,7 @@ def bench(
     write_text(out_dir / "recipe.toml", recipe.to_toml())  # what the report's "Regenerate:" line runs
     results["regenerate"] = (
         f"zoo bench {out_dir / 'recipe.toml'} --seeds {len(seed_list)} "
-        f"--{'' if recipe.bench.ablation else 'no-'}ablation --out {out_dir}"
+        f"--{'' if recipe.bench.ablation else 'no-'}ablation --out {out_dir}{data_flags}"
     )
     write_results(out_dir, results, render_report(results), {"curves.png": bench_figure(results)})
     if save:

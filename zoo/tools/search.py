@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import types
@@ -30,6 +31,7 @@ from zoo.data.builtin import Splits
 from zoo.data.sources import recipe_data
 from zoo.errors import RecipeError
 from zoo.nets.network import build_for, score_name
+from zoo.recipes.budget import adapted_space
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.recipes.schema import check_argument, count_field, unknown_word_error
 from zoo.recipes.space import check_contains
@@ -172,8 +174,10 @@ def tune(
             f"{recipe.name} has no [tune] section; add one, e.g. [tune] "
             '"train.learning_rate" = { log = [1e-4, 1e-2] }'
         )
-    check_contains(recipe.tune, recipe)
     recipe, data = recipe_data(recipe, data)
+    # The data may have adapted the recipe's batch: its batch choices adapt the same way.
+    recipe = dataclasses.replace(recipe, tune=adapted_space(recipe.tune, recipe, data.sizes["train"]))
+    check_contains(recipe.tune, recipe)
     out_dir = Path(out_dir) if out_dir else run_folder(f"{recipe.name}-tune")
     out_dir.mkdir(parents=True, exist_ok=True)
     hypermodel = _RecipeHyperModel(recipe, data, out_dir / "seconds.json")

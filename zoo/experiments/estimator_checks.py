@@ -21,6 +21,11 @@ LEARNS = {"overrides": {"model.hidden": [16], "train.jit_compile": "off"}, "rand
 SCORED = ("check_classifiers_train", "check_regressors_train")
 
 
+def _first_line(error: BaseException) -> str:
+    """An exception's first line (its class name when it has no message)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+
+
 def _verdicts(estimator) -> list[dict[str, Any]]:
     from sklearn.utils.estimator_checks import check_estimator
 
@@ -31,7 +36,7 @@ def _verdicts(estimator) -> list[dict[str, Any]]:
         {
             "check": r["check_name"],
             "status": r["status"],
-            **({"message": str(r["exception"]).splitlines()[0][:300]} if r.get("exception") else {}),
+            **({"message": _first_line(r["exception"])} if r.get("exception") else {}),
         }
         for r in results
     ]
@@ -45,7 +50,7 @@ def _scored(estimator_class, check: str) -> dict[str, Any]:
         try:
             getattr(estimator_checks, check)(estimator_class.__name__, estimator_class(**LEARNS))
         except AssertionError as error:
-            return {"check": check, "status": "failed", "message": str(error)[:300], "budget": "recipe"}
+            return {"check": check, "status": "failed", "message": _first_line(error), "budget": "recipe"}
     return {"check": check, "status": "passed", "budget": "recipe"}
 
 

@@ -36,8 +36,15 @@ def hub(trained_run, tmp_path):
 def test_save_then_load_gives_identical_predictions(trained_run, hub, digits):
     assert list_pretrained(hub) == ["digits_mlp"]
     manifest = json.loads((hub / "manifest.json").read_text())
-    # One version folder per save: digits_mlp/<sha256 prefix>/{model.keras,card.json}.
-    assert sorted(key.split("/")[-1] for key in manifest) == ["card.json", "model.keras"]
+    # One version folder per save: digits_mlp/<sha256 prefix>/{model.keras,card.json,README.md}.
+    assert sorted(key.split("/")[-1] for key in manifest) == ["README.md", "card.json", "model.keras"]
+    readme = (hub / next(key for key in manifest if key.endswith("README.md"))).read_text()
+    import yaml
+
+    meta = yaml.safe_load(readme.split("---")[1])  # the model-card metadata a hub reads
+    assert meta["library_name"] == "keras" and meta["license"] == "apache-2.0" and meta["metrics"] == ["accuracy"]
+    assert meta["zoo"]["classes"] == [str(k) for k in range(10)] and "8x8x1" in meta["zoo"]["input"]
+    assert "## Intended use and limits" in readme and 'keras.saving.load_model("model.keras")' in readme
     assert all(key.startswith("digits_mlp/") for key in manifest)
     card = verify("digits_mlp", hub)
     assert card["test_accuracy"] == trained_run.metrics["test_accuracy"] and card["recipe"]["name"] == "digits_mlp"

@@ -55,6 +55,7 @@ _EXPORTS = {
     "zoo.training.pretrain": ("RBM", "DenoisingAutoencoder", "pretrain_layers"),
     "zoo.hub.saved": ("list_pretrained", "load_pretrained", "save_pretrained"),
     "zoo.hub.reuse": ("fine_tune", "transfer"),
+    "zoo.hub.presets": ("from_preset", "save_preset"),
     "zoo.tools.bench": ("bench",),
     "zoo.tools.lrfind": ("LRFindResult", "lr_find"),
     "zoo.tools.search": ("TuneResult", "tune"),

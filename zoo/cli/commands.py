@@ -287,6 +287,14 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_save_preset(args) -> int:
+    from zoo.hub.presets import save_preset
+
+    folder = save_preset(args.run_dir, args.out, args.name)
+    print(f"{folder}: model.keras, card.json, README.md (load it: zoo.from_preset or keras.saving.load_model)")
+    return 0
+
+
 def cmd_launch(args) -> int:
     from zoo.training.launch import launch_local  # starts processes only; each worker loads TensorFlow itself
 

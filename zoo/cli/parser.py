@@ -184,6 +184,14 @@ def _add_other_commands(commands) -> None:
     exporting.add_argument("--out", required=True, help="the new file or folder to write")
     exporting.set_defaults(run=handlers.cmd_export)
 
+    presetting = commands.add_parser(
+        "save-preset", help="a finished run as a preset folder: model.keras, card.json, README.md (model card)"
+    )
+    presetting.add_argument("run_dir", metavar="RUN", help="a finished run folder")
+    presetting.add_argument("out", metavar="DIR", help="the new preset folder")
+    presetting.add_argument("--name", help="the model's name in its card (default: the recipe's)")
+    presetting.set_defaults(run=handlers.cmd_save_preset)
+
     transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
     transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
     transferring.add_argument("--classes", required=True, help="comma-separated class ids of the new task, e.g. 5,6")

@@ -20,23 +20,22 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import keras
 
-from zoo.errors import DataError, IntegrityError, RecipeError, RunError
+from zoo.errors import IntegrityError, RecipeError, RunError
+from zoo.hub.cards import model_card, run_card
 from zoo.nets.factories import get_optimizer
 from zoo.nets.portable import needs_zoo, portable
 from zoo.paths import shipped_dir
-from zoo.recipes.recipe import NAME_PATTERN, get_recipe
+from zoo.recipes.recipe import NAME_PATTERN
 from zoo.recipes.schema import Field, check_argument, count_field, shown
-from zoo.reports.records import write_json
+from zoo.reports.records import write_json, write_text
 
 MANIFEST = "manifest.json"
 
@@ -236,8 +235,10 @@ def _commit(model: keras.Model, card: dict[str, Any], root: Path, name: str) -> 
         clean.set_weights(model.get_weights())
         clean = portable(clean)  # zoo's training-speed layers as the standard ones: loads with plain Keras
         clean.save(staging / "model.keras")
-        write_json(staging / "card.json", {**card, "needs_zoo": needs_zoo(clean)})
-        hashes = {filename: sha256(staging / filename) for filename in LOADED_FILES}
+        card = {**card, "needs_zoo": needs_zoo(clean)}
+        write_json(staging / "card.json", card)
+        write_text(staging / "README.md", model_card(card))  # the same card as a model hub reads it
+        hashes = {filename: sha256(staging / filename) for filename in (*LOADED_FILES, "README.md")}
         # The version's folder is named by what the files hold (architecture, weights, card), not by their
         # bytes: a .keras zip stamps the second it was saved, so the same model saved twice differs in bytes.
         final = root / name / _content_id(clean, staging / "card.json")
@@ -269,36 +270,9 @@ def _accuracy(value) -> str:
 
 def save_run(run_dir: str | Path, root: str | Path | None = None, name: str | None = None, force: bool = False) -> Path:
     """Ship the model of a finished `zoo train` run folder, with a card built from its files."""
-    run_dir = Path(run_dir)
-    metrics_path = run_dir / "metrics.json"
-    if not metrics_path.is_file():
-        raise DataError(f"{run_dir} holds no finished run (no metrics.json); train it to the end first")
-    metrics = json.loads(metrics_path.read_text())
-    if metrics.get("status", "ok") != "ok" or not all(
-        math.isfinite(metrics[k] or math.nan) for k in ("test_loss", "test_accuracy")
-    ):
-        raise RunError(
-            f"{run_dir} holds a run that did not train properly (status {metrics.get('status')!r}, test loss "
-            f"{metrics.get('test_loss')}); a diverged or NaN model is never shipped"
-        )
-    recipe = get_recipe(run_dir / "recipe.toml")
-    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
-    card = {
-        "name": name or recipe.name,
-        "recipe": recipe.to_dict(),
-        "dataset": recipe.dataset,
-        "data": metrics["data"],
-        "split": f"validation: {recipe.validation_size} training examples held out with a fixed seed (0)",
-        "test_accuracy": metrics["test_accuracy"],
-        "test_loss": metrics["test_loss"],
-        "params": metrics["params"],
-        "epochs_run": metrics["epochs_run"],
-        "train_seconds": metrics["train_seconds"],
-        "seed": metrics["seed"],
-        "versions": metrics["versions"],
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    return save_pretrained(model, name or recipe.name, card, root, force=force)
+    card = run_card(run_dir, name)
+    model = keras.saving.load_model(Path(run_dir) / "model.keras", safe_mode=True)
+    return save_pretrained(model, card["name"], card, root, force=force)
 
 
 def verify(name: str, root: str | Path | None = None) -> dict[str, Any]:

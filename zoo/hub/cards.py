@@ -127,7 +127,7 @@ def model_card(card: dict[str, Any]) -> str:
     lines += [
         f"A `{kind or 'zoo'}` net trained by zoo from the recipe `{recipe.get('name', '?')}` "
         f"on {meta['datasets'][0]} ({data.get('train_size', '?')} training examples): {result} on "
-        f"{data.get('test_size', '?')} test examples it never saw during training or selection.",
+        f"{data.get('test_size', '?')} held-out test examples (never trained on).",
         "",
         f"- **Input**: {describe_input(card)}.",
         f"- **Output**: {'one number' if task == 'regression' else 'class probabilities'}"

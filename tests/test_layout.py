@@ -201,3 +201,12 @@ def test_the_folder_list_shows_the_architecture():
     contract = tomllib.loads(pyproject.read_text())["tool"]["importlinter"]["contracts"][0]
     layered = {name.strip().removeprefix("zoo.") for layer in contract["layers"] for name in layer.split("|")}
     assert set(packages) <= layered, f"packages outside the layers contract: {set(packages) - layered}"
+
+
+def test_results_record_the_commit_of_a_checkout():
+    from zoo.reports import records
+
+    # Run from a checkout, zoo finds the repository two folders above zoo/reports/; installed, there is none.
+    assert records._CHECKOUT == Path(records.__file__).resolve().parents[2]
+    found = records.git_commit(Path(__file__).resolve().parents[1])  # this test's own checkout
+    assert found is not None and len(found["commit"]) == 40 and isinstance(found["uncommitted_changes"], bool)

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+# zoo/reports/records.py -> the checkout's root (in an installed wheel: site-packages, which has no .git).
+_CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> None:
@@ -66,15 +67,16 @@ def run_folder(name: str, parent: str | Path = "runs") -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def git_commit() -> dict[str, Any] | None:
-    """The commit zoo runs from, when it runs from a git checkout (None for an installed wheel).
+def git_commit(checkout: str | Path | None = None) -> dict[str, Any] | None:
+    """The commit zoo runs from, when it runs from a git checkout (None for an installed wheel), or the
+    commit of the `checkout` named.
 
     Examples:
         >>> info = git_commit()
         >>> info is None or len(info["commit"]) == 40
         True
     """
-    checkout = _PACKAGE_DIR.parent
+    checkout = Path(checkout) if checkout is not None else _CHECKOUT
     if not (checkout / ".git").exists():
         return None
     try:

@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_commands(commands, recipe_command)
     _add_tool_commands(commands, recipe_command)
     _add_other_commands(commands)
+    _add_model_commands(commands)
     return parser
 
 
@@ -166,6 +167,22 @@ def _add_other_commands(commands) -> None:
     launching.add_argument("zoo_command", nargs=argparse.REMAINDER, metavar="train RECIPE --out DIR ...")
     launching.set_defaults(run=handlers.cmd_launch)
 
+    transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
+    transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
+    transferring.add_argument("--classes", required=True, help="comma-separated class ids of the new task, e.g. 5,6")
+    transferring.add_argument("--train-size", type=int, help="labelled training images of the new task (default: all)")
+    transferring.add_argument(
+        "--head-epochs", type=int, default=10, help="epochs training the new head on the frozen body"
+    )
+    transferring.add_argument(
+        "--tune-epochs", type=int, default=10, help="epochs fine-tuning everything at a 10x lower rate"
+    )
+    transferring.add_argument("--seed", type=int, default=0)
+    transferring.set_defaults(run=handlers.cmd_transfer)
+
+
+def _add_model_commands(commands) -> None:
+    """The commands that use a trained model: predict, export, save-preset."""
     predicting = commands.add_parser(
         "predict", help="a trained model's predictions for new inputs, as CSV (id, class, probabilities)"
     )
@@ -191,16 +208,3 @@ def _add_other_commands(commands) -> None:
     presetting.add_argument("out", metavar="DIR", help="the new preset folder")
     presetting.add_argument("--name", help="the model's name in its card (default: the recipe's)")
     presetting.set_defaults(run=handlers.cmd_save_preset)
-
-    transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
-    transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
-    transferring.add_argument("--classes", required=True, help="comma-separated class ids of the new task, e.g. 5,6")
-    transferring.add_argument("--train-size", type=int, help="labelled training images of the new task (default: all)")
-    transferring.add_argument(
-        "--head-epochs", type=int, default=10, help="epochs training the new head on the frozen body"
-    )
-    transferring.add_argument(
-        "--tune-epochs", type=int, default=10, help="epochs fine-tuning everything at a 10x lower rate"
-    )
-    transferring.add_argument("--seed", type=int, default=0)
-    transferring.set_defaults(run=handlers.cmd_transfer)

@@ -74,29 +74,25 @@ def load_data(
 ) -> Splits:
     """Load `source` (see the module's docstring for the kinds) into train / validation / test splits.
 
-    `target` names a table's target column. `task` is "classification", "regression" or "auto"
-    (regression when the target holds non-integer numbers). `validation_size` defaults to 10% of
-    the training examples. `image_size` (height, width) resizes an image folder's images; without
-    it they must all have one size. `color_mode` ("grayscale", "rgb" or "rgba") converts them;
-    without it, grayscale when every image is, else rgb. `categorical` / `numeric` force a
-    table's column kinds (default: text and boolean columns are categorical, numbers numeric).
-    `download=False` never touches the network (a TFDS set must then be prepared). `test_size` is the
-    fraction held out for testing from a source without its own test split (default 0.2); 0 keeps
-    every example for training and validation (then `zoo.train` tests nothing: the scikit-learn
-    estimators fit this way).
+    `target` names a table's target column. `task` is "classification", "regression" or "auto" (regression
+    when the target holds non-integer numbers). `validation_size` defaults to 10% of the training examples.
+    `image_size` (height, width) resizes an image folder's images; without it they must all have one size.
+    `color_mode` ("grayscale", "rgb" or "rgba") converts them; without it, grayscale when every image is,
+    else rgb. `categorical` / `numeric` force a table's column kinds (default: text and boolean columns are
+    categorical, numbers numeric).
+    `download=False` never touches the network (a TFDS set must then be prepared). `test_size`: the fraction
+    of a source without a test split held out for testing (default 0.2; 0: none, and `zoo.train` tests nothing).
     """
     if isinstance(source, Splits):
         return source
     check_argument("task", task, SCHEMA[""]["task"])
-    if test_size is not None and not (isinstance(test_size, (int, float)) and 0 <= test_size < 1):
-        raise DataError(f"test_size = {test_size!r} is not allowed; expected a fraction >= 0 and < 1")
+    _check_test_size(test_size)
     if not isinstance(source, (str, Path)):
         raw, text = in_memory(source, target, categorical, numeric)
         return _splits(raw, text, task, validation_size, test_size)
     text = str(source)
-    if text in DATASETS and test_size is not None:
-        raise DataError(f"{text} has its own test split; test_size applies to data without one")
     if text in DATASETS:
+        _check_test_size(test_size, own_split=text)
         return load(text, validation_size or (5000 if text == "fashion_mnist" else 200), download=download)
     if text.startswith("tfds:"):
         raw = tfds_set(text[len("tfds:") :], download)
@@ -125,6 +121,14 @@ def load_data(
     return _splits(raw, text, task, validation_size, test_size)
 
 
+def _check_test_size(test_size, own_split: str | None = None) -> None:
+    """A test fraction in [0, 1), given only for data without a test split of its own (`own_split` names one)."""
+    if test_size is not None and own_split is not None:
+        raise DataError(f"{own_split} has its own test split; test_size applies to data without one")
+    if test_size is not None and not (isinstance(test_size, (int, float)) and 0 <= test_size < 1):
+        raise DataError(f"test_size = {test_size!r} is not allowed; expected a fraction >= 0 and < 1")
+
+
 def test_split(count: int, fraction: float = TEST_FRACTION) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) positions for a source without a test split: a fixed-seed `fraction` to test."""
     order = np.random.default_rng(_SPLIT_SEED).permutation(count)
@@ -134,8 +138,8 @@ def test_split(count: int, fraction: float = TEST_FRACTION) -> tuple[np.ndarray,
 
 def _splits(raw, source: str, task: str, validation_size: int | None, test_size: float | None) -> Splits:
     fraction = TEST_FRACTION if test_size is None else test_size
-    if test_size is not None and not isinstance(raw, Table) and raw.x_test is not None:
-        raise DataError(f"{source} has its own test split; test_size applies to data without one")
+    if not isinstance(raw, Table) and raw.x_test is not None:
+        _check_test_size(test_size, own_split=source)
     if isinstance(raw, Table):
         train, test = test_split(len(raw.target), fraction)
         validation_size = validation_size or max(1, len(train) // 10)

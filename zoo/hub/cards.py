@@ -118,15 +118,20 @@ def model_card(card: dict[str, Any]) -> str:
         "metrics": [metric],
         "zoo": {"input": describe_input(card), "classes": classes, "needs_zoo": card.get("needs_zoo", [])},
     }
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).splitlines()
+    lines = ["---", *front, "---", "", f"# {card.get('name', 'model')}", ""]
+    return "\n".join(lines + _prose(card, kind, task, metric, score, meta["datasets"][0], classes))
+
+
+def _prose(card, kind: str, task: str, metric: str, score, dataset: str, classes) -> list[str]:
+    """The model card's text under its metadata: what it is, takes and returns; its use and limits; loading it."""
+    recipe, data = card.get("recipe") or {}, card.get("data") or {}
     needs = card.get("needs_zoo") or []
     load = "import zoo.nets.layers  # registers " + ", ".join(needs) + "\n" if needs else ""
     result = f"test {metric} {score:.4f}" if isinstance(score, (int, float)) else "no held-out test score"
-    data = card.get("data") or {}
-    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).splitlines()
-    lines = ["---", *front, "---", "", f"# {card.get('name', 'model')}", ""]
-    lines += [
+    return [
         f"A `{kind or 'zoo'}` net trained by zoo from the recipe `{recipe.get('name', '?')}` "
-        f"on {meta['datasets'][0]} ({data.get('train_size', '?')} training examples): {result} on "
+        f"on {dataset} ({data.get('train_size', '?')} training examples): {result} on "
         f"{data.get('test_size', '?')} held-out test examples (never trained on).",
         "",
         f"- **Input**: {describe_input(card)}.",
@@ -150,4 +155,3 @@ def model_card(card: dict[str, Any]) -> str:
         "`card.json` holds the full recipe, data split, versions and the commit it trained at.",
         "",
     ]
-    return "\n".join(lines)

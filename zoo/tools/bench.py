@@ -304,16 +304,14 @@ def bench(
 ) -> dict[str, Any]:
     """Benchmark `recipe` against its baseline; write results.json, report.md, curves.png.
 
-    `data_flags` are the command line's data flags (" --data pets.csv --target kind"), for the report's
-    "Regenerate:" line, which must run on the same data.
+    `data_flags` (" --data pets.csv --target kind") go into the report's "Regenerate:" line, for the same data.
 
     With `save`, the recipe's first-seed model is shipped (`force` replaces one already saved).
     `seeds` and `ablation` default to the recipe's [bench] section; `epochs` overrides `train.epochs` for every run.
     The per-run folders (models, logs) go to `runs_dir`, by default runs/bench/<recipe>-<key>
     where the key hashes the recipe, seeds and data: running the same benchmark again after an
-    interruption reads its finished runs back instead of retraining them. results.json,
-    report.md and curves.png go to `out_dir`, by default that same folder; the committed
-    benchmarks/results/<recipe>/ is written only when named (or by `zoo bench --all`).
+    interruption reads its finished runs back instead of retraining them. results.json, report.md and curves.png
+    go to `out_dir`, by default that same folder; benchmarks/results/<recipe>/ only when named (or by --all).
 
     Examples:
         (Not run by the doctests: a benchmark trains for minutes.)

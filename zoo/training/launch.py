@@ -85,6 +85,9 @@ def _in_use(port: int) -> bool:
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As TensorFlow's gRPC server does: a port whose last run's connections linger in TIME_WAIT is free,
+        # one that a program listens on is not (without this, a launch a minute after the last one failed).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -1,5 +1,6 @@
 """The [tune] search space and the KerasTuner search that starts from the recipe."""
 
+import dataclasses
 import json
 
 import pytest
@@ -100,3 +101,14 @@ def test_first_trial_is_the_recipe_and_the_search_resumes(tunable, digits, tmp_p
 def test_cli_tune_reports_bad_trials(tunable, capsys):
     assert main(["tune", str(tunable), "--trials", "0"]) == 2
     assert "trials = 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_first_trial_stops_early_as_zoo_train_does(tunable, digits, tmp_path):
+    # A rate too high to keep improving: early stopping (patience 1) ends the run well before 12 epochs.
+    recipe = zoo.get_recipe(tunable, epochs=12, early_stopping_patience=1, learning_rate=0.3)
+    trained = zoo.train(recipe, data=digits, out_dir=tmp_path / "train", verbose=0)
+    assert trained.epochs_run < 12, "the check needs a run that stops early"
+    one_trial = dataclasses.replace(recipe, tune={"train.learning_rate": {"choices": [0.3]}})
+    searched = tune(one_trial, data=digits, trials=1, out_dir=tmp_path / "search", verbose=False)
+    assert searched.trials[0]["is_recipe"] and searched.trials[0]["epochs"] == trained.epochs_run

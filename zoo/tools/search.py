@@ -38,6 +38,7 @@ from zoo.recipes.space import check_contains
 from zoo.reports.records import run_folder, write_json, write_text
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import ShuffleEpoch, batches
+from zoo.training.trainer import early_stopping
 
 ALGORITHMS = ("random", "bayesian", "hyperband")
 
@@ -77,6 +78,8 @@ class _RecipeHyperModel:
         self.recipe, self.data, self.seconds_path = recipe, data, seconds_path
         # Training seconds per configuration, kept on disk so a resumed search still reports them.
         self.seconds = json.loads(seconds_path.read_text()) if seconds_path.is_file() else {}
+        epochs_path = seconds_path.with_name("epochs.json")
+        self.epochs = json.loads(epochs_path.read_text()) if epochs_path.is_file() else {}  # epochs each trained
 
     def values(self, hp) -> dict[str, Any]:
         space = self.recipe.tune
@@ -103,13 +106,16 @@ class _RecipeHyperModel:
             batch_size=served.batch_size,
             validation_data=served.validation,
             epochs=(epochs or trial.train.epochs) - initial_epoch,
-            callbacks=[*callbacks, ShuffleEpoch(served.train)],
+            # As `zoo train` trains the recipe: early stopping with the best weights restored.
+            callbacks=[*callbacks, ShuffleEpoch(served.train), *early_stopping(trial)],
             verbose=0,
             fast=trial.train.fast_path,
         )
         key = json.dumps(values, sort_keys=True)
         self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
+        self.epochs[key] = len(history.history.get("loss", []))
         write_json(self.seconds_path, self.seconds)
+        write_json(self.seconds_path.with_name("epochs.json"), self.epochs)
         return history
 
 
@@ -198,6 +204,7 @@ def _write(tuner, hypermodel: _RecipeHyperModel, recipe: Recipe, out_dir: Path) 
                 "val_accuracy": trial.score,
                 "is_recipe": values == {k: hypermodel._default(k) for k in values},
                 "seconds": round(hypermodel.seconds.get(json.dumps(values, sort_keys=True), float("nan")), 1),
+                "epochs": hypermodel.epochs.get(json.dumps(values, sort_keys=True)),
             }
         )
     scored = [row for row in rows if row["val_accuracy"] is not None]

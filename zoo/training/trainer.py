@@ -98,24 +98,28 @@ def placement(recipe: Recipe, strategy, out_dir) -> tuple[Any, str | Path | None
     return strategy, out_dir if chief else f"{out_dir}.{task['type']}{task['index']}", chief
 
 
+def early_stopping(recipe: Recipe, verbose: int = 0) -> list:
+    """The recipe's early stopping on its validation score, as a one-callback list (empty when patience is 0).
+    It restores the best validation weights at the end, whether or not training stopped early; `zoo train`
+    and every `zoo tune` trial train with it."""
+    patience = recipe.train.early_stopping_patience
+    if not patience:
+        return []
+    monitor = f"val_{score_name(recipe)}"
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor, mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)
+        )
+    ]
+
+
 def _callbacks(
     recipe: Recipe, data: Splits, served: Batches, paths: dict[str, Path], resuming: bool, verbose: int, strategy=None
 ) -> list:
     """zoo's callbacks for one run: the clock, early stopping, gradient diagnostics, backups, logs."""
     callbacks: list = [EpochClock(), ShuffleEpoch(served.train)]
-    patience = recipe.train.early_stopping_patience
-    if patience:
-        # Restores the best validation weights at the end, whether or not training stopped early.
-        # After a resume RunState gives it back its best score, patience count and best weights.
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=f"val_{score_name(recipe)}",
-                mode="max",
-                patience=patience,
-                restore_best_weights=True,
-                verbose=int(verbose != 0),
-            )
-        )
+    # After a resume RunState gives early stopping back its best score, patience count and best weights.
+    callbacks += early_stopping(recipe, verbose)
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.

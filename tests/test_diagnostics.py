@@ -67,6 +67,13 @@ def test_training_records_every_layer_every_epoch_and_warns(digits, tmp_path):
     assert all(len(record["layers"]) == 8 for record in saved["records"])
     assert result.metrics["gradient_warning"] == saved["warning"] and "stack.name" in saved["warning"]
     assert result.paths["diagnostics"].with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    # The same records in TensorBoard, as a run of their own beside the loss curves: a step per record.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(result.paths["tensorboard"] / "diagnostics")).Reload()
+    tags = events.Tags()["tensors"]
+    assert "hidden_1/weight_grad_norm" in tags and "hidden_8/saturated" in tags
+    assert [event.step for event in events.Tensors("hidden_1/weight_grad_norm")] == [0, 1, 2]
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # the default stack must stay quiet

@@ -279,15 +279,22 @@ class GradientDiagnostics(keras.callbacks.Callback):
     `warning` holds the first vanishing/exploding message, also issued as a UserWarning.
     """
 
-    def __init__(self, x, y, path: str | Path | None = None):
+    def __init__(self, x, y, path: str | Path | None = None, tensorboard: str | Path | None = None):
         super().__init__()
         self.x, self.y, self.path = x, y, Path(path) if path else None
+        self.tensorboard = Path(tensorboard) / "diagnostics" if tensorboard else None  # a TensorBoard run of its own
         self.records: list[dict[str, Any]] = []
         self.warning: str | None = None
 
     def _record(self, epoch: int) -> None:
         rows = layer_stats(self.model, self.x, self.y)
         self.records.append({"epoch": epoch, "first_last_ratio": first_last_ratio(rows), "layers": rows})
+        if self.tensorboard is not None:  # per layer: gradient norm, update ratio, activation spread, dead units
+            with tf.summary.create_file_writer(str(self.tensorboard)).as_default(step=epoch):
+                for row in rows:
+                    for key in ("weight_grad_norm", "update_ratio", "act_std", "saturated", "dead"):
+                        if row.get(key) is not None:
+                            tf.summary.scalar(f"{row['name']}/{key}", row[key])
         message = gradient_warning(rows, "at initialization" if epoch == 0 else f"after epoch {epoch}")
         if message and self.warning is None:
             self.warning = message

@@ -133,7 +133,7 @@ def _callbacks(
         if verbose:  # the per-layer table follows a chain of layers; a residual net's shortcuts are not one
             print("Gradient diagnostics read a chain of layers, and a residual net is not one; skipped")
     else:
-        callbacks.append(GradientDiagnostics(*fixed_batch(data), path=paths["diagnostics"]))
+        callbacks.append(GradientDiagnostics(*fixed_batch(data), paths["diagnostics"], paths["tensorboard"]))
     # Weights, optimizer state and the epoch after every epoch, written so no interrupt breaks
     # them; fit() resumes from the newest checkpoint that loads.
     backup = AtomicBackup(paths["backup"])

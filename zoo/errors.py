@@ -23,3 +23,13 @@ class RunError(ZooError, RuntimeError):
 
 class IntegrityError(DataError):
     """A saved-model file is missing or its sha256 differs from the manifest."""
+
+
+def first_line(error: BaseException, limit: int = 300) -> str:
+    """An exception's first line of message, cut at `limit` characters (its class name when it has none).
+
+    Examples:
+        >>> first_line(ValueError("bad value" + chr(10) + "and a long trace")), first_line(AssertionError())
+        ('bad value', 'AssertionError')
+    """
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:limit]

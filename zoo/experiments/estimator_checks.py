@@ -14,16 +14,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from zoo.errors import first_line
 from zoo.reports.records import stamp, write_results
 
 QUICK = {"overrides": {"model.hidden": [16], "train.jit_compile": "off"}, "epochs": 1, "random_state": 0}
 LEARNS = {"overrides": {"model.hidden": [16], "train.jit_compile": "off"}, "random_state": 0}
 SCORED = ("check_classifiers_train", "check_regressors_train")
-
-
-def _first_line(error: BaseException) -> str:
-    """An exception's first line (its class name when it has no message)."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def _verdicts(estimator) -> list[dict[str, Any]]:
@@ -36,7 +32,7 @@ def _verdicts(estimator) -> list[dict[str, Any]]:
         {
             "check": r["check_name"],
             "status": r["status"],
-            **({"message": _first_line(r["exception"])} if r.get("exception") else {}),
+            **({"message": first_line(r["exception"])} if r.get("exception") else {}),
         }
         for r in results
     ]
@@ -50,7 +46,7 @@ def _scored(estimator_class, check: str) -> dict[str, Any]:
         try:
             getattr(estimator_checks, check)(estimator_class.__name__, estimator_class(**LEARNS))
         except AssertionError as error:
-            return {"check": check, "status": "failed", "message": _first_line(error), "budget": "recipe"}
+            return {"check": check, "status": "failed", "message": first_line(error), "budget": "recipe"}
     return {"check": check, "status": "passed", "budget": "recipe"}
 
 

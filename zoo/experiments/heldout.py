@@ -183,7 +183,8 @@ def run(
         )
     results = {"experiment": "heldout", "part": part, "sets": rows, "variants": variants, **stamp(started)}
     results["summary"] = summarize(rows, TIE)
-    write_results(out_dir, results, render(results), figures(rows))
+    drawn = figures(rows)
+    write_results(out_dir, results, render(results, drawn), drawn)
     (out_dir / "partial.json").unlink(missing_ok=True)
     return results
 
@@ -214,5 +215,6 @@ def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
     }
     results["seconds"] = sum(p.get("seconds") or 0.0 for p in parts)
     results["summary"] = summarize(rows, TIE)
-    write_results(Path(out_dir), results, render(results), figures(rows))
+    drawn = figures(rows)
+    write_results(Path(out_dir), results, render(results, drawn), drawn)
     return results

@@ -10,6 +10,7 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from statistics import mean, median
 from typing import Any
 
@@ -143,8 +144,8 @@ def _section(kind: str, group: list[dict[str, Any]], part: dict[str, Any]) -> li
     return lines
 
 
-def render(results: dict[str, Any]) -> str:
-    """report.md: per-set scores, the summary and the targets."""
+def render(results: dict[str, Any], pictures: Collection[str] = ()) -> str:
+    """report.md: per-set scores, the summary and the targets; `pictures` names the figures written beside it."""
     rows, summary = results["sets"], results["summary"]
     lines = [
         f"# Held-out suite: {results['part']}",
@@ -154,7 +155,6 @@ def render(results: dict[str, Any]) -> str:
         "chosen from).",
         "",
     ]
-    pictures = figures(rows)
     for kind in ("table", "image"):
         group = [r for r in rows if r["kind"] == kind]
         if group:

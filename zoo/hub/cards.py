@@ -50,6 +50,7 @@ def run_card(run_dir: str | Path, name: str | None = None) -> dict[str, Any]:
         "test_loss": metrics["test_loss"],
         **({"test_score": metrics["test_score"]} if "test_score" in metrics else {}),
         "classes": metrics.get("classes"),
+        "needs_zoo": metrics.get("needs_zoo", []),
         "input": metrics.get("input"),
         "params": metrics["params"],
         "epochs_run": metrics["epochs_run"],
@@ -80,7 +81,8 @@ def describe_input(card: dict[str, Any]) -> str:
     return f"{shape} {'images' if spec.get('kind') == 'image' else 'arrays'}, {scale}"
 
 
-def _classes(card: dict[str, Any]) -> list[str] | None:
+def card_classes(card: dict[str, Any]) -> list[str] | None:
+    """The class names a card records, or, for a card saved before they were, its built-in dataset's."""
     if card.get("classes"):
         return list(card["classes"])
     info = DATASETS.get(card.get("dataset") or "")
@@ -103,7 +105,7 @@ def model_card(card: dict[str, Any]) -> str:
     task = recipe.get("task", "classification")
     kind = (recipe.get("model") or {}).get("kind", "")
     pipeline = ("tabular-" if kind == "tabular" else "image-" if kind in ("cnn", "resnet") else "") + task
-    classes = _classes(card)
+    classes = card_classes(card)
     metric, score = ("r2", card.get("test_score")) if task == "regression" else ("accuracy", card.get("test_accuracy"))
     meta = {
         "library_name": "keras",

@@ -8,7 +8,6 @@ from a finished run folder; `from_preset` loads a preset folder, or a shipped mo
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -34,8 +33,6 @@ def save_preset(run_dir: str | Path, out_dir: str | Path, name: str | None = Non
     if out_dir.exists():
         raise DataError(f"{out_dir} already exists; name a new folder for the preset")
     card = run_card(run_dir, name)
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    card["needs_zoo"] = metrics.get("needs_zoo", [])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}-saving-"))
     try:

@@ -28,7 +28,7 @@ from typing import Any
 
 import keras
 
-from zoo.errors import IntegrityError, RecipeError, RunError
+from zoo.errors import IntegrityError, RecipeError, RunError, first_line
 from zoo.hub.cards import model_card, run_card
 from zoo.nets.factories import get_optimizer
 from zoo.nets.portable import needs_zoo, portable
@@ -353,7 +353,7 @@ def load_pretrained(name: str, num_classes: int | None = None, root: str | Path 
     except Exception as error:  # noqa: BLE001 - Keras raises ValueError, TypeError, OSError... for bad archives
         raise IntegrityError(
             f"{path} matches its recorded sha256 but Keras refuses to load it safely "
-            f"({type(error).__name__}: {str(error).splitlines()[0][:300]}); "
+            f"({type(error).__name__}: {first_line(error)}); "
             "zoo never loads a model with safe_mode off"
         ) from None
     train = card["recipe"]["train"]

@@ -32,10 +32,15 @@ def _is_frame(x: Any) -> bool:
     return hasattr(x, "columns") and hasattr(x, "iloc")
 
 
-def _as_frame(x: np.ndarray):
-    """A checked 2-D array as a DataFrame (columns x0, x1, ...), for the table encoder."""
+def _as_frame(x):
+    """Checked input as the table encoder takes it: a DataFrame as it is, a 2-D array as one (columns x0, x1,
+    ...); None for images, which go in as arrays."""
     import pandas as pd
 
+    if _is_frame(x):
+        return x
+    if x.ndim != 2:
+        return None
     return pd.DataFrame(np.asarray(x, np.float64), columns=[f"x{i}" for i in range(x.shape[1])])
 
 
@@ -90,7 +95,7 @@ class _ZooEstimator(BaseEstimator):
 
         seed = {} if self.random_state is None else {"train.seed": int(self.random_state)}
         recipe = get_recipe(self.recipe, **{**(self.overrides or {}), **seed})
-        frame = x if _is_frame(x) else _as_frame(x) if x.ndim == 2 else None
+        frame = _as_frame(x)
         if frame is not None:
             splits = load_data(frame.assign(**{_TARGET: y}), target=_TARGET, task=self._task, test_size=0)
         else:
@@ -107,7 +112,7 @@ class _ZooEstimator(BaseEstimator):
 
         check_is_fitted(self, "model_")
         x, _ = self._checked(x)
-        frame = x if _is_frame(x) else _as_frame(x) if x.ndim == 2 else None
+        frame = _as_frame(x)
         if (frame is not None) != self._table:
             raise DataError("X is not the kind of input this estimator was fitted on (table rows or images)")
         inputs = table_columns(frame) if frame is not None else np.asarray(x, np.float32)

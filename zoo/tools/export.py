@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.errors import DataError, RunError
+from zoo.errors import DataError, RunError, first_line
 from zoo.tools.predict import load_predictor
 
 FORMATS = ("savedmodel", "tflite", "onnx")
@@ -47,6 +47,13 @@ def _as_tensors(inputs):
     return tf.constant(inputs)
 
 
+def _feed(inputs, names: list[str]) -> dict[str, np.ndarray]:
+    """`inputs` keyed by a runtime's input names: a table's columns by name (text as str), an array as the one input."""
+    if isinstance(inputs, dict):
+        return {name: inputs[name].astype(str) if inputs[name].dtype == object else inputs[name] for name in names}
+    return {names[0]: inputs}
+
+
 def _savedmodel(model, path: Path, inputs) -> np.ndarray:
     import tensorflow as tf
 
@@ -68,12 +75,7 @@ def _tflite(model, path: Path, inputs) -> np.ndarray:
         warnings.simplefilter("ignore")
         interpreter = tf.lite.Interpreter(model_path=str(path))
     runner = interpreter.get_signature_runner()
-    names = list(runner.get_input_details())
-    if isinstance(inputs, dict):
-        feed = {name: inputs[name].astype(str) if inputs[name].dtype == object else inputs[name] for name in names}
-    else:
-        feed = {names[0]: inputs}
-    outputs = runner(**feed)
+    outputs = runner(**_feed(inputs, list(runner.get_input_details())))
     return np.asarray(next(iter(outputs.values())))
 
 
@@ -94,15 +96,10 @@ def _onnx(model, path: Path, inputs) -> np.ndarray:
                 ": a table model's text columns use TensorFlow lookup tables, which ONNX has no op for; "
                 "export it as savedmodel or tflite"
                 if lookup
-                else f" ({str(error).splitlines()[0][:300]})"
+                else f" ({first_line(error)})"
             )
         ) from None
-    names = [node.name for node in session.get_inputs()]
-    if isinstance(inputs, dict):
-        feed = {name: inputs[name].astype(str) if inputs[name].dtype == object else inputs[name] for name in names}
-    else:
-        feed = {names[0]: inputs}
-    return np.asarray(session.run(None, feed)[0])
+    return np.asarray(session.run(None, _feed(inputs, [node.name for node in session.get_inputs()]))[0])
 
 
 def export(source: str | Path, fmt: str, out: str | Path) -> dict[str, Any]:
@@ -131,11 +128,10 @@ def export(source: str | Path, fmt: str, out: str | Path) -> dict[str, Any]:
         written = staging / out.name
         try:
             got = {"savedmodel": _savedmodel, "tflite": _tflite, "onnx": _onnx}[fmt](model, written, inputs)
+        except RunError:
+            raise
         except (ValueError, TypeError, NotImplementedError, RuntimeError) as error:
-            if isinstance(error, RunError):
-                raise
-            first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-            raise RunError(f"this model cannot be exported to {fmt}: {first}") from None
+            raise RunError(f"this model cannot be exported to {fmt}: {first_line(error)}") from None
         difference = float(np.max(np.abs(got.reshape(expected.shape) - expected)))
         if not difference <= TOLERANCE:
             raise RunError(

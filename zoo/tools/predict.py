@@ -28,8 +28,8 @@ def load_predictor(source: str | Path) -> tuple[Any, dict[str, Any]]:
     import keras
 
     import zoo.nets.layers  # noqa: F401  (registers zoo's layers: a model may keep one, see needs_zoo)
+    from zoo.hub.cards import card_classes
     from zoo.hub.saved import list_pretrained, load_pretrained, model_files
-    from zoo.recipes.catalog import DATASETS
 
     path = Path(source)
     if path.is_dir() or path.suffix == ".keras":
@@ -44,10 +44,13 @@ def load_predictor(source: str | Path) -> tuple[Any, dict[str, Any]]:
     elif str(source) in list_pretrained():
         model = load_pretrained(str(source))
         card = json.loads(model_files(str(source))["card.json"].read_text())
-        info = DATASETS.get(card.get("dataset", ""))
-        # The shipped models predate the recorded input: they learned from 0-1 pixels of their dataset.
-        record = {"task": "classification", "classes": list(info.class_names) if info else None}
-        record["input"] = {"kind": "image", "shape": [int(d) for d in model.input_shape[1:]], "range": [0.0, 1.0]}
+        # A card records its classes and input; one saved before they were recorded: its dataset's classes, 0-1.
+        shape = [int(d) for d in model.input_shape[1:]]
+        record = {
+            "task": card.get("recipe", {}).get("task", "classification"),
+            "classes": card_classes(card),
+            "input": card.get("input") or {"kind": "image", "shape": shape, "range": [0.0, 1.0]},
+        }
     else:
         raise DataError(
             f"{source!r} is not a run folder, a .keras file or a shipped model "

@@ -249,10 +249,10 @@ def input_record(saved: keras.Model, data: Splits) -> dict[str, Any]:
     if isinstance(saved.input, dict):
         return {"kind": "table", "columns": sorted(saved.input)}
     shape = [int(d) for d in saved.input_shape[1:]]
-    if data.encoder is not None:  # the pixel encoder: the saved model scales 0-255 itself
-        return {"kind": "image" if len(shape) == 3 else "array", "shape": shape, "range": [0, 255]}
     x = data.arrays["train"][0]
-    return {"kind": "image" if len(shape) == 3 else "array", "shape": shape, "range": [float(x.min()), float(x.max())]}
+    # With the pixel encoder in front, the saved model takes 0-255 and scales them itself.
+    value_range = [0, 255] if data.encoder is not None else [float(x.min()), float(x.max())]
+    return {"kind": "image" if len(shape) == 3 else "array", "shape": shape, "range": value_range}
 
 
 def _variant(recipe: Recipe | str, epochs: int | None, baseline: bool, learning_rate: float | None) -> Recipe:

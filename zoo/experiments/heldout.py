@@ -58,10 +58,13 @@ def table_set(item, runs_dir: Path, seeds: int, contestants, variants: dict[str,
     rows = contest.table_rows(frame, item.target, item.task)
     skipped = {}
     for name in contestants:
-        if name == "zoo" or not contest.available(name):
+        if name == "zoo":
             continue
+        # The size rule is checked first: it holds whether or not the contestant's package is installed here.
         if len(frame) >= TOO_SLOW.get(name, len(frame) + 1):
             skipped[name] = f"{len(frame)} rows; runs on sets under {TOO_SLOW[name]:,} rows only (CPU time)"
+            continue
+        if not contest.available(name):
             continue
         runs = [contest.other_table(name, rows, item.task, s) for s in seed_list]
         models[name] = _entry([r[0] for r in runs], [r[1] for r in runs])

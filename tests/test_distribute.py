@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -55,7 +56,7 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(tiny_recipe_file, tmp
     assert _accuracy(tmp_path / "two") > 0.7
 
 
-def _start_workers(recipe_file, out, port, epochs):
+def _start_workers(recipe_file, out, port, epochs, stderr=subprocess.DEVNULL):
     processes = []
     for config in tf_configs(2, port):
         env = {**os.environ, "TF_CONFIG": json.dumps(config)}
@@ -78,7 +79,7 @@ def _start_workers(recipe_file, out, port, epochs):
                 ],
                 env=env,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=stderr,
             )
         )
     return processes
@@ -91,16 +92,26 @@ def _epochs_logged(out):
 
 def test_a_killed_worker_pair_resumes_through_zoo_launch_losing_at_most_one_epoch(tiny_recipe_file, tmp_path):
     out, epochs = tmp_path / "run", 5
-    processes = _start_workers(tiny_recipe_file, out, 24320, epochs)
-    deadline = time.monotonic() + 200
-    while len(_epochs_logged(out)) < 2 and time.monotonic() < deadline and processes[0].poll() is None:
-        time.sleep(0.2)
-    logged_before = len(_epochs_logged(out))
-    processes[1].kill()  # a worker dies mid-run; its partner is then stopped too, as a cluster manager would
-    processes[0].kill()
-    for process in processes:
-        process.wait()
+    with tempfile.TemporaryFile("w+") as chief_err:
+        processes = _start_workers(tiny_recipe_file, out, 24320, epochs, stderr=chief_err)
+        deadline = time.monotonic() + 200
+        while len(_epochs_logged(out)) < 2 and time.monotonic() < deadline and processes[0].poll() is None:
+            time.sleep(0.2)
+        logged_before = len(_epochs_logged(out))
+        processes[1].kill()  # a worker dies mid-run: its partner, waiting on a collective, must not wait forever
+        processes[1].wait()
+        try:
+            processes[0].wait(timeout=60)  # TensorFlow's heartbeats notice a dead peer within about 10 s
+        finally:
+            processes[0].kill()
+        chief_err.seek(0)
+        said = chief_err.read()
     assert 2 <= logged_before < epochs, "the run must be killed mid-way"
+    assert processes[0].returncode == 2, said[-2000:]
+    assert (
+        "zoo: error: a worker of the cluster stopped mid-run (/job:worker/replica:0/task:1 stopped answering)" in said
+    )
+    assert "Traceback" not in said
     # The rerun goes through `zoo launch`, as a user on one machine would: two workers on loopback.
     argv = ["train", str(tiny_recipe_file), "--epochs", str(epochs)]
     argv += ["--set", "train.early_stopping_patience=0", "--out", str(out)]
@@ -159,6 +170,23 @@ def test_an_unreachable_peer_ends_the_worker_within_the_timeout(tiny_recipe_file
         done.returncode != 0 and "the cluster was not complete within 5 s (its peers: 127.0.0.1:24341)" in done.stderr
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_sigterm_ends_a_worker_at_once():
+    # TensorFlow's coordination service swallows SIGTERM (a "preemption notice"): a worker waiting on a
+    # dead peer's collective ignored `kill` and a cluster manager's stop. zoo gives SIGTERM back its default.
+    config = tf_configs(1, 24350)[0]
+    script = (
+        "import os, signal, time\n"
+        "from zoo.training.distribute import make_strategy\n"
+        "make_strategy('multi_worker')\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "time.sleep(5)\n"
+        "print('still running')\n"
+    )
+    env = {**os.environ, "TF_CONFIG": json.dumps(config)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == -15 and "still running" not in done.stdout, done.stderr[-2000:]
 
 
 def test_mixed_precision_computes_in_16_bits_with_a_float32_output():

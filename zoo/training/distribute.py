@@ -28,7 +28,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import signal
 import sys
+import threading
 from typing import Any
 
 import tensorflow as tf
@@ -215,4 +217,17 @@ def make_strategy(kind: str, timeout_s: float | None = None):
     finally:
         watchdog.kill()
         watchdog.wait()
+    _default_sigterm()
     return strategy
+
+
+def _default_sigterm() -> None:
+    """Let SIGTERM end this worker at once, as it ends any other process.
+
+    TensorFlow's coordination service installs its own SIGTERM handler (a preemption notice that only
+    records the signal), so a worker waiting on a collective ignored `kill` and a cluster manager's stop.
+    Ending at once loses at most the unfinished epoch: each epoch's checkpoint is written aside and
+    renamed into place (see zoo.training.resume).
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

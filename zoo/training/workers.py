@@ -17,6 +17,7 @@ number of steps and a resumed epoch sees the batches an uninterrupted one would.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -108,19 +109,57 @@ def fit_workers(
     with strategy.scope():
         model.optimizer.build(model.trainable_variables)
 
-    @tf.function
-    def train_step(iterator):
-        strategy.run(model.train_step, args=(next(iterator),))
-
     history = keras.callbacks.History()
     run = keras.callbacks.CallbackList([*callbacks, history], model=model, epochs=epochs, verbose=verbose)
     model.stop_training = False
     run.on_train_begin()
     logs: dict[str, Any] = {}
+    try:
+        logs = _epochs(
+            model,
+            strategy,
+            run,
+            (x, y),
+            validation_data,
+            batch_size=batch_size,
+            seed=seed,
+            epochs=epochs,
+            augment=augment,
+            verbose=verbose,
+        )
+    except _PEER_LOST as error:
+        raise RunError(_peer_lost(error)) from None
+    run.on_train_end(logs)
+    model._initial_epoch = None
+    return history
+
+
+# What a collective raises when a peer dies mid-run: TensorFlow's heartbeats notice within about 10 s.
+_PEER_LOST = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError)
+
+
+def _peer_lost(error: Exception) -> str:
+    """One line for a collective that failed because a peer stopped (TensorFlow's message runs to 40 lines)."""
+    text = str(getattr(error, "message", error))
+    tasks = sorted(set(re.findall(r"/job:\w+/replica:\d+/task:\d+", text))) or ["a peer"]
+    return (
+        f"a worker of the cluster stopped mid-run ({', '.join(tasks)} stopped answering); this worker stopped too. "
+        "The run folder keeps the last finished epoch: start every worker again with the same --out to resume"
+    )
+
+
+def _epochs(model, strategy, run, data, validation_data, *, batch_size, seed, epochs, augment, verbose) -> dict:
+    """The epoch loop of `fit_workers`; returns the last epoch's logs."""
+
+    @tf.function
+    def train_step(iterator):
+        strategy.run(model.train_step, args=(next(iterator),))
+
+    logs: dict[str, Any] = {}
     for epoch in range(model._initial_epoch or 0, epochs):  # the backup sets the epoch to resume from
         model.reset_metrics()
         run.on_epoch_begin(epoch)
-        batches, steps = _shards(strategy, x, y, batch_size, seed, epoch, augment)
+        batches, steps = _shards(strategy, *data, batch_size, seed, epoch, augment)
         iterator = iter(batches)
         for _ in range(steps):
             train_step(iterator)
@@ -133,6 +172,4 @@ def fit_workers(
         run.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
-    run.on_train_end(logs)
-    model._initial_epoch = None
-    return history
+    return logs

@@ -4,7 +4,8 @@ Numeric columns are scaled robustly and smoothly clipped (`scaled`) and every ot
 one-hot encoded by a `keras.layers.StringLookup` (its MAX_CATEGORIES most frequent values; unseen and
 rarer values share one extra slot). Both are
 fitted on the training rows only: never on validation or test rows. The encoder takes a dict
-of columns, one array per column, so `model.predict(table_columns(frame))` works on raw rows.
+of columns keyed by the table's own column names, one array per column, so a saved model predicts from
+`{"sepal length (cm)": [[5.1]], ...}` or `table_columns(frame)`, with Keras alone.
 
 Examples:
     >>> import pandas as pd, tempfile, os
@@ -20,12 +21,18 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from zoo.errors import DataError
+
+
+# A table model's dict is keyed by the user's column names while its tensors carry TensorFlow-safe names
+# (`input_name`); Keras warns about the difference on every build and load, though it uses the keys.
+warnings.filterwarnings("ignore", message="When providing `inputs` as a dict, all keys in the dict must match")
 
 
 @dataclasses.dataclass
@@ -79,9 +86,9 @@ class Table:
         """The Keras model from a dict of raw columns to one float vector per row, fitted on `rows`."""
         import keras
 
-        # Keyed by input name (Keras wants the two equal, and a name may not hold "/"), as table_columns keys them.
+        # Keyed by the column's own name, as the user's CSV or DataFrame has it; the tensor's name is TensorFlow-safe.
         inputs = {
-            column: keras.Input(
+            str(column): keras.Input(
                 (1,), name=input_name(column), dtype="string" if column in self.categorical else "float32"
             )
             for column in self.frame.columns
@@ -91,7 +98,7 @@ class Table:
             joined = (
                 inputs[self.numeric[0]]
                 if len(self.numeric) == 1
-                else keras.layers.Concatenate(name="numeric")([inputs[column] for column in self.numeric])
+                else keras.layers.Concatenate(name="numeric")([inputs[str(column)] for column in self.numeric])
             )
             parts.append(scaled(self.frame[self.numeric].to_numpy(np.float32)[rows], joined, SCALING))
         for column in self.categorical:
@@ -101,9 +108,9 @@ class Table:
             lookup = keras.layers.StringLookup(
                 vocabulary=kept, output_mode="one_hot", name=f"{input_name(column)}_one_hot"
             )
-            parts.append(lookup(inputs[column]))
+            parts.append(lookup(inputs[str(column)]))
         features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
-        return keras.Model({input_name(column): tensor for column, tensor in inputs.items()}, features, name="encoder")
+        return keras.Model(inputs, features, name="encoder")
 
 
 # One-hot slots per categorical column: beyond this many values the rarest share the unseen-value slot. A dense
@@ -152,12 +159,13 @@ def scaled(values: np.ndarray, inputs, scaling: str = "robust"):
 
 def table_columns(frame) -> dict[str, Any]:
     """A DataFrame's columns as the dict a table model takes: text columns as strings, others float32,
-    each under its column's `input_name`.
+    each under its own column name.
 
     Examples:
         >>> import pandas as pd
-        >>> table_columns(pd.DataFrame({"a": [1, 2], "b": ["x", None]}))["b"].numpy().tolist()
-        [[b'x'], [b'']]
+        >>> columns = table_columns(pd.DataFrame({"size (cm)": [1, 2], "b": ["x", None]}))
+        >>> sorted(columns), columns["b"].numpy().tolist()
+        (['b', 'size (cm)'], [[b'x'], [b'']])
     """
     import tensorflow as tf
 
@@ -166,16 +174,18 @@ def table_columns(frame) -> dict[str, Any]:
         values = frame[column]
         if values.dtype == object or values.dtype == bool or str(values.dtype) in ("category", "string", "str"):
             # A string tensor: Keras's predict() refuses numpy arrays of Python strings.
-            columns[input_name(column)] = tf.constant(
+            columns[str(column)] = tf.constant(
                 values.fillna("").astype(str).to_numpy(dtype=object).reshape(-1, 1), tf.string
             )
         else:
-            columns[input_name(column)] = values.to_numpy(np.float32).reshape(-1, 1)
+            columns[str(column)] = values.to_numpy(np.float32).reshape(-1, 1)
     return columns
 
 
 def input_name(column: str) -> str:
-    """The model input a table column feeds: its name with every character but letters, digits and _ made _.
+    """The name of the Keras input tensor a table column feeds (the model's dict is keyed by the column itself):
+    the column's name with every character but letters, digits and _ made _, as TensorFlow's SavedModel
+    signatures need (a Keras name may not hold "/", and a signature argument not a space).
 
     Examples:
         >>> input_name("od280/od315 ratio")

@@ -67,12 +67,15 @@ def describe_input(card: dict[str, Any]) -> str:
     Examples:
         >>> describe_input({"input": {"kind": "image", "shape": [28, 28, 1], "range": [0, 255]}})
         '28x28x1 images, pixel values 0-255 (the model scales them itself)'
-        >>> describe_input({"input": {"kind": "table", "columns": ["colour", "weight"]}})
-        'table rows: a dict of columns colour, weight (one value per row each)'
+        >>> describe_input({"input": {"kind": "table", "columns": ["colour", "weight"],
+        ...                           "types": {"colour": "text", "weight": "number"}}})
+        'table rows: a dict keyed by column name: colour (text), weight (number); one value per row each'
     """
     spec = card.get("input") or {}
     if spec.get("kind") == "table":
-        return f"table rows: a dict of columns {', '.join(spec['columns'])} (one value per row each)"
+        types = spec.get("types", {})
+        columns = ", ".join(f"{c} ({types[c]})" if c in types else c for c in spec["columns"])
+        return f"table rows: a dict keyed by column name: {columns}; one value per row each"
     shape = "x".join(str(d) for d in spec.get("shape", [])) or "arrays"
     low, high = spec.get("range", [None, None])
     if high is not None and high > 1:

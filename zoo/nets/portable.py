@@ -7,8 +7,10 @@ model has no use for either difference, and naming them in the file made it load
 imported. `portable(model)` rebuilds the model from its config with the standard layers in their place
 and copies every weight over, so the saved file loads with plain `keras.saving.load_model`.
 
-Layers zoo has no standard equal for (`PeriodicEmbedding`, `MCDropout`, `Staircase`, `ForwardOnly`, ...)
-stay; `needs_zoo(model)` names them so the card can say which import the file needs.
+The table stack's `PeriodicEmbedding` is saved as the small functional model of standard layers and ops
+that equals it (`zoo.nets.tabular.plain_periodic`). Layers zoo has no standard equal for (`MCDropout`,
+`Staircase`, `ForwardOnly`, ...) stay; `needs_zoo(model)` names them so the card can say which import the
+file needs.
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ def _standardized(node: Any) -> Any:
         return [_standardized(item) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: _standardized(value) for key, value in node.items()}
+    # A nested model keeps its training configuration (a zoo loss such as SmoothedSparseCrossentropy) in its
+    # config; a saved model is for predicting, so none is kept.
+    node = {key: _standardized(value) for key, value in node.items() if key != "compile_config"}
+    if node.get("registered_name") == "zoo>PeriodicEmbedding" and "build_config" in node:
+        return _plain_periodic_node(node)
     swap = _STANDARD.get(node.get("registered_name") or "")
     if swap is not None and isinstance(node.get("config"), dict):
         class_name, translate = swap
@@ -42,6 +48,16 @@ def _standardized(node: Any) -> Any:
             config = {**{k: config[k] for k in _LAYER_KEYS if k in config}, **translate(config)}
         node = {**node, "module": "keras.layers", "class_name": class_name, "registered_name": None, "config": config}
     return node
+
+
+def _plain_periodic_node(node: dict) -> dict:
+    """A serialized PeriodicEmbedding as the serialized functional model of standard layers that equals it
+    (`zoo.nets.tabular.plain_periodic`), keeping its name and where it sits in the graph."""
+    from zoo.nets.tabular import plain_periodic
+
+    columns = int(node["build_config"]["input_shape"][-1])
+    plain = keras.saving.serialize_keras_object(plain_periodic(node["config"], columns))
+    return {**node, **{key: plain[key] for key in ("module", "class_name", "config", "registered_name", "build_config")}}
 
 
 def _zoo_names(node: Any) -> set[str]:
@@ -57,17 +73,18 @@ def needs_zoo(model: keras.Model) -> list[str]:
     """The zoo classes a saved `model` would still name (so loading it needs `import zoo`), sorted.
 
     Examples:
+        >>> from zoo.nets.layers import MCDropout
         >>> from zoo.nets.tabular import PeriodicEmbedding
         >>> x = keras.Input((3,))
-        >>> needs_zoo(portable(keras.Model(x, PeriodicEmbedding(3, 4)(x))))
-        ['zoo>PeriodicEmbedding']
+        >>> needs_zoo(portable(keras.Model(x, MCDropout(0.1)(PeriodicEmbedding(3, 4)(x)))))
+        ['zoo>MCDropout']
     """
     return sorted(_zoo_names(keras.saving.serialize_keras_object(model)))
 
 
 def portable(model: keras.Model) -> keras.Model:
-    """`model` with zoo's BatchNorm, Dropout, AlphaDropout and RReLU as the standard Keras layers they equal
-    at inference, same weights; uncompiled (it is for saving and predicting). A model without them is
+    """`model` with zoo's BatchNorm, Dropout, AlphaDropout, RReLU and PeriodicEmbedding as the standard Keras
+    layers they equal at inference, same weights; uncompiled (it is for saving and predicting). A model without them is
     returned as it is.
 
     Examples:

@@ -74,3 +74,33 @@ class PeriodicEmbedding(keras.layers.Layer):
             "sigma": self.sigma,
             "seed": self.seed,
         }
+
+
+def plain_periodic(config: dict, columns: int) -> keras.Model:
+    """The `PeriodicEmbedding` with `config` as a small functional model of built-in Keras layers and ops,
+    taking `columns` columns, with the same weights in the same order (w, b, kernel, bias).
+
+    Why: a saved table model then loads with plain `keras.saving.load_model`, without zoo. The layer
+    itself stays the one zoo trains with (one op, one name in the summary); `zoo.nets.portable` swaps this
+    model in when it saves.
+
+    Examples:
+        >>> import numpy as np
+        >>> layer = PeriodicEmbedding(numeric=2, frequencies=4, dim=3, seed=0)
+        >>> rows = np.random.default_rng(0).normal(size=(5, 6)).astype("float32")
+        >>> plain = plain_periodic(layer.get_config(), 6)
+        >>> _ = layer(rows); plain.set_weights(layer.get_weights())
+        >>> bool(np.allclose(plain(rows), layer(rows), atol=1e-6))
+        True
+    """
+    n, k, d = config["numeric"], config["frequencies"], config["dim"]
+    x = keras.Input((columns,))
+    numbers, rest = x[:, :n], x[:, n:]
+    # w·x + b per column and frequency (EinsumDense's kernel and bias are w and b), then 2π, then cos.
+    phases = keras.layers.EinsumDense("bn,nk->bnk", output_shape=(n, k), bias_axes="nk", name="frequencies")(numbers)
+    waves = ops.cos(keras.layers.Rescaling(2 * math.pi, name="two_pi")(phases))
+    embedded = keras.layers.EinsumDense(
+        "bnk,nkd->bnd", output_shape=(n, d), bias_axes="nd", activation="relu", name="mix"
+    )(waves)
+    flat = keras.layers.Reshape((n * d,), name="flat")(embedded)
+    return keras.Model(x, keras.layers.Concatenate(name="joined")([numbers, flat, rest]), name=config["name"])

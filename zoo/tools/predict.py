@@ -64,7 +64,9 @@ def load_predictor(source: str | Path) -> tuple[Any, dict[str, Any]]:
 def _table_inputs(model, path: Path, record) -> tuple[list[str], dict[str, Any]]:
     frame = read_frame(path)
     wanted = sorted(model.input)
+    # The model's keys are the training table's column names (models saved before 0.4.0 keyed them by `input_name`).
     given = {input_name(column): column for column in frame.columns}
+    given.update({str(column): column for column in frame.columns})
     missing = [name for name in wanted if name not in given]
     if missing:
         raise DataError(
@@ -72,10 +74,10 @@ def _table_inputs(model, path: Path, record) -> tuple[list[str], dict[str, Any]]
             f"the model takes: {', '.join(wanted)}"
         )
     # Other columns (the target, an id) are left out, and named, so a misspelt column never passes unseen.
-    extra = [column for name, column in given.items() if name not in wanted]
-    frame = frame[[given[name] for name in wanted]]
+    extra = [column for column in frame.columns if str(column) not in wanted and input_name(column) not in wanted]
+    columns = table_columns(frame[[given[name] for name in wanted]])
     ids = [str(i) for i in range(len(frame))]
-    return ids, {"columns": table_columns(frame), "ignored": extra}
+    return ids, {"columns": {name: columns[str(given[name])] for name in wanted}, "ignored": extra}
 
 
 def _image_files(path: Path) -> list[Path]:

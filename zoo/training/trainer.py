@@ -236,7 +236,8 @@ def servable(model: keras.Model, encoder) -> keras.Model:
 
 
 def input_record(saved: keras.Model, data: Splits) -> dict[str, Any]:
-    """What the saved model takes: a table's columns (by input name), or an array's shape and value range.
+    """What the saved model takes: a table's columns (its own names) and their types, or an array's shape and
+    value range.
 
     Examples:
         >>> import numpy as np
@@ -247,7 +248,8 @@ def input_record(saved: keras.Model, data: Splits) -> dict[str, Any]:
         ('image', [4, 4, 1], [0, 255])
     """
     if isinstance(saved.input, dict):
-        return {"kind": "table", "columns": sorted(saved.input)}
+        types = {name: "text" if tensor.dtype == "string" else "number" for name, tensor in saved.input.items()}
+        return {"kind": "table", "columns": sorted(saved.input), "types": dict(sorted(types.items()))}
     shape = [int(d) for d in saved.input_shape[1:]]
     x = data.arrays["train"][0]
     # With the pixel encoder in front, the saved model takes 0-255 and scales them itself.

@@ -29,7 +29,6 @@ import numpy as np
 
 from zoo.errors import DataError
 
-
 # A table model's dict is keyed by the user's column names while its tensors carry TensorFlow-safe names
 # (`input_name`); Keras warns about the difference on every build and load, though it uses the keys.
 warnings.filterwarnings("ignore", message="When providing `inputs` as a dict, all keys in the dict must match")

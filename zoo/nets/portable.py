@@ -57,7 +57,8 @@ def _plain_periodic_node(node: dict) -> dict:
 
     columns = int(node["build_config"]["input_shape"][-1])
     plain = keras.saving.serialize_keras_object(plain_periodic(node["config"], columns))
-    return {**node, **{key: plain[key] for key in ("module", "class_name", "config", "registered_name", "build_config")}}
+    swapped = ("module", "class_name", "config", "registered_name", "build_config")
+    return {**node, **{key: plain[key] for key in swapped}}
 
 
 def _zoo_names(node: Any) -> set[str]:

@@ -108,9 +108,8 @@ def test_a_killed_worker_pair_resumes_through_zoo_launch_losing_at_most_one_epoc
         said = chief_err.read()
     assert 2 <= logged_before < epochs, "the run must be killed mid-way"
     assert processes[0].returncode == 2, said[-2000:]
-    assert (
-        "zoo: error: a worker of the cluster stopped mid-run (/job:worker/replica:0/task:1 stopped answering)" in said
-    )
+    assert "zoo: error: a worker of the cluster stopped mid-run (" in said, said[-2000:]
+    assert "/job:worker/task:1" in said.split("stopped mid-run (")[1].split(")")[0], said[-2000:]
     assert "Traceback" not in said
     # The rerun goes through `zoo launch`, as a user on one machine would: two workers on loopback.
     argv = ["train", str(tiny_recipe_file), "--epochs", str(epochs)]

@@ -128,7 +128,8 @@ def fit_workers(
             verbose=verbose,
         )
     except _PEER_LOST as error:
-        raise RunError(_peer_lost(error)) from None
+        resolver = strategy.cluster_resolver
+        raise RunError(_peer_lost(error, f"/job:{resolver.task_type}/task:{resolver.task_id}")) from None
     run.on_train_end(logs)
     model._initial_epoch = None
     return history
@@ -138,10 +139,19 @@ def fit_workers(
 _PEER_LOST = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError)
 
 
-def _peer_lost(error: Exception) -> str:
-    """One line for a collective that failed because a peer stopped (TensorFlow's message runs to 40 lines)."""
+def _peer_lost(error: Exception, own: str) -> str:
+    """One line for a collective that failed because a peer stopped (TensorFlow's message runs to 40 lines);
+    `own` is this worker's task ("/job:worker/task:0"), which the message may name too.
+
+    Examples:
+        >>> _peer_lost(RuntimeError("from /job:worker/replica:0/task:0: unhealthy: /job:worker/task:1"),
+        ...            "/job:worker/task:0")[:64]
+        'a worker of the cluster stopped mid-run (/job:worker/task:1 stop'
+    """
     text = str(getattr(error, "message", error))
-    tasks = sorted(set(re.findall(r"/job:\w+/replica:\d+/task:\d+", text))) or ["a peer"]
+    # TensorFlow names a task with or without its replica ("/job:worker/replica:0/task:1", "/job:worker/task:1").
+    named = {re.sub(r"/replica:\d+", "", t) for t in re.findall(r"/job:\w+(?:/replica:\d+)?/task:\d+", text)}
+    tasks = sorted(named - {own}) or ["a peer"]
     return (
         f"a worker of the cluster stopped mid-run ({', '.join(tasks)} stopped answering); this worker stopped too. "
         "The run folder keeps the last finished epoch: start every worker again with the same --out to resume"

@@ -60,6 +60,17 @@ class _Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+class _Rates(keras.callbacks.Callback):
+    """The learning rate each epoch trains at."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen[epoch] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
 @pytest.mark.slow
 def test_interrupted_run_resumes(tiny_recipe, digits, tmp_path):
     recipe = zoo.get_recipe(tiny_recipe, epochs=4, early_stopping_patience=0)
@@ -102,17 +113,34 @@ def test_train_on_users_own_arrays(tmp_path):
 @pytest.mark.slow
 def test_a_resumed_run_matches_an_uninterrupted_one(tiny_recipe, digits, tmp_path):
     """Weights, optimizer, data order, dropout masks, early stopping, the plateau schedule and the diagnostics all
-    resume."""
-    recipe = zoo.get_recipe(tiny_recipe, epochs=5, early_stopping_patience=3, schedule="plateau")
-    full = zoo.train(recipe, data=digits, out_dir=tmp_path / "full", verbose=0)
-    with pytest.raises(KeyboardInterrupt):
-        zoo.train(recipe, data=digits, out_dir=tmp_path / "cut", verbose=0, callbacks=[_Interrupt(after=2)])
-    resumed = zoo.train(recipe, data=digits, out_dir=tmp_path / "cut", verbose=0)
+    resume, and both callbacks act: they cut the rate and stop at the same epochs as an uninterrupted run."""
+    import dataclasses
+
+    # Shuffled validation labels: the validation loss stops improving at once, so the plateau schedule cuts the
+    # rate (patience 1) and early stopping ends the run (patience 3) well before its 12 epochs.
+    x_val, y_val = digits.arrays["validation"]
+    stalling = dataclasses.replace(
+        digits, arrays={**digits.arrays, "validation": (x_val, np.random.default_rng(0).permutation(y_val))}
+    )
+    recipe = zoo.get_recipe(tiny_recipe, epochs=12, early_stopping_patience=3, schedule="plateau", plateau_patience=1)
+    full_rates = _Rates()
+    full = zoo.train(recipe, data=stalling, out_dir=tmp_path / "full", verbose=0, callbacks=[full_rates])
+    epochs, rates = len(full.history["loss"]), full_rates.seen
+    assert epochs < 12, "early stopping must act"
+    cut_at = next((epoch for epoch, rate in rates.items() if rate < rates[0]), None)
+    assert cut_at is not None and cut_at < epochs - 1, f"the plateau schedule must cut the rate mid-run: {rates}"
+    with pytest.raises(KeyboardInterrupt):  # after the first cut, before the stop: both callbacks' state must resume
+        zoo.train(recipe, data=stalling, out_dir=tmp_path / "cut", verbose=0, callbacks=[_Interrupt(after=cut_at + 1)])
+    resumed_rates = _Rates()
+    resumed = zoo.train(recipe, data=stalling, out_dir=tmp_path / "cut", verbose=0, callbacks=[resumed_rates])
+    # The resumed part trains the same epochs at the same rates, and stops where the uninterrupted run did.
+    assert min(resumed_rates.seen) <= cut_at + 1 and max(resumed_rates.seen) == epochs - 1
+    assert resumed_rates.seen == {epoch: rates[epoch] for epoch in resumed_rates.seen}
     for key in ("loss", "val_loss", "val_accuracy"):
         np.testing.assert_allclose(resumed.history[key], full.history[key], rtol=1e-4, err_msg=key)
     assert resumed.test["accuracy"] == pytest.approx(full.test["accuracy"], abs=1e-6)
     records = json.loads((tmp_path / "cut" / "diagnostics.json").read_text())["records"]
-    assert [record["epoch"] for record in records] == list(range(6)), (
+    assert [record["epoch"] for record in records] == list(range(len(rates) + 1)), (
         "diagnostics from before the interruption are kept"
     )
     assert not (tmp_path / "cut" / "backup").exists()

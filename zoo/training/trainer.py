@@ -120,6 +120,17 @@ def _callbacks(
     callbacks: list = [EpochClock(), ShuffleEpoch(served.train)]
     # After a resume RunState gives early stopping back its best score, patience count and best weights.
     callbacks += early_stopping(recipe, verbose)
+    if recipe.train.schedule == "plateau":
+        # Before the backup: an epoch's checkpoint holds the rate this epoch's end set. (After it, an interrupt
+        # between the checkpoint and the cut resumed at the old rate with the plateau's count already reset.)
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss",
+                factor=recipe.train.plateau_factor,
+                patience=recipe.train.plateau_patience,
+                verbose=int(verbose != 0),
+            )
+        )
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.
@@ -143,15 +154,6 @@ def _callbacks(
         keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False),
         keras.callbacks.TerminateOnNaN(),
     ]
-    if recipe.train.schedule == "plateau":
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss",
-                factor=recipe.train.plateau_factor,
-                patience=recipe.train.plateau_patience,
-                verbose=int(verbose != 0),
-            )
-        )
     # Last, so that on a resume it restores the others after they have reset themselves.
     return callbacks + [RunState(paths["backup"], callbacks)]
 

@@ -121,16 +121,10 @@ def _callbacks(
     # After a resume RunState gives early stopping back its best score, patience count and best weights.
     callbacks += early_stopping(recipe, verbose)
     if recipe.train.schedule == "plateau":
-        # Before the backup: an epoch's checkpoint holds the rate this epoch's end set. (After it, an interrupt
-        # between the checkpoint and the cut resumed at the old rate with the plateau's count already reset.)
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss",
-                factor=recipe.train.plateau_factor,
-                patience=recipe.train.plateau_patience,
-                verbose=int(verbose != 0),
-            )
-        )
+        # Before the backup, so an epoch's checkpoint holds the rate its end set (else an interrupt lost a cut).
+        train = recipe.train
+        plateau = dict(factor=train.plateau_factor, patience=train.plateau_patience, verbose=int(verbose != 0))
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", **plateau))
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.

@@ -5,30 +5,7 @@ from pathlib import Path
 import pytest
 
 import zoo
-
-TINY_RECIPE = """
-name        = "tiny_digits"
-description = "Two small hidden layers on digits, for tests"
-dataset     = "digits"
-validation_size = 200
-
-[model]
-hidden = [32, 16]
-
-[train]
-batch_size = 16
-epochs     = 2
-# The tests train this recipe dozens of times, and XLA-compiling each run's step cost more than the
-# run (a 2-epoch fit: 11.7 s with XLA, 5.2 s without). The XLA path is tested where a test asks for it.
-jit_compile = "off"
-
-[baseline]
-learning_rates = [0.1, 1.0]
-
-[bench]
-seeds = 1
-target_accuracy = 0.5
-"""
+from zoo.experiments.reproducibility import RECIPE as TINY_RECIPE  # the committed run trains it too
 
 
 @pytest.fixture(scope="session")

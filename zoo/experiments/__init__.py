@@ -36,6 +36,8 @@ imports this package, and torch is imported only by the speed experiment.
   boosting, RealMLP-TD, scikit-learn's MLP and keras.io's example convnet (`--part meta-train|meta-test`).
 * ``estimator_checks``: scikit-learn's `check_estimator` on `zoo.Classifier` and `zoo.Regressor`, every
   check's verdict.
+* ``reproducibility``: one cheap run (the tests' tiny digits recipe) whose per-epoch metrics the test
+  suite reproduces, to float32 rounding on the same library versions and CPU.
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -66,6 +68,7 @@ EXPERIMENTS = (
     "claims",
     "heldout",
     "estimator_checks",
+    "reproducibility",
 )
 
 

@@ -2,12 +2,15 @@
 
 import csv
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
 import zoo
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
@@ -169,3 +172,17 @@ def test_a_seed_reproduces_in_a_fresh_process(tiny_recipe_file, tmp_path):
     outputs = [json.loads(out.splitlines()[-1]), [here.history["loss"], here.test["accuracy"]]]
     np.testing.assert_allclose(outputs[0][0], outputs[1][0], rtol=1e-6)
     assert abs(outputs[0][1] - outputs[1][1]) <= 0.002
+    # And the committed run (`zoo experiment reproducibility`): to float32 rounding on its library versions
+    # and CPU instruction sets, within LOOSE elsewhere (other kernels round differently).
+    from zoo.experiments import reproducibility
+    from zoo.reports.records import versions
+
+    committed = json.loads((REPO / "benchmarks/results/reproducibility/results.json").read_text())
+    assert committed["recipe"] == reproducibility.RECIPE, "the tiny recipe changed: zoo experiment reproducibility"
+    now = {key: versions()[key] for key in ("tensorflow", "keras", "numpy")}
+    same = now == {key: committed["versions"][key] for key in now} and reproducibility.cpu() == committed["cpu"]
+    rtol = 1e-6 if same else reproducibility.LOOSE
+    mine = reproducibility.measured(here)
+    for key in reproducibility.KEYS:
+        np.testing.assert_allclose(mine["history"][key], committed["history"][key], rtol=rtol, err_msg=f"{key} {now}")
+    assert abs(mine["test_accuracy"] - committed["test_accuracy"]) <= (0 if same else 0.01)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import warnings
 from pathlib import Path
 
 import keras
@@ -172,17 +173,21 @@ def test_a_seed_reproduces_in_a_fresh_process(tiny_recipe_file, tmp_path):
     outputs = [json.loads(out.splitlines()[-1]), [here.history["loss"], here.test["accuracy"]]]
     np.testing.assert_allclose(outputs[0][0], outputs[1][0], rtol=1e-6)
     assert abs(outputs[0][1] - outputs[1][1]) <= 0.002
-    # And the committed run (`zoo experiment reproducibility`): to float32 rounding on its library versions
-    # and CPU instruction sets, within LOOSE elsewhere (other kernels round differently).
+    # And the committed run (`zoo experiment reproducibility`): on its library versions, to float32 rounding on
+    # its CPU instruction sets and within LOOSE on others (other kernels round differently); other library
+    # versions are named in a warning.
     from zoo.experiments import reproducibility
     from zoo.reports.records import versions
 
     committed = json.loads((REPO / "benchmarks/results/reproducibility/results.json").read_text())
     assert committed["recipe"] == reproducibility.RECIPE, "the tiny recipe changed: zoo experiment reproducibility"
     now = {key: versions()[key] for key in ("tensorflow", "keras", "numpy")}
-    same = now == {key: committed["versions"][key] for key in now} and reproducibility.cpu() == committed["cpu"]
+    if now != {key: committed["versions"][key] for key in now}:  # other libraries may draw or round otherwise
+        warnings.warn(f"reproducibility: the committed run used {committed['versions']}, this is {now}", stacklevel=1)
+        return
+    same = reproducibility.cpu() == committed["cpu"]
     rtol = 1e-6 if same else reproducibility.LOOSE
     mine = reproducibility.measured(here)
     for key in reproducibility.KEYS:
-        np.testing.assert_allclose(mine["history"][key], committed["history"][key], rtol=rtol, err_msg=f"{key} {now}")
+        np.testing.assert_allclose(mine["history"][key], committed["history"][key], rtol=rtol, err_msg=key)
     assert abs(mine["test_accuracy"] - committed["test_accuracy"]) <= (0 if same else 0.01)

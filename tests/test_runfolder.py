@@ -5,15 +5,21 @@ The interrupts are real signals sent by the training process to itself at the ex
 by patching the function that runs at that point: no sleep that hopes to hit a window.
 """
 
+import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import zoo
+from zoo.cli.main import main
 from zoo.training.resume import AtomicBackup
 from zoo.training.runfolder import RUN_MARK, claimed, run_paths
+
+REPO = Path(__file__).resolve().parents[1]
 
 # Runs `zoo train RECIPE --out DIR`, after the hook (Python source) has patched zoo or Keras.
 TRAIN = """
@@ -49,14 +55,29 @@ trainer.write_json = dying_write
 """
 
 
-def _argv(recipe_file, out):
-    return [arg.format(recipe=recipe_file, out=out) for arg in ARGV]
+KILL_MID_SECOND_EPOCH = """
+begin, end = keras.callbacks.TerminateOnNaN.on_epoch_begin, keras.callbacks.TerminateOnNaN.on_batch_end
+def note_epoch(self, epoch, logs=None):
+    self.zoo_epoch, self.zoo_calls = epoch, 0
+    return begin(self, epoch, logs)
+def dying_batch(self, batch, logs=None):
+    self.zoo_calls += 1
+    if self.zoo_epoch == 1 and self.zoo_calls == 2:  # two executions (of steps_per_execution steps) into epoch 2
+        signal.raise_signal(signal.SIGKILL)
+    return end(self, batch, logs)
+keras.callbacks.TerminateOnNaN.on_epoch_begin = note_epoch
+keras.callbacks.TerminateOnNaN.on_batch_end = dying_batch
+"""
 
 
-def _train(recipe_file, out, hook=""):
+def _argv(recipe_file, out, argv=ARGV):
+    return [arg.format(recipe=recipe_file, out=out) for arg in argv]
+
+
+def _train(recipe_file, out, hook="", argv=ARGV):
     """The interrupted run: its own process, for a real signal."""
     return subprocess.run(
-        [sys.executable, "-c", TRAIN.format(hook=hook, argv=_argv(recipe_file, out))],
+        [sys.executable, "-c", TRAIN.format(hook=hook, argv=_argv(recipe_file, out, argv))],
         capture_output=True,
         text=True,
         timeout=300,
@@ -141,6 +162,28 @@ def test_an_interrupt_after_the_last_epoch_resumes_without_training_again(tiny_r
     code, printed = _resume(tiny_recipe_file, out, capsys)
     assert code == 0 and "Resuming the interrupted run" in printed and "Epoch 1/3" not in printed
     assert _epochs(out) == 3 and not (out / "backup").exists()
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_loses_at_most_that_epoch_and_ends_as_the_committed_run(tiny_recipe_file, tmp_path, capsys):
+    # The tiny recipe as the committed reproducibility run trains it (2 epochs, seed 0), killed mid-epoch 2.
+    out, argv = tmp_path / "run", ["train", "{recipe}", "--out", "{out}"]
+    killed = _train(tiny_recipe_file, out, KILL_MID_SECOND_EPOCH, argv)
+    assert killed.returncode == -9 and not (out / "metrics.json").exists()
+    assert [path.name for path in AtomicBackup(out / "backup").checkpoints()] == ["epoch-00001"], "epoch 1 is kept"
+    capsys.readouterr()
+    assert main(_argv(tiny_recipe_file, out, argv)) == 0 and "Resuming the interrupted run" in capsys.readouterr().out
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    assert [int(row["epoch"]) for row in rows] == [0, 1], "only the killed epoch is trained again"
+    # The same numbers as an uninterrupted run: the committed one, on its library versions (to 1e-6).
+    committed = json.loads((REPO / "benchmarks/results/reproducibility/results.json").read_text())
+    from zoo.reports.records import versions
+
+    if all(versions()[key] == committed["versions"][key] for key in ("tensorflow", "keras", "numpy")):
+        for key in ("loss", "val_loss", "val_accuracy"):
+            np.testing.assert_allclose([float(row[key]) for row in rows], committed["history"][key], rtol=1e-4)
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["test_accuracy"] == pytest.approx(committed["test_accuracy"], abs=1e-6)
 
 
 class _Stop:

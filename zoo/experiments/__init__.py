@@ -31,7 +31,7 @@ imports this package, and torch is imported only by the speed experiment.
   measured at two depths, every activation with its own initializer.
 * ``claims``: the founding claims as a table (dropout's 2%, Adam's speed-up, deep vs shallow,
   the activation ranking, DAE against RBM pretraining), each with a measurement and a verdict.
-* ``heldout``: the generic recipes on data they were never tuned on: 19 tables and 7 image sets split into
+* ``heldout``: the generic recipes on data they were never tuned on: 19 tables and 8 image sets split into
   meta-train (defaults chosen there, on validation) and meta-test (final runs only), against gradient
   boosting, RealMLP-TD, scikit-learn's MLP and keras.io's example convnet (`--part meta-train|meta-test`).
 * ``estimator_checks``: scikit-learn's `check_estimator` on `zoo.Classifier` and `zoo.Regressor`, every

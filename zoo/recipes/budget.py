@@ -36,8 +36,15 @@ def adapted_batch(batch_size: int, examples: int) -> int:
 
 
 def sized(recipe, examples: int):
-    """`recipe` with its batch (`train.adapt_batch`) and epochs (`train.steps`) fitted to `examples`
-    training examples; a recipe that asks for neither comes back unchanged."""
+    """`recipe` with its batch (`train.adapt_batch`) and epochs (`train.steps`, at least `train.min_epochs`)
+    fitted to `examples` training examples; a recipe that asks for neither comes back unchanged.
+
+    Examples:
+        >>> from zoo.recipes.recipe import get_recipe
+        >>> recipe = get_recipe("cnn", **{"train.steps": 2000, "train.min_epochs": 10})
+        >>> sized(recipe, 1000).train.epochs, sized(recipe, 54_000).train.epochs  # 2,000 steps of 16; 10 epochs
+        (125, 10)
+    """
     train = recipe.train
     changes = {}
     batch = train.batch_size
@@ -46,7 +53,7 @@ def sized(recipe, examples: int):
         if batch != train.batch_size:
             changes["train.batch_size"] = batch
     if train.steps:
-        epochs = max(1, math.ceil(train.steps / math.ceil(examples / batch)))
+        epochs = max(1, train.min_epochs, math.ceil(train.steps / math.ceil(examples / batch)))
         if epochs != train.epochs:
             changes["train.epochs"] = epochs
     return get_recipe(recipe, **changes) if changes else recipe

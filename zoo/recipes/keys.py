@@ -120,6 +120,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "many updates as 50,000 (0 = train.epochs)",
             minimum=0,
         ),
+        "min_epochs": Field(
+            int,
+            0,
+            "with train.steps: train at least this many epochs, so a large set gets whole passes too (0 = no floor)",
+            minimum=0,
+            maximum=10_000,
+        ),
         "adapt_batch": Field(
             bool,
             False,

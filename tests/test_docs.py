@@ -247,3 +247,14 @@ def test_readme_time_to_accuracy_table_quotes_the_committed_leaderboard():
             else:
                 seconds, accuracy = f"{standing['seconds']:.0f} s", f"{standing['accuracy']:.4f}"
                 assert seconds in cell and accuracy in cell, (row["threshold"], contestant, cell)
+
+
+def test_the_distribute_table_in_the_docs_quotes_the_committed_results():
+    from zoo.experiments.distribute import CONFIGURATIONS
+
+    results = _experiment("distribute")
+    assert list(results["rows"]) == list(CONFIGURATIONS) and results["versions"]["git"]["uncommitted_changes"] is False
+    for name, row in results["rows"].items():
+        assert len(results["runs"][name]) == results["rounds"]
+        line = f"| {CONFIGURATIONS[name][0]} | {row['seconds']:.1f} | {row['images_per_second']:,.0f} |"
+        assert line in DOCS, f"docs/devices.md lacks the committed row {line}"

@@ -38,6 +38,8 @@ imports this package, and torch is imported only by the speed experiment.
   check's verdict.
 * ``reproducibility``: one cheap run (the tests' tiny digits recipe) whose per-epoch metrics the test
   suite reproduces, to float32 rounding on the same library versions and CPU.
+* ``distribute``: training seconds of one small recipe with no strategy, mirrored over 1 and 2 devices and
+  as 2 workers (`zoo launch`), each in its own process, median of 3 rounds.
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -69,6 +71,7 @@ EXPERIMENTS = (
     "heldout",
     "estimator_checks",
     "reproducibility",
+    "distribute",
 )
 
 

@@ -4,6 +4,8 @@ The suite itself (`zoo experiment heldout`) runs for most of an hour on real dat
 tiny generated stand-ins and check what every run relies on.
 """
 
+import json
+
 import keras
 import numpy as np
 import pandas as pd
@@ -54,6 +56,29 @@ def test_a_variant_is_chosen_by_validation_never_by_test():
     ]
     choice = summarize(rows, TIE)["variants_by_validation"]
     assert min(choice, key=choice.get) == "a" and max(choice, key=choice.get) == "b"
+
+
+def test_a_set_run_again_replaces_its_row_and_the_runs_say_so(tmp_path):
+    from zoo.experiments.heldout import combine
+
+    def row(name, score):
+        models = {"zoo": {"score": score, "seconds": 1.0}, "hgb": {"score": 0.9, "seconds": 1.0}}
+        return {"set": name, "kind": "table", "task": "classification", "models": models}
+
+    first, again = tmp_path / "first", tmp_path / "again"
+    for folder, rows, commit in (
+        (first, [row("pima", 0.7), row("vowel", 0.8)], "a" * 40),
+        (again, [row("vowel", 0.95)], "b" * 40),
+    ):
+        folder.mkdir()
+        stamped = {"part": "meta-test", "sets": rows, "seconds": 5.0, "versions": {"git": {"commit": commit}}}
+        (folder / "results.json").write_text(json.dumps(stamped))
+    results = combine([first, again], tmp_path / "joined")
+    assert {r["set"]: r["models"]["zoo"]["score"] for r in results["sets"]} == {"pima": 0.7, "vowel": 0.95}
+    assert [run.get("replaced") for run in results["runs"]] == [["vowel"], None]
+    assert [run["commit"]["commit"][0] for run in results["runs"]] == ["a", "b"]
+    # Combined again with one more run, the earlier runs carry over.
+    assert len(combine([tmp_path / "joined", again], tmp_path / "twice")["runs"]) == 3
 
 
 def test_win_tie_loss_counts_ties_within_half_a_point():

@@ -193,9 +193,11 @@ def run(
 
 
 def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
-    """One report from suite runs over disjoint sets of one part (e.g. tables and images run side by side on the
-    two cores): their rows joined in the sets file's order, the summary computed again. A run stopped before its
-    end counts with the sets it finished (its partial.json); sets of the part that no run finished are named."""
+    """One report from suite runs of one part (e.g. tables and images run side by side on the two cores): their
+    rows joined in the sets file's order, the summary computed again. A set in several runs keeps the row of
+    the last folder named (a final run again after a default changed), and the runs list says which it
+    replaced. A folder may hold an earlier combined report: its runs carry over. A run stopped before its end
+    counts with the sets it finished (its partial.json); sets of the part that no run finished are named."""
     parts = []
     for folder in map(Path, folders):
         finished = (folder / "results.json").is_file()
@@ -204,19 +206,27 @@ def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
     if len({p["part"] for p in parts}) != 1:
         raise ValueError("combine: the runs are of different parts")
     order = [s.name for s in read_sets()]
-    rows = sorted((row for p in parts for row in p["sets"]), key=lambda row: order.index(row["set"]))
-    done = {row["set"] for row in rows}
+    latest = {row["set"]: row for p in parts for row in p["sets"]}  # a later folder's row wins
+    rows = sorted(latest.values(), key=lambda row: order.index(row["set"]))
+    done = set(latest)
+    runs = []
+    for index, p in enumerate(parts):
+        later = {row["set"] for q in parts[index + 1 :] for row in q["sets"]}
+        for run in p.get("runs") or [
+            {"sets": [r["set"] for r in p["sets"]], "seconds": p.get("seconds"), "finished": p["finished"]}
+        ]:
+            replaced = sorted(set(run["sets"]) & later)
+            runs.append({**run, **({"replaced": replaced} if replaced else {})})
+        if not p.get("runs"):
+            runs[-1]["commit"] = (p.get("versions") or {}).get("git")
     results = {
         **{k: v for k, v in parts[0].items() if k != "finished"},
         "sets": rows,
-        "runs": [
-            {"sets": [r["set"] for r in p["sets"]], "seconds": p.get("seconds"), "finished": p["finished"]}
-            for p in parts
-        ],
+        "runs": runs,
         "not_run": [s.name for s in read_sets() if s.part == parts[0]["part"] and s.name not in done],
         **stamp(time.perf_counter()),
     }
-    results["seconds"] = sum(p.get("seconds") or 0.0 for p in parts)
+    results["seconds"] = sum(run.get("seconds") or 0.0 for run in runs)
     results["summary"] = summarize(rows, TIE)
     drawn = figures(rows)
     write_results(Path(out_dir), results, render(results, drawn), drawn)

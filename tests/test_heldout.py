@@ -76,7 +76,7 @@ def test_a_set_run_again_replaces_its_row_and_the_runs_say_so(tmp_path):
     results = combine([first, again], tmp_path / "joined")
     assert {r["set"]: r["models"]["zoo"]["score"] for r in results["sets"]} == {"pima": 0.7, "vowel": 0.95}
     assert [run.get("replaced") for run in results["runs"]] == [["vowel"], None]
-    assert [run["commit"]["commit"][0] for run in results["runs"]] == ["a", "b"]
+    assert [run["commit"] for run in results["runs"]] == ["a" * 7, "b" * 7]
     # Combined again with one more run, the earlier runs carry over.
     assert len(combine([tmp_path / "joined", again], tmp_path / "twice")["runs"]) == 3
 

@@ -217,8 +217,9 @@ def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
         ]:
             replaced = sorted(set(run["sets"]) & later)
             runs.append({**run, **({"replaced": replaced} if replaced else {})})
-        if not p.get("runs"):
-            runs[-1]["commit"] = (p.get("versions") or {}).get("git")
+        git = (p.get("versions") or {}).get("git") or {}
+        if not p.get("runs") and git.get("commit"):
+            runs[-1]["commit"] = git["commit"][:7]
     results = {
         **{k: v for k, v in parts[0].items() if k != "finished"},
         "sets": rows,

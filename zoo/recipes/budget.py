@@ -3,15 +3,18 @@
 A recipe written for 60,000 examples (batch 128, 10 epochs: 4,300 updates) gets 10 updates from
 150 examples, and a net that has taken 10 steps has learned little. `train.steps` states the budget
 in optimizer steps instead, and `train.adapt_batch` shrinks the batch on small sets, so that both
-sizes get a sensible number of updates. `zoo.data.sources.fitted` applies this to every run, so
-the recipe a run folder records is the one that trained.
+sizes get a sensible number of updates; `train.min_epochs` keeps a floor of whole passes, so a large
+set is not cut short by a budget sized for small ones. `zoo.data.sources.fitted` applies this to
+every run, so the recipe a run folder records is the one that trained.
 
 Examples:
     >>> from zoo.recipes.recipe import get_recipe
-    >>> recipe = get_recipe("cnn", **{"train.steps": 2000, "train.adapt_batch": True})
+    >>> recipe = get_recipe("cnn", **{"train.steps": 2000, "train.adapt_batch": True, "train.min_epochs": 0})
     >>> small, large = sized(recipe, 130), sized(recipe, 50_000)
     >>> (small.train.batch_size, small.train.epochs), (large.train.batch_size, large.train.epochs)
     ((16, 223), (128, 6))
+    >>> sized(get_recipe("cnn"), 50_000).train.epochs  # the generic cnn's floor: 10 epochs
+    10
 """
 
 from __future__ import annotations

@@ -104,11 +104,26 @@ def test_cli_tune_reports_bad_trials(tunable, capsys):
 
 
 @pytest.mark.slow
-def test_the_first_trial_stops_early_as_zoo_train_does(tunable, digits, tmp_path):
-    # A rate too high to keep improving: early stopping (patience 1) ends the run well before 12 epochs.
-    recipe = zoo.get_recipe(tunable, epochs=12, early_stopping_patience=1, learning_rate=0.3)
+def test_the_first_trial_trains_exactly_as_zoo_train_does(tunable, digits, tmp_path):
+    # Augmentation, the plateau schedule's cuts and early stopping all act: a rate too high to keep improving
+    # stops the run well before 12 epochs. Dropping any of them changes the trial's validation numbers.
+    recipe = zoo.get_recipe(
+        tunable,
+        epochs=12,
+        early_stopping_patience=2,
+        learning_rate=0.3,
+        schedule="plateau",
+        plateau_patience=1,
+        augment=["noise"],
+        augment_amount=0.1,
+    )
     trained = zoo.train(recipe, data=digits, out_dir=tmp_path / "train", verbose=0)
     assert trained.epochs_run < 12, "the check needs a run that stops early"
     one_trial = dataclasses.replace(recipe, tune={"train.learning_rate": {"choices": [0.3]}})
     searched = tune(one_trial, data=digits, trials=1, out_dir=tmp_path / "search", verbose=False)
-    assert searched.trials[0]["is_recipe"] and searched.trials[0]["epochs"] == trained.epochs_run
+    first = searched.trials[0]
+    assert first["is_recipe"] and first["epochs"] == trained.epochs_run
+    assert first["val_accuracy"] == pytest.approx(max(trained.history["val_accuracy"]), abs=1e-6)
+    # The written best.toml is a recipe zoo train runs, and it trains the same numbers again.
+    again = zoo.train(searched.paths["best"], data=digits, out_dir=tmp_path / "best", verbose=0)
+    assert again.history["val_accuracy"] == pytest.approx(trained.history["val_accuracy"], abs=1e-6)

@@ -99,18 +99,19 @@ def placement(recipe: Recipe, strategy, out_dir) -> tuple[Any, str | Path | None
 
 
 def early_stopping(recipe: Recipe, verbose: int = 0) -> list:
-    """The recipe's early stopping on its validation score, as a one-callback list (empty when patience is 0).
-    It restores the best validation weights at the end, whether or not training stopped early; `zoo train`
-    and every `zoo tune` trial train with it."""
-    patience = recipe.train.early_stopping_patience
-    if not patience:
-        return []
-    monitor = f"val_{score_name(recipe)}"
-    return [
-        keras.callbacks.EarlyStopping(
-            monitor, mode="max", patience=patience, restore_best_weights=True, verbose=int(verbose != 0)
-        )
-    ]
+    """The recipe's validation-driven callbacks, which `zoo train` and every `zoo tune` trial share: early
+    stopping on its validation score (restoring the best validation weights at the end, whether or not it
+    stopped early; none when patience is 0), then the plateau schedule's rate cuts (`schedule = "plateau"`)."""
+    train, loud = recipe.train, int(verbose != 0)
+    callbacks: list = []
+    if train.early_stopping_patience:
+        monitor = f"val_{score_name(recipe)}"
+        stop = dict(mode="max", patience=train.early_stopping_patience, restore_best_weights=True, verbose=loud)
+        callbacks.append(keras.callbacks.EarlyStopping(monitor, **stop))
+    if train.schedule == "plateau":
+        cut = dict(factor=train.plateau_factor, patience=train.plateau_patience, verbose=loud)
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", **cut))
+    return callbacks
 
 
 def _callbacks(
@@ -118,13 +119,9 @@ def _callbacks(
 ) -> list:
     """zoo's callbacks for one run: the clock, early stopping, gradient diagnostics, backups, logs."""
     callbacks: list = [EpochClock(), ShuffleEpoch(served.train)]
-    # After a resume RunState gives early stopping back its best score, patience count and best weights.
+    # After a resume RunState gives early stopping and the plateau schedule back their state. Both come before
+    # the backup, so an epoch's checkpoint holds the rate its end set (else an interrupt lost a cut).
     callbacks += early_stopping(recipe, verbose)
-    if recipe.train.schedule == "plateau":
-        # Before the backup, so an epoch's checkpoint holds the rate its end set (else an interrupt lost a cut).
-        train = recipe.train
-        plateau = dict(factor=train.plateau_factor, patience=train.plateau_patience, verbose=int(verbose != 0))
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", **plateau))
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.

@@ -1,0 +1,33 @@
+"""Only validation picks: the probe helper trains on data without its test split and reports validation alone."""
+
+import json
+
+import pytest
+
+import zoo
+from zoo.experiments.probe import probe, report, without_test
+
+
+def test_a_probe_never_sees_the_test_split_and_picks_on_validation(tiny_recipe, digits, tmp_path):
+    assert without_test(digits).sizes["test"] == 0 and len(without_test(digits).arrays["test"][0]) == 0
+    found = probe(
+        tiny_recipe,
+        {"small": {"model.hidden": [4]}, "recipe": {}},
+        data=digits,
+        epochs=1,
+        out_dir=tmp_path / "probe",
+    )
+    assert found["chosen"] == max(found["rows"], key=lambda label: found["rows"][label]["val_best"])
+    for folder in (tmp_path / "probe").iterdir():  # no run computed a test score
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert metrics.get("test_accuracy") is None and metrics["data"]["test_size"] == 0, folder.name
+    text = report(found)
+    assert "best validation" in text and "test" not in text.replace("the test split was never loaded", "")
+
+
+def test_a_probe_refuses_a_bad_variant_before_training(tiny_recipe, digits, tmp_path):
+    with pytest.raises(zoo.RecipeError, match="'hiden' is not allowed"):
+        probe(tiny_recipe, {"typo": {"model.hiden": [4]}}, data=digits, out_dir=tmp_path / "probe")
+    assert not (tmp_path / "probe").exists()
+    with pytest.raises(zoo.RecipeError, match="at least one variant"):
+        probe(tiny_recipe, {}, data=digits)

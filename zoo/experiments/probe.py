@@ -1,0 +1,109 @@
+"""Probes: which of a few settings is better, read on validation alone (docs/protocol.md).
+
+`probe(recipe, variants)` trains the recipe once per variant and seed through `zoo.train`, on data whose
+test split has been taken out before training starts: no test number is computed, so none can be
+printed, compared or chosen from. The report gives each variant's best and last validation score
+(median over seeds), its epochs and seconds, and names the variant validation picks. The test set is
+read once, later, by the final `zoo bench` or leaderboard run of the configuration that won.
+
+Examples:
+    >>> import zoo
+    >>> digits = zoo.load_data("digits", validation_size=200)
+    >>> found = probe("mlp", {"narrow": {"model.hidden": [8]}, "wide": {"model.hidden": [64]}},
+    ...               data=digits, epochs=1, out_dir=tempfile.mkdtemp())
+    >>> sorted(found["rows"]), found["chosen"] in ("narrow", "wide"), "test" in json.dumps(found)
+    (['narrow', 'wide'], True, False)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from zoo.data.builtin import Splits
+from zoo.errors import RecipeError
+from zoo.recipes.recipe import Recipe, get_recipe
+from zoo.reports.records import stamp
+
+
+def without_test(data: Splits) -> Splits:
+    """`data` with its test split emptied: what a probe may see (train and validation only)."""
+    x, y = data.arrays["test"]
+    arrays = {**data.arrays, "test": (x[:0], y[:0])}
+    indices = {key: value for key, value in data.indices.items() if key != "test"}
+    return dataclasses.replace(data, arrays=arrays, sizes={**data.sizes, "test": 0}, indices=indices)
+
+
+def probe(
+    recipe: Recipe | str,
+    variants: dict[str, dict[str, Any]],
+    *,
+    data: Splits | None = None,
+    seeds: tuple[int, ...] = (0,),
+    epochs: int | None = None,
+    out_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Train `recipe` with each variant's overrides (label -> {key: value}) for each seed; validation only.
+
+    Returns {"rows": {label: {"val_best", "val_last", "epochs", "seconds"}}, "chosen": label, ...}, the
+    chosen variant being the one with the highest median best validation score.
+    """
+    from zoo.data.sources import load_data
+    from zoo.training.trainer import train
+
+    if not variants:
+        raise RecipeError("a probe needs at least one variant (label -> recipe overrides)")
+    base = get_recipe(recipe)
+    for overrides in variants.values():
+        get_recipe(base, **overrides)  # a bad key or value is one clear line before anything trains
+    if data is None:
+        data = load_data(base.dataset, validation_size=base.validation_size)
+    seen = without_test(data)
+    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="zoo-probe-"))
+    started = time.perf_counter()
+    rows = {}
+    for label, overrides in variants.items():
+        runs = []
+        for seed in seeds:
+            variant = get_recipe(base, **{**overrides, "train.seed": seed})
+            result = train(variant, data=seen, epochs=epochs, out_dir=out / f"{label}-{seed}", verbose=0)
+            scores = result.history[f"val_{result.metrics['score']}"]
+            runs.append((max(scores), scores[-1], len(scores), result.metrics["train_seconds"]))
+        rows[label] = {
+            "val_best": median(r[0] for r in runs),
+            "val_last": median(r[1] for r in runs),
+            "epochs": median(r[2] for r in runs),
+            "seconds": round(median(r[3] for r in runs), 1),
+        }
+    chosen = max(rows, key=lambda label: rows[label]["val_best"])
+    return {
+        "recipe": base.name,
+        "variants": variants,
+        "seeds": list(seeds),
+        "rows": rows,
+        "chosen": chosen,
+        **stamp(started),
+    }
+
+
+def report(found: dict[str, Any]) -> str:
+    """The probe as a Markdown table of validation scores (it holds no other kind)."""
+    lines = [
+        f"Probe of {found['recipe']} (seeds {found['seeds']}; validation only, the test split was never loaded "
+        "into training):",
+        "",
+        "| variant | overrides | best validation | last validation | epochs | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, row in found["rows"].items():
+        mark = " (chosen)" if label == found["chosen"] else ""
+        lines.append(
+            f"| {label}{mark} | `{json.dumps(found['variants'][label])}` | {row['val_best']:.4f} | "
+            f"{row['val_last']:.4f} | {row['epochs']:g} | {row['seconds']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -258,3 +258,25 @@ def test_the_distribute_table_in_the_docs_quotes_the_committed_results():
         assert len(results["runs"][name]) == results["rounds"]
         line = f"| {CONFIGURATIONS[name][0]} | {row['seconds']:.1f} | {row['images_per_second']:,.0f} |"
         assert line in DOCS, f"docs/devices.md lacks the committed row {line}"
+
+
+def test_experiment_help_lists_every_experiment_with_a_time_its_committed_run_bears_out(capsys):
+    import re
+
+    from zoo.cli.main import main
+    from zoo.experiments import ABOUT
+
+    with pytest.raises(SystemExit):
+        main(["experiment", "--help"])
+    shown = capsys.readouterr().out
+    folders = {"heldout": "heldout-meta-test", "estimator_checks": "estimator-checks"}
+    for name, (line, typical) in ABOUT.items():
+        assert f"{name}  " in shown and line in shown and f"({typical} on 2 cores)" in shown
+        path = RESULTS / folders.get(name, name) / "results.json"
+        numbers = re.fullmatch(r"(\d+)(?:-(\d+))? (min|s)", typical)
+        if numbers is None or not path.is_file():
+            continue  # "hours": the held-out suite ran in several sittings
+        unit = 60 if numbers[3] == "min" else 1
+        low, high = int(numbers[1]) * unit, int(numbers[2] or numbers[1]) * unit
+        seconds = json.loads(path.read_text())["seconds"]
+        assert low / 2 <= seconds <= high * 2, f"{name}: the committed run took {seconds:.0f} s; help says {typical}"

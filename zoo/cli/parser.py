@@ -144,12 +144,17 @@ def _add_tool_commands(commands, recipe_command) -> None:
 
 
 def _add_other_commands(commands) -> None:
-    from zoo.experiments import EXPERIMENTS  # the names only: the package's __init__ imports no experiment
+    from zoo.experiments import ABOUT, EXPERIMENTS  # names and lines only: __init__ imports no experiment
 
+    width = max(map(len, ABOUT))
+    listing = "\n".join(f"  {name:<{width}}  {line} ({time} on 2 cores)" for name, (line, time) in ABOUT.items())
     experimenting = commands.add_parser(
-        "experiment", help="regenerate a committed experiment under benchmarks/results/"
+        "experiment",
+        help="regenerate a committed experiment under benchmarks/results/",
+        epilog="experiments:\n" + listing,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    experimenting.add_argument("name", choices=EXPERIMENTS)
+    experimenting.add_argument("name", choices=EXPERIMENTS, metavar="NAME", help="one of the experiments below")
     experimenting.add_argument(
         "--part", choices=("meta-train", "meta-test"), help="heldout only: which sets to run (default meta-test)"
     )

@@ -221,3 +221,23 @@ def test_every_next_step_command_zoo_prints_runs_on_the_same_data(tmp_path, caps
     for index, command in enumerate(commands):
         out = ["--out", str(tmp_path / f"pasted{index}")] if command[0] == "train" else []
         assert "--data" in command and main(command + out) == 0, command
+
+
+def test_every_command_that_trains_takes_the_common_flags():
+    import argparse
+
+    from zoo.cli.dataflags import recipe_from_args
+    from zoo.cli.parser import build_parser
+    from zoo.tools.search import ALGORITHMS
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name in ("train", "diagnose", "pretrain", "lr-find", "tune"):
+        flags = {flag for action in commands[name]._actions for flag in action.option_strings}
+        assert {"--data", "--seed", "--out", "--set"} <= flags, name
+    for name in ("train", "bench", "diagnose", "tune"):
+        assert "--epochs" in {f for a in commands[name]._actions for f in a.option_strings}, name
+    algorithm = next(a for a in commands["tune"]._actions if "--algorithm" in a.option_strings)
+    assert tuple(algorithm.choices) == tuple(ALGORITHMS)
+    args = parser.parse_args(["train", "mlp", "--seed", "7", "--set", "train.epochs=3"])
+    assert recipe_from_args(args).train.seed == 7 and recipe_from_args(args).train.epochs == 3

@@ -247,6 +247,8 @@ def cmd_tune(args) -> int:
     from zoo.tools.search import tune
 
     recipe, data = recipe_and_data(args)
+    if args.epochs is not None:  # as `zoo train --epochs`: N epochs, in place of a step budget
+        recipe = get_recipe(recipe, **{"train.epochs": args.epochs, "train.steps": 0})
     result = tune(recipe, data=data, trials=args.trials, algorithm=args.algorithm, out_dir=args.out)
     best = max(r["val_accuracy"] for r in result.trials if r["val_accuracy"] is not None)
     default = f"{result.default_accuracy:.4f}" if result.default_accuracy is not None else "not run"

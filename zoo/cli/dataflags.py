@@ -18,11 +18,19 @@ from zoo.recipes.schema import check_argument, count_field
 
 
 def recipe_from_args(args):
-    """The recipe the command names, with its --set overrides (and --distribute) applied."""
+    """The recipe the command names, with its --set overrides (and --distribute, --seed) applied."""
     overrides = dict(parse_override(text) for text in args.set or [])
     if getattr(args, "distribute", None):
         overrides["train.distribute"] = args.distribute
+    if getattr(args, "seed", None) is not None:
+        overrides["train.seed"] = args.seed
     return get_recipe(args.recipe, **overrides)
+
+
+def seed_flag(parser):
+    """`--seed N`, the same on every command that trains one recipe: it sets train.seed."""
+    parser.add_argument("--seed", type=int, help="override train.seed (weights, data order, dropout, augmentation)")
+    return parser
 
 
 def recipe_and_data(args):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from zoo.cli import commands as handlers
-from zoo.cli.dataflags import data_flags
+from zoo.cli.dataflags import data_flags, seed_flag
 from zoo.recipes.keys import DISTRIBUTE
 
 
@@ -74,7 +74,7 @@ def _add_training_commands(commands, recipe_command) -> None:
         metavar="N",
         help="with --distribute mirrored on a machine without GPUs: split the CPU into N logical devices",
     )
-    data_flags(training)
+    seed_flag(data_flags(training))
     training.set_defaults(run=handlers.cmd_train)
 
     benching = recipe_command("bench", "train the recipe and its baseline (rate picked on validation) and compare")
@@ -112,7 +112,7 @@ def _add_tool_commands(commands, recipe_command) -> None:
         action="store_true",
         help="add each layer's gradient signal-to-noise ratio (over 10 slices of the fixed batch)",
     )
-    data_flags(diagnosing)
+    seed_flag(data_flags(diagnosing))
     diagnosing.set_defaults(run=handlers.cmd_diagnose)
 
     pretraining = recipe_command(
@@ -121,7 +121,7 @@ def _add_tool_commands(commands, recipe_command) -> None:
     pretraining.add_argument(
         "--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)"
     )
-    data_flags(pretraining)
+    seed_flag(data_flags(pretraining))
     pretraining.set_defaults(run=handlers.cmd_pretrain)
 
     finding = recipe_command("lr-find", "sweep the learning rate over a few hundred steps and suggest one")
@@ -130,16 +130,19 @@ def _add_tool_commands(commands, recipe_command) -> None:
     )
     finding.add_argument("--steps", type=int, default=200, help="training steps in the sweep (default 200)")
     finding.add_argument("--out", help="folder for lr_find.png and lr_find.json (default runs/<recipe>-lr-find-<time>)")
-    data_flags(finding)
+    seed_flag(data_flags(finding))
     finding.set_defaults(run=handlers.cmd_lr_find)
 
     tuning = recipe_command("tune", "search the recipe's [tune] space with KerasTuner; the first trial is the recipe")
     tuning.add_argument(
         "--trials", type=int, required=True, help="trials to run in all (a resumed search counts earlier ones)"
     )
-    tuning.add_argument("--algorithm", default="random", help="random (default), bayesian or hyperband")
+    tuning.add_argument(
+        "--algorithm", default="random", choices=("random", "bayesian", "hyperband"), help="search (default random)"
+    )
+    tuning.add_argument("--epochs", type=int, help="override train.epochs for every trial (replaces train.steps)")
     tuning.add_argument("--out", help="search folder (default runs/<recipe>-tune-<time>); the same folder resumes")
-    data_flags(tuning)
+    seed_flag(data_flags(tuning))
     tuning.set_defaults(run=handlers.cmd_tune)
 
 

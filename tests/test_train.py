@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_train_writes_a_complete_run_folder(tiny_recipe, digits, tmp_path):
     result = zoo.train(tiny_recipe, data=digits, out_dir=tmp_path / "run", verbose=0)
-    for key in ("recipe", "csv_log", "model", "metrics"):
+    for key in ("recipe", "csv_log", "model", "metrics", "curves"):
         assert result.paths[key].is_file(), key
     assert any(result.paths["tensorboard"].rglob("events.out.tfevents.*"))
     assert not (tmp_path / "run" / "backup").exists() or not any((tmp_path / "run" / "backup").iterdir())

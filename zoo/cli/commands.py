@@ -71,7 +71,7 @@ def cmd_train(args) -> int:
     if not result.paths:  # a worker other than the chief
         print(f"This worker's folder {result.run_dir} is removed; the chief's run folder {args.out} holds the run")
         return 0
-    print(f"Run folder: {result.run_dir} (metrics.json, model.keras, log.csv, tensorboard/)")
+    print(f"Run folder: {result.run_dir} (metrics.json, model.keras, curves.png, log.csv, tensorboard/)")
     if m["status"] == "diverged":
         print(f"zoo: error: the run diverged: {m['status_message']}", file=sys.stderr)
         return 3

@@ -59,6 +59,29 @@ def learning_curves_figure(
     return figure
 
 
+def run_curves_figure(history: dict[str, Sequence[float]], score: str, title: str = "") -> Figure:
+    """One run's learning curves: loss and its score (accuracy or R^2), training and validation, per epoch.
+
+    Examples:
+        >>> history = {"loss": [1.0, 0.6], "val_loss": [0.9, 0.7], "accuracy": [0.6, 0.8], "val_accuracy": [0.6, 0.7]}
+        >>> [axis.get_ylabel() for axis in run_curves_figure(history, "accuracy").axes]
+        ['loss', 'accuracy']
+    """
+    figure = Figure(figsize=(8, 3.4), layout="constrained")
+    for axis, name in zip(figure.subplots(1, 2), ("loss", score)):
+        for key, label, style in ((name, "training", "--"), (f"val_{name}", "validation", "-")):
+            values = history.get(key) or []
+            if values:
+                axis.plot(range(1, len(values) + 1), values, style, marker="o", markersize=3, label=label)
+        axis.set(xlabel="epoch", ylabel=name)
+        axis.xaxis.get_major_locator().set_params(integer=True)  # whole epochs only
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
 def bench_figure(results: dict[str, Any]) -> Figure:
     """A benchmark's validation curves of every run (left) and test accuracy per variant (right)."""
     summary = results["summary"]

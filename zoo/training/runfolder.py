@@ -40,6 +40,7 @@ def run_paths(recipe: Recipe, out_dir: str | Path | None) -> tuple[dict[str, Pat
         "tensorboard": run_dir / "tensorboard",
         "model": run_dir / "model.keras",
         "metrics": run_dir / "metrics.json",
+        "curves": run_dir / "curves.png",
         "diagnostics": run_dir / "diagnostics.json",
         "backup": run_dir / "backup",
     }

@@ -12,7 +12,7 @@ A run folder holds:
 * ``pretrain.json`` / ``filters.png``: with a [pretrain] method, the greedy layer-wise
   pretraining's per-layer history and the first layer's learned filters;
 * ``metrics.json``: test loss and score (accuracy; R^2 and MAE for regression), validation
-  history, epochs, wall time, versions.
+  history, epochs, wall time, versions; ``curves.png``: loss and score per epoch, training and validation.
 
 Train again into the same folder after an interruption and training resumes from the last
 finished epoch. A folder holding a finished run is never overwritten.
@@ -46,7 +46,8 @@ from zoo.nets.network import build_for, score_name
 from zoo.nets.plain import baseline_recipe
 from zoo.nets.portable import needs_zoo, portable
 from zoo.recipes.recipe import Recipe, get_recipe
-from zoo.reports.records import atomic_write, versions, write_json, write_text
+from zoo.reports.plots import run_curves_figure
+from zoo.reports.records import atomic_write, save_figure, versions, write_json, write_text
 from zoo.training.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.training.distribute import cluster_from_tf_config, is_chief, make_strategy
 from zoo.training.fastpath import fit_fast
@@ -341,6 +342,7 @@ class _Run:
         metrics["classes"] = list(data.info.class_names) if recipe.task == "classification" else None
         metrics["input"] = input_record(saved, data)
         atomic_write(paths["model"], saved.save)
+        save_figure(run_curves_figure(history, score_name(recipe), recipe.name), paths["curves"])
         write_json(paths["metrics"], metrics)
         # Only now, with the model and metrics on disk: an interrupt before this point resumes.
         backup.remove()

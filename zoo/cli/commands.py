@@ -252,10 +252,8 @@ def cmd_tune(args) -> int:
     result = tune(recipe, data=data, trials=args.trials, algorithm=args.algorithm, out_dir=args.out)
     best = max(r["val_accuracy"] for r in result.trials if r["val_accuracy"] is not None)
     default = f"{result.default_accuracy:.4f}" if result.default_accuracy is not None else "not run"
-    print(
-        f"{recipe.name}: best validation accuracy {best:.4f} over {len(result.trials)} trials (the recipe itself: "
-        f"{default})"
-    )
+    trials = f"{len(result.trials)} trial{'s' * (len(result.trials) != 1)}"
+    print(f"{recipe.name}: best validation accuracy {best:.4f} over {trials} (the recipe itself: {default})")
     print(
         f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}{data_flags_text(args)}); "
         "all trials: "

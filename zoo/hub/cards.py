@@ -142,7 +142,8 @@ def _prose(card, kind: str, task: str, metric: str, score, dataset: str, classes
         f"- **Input**: {describe_input(card)}.",
         f"- **Output**: {'one number' if task == 'regression' else 'class probabilities'}"
         + (f" for {', '.join(classes)} (in that order)." if classes and task != "regression" else "."),
-        f"- **Parameters**: {card.get('params', '?')}; trained {card.get('epochs_run', '?')} epochs in "
+        f"- **Parameters**: {card.get('params', '?')}; trained {card.get('epochs_run', '?')} "
+        f"epoch{'' if card.get('epochs_run') == 1 else 's'} in "
         f"{card.get('train_seconds', '?')} s, seed {card.get('seed', '?')}.",
         "",
         "## Intended use and limits",

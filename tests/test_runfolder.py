@@ -175,11 +175,12 @@ def test_sigkill_mid_epoch_loses_at_most_that_epoch_and_ends_as_the_committed_ru
     assert main(_argv(tiny_recipe_file, out, argv)) == 0 and "Resuming the interrupted run" in capsys.readouterr().out
     rows = list(csv.DictReader((out / "log.csv").open()))
     assert [int(row["epoch"]) for row in rows] == [0, 1], "only the killed epoch is trained again"
-    # The same numbers as an uninterrupted run: the committed one, on its library versions (to 1e-6).
+    # The same numbers as an uninterrupted run: the committed one, on its library versions (per-epoch metrics to
+    # relative 1e-4, test accuracy to 1e-6).
     committed = json.loads((REPO / "benchmarks/results/reproducibility/results.json").read_text())
-    from zoo.reports.records import versions
+    from zoo.experiments.reproducibility import differing_libraries
 
-    if all(versions()[key] == committed["versions"][key] for key in ("tensorflow", "keras", "numpy")):
+    if not differing_libraries(committed["versions"]):
         for key in ("loss", "val_loss", "val_accuracy"):
             np.testing.assert_allclose([float(row[key]) for row in rows], committed["history"][key], rtol=1e-4)
         metrics = json.loads((out / "metrics.json").read_text())

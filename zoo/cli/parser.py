@@ -137,6 +137,7 @@ def _add_tool_commands(commands, recipe_command) -> None:
     tuning.add_argument(
         "--trials", type=int, required=True, help="trials to run in all (a resumed search counts earlier ones)"
     )
+    # zoo.tools.search.ALGORITHMS, written out: importing it would load TensorFlow for `zoo --help` (a test ties them).
     tuning.add_argument(
         "--algorithm", default="random", choices=("random", "bayesian", "hyperband"), help="search (default random)"
     )

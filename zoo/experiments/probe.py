@@ -43,7 +43,7 @@ def probe(
     recipe: Recipe | str,
     variants: dict[str, dict[str, Any]],
     *,
-    data: Splits | None = None,
+    data: Any = None,
     seeds: tuple[int, ...] = (0,),
     epochs: int | None = None,
     out_dir: str | Path | None = None,
@@ -53,7 +53,7 @@ def probe(
     Returns {"rows": {label: {"val_best", "val_last", "epochs", "seconds"}}, "chosen": label, ...}, the
     chosen variant being the one with the highest median best validation score.
     """
-    from zoo.data.sources import load_data
+    from zoo.data.sources import recipe_data
     from zoo.training.trainer import train
 
     if not variants:
@@ -61,8 +61,7 @@ def probe(
     base = get_recipe(recipe)
     for overrides in variants.values():
         get_recipe(base, **overrides)  # a bad key or value is one clear line before anything trains
-    if data is None:
-        data = load_data(base.dataset, validation_size=base.validation_size)
+    _, data = recipe_data(base, data)  # the recipe's own dataset, or anything load_data takes
     seen = without_test(data)
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="zoo-probe-"))
     started = time.perf_counter()

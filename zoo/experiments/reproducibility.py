@@ -42,6 +42,7 @@ seeds = 1
 target_accuracy = 0.5
 """
 KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+LIBRARIES = ("tensorflow", "keras", "numpy")  # the versions a reproduction must share with the committed run
 LOOSE = 2e-3  # relative, on other library versions or another CPU
 
 
@@ -60,6 +61,20 @@ def cpu() -> dict[str, Any]:
     wanted = ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
     flags = set(fields.get("flags", "").split())
     return {"model": fields.get("model name", ""), "isa": [flag for flag in wanted if flag in flags]}
+
+
+def differing_libraries(recorded: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The LIBRARIES whose version here differs from `recorded` (a results file's "versions"): name -> (then, now).
+
+    Examples:
+        >>> from zoo.reports.records import versions
+        >>> differing_libraries(versions()), differing_libraries({**versions(), "numpy": "0.1"})["numpy"][0]
+        ({}, '0.1')
+    """
+    from zoo.reports.records import versions
+
+    now = versions()
+    return {name: (recorded.get(name), now[name]) for name in LIBRARIES if recorded.get(name) != now[name]}
 
 
 def measured(result) -> dict[str, Any]:

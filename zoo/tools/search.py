@@ -38,7 +38,7 @@ from zoo.recipes.space import check_contains
 from zoo.reports.records import run_folder, write_json, write_text
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import ShuffleEpoch, batches
-from zoo.training.trainer import early_stopping
+from zoo.training.trainer import validation_callbacks
 
 ALGORITHMS = ("random", "bayesian", "hyperband")
 
@@ -106,8 +106,8 @@ class _RecipeHyperModel:
             batch_size=served.batch_size,
             validation_data=served.validation,
             epochs=(epochs or trial.train.epochs) - initial_epoch,
-            # As `zoo train` trains the recipe: early stopping with the best weights restored.
-            callbacks=[*callbacks, ShuffleEpoch(served.train), *early_stopping(trial)],
+            # As `zoo train` trains the recipe: early stopping (best weights restored) and plateau cuts.
+            callbacks=[*callbacks, ShuffleEpoch(served.train), *validation_callbacks(trial)],
             verbose=0,
             fast=trial.train.fast_path,
         )

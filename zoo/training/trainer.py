@@ -99,7 +99,7 @@ def placement(recipe: Recipe, strategy, out_dir) -> tuple[Any, str | Path | None
     return strategy, out_dir if chief else f"{out_dir}.{task['type']}{task['index']}", chief
 
 
-def early_stopping(recipe: Recipe, verbose: int = 0) -> list:
+def validation_callbacks(recipe: Recipe, verbose: int = 0) -> list:
     """The recipe's validation-driven callbacks, which `zoo train` and every `zoo tune` trial share: early
     stopping on its validation score (restoring the best validation weights at the end, whether or not it
     stopped early; none when patience is 0), then the plateau schedule's rate cuts (`schedule = "plateau"`)."""
@@ -122,7 +122,7 @@ def _callbacks(
     callbacks: list = [EpochClock(), ShuffleEpoch(served.train)]
     # After a resume RunState gives early stopping and the plateau schedule back their state. Both come before
     # the backup, so an epoch's checkpoint holds the rate its end set (else an interrupt lost a cut).
-    callbacks += early_stopping(recipe, verbose)
+    callbacks += validation_callbacks(recipe, verbose)
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.

@@ -113,7 +113,6 @@ def fit_workers(
     run = keras.callbacks.CallbackList([*callbacks, history], model=model, epochs=epochs, verbose=verbose)
     model.stop_training = False
     run.on_train_begin()
-    logs: dict[str, Any] = {}
     try:
         logs = _epochs(
             model,

@@ -138,7 +138,8 @@ def test_real_fashion_mnist():
 def test_augmented_batches_depend_on_seed_epoch_and_batch_alone():
     # A resumed run must see the augmented batches an uninterrupted one would, and a re-run the
     # same ones: the draws are keyed by (seed, epoch, batch index), not by how many came before.
-    from zoo.training.pipelines import augmenter, pipeline
+    from zoo.nets.augment import augmenter
+    from zoo.training.pipelines import pipeline
 
     x = np.random.default_rng(0).random((300, 28, 28, 1), dtype=np.float32)
     y = np.arange(300) % 10
@@ -178,7 +179,8 @@ import json, sys
 import keras
 import numpy as np
 import zoo
-from zoo.training.pipelines import augmenter, pipeline
+from zoo.nets.augment import augmenter
+from zoo.training.pipelines import pipeline
 x = np.random.default_rng(0).random((100, 8, 8, 1), dtype=np.float32)
 def served(seed, epoch):
     dataset = pipeline(x, np.arange(100), 32, shuffle=True, seed=seed, augment=augmenter(["crop", "noise"], 0.2, seed))

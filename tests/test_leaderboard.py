@@ -8,7 +8,8 @@ import pytest
 
 import zoo
 from zoo.errors import RecipeError
-from zoo.experiments.leaderboard import ENTRIES, THRESHOLDS, Entry, run, standings
+from zoo.experiments.leaderboard import ENTRIES, Entry, run
+from zoo.experiments.standings import THRESHOLDS, standings
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "leaderboard"
 

@@ -40,7 +40,7 @@ def test_weight_averaging_and_erasing_train(tiny_recipe, digits, tmp_path):
     recipe = zoo.get_recipe(tiny_recipe, ema=True, epochs=2)
     result = zoo.train(recipe, data=digits, out_dir=tmp_path / "ema", verbose=0)
     assert result.model.optimizer.use_ema and result.test["accuracy"] > 0.5
-    from zoo.training.pipelines import augmenter
+    from zoo.nets.augment import augmenter
 
     eraser = augmenter(["erase"], seed=0)
     images = np.ones((64, 8, 8, 1), dtype="float32")
@@ -60,8 +60,8 @@ def test_modern_stack_and_baseline_drops_the_new_levers():
 def test_random_shift_moves_each_image_on_its_own_by_whole_pixels():
     import keras
 
+    from zoo.nets.augment import augmenter
     from zoo.nets.layers import RandomShift
-    from zoo.training.pipelines import augmenter
 
     images = np.zeros((256, 9, 9, 1), dtype="float32")
     images[:, 4, 4] = 1.0  # one lit pixel in the middle of each image

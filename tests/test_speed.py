@@ -6,11 +6,11 @@ import keras
 import pytest
 
 import zoo
+from zoo.experiments.torch_twin import torch_network
 from zoo.experiments.twins import (
     TrainingClock,
     examples_per_second,
     plain_keras_model,
-    torch_network,
     training_flops_per_example,
 )
 from zoo.nets.network import leaf_layers
@@ -173,10 +173,10 @@ def test_torch_twin_has_the_same_parameter_count():
 def test_torch_twin_keeps_the_weights_moving_average_as_keras_does():
     """Keras's use_ema: the average starts at the weights after the first step, then moves 1% a step."""
     torch = pytest.importorskip("torch")
-    from zoo.experiments.twins import _torch_ema
+    from zoo.experiments.torch_twin import torch_ema
 
     net = torch.nn.Linear(1, 1, bias=False)
-    average = _torch_ema(net)
+    average = torch_ema(net)
     for value in (1.0, 3.0):
         net.weight.data.fill_(value)
         average.update_parameters(net)

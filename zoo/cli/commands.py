@@ -301,12 +301,19 @@ def cmd_launch(args) -> int:
     return launch_local(args.zoo_command, args.workers, args.port)
 
 
+# The experiments that take options on the command line, and which.
+EXPERIMENT_OPTIONS = {"heldout": ("part", "sets", "seeds"), "accelerator": ("seeds",)}
+
+
 def cmd_experiment(args) -> int:
     from zoo.experiments import run_experiment  # research code: loaded only for this command
 
     given = {"part": args.part, "sets": args.sets and tuple(args.sets.split(",")), "seeds": args.seeds}
     options = {key: value for key, value in given.items() if value is not None}
-    if options and args.name != "heldout":
-        raise RecipeError(f"--{next(iter(options))} goes with `zoo experiment heldout`; {args.name} takes no options")
+    for key in options:
+        if key not in EXPERIMENT_OPTIONS.get(args.name, ()):
+            owners = " or ".join(f"`zoo experiment {name}`" for name, keys in EXPERIMENT_OPTIONS.items() if key in keys)
+            takes = ", ".join(f"--{k}" for k in EXPERIMENT_OPTIONS.get(args.name, ())) or "no options"
+            raise RecipeError(f"--{key} goes with {owners}; {args.name} takes {takes}")
     run_experiment(args.name, **options)
     return 0

@@ -163,7 +163,11 @@ def _add_other_commands(commands) -> None:
         "--part", choices=("meta-train", "meta-test"), help="heldout only: which sets to run (default meta-test)"
     )
     experimenting.add_argument("--sets", help="heldout only: comma-separated set names (default: all of the part)")
-    experimenting.add_argument("--seeds", type=int, help="heldout only: seeds per set under 20,000 rows (default 3)")
+    experimenting.add_argument(
+        "--seeds",
+        type=int,
+        help="heldout: seeds per set under 20,000 rows; accelerator: seeds per entry (default 3 for both)",
+    )
     experimenting.set_defaults(run=handlers.cmd_experiment)
 
     launching = commands.add_parser(

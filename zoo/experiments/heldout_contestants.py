@@ -203,7 +203,7 @@ def zoo_images(data, seed: int, runs_dir: Path, baseline: bool = False, rate=Non
 def keras_example(arrays, seed: int) -> dict[str, Any] | None:
     """keras.io's "Simple MNIST convnet" as written: x / 255, batch 128, 15 epochs, validation_split 0.1.
     None where the images are too small for its two conv+pool stages (under 10 pixels a side)."""
-    from zoo.experiments.leaderboard import keras_example_convnet
+    from zoo.experiments.standings import keras_example_convnet
 
     x, y, x_test, y_test = arrays
     if min(x.shape[1:3]) < 10:

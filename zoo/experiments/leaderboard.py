@@ -12,7 +12,7 @@ for a threshold is the median training time of its fastest entry that does. Thre
   example, compiled with Keras defaults (Adam 1e-3, batch 128) and fit on numpy arrays with
   per-epoch validation, as the example does;
 * ``torch``: a PyTorch eager twin of a zoo recipe (same layers, init, schedule, batch and epochs;
-  `zoo.experiments.twins.torch_train`), training time only.
+  `zoo.experiments.torch_twin.torch_train`), training time only.
 
 Nothing is picked on the test set: the entries and their budgets are the constants below.
 """
@@ -30,13 +30,13 @@ import keras
 
 from zoo.data.builtin import load
 from zoo.errors import RecipeError
+from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standings
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.plots import time_to_accuracy_figure
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
 from zoo.training.trainer import train
 
-THRESHOLDS = (0.90, 0.92, 0.93, 0.94)
 CONTESTANTS = ("zoo", "keras", "torch")
 
 
@@ -69,29 +69,6 @@ ENTRIES: tuple[Entry, ...] = (
 )
 
 
-def keras_example_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
-    """keras.io's "Simple MNIST convnet", layer for layer, compiled with Keras defaults.
-
-    Examples:
-        >>> keras_example_convnet().count_params()
-        34826
-    """
-    model = keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-            keras.layers.MaxPooling2D(pool_size=(2, 2)),
-            keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-            keras.layers.MaxPooling2D(pool_size=(2, 2)),
-            keras.layers.Flatten(),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(num_classes, activation="softmax"),
-        ]
-    )
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    return model
-
-
 def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
     """Train `entry` once with `seed`; its test accuracy and training seconds."""
     recipe = get_recipe(entry.recipe, **entry.overrides, **{"train.seed": seed})
@@ -111,7 +88,7 @@ def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
         return {"test_accuracy": float(model.evaluate(*data.arrays["test"], verbose=0)[1]), "train_seconds": seconds}
     data = load(recipe.dataset, recipe.validation_size)
     if entry.contestant == "torch":
-        from zoo.experiments.twins import torch_train  # torch is optional: imported only for its entries
+        from zoo.experiments.torch_twin import torch_train  # torch is optional: imported only for its entries
 
         return torch_train(recipe, data, seed)
     result = train(recipe, data=data, verbose=0, out_dir=runs_dir / f"{_slug(entry.label)}-seed{seed}")
@@ -120,29 +97,6 @@ def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
 
 def _slug(label: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
-
-
-def standings(summary: list[dict[str, Any]], thresholds=THRESHOLDS) -> list[dict[str, Any]]:
-    """Per threshold, each contestant's fastest entry whose median accuracy clears it (None if none does).
-
-    Examples:
-        >>> rows = [{"contestant": "zoo", "label": "a", "accuracy": 0.93, "seconds": 100.0},
-        ...         {"contestant": "zoo", "label": "b", "accuracy": 0.91, "seconds": 30.0},
-        ...         {"contestant": "keras", "label": "c", "accuracy": 0.905, "seconds": 60.0}]
-        >>> [(row["threshold"], row["zoo"]["label"], row["keras"]) for row in standings(rows, (0.9, 0.92))]
-        [(0.9, 'b', {'label': 'c', 'seconds': 60.0, 'accuracy': 0.905}), (0.92, 'a', None)]
-    """
-    table = []
-    for threshold in thresholds:
-        row: dict[str, Any] = {"threshold": threshold}
-        for contestant in dict.fromkeys(entry["contestant"] for entry in summary):
-            # Accuracies are counts over the test set held in float32 (9,000/10,000 reads 0.89999998):
-            # compared at 4 decimals, the precision of a 10,000-image test set.
-            reached = [e for e in summary if e["contestant"] == contestant and round(e["accuracy"], 4) >= threshold]
-            best = min(reached, key=lambda e: e["seconds"], default=None)
-            row[contestant] = {key: best[key] for key in ("label", "seconds", "accuracy")} if best else None
-        table.append(row)
-    return table
 
 
 def run(

@@ -8,7 +8,6 @@ ones. torch and jax are optional: they are imported only inside the functions th
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -23,8 +22,8 @@ import tensorflow as tf
 
 from zoo.data.builtin import load
 from zoo.errors import RecipeError
+from zoo.experiments.torch_twin import torch_inputs, torch_network
 from zoo.nets.network import build, leaf_layers
-from zoo.recipes.keys import EMA_MOMENTUM
 from zoo.recipes.recipe import Recipe
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import pipeline
@@ -159,78 +158,12 @@ def examples_per_second(epoch: Callable[[], float | None], examples: int) -> flo
     return examples / (seconds if seconds is not None else time.perf_counter() - started)
 
 
-def torch_network(recipe: Recipe, input_shape=(28, 28, 1), num_classes: int = 10):
-    """The recipe's architecture in PyTorch, layer for layer as zoo builds it (initialization aside)."""
-    import torch
-    from torch import nn
-
-    stack = recipe.stack
-    if recipe.model.kind not in ("mlp", "cnn"):
-        raise RecipeError(f"model.kind = {recipe.model.kind!r} has no PyTorch twin here; allowed: mlp, cnn")
-    activations = {
-        "elu": nn.ELU,
-        "selu": nn.SELU,
-        "relu": nn.ReLU,
-        "sigmoid": nn.Sigmoid,
-        "tanh": nn.Tanh,
-        "gelu": nn.GELU,
-        "swish": nn.SiLU,
-    }
-    if stack.activation not in activations:
-        raise RecipeError(
-            f"stack.activation = {stack.activation!r} has no PyTorch twin here; allowed: {', '.join(activations)}"
-        )
-    if stack.bn_position != "before":
-        raise RecipeError("stack.bn_position = 'after' has no PyTorch twin here; allowed: before")
-
-    def finish(layers: list, features: int, dims: int) -> list:
-        if stack.batch_norm:
-            layers.append(nn.BatchNorm2d(features) if dims == 2 else nn.BatchNorm1d(features))
-        layers.append(activations[stack.activation]())
-        return layers
-
-    def dropout() -> list:
-        if not stack.dropout:
-            return []
-        return [nn.AlphaDropout(stack.dropout) if stack.dropout_kind == "alpha" else nn.Dropout(stack.dropout)]
-
-    height, width, channels = input_shape
-    layers: list = []
-    if recipe.model.kind == "cnn":
-        for filters in recipe.model.filters:
-            for _ in range(recipe.model.convs_per_block):
-                layers.append(
-                    nn.Conv2d(channels, filters, recipe.model.kernel_size, padding="same", bias=not stack.batch_norm)
-                )
-                finish(layers, filters, 2)
-                channels = filters
-            layers.append(nn.MaxPool2d(2))
-            layers += dropout()
-            height, width = height // 2, width // 2
-    layers.append(nn.Flatten())
-    features = height * width * channels
-    for units in recipe.model.hidden:
-        layers.append(nn.Linear(features, units, bias=not stack.batch_norm))
-        finish(layers, units, 1)
-        layers += dropout()
-        features = units
-    layers.append(nn.Linear(features, num_classes))  # logits; cross_entropy applies the softmax
-    return nn.Sequential(*layers), torch
-
-
-def _torch_inputs(recipe: Recipe, x: np.ndarray):
-    """`x` as a contiguous torch tensor, NCHW for conv nets as PyTorch wants (so batches are plain slices)."""
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)) if recipe.model.kind == "cnn" else x))
-
-
 def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
     """A function that trains one pass over `(x, y)` with a hand-written PyTorch eager loop (Adam)."""
     model, torch = torch_network(recipe)
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
-    inputs = _torch_inputs(recipe, x)
+    inputs = torch_inputs(recipe, x)
     labels = torch.from_numpy(y.astype(np.int64))
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.train.learning_rate)
     batch = recipe.train.batch_size
@@ -247,97 +180,6 @@ def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], No
             optimizer.step()
 
     return epoch
-
-
-def torch_schedule(recipe: Recipe, steps_per_epoch: int) -> Callable[[int], float]:
-    """The recipe's learning rate at each step, as a multiplier of train.learning_rate (constant or cosine).
-
-    Mirrors `zoo.nets.network.learning_rate_schedule`: a linear warm-up from 0 over warmup_epochs,
-    then a cosine decay to 0 over the remaining steps.
-
-    Examples:
-        >>> import zoo
-        >>> rate = torch_schedule(zoo.get_recipe("fashion_mlp", schedule="cosine", epochs=2, warmup_epochs=1), 10)
-        >>> [round(rate(step), 2) for step in (0, 5, 10, 15, 20)]
-        [0.0, 0.5, 1.0, 0.5, 0.0]
-    """
-    train = recipe.train
-    if train.schedule == "constant":
-        return lambda step: 1.0
-    if train.schedule != "cosine":
-        raise RecipeError(f"train.schedule = {train.schedule!r} has no PyTorch twin here; allowed: constant, cosine")
-    warmup = steps_per_epoch * min(train.warmup_epochs, train.epochs - 1)
-    decay = max(1, steps_per_epoch * train.epochs - warmup)
-
-    def rate(step: int) -> float:
-        if step < warmup:
-            return step / warmup
-        return 0.5 * (1 + math.cos(math.pi * min(step - warmup, decay) / decay))
-
-    return rate
-
-
-def torch_train(recipe: Recipe, splits, seed: int = 0) -> dict[str, float]:
-    """Train the recipe's PyTorch twin the recipe's way; its test accuracy and training seconds.
-
-    Same layers, He-normal weights, Keras's BatchNorm settings (momentum 0.99, epsilon 1e-3),
-    Adam or AdamW at the recipe's rate and schedule, batch size and epochs, an eager loop over
-    a fresh shuffle each epoch, and with train.ema the weights' moving average as Keras keeps it
-    (trainable weights only, momentum `EMA_MOMENTUM`, written into the net at the end). No
-    validation or early stopping: the clock holds training only.
-    """
-    model, torch = torch_network(recipe, splits.info.input_shape, splits.info.num_classes)
-    torch.manual_seed(seed)
-    torch.set_num_threads(os.cpu_count() or 1)
-    for layer in model.modules():
-        if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
-            torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-        elif isinstance(layer, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-            layer.momentum, layer.eps = 0.01, 1e-3
-
-    def tensors(split):
-        x, y = splits.arrays[split]
-        return _torch_inputs(recipe, x), torch.from_numpy(y.astype(np.int64))
-
-    inputs, labels = tensors("train")
-    batch, train = recipe.train.batch_size, recipe.train
-    optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-    if train.optimizer not in optimizers:
-        raise RecipeError(f"train.optimizer = {train.optimizer!r} has no PyTorch twin here; allowed: adam, adamw")
-    optimizer = optimizers[train.optimizer](model.parameters(), lr=train.learning_rate)
-    steps = math.ceil(len(inputs) / batch)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, torch_schedule(recipe, steps))
-    average = _torch_ema(model) if train.ema else None
-    started = time.perf_counter()
-    model.train()
-    for _ in range(train.epochs):
-        order = torch.randperm(len(inputs))
-        for start in range(0, len(inputs), batch):
-            index = order[start : start + batch]
-            optimizer.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(model(inputs[index]), labels[index]).backward()
-            optimizer.step()
-            scheduler.step()
-            if average is not None:
-                average.update_parameters(model)
-    if average is not None:
-        torch.nn.utils.vector_to_parameters(
-            torch.nn.utils.parameters_to_vector(average.module.parameters()), model.parameters()
-        )
-    seconds = time.perf_counter() - started
-    model.eval()
-    test_x, test_y = tensors("test")
-    with torch.no_grad():
-        predicted = torch.cat([model(test_x[i : i + 1000]).argmax(1) for i in range(0, len(test_x), 1000)])
-    return {"test_accuracy": float((predicted == test_y).float().mean()), "train_seconds": seconds}
-
-
-def _torch_ema(model):
-    """Keras's `use_ema` average in PyTorch: starts at the weights after the first step, then
-    moves 1% of the way to them each step; buffers (BatchNorm's statistics) stay the net's own."""
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(EMA_MOMENTUM))
 
 
 def available(module: str) -> str | None:

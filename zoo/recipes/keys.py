@@ -18,7 +18,7 @@ PRETRAIN_METHODS = ("none", "rbm", "dae")
 DISTRIBUTE = ("none", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # train.ema's average moves 1% of the way each step (Keras's default, spelled out so that the
-# optimizer (zoo.nets.factories) and the PyTorch twin (zoo.experiments.twins) keep the same average).
+# optimizer (zoo.nets.factories) and the PyTorch twin (zoo.experiments.torch_twin) keep the same average).
 EMA_MOMENTUM = 0.99
 
 # The [model] keys that only some kinds of net read (their help says so too); `zoo show` leaves the

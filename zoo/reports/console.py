@@ -12,6 +12,7 @@ A user who sets ``TF_CPP_MIN_LOG_LEVEL`` keeps full control: then nothing is cap
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -44,6 +45,8 @@ def quiet_tensorflow() -> None:
     """
     if "tensorflow" in sys.modules:
         return
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" and importlib.util.find_spec("tensorflow") is None:
+        return  # Keras on JAX or PyTorch without TensorFlow: zoo's networks build and fit there
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         import tensorflow  # noqa: F401  (the user's own log level applies)
 

@@ -10,6 +10,7 @@ figures in one step. Plain Python: no TensorFlow import until `versions` asks fo
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import subprocess
@@ -104,15 +105,17 @@ def versions() -> dict[str, Any]:
     """
     import keras
     import numpy
-    import tensorflow
 
     from zoo import __version__
 
+    tensorflow = None  # Keras on JAX or PyTorch runs without it (the accelerator experiment's machine has none)
+    if importlib.util.find_spec("tensorflow") is not None:
+        import tensorflow
     return {
         "zoo": __version__,
         "git": git_commit(),
         "keras": keras.__version__,
-        "tensorflow": tensorflow.__version__,
+        "tensorflow": tensorflow.__version__ if tensorflow else "absent",
         "numpy": numpy.__version__,
         "python": sys.version.split()[0],
     }

@@ -355,7 +355,7 @@ def _fit_and_test(
     """Train (zoo's fast path; a plain fit under a mirrored strategy; zoo.training.workers across workers), then
     test."""
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        from zoo.training.pipelines import augmenter
+        from zoo.nets.augment import augmenter
         from zoo.training.workers import evaluate_local, fit_workers
 
         words = recipe.regularization.augment

@@ -34,7 +34,7 @@ from typing import Any
 
 from zoo.errors import RecipeError
 from zoo.recipes.recipe import Recipe, get_recipe
-from zoo.reports.records import stamp, write_results
+from zoo.reports.records import git_commit, stamp, write_results
 from zoo.reports.report import spread
 
 FRAMEWORKS = ("keras", "torch")
@@ -147,7 +147,7 @@ def _device(framework: str) -> str:
     return keras.backend.backend()
 
 
-def worker(framework: str, entries: list[Entry], seeds: int, budget_s: float | None) -> None:
+def worker(framework: str, entries: list[Entry], seeds: range, budget_s: float | None) -> None:
     """Train `entries` (all of one framework) seed by seed, one JSON line per run on stdout.
 
     Stops starting runs once `budget_s` seconds have passed; the last line names the device and versions.
@@ -155,7 +155,7 @@ def worker(framework: str, entries: list[Entry], seeds: int, budget_s: float | N
     from zoo.data.builtin import load
 
     started, loaded = time.perf_counter(), {}
-    for seed in range(seeds):
+    for seed in seeds:
         for entry in entries:
             if budget_s is not None and time.perf_counter() - started > budget_s:
                 break
@@ -183,12 +183,14 @@ def _versions(framework: str) -> dict[str, str]:
     return {"keras": keras.__version__, "backend": backend, backend: sys.modules[backend].__version__}
 
 
-def _spawn(framework: str, entries: list[Entry], seeds: int, budget_s: float | None, backend: str):
+def _spawn(framework: str, entries: list[Entry], seeds: range, budget_s: float | None, backend: str):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     if framework == "keras":
         env["KERAS_BACKEND"] = backend
         env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # JAX takes GPU memory as it needs it, not 75% at once
-    payload = json.dumps({"entries": [asdict(e) for e in entries], "seeds": seeds, "budget_s": budget_s})
+    payload = json.dumps(
+        {"entries": [asdict(e) for e in entries], "seeds": [seeds.start, seeds.stop], "budget_s": budget_s}
+    )
     command = [sys.executable, "-m", "zoo.experiments.accelerator", framework, payload]
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
 
@@ -213,13 +215,16 @@ def run(
     budget_s: float | None = None,
     backend: str | None = None,
     commit: str | None = None,
+    first_seed: int = 0,
 ) -> dict[str, Any]:
     """Train every entry for `seeds` seeds, framework by framework; write results.json and report.md.
 
     `budget_s`: seconds each framework may start runs for (None: no limit). `backend`: Keras's backend
     for the keras entries (default: jax where it is installed, else tensorflow). `commit`: the commit the
     tree was copied from, recorded when the tree has no .git (the accelerator machine gets a bare copy).
-    Results are written after every run, so a run cut short keeps what finished.
+    Results are written after every run, so a run cut short keeps what finished. With `first_seed` > 0
+    the board continues the one in `out_dir`: its runs of the lower seeds are kept, seeds `first_seed`
+    to `seeds` - 1 are trained and added (the commit then applies to the new runs; each run records its own).
     """
     from zoo.experiments.standings import THRESHOLDS, standings
 
@@ -227,20 +232,23 @@ def run(
     started = time.perf_counter()
     results: dict[str, Any] = {"experiment": "accelerator", "thresholds": list(THRESHOLDS), "runs": [], "skipped": {}}
     results["devices"], results["framework_versions"] = {}, {}
+    if first_seed:
+        kept = json.loads((Path(out_dir) / "results.json").read_text())
+        results["runs"] = [r for r in kept["runs"] if r["seed"] < first_seed]
     for framework in FRAMEWORKS:
         chosen = [entry for entry in entries if entry.framework == framework]
         why = available(framework, backend) if chosen else None
         if why:
             results["skipped"][framework] = why
             continue
-        process = _spawn(framework, chosen, seeds, budget_s, backend) if chosen else None
+        process = _spawn(framework, chosen, range(first_seed, seeds), budget_s, backend) if chosen else None
         for line in process.stdout if process else ():
             record = json.loads(line)
             if "run" not in record:
                 results["devices"][framework] = record["device"]
                 results["framework_versions"][framework] = record["versions"]
                 continue
-            run_ = record["run"]
+            run_ = {**record["run"], "commit": commit or (git_commit() or {}).get("commit")}
             results["runs"].append(run_)
             print(
                 f"[{time.perf_counter() - started:5.0f} s] {framework} {run_['precision']}: {run_['label']}, seed "
@@ -315,4 +323,4 @@ def _report(results: dict[str, Any]) -> str:
 
 if __name__ == "__main__":  # the worker process `_spawn` starts: python -m zoo.experiments.accelerator FRAMEWORK JSON
     _payload = json.loads(sys.argv[2])
-    worker(sys.argv[1], [Entry(**e) for e in _payload["entries"]], _payload["seeds"], _payload["budget_s"])
+    worker(sys.argv[1], [Entry(**e) for e in _payload["entries"]], range(*_payload["seeds"]), _payload["budget_s"])

@@ -70,6 +70,10 @@ def test_a_tiny_board_runs_both_frameworks_in_their_own_processes(tiny_recipe_fi
         assert entry["accuracy"] > 0.3 and entry["seconds"] > 0 and entry["seeds"] == 1, entry
     assert results["devices"]["keras"] == "cpu" and results["standings"][0]["threshold"] == 0.90
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"results.json", "report.md"}
+    # A second sitting adds seed 1 to the board and keeps seed 0's runs, each run with its own commit.
+    more = run(tmp_path / "out", tuple(entries[:1]), seeds=2, backend="tensorflow", commit="e" * 40, first_seed=1)
+    assert [(r["seed"], r["commit"][0]) for r in more["runs"] if r["label"] == "tiny"] == [(0, "f"), (1, "e")]
+    assert more["entries"][0]["seeds"] == 2 and more["seconds"] > results["seconds"]
 
 
 @pytest.mark.skipif(not (RESULTS / "results.json").exists(), reason="the accelerator board has not been committed yet")
@@ -82,3 +86,18 @@ def test_committed_accelerator_board_has_the_promised_shape():
         assert entry["seeds"] >= 1 and entry["low"] <= entry["accuracy"] <= entry["high"] and entry["seconds"] > 0
     assert "GPU" in json.dumps(results["devices"]) or "H" in json.dumps(results["devices"])
     assert "Regenerate: `zoo experiment accelerator`" in (RESULTS / "report.md").read_text()
+
+
+@pytest.mark.skipif(not (RESULTS / "results.json").exists(), reason="the accelerator board has not been committed yet")
+def test_the_leaderboard_and_the_results_page_quote_the_committed_gpu_board():
+    from zoo.experiments.leaderboard import _accelerator, _report
+
+    leaderboard = RESULTS.parent / "leaderboard"
+    expected = _report(json.loads((leaderboard / "results.json").read_text()), _accelerator(leaderboard))
+    assert (leaderboard / "report.md").read_text() == expected, "regenerate: zoo.experiments.leaderboard.render()"
+    page = (RESULTS.parents[2] / "docs" / "results.md").read_text()
+    board = json.loads((RESULTS / "results.json").read_text())
+    for row in board["standings"]:
+        for column in ("keras float32", "keras bfloat16", "keras.io example", "torch float32"):
+            if row[column] and row["threshold"] in (0.90, 0.93, 0.94):
+                assert f"{row[column]['seconds']:.1f} s" in page, (row["threshold"], column)

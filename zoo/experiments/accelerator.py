@@ -229,12 +229,15 @@ def run(
     from zoo.experiments.standings import THRESHOLDS, standings
 
     backend = backend or ("jax" if importlib.util.find_spec("jax") else "tensorflow")
+    if "keras" not in sys.modules:  # this process imports Keras for its records only: give it the workers' backend
+        os.environ.setdefault("KERAS_BACKEND", backend)
     started = time.perf_counter()
     results: dict[str, Any] = {"experiment": "accelerator", "thresholds": list(THRESHOLDS), "runs": [], "skipped": {}}
     results["devices"], results["framework_versions"] = {}, {}
     if first_seed:
         kept = json.loads((Path(out_dir) / "results.json").read_text())
         results["runs"] = [r for r in kept["runs"] if r["seed"] < first_seed]
+        results["earlier_seconds"] = kept["seconds"]  # the board's seconds count every sitting
     for framework in FRAMEWORKS:
         chosen = [entry for entry in entries if entry.framework == framework]
         why = available(framework, backend) if chosen else None
@@ -276,8 +279,9 @@ def _write(out_dir, results: dict[str, Any], started: float, commit: str | None,
         entry["seconds"] = spread([r["train_seconds"] for r in runs])["median"]
         summary.append(entry)
     results = {**results, "entries": summary, "standings": standings(summary, results["thresholds"]), **stamp(started)}
-    if commit and not results["versions"]["git"]:
+    if commit:  # the caller's word wins: a copied tree may hold no .git, or a stale one
         results["versions"]["git"] = {"commit": commit, "uncommitted_changes": False, "from": "--commit"}
+    results["seconds"] = round(results["seconds"] + results.get("earlier_seconds", 0.0), 1)
     write_results(out_dir, results, _report(results), echo=echo)
     return results
 

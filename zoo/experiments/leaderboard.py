@@ -20,6 +20,7 @@ Nothing is picked on the test set: the entries and their budgets are the constan
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from zoo.errors import RecipeError
 from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standings
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.plots import time_to_accuracy_figure
-from zoo.reports.records import run_folder, stamp, write_results
+from zoo.reports.records import run_folder, stamp, write_results, write_text
 from zoo.reports.report import spread
 from zoo.training.trainer import train
 
@@ -148,11 +149,46 @@ def run(
     if "torch" in sys.modules:
         results["versions"]["torch"] = sys.modules["torch"].__version__
     figure = time_to_accuracy_figure(summary, thresholds, title="Fashion-MNIST on this CPU: accuracy against time")
-    write_results(out_dir, results, _report(results), {"leaderboard.png": figure})
+    write_results(out_dir, results, _report(results, _accelerator(out_dir)), {"leaderboard.png": figure})
     return results
 
 
-def _report(results: dict[str, Any]) -> str:
+def _accelerator(out_dir: str | Path) -> dict[str, Any] | None:
+    """The accelerator board committed beside this one (`zoo experiment accelerator`), if there is one."""
+    path = Path(out_dir).parent / "accelerator" / "results.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def render(out_dir: str | Path = Path("benchmarks/results/leaderboard")) -> str:
+    """Rewrite report.md from the committed results.json (and the accelerator board's), training nothing.
+
+    For when only the report's words or the GPU rows changed. Returns the report.
+    """
+    report = _report(json.loads((Path(out_dir) / "results.json").read_text()), _accelerator(out_dir))
+    write_text(Path(out_dir) / "report.md", report)
+    return report
+
+
+def gpu_rows(accelerator: dict[str, Any], columns: list[str]) -> list[str]:
+    """The leaderboard's GPU rows: per threshold, each board column's fastest entry on the accelerator.
+
+    Examples:
+        >>> board = {"devices": {"keras": "H200"}, "standings": [{"threshold": 0.9, "keras float32":
+        ...          {"label": "tiny", "seconds": 12.7, "accuracy": 0.9035}, "torch float32": None}]}
+        >>> gpu_rows(board, ["keras float32", "torch float32"])
+        ['| 0.90 | 12.7 s (tiny, 0.9035) | - |']
+    """
+    rows = []
+    for row in accelerator["standings"]:
+        cells = [
+            f"{row[c]['seconds']:.1f} s ({row[c]['label']}, {row[c]['accuracy']:.4f})" if row.get(c) else "-"
+            for c in columns
+        ]
+        rows.append(f"| {row['threshold']:.2f} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) -> str:
     contestants = list(dict.fromkeys(entry["contestant"] for entry in results["entries"]))
     lines = [
         "# Time to accuracy: Fashion-MNIST on this machine's CPU",
@@ -187,6 +223,25 @@ def _report(results: dict[str, Any]) -> str:
         "",
         "![accuracy against time](leaderboard.png)",
         "",
+    ]
+    if accelerator:
+        columns = ["keras float32", "keras bfloat16", "keras.io example", "torch float32"]
+        device = ", ".join(sorted(set(accelerator["devices"].values())))
+        lines += [
+            f"## On a GPU ({device})",
+            "",
+            "zoo's networks and the same budgets on one GPU, from the accelerator board "
+            "([report](../accelerator/report.md), `zoo experiment accelerator`): the GPU machine has no "
+            "TensorFlow, so zoo's networks train there as Keras programs on the JAX backend (`zoo.build`, "
+            "the recipe's shifts as layers, `fit`) and as PyTorch twins; clocks hold training only.",
+            "",
+            "| test accuracy | zoo's net, Keras (JAX) float32 | the same, bfloat16 | keras.io example convnet | "
+            "zoo's net, PyTorch float32 |",
+            "|---|---|---|---|---|",
+            *gpu_rows(accelerator, columns),
+            "",
+        ]
+    lines += [
         f"Regenerate: `zoo experiment leaderboard` ({results['seconds']:.0f} s on this run's machine; keras "
         f"{versions['keras']}, tensorflow {versions['tensorflow']}, torch {versions.get('torch', 'absent')}).",
         "",

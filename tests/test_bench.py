@@ -148,6 +148,12 @@ def test_an_interrupted_bench_reads_its_finished_runs_back(ablation_bench, digit
         grids = results["learning_rate_grids"].values()
         assert results["runs_trained_or_read"] == len(results["runs"]) + sum(len(grid) - 1 for grid in grids)
         assert results["train_seconds_all_runs"] >= round(sum(r["train_seconds"] for r in results["runs"]), 1)
+    # The progress line's N (run k/N) is that count, known before the first run.
+    from zoo.tools.bench import run_count
+
+    for results, ablation in ((first, True), (plain, False)):
+        expected = run_count(zoo.get_recipe(tiny_recipe, ablation=ablation), len(results["seeds"]))
+        assert results["runs_trained_or_read"] == expected
     assert (
         f"{plain['train_seconds_all_runs']:,.0f} s of training in its" in (tmp_path / "plain" / "report.md").read_text()
     )

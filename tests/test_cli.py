@@ -170,6 +170,21 @@ def test_bench_command_runs_end_to_end(tiny_recipe_file, tmp_path, monkeypatch, 
     )
     results = json.loads((out / "results.json").read_text())
     assert set(results["summary"]) == {"baseline", "recipe"} and (out / "report.md").is_file()
+    shown = capsys.readouterr().out
+    assert "[" in shown and "/3" in shown, "run k/N lines: the baseline's 2 rates and the recipe's seed"
+    assert shown.rstrip().splitlines()[-1].startswith("tiny_digits: test accuracy ")
+
+
+def test_quiet_prints_only_the_answer(tiny_recipe_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", str(tiny_recipe_file), "--epochs", "2", "--out", str(out), "--quiet"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("tiny_digits: test accuracy ") and lines[1].startswith("Run folder")
+    bench = tmp_path / "bench"
+    argv = ["bench", str(tiny_recipe_file), "--seeds", "1", "--no-ablation", "--epochs", "1", "--out", str(bench)]
+    assert main([*argv, "--quiet"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()  # no report echoed, no run k/N lines: the answer alone
+    assert line.startswith("tiny_digits: test accuracy ") and line.endswith(f"report: {bench / 'report.md'}")
 
 
 def test_version_prints_the_packages_version(capsys):
@@ -234,7 +249,9 @@ def test_every_command_that_trains_takes_the_common_flags():
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     for name in ("train", "diagnose", "pretrain", "lr-find", "tune"):
         flags = {flag for action in commands[name]._actions for flag in action.option_strings}
-        assert {"--data", "--seed", "--out", "--set"} <= flags, name
+        assert {"--data", "--seed", "--out", "--set", "--quiet"} <= flags, name
+    for name in ("bench", "transfer", "experiment"):
+        assert "--quiet" in {f for a in commands[name]._actions for f in a.option_strings}, name
     for name in ("train", "bench", "diagnose", "tune"):
         assert "--epochs" in {f for a in commands[name]._actions for f in a.option_strings}, name
     algorithm = next(a for a in commands["tune"]._actions if "--algorithm" in a.option_strings)

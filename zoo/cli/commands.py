@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from zoo.cli.dataflags import data_flags_text, recipe_and_data
+from zoo.cli.output import answer
 from zoo.errors import RecipeError, ZooError
 from zoo.recipes.catalog import data_fits
 from zoo.recipes.recipe import get_recipe, parse_override
@@ -26,20 +27,20 @@ def cmd_list(args) -> int:
     fits = [data_fits(recipe.dataset, recipe.model.kind) for recipe in recipes]
     width, fits_width = max(len(name) for name in names), max(len(text) for text in fits)
     for recipe, fit in zip(recipes, fits):
-        print(f"{recipe.name:<{width}}  {fit:<{fits_width}}  {recipe.description}")
+        answer(f"{recipe.name:<{width}}  {fit:<{fits_width}}  {recipe.description}")
     return 0
 
 
 def cmd_show(args) -> int:
     recipe, data = recipe_and_data(args)
-    print(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
+    answer(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
     if data is not None:
         classes = f"{data.info.num_classes} classes" if recipe.task == "classification" else "one number"
-        print(
+        answer(
             f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
             f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test"
         )
-    print(recipe.describe(), end="")
+    answer(recipe.describe(), end="")
     return 0
 
 
@@ -63,15 +64,15 @@ def cmd_train(args) -> int:
     )
     m = result.metrics
     score = "accuracy" if m["score"] == "accuracy" else "R^2"
-    print(
+    answer(
         f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test {score} {m['test_score']:.4f}, "
         f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epoch{'s' * (m['epochs_run'] != 1)} "
         f"in {m['train_seconds']:.0f} s"
     )
     if not result.paths:  # a worker other than the chief
-        print(f"This worker's folder {result.run_dir} is removed; the chief's run folder {args.out} holds the run")
+        answer(f"This worker's folder {result.run_dir} is removed; the chief's run folder {args.out} holds the run")
         return 0
-    print(f"Run folder: {result.run_dir} (metrics.json, model.keras, curves.png, log.csv, tensorboard/)")
+    answer(f"Run folder: {result.run_dir} (metrics.json, model.keras, curves.png, log.csv, tensorboard/)")
     if m["status"] == "diverged":
         print(f"zoo: error: the run diverged: {m['status_message']}", file=sys.stderr)
         return 3
@@ -81,7 +82,7 @@ def cmd_train(args) -> int:
     if args.save:  # save_run itself refuses a run that diverged or stayed at chance
         from zoo.hub.saved import save_run
 
-        print(f"Saved for reuse: {save_run(result.run_dir, force=args.force)}")
+        answer(f"Saved for reuse: {save_run(result.run_dir, force=args.force)}")
     return 0
 
 
@@ -106,14 +107,25 @@ def cmd_bench(args) -> int:
             return 2
         for name in list_recipes():
             recipe = get_recipe(name, **dict(parse_override(text) for text in args.set or []))
-            bench(recipe, out_dir=Path("benchmarks") / "results" / name, **options)
-        print(_refresh_results())
+            answer(_bench_line(bench(recipe, out_dir=Path("benchmarks") / "results" / name, **options)))
+        answer(_refresh_results())
         return 0
     recipe, data = recipe_and_data(args)
-    bench(recipe, data=data, out_dir=args.out, data_flags=data_flags_text(args), **options)
+    results = bench(recipe, data=data, out_dir=args.out, data_flags=data_flags_text(args), **options)
+    answer(_bench_line(results))
     if args.out and Path(args.out).resolve().parent == Path("benchmarks/results").resolve():
         _refresh_results()  # a committed result changed: the index and the README's rows follow
     return 0
+
+
+def _bench_line(results: dict) -> str:
+    """A benchmark's answer in one line: the recipe's and the baseline's median test accuracy, and the report."""
+    scores = {variant: results["summary"][variant]["test_accuracy"]["median"] for variant in ("recipe", "baseline")}
+    return (
+        f"{results['recipe']}: test accuracy {scores['recipe']:.4f} against the baseline's {scores['baseline']:.4f} "
+        f"(medians over {len(results['seeds'])} seed{'s' * (len(results['seeds']) != 1)}); "
+        f"report: {results['report']}"
+    )
 
 
 def _refresh_results() -> str:
@@ -134,10 +146,10 @@ def cmd_diagnose(args) -> int:
     label = f"{recipe.name}{' (baseline)' if args.baseline else ''}"
     if args.epochs == 0:
         rows = diagnose(recipe, data=data, baseline=args.baseline, snr=args.snr)
-        print(f"{label} at initialization\n{table(rows)}")
+        answer(f"{label} at initialization\n{table(rows)}")
         message = gradient_warning(rows, "at initialization")
         if message:
-            print(f"\nwarning: {message}")
+            answer(f"\nwarning: {message}")
         return 0
     result = train(recipe, data=data, epochs=args.epochs, out_dir=args.out, baseline=args.baseline)
     records = json.loads(result.paths["diagnostics"].read_text())["records"]
@@ -146,10 +158,10 @@ def cmd_diagnose(args) -> int:
         rows = (
             with_snr(result.model, data, record["layers"]) if args.snr and record is records[-1] else record["layers"]
         )
-        print(f"\n{label} {when}\n{table(rows)}")
+        answer(f"\n{label} {when}\n{table(rows)}")
     if result.metrics["gradient_warning"]:
-        print(f"\nwarning: {result.metrics['gradient_warning']}")
-    print(
+        answer(f"\nwarning: {result.metrics['gradient_warning']}")
+    answer(
         f"\nPer-epoch records and plot: {result.paths['diagnostics']} and "
         f"{result.paths['diagnostics'].with_suffix('.png')}"
     )
@@ -185,7 +197,7 @@ def cmd_transfer(args) -> int:
         seed=args.seed,
     )
     accuracy = model.evaluate(*data.arrays["test"], batch_size=batch_size, verbose=0, return_dict=True)["accuracy"]
-    print(
+    answer(
         f"{args.source} -> classes {classes} ({', '.join(data.info.class_names)}), {data.sizes['train']} training "
         "images: "
         f"test accuracy {accuracy:.4f} on {data.sizes['test']} test images"
@@ -211,16 +223,16 @@ def cmd_pretrain(args) -> int:
     out = Path(args.out) if args.out else run_folder(f"{recipe.name}-pretrain")
     pretrained = pretrain_recipe(recipe, data.arrays["train"][0])
     paths = write_pretraining(pretrained, out)
-    print(
+    answer(
         f"\n{recipe.name}: {recipe.pretrain.method} pretraining of {pretrained.sizes} in {pretrained.seconds:.0f} s "
         "(labels unused)"
     )
-    print("layer  inputs -> units  reconstruction error (first epoch -> last)")
+    answer("layer  inputs -> units  reconstruction error (first epoch -> last)")
     for layer in pretrained.history:
         errors = layer["reconstruction_error"]
-        print(f"{layer['layer']:>5}  {layer['inputs']:>6} -> {layer['units']:<5}  {errors[0]:.4f} -> {errors[-1]:.4f}")
-    print(f"Written: {', '.join(str(path) for path in paths.values())}")
-    print("`zoo train` with this recipe pretrains the same way, then fine-tunes the whole net with backpropagation.")
+        answer(f"{layer['layer']:>5}  {layer['inputs']:>6} -> {layer['units']:<5}  {errors[0]:.4f} -> {errors[-1]:.4f}")
+    answer(f"Written: {', '.join(str(path) for path in paths.values())}")
+    answer("`zoo train` with this recipe pretrains the same way, then fine-tunes the whole net with backpropagation.")
     return 0
 
 
@@ -231,15 +243,15 @@ def cmd_lr_find(args) -> int:
     recipe, data = recipe_and_data(args)
     out = Path(args.out) if args.out else run_folder(f"{recipe.name}-lr-find")
     found = lr_find(recipe, data=data, baseline=args.baseline, steps=args.steps, out_dir=out)
-    print(
+    answer(
         f"{found.recipe} ({found.optimizer}): the loss falls fastest at rate {found.suggestion:.3g} "
         f"(lowest at {found.minimum_rate:.3g}); {len(found.rates)} steps before it blew up or the sweep ended."
     )
-    print(
+    answer(
         f"Train with it: zoo train {args.recipe} {found.command()}{data_flags_text(args)}"
         + (" --baseline" if args.baseline else "")
     )
-    print(f"Plot and numbers: {found.paths['plot']}, {found.paths['json']}")
+    answer(f"Plot and numbers: {found.paths['plot']}, {found.paths['json']}")
     return 0
 
 
@@ -253,8 +265,8 @@ def cmd_tune(args) -> int:
     best = max(r["val_accuracy"] for r in result.trials if r["val_accuracy"] is not None)
     default = f"{result.default_accuracy:.4f}" if result.default_accuracy is not None else "not run"
     trials = f"{len(result.trials)} trial{'s' * (len(result.trials) != 1)}"
-    print(f"{recipe.name}: best validation accuracy {best:.4f} over {trials} (the recipe itself: {default})")
-    print(
+    answer(f"{recipe.name}: best validation accuracy {best:.4f} over {trials} (the recipe itself: {default})")
+    answer(
         f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}{data_flags_text(args)}); "
         "all trials: "
         f"{result.paths['table']}"
@@ -270,9 +282,9 @@ def cmd_predict(args) -> int:
         print(note, file=sys.stderr)
     text = write_predictions(header, rows, args.out)
     if args.out:
-        print(f"{len(rows)} predictions written to {args.out}")
+        answer(f"{len(rows)} predictions written to {args.out}")
     else:
-        print(text, end="")
+        answer(text, end="")
     return 0
 
 
@@ -280,7 +292,7 @@ def cmd_export(args) -> int:
     from zoo.tools.export import export
 
     report = export(args.model, args.format, args.out)
-    print(
+    answer(
         f"{report['path']}: {report['format']}, its outputs within {report['max_abs_difference']:.2g} of the "
         f"Keras model's on {report['inputs_checked']} inputs"
     )
@@ -291,7 +303,7 @@ def cmd_save_preset(args) -> int:
     from zoo.hub.presets import save_preset
 
     folder = save_preset(args.run_dir, args.out, args.name)
-    print(f"{folder}: model.keras, card.json, README.md (load it: zoo.from_preset or keras.saving.load_model)")
+    answer(f"{folder}: model.keras, card.json, README.md (load it: zoo.from_preset or keras.saving.load_model)")
     return 0
 
 
@@ -315,5 +327,7 @@ def cmd_experiment(args) -> int:
             owners = " or ".join(f"`zoo experiment {name}`" for name, keys in EXPERIMENT_OPTIONS.items() if key in keys)
             takes = ", ".join(f"--{k}" for k in EXPERIMENT_OPTIONS.get(args.name, ())) or "no options"
             raise RecipeError(f"--{key} goes with {owners}; {args.name} takes {takes}")
-    run_experiment(args.name, **options)
+    results = run_experiment(args.name, **options)
+    seconds = results.get("seconds", 0)
+    answer(f"zoo experiment {args.name}: done in {seconds:.0f} s; its report is under benchmarks/results/")
     return 0

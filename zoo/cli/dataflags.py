@@ -33,6 +33,14 @@ def seed_flag(parser):
     return parser
 
 
+def quiet_flag(parser):
+    """`--quiet`, the same on every command that trains: only the command's answer and errors are printed."""
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only the result lines and errors (no progress, no epoch bars)"
+    )
+    return parser
+
+
 def recipe_and_data(args):
     """The recipe, and `--data` read for it (None: the recipe's own dataset, loaded where it is used)."""
     recipe = recipe_from_args(args)

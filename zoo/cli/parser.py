@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from zoo.cli import commands as handlers
-from zoo.cli.dataflags import data_flags, seed_flag
+from zoo.cli.dataflags import data_flags, quiet_flag, seed_flag
 from zoo.recipes.keys import DISTRIBUTE
 
 
@@ -74,7 +74,7 @@ def _add_training_commands(commands, recipe_command) -> None:
         metavar="N",
         help="with --distribute mirrored on a machine without GPUs: split the CPU into N logical devices",
     )
-    seed_flag(data_flags(training))
+    quiet_flag(seed_flag(data_flags(training)))
     training.set_defaults(run=handlers.cmd_train)
 
     benching = recipe_command("bench", "train the recipe and its baseline (rate picked on validation) and compare")
@@ -94,7 +94,7 @@ def _add_training_commands(commands, recipe_command) -> None:
     )
     benching.add_argument("--out", help="results folder (default benchmarks/results/<recipe>)")
     benching.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output per run")
-    data_flags(benching)
+    quiet_flag(data_flags(benching))
     benching.set_defaults(run=handlers.cmd_bench)
 
 
@@ -112,7 +112,7 @@ def _add_tool_commands(commands, recipe_command) -> None:
         action="store_true",
         help="add each layer's gradient signal-to-noise ratio (over 10 slices of the fixed batch)",
     )
-    seed_flag(data_flags(diagnosing))
+    quiet_flag(seed_flag(data_flags(diagnosing)))
     diagnosing.set_defaults(run=handlers.cmd_diagnose)
 
     pretraining = recipe_command(
@@ -121,7 +121,7 @@ def _add_tool_commands(commands, recipe_command) -> None:
     pretraining.add_argument(
         "--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)"
     )
-    seed_flag(data_flags(pretraining))
+    quiet_flag(seed_flag(data_flags(pretraining)))
     pretraining.set_defaults(run=handlers.cmd_pretrain)
 
     finding = recipe_command("lr-find", "sweep the learning rate over a few hundred steps and suggest one")
@@ -130,7 +130,7 @@ def _add_tool_commands(commands, recipe_command) -> None:
     )
     finding.add_argument("--steps", type=int, default=200, help="training steps in the sweep (default 200)")
     finding.add_argument("--out", help="folder for lr_find.png and lr_find.json (default runs/<recipe>-lr-find-<time>)")
-    seed_flag(data_flags(finding))
+    quiet_flag(seed_flag(data_flags(finding)))
     finding.set_defaults(run=handlers.cmd_lr_find)
 
     tuning = recipe_command("tune", "search the recipe's [tune] space with KerasTuner; the first trial is the recipe")
@@ -143,7 +143,7 @@ def _add_tool_commands(commands, recipe_command) -> None:
     )
     tuning.add_argument("--epochs", type=int, help="override train.epochs for every trial (replaces train.steps)")
     tuning.add_argument("--out", help="search folder (default runs/<recipe>-tune-<time>); the same folder resumes")
-    seed_flag(data_flags(tuning))
+    quiet_flag(seed_flag(data_flags(tuning)))
     tuning.set_defaults(run=handlers.cmd_tune)
 
 
@@ -168,6 +168,7 @@ def _add_other_commands(commands) -> None:
         type=int,
         help="heldout: seeds per set under 20,000 rows; accelerator: seeds per entry (default 3 for both)",
     )
+    quiet_flag(experimenting)
     experimenting.set_defaults(run=handlers.cmd_experiment)
 
     launching = commands.add_parser(
@@ -191,6 +192,7 @@ def _add_other_commands(commands) -> None:
         "--tune-epochs", type=int, default=10, help="epochs fine-tuning everything at a 10x lower rate"
     )
     transferring.add_argument("--seed", type=int, default=0)
+    quiet_flag(transferring)
     transferring.set_defaults(run=handlers.cmd_transfer)
 
 

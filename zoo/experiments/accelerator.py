@@ -34,6 +34,7 @@ from typing import Any
 
 from zoo.errors import RecipeError
 from zoo.recipes.recipe import Recipe, get_recipe
+from zoo.reports.progress import Progress
 from zoo.reports.records import git_commit, stamp, write_results
 from zoo.reports.report import spread
 
@@ -238,29 +239,29 @@ def run(
         kept = json.loads((Path(out_dir) / "results.json").read_text())
         results["runs"] = [r for r in kept["runs"] if r["seed"] < first_seed]
         results["earlier_seconds"] = kept["seconds"]  # the board's seconds count every sitting
-    for framework in FRAMEWORKS:
-        chosen = [entry for entry in entries if entry.framework == framework]
-        why = available(framework, backend) if chosen else None
-        if why:
-            results["skipped"][framework] = why
-            continue
-        process = _spawn(framework, chosen, range(first_seed, seeds), budget_s, backend) if chosen else None
-        for line in process.stdout if process else ():
-            record = json.loads(line)
-            if "run" not in record:
-                results["devices"][framework] = record["device"]
-                results["framework_versions"][framework] = record["versions"]
+    with Progress(len(entries) * (seeds - first_seed), "accelerator") as progress:
+        for framework in FRAMEWORKS:
+            chosen = [entry for entry in entries if entry.framework == framework]
+            why = available(framework, backend) if chosen else None
+            if why:
+                results["skipped"][framework] = why
                 continue
-            run_ = {**record["run"], "commit": commit or (git_commit() or {}).get("commit")}
-            results["runs"].append(run_)
-            print(
-                f"[{time.perf_counter() - started:5.0f} s] {framework} {run_['precision']}: {run_['label']}, seed "
-                f"{run_['seed']}: test {run_['test_accuracy']:.4f} in {run_['train_seconds']:.1f} s",
-                flush=True,
-            )
-            _write(out_dir, results, started, commit, standings, echo=False)
-        if process and process.wait() != 0:
-            raise RuntimeError(f"the {framework} runs failed (exit {process.returncode}); their error is above")
+            process = _spawn(framework, chosen, range(first_seed, seeds), budget_s, backend) if chosen else None
+            for line in process.stdout if process else ():
+                record = json.loads(line)
+                if "run" not in record:
+                    results["devices"][framework] = record["device"]
+                    results["framework_versions"][framework] = record["versions"]
+                    continue
+                run_ = {**record["run"], "commit": commit or (git_commit() or {}).get("commit")}
+                results["runs"].append(run_)
+                progress.done(
+                    f"{framework} {run_['precision']}: {run_['label']}, seed {run_['seed']}: test "
+                    f"{run_['test_accuracy']:.4f} in {run_['train_seconds']:.1f} s"
+                )
+                _write(out_dir, results, started, commit, standings, echo=False)
+            if process and process.wait() != 0:
+                raise RuntimeError(f"the {framework} runs failed (exit {process.returncode}); their error is above")
     return _write(out_dir, results, started, commit, standings, echo=True)
 
 

@@ -27,6 +27,7 @@ from zoo.experiments.heldout_data import describe as describe_set
 from zoo.experiments.heldout_data import digit_folder, image_arrays, read_sets, table_frame
 from zoo.experiments.heldout_report import figures, render, summarize
 from zoo.experiments.heldout_transfer import transfer_rows
+from zoo.reports.progress import Progress
 from zoo.reports.records import run_folder, stamp, write_json, write_results
 
 LARGE = 20_000  # rows (images: training examples) from which a set gets one seed
@@ -167,23 +168,23 @@ def run(
     variants = variants or {"zoo": {}}
     started = time.perf_counter()
     rows = []
-    for item in chosen:
-        table = item.kind == "table"
-        names = contestants or (contest.TABLE_CONTESTANTS if table else contest.IMAGE_CONTESTANTS)
-        if table:
-            one = table_set(item, runs_dir, seeds, names, variants)
-        else:
-            one = image_set(
-                item, runs_dir, seeds, names, variants, part == "meta-test" if transfer is None else transfer
+    with Progress(len(chosen), f"heldout {part}") as progress:
+        for item in chosen:
+            table = item.kind == "table"
+            names = contestants or (contest.TABLE_CONTESTANTS if table else contest.IMAGE_CONTESTANTS)
+            if table:
+                one = table_set(item, runs_dir, seeds, names, variants)
+            else:
+                one = image_set(
+                    item, runs_dir, seeds, names, variants, part == "meta-test" if transfer is None else transfer
+                )
+            rows.append({"set": item.name, "kind": item.kind, "task": item.task, **one})
+            # Each finished set is on disk at once: a run stopped after hours keeps what it measured.
+            write_json(out_dir / "partial.json", {"part": part, "variants": variants, "sets": rows})
+            progress.done(
+                f"{item.name}: "
+                + ", ".join(f"{k} {v['score']:.4f} ({v['seconds']:.0f} s)" for k, v in one["models"].items())
             )
-        rows.append({"set": item.name, "kind": item.kind, "task": item.task, **one})
-        # Each finished set is on disk at once: a run stopped after hours keeps what it measured.
-        write_json(out_dir / "partial.json", {"part": part, "variants": variants, "sets": rows})
-        print(
-            f"[{time.perf_counter() - started:6.0f} s] {item.name}: "
-            + ", ".join(f"{k} {v['score']:.4f} ({v['seconds']:.0f} s)" for k, v in one["models"].items()),
-            flush=True,
-        )
     results = {"experiment": "heldout", "part": part, "sets": rows, "variants": variants, **stamp(started)}
     results["summary"] = summarize(rows, TIE)
     drawn = figures(rows)

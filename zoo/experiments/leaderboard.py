@@ -34,6 +34,7 @@ from zoo.errors import RecipeError
 from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standings
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.plots import time_to_accuracy_figure
+from zoo.reports.progress import Progress
 from zoo.reports.records import run_folder, stamp, write_results, write_text
 from zoo.reports.report import spread
 from zoo.training.trainer import train
@@ -115,29 +116,29 @@ def run(
     runs_dir = Path(runs_dir) if runs_dir else run_folder("leaderboard", "runs/experiments")
     started = time.perf_counter()
     runs, summary = [], []
-    for entry in entries:
-        results = [run_entry(entry, seed, runs_dir) for seed in range(entry.seeds)]
-        for seed, result in enumerate(results):
-            runs.append({"label": entry.label, "seed": seed, **result})
-            print(
-                f"[{time.perf_counter() - started:6.0f} s] {entry.label}, seed {seed}: test "
-                f"{result['test_accuracy']:.4f} in {result['train_seconds']:.0f} s",
-                flush=True,
+    with Progress(sum(entry.seeds for entry in entries), "leaderboard") as progress:
+        for entry in entries:
+            results = []
+            for seed in range(entry.seeds):
+                results.append(result := run_entry(entry, seed, runs_dir))
+                runs.append({"label": entry.label, "seed": seed, **result})
+                progress.done(
+                    f"{entry.label}, seed {seed}: test {result['test_accuracy']:.4f} in {result['train_seconds']:.0f} s"
+                )
+            accuracy = spread([r["test_accuracy"] for r in results])
+            summary.append(
+                {
+                    "contestant": entry.contestant,
+                    "label": entry.label,
+                    "recipe": entry.recipe,
+                    "overrides": entry.overrides,
+                    "seeds": entry.seeds,
+                    "accuracy": accuracy["median"],
+                    "low": accuracy["min"],
+                    "high": accuracy["max"],
+                    "seconds": spread([r["train_seconds"] for r in results])["median"],
+                }
             )
-        accuracy = spread([r["test_accuracy"] for r in results])
-        summary.append(
-            {
-                "contestant": entry.contestant,
-                "label": entry.label,
-                "recipe": entry.recipe,
-                "overrides": entry.overrides,
-                "seeds": entry.seeds,
-                "accuracy": accuracy["median"],
-                "low": accuracy["min"],
-                "high": accuracy["max"],
-                "seconds": spread([r["train_seconds"] for r in results])["median"],
-            }
-        )
     results = {
         "experiment": "leaderboard",
         "thresholds": list(thresholds),

@@ -14,6 +14,7 @@ from typing import Any
 
 from zoo.data.builtin import load
 from zoo.recipes.recipe import get_recipe
+from zoo.reports.progress import Progress
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
 from zoo.training.trainer import train
@@ -59,22 +60,22 @@ def run(
     step = get_recipe(recipe, **{"train.epochs": epochs, **ladder[0][1]})  # the data follow the first step
     data = load(step.dataset, step.validation_size)
     rows = []
-    for index, (label, overrides) in enumerate(ladder):
-        step = get_recipe(step, **overrides)
-        for seed in range(seeds):
-            result = train(
-                get_recipe(step, **{"train.seed": seed}),
-                data=data,
-                verbose=0,
-                out_dir=runs_dir / f"step{index}-seed{seed}",
-            )
-            m = result.metrics
-            rows.append({"step": index, "label": label, "seed": seed, **_measured(m), "recipe": step.to_dict()})
-            print(
-                f"[{time.perf_counter() - started:6.0f} s] {label}, seed {seed}: test {m['test_accuracy']:.4f}, "
-                f"validation {m['best_val_accuracy']:.4f}, {m['train_seconds']:.0f} s",
-                flush=True,
-            )
+    with Progress(len(ladder) * seeds, f"levers on {step.name}") as progress:
+        for index, (label, overrides) in enumerate(ladder):
+            step = get_recipe(step, **overrides)
+            for seed in range(seeds):
+                result = train(
+                    get_recipe(step, **{"train.seed": seed}),
+                    data=data,
+                    verbose=0,
+                    out_dir=runs_dir / f"step{index}-seed{seed}",
+                )
+                m = result.metrics
+                rows.append({"step": index, "label": label, "seed": seed, **_measured(m), "recipe": step.to_dict()})
+                progress.done(
+                    f"{label}, seed {seed}: test {m['test_accuracy']:.4f}, "
+                    f"validation {m['best_val_accuracy']:.4f}, {m['train_seconds']:.0f} s"
+                )
     summary = [
         {
             "label": label,

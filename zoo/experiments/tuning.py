@@ -16,6 +16,7 @@ from typing import Any
 from zoo.data.builtin import load
 from zoo.data.sources import load_data
 from zoo.recipes.recipe import get_recipe
+from zoo.reports.progress import Progress
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
 from zoo.tools.search import tune
@@ -54,42 +55,46 @@ def run(
     runs_dir = Path(runs_dir) if runs_dir else run_folder("tuning", "runs/experiments")
     started = time.perf_counter()
     rows = _kept_rows(Path(out_dir), recipes)
-    for name in recipes:
-        recipe = get_recipe(name)
-        data = _data(recipe, Path(runs_dir))
-        search_started = time.perf_counter()
-        found = tune(
-            recipe, data=data, trials=trials, algorithm=algorithm, out_dir=runs_dir / f"{name}-search", verbose=False
-        )
-        search_seconds = time.perf_counter() - search_started
-        tested = {}
-        for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
-            accuracies = [
-                train(
-                    get_recipe(candidate, **{"train.seed": seed}),
-                    data=data,
-                    verbose=0,
-                    out_dir=runs_dir / f"{name}-{variant}-seed{seed}",
-                ).metrics["test_accuracy"]
-                for seed in range(seeds)
-            ]
-            tested[variant] = spread(accuracies)
-            print(
-                f"[{time.perf_counter() - started:6.0f} s] {name} {variant}: test {tested[variant]['median']:.4f}",
-                flush=True,
+    with Progress(len(recipes) * 3, "tuning") as progress:  # per recipe: the search, the default, the best
+        for name in recipes:
+            recipe = get_recipe(name)
+            data = _data(recipe, Path(runs_dir))
+            search_started = time.perf_counter()
+            found = tune(
+                recipe,
+                data=data,
+                trials=trials,
+                algorithm=algorithm,
+                out_dir=runs_dir / f"{name}-search",
+                verbose=False,
             )
-        rows.append(
-            {
-                "recipe": name,
-                "data": data.source,
-                "date": time.strftime("%Y-%m-%d"),
-                "trials": found.trials,
-                "search_seconds": round(search_seconds, 1),
-                "best_values": found.best["values"],
-                "default_val_accuracy": found.default_accuracy,
-                "test_accuracy": tested,
-            }
-        )
+            search_seconds = time.perf_counter() - search_started
+            progress.done(f"{name}: {found.trials} trials searched in {search_seconds:.0f} s")
+            tested = {}
+            for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
+                accuracies = [
+                    train(
+                        get_recipe(candidate, **{"train.seed": seed}),
+                        data=data,
+                        verbose=0,
+                        out_dir=runs_dir / f"{name}-{variant}-seed{seed}",
+                    ).metrics["test_accuracy"]
+                    for seed in range(seeds)
+                ]
+                tested[variant] = spread(accuracies)
+                progress.done(f"{name} {variant}, {seeds} seeds: test {tested[variant]['median']:.4f}")
+            rows.append(
+                {
+                    "recipe": name,
+                    "data": data.source,
+                    "date": time.strftime("%Y-%m-%d"),
+                    "trials": found.trials,
+                    "search_seconds": round(search_seconds, 1),
+                    "best_values": found.best["values"],
+                    "default_val_accuracy": found.default_accuracy,
+                    "test_accuracy": tested,
+                }
+            )
     results = {
         "experiment": "tuning",
         "algorithm": algorithm,

@@ -32,6 +32,7 @@ from zoo.errors import DataError
 from zoo.nets.plain import BASELINE_OVERRIDES, baseline_recipe
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.plots import bench_figure
+from zoo.reports.progress import Progress
 from zoo.reports.records import stamp, write_results, write_text
 from zoo.reports.report import first_crossing, render_report, summarize
 from zoo.training.trainer import train
@@ -174,10 +175,11 @@ class _Session:
     seeds: list[int]
     runs_dir: Path
     verbose: int
+    progress: Progress
     started: float = field(default_factory=time.perf_counter)
 
     def say(self, text: str) -> None:
-        print(f"[{time.perf_counter() - self.started:7.0f} s] {self.recipe.name}: {text}", flush=True)
+        self.progress.say(text)
 
     def run(self, step: Recipe, seed: int, variant: str, label: str) -> dict[str, Any]:
         return _run(step, self.data, seed, self.runs_dir, variant, label, self.verbose)
@@ -187,7 +189,7 @@ class _Session:
         grid = []
         for rate in self.recipe.baseline.learning_rates:
             grid.append(self.run(make(rate), self.seeds[0], variant, label))
-            self.say(f"{label} lr={rate:g}: best validation accuracy {grid[-1]['best_val_accuracy']:.4f}")
+            self.progress.done(f"{label} lr={rate:g}: best validation accuracy {grid[-1]['best_val_accuracy']:.4f}")
         best = max(grid, key=lambda run: (run["best_val_accuracy"] or 0.0, -run["learning_rate"]))
         self.say(f"{label}: picked SGD learning rate {best['learning_rate']:g} (on validation accuracy)")
         return grid, best
@@ -221,6 +223,21 @@ def _tuned_steps(session: _Session, ablation: bool) -> tuple[list, dict, dict]:
     return steps, grids, first_runs
 
 
+def run_count(recipe: Recipe, seeds: int) -> int:
+    """How many runs `bench` trains: each SGD variant's learning-rate grid, then every other seed of every variant.
+
+    Examples:
+        >>> run_count(get_recipe("fashion_mlp", ablation=False), seeds=3)   # baseline: 3 rates + 2 seeds; recipe: 3
+        8
+    """
+    steps = ladder(recipe, recipe.baseline.learning_rates[0])  # the rate does not change which steps use SGD
+    if not recipe.bench.ablation:
+        steps = [steps[0], steps[-1]]
+    grid = len(recipe.baseline.learning_rates)
+    picks = lambda variant, step: variant == "baseline" or (variant != "recipe" and step.train.optimizer == "sgd")
+    return sum(grid + seeds - 1 if picks(variant, step) else seeds for variant, _, step in steps)
+
+
 def _every_seed(session: _Session, steps: list, first_runs: dict) -> list[dict[str, Any]]:
     """Every variant for every seed; a grid's run at the picked rate is that variant's first seed."""
     runs = list(first_runs.values())
@@ -231,7 +248,7 @@ def _every_seed(session: _Session, steps: list, first_runs: dict) -> list[dict[s
             run = session.run(step, seed, variant, label)
             runs.append(run)
             flag = "" if run["status"] == "ok" else f" ({'DIVERGED' if run['status'] == 'diverged' else 'at chance'})"
-            session.say(
+            session.progress.done(
                 f"{label}, seed {seed}: test accuracy {run['test_accuracy']:.4f} in {run['train_seconds']:.0f} s{flag}"
             )
     order = {variant: index for index, (variant, _, _) in enumerate(steps)}
@@ -332,15 +349,17 @@ def bench(
     runs_dir = Path(runs_dir) if runs_dir is not None else runs_folder(recipe, seed_list, data)
     # Committed results under benchmarks/results/ change only when asked for by name (--out, --all).
     out_dir = Path(out_dir) if out_dir is not None else runs_dir
-    session = _Session(recipe, data, seed_list, runs_dir, verbose)
-    steps, grids, first_runs = _tuned_steps(session, recipe.bench.ablation)
-    runs = _every_seed(session, steps, first_runs)
+    with Progress(run_count(recipe, len(seed_list)), recipe.name) as progress:
+        session = _Session(recipe, data, seed_list, runs_dir, verbose, progress)
+        steps, grids, first_runs = _tuned_steps(session, recipe.bench.ablation)
+        runs = _every_seed(session, steps, first_runs)
     results = _results(session, steps, grids, runs, recipe.bench.ablation)
     write_text(out_dir / "recipe.toml", recipe.to_toml())  # what the report's "Regenerate:" line runs
     results["regenerate"] = (
         f"zoo bench {out_dir / 'recipe.toml'} --seeds {len(seed_list)} "
         f"--{'' if recipe.bench.ablation else 'no-'}ablation --out {out_dir}{data_flags}"
     )
+    results["report"] = str(out_dir / "report.md")
     write_results(out_dir, results, render_report(results), {"curves.png": bench_figure(results)})
     if save:
         from zoo.hub.saved import save_run

@@ -1,0 +1,36 @@
+"""The one progress helper of long commands: counts, ETA, the live bar and quiet."""
+
+from zoo.reports.progress import Progress
+
+
+def test_plain_lines_count_runs_and_estimate_the_rest(capsys, monkeypatch):
+    clock = iter([0.0, 10.0, 20.0, 30.0]).__next__
+    monkeypatch.setattr("zoo.reports.progress.time.perf_counter", clock)
+    with Progress(3, "bench", live=False) as progress:
+        progress.done("baseline lr=0.1")  # 10 s for 1 of 3: 20 s left
+        progress.say("picked 0.1")
+        progress.done("recipe seed 0")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "[   10 s, 1/3, ETA 20 s] bench: baseline lr=0.1",
+        "[   20 s] bench: picked 0.1",
+        "[   30 s, 2/3, ETA 15 s] bench: recipe seed 0",
+    ]
+
+
+def test_quiet_prints_nothing_and_an_unknown_total_has_no_eta(capsys):
+    with Progress(5, "tune", quiet=True) as progress:
+        progress.done("trial 1")
+        progress.say("note")
+    assert capsys.readouterr().out == "" and progress.count == 1
+    with Progress(None, "suite", live=False) as progress:
+        progress.done("set 1")
+    assert "ETA" not in capsys.readouterr().out
+
+
+def test_the_live_bar_prints_each_finished_run_above_it(capsys):
+    with Progress(2, "leaderboard", live=True) as progress:
+        progress.done("tiny, seed 0: test 0.9022")
+        progress.done("tiny, seed 1: test 0.9014")
+    shown = capsys.readouterr().out
+    assert "1/2" in shown and "leaderboard: tiny, seed 1: test 0.9014" in shown

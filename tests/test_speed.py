@@ -98,6 +98,15 @@ def test_chunks_hold_whole_batches_padded_to_one_shape():
     assert not seen[-1][1].numpy()[1].any()  # padding is zeros
 
 
+def test_the_fast_paths_bar_counts_optimizer_steps_not_chunks(digits, capsys):
+    recipe = zoo.get_recipe("mlp", hidden=[8], steps_per_execution=8, jit_compile="on")
+    model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)
+    served = zoo.batches(digits, batch_size=16).train
+    fit_fast(model, served, examples=digits.sizes["train"], batch_size=16, epochs=1, verbose=2)
+    shown = capsys.readouterr().out
+    assert "77/77" in shown and "10/10" not in shown, shown  # 1237 // 16 steps, in 10 chunks of up to 8
+
+
 @pytest.mark.slow
 def test_fast_fit_runs_every_whole_batch_once_and_restores_the_model(digits, tmp_path):
     import numpy as np

@@ -46,7 +46,7 @@ class Progress:
     def __init__(self, total: int | None, label: str, quiet: bool = False, live: bool | None = None):
         self.total, self.label, self.quiet = total, label, quiet
         self.count, self.started = 0, time.perf_counter()
-        self.live = (not quiet) and (live if live is not None else _interactive())
+        self.live = (not quiet) and (live if live is not None else interactive())
         self._bar: Any = None
 
     def __enter__(self) -> Progress:
@@ -101,8 +101,13 @@ class Progress:
         self._bar.console.print(line, markup=False, highlight=False) if self._bar else print(line, flush=True)
 
 
-def _interactive() -> bool:
-    """A live bar where someone watches: a terminal, or an IPython kernel (Jupyter, Colab)."""
+def interactive() -> bool:
+    """A live bar where someone watches: a terminal, or an IPython kernel (Jupyter, Colab).
+
+    Examples:
+        >>> interactive() in (True, False)
+        True
+    """
     if "ipykernel" in sys.modules:
         return True
     return sys.stdout.isatty()

@@ -203,5 +203,33 @@ def fit_fast(
     if problem:
         warnings.warn(f"zoo's fast path is off: {problem}; training with a plain model.fit", stacklevel=2)
         return model.fit(train, **options)
+    if verbose:  # the bar counts optimizer steps, not the chunks fit sees
+        options["callbacks"].append(StepProgbar(steps, examples // batch_size))
     with chunked_steps(model):
         return model.fit(chunk_batches(train, examples, batch_size, steps), **options)
+
+
+class StepProgbar(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, counting the optimizer's steps when `fit` sees chunks of `steps_per_chunk`.
+
+    Keras's own bar would count chunks (`1/14 ... 14/14`) and time them as steps ("712ms/step" for
+    32 steps). Given in `callbacks`, it replaces Keras's bar (fit adds its own only when none is there).
+
+    Examples:
+        >>> bar = StepProgbar(32, steps=437)
+        >>> bar.set_params({"verbose": 2, "epochs": 1, "steps": 14})
+        >>> bar.target
+        437
+    """
+
+    def __init__(self, steps_per_chunk: int, steps: int):
+        super().__init__()
+        self.steps_per_chunk, self.steps = steps_per_chunk, steps
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.target = self.steps
+
+    def _update_progbar(self, batch, logs=None):
+        # Chunk `batch` ends at step (batch + 1) x steps_per_chunk, the last one at the epoch's last step.
+        super()._update_progbar(min((batch + 1) * self.steps_per_chunk, self.steps) - 1, logs)

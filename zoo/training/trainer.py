@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import math
 import shutil
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from zoo.nets.plain import baseline_recipe
 from zoo.nets.portable import needs_zoo, portable
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.plots import run_curves_figure
+from zoo.reports.progress import interactive
 from zoo.reports.records import atomic_write, save_figure, versions, write_json, write_text
 from zoo.training.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.training.distribute import cluster_from_tf_config, is_chief, make_strategy
@@ -294,7 +294,7 @@ def train(
     served = batches(data, recipe)  # the one place batch size, seed and augmentation are read
     # Built before the run folder is made, so a recipe that cannot be built leaves nothing behind.
     model = build_for(recipe, data, steps_per_epoch=served.steps_per_epoch, strategy=strategy)
-    verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose
+    verbose = (1 if interactive() else 2) if verbose == "auto" else verbose  # the live bar in a terminal or notebook
     with claimed(paths, recipe):  # one process at a time in a run folder
         run = _Run(recipe, data, served, model, paths, resuming, verbose, strategy)
         return run.fit(baseline, list(callbacks), chief)

@@ -34,3 +34,20 @@ def test_the_live_bar_prints_each_finished_run_above_it(capsys):
         progress.done("tiny, seed 1: test 0.9014")
     shown = capsys.readouterr().out
     assert "1/2" in shown and "leaderboard: tiny, seed 1: test 0.9014" in shown
+
+
+def test_early_stopping_says_restoring_only_when_it_restores_an_earlier_epoch(capsys):
+    import keras
+    import numpy as np
+
+    from zoo.training.trainer import EarlyStopping
+
+    x, y = np.random.default_rng(0).random((64, 4)), np.arange(64) % 2
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    stop = EarlyStopping("val_loss", patience=3, restore_best_weights=True, verbose=1)
+    model.fit(x, y, validation_data=(x, y), epochs=1, verbose=0, callbacks=[stop])
+    assert "Restoring" not in capsys.readouterr().out, "after 1 epoch the best weights are the model's own"
+    stop.best_epoch, stop.last_epoch = 0, 4  # as after 5 epochs whose first was the best
+    stop.on_train_end()
+    assert "Restoring model weights from the end of the best epoch: 1." in capsys.readouterr().out

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import zoo
 from zoo.cli.main import main
@@ -74,6 +75,19 @@ def test_training_records_every_layer_every_epoch_and_warns(digits, tmp_path):
     tags = events.Tags()["tensors"]
     assert "hidden_1/weight_grad_norm" in tags and "hidden_8/saturated" in tags
     assert [event.step for event in events.Tensors("hidden_1/weight_grad_norm")] == [0, 1, 2]
+    assert "hidden_1/weight_grad" in tags and "hidden_1/act_mean" in tags  # a histogram and the activations' mean
+    histogram = events.Tensors("hidden_1/weight_grad")[-1].tensor_proto
+    assert histogram.tensor_shape.dim[1].size == 3, "TensorBoard's histogram: (bucket, [left, right, count])"
+    # The run's own summary at its root: the recipe's keys as hparams, the test metrics as scalars.
+    root = EventAccumulator(str(result.paths["tensorboard"])).Reload()
+    assert {"test/accuracy", "test/loss", "best_val_score"} <= set(root.Tags()["tensors"])
+    assert root.Tensors("test/accuracy")[0].step == 2
+    assert (
+        pytest.approx(float(tf.make_ndarray(root.Tensors("test/accuracy")[0].tensor_proto)))
+        == (result.metrics["test_accuracy"])
+    )
+    plugin = root.PluginTagToContent("hparams")
+    assert "_hparams_/session_start_info" in plugin and b"train.learning_rate" in plugin["_hparams_/session_start_info"]
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # the default stack must stay quiet

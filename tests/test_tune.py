@@ -96,6 +96,15 @@ def test_first_trial_is_the_recipe_and_the_search_resumes(tunable, digits, tmp_p
     resumed = tune(recipe, data=digits, trials=3, out_dir=tmp_path / "search", verbose=False)
     assert len(resumed.trials) == 3 and resumed.trials[:2] == first.trials, "earlier trials are kept, not rerun"
     assert "(recipe)" in first.paths["table"].read_text()
+    # Each trial is a TensorBoard run, its values as hparams (lists as text) and its best validation score.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = sorted(path.name for path in (tmp_path / "search" / "tensorboard").iterdir())
+    assert runs == ["trial_00", "trial_01", "trial_02"]
+    trial = EventAccumulator(str(tmp_path / "search" / "tensorboard" / "trial_00")).Reload()
+    assert b"[32, 16]" in trial.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    assert "best_val_score" in trial.Tags()["tensors"]
+    assert {"train", "validation"} <= {p.name for p in (tmp_path / "search" / "tensorboard" / "trial_00").iterdir()}
 
 
 def test_cli_tune_reports_bad_trials(tunable, capsys):

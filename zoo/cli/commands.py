@@ -139,6 +139,7 @@ def _refresh_results() -> str:
 
 
 def cmd_diagnose(args) -> int:
+    from zoo.training.board import write_layers
     from zoo.training.diagnostics import diagnose, gradient_warning, table, with_snr
     from zoo.training.trainer import train
 
@@ -155,9 +156,10 @@ def cmd_diagnose(args) -> int:
     records = json.loads(result.paths["diagnostics"].read_text())["records"]
     for record in (records[0], records[-1]):
         when = "at initialization" if record["epoch"] == 0 else f"after epoch {record['epoch']}"
-        rows = (
-            with_snr(result.model, data, record["layers"]) if args.snr and record is records[-1] else record["layers"]
-        )
+        rows = record["layers"]
+        if args.snr and record is records[-1]:
+            rows = with_snr(result.model, data, rows)
+            write_layers(result.paths["tensorboard"] / "diagnostics", record["epoch"], rows, ("grad_snr",))
         answer(f"\n{label} {when}\n{table(rows)}")
     if result.metrics["gradient_warning"]:
         answer(f"\nwarning: {result.metrics['gradient_warning']}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 import types
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.recipes.schema import check_argument, count_field, unknown_word_error
 from zoo.recipes.space import check_contains
 from zoo.reports.records import run_folder, write_json, write_text
+from zoo.training.board import write_run_summary
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import ShuffleEpoch, batches
 from zoo.training.trainer import validation_callbacks
@@ -98,6 +100,9 @@ class _RecipeHyperModel:
         values = self.values(hp)
         trial = get_recipe(self.recipe, **values)
         served = batches(self.data, trial)  # the recipe's own batches, augmentation included
+        key = json.dumps(values, sort_keys=True)
+        # Each trial is a TensorBoard run of its own, named by its place in the search.
+        board = self.seconds_path.parent / "tensorboard" / f"trial_{list({**self.seconds, key: 0}).index(key):02d}"
         started = time.perf_counter()
         history = fit_fast(
             model,
@@ -107,11 +112,17 @@ class _RecipeHyperModel:
             validation_data=served.validation,
             epochs=(epochs or trial.train.epochs) - initial_epoch,
             # As `zoo train` trains the recipe: early stopping (best weights restored) and plateau cuts.
-            callbacks=[*callbacks, ShuffleEpoch(served.train), *validation_callbacks(trial)],
+            callbacks=[
+                *callbacks,
+                ShuffleEpoch(served.train),
+                *validation_callbacks(trial),
+                keras.callbacks.TensorBoard(str(board), write_graph=False),
+            ],
             verbose=0,
             fast=trial.train.fast_path,
         )
-        key = json.dumps(values, sort_keys=True)
+        best = max((v for v in history.history.get(f"val_{score_name(trial)}", []) if math.isfinite(v)), default=None)
+        write_run_summary(board, values, {"best_val_score": best}, step=len(history.history.get("loss", [])))
         self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
         self.epochs[key] = len(history.history.get("loss", []))
         write_json(self.seconds_path, self.seconds)

@@ -41,6 +41,7 @@ import tensorflow as tf
 from zoo.errors import DataError
 from zoo.reports.plots import gradient_norms_figure
 from zoo.reports.records import save_figure, write_json
+from zoo.training.board import write_layers
 
 LINEAR = (keras.layers.Dense, keras.layers.Conv2D)
 RECURRENT = (keras.layers.SimpleRNN, keras.layers.GRU, keras.layers.LSTM)
@@ -271,6 +272,10 @@ def layer_snr(model: keras.Model, x, y, chunks: int = 10) -> dict[str, float]:
 MAX_RECORDS = 30
 
 
+# What TensorBoard gets of each layer's row, per record (zoo.training.board.write_layers).
+BOARD_KEYS = ("weight_grad_norm", "bias_grad_norm", "update_ratio", "act_mean", "act_std", "saturated", "dead")
+
+
 class GradientDiagnostics(keras.callbacks.Callback):
     """Records `layer_stats` on a fixed batch at initialization and after every epoch (after every k-th
     epoch and the last when a run has more than MAX_RECORDS epochs).
@@ -287,14 +292,11 @@ class GradientDiagnostics(keras.callbacks.Callback):
         self.warning: str | None = None
 
     def _record(self, epoch: int) -> None:
-        rows = layer_stats(self.model, self.x, self.y)
+        rows = layer_stats(self.model, self.x, self.y, gradients=self.tensorboard is not None)
+        if self.tensorboard is not None:  # per layer: the gradient's norm and histogram, update ratio, activations
+            write_layers(self.tensorboard, epoch, rows, BOARD_KEYS)
+        rows = [{key: value for key, value in row.items() if key != "weight_grad"} for row in rows]
         self.records.append({"epoch": epoch, "first_last_ratio": first_last_ratio(rows), "layers": rows})
-        if self.tensorboard is not None:  # per layer: gradient norm, update ratio, activation spread, dead units
-            with tf.summary.create_file_writer(str(self.tensorboard)).as_default(step=epoch):
-                for row in rows:
-                    for key in ("weight_grad_norm", "update_ratio", "act_std", "saturated", "dead"):
-                        if row.get(key) is not None:
-                            tf.summary.scalar(f"{row['name']}/{key}", row[key])
         message = gradient_warning(rows, "at initialization" if epoch == 0 else f"after epoch {epoch}")
         if message and self.warning is None:
             self.warning = message

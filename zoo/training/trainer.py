@@ -48,6 +48,7 @@ from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.plots import run_curves_figure
 from zoo.reports.progress import interactive
 from zoo.reports.records import atomic_write, save_figure, versions, write_json, write_text
+from zoo.training.board import hparams, write_run_summary
 from zoo.training.diagnostics import GradientDiagnostics, fixed_batch
 from zoo.training.distribute import cluster_from_tf_config, is_chief, make_strategy
 from zoo.training.fastpath import fit_fast
@@ -358,6 +359,8 @@ class _Run:
         if not chief:  # a worker other than the chief leaves nothing behind: the chief writes the run
             shutil.rmtree(run_dir, ignore_errors=True)
             return TrainResult(model, history, test, run_dir, {}, metrics["epochs_run"], seconds, metrics)
+        scores = {f"test/{key}": value for key, value in test.items()} | {"best_val_score": metrics["best_val_score"]}
+        write_run_summary(paths["tensorboard"], hparams(recipe), scores, step=metrics["epochs_run"])
         saved = portable(servable(model, data.encoder))  # loads with plain Keras where it can
         metrics["needs_zoo"] = needs_zoo(saved)  # the zoo layers it keeps: loading it needs `import zoo`
         metrics["classes"] = list(data.info.class_names) if recipe.task == "classification" else None

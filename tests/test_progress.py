@@ -40,7 +40,7 @@ def test_early_stopping_says_restoring_only_when_it_restores_an_earlier_epoch(ca
     import keras
     import numpy as np
 
-    from zoo.training.trainer import EarlyStopping
+    from zoo.training.stopping import EarlyStopping
 
     x, y = np.random.default_rng(0).random((64, 4)), np.arange(64) % 2
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])

@@ -41,6 +41,41 @@ def _kept_rows(out_dir: Path, recipes: tuple[str, ...]) -> list[dict[str, Any]]:
     return [row for row in previous if row["recipe"] not in recipes]
 
 
+def _tune_one(name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int, progress) -> dict[str, Any]:
+    """One recipe's row: the search, then the default and the best retrained `seeds` times, tested once each."""
+    recipe = get_recipe(name)
+    data = _data(recipe, runs_dir)
+    search_started = time.perf_counter()
+    found = tune(
+        recipe, data=data, trials=trials, algorithm=algorithm, out_dir=runs_dir / f"{name}-search", verbose=False
+    )
+    search_seconds = time.perf_counter() - search_started
+    progress.done(f"{name}: {len(found.trials)} trials searched in {search_seconds:.0f} s")
+    tested = {}
+    for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
+        accuracies = [
+            train(
+                get_recipe(candidate, **{"train.seed": seed}),
+                data=data,
+                verbose=0,
+                out_dir=runs_dir / f"{name}-{variant}-seed{seed}",
+            ).metrics["test_accuracy"]
+            for seed in range(seeds)
+        ]
+        tested[variant] = spread(accuracies)
+        progress.done(f"{name} {variant}, {seeds} seeds: test {tested[variant]['median']:.4f}")
+    return {
+        "recipe": name,
+        "data": data.source,
+        "date": time.strftime("%Y-%m-%d"),
+        "trials": found.trials,
+        "search_seconds": round(search_seconds, 1),
+        "best_values": found.best["values"],
+        "default_val_accuracy": found.default_accuracy,
+        "test_accuracy": tested,
+    }
+
+
 def run(
     out_dir: str | Path = Path("benchmarks/results/tuning"),
     runs_dir: str | Path | None = None,
@@ -57,44 +92,7 @@ def run(
     rows = _kept_rows(Path(out_dir), recipes)
     with Progress(len(recipes) * 3, "tuning") as progress:  # per recipe: the search, the default, the best
         for name in recipes:
-            recipe = get_recipe(name)
-            data = _data(recipe, Path(runs_dir))
-            search_started = time.perf_counter()
-            found = tune(
-                recipe,
-                data=data,
-                trials=trials,
-                algorithm=algorithm,
-                out_dir=runs_dir / f"{name}-search",
-                verbose=False,
-            )
-            search_seconds = time.perf_counter() - search_started
-            progress.done(f"{name}: {found.trials} trials searched in {search_seconds:.0f} s")
-            tested = {}
-            for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
-                accuracies = [
-                    train(
-                        get_recipe(candidate, **{"train.seed": seed}),
-                        data=data,
-                        verbose=0,
-                        out_dir=runs_dir / f"{name}-{variant}-seed{seed}",
-                    ).metrics["test_accuracy"]
-                    for seed in range(seeds)
-                ]
-                tested[variant] = spread(accuracies)
-                progress.done(f"{name} {variant}, {seeds} seeds: test {tested[variant]['median']:.4f}")
-            rows.append(
-                {
-                    "recipe": name,
-                    "data": data.source,
-                    "date": time.strftime("%Y-%m-%d"),
-                    "trials": found.trials,
-                    "search_seconds": round(search_seconds, 1),
-                    "best_values": found.best["values"],
-                    "default_val_accuracy": found.default_accuracy,
-                    "test_accuracy": tested,
-                }
-            )
+            rows.append(_tune_one(name, Path(runs_dir), trials, algorithm, seeds, progress))
     results = {
         "experiment": "tuning",
         "algorithm": algorithm,

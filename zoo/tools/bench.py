@@ -321,14 +321,11 @@ def bench(
 ) -> dict[str, Any]:
     """Benchmark `recipe` against its baseline; write results.json, report.md, curves.png.
 
-    `data_flags` (" --data pets.csv --target kind") go into the report's "Regenerate:" line, for the same data.
-
-    With `save`, the recipe's first-seed model is shipped (`force` replaces one already saved).
-    `seeds` and `ablation` default to the recipe's [bench] section; `epochs` overrides `train.epochs` for every run.
-    The per-run folders (models, logs) go to `runs_dir`, by default runs/bench/<recipe>-<key>
-    where the key hashes the recipe, seeds and data: running the same benchmark again after an
-    interruption reads its finished runs back instead of retraining them. results.json, report.md and curves.png
-    go to `out_dir`, by default that same folder; benchmarks/results/<recipe>/ only when named (or by --all).
+    `seeds` and `ablation` default to the recipe's [bench] section; `epochs` overrides `train.epochs` for every
+    run. Per-run folders go to `runs_dir` (default runs/bench/<recipe>-<key>, the key hashing recipe, seeds and
+    data, so a rerun after an interruption reads finished runs back); results.json, report.md and curves.png to
+    `out_dir` (default: that folder; benchmarks/results/<recipe>/ only when named, or by --all). `data_flags`
+    (" --data pets.csv") go into the report's "Regenerate:" line; `save` ships the first-seed model (`force`).
 
     Examples:
         (Not run by the doctests: a benchmark trains for minutes.)

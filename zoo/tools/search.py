@@ -40,7 +40,7 @@ from zoo.reports.records import run_folder, write_json, write_text
 from zoo.training.board import write_run_summary
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import ShuffleEpoch, batches
-from zoo.training.trainer import validation_callbacks
+from zoo.training.stopping import validation_callbacks
 
 ALGORITHMS = ("random", "bayesian", "hyperband")
 

@@ -42,6 +42,8 @@ imports this package, and torch is imported only by the speed experiment.
   as 2 workers (`zoo launch`), each in its own process, median of 3 rounds.
 * ``accelerator``: the leaderboard's zoo budgets on a GPU: zoo's networks as Keras programs (JAX backend) and
   as PyTorch twins, float32 and bfloat16, against keras.io's example convnet (the GPU machine has no TensorFlow).
+* ``redraw``: the committed figures (benchmarks' curves, the leaderboard, the activation ranking) drawn
+  again from their results.json after a plot's code changed, training nothing.
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
@@ -76,6 +78,7 @@ ABOUT: dict[str, tuple[str, str]] = {
     "estimator_checks": ("scikit-learn's check_estimator on zoo.Classifier and zoo.Regressor", "5 min"),
     "reproducibility": ("one cheap run whose per-epoch metrics every test run reproduces", "3 s"),
     "distribute": ("training seconds with no strategy, mirrored and two workers, per process", "3 min"),
+    "redraw": ("the committed figures drawn again from their results.json, training nothing", "10 s"),
     # Made for a GPU (8 min on one H200); on 2 cores JAX's convolutions make it slow.
     "accelerator": (
         "the leaderboard's budgets as Keras (JAX) and PyTorch on a GPU, float32 and bf16",

@@ -112,15 +112,23 @@ def run(
         "runs": runs,
         **stamp(started),
     }
-    figures = {
+    write_results(out_dir, results, _report(results), figures(results))
+    return results
+
+
+def figures(results: dict[str, Any]) -> dict[str, Any]:
+    """depth-N.png per depth: each activation's validation curve, the median over seeds in a min-max band."""
+    runs = results["runs"]
+    activations = list(dict.fromkeys(r["activation"] for r in runs))
+    return {
         f"depth-{depth}.png": learning_curves_figure(
             {a: [r["val_accuracy"] for r in runs if r["activation"] == a and r["depth"] == depth] for a in activations},
-            title=f"{depth} x {width} dense net, no BatchNorm, Adam: every activation (every seed)",
+            title=f"{depth} x {results['width']} dense net, no BatchNorm, Adam (median of "
+            f"{len(results['seeds'])} seeds, min-max band)",
+            spread=True,
         )
-        for depth in depths
+        for depth in results["depths"]
     }
-    write_results(out_dir, results, _report(results), figures)
-    return results
 
 
 def _summary(runs, depths, activations) -> dict[str, Any]:

@@ -20,29 +20,38 @@ from typing import Any
 import numpy as np
 from matplotlib import colormaps, rcParams
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from zoo.errors import DataError
+
+SECONDS_TICKS = (1, 2, 5, 10, 20, 30, 60, 100, 200, 300, 600, 1200, 3600)  # a log axis of seconds, labelled plainly
 
 
 def _colors() -> list[str]:
     return rcParams["axes.prop_cycle"].by_key()["color"]
 
 
-def _draw_curves(axis, groups: dict[str, Sequence[Sequence[float]]]) -> None:
-    """One colour per group, one line per run in it; the legend names each group once."""
+def _draw_curves(axis, groups: dict[str, Sequence[Sequence[float]]], spread: bool = False) -> None:
+    """One colour per group, one line per run in it; the legend names each group once. With `spread`, one
+    line per group instead, the median over its runs, in a band from their lowest to their highest value."""
     colors = _colors()
+    if len(groups) > len(colors):  # more groups than the default cycle's colours: no two may share one
+        colors = [colormaps["tab20"](i) for i in range(20)]
     for index, (label, runs) in enumerate(groups.items()):
+        color = colors[index % len(colors)]
+        if spread and runs:
+            length = min(len(values) for values in runs)
+            table = np.array([values[:length] for values in runs], dtype=float)
+            epochs = range(1, length + 1)
+            axis.plot(epochs, np.median(table, axis=0), color=color, label=label)
+            axis.fill_between(epochs, table.min(axis=0), table.max(axis=0), color=color, alpha=0.15)
+            continue
         for number, values in enumerate(runs):
-            axis.plot(
-                range(1, len(values) + 1),
-                values,
-                color=colors[index % len(colors)],
-                alpha=0.8,
-                label=label if number == 0 else None,
-            )
+            axis.plot(range(1, len(values) + 1), values, color=color, alpha=0.8, label=label if number == 0 else None)
+    axis.xaxis.get_major_locator().set_params(integer=True)  # whole epochs only
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    # Many groups: the legend beside the axis, where it hides no curve.
+    axis.legend(fontsize=8, **({"loc": "upper left", "bbox_to_anchor": (1.01, 1)} if len(groups) > 6 else {}))
 
 
 def learning_curves_figure(
@@ -50,11 +59,30 @@ def learning_curves_figure(
     title: str = "",
     xlabel: str = "epoch",
     ylabel: str = "validation accuracy",
+    spread: bool = False,
 ) -> Figure:
-    """Validation curves: `groups` maps a label to one value list per run (seed)."""
-    figure = Figure(figsize=(7, 4.5), layout="tight")
+    """Validation curves: `groups` maps a label to one value list per run (seed); with `spread`, each
+    group's median over its runs in a min-max band (readable where many groups share a narrow range).
+
+    Examples:
+        >>> figure = learning_curves_figure({"elu": [[0.5, 0.8], [0.6, 0.9]]}, spread=True)
+        >>> len(figure.axes[0].lines), len(figure.axes[0].collections)   # one median line, one band
+        (1, 1)
+    """
+    figure = Figure(figsize=(8.5 if len(groups) > 6 else 7, 4.5), layout="tight")
     axis = figure.subplots()
-    _draw_curves(axis, groups)
+    finals = {label: float(np.median([values[-1] for values in runs])) for label, runs in groups.items() if runs}
+    # A group far below the rest (a net at chance) would squeeze the others into one band: the axis keeps
+    # to the rest, and the legend gives the low group's final value instead.
+    low = {label for label, value in finals.items() if value < max(finals.values(), default=0) - 0.2}
+    if spread and low and len(low) < len(finals):
+        groups = {
+            (f"{label} (below the axis: {finals[label]:.2f})" if label in low else label): runs
+            for label, runs in groups.items()
+        }
+        kept = [v for label, runs in groups.items() if "below the axis" not in label for r in runs for v in r]
+        axis.set_ylim(min(kept) - 0.005, max(kept) + 0.005)
+    _draw_curves(axis, groups, spread)
     axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return figure
 
@@ -86,16 +114,29 @@ def bench_figure(results: dict[str, Any]) -> Figure:
     """A benchmark's validation curves of every run (left) and test accuracy per variant (right)."""
     summary = results["summary"]
     variants = list(summary)
-    figure = Figure(figsize=(12, 4.5), layout="tight")
-    curves, bars = figure.subplots(1, 2)
-    _draw_curves(
-        curves,
-        {
-            summary[v]["label"]: [r["history"]["val_accuracy"] for r in results["runs"] if r["variant"] == v]
-            for v in variants
-        },
-    )
+    groups = {
+        summary[v]["label"]: [r["history"]["val_accuracy"] for r in results["runs"] if r["variant"] == v]
+        for v in variants
+    }
+    recipe_runs = groups[summary[variants[-1]]["label"]]
+    later = [value for values in recipe_runs for value in values[len(values) // 2 :]]
+    everything = [value for runs in groups.values() for values in runs for value in values]
+    # Far-apart variants (a baseline at chance) squeeze the recipe's seeds into one line: zoom on them too.
+    zoom = bool(later) and min(everything) < min(later) - 0.2
+    figure = Figure(figsize=(17 if zoom else 12, 4.5), layout="tight")
+    panels = figure.subplots(1, 3 if zoom else 2)
+    curves, bars = panels[0], panels[-1]
+    _draw_curves(curves, groups)
     curves.set(xlabel="epoch", ylabel="validation accuracy", title=f"{results['recipe']}: learning curves (every seed)")
+    if zoom:
+        close = panels[1]
+        _draw_curves(close, {summary[variants[-1]]["label"]: recipe_runs})
+        close.set(
+            xlabel="epoch",
+            ylabel="validation accuracy",
+            ylim=(min(later) - 0.01, max(later) + 0.005),
+            title="the recipe's seeds, zoomed on their second half",
+        )
     colors = _colors()
     medians = [summary[v]["test_accuracy"]["median"] for v in variants]
     low = [m - summary[v]["test_accuracy"]["min"] for m, v in zip(medians, variants)]
@@ -196,7 +237,7 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
     axis = figure.add_subplot()
     colors = _colors()
     contestants = list(dict.fromkeys(entry["contestant"] for entry in entries))
-    for entry in entries:
+    for index, entry in enumerate(sorted(entries, key=lambda e: e["seconds"])):
         color = colors[contestants.index(entry["contestant"]) % len(colors)]
         low, high = entry.get("low", entry["accuracy"]), entry.get("high", entry["accuracy"])
         axis.errorbar(
@@ -211,7 +252,7 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
             entry["label"],
             (entry["seconds"], entry["accuracy"]),
             fontsize=7,
-            xytext=(4, -10),
+            xytext=(4, (-14, 8, -24, 18)[index % 4]),  # neighbours in time take turns above and below
             textcoords="offset points",
         )
     for contestant in contestants:
@@ -219,6 +260,15 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
     for threshold in thresholds:
         axis.axhline(threshold, color="grey", linestyle="--", linewidth=0.8)
     axis.set_xscale("log")
+    # Plain seconds on the log axis (60, 100, 300), not 6x10^1.
+    seconds = [entry["seconds"] for entry in entries]
+    ticks = [
+        t
+        for t in (1, 2, 5, 10, 20, 30, 60, 100, 200, 300, 600, 1200, 3600)
+        if min(seconds) / 2 <= t <= 2 * max(seconds)
+    ]
+    axis.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    axis.xaxis.set_minor_formatter(NullFormatter())
     axis.set_xlabel("training seconds (median over seeds, log scale)")
     axis.set_ylabel("test accuracy (median over seeds)")
     axis.set_title(title)

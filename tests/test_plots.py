@@ -1,0 +1,42 @@
+"""Readable figures: plain seconds on log axes, whole epochs, low groups off the axis, redraw from results."""
+
+import json
+import shutil
+from pathlib import Path
+
+from zoo.reports.plots import learning_curves_figure, time_to_accuracy_figure
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def test_the_leaderboards_log_axis_reads_plain_seconds():
+    entries = [
+        {"contestant": "zoo", "label": "a", "seconds": 57, "accuracy": 0.90},
+        {"contestant": "keras", "label": "b", "seconds": 563, "accuracy": 0.94},
+    ]
+    axis = time_to_accuracy_figure(entries, [0.9]).axes[0]
+    labels = [tick.get_text() for tick in axis.get_xticklabels()]
+    assert labels == ["30", "60", "100", "200", "300", "600"] and not any("10^" in t for t in labels)
+
+
+def test_a_group_at_chance_leaves_the_axis_to_the_others():
+    groups = {"sigmoid": [[0.1, 0.1], [0.1, 0.11]], "elu": [[0.82, 0.86], [0.84, 0.87]]}
+    axis = learning_curves_figure(groups, spread=True).axes[0]
+    legend = [text.get_text() for text in axis.get_legend().texts]
+    assert axis.get_ylim()[0] > 0.8 and legend == ["sigmoid (below the axis: 0.11)", "elu"]
+    assert all(float(t).is_integer() for t in axis.get_xticks()), "whole epochs"
+
+
+def test_redraw_draws_the_committed_figures_again_from_results_alone(tmp_path):
+    from zoo.experiments.redraw import run
+
+    for name in ("activations", "fashion_mlp", "leaderboard", "accelerator"):
+        shutil.copytree(RESULTS / name, tmp_path / name, ignore=shutil.ignore_patterns("*.png"))
+    done = run(tmp_path)
+    drawn = {str(Path(path).relative_to(tmp_path)) for path in done["figures"]}
+    depths = json.loads((RESULTS / "activations" / "results.json").read_text())["depths"]
+    assert drawn == {"fashion_mlp/curves.png", "leaderboard/leaderboard.png"} | {
+        f"activations/depth-{d}.png" for d in depths
+    }
+    assert all((tmp_path / path).read_bytes()[:4] == b"\x89PNG" for path in drawn)
+    assert (tmp_path / "leaderboard" / "report.md").read_text() == (RESULTS / "leaderboard" / "report.md").read_text()

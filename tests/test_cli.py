@@ -171,7 +171,7 @@ def test_bench_command_runs_end_to_end(tiny_recipe_file, tmp_path, monkeypatch, 
     results = json.loads((out / "results.json").read_text())
     assert set(results["summary"]) == {"baseline", "recipe"} and (out / "report.md").is_file()
     shown = capsys.readouterr().out
-    assert "[" in shown and "/3" in shown, "run k/N lines: the baseline's 2 rates and the recipe's seed"
+    assert "1/3, ETA " in shown and "3/3]" in shown, "run k/N lines with an ETA: 2 baseline rates, 1 recipe seed"
     assert shown.rstrip().splitlines()[-1].startswith("tiny_digits: test accuracy ")
 
 

@@ -1,6 +1,7 @@
 """Gradient diagnostics: vanishing gradients show up in sigmoid nets and not with the default stack."""
 
 import json
+import time
 import warnings
 
 import numpy as np
@@ -176,3 +177,53 @@ def test_recurrent_layers_are_diagnosed_by_their_recurrent_kernel(digits):
     assert [row["name"] for row in rows] == ["recurrent_1", "recurrent_2", "hidden_1"]
     assert rows[0]["activation"] == "tanh" and rows[0]["saturated"] is not None
     assert all(row["weight_grad_norm"] > 0 for row in rows)
+
+
+@pytest.mark.slow
+def test_a_real_tensorboard_serves_the_diagnostics_and_the_hparams(digits, tmp_path):
+    """A tensorboard server on a free port over a tiny run's logs: its HTTP API lists zoo's own tags."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    result = zoo.train(_deep("default"), data=digits, epochs=1, out_dir=tmp_path / "run", verbose=0)
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        str(result.paths["tensorboard"]),
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--load_fast",
+        "false",
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def get(path: str):
+        return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).read())
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                scalars = get("/data/plugin/scalars/tags")
+                if "diagnostics" in scalars and "." in scalars:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "tensorboard did not come up"
+            time.sleep(0.5)
+        assert "hidden_1/weight_grad_norm" in scalars["diagnostics"] and "test/accuracy" in scalars["."]
+        assert "hidden_1/weight_grad" in get("/data/plugin/histograms/tags")["diagnostics"]
+        assert {"train", "validation"} <= set(scalars)
+        assert get("/data/plugins_listing")["hparams"]["enabled"], "the run's hparams summary is served"
+    finally:
+        server.kill()
+        server.wait()

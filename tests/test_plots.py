@@ -37,6 +37,7 @@ def test_redraw_draws_the_committed_figures_again_from_results_alone(tmp_path):
     depths = json.loads((RESULTS / "activations" / "results.json").read_text())["depths"]
     assert drawn == {"fashion_mlp/curves.png", "leaderboard/leaderboard.png"} | {
         f"activations/depth-{d}.png" for d in depths
-    }
+    } | {"activations/ranking.png"}
     assert all((tmp_path / path).read_bytes()[:4] == b"\x89PNG" for path in drawn)
-    assert (tmp_path / "leaderboard" / "report.md").read_text() == (RESULTS / "leaderboard" / "report.md").read_text()
+    for name in ("leaderboard", "activations"):  # the reports it rewrites are the committed ones
+        assert (tmp_path / name / "report.md").read_text() == (RESULTS / name / "report.md").read_text()

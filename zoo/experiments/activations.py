@@ -18,7 +18,7 @@ from typing import Any
 from zoo.data.builtin import load
 from zoo.experiments.common import plain_mlp
 from zoo.recipes.stacks import ACTIVATIONS
-from zoo.reports.plots import learning_curves_figure
+from zoo.reports.plots import learning_curves_figure, ranked_bars_figure
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
 from zoo.training.trainer import train
@@ -112,12 +112,13 @@ def run(
         "runs": runs,
         **stamp(started),
     }
-    write_results(out_dir, results, _report(results), figures(results))
+    write_results(out_dir, results, report(results), figures(results))
     return results
 
 
 def figures(results: dict[str, Any]) -> dict[str, Any]:
-    """depth-N.png per depth: each activation's validation curve, the median over seeds in a min-max band."""
+    """depth-N.png per depth: each activation's validation curve, the median over seeds in a min-max band; and
+    ranking.png: the activations ranked by test accuracy, a panel per depth."""
     runs = results["runs"]
     activations = list(dict.fromkeys(r["activation"] for r in runs))
     return {
@@ -128,6 +129,17 @@ def figures(results: dict[str, Any]) -> dict[str, Any]:
             spread=True,
         )
         for depth in results["depths"]
+    } | {
+        "ranking.png": ranked_bars_figure(
+            {
+                f"{depth} x {results['width']}": {
+                    a: row["test_accuracy"] for a, row in results["summary"][str(depth)].items()
+                }
+                for depth in results["depths"]
+            },
+            xlabel="test accuracy (median, min-max)",
+            title="The activation ranking, deepest nets right",
+        )
     }
 
 
@@ -159,7 +171,7 @@ def _agreement(rows: dict[str, Any]) -> tuple[int, int]:
     return agree, len(pairs)
 
 
-def _report(results: dict[str, Any]) -> str:
+def report(results: dict[str, Any]) -> str:
     width, epochs = results["width"], results["epochs"]
     lines = [
         "# The activation ranking, measured (Fashion-MNIST)",
@@ -191,7 +203,8 @@ def _report(results: dict[str, Any]) -> str:
     lines += _verdict(results)
     lines += [
         "",
-        f"Curves: {', '.join(f'[depth-{d}.png](depth-{d}.png)' for d in results['depths'])}.",
+        f"Curves: {', '.join(f'[depth-{d}.png](depth-{d}.png)' for d in results['depths'])}; the ranking at a "
+        "glance: [ranking.png](ranking.png).",
         "",
         f"Regenerate: `zoo experiment activations` ({results['seconds']} s on this run's machine).",
         "",

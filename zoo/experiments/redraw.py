@@ -3,7 +3,7 @@
 When a plot's code improves (an axis, a legend, a zoomed panel), the pictures under benchmarks/results/
 follow without rerunning hours of training: each figure here is a pure function of its results file.
 Covers each benchmark's curves.png, the leaderboard's leaderboard.png (and its report's GPU rows) and
-the activation ranking's depth-N.png.
+the activation ranking's depth-N.png and ranking.png (and its report, which links them).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.reports.plots import bench_figure
-from zoo.reports.records import save_figure, stamp
+from zoo.reports.records import save_figure, stamp, write_text
 
 RESULTS = Path("benchmarks/results")
 
@@ -41,6 +41,7 @@ def run(results_dir: str | Path = RESULTS) -> dict[str, Any]:
             leaderboard.render(path.parent)
         elif results.get("experiment") == "activations":
             figures = activations.figures(results)
+            write_text(path.parent / "report.md", activations.report(results))  # it links every figure
         for name, figure in figures.items():
             save_figure(figure, path.parent / name)
             drawn.append(str(path.parent / name))

@@ -412,3 +412,40 @@ def accuracy_against_seconds_figure(panels: dict[str, dict[str, Sequence[Sequenc
         axis.legend(fontsize=8)
     figure.suptitle(title)
     return figure
+
+
+def ranked_bars_figure(panels: dict[str, dict[str, dict[str, float]]], xlabel: str, title: str = "") -> Figure:
+    """Small multiples of ranked horizontal bars: per panel, each label's median (min-max whiskers), best on top.
+
+    `panels` maps a panel title to {label: {"median", "min", "max"}}. Each panel's axis keeps to the labels
+    within 0.2 of its best; one further below gets no bar, and its value beside its name.
+
+    Examples:
+        >>> panel = {"elu": {"median": 0.87, "min": 0.86, "max": 0.88}, "sigmoid": {"median": 0.1, "min": 0.1,
+        ...          "max": 0.1}}
+        >>> figure = ranked_bars_figure({"depth 12": panel}, "test accuracy")
+        >>> [text.get_text() for text in figure.axes[0].get_yticklabels()]
+        ['sigmoid (0.10, off the axis)', 'elu']
+    """
+    rows = max(len(scores) for scores in panels.values())
+    figure = Figure(figsize=(4.2 * len(panels), 0.32 * rows + 1.6), layout="constrained")
+    for axis, (name, scores) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels.items()):
+        order = sorted(scores, key=lambda label: scores[label]["median"])  # barh draws bottom-up: best on top
+        best = max(score["median"] for score in scores.values())
+        shown = [label for label in order if scores[label]["median"] >= best - 0.2]
+        left = min(scores[label]["min"] for label in shown) - 0.005
+        for row, label in enumerate(order):
+            if label not in shown:
+                continue
+            score = scores[label]
+            whisker = [[score["median"] - max(score["min"], left)], [score["max"] - score["median"]]]
+            axis.barh(row, score["median"] - left, left=left, xerr=whisker, capsize=2, color=_colors()[0])
+        names = [
+            label if label in shown else f"{label} ({scores[label]['median']:.2f}, off the axis)" for label in order
+        ]
+        axis.set_yticks(range(len(order)), names, fontsize=8)
+        axis.set(xlabel=xlabel, title=name, xlim=(left, max(scores[label]["max"] for label in shown) + 0.003))
+        axis.grid(alpha=0.3, axis="x")
+    if title:
+        figure.suptitle(title)
+    return figure

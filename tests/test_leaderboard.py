@@ -51,6 +51,15 @@ def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
     assert results["standings"][0]["zoo"] is not None, "digits clears 0.5 in 3 epochs"
     assert results["standings"][1]["zoo"] is None
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"results.json", "report.md", "leaderboard.png"}
+    # A re-decided budget replaces one entry and keeps the others as they ran, each run with its commit.
+    again = Entry("zoo", "tiny, 2 epochs", recipe=str(tiny_recipe_file), overrides={"train.epochs": 2}, seeds=1)
+    folders = {"out_dir": tmp_path / "out", "runs_dir": tmp_path / "runs2", "thresholds": (0.5, 0.999)}
+    merged = run(entries=(again,), keep=("tiny, 1 epoch",), **folders)
+    assert [e["label"] for e in merged["entries"]] == ["tiny, 1 epoch", "tiny, 2 epochs"]
+    assert [r["label"] for r in merged["runs"]] == ["tiny, 1 epoch", "tiny, 2 epochs"]
+    assert all("commit" in r for r in merged["runs"])
+    with pytest.raises(RecipeError, match="keep = 'tiny, 9 epochs' is not an entry of"):
+        run(entries=(), keep=("tiny, 9 epochs",), **folders)
 
 
 @pytest.mark.skipif(not (RESULTS / "results.json").exists(), reason="the leaderboard has not been committed yet")

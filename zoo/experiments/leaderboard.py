@@ -35,7 +35,7 @@ from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standin
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.plots import time_to_accuracy_figure
 from zoo.reports.progress import Progress
-from zoo.reports.records import run_folder, stamp, write_results, write_text
+from zoo.reports.records import git_commit, run_folder, stamp, write_results, write_text
 from zoo.reports.report import spread
 from zoo.training.trainer import train
 
@@ -106,8 +106,13 @@ def run(
     runs_dir: str | Path | None = None,
     entries: tuple[Entry, ...] = ENTRIES,
     thresholds=THRESHOLDS,
+    keep: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Train every entry for its seeds, then write the standings, report.md and leaderboard.png."""
+    """Train every entry for its seeds, then write the standings, report.md and leaderboard.png.
+
+    `keep`: labels of entries already in `out_dir`/results.json to keep as they are (their runs, and the
+    commit each trained at), beside the `entries` trained now; the board is then those together.
+    """
     if any(e.contestant == "torch" for e in entries) and importlib.util.find_spec("torch") is None:
         raise RecipeError(
             "the leaderboard's torch entries need PyTorch, which is not installed; install it with "
@@ -121,7 +126,7 @@ def run(
             results = []
             for seed in range(entry.seeds):
                 results.append(result := run_entry(entry, seed, runs_dir))
-                runs.append({"label": entry.label, "seed": seed, **result})
+                runs.append({"label": entry.label, "seed": seed, **result, "commit": _commit()})
                 progress.done(
                     f"{entry.label}, seed {seed}: test {result['test_accuracy']:.4f} in {result['train_seconds']:.0f} s"
                 )
@@ -139,6 +144,8 @@ def run(
                     "seconds": spread([r["train_seconds"] for r in results])["median"],
                 }
             )
+    if keep:
+        summary, runs = _kept(Path(out_dir), keep, summary, runs)
     results = {
         "experiment": "leaderboard",
         "thresholds": list(thresholds),
@@ -152,6 +159,24 @@ def run(
     figure = board_figure(summary, thresholds)
     write_results(out_dir, results, _report(results, _accelerator(out_dir)), {"leaderboard.png": figure})
     return results
+
+
+def _commit() -> str | None:
+    return (git_commit() or {}).get("commit")
+
+
+def _kept(out_dir: Path, keep: tuple[str, ...], summary: list, runs: list) -> tuple[list, list]:
+    """The committed entries named in `keep` (each run with the commit it trained at), then the new ones."""
+    before = json.loads((out_dir / "results.json").read_text())
+    known = {entry["label"] for entry in before["entries"]}
+    missing = [label for label in keep if label not in known]
+    if missing:
+        raise RecipeError(
+            f"keep = {missing[0]!r} is not an entry of {out_dir / 'results.json'}; it has: {sorted(known)}"
+        )
+    commit = (before["versions"].get("git") or {}).get("commit")
+    kept_runs = [{"commit": commit, **run} for run in before["runs"] if run["label"] in keep]
+    return [entry for entry in before["entries"] if entry["label"] in keep] + summary, kept_runs + runs
 
 
 def board_figure(entries: list[dict[str, Any]], thresholds) -> Any:

@@ -175,6 +175,7 @@ def test_bench_command_runs_end_to_end(tiny_recipe_file, tmp_path, monkeypatch, 
     assert shown.rstrip().splitlines()[-1].startswith("tiny_digits: test accuracy ")
 
 
+@pytest.mark.slow
 def test_quiet_prints_only_the_answer(tiny_recipe_file, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", str(tiny_recipe_file), "--epochs", "2", "--out", str(out), "--quiet"]) == 0

@@ -98,6 +98,7 @@ def test_chunks_hold_whole_batches_padded_to_one_shape():
     assert not seen[-1][1].numpy()[1].any()  # padding is zeros
 
 
+@pytest.mark.slow
 def test_the_fast_paths_bar_counts_optimizer_steps_not_chunks(digits, capsys):
     recipe = zoo.get_recipe("mlp", hidden=[8], steps_per_execution=8, jit_compile="on")
     model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)

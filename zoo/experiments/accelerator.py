@@ -60,9 +60,10 @@ class Entry:
 
 
 def _entries() -> tuple[Entry, ...]:
-    # The CPU leaderboard's zoo budgets: fashion_cnn_tiny for 6 epochs, fashion_cnn for 5 and 12.
+    # The CPU leaderboard's zoo budgets when this board ran on the GPU: fashion_cnn_tiny for 6 epochs (its
+    # recipe's budget then; validation has since picked 5), fashion_cnn for 5 and 12.
     budgets = [
-        ("fashion_cnn_tiny (6 epochs)", "fashion_cnn_tiny", {}),
+        ("fashion_cnn_tiny (6 epochs)", "fashion_cnn_tiny", {"train.epochs": 6}),
         ("fashion_cnn (5 epochs)", "fashion_cnn", {"train.epochs": 5}),
         ("fashion_cnn (12 epochs)", "fashion_cnn", {}),
     ]

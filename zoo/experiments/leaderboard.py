@@ -62,12 +62,12 @@ class Entry:
 # for 5 epochs (its cosine then spans 5 epochs, so it anneals fully) and for its own 12. Every entry
 # trains on the same 59,000 images: the Keras example's split is fashion_cnn's.
 ENTRIES: tuple[Entry, ...] = (
-    Entry("zoo", "fashion_cnn_tiny (6 epochs)", recipe="fashion_cnn_tiny"),
+    Entry("zoo", "fashion_cnn_tiny (5 epochs)", recipe="fashion_cnn_tiny"),
     Entry("zoo", "fashion_cnn (5 epochs)", overrides={"train.epochs": 5}),
     Entry("zoo", "fashion_cnn (12 epochs)"),
     Entry("keras", "Keras example convnet, 5 epochs", overrides={"train.epochs": 5}),
     Entry("keras", "Keras example convnet, 15 epochs (the example's budget)", overrides={"train.epochs": 15}),
-    Entry("torch", "PyTorch twin of fashion_cnn_tiny", recipe="fashion_cnn_tiny"),
+    Entry("torch", "PyTorch twin of fashion_cnn_tiny (5 epochs)", recipe="fashion_cnn_tiny"),
 )
 
 

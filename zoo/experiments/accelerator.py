@@ -298,7 +298,8 @@ def _report(results: dict[str, Any]) -> str:
         "(`zoo.build`, the recipe's augmentation as layers on the device, `fit` on arrays) and as PyTorch twins, in "
         "float32 and bfloat16; keras.io's example convnet as the Keras user's baseline. Seconds of training "
         "(compilation included, no per-epoch validation) until the median test accuracy over seeds clears each "
-        "threshold. Budgets are fixed in advance; the test set is read once per run and picks nothing.",
+        "threshold. Budgets are fixed in advance (docs/protocol.md); the test set is read once per run and picks "
+        "nothing.",
         "",
         "| test accuracy | " + " | ".join(contestants) + " |",
         "|---|" + "---|" * len(contestants),

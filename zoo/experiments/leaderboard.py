@@ -228,7 +228,8 @@ def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) 
         "",
         "Seconds of training until the median test accuracy over seeds clears each threshold: the fastest "
         "fixed-budget entry of each contestant that clears it (`-`: none of its entries does). Budgets are "
-        "fixed in advance; the test set is read once per run and picks nothing.",
+        "fixed in advance, on validation (the protocol: docs/protocol.md; the budgets' selection: "
+        "benchmarks/results/selection); the test set is read once per run and picks nothing.",
         "",
         "| test accuracy | " + " | ".join(contestants) + " |",
         "|---|" + "---|" * len(contestants),

@@ -253,6 +253,12 @@ def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) 
             f"{e['high']:.4f}) | {e['seconds']:.0f} s |"
         )
     versions = results["versions"]
+    commits: dict[str, list[str]] = {}
+    for run_ in results["runs"]:
+        labels = commits.setdefault((run_.get("commit") or "not recorded")[:7], [])
+        labels += [run_["label"]] if run_["label"] not in labels else []
+    if len(commits) > 1:  # a board assembled from several sittings says which entry trained where
+        lines += ["", "Trained at: " + "; ".join(f"{c}: {', '.join(labels)}" for c, labels in commits.items()) + "."]
     lines += [
         "",
         "![accuracy against time](leaderboard.png)",

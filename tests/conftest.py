@@ -1,6 +1,5 @@
 """Shared fixtures: small real data (scikit-learn's digits) and tiny recipes that train in seconds."""
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -26,10 +25,3 @@ def tiny_recipe_file(tmp_path) -> Path:
 def tiny_recipe(tiny_recipe_file):
     return zoo.get_recipe(tiny_recipe_file)
 
-
-def pytest_collection_modifyitems(items):
-    # The modules with the most slow tests first: with two xdist workers stealing work, a long test that starts last
-    # keeps one worker busy while the other idles; started first, the short tests fill in around it. Whole
-    # modules move, in their own order, so a module's shared fixtures are still made once.
-    slow = Counter(item.module.__name__ for item in items if item.get_closest_marker("slow"))
-    items.sort(key=lambda item: -slow[item.module.__name__])  # the most slow tests first

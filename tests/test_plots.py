@@ -4,7 +4,8 @@ import json
 import shutil
 from pathlib import Path
 
-from zoo.reports.plots import learning_curves_figure, time_to_accuracy_figure
+from zoo.reports.boards import time_to_accuracy_figure
+from zoo.reports.plots import learning_curves_figure
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

@@ -18,7 +18,8 @@ from typing import Any
 from zoo.data.builtin import load
 from zoo.experiments.common import plain_mlp
 from zoo.recipes.stacks import ACTIVATIONS
-from zoo.reports.plots import learning_curves_figure, ranked_bars_figure
+from zoo.reports.boards import ranked_bars_figure
+from zoo.reports.plots import learning_curves_figure
 from zoo.reports.records import run_folder, stamp, write_results
 from zoo.reports.report import spread
 from zoo.training.trainer import train

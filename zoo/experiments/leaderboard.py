@@ -33,7 +33,7 @@ from zoo.data.builtin import load
 from zoo.errors import RecipeError
 from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standings
 from zoo.recipes.recipe import get_recipe
-from zoo.reports.plots import time_to_accuracy_figure
+from zoo.reports.boards import time_to_accuracy_figure
 from zoo.reports.progress import Progress
 from zoo.reports.records import git_commit, run_folder, stamp, write_results, write_text
 from zoo.reports.report import spread
@@ -221,6 +221,37 @@ def gpu_rows(accelerator: dict[str, Any], columns: list[str]) -> list[str]:
     return rows
 
 
+def _gpu_section(accelerator: dict[str, Any]) -> list[str]:
+    """The report's GPU rows, from the accelerator board committed beside it."""
+    columns = ["keras float32", "keras bfloat16", "keras.io example", "torch float32"]
+    device = ", ".join(sorted(set(accelerator["devices"].values())))
+    return [
+        f"## On a GPU ({device})",
+        "",
+        "zoo's networks and the same budgets on one GPU, from the accelerator board "
+        "([report](../accelerator/report.md), `zoo experiment accelerator`): the GPU machine has no "
+        "TensorFlow, so zoo's networks train there as Keras programs on the JAX backend (`zoo.build`, "
+        "the recipe's shifts as layers, `fit`) and as PyTorch twins; clocks hold training only.",
+        "",
+        "| test accuracy | zoo's net, Keras (JAX) float32 | the same, bfloat16 | keras.io example convnet | "
+        "zoo's net, PyTorch float32 |",
+        "|---|---|---|---|---|",
+        *gpu_rows(accelerator, columns),
+        "",
+    ]
+
+
+def _trained_at(runs: list[dict[str, Any]]) -> list[str]:
+    """A board assembled from several sittings says which entry trained at which commit (nothing for one)."""
+    commits: dict[str, list[str]] = {}
+    for run_ in runs:
+        labels = commits.setdefault((run_.get("commit") or "not recorded")[:7], [])
+        labels += [run_["label"]] if run_["label"] not in labels else []
+    if len(commits) < 2:
+        return []
+    return ["", "Trained at: " + "; ".join(f"{c}: {', '.join(labels)}" for c, labels in commits.items()) + "."]
+
+
 def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) -> str:
     contestants = list(dict.fromkeys(entry["contestant"] for entry in results["entries"]))
     lines = [
@@ -253,34 +284,13 @@ def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) 
             f"{e['high']:.4f}) | {e['seconds']:.0f} s |"
         )
     versions = results["versions"]
-    commits: dict[str, list[str]] = {}
-    for run_ in results["runs"]:
-        labels = commits.setdefault((run_.get("commit") or "not recorded")[:7], [])
-        labels += [run_["label"]] if run_["label"] not in labels else []
-    if len(commits) > 1:  # a board assembled from several sittings says which entry trained where
-        lines += ["", "Trained at: " + "; ".join(f"{c}: {', '.join(labels)}" for c, labels in commits.items()) + "."]
+    lines += _trained_at(results["runs"])
     lines += [
         "",
         "![accuracy against time](leaderboard.png)",
         "",
     ]
-    if accelerator:
-        columns = ["keras float32", "keras bfloat16", "keras.io example", "torch float32"]
-        device = ", ".join(sorted(set(accelerator["devices"].values())))
-        lines += [
-            f"## On a GPU ({device})",
-            "",
-            "zoo's networks and the same budgets on one GPU, from the accelerator board "
-            "([report](../accelerator/report.md), `zoo experiment accelerator`): the GPU machine has no "
-            "TensorFlow, so zoo's networks train there as Keras programs on the JAX backend (`zoo.build`, "
-            "the recipe's shifts as layers, `fit`) and as PyTorch twins; clocks hold training only.",
-            "",
-            "| test accuracy | zoo's net, Keras (JAX) float32 | the same, bfloat16 | keras.io example convnet | "
-            "zoo's net, PyTorch float32 |",
-            "|---|---|---|---|---|",
-            *gpu_rows(accelerator, columns),
-            "",
-        ]
+    lines += _gpu_section(accelerator) if accelerator else []
     lines += [
         f"Regenerate: `zoo experiment leaderboard` ({results['seconds']:.0f} s on this run's machine; keras "
         f"{versions['keras']}, tensorflow {versions['tensorflow']}, torch {versions.get('torch', 'absent')}).",

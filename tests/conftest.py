@@ -24,4 +24,3 @@ def tiny_recipe_file(tmp_path) -> Path:
 @pytest.fixture
 def tiny_recipe(tiny_recipe_file):
     return zoo.get_recipe(tiny_recipe_file)
-

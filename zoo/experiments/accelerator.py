@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import RecipeError
+from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standing_rows, standings
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.progress import Progress
 from zoo.reports.records import git_commit, stamp, write_results
@@ -98,7 +99,6 @@ def keras_train(entry: Entry, recipe: Recipe, splits, seed: int) -> dict[str, fl
     """Train `entry` on Keras's current backend; its test accuracy and training seconds (compilation included)."""
     import keras
 
-    from zoo.experiments.standings import keras_example_convnet
     from zoo.nets.augment import augmenter
     from zoo.nets.network import build
 
@@ -228,8 +228,6 @@ def run(
     the board continues the one in `out_dir`: its runs of the lower seeds are kept, seeds `first_seed`
     to `seeds` - 1 are trained and added (the commit then applies to the new runs; each run records its own).
     """
-    from zoo.experiments.standings import THRESHOLDS, standings
-
     backend = backend or ("jax" if importlib.util.find_spec("jax") else "tensorflow")
     if "keras" not in sys.modules:  # this process imports Keras for its records only: give it the workers' backend
         os.environ.setdefault("KERAS_BACKEND", backend)
@@ -260,13 +258,13 @@ def run(
                     f"{framework} {run_['precision']}: {run_['label']}, seed {run_['seed']}: test "
                     f"{run_['test_accuracy']:.4f} in {run_['train_seconds']:.1f} s"
                 )
-                _write(out_dir, results, started, commit, standings, echo=False)
+                _write(out_dir, results, started, commit, echo=False)
             if process and process.wait() != 0:
                 raise RuntimeError(f"the {framework} runs failed (exit {process.returncode}); their error is above")
-    return _write(out_dir, results, started, commit, standings, echo=True)
+    return _write(out_dir, results, started, commit, echo=True)
 
 
-def _write(out_dir, results: dict[str, Any], started: float, commit: str | None, standings, echo: bool):
+def _write(out_dir, results: dict[str, Any], started: float, commit: str | None, echo: bool):
     summary = []
     for label, framework, precision in dict.fromkeys(
         (r["label"], r["framework"], r["precision"]) for r in results["runs"]
@@ -304,9 +302,7 @@ def _report(results: dict[str, Any]) -> str:
         "| test accuracy | " + " | ".join(contestants) + " |",
         "|---|" + "---|" * len(contestants),
     ]
-    for row in results["standings"]:
-        cells = [f"{row[c]['seconds']:.1f} s ({row[c]['label']})" if row.get(c) else "-" for c in contestants]
-        lines.append(f"| {row['threshold']:.2f} | " + " | ".join(cells) + " |")
+    lines += standing_rows(results["standings"], contestants, decimals=1)
     lines += [
         "",
         "Every entry (median, min-max over seeds):",

@@ -31,7 +31,7 @@ import keras
 
 from zoo.data.builtin import load
 from zoo.errors import RecipeError
-from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standings
+from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standing_rows, standings
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.boards import time_to_accuracy_figure
 from zoo.reports.progress import Progress
@@ -202,25 +202,6 @@ def render(out_dir: str | Path = Path("benchmarks/results/leaderboard")) -> str:
     return report
 
 
-def gpu_rows(accelerator: dict[str, Any], columns: list[str]) -> list[str]:
-    """The leaderboard's GPU rows: per threshold, each board column's fastest entry on the accelerator.
-
-    Examples:
-        >>> board = {"devices": {"keras": "H200"}, "standings": [{"threshold": 0.9, "keras float32":
-        ...          {"label": "tiny", "seconds": 12.7, "accuracy": 0.9035}, "torch float32": None}]}
-        >>> gpu_rows(board, ["keras float32", "torch float32"])
-        ['| 0.90 | 12.7 s (tiny, 0.9035) | - |']
-    """
-    rows = []
-    for row in accelerator["standings"]:
-        cells = [
-            f"{row[c]['seconds']:.1f} s ({row[c]['label']}, {row[c]['accuracy']:.4f})" if row.get(c) else "-"
-            for c in columns
-        ]
-        rows.append(f"| {row['threshold']:.2f} | " + " | ".join(cells) + " |")
-    return rows
-
-
 def _gpu_section(accelerator: dict[str, Any]) -> list[str]:
     """The report's GPU rows, from the accelerator board committed beside it."""
     columns = ["keras float32", "keras bfloat16", "keras.io example", "torch float32"]
@@ -236,7 +217,7 @@ def _gpu_section(accelerator: dict[str, Any]) -> list[str]:
         "| test accuracy | zoo's net, Keras (JAX) float32 | the same, bfloat16 | keras.io example convnet | "
         "zoo's net, PyTorch float32 |",
         "|---|---|---|---|---|",
-        *gpu_rows(accelerator, columns),
+        *standing_rows(accelerator["standings"], columns, decimals=1),
         "",
     ]
 
@@ -265,12 +246,7 @@ def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) 
         "| test accuracy | " + " | ".join(contestants) + " |",
         "|---|" + "---|" * len(contestants),
     ]
-    for row in results["standings"]:
-        cells = [
-            f"{row[c]['seconds']:.0f} s ({row[c]['label']}, {row[c]['accuracy']:.4f})" if row.get(c) else "-"
-            for c in contestants
-        ]
-        lines.append(f"| {row['threshold']:.2f} | " + " | ".join(cells) + " |")
+    lines += standing_rows(results["standings"], contestants)
     lines += [
         "",
         "Every entry (median, min-max over seeds):",

@@ -1,25 +1,25 @@
 """The time-to-accuracy rule every board shares, and the Keras user's first convnet it is run against.
 
-TensorFlow-free (the accelerator machine has none): the CPU leaderboard (`zoo.experiments.leaderboard`)
-and the accelerator board (`zoo.experiments.accelerator`) both import it.
+TensorFlow-free (the accelerator machine has none), and Keras-free until the convnet is built: the CPU
+leaderboard (`zoo.experiments.leaderboard`) and the accelerator board (`zoo.experiments.accelerator`) import it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import keras
-
 THRESHOLDS = (0.90, 0.92, 0.93, 0.94)
 
 
-def keras_example_convnet(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
+def keras_example_convnet(input_shape=(28, 28, 1), num_classes: int = 10):
     """keras.io's "Simple MNIST convnet", layer for layer, compiled with Keras defaults.
 
     Examples:
         >>> keras_example_convnet().count_params()
         34826
     """
+    import keras  # here, not at the top: the accelerator board picks its Keras backend first
+
     model = keras.Sequential(
         [
             keras.Input(shape=input_shape),
@@ -57,3 +57,22 @@ def standings(summary: list[dict[str, Any]], thresholds=THRESHOLDS) -> list[dict
             row[contestant] = {key: best[key] for key in ("label", "seconds", "accuracy")} if best else None
         table.append(row)
     return table
+
+
+def standing_rows(table: list[dict[str, Any]], columns: list[str], decimals: int = 0) -> list[str]:
+    """Markdown rows of `standings`' output: per threshold, each column's fastest entry, or "-" where none clears.
+
+    Examples:
+        >>> table = [{"threshold": 0.9, "keras float32": {"label": "tiny", "seconds": 12.7, "accuracy": 0.9035},
+        ...           "torch float32": None}]
+        >>> standing_rows(table, ["keras float32", "torch float32"], decimals=1)
+        ['| 0.90 | 12.7 s (tiny, 0.9035) | - |']
+    """
+    rows = []
+    for row in table:
+        cells = [
+            f"{row[c]['seconds']:.{decimals}f} s ({row[c]['label']}, {row[c]['accuracy']:.4f})" if row.get(c) else "-"
+            for c in columns
+        ]
+        rows.append(f"| {row['threshold']:.2f} | " + " | ".join(cells) + " |")
+    return rows

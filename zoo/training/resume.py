@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,9 +154,14 @@ class AtomicBackup(keras.callbacks.Callback):
 
     KEEP = 2  # this epoch's checkpoint and the one before it
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, agree: Callable[[list[int], int], int] | None = None):
+        """`agree(held, most)`, for the workers of one run: given the epochs this worker holds checkpoints of
+        (each at most `most`), the newest epoch every worker holds one of (0: start over). A worker killed
+        between its partner's checkpoint write and its own holds one epoch fewer; without agreeing, the two
+        resumed an epoch apart and the one ahead finished first, leaving its partner waiting on a collective."""
         super().__init__()
         self.folder = Path(folder)
+        self.agree = agree
 
     def checkpoints(self) -> list[Path]:
         """The complete checkpoints in the folder, newest first."""
@@ -164,6 +170,10 @@ class AtomicBackup(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         found = self.checkpoints()
+        if self.agree is not None:  # every worker calls it, with or without checkpoints: it is a collective
+            most = int(self.params.get("epochs") or 0)
+            common = self.agree([int(path.name[6:]) for path in found if int(path.name[6:]) <= most], most)
+            found = [path for path in found if int(path.name[6:]) == common]
         if not found:
             return
         if self.model.optimizer is not None and not self.model.optimizer.built:

@@ -124,8 +124,13 @@ def _callbacks(
     else:
         callbacks.append(GradientDiagnostics(*fixed_batch(data), paths["diagnostics"], paths["tensorboard"]))
     # Weights, optimizer state and the epoch after every epoch, written so no interrupt breaks
-    # them; fit() resumes from the newest checkpoint that loads.
-    backup = AtomicBackup(paths["backup"])
+    # them; fit() resumes from the newest checkpoint that loads (across workers: that every worker holds).
+    agree = None
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        from zoo.training.workers import common_epoch
+
+        agree = common_epoch(strategy)
+    backup = AtomicBackup(paths["backup"], agree=agree)
     callbacks += [
         backup,
         keras.callbacks.CSVLogger(str(paths["csv_log"]), append=resuming),

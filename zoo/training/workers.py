@@ -18,7 +18,7 @@ number of steps and a resumed epoch sees the batches an uninterrupted one would.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -49,6 +49,21 @@ def _agreed(strategy, logs: dict[str, float]) -> dict[str, float]:
     values = tf.constant([logs[key] for key in logs], tf.float32)
     mean = strategy.reduce(tf.distribute.ReduceOp.MEAN, strategy.run(lambda: tf.identity(values)), axis=None)
     return {key: float(value) for key, value in zip(logs, mean.numpy())}
+
+
+def common_epoch(strategy) -> Callable[[list[int], int], int]:
+    """The agreement `AtomicBackup(agree=...)` needs: the newest epoch whose checkpoint every worker holds.
+
+    Each worker marks the epochs it holds in a vector of `most + 1` slots; their mean over the replicas is
+    1 exactly where every worker holds that epoch (a collective, so every worker must call it)."""
+
+    def agree(held: list[int], most: int) -> int:
+        marks = np.zeros(most + 1, np.float32)
+        marks[held] = 1.0
+        mean = strategy.reduce(tf.distribute.ReduceOp.MEAN, strategy.run(lambda: tf.constant(marks)), axis=None)
+        return max((epoch for epoch, share in enumerate(mean.numpy()) if share > 0.999), default=0)
+
+    return agree
 
 
 def evaluate_local(model: keras.Model, dataset: tf.data.Dataset) -> dict[str, float]:

@@ -58,6 +58,25 @@ def test_diagnosing_does_not_change_the_model(digits):
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
+def test_records_keep_to_their_share_of_the_run_time(digits, monkeypatch):
+    from zoo.training import diagnostics
+
+    x, y = fixed_batch(digits, 64)
+
+    def records(**budget):
+        for key, value in budget.items():
+            monkeypatch.setattr(diagnostics, key, value)
+        model = zoo.build(_deep("default", 2))
+        callback = diagnostics.GradientDiagnostics(x, y)
+        model.fit(x, y, epochs=5, batch_size=32, verbose=0, callbacks=[callback])
+        return [record["epoch"] for record in callback.records]
+
+    # Cheap records (far under FREE_SECONDS) keep the schedule: every epoch of a short run.
+    assert records() == [0, 1, 2, 3, 4, 5]
+    # Records that have used up their share are skipped, but the last epoch is always recorded.
+    assert records(FREE_SECONDS=0.0, TIME_SHARE=0.0) == [0, 5]
+
+
 @pytest.mark.slow
 def test_training_records_every_layer_every_epoch_and_warns(digits, tmp_path):
     with pytest.warns(UserWarning, match="vanishing gradients at initialization: .*hidden_1"):

@@ -30,6 +30,7 @@ Examples:
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,10 @@ def layer_snr(model: keras.Model, x, y, chunks: int = 10) -> dict[str, float]:
 # outside the compiled step (2 s for the cnn on 2 CPU cores, more than a small set's epoch), and a
 # 150-image set trains for hundreds of short epochs: beyond this many epochs, records are spread evenly.
 MAX_RECORDS = 30
+# And at most about this share of the run's time, once records have cost more than FREE_SECONDS: on a
+# 1,000-image set (134 epochs of under a second) 28 records took 53 s of a 131 s run. Below FREE_SECONDS
+# (every small net, every test) the schedule above is kept exactly; the last epoch is always recorded.
+TIME_SHARE, FREE_SECONDS = 0.1, 5.0
 
 
 # What TensorBoard gets of each layer's row, per record (zoo.training.board.write_layers).
@@ -278,7 +283,8 @@ BOARD_KEYS = ("weight_grad_norm", "bias_grad_norm", "update_ratio", "act_mean", 
 
 class GradientDiagnostics(keras.callbacks.Callback):
     """Records `layer_stats` on a fixed batch at initialization and after every epoch (after every k-th
-    epoch and the last when a run has more than MAX_RECORDS epochs).
+    epoch and the last when a run has more than MAX_RECORDS epochs; an epoch's record is skipped while
+    the records have cost more than FREE_SECONDS and more than TIME_SHARE of the run's time so far).
 
     `records` is a list of {"epoch": 0 for initialization, then 1, 2, ..., "layers": [...]};
     `warning` holds the first vanishing/exploding message, also issued as a UserWarning.
@@ -292,6 +298,13 @@ class GradientDiagnostics(keras.callbacks.Callback):
         self.warning: str | None = None
 
     def _record(self, epoch: int) -> None:
+        started = time.perf_counter()
+        try:
+            self._measure(epoch)
+        finally:
+            self.spent += time.perf_counter() - started
+
+    def _measure(self, epoch: int) -> None:
         rows = layer_stats(self.model, self.x, self.y, gradients=self.tensorboard is not None)
         if self.tensorboard is not None:  # per layer: the gradient's norm and histogram, update ratio, activations
             write_layers(self.tensorboard, epoch, rows, BOARD_KEYS)
@@ -305,12 +318,19 @@ class GradientDiagnostics(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         epochs = (self.params or {}).get("epochs") or 1
         self.every, self.last = max(1, -(-epochs // MAX_RECORDS)), epochs - 1
+        self.started, self.spent = time.perf_counter(), 0.0
         if not self.records:  # a resumed run keeps counting from where it was
             self._record(0)
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % getattr(self, "every", 1) == 0 or epoch == getattr(self, "last", epoch):
+        if epoch == getattr(self, "last", epoch):
             self._record(epoch + 1)
+        elif (epoch + 1) % getattr(self, "every", 1) == 0 and not self._over_budget():
+            self._record(epoch + 1)
+
+    def _over_budget(self) -> bool:
+        spent = getattr(self, "spent", 0.0)
+        return spent > FREE_SECONDS and spent > TIME_SHARE * (time.perf_counter() - self.started)
 
     def on_train_end(self, logs=None):
         if self.path:

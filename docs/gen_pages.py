@@ -38,8 +38,11 @@ with mkdocs_gen_files.open("reference/api.md", "w") as page:
 for path in sorted((REPO / "benchmarks").rglob("*")):
     if path.suffix in (".md", ".png", ".json") and path.is_file():
         target = Path("benchmarks") / path.relative_to(REPO / "benchmarks")
+        content = path.read_bytes()
+        if path.suffix == ".md":  # a report's link up to docs/protocol.md: the site serves docs/ at its root
+            content = content.replace(b"../docs/", b"../")
         with mkdocs_gen_files.open(target, "wb") as copy:
-            copy.write(path.read_bytes())
+            copy.write(content)
         if path.suffix == ".md":  # pages get an edit link to the committed file
             mkdocs_gen_files.set_edit_path(target, path.relative_to(REPO))
 

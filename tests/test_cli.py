@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -139,6 +140,26 @@ def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_pa
         == 0
     )
     assert "-> classes [3, 8] (3, 8), 50 training images: test accuracy" in capsys.readouterr().out
+    # A user's own folder of images, at another size: resized to the source's 8x8 input, its folders the classes.
+    from PIL import Image
+
+    digits = zoo.load("digits", validation_size=200)
+    x, y = digits.arrays["train"]
+    for index in np.flatnonzero(y < 3)[:90]:
+        (tmp_path / "mine" / f"d{y[index]}").mkdir(parents=True, exist_ok=True)
+        pixels = (x[index, :, :, 0] * 255 / max(x.max(), 1)).astype(np.uint8)
+        Image.fromarray(pixels).resize((16, 16)).save(tmp_path / "mine" / f"d{y[index]}" / f"{index}.png")
+    out = tmp_path / "transferred"
+    argv = ["transfer", "tiny_digits", "--data", str(tmp_path / "mine"), "--epochs", "1", "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "tiny_digits -> classes d0, d1, d2, " in said and f"model in {out / 'model.keras'}" in said
+    saved = json.loads((out / "transfer.json").read_text())
+    assert saved["classes"] == ["d0", "d1", "d2"] and saved["head_epochs"] == saved["tune_epochs"] == 1
+    assert keras.saving.load_model(out / "model.keras").output_shape == (None, 3)
+    assert main(argv) == 2 and "already holds a transferred model" in capsys.readouterr().err
+    assert main(["transfer", "tiny_digits"]) == 2
+    assert "name the new task: --data FOLDER (your images), or --classes of digits" in capsys.readouterr().err
     assert main(["transfer", "tiny_digits", "--classes", "3;8"]) == 2
     assert "--classes '3;8' does not parse" in capsys.readouterr().err
     assert main(["transfer", "nothing_here", "--classes", "3,8"]) == 2
@@ -227,8 +248,13 @@ def test_every_next_step_command_zoo_prints_runs_on_the_same_data(tmp_path, caps
     data = ["--data", str(tmp_path / "my pets.csv"), "--target", "kind"]
     recipe = str(tmp_path / "small.toml")
     # lr-find prints a `zoo train ...` line; tune prints one; bench's report ends with its "Regenerate:" line.
-    assert main(["lr-find", recipe, *data, "--steps", "20", "--out", str(tmp_path / "lr")]) == 0
+    assert main(["lr-find", recipe, *data, "--epochs", "2", "--out", str(tmp_path / "lr")]) == 0
     commands = [_pasted(capsys.readouterr().out, "Train with it: zoo ")]
+    # --epochs: two passes over the training rows in the recipe's batches, each step one rate of the sweep.
+    rates = json.loads((tmp_path / "lr" / "lr_find.json").read_text())["rates"]
+    train = zoo.load_data(tmp_path / "my pets.csv", target="kind").sizes["train"]
+    steps = 2 * -(-train // zoo.get_recipe(recipe).train.batch_size)
+    assert rates[1] / rates[0] == pytest.approx((10.0 / 1e-7) ** (1 / (steps - 1)))
     assert main(["tune", recipe, *data, "--trials", "1", "--out", str(tmp_path / "tune")]) == 0
     commands.append(_pasted(capsys.readouterr().out, "train it: zoo "))
     assert main(["bench", recipe, *data, "--seeds", "1", "--no-ablation", "--out", str(tmp_path / "bench")]) == 0
@@ -251,9 +277,10 @@ def test_every_command_that_trains_takes_the_common_flags():
     for name in ("train", "diagnose", "pretrain", "lr-find", "tune"):
         flags = {flag for action in commands[name]._actions for flag in action.option_strings}
         assert {"--data", "--seed", "--out", "--set", "--quiet"} <= flags, name
+    assert {"--data", "--seed", "--out"} <= {f for a in commands["transfer"]._actions for f in a.option_strings}
     for name in ("bench", "transfer", "experiment"):
         assert "--quiet" in {f for a in commands[name]._actions for f in a.option_strings}, name
-    for name in ("train", "bench", "diagnose", "tune"):
+    for name in ("train", "bench", "diagnose", "tune", "pretrain", "lr-find", "transfer"):
         assert "--epochs" in {f for a in commands[name]._actions for f in a.option_strings}, name
     algorithm = next(a for a in commands["tune"]._actions if "--algorithm" in a.option_strings)
     assert tuple(algorithm.choices) == tuple(ALGORITHMS)

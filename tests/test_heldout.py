@@ -79,6 +79,16 @@ def test_a_set_run_again_replaces_its_row_and_the_runs_say_so(tmp_path):
     assert [run["commit"] for run in results["runs"]] == ["a" * 7, "b" * 7]
     # Combined again with one more run, the earlier runs carry over.
     assert len(combine([tmp_path / "joined", again], tmp_path / "twice")["runs"]) == 3
+    # A run of some contestants only replaces their entries; the others stay as they ran.
+    zoo_only = tmp_path / "zoo-only"
+    zoo_only.mkdir()
+    partial = row("pima", 0.75)
+    del partial["models"]["hgb"]
+    (zoo_only / "results.json").write_text(json.dumps({"part": "meta-test", "sets": [partial], "seconds": 2.0}))
+    results = combine([first, zoo_only], tmp_path / "merged")
+    pima = next(r for r in results["sets"] if r["set"] == "pima")
+    assert pima["models"] == {"zoo": {"score": 0.75, "seconds": 1.0}, "hgb": {"score": 0.9, "seconds": 1.0}}
+    assert results["runs"][0]["replaced"] == ["pima: zoo"]
 
 
 def test_win_tie_loss_counts_ties_within_half_a_point():

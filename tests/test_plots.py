@@ -6,6 +6,7 @@ from pathlib import Path
 
 from zoo.reports.boards import time_to_accuracy_figure
 from zoo.reports.plots import learning_curves_figure
+from zoo.reports.records import protocol_link
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
@@ -41,4 +42,11 @@ def test_redraw_draws_the_committed_figures_again_from_results_alone(tmp_path):
     } | {"activations/ranking.png"}
     assert all((tmp_path / path).read_bytes()[:4] == b"\x89PNG" for path in drawn)
     for name in ("leaderboard", "activations"):  # the reports it rewrites are the committed ones
-        assert (tmp_path / name / "report.md").read_text() == (RESULTS / name / "report.md").read_text()
+        committed = (RESULTS / name / "report.md").read_text()  # in the checkout: the protocol's link at its end
+        link = "\n\n" + protocol_link(RESULTS / name) + "\n"
+        assert (tmp_path / name / "report.md").read_text() == committed.replace(link, "\n")
+
+
+def test_every_committed_report_links_the_protocol():
+    for report in RESULTS.rglob("report.md"):
+        assert "protocol.md" in report.read_text(), f"{report}: regenerate it (write_results links the protocol)"

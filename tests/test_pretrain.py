@@ -176,15 +176,17 @@ def test_cli_pretrain_writes_history_and_filters(tiny_recipe_file, tmp_path, cap
             "stack.dropout=0.0",
             "--set",
             "pretrain.method=dae",
-            "--set",
-            "pretrain.layer_epochs=1",
+            "--epochs",
+            "2",
             "--out",
             str(out),
         ]
     )
     assert status == 0
     assert "dae pretraining of [32, 16]" in capsys.readouterr().out
-    assert json.loads((out / "pretrain.json").read_text())["sizes"] == [32, 16]
+    record = json.loads((out / "pretrain.json").read_text())
+    assert record["sizes"] == [32, 16]
+    assert [len(layer["reconstruction_error"]) for layer in record["history"]] == [2, 2], "--epochs: per layer"
     assert (out / "filters.png").is_file()
 
 

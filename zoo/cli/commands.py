@@ -170,39 +170,79 @@ def cmd_diagnose(args) -> int:
     return 0
 
 
-def cmd_transfer(args) -> int:
+def _transfer_data(args, card, source):
+    """(splits, classes): the new task's data, --data (a folder resized to the source's input unless
+    --image-size says otherwise) or the source's own dataset, cut to --classes and --train-size."""
+    from zoo.cli.dataflags import read_data_flags
     from zoo.data.builtin import load, select_classes
-    from zoo.errors import RecipeError
-    from zoo.hub.reuse import fine_tune
-    from zoo.hub.saved import load_pretrained, verify
 
     try:
-        classes = [int(part) for part in args.classes.split(",")]
+        classes = None if args.classes is None else [int(part) for part in args.classes.split(",")]
     except ValueError:
         raise RecipeError(
             f"--classes {args.classes!r} does not parse; expected comma-separated class ids, e.g. 5,6"
         ) from None
+    if args.data is None:
+        if classes is None:
+            raise RecipeError(
+                f"name the new task: --data FOLDER (your images), or --classes of {card['dataset']}, e.g. 5,6"
+            )
+        # The source's own split: its validation images were never trained on, so they stay fair here.
+        splits = load(card["dataset"], card["recipe"]["validation_size"])
+    else:
+        shape = tuple(source.input_shape[1:])
+        image = len(shape) == 3 and shape[-1] in (1, 3)
+        splits = read_data_flags(
+            args,
+            image_size=shape[:2] if image else None,
+            color_mode={1: "grayscale", 3: "rgb"}[shape[-1]] if image else None,
+        )
+    if classes is None and args.train_size is None:
+        return splits, None
+    classes = classes if classes is not None else list(range(splits.info.num_classes))
+    return select_classes(splits, classes, train_size=args.train_size, seed=args.seed), classes
+
+
+def cmd_transfer(args) -> int:
+    from zoo.hub.reuse import fine_tune
+    from zoo.hub.saved import load_pretrained, verify
+    from zoo.reports.records import atomic_write, write_json
+
+    if args.out and (Path(args.out) / "transfer.json").exists():  # checked before training, not after
+        raise ZooError(f"--out {args.out} already holds a transferred model; choose another folder")
     card = verify(args.source)
     source = load_pretrained(args.source)
-    # The source's own split: its validation images were never trained on, so they stay fair here.
-    recipe = card["recipe"]
-    splits = load(card["dataset"], recipe["validation_size"])
-    data = select_classes(splits, classes, train_size=args.train_size, seed=args.seed)
-    batch_size = recipe["train"]["batch_size"]
-    model, _ = fine_tune(
-        source,
-        data,
-        head_epochs=args.head_epochs,
-        tune_epochs=args.tune_epochs,
-        verbose=1,
-        batch_size=batch_size,
-        seed=args.seed,
+    data, classes = _transfer_data(args, card, source)
+    batch_size = card["recipe"]["train"]["batch_size"]
+    epochs = {"head_epochs": args.head_epochs, "tune_epochs": args.tune_epochs}
+    if args.epochs is not None:
+        epochs = {"head_epochs": args.epochs, "tune_epochs": args.epochs}
+    model, history = fine_tune(
+        source, data, **epochs, verbose=0 if args.quiet else 1, batch_size=batch_size, seed=args.seed
     )
     accuracy = model.evaluate(*data.arrays["test"], batch_size=batch_size, verbose=0, return_dict=True)["accuracy"]
+    names = list(data.info.class_names)
+    if args.out:
+        out = Path(args.out)
+        atomic_write(out / "model.keras", model.save)
+        write_json(
+            out / "transfer.json",
+            {
+                "source": args.source,
+                "data": args.data or card["dataset"],
+                "classes": names,
+                **epochs,
+                "sizes": dict(data.sizes),
+                "test_accuracy": float(accuracy),
+                "seed": args.seed,
+                "history": history,
+            },
+        )
+    shown = f"classes {classes} ({', '.join(names)})" if classes else f"classes {', '.join(names)}"
     answer(
-        f"{args.source} -> classes {classes} ({', '.join(data.info.class_names)}), {data.sizes['train']} training "
-        "images: "
+        f"{args.source} -> {shown}, {data.sizes['train']} training images: "
         f"test accuracy {accuracy:.4f} on {data.sizes['test']} test images"
+        + (f"; model in {Path(args.out) / 'model.keras'}" if args.out else "")
     )
     return 0
 
@@ -216,6 +256,8 @@ def cmd_pretrain(args) -> int:
     from zoo.training.pretrain import pretrain_recipe, write_pretraining
 
     recipe, data = recipe_and_data(args)
+    if args.epochs is not None:
+        recipe = get_recipe(recipe, **{"pretrain.layer_epochs": args.epochs})
     if recipe.pretrain.method == "none":
         raise RecipeError(
             f"{recipe.name} has pretrain.method = 'none'; pick one, e.g. --set pretrain.method=rbm "
@@ -243,8 +285,18 @@ def cmd_lr_find(args) -> int:
     from zoo.tools.lrfind import lr_find
 
     recipe, data = recipe_and_data(args)
+    steps = args.steps
+    if args.epochs is not None:  # passes over the data, in the recipe's batches
+        import math
+
+        from zoo.data.sources import recipe_data
+        from zoo.recipes.schema import check_argument, count_field
+
+        check_argument("--epochs", args.epochs, count_field(1), RecipeError)
+        recipe, data = recipe_data(recipe, data)
+        steps = args.epochs * math.ceil(data.sizes["train"] / recipe.train.batch_size)
     out = Path(args.out) if args.out else run_folder(f"{recipe.name}-lr-find")
-    found = lr_find(recipe, data=data, baseline=args.baseline, steps=args.steps, out_dir=out)
+    found = lr_find(recipe, data=data, baseline=args.baseline, steps=steps, out_dir=out)
     answer(
         f"{found.recipe} ({found.optimizer}): the loss falls fastest at rate {found.suggestion:.3g} "
         f"(lowest at {found.minimum_rate:.3g}); {len(found.rates)} steps before it blew up or the sweep ended."

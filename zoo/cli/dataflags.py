@@ -49,19 +49,26 @@ def recipe_and_data(args):
             if getattr(args, flag, None) is not None:
                 raise ZooError(f"--{flag.replace('_', '-')} goes with --data")
         return recipe, None
-    from zoo.data.sources import load_data, recipe_data
+    from zoo.data.sources import recipe_data
 
-    splits = load_data(
+    return recipe_data(recipe, read_data_flags(args, task=recipe.task))
+
+
+def read_data_flags(args, task: str = "auto", image_size=None, color_mode=None):
+    """`--data` read as its flags say; `image_size` and `color_mode` are the defaults where the flags are
+    not given (`zoo transfer` resizes a folder to its source model's input)."""
+    from zoo.data.sources import load_data
+
+    return load_data(
         args.data,
         target=args.target,
-        task=recipe.task,
+        task=task,
         validation_size=args.validation_size,
-        image_size=_image_size(args.image_size),
-        color_mode=args.color_mode,
+        image_size=_image_size(args.image_size) or image_size,
+        color_mode=args.color_mode or color_mode,
         categorical=_columns(args.categorical),
         numeric=_columns(args.numeric),
     )
-    return recipe_data(recipe, splits)
 
 
 def _image_size(text: str | None) -> tuple[int, int] | None:

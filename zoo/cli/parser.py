@@ -121,6 +121,7 @@ def _add_tool_commands(commands, recipe_command) -> None:
     pretraining.add_argument(
         "--out", help="folder for pretrain.json and filters.png (default runs/<recipe>-pretrain-<time>)"
     )
+    pretraining.add_argument("--epochs", type=int, help="pretraining epochs per hidden layer (pretrain.layer_epochs)")
     quiet_flag(seed_flag(data_flags(pretraining)))
     pretraining.set_defaults(run=handlers.cmd_pretrain)
 
@@ -129,6 +130,9 @@ def _add_tool_commands(commands, recipe_command) -> None:
         "--baseline", action="store_true", help="sweep the SGD rate of the recipe's sigmoid/SGD baseline"
     )
     finding.add_argument("--steps", type=int, default=200, help="training steps in the sweep (default 200)")
+    finding.add_argument(
+        "--epochs", type=int, help="sweep over this many passes over the training data instead of --steps"
+    )
     finding.add_argument("--out", help="folder for lr_find.png and lr_find.json (default runs/<recipe>-lr-find-<time>)")
     quiet_flag(seed_flag(data_flags(finding)))
     finding.set_defaults(run=handlers.cmd_lr_find)
@@ -181,18 +185,30 @@ def _add_other_commands(commands) -> None:
     launching.add_argument("zoo_command", nargs=argparse.REMAINDER, metavar="train RECIPE --out DIR ...")
     launching.set_defaults(run=handlers.cmd_launch)
 
-    transferring = commands.add_parser("transfer", help="reuse a shipped model on a few classes with few labels")
+    transferring = commands.add_parser(
+        "transfer", help="reuse a shipped model on your images (--data) or on a few of its own classes"
+    )
     transferring.add_argument("source", help="a shipped model (see saved_models/manifest.json)")
-    transferring.add_argument("--classes", required=True, help="comma-separated class ids of the new task, e.g. 5,6")
+    transferring.add_argument(
+        "--classes",
+        help="comma-separated class ids of the new task, e.g. 5,6 (required without --data; with it, a subset)",
+    )
     transferring.add_argument("--train-size", type=int, help="labelled training images of the new task (default: all)")
+    transferring.add_argument(
+        "--epochs", type=int, help="epochs in each phase (sets both --head-epochs and --tune-epochs)"
+    )
     transferring.add_argument(
         "--head-epochs", type=int, default=10, help="epochs training the new head on the frozen body"
     )
     transferring.add_argument(
         "--tune-epochs", type=int, default=10, help="epochs fine-tuning everything at a 10x lower rate"
     )
-    transferring.add_argument("--seed", type=int, default=0)
-    quiet_flag(transferring)
+    transferring.add_argument(
+        "--out", help="folder for the fine-tuned model.keras and transfer.json (default: nothing is written)"
+    )
+    transferring.add_argument("--seed", type=int, default=0, help="data draw, order and head weights (default 0)")
+    # Without --image-size a folder's images are resized to the source model's input.
+    quiet_flag(data_flags(transferring))
     transferring.set_defaults(run=handlers.cmd_transfer)
 
 

@@ -207,16 +207,20 @@ def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
     if len({p["part"] for p in parts}) != 1:
         raise ValueError("combine: the runs are of different parts")
     order = [s.name for s in read_sets()]
-    latest = {row["set"]: row for p in parts for row in p["sets"]}  # a later folder's row wins
+    latest: dict[str, dict] = {}
+    for row in (row for p in parts for row in p["sets"]):  # a later folder's entries win, the others are kept
+        kept = latest.get(row["set"], {})
+        latest[row["set"]] = {**kept, **row, "models": {**kept.get("models", {}), **row["models"]}}
     rows = sorted(latest.values(), key=lambda row: order.index(row["set"]))
     done = set(latest)
     runs = []
     for index, p in enumerate(parts):
-        later = {row["set"] for q in parts[index + 1 :] for row in q["sets"]}
+        later = _rerun(parts[index + 1 :])
+        own = {row["set"]: row for row in p["sets"]}
         for run in p.get("runs") or [
             {"sets": [r["set"] for r in p["sets"]], "seconds": p.get("seconds"), "finished": p["finished"]}
         ]:
-            replaced = sorted(set(run["sets"]) & later)
+            replaced = [_replaced(name, own.get(name, {}), later[name]) for name in run["sets"] if name in later]
             runs.append({**run, **({"replaced": replaced} if replaced else {})})
         git = (p.get("versions") or {}).get("git") or {}
         if not p.get("runs") and git.get("commit"):
@@ -233,3 +237,18 @@ def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
     drawn = figures(rows)
     write_results(Path(out_dir), results, render(results, drawn), drawn)
     return results
+
+
+def _rerun(parts: list[dict]) -> dict[str, set[str]]:
+    """Per set, what `parts` ran of it: contestants' names, and "transfer" for the fine-tuning rows."""
+    ran: dict[str, set[str]] = {}
+    for row in (row for p in parts for row in p["sets"]):
+        ran.setdefault(row["set"], set()).update(row["models"], ["transfer"] if "transfer" in row else [])
+    return ran
+
+
+def _replaced(name: str, row: dict, later: set[str]) -> str:
+    """How a later run replaced set `name`'s row: all of it ("mnist"), or some entries ("mnist: keras_example,
+    zoo"); the entries not named stay as this run made them."""
+    mine = set(row.get("models", {})) | ({"transfer"} if "transfer" in row else set())
+    return name if mine <= later else f"{name}: {', '.join(sorted(mine & later))}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.reports.plots import bench_figure
-from zoo.reports.records import save_figure, stamp, write_text
+from zoo.reports.records import save_figure, stamp, write_report
 
 RESULTS = Path("benchmarks/results")
 
@@ -41,7 +41,7 @@ def run(results_dir: str | Path = RESULTS) -> dict[str, Any]:
             leaderboard.render(path.parent)
         elif results.get("experiment") == "activations":
             figures = activations.figures(results)
-            write_text(path.parent / "report.md", activations.report(results))  # it links every figure
+            write_report(path.parent, activations.report(results))  # it links every figure
         for name, figure in figures.items():
             save_figure(figure, path.parent / name)
             drawn.append(str(path.parent / name))

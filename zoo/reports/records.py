@@ -147,10 +147,35 @@ def write_results(
     for name, figure in (figures or {}).items():
         save_figure(figure, out_dir / name)
     write_json(out_dir / "results.json", results)
-    write_text(out_dir / "report.md", report)
+    write_report(out_dir, report)
     if echo:
         print(report)
     return out_dir
+
+
+def write_report(out_dir: str | Path, report: str) -> None:
+    """Write `out_dir`/report.md, ending with the link to the protocol where it is committed (`protocol_link`)."""
+    link = protocol_link(out_dir)
+    if link and "protocol.md" not in report:
+        report = report.rstrip("\n") + f"\n\n{link}\n"
+    write_text(Path(out_dir) / "report.md", report)
+
+
+def protocol_link(folder: str | Path) -> str | None:
+    """The line that ties a report inside zoo's checkout to the rules its numbers were made under
+    (docs/protocol.md: only validation picks; test read once by final runs); None outside a checkout.
+
+    Examples:
+        >>> protocol_link(tempfile.mkdtemp()) is None
+        True
+    """
+    folder = Path(folder).resolve()
+    for parent in folder.parents:
+        page = parent / "docs" / "protocol.md"
+        if page.is_file() and (parent / "benchmarks").is_dir():
+            where = os.path.relpath(page, folder)
+            return f"How every number here was chosen and tested: [the protocol]({where}) (only validation picks)."
+    return None
 
 
 def save_figure(figure, path: str | Path) -> None:

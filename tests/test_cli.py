@@ -252,8 +252,10 @@ def test_every_next_step_command_zoo_prints_runs_on_the_same_data(tmp_path, caps
     commands = [_pasted(capsys.readouterr().out, "Train with it: zoo ")]
     # --epochs: two passes over the training rows in the recipe's batches, each step one rate of the sweep.
     rates = json.loads((tmp_path / "lr" / "lr_find.json").read_text())["rates"]
-    train = zoo.load_data(tmp_path / "my pets.csv", target="kind").sizes["train"]
-    steps = 2 * -(-train // zoo.get_recipe(recipe).train.batch_size)
+    from zoo.data.sources import recipe_data
+
+    fitted, rows = recipe_data(zoo.get_recipe(recipe), zoo.load_data(tmp_path / "my pets.csv", target="kind"))
+    steps = 2 * -(-rows.sizes["train"] // fitted.train.batch_size)  # the batch the table's size gave the recipe
     assert rates[1] / rates[0] == pytest.approx((10.0 / 1e-7) ** (1 / (steps - 1)))
     assert main(["tune", recipe, *data, "--trials", "1", "--out", str(tmp_path / "tune")]) == 0
     commands.append(_pasted(capsys.readouterr().out, "train it: zoo "))

@@ -155,7 +155,7 @@ def test_conv_nets_report_every_conv_layer(digits):
 
 
 def test_gradient_snr_separates_signal_from_noise_and_needs_two_batches():
-    from zoo.training.diagnostics import gradient_snr
+    from zoo.training.snr import gradient_snr
 
     rng = np.random.default_rng(0)
     clear = gradient_snr([np.ones(10) + rng.normal(size=10) * 0.1 for _ in range(20)], batch_size=4)

@@ -186,7 +186,7 @@ def test_cli_pretrain_writes_history_and_filters(tiny_recipe_file, tmp_path, cap
     assert "dae pretraining of [32, 16]" in capsys.readouterr().out
     record = json.loads((out / "pretrain.json").read_text())
     assert record["sizes"] == [32, 16]
-    assert [len(layer["reconstruction_error"]) for layer in record["history"]] == [2, 2], "--epochs: per layer"
+    assert [len(layer["reconstruction_error"]) for layer in record["layers"]] == [2, 2], "--epochs: per layer"
     assert (out / "filters.png").is_file()
 
 

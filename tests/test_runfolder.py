@@ -142,6 +142,45 @@ def test_a_checkpoint_that_does_not_load_falls_back_to_the_one_before(tiny_recip
         backup.on_train_begin()
 
 
+def test_checkpoints_of_short_epochs_keep_to_their_share_and_their_states_follow_them(digits, tmp_path, monkeypatch):
+    import keras
+
+    from zoo.training.resume import RunState
+
+    x, y = digits.arrays["train"]
+
+    def saved(free, spacing):
+        monkeypatch.setattr(AtomicBackup, "FREE_SECONDS", free)
+        monkeypatch.setattr(AtomicBackup, "SPACING", spacing)
+        folder = tmp_path / f"backup-{free}"
+        model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        stopping = keras.callbacks.EarlyStopping(patience=9, restore_best_weights=True)
+        callbacks = [stopping, AtomicBackup(folder)]
+        model.fit(
+            x[:64],
+            y[:64],
+            epochs=5,
+            validation_split=0.25,
+            verbose=0,
+            callbacks=[*callbacks, RunState(folder, callbacks)],
+        )
+        return [p.name for p in AtomicBackup(folder).checkpoints()], sorted(p.name for p in folder.glob("zoo_*"))
+
+    # Cheap checkpoints (under FREE_SECONDS in all): every epoch, the newest two kept with their states.
+    checkpoints, states = saved(5.0, 20.0)
+    assert checkpoints == ["epoch-00005", "epoch-00004"]
+    assert states == [
+        f"zoo_{kind}-epoch{e}.{ext}" for kind, ext in (("best", "npz"), ("state", "json")) for e in (4, 5)
+    ]
+    # Checkpoints that have used up their share: the first and the last epoch's only, and the states of just those.
+    checkpoints, states = saved(0.0, 1e9)
+    assert checkpoints == ["epoch-00005", "epoch-00001"]
+    assert states == [
+        f"zoo_{kind}-epoch{e}.{ext}" for kind, ext in (("best", "npz"), ("state", "json")) for e in (1, 5)
+    ]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sent", ["SIGKILL", "SIGINT"])
 def test_an_interrupt_inside_the_checkpoint_write_still_resumes(tiny_recipe_file, tmp_path, sent, capsys):

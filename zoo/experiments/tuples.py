@@ -11,7 +11,7 @@ Dense(100, ReLU) -> Dense(1); hinge loss, Adam.
 * decomposition: also told each image's tag (a hinge loss on each score), as the paper does.
 
 Paper: end-to-end fails completely for k >= 3, decomposition works for every k; the
-end-to-end gradient's signal-to-noise ratio (`zoo.training.diagnostics.gradient_snr`) falls with k
+end-to-end gradient's signal-to-noise ratio (`zoo.training.snr.gradient_snr`) falls with k
 until it is below float32 precision.
 """
 
@@ -29,7 +29,7 @@ from zoo.experiments.online import first_reaching, online_fit, paper_init
 from zoo.experiments.parity import hinge, sign_accuracy
 from zoo.reports.plots import gradient_snr_figure, iteration_curves_figure
 from zoo.reports.records import stamp, write_results
-from zoo.training.diagnostics import gradient_snr
+from zoo.training.snr import gradient_snr
 
 SIZE = 28
 
@@ -287,7 +287,7 @@ def _runs_table(results: dict[str, Any]):
         "pool.",
         f"Gradient SNR: the score layer's weights at initialization, over {results['snr_batches']} batches of 100 "
         "tuples",
-        "(`zoo.training.diagnostics.gradient_snr`; an SNR below the resolution 1/N cannot be told from zero).",
+        "(`zoo.training.snr.gradient_snr`; an SNR below the resolution 1/N cannot be told from zero).",
         "",
         "| k | end-to-end accuracy | iterations to 0.9 | decomposition accuracy | iterations to 0.9 | SNR end-to-end "
         "| SNR decomposition |",

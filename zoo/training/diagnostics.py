@@ -43,6 +43,7 @@ from zoo.errors import DataError
 from zoo.reports.plots import gradient_norms_figure
 from zoo.reports.records import save_figure, write_json
 from zoo.training.board import write_layers
+from zoo.training.snr import gradient_snr
 
 LINEAR = (keras.layers.Dense, keras.layers.Conv2D)
 RECURRENT = (keras.layers.SimpleRNN, keras.layers.GRU, keras.layers.LSTM)
@@ -200,48 +201,6 @@ def gradient_warning(rows: list[dict[str, Any]], when: str = "") -> str | None:
         f"{kind} gradients{' ' + when if when else ''}: ||dC/dW|| of {rows[0]['name']} is {ratio:.2g} x that of "
         f"{rows[-1]['name']} (healthy: between {RATIO_LOW:g} and {RATIO_HIGH:g}); {remedy}"
     )
-
-
-def gradient_snr(batch_gradients, batch_size: int) -> dict[str, float]:
-    """Signal-to-noise ratio of a stochastic gradient, from the mean gradients of equal-sized batches.
-
-    `batch_gradients` holds one gradient per batch of `batch_size` examples (an array or a list
-    of arrays, e.g. one per variable). With g_i those batch means and S their sample variance
-    (summed over coordinates), one example's gradient has noise tr(Cov) ~ batch_size * S, and
-    ||E g||^2 is estimated without bias as ||mean g_i||^2 - S / m. Returns ``signal`` (that
-    estimate, floored at 0), ``noise``, ``snr`` = signal / noise per example, and ``resolution``
-    = 1 / (m * batch_size): an SNR below it cannot be told from zero with this many examples.
-    (Shalev-Shwartz, Shamir and Shammah 2017, section 3, use this SNR to show why end-to-end
-    training of a parity of k tags fails.)
-
-    Examples:
-        >>> rng = np.random.default_rng(0)
-        >>> strong = gradient_snr([1.0 + rng.normal(size=3) / 10 for _ in range(50)], batch_size=1)
-        >>> weak = gradient_snr([0.01 + rng.normal(size=3) for _ in range(50)], batch_size=1)
-        >>> strong["snr"] > 10 > weak["snr"]
-        True
-    """
-    flat = np.stack(
-        [
-            np.concatenate(
-                [np.ravel(np.asarray(part, np.float64)) for part in (g if isinstance(g, (list, tuple)) else [g])]
-            )
-            for g in batch_gradients
-        ]
-    )
-    batches = len(flat)
-    if batches < 2:
-        raise DataError(f"gradient_snr needs the gradients of at least 2 batches; got {batches}")
-    mean = flat.mean(axis=0)
-    spread = float(np.sum(flat.var(axis=0, ddof=1)))
-    noise = batch_size * spread
-    signal = max(0.0, float(mean @ mean) - spread / batches)
-    return {
-        "signal": signal,
-        "noise": noise,
-        "snr": signal / noise if noise > 0 else math.inf,
-        "resolution": 1.0 / (batches * batch_size),
-    }
 
 
 def layer_snr(model: keras.Model, x, y, chunks: int = 10) -> dict[str, float]:

@@ -68,6 +68,8 @@ class RunState(keras.callbacks.Callback):
         self.plateau = next((c for c in callbacks if isinstance(c, keras.callbacks.ReduceLROnPlateau)), None)
         self.diagnostics = next((c for c in callbacks if isinstance(c, GradientDiagnostics)), None)
         self.clock = next((c for c in callbacks if isinstance(c, EpochClock)), None)
+        # Its state goes with the backup's checkpoints: written for the epochs the backup saves, kept while it is.
+        self.backup = next((c for c in callbacks if isinstance(c, AtomicBackup)), None)
         self.restored_epoch: int | None = None
 
     def _random_states(self) -> list:
@@ -99,14 +101,18 @@ class RunState(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1  # BackupAndRestore records the next epoch to run; so does this
+        if self.backup is not None and self.backup.saved != done:
+            return
         if self.stopping is not None and self.stopping.best_weights is not None:
             atomic_write(
                 self.folder / f"zoo_best-epoch{done}.npz",
                 lambda tmp: np.savez(tmp.open("wb"), *self.stopping.best_weights),
             )
         write_json(_state_path(self.folder, done), self._state())
-        for old in self.folder.glob("zoo_*-epoch*"):  # keep this epoch's and the one before
-            if int(old.stem.split("epoch")[-1].split(".")[0]) < done - 1:
+        # Keep the states of the checkpoints the backup keeps (without one: this epoch's and the one before).
+        kept = {int(p.name[6:]) for p in self.backup.checkpoints()} if self.backup else {done, done - 1}
+        for old in self.folder.glob("zoo_*-epoch*"):
+            if int(old.stem.split("epoch")[-1].split(".")[0]) not in kept | {done}:
                 old.unlink(missing_ok=True)
 
     def on_train_begin(self, logs=None):
@@ -153,6 +159,11 @@ class AtomicBackup(keras.callbacks.Callback):
     """
 
     KEEP = 2  # this epoch's checkpoint and the one before it
+    # Once checkpoints have cost FREE_SECONDS, one is written only when the training since the last is at least
+    # SPACING times what a checkpoint costs (so they take at most about 1/SPACING of the time): a 130-image set
+    # trains hundreds of epochs of a few steps, and a checkpoint every epoch cost as much as the training.
+    # An interrupt then loses the unfinished epoch or, on such short epochs, a few seconds of them.
+    FREE_SECONDS, SPACING = 5.0, 20.0
 
     def __init__(self, folder: str | Path, agree: Callable[[list[int], int], int] | None = None):
         """`agree(held, most)`, for the workers of one run: given the epochs this worker holds checkpoints of
@@ -162,6 +173,8 @@ class AtomicBackup(keras.callbacks.Callback):
         super().__init__()
         self.folder = Path(folder)
         self.agree = agree
+        self.saved: int | None = None  # the epoch of the last checkpoint this process wrote
+        self.spent, self.writes, self.last_write = 0.0, 0, time.perf_counter()
 
     def checkpoints(self) -> list[Path]:
         """The complete checkpoints in the folder, newest first."""
@@ -194,10 +207,21 @@ class AtomicBackup(keras.callbacks.Callback):
         )
 
     def on_epoch_end(self, epoch, logs=None):
-        self.save(epoch + 1)
+        last = epoch + 1 >= int((self.params or {}).get("epochs") or 0)
+        # The workers of one run must hold the same epochs (see `agree`): they write every epoch.
+        if last or self.agree is not None or not self.writes or self.spent < self.FREE_SECONDS:
+            self.save(epoch + 1)
+        elif time.perf_counter() - self.last_write >= self.SPACING * self.spent / self.writes:
+            self.save(epoch + 1)
 
     def save(self, done: int) -> None:
         """Write the checkpoint a run resumes from at epoch `done` (the next epoch to run)."""
+        started = time.perf_counter()
+        self._write(done)
+        self.saved, self.writes, self.last_write = done, self.writes + 1, time.perf_counter()
+        self.spent += self.last_write - started
+
+    def _write(self, done: int) -> None:
         final, partial = self.folder / f"epoch-{done:05d}", self.folder / f".epoch-{done:05d}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)

@@ -102,3 +102,27 @@ def test_the_leaderboard_and_the_results_page_quote_the_committed_gpu_board():
         for column in ("keras float32", "keras bfloat16", "keras.io example", "torch float32"):
             if row[column] and row["threshold"] in (0.90, 0.93, 0.94):
                 assert f"{row[column]['seconds']:.1f} s" in page, (row["threshold"], column)
+
+
+def test_a_device_probe_reads_validation_only_and_keeps_the_recipe_within_the_margin(tiny_recipe_file, tmp_path):
+    from zoo.experiments.device_probe import MARGIN, choose, run
+
+    runs = [
+        {"recipe": "r", "label": "recipe", "validation_accuracy": 0.900},
+        {"recipe": "r", "label": "wider", "validation_accuracy": 0.900 + MARGIN / 2},
+        {"recipe": "r", "label": "deeper", "validation_accuracy": 0.890},
+    ]
+    plan = {"r": {"recipe": {}, "wider": {}, "deeper": {}}}
+    assert choose(plan, runs) == {"r": "recipe"}, "within the margin the recipe stands"
+    runs[1]["validation_accuracy"] = 0.900 + 2 * MARGIN
+    assert choose(plan, runs) == {"r": "wider"}
+    # End to end, each variant in its own process (here on TensorFlow): validation scores, and no test number.
+    plan = {str(tiny_recipe_file): {"recipe": {"train.epochs": 2}, "narrow": {"train.epochs": 2, "model.hidden": [4]}}}
+    results = run(plan, tmp_path / "out", seeds=1, validation_size=200, backend="tensorflow")
+    assert sorted(r["label"] for r in results["runs"]) == ["narrow", "recipe"]
+    assert all(0.3 < r["validation_accuracy"] <= 1 for r in results["runs"] if r["label"] == "recipe")
+    assert "test" not in json.dumps(results["runs"]) and results["chosen"][str(tiny_recipe_file)] in (
+        "recipe",
+        "narrow",
+    )
+    assert "Validation picks: **" in (tmp_path / "out" / "report.md").read_text()

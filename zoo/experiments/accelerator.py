@@ -95,8 +95,9 @@ def _recipe(entry: Entry, seed: int) -> Recipe:
     return get_recipe(base, **overrides)
 
 
-def keras_train(entry: Entry, recipe: Recipe, splits, seed: int) -> dict[str, float]:
-    """Train `entry` on Keras's current backend; its test accuracy and training seconds (compilation included)."""
+def keras_train(entry: Entry, recipe: Recipe, splits, seed: int, score: str = "test") -> dict[str, float]:
+    """Train `entry` on Keras's current backend; its accuracy on the `score` split ("test_accuracy", or
+    "validation_accuracy" for a probe) and training seconds (compilation included)."""
     import keras
 
     from zoo.nets.augment import augmenter
@@ -124,12 +125,12 @@ def keras_train(entry: Entry, recipe: Recipe, splits, seed: int) -> dict[str, fl
     started = time.perf_counter()
     trainer.fit(x, y, batch_size=batch, epochs=recipe.train.epochs, shuffle=True, verbose=0)
     seconds = time.perf_counter() - started
-    test_x, test_y = splits.arrays["test"]
-    predicted = model.predict(test_x, batch_size=1000, verbose=0).argmax(axis=-1)
-    return {"test_accuracy": float((predicted == test_y).mean()), "train_seconds": seconds}
+    scored_x, scored_y = splits.arrays[score]
+    predicted = model.predict(scored_x, batch_size=1000, verbose=0).argmax(axis=-1)
+    return {f"{score}_accuracy": float((predicted == scored_y).mean()), "train_seconds": seconds}
 
 
-def _device(framework: str) -> str:
+def device_name(framework: str) -> str:
     """The device a framework trains on, in words ("NVIDIA H200", "cpu")."""
     if framework == "torch":
         import torch
@@ -171,10 +172,10 @@ def worker(framework: str, entries: list[Entry], seeds: range, budget_s: float |
             else:
                 result = keras_train(entry, recipe, splits, seed)
             print(json.dumps({"run": {**asdict(entry), "seed": seed, **result}}), flush=True)
-    print(json.dumps({"device": _device(framework), "versions": _versions(framework)}), flush=True)
+    print(json.dumps({"device": device_name(framework), "versions": framework_versions(framework)}), flush=True)
 
 
-def _versions(framework: str) -> dict[str, str]:
+def framework_versions(framework: str) -> dict[str, str]:
     if framework == "torch":
         import torch
 

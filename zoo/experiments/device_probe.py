@@ -144,7 +144,7 @@ def report(results: dict[str, Any]) -> str:
 def _worker(recipe: str, overrides: dict[str, Any], seeds: int, validation_size: int) -> None:
     from zoo.data.builtin import load
 
-    data = load(get_recipe(recipe).dataset, validation_size)
+    data = load(get_recipe(recipe, **overrides).dataset, validation_size)
     for seed in range(seeds):
         print(json.dumps({"seed": seed, **probe_run(recipe, overrides, seed, data)}), flush=True)
     print(json.dumps({"device": device_name("keras"), "versions": framework_versions("keras")}), flush=True)

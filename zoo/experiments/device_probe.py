@@ -78,10 +78,12 @@ def assemble(
         lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
         runs += [{**lines[0], **line} for line in lines[1:] if "seed" in line]  # the first line names the variant
         device = next((line for line in lines if "device" in line), device)
-    results = {"experiment": "device_probe", "plan": plan, "runs": runs, "chosen": choose(plan, runs), **device}
-    if commit:  # the machine that trained may hold no git checkout: the commit is passed in
-        results["commit"] = commit
+    results = {"experiment": "device_probe", "plan": plan, "runs": runs, "chosen": choose(plan, runs)}
     results.update(stamp(time.perf_counter() - (seconds or 0.0)))
+    results.update(device=device.get("device"), device_versions=device.get("versions"))
+    if commit:  # the machine that trained holds a copy of the tree, not its git history: the commit is passed in
+        results["commit"] = commit
+        results["versions"]["git"] = {"commit": commit, "passed_in": True}
     write_results(out_dir, results, report(results), echo=False)
     return results
 

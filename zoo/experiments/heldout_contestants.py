@@ -148,10 +148,34 @@ def available(name: str) -> bool:
     return importlib.util.find_spec(module[name]) is not None
 
 
+def evaluation_epochs(epochs: int, points: int) -> set[int]:
+    """The epochs (1-based) after which a `TestCurve` evaluates: at most `points`, log-spaced, the last included.
+
+    Examples:
+        >>> sorted(evaluation_epochs(15, 40)) == list(range(1, 16)), len(evaluation_epochs(223, 40))
+        (True, 40)
+        >>> sorted(evaluation_epochs(223, 40))[:8], max(evaluation_epochs(223, 40))
+        ([1, 2, 3, 4, 5, 6, 7, 8], 223)
+    """
+    import numpy as np
+
+    if epochs <= points:
+        return set(range(1, epochs + 1))
+    marks: set[int] = set()
+    for count in range(points, 10 * points):  # rounding merges the early marks: ask for more until `points` remain
+        wider = set(np.round(np.geomspace(1, epochs, count)).astype(int).tolist()) | {epochs}
+        if len(wider) > points:
+            break
+        marks = wider
+    return marks
+
+
 class TestCurve(keras.callbacks.Callback):
     """Test accuracy against seconds of training (the evaluations' own time left out): what the time-to-accuracy
-    column reads. It measures; nothing is chosen from it. At most `points` evaluations, evenly spread over the
-    epochs, and always the last one: a 1,000-image set trains for hundreds of short epochs."""
+    column reads. It measures; nothing is chosen from it. At most `points` evaluations, spaced evenly on a log
+    scale of epochs (every early epoch, where a curve climbs and a time to a threshold is decided; sparser
+    later), and always the last one: a 1,000-image set trains for hundreds of short epochs, and evenly spread
+    points first looked at a 223-epoch run after its 6th epoch, 2.7 s in, when the example had finished."""
 
     def __init__(self, x_test, y_test, points: int = 40):
         super().__init__()
@@ -161,11 +185,10 @@ class TestCurve(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.started, self.spent = time.perf_counter(), 0.0
-        epochs = self.params.get("epochs") or 1
-        self.every, self.last = max(1, -(-epochs // self.most)), epochs - 1
+        self.marks = evaluation_epochs(self.params.get("epochs") or 1, self.most)
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every and epoch != self.last:
+        if epoch + 1 not in self.marks:
             return
         now = time.perf_counter()
         accuracy = self.model.evaluate(self.x_test, self.y_test, verbose=0, batch_size=1024, return_dict=True)

@@ -17,7 +17,7 @@ from zoo.data.builtin import load
 from zoo.data.sources import load_data
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.progress import Progress
-from zoo.reports.records import run_folder, stamp, write_results
+from zoo.reports.records import git_commit, run_folder, stamp, write_results
 from zoo.reports.report import spread
 from zoo.tools.search import tune
 from zoo.training.trainer import train
@@ -73,6 +73,7 @@ def _tune_one(name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int
         "best_values": found.best["values"],
         "default_val_accuracy": found.default_accuracy,
         "test_accuracy": tested,
+        "trained_at": git_commit(),  # a later run that keeps this row keeps where it came from
     }
 
 
@@ -112,12 +113,21 @@ def _verdict(row: dict[str, Any]) -> str:
     if abs(gain) <= noise:
         return (
             f"the search moved the median test accuracy by {gain:+.2f} points, within the seed-to-seed spread "
-            f"({noise:.2f} points): the default is as good as what {row['search_seconds'] / 60:.0f} CPU-minutes "
-            "of search found"
+            f"({noise:.2f} points): the default is as good as what {_minutes(row['search_seconds'])} of search found"
         )
     better = "bought" if gain > 0 else "lost"
-    minutes = row["search_seconds"] / 60
-    return f"the search {better} {abs(gain):.2f} points of median test accuracy for {minutes:.0f} CPU-minutes"
+    return f"the search {better} {abs(gain):.2f} points of median test accuracy for {_minutes(row['search_seconds'])}"
+
+
+def _minutes(seconds: float) -> str:
+    """ "1 CPU-minute", "37 CPU-minutes".
+
+    Examples:
+        >>> _minutes(70), _minutes(2234)
+        ('1 CPU-minute', '37 CPU-minutes')
+    """
+    minutes = round(seconds / 60)
+    return f"{minutes} CPU-minute{'' if minutes == 1 else 's'}"
 
 
 def _report(results: dict[str, Any]) -> str:
@@ -139,10 +149,17 @@ def _report(results: dict[str, Any]) -> str:
             f"({t['min']:.4f}-{t['max']:.4f}) | {row['search_seconds']:.0f} s | {row['best_values']} | "
             f"{_verdict(row)} |"
         )
-    total = sum(row["search_seconds"] for row in results["recipes"]) / 60
+    total = sum(row["search_seconds"] for row in results["recipes"])
+    trained = [
+        f"{row['recipe']} at {row['trained_at']['commit'][:7]}"
+        + (" (with uncommitted changes)" if row["trained_at"].get("uncommitted_changes") else "")
+        for row in results["recipes"]
+        if row.get("trained_at")
+    ]
     lines += [
         "",
-        f"Regenerate: `zoo experiment tuning` (the searches alone: {total:.0f} CPU-minutes here; a run "
+        *(["Trained at: " + "; ".join(trained) + ".", ""] if trained else []),
+        f"Regenerate: `zoo experiment tuning` (the searches alone: {_minutes(total)} here; a run "
         "given some recipes keeps the other recipes' committed rows).",
         "",
     ]

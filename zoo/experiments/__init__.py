@@ -66,7 +66,7 @@ ABOUT: dict[str, tuple[str, str]] = {
     "speed": ("training throughput: zoo's path, a plain Keras fit and PyTorch", "13 min"),
     "levers": ("a ladder up from a recipe, one lever a step, in a fixed epoch budget", "60 min"),
     "leaderboard": ("seconds of training to test accuracy 0.90-0.94 against keras.io and PyTorch", "60 min"),
-    "tuning": ("a KerasTuner search of a recipe's [tune] space against the recipe itself", "5 min"),
+    "tuning": ("a KerasTuner search of a recipe's [tune] space against the recipe itself", "2-60 min"),
     "tabular": ("the tabular recipe against gradient boosting and scikit-learn's MLP", "17 min"),
     "parity": ("learning parities: where gradient descent fails as d grows", "3 min"),
     "tuples": ("end-to-end learning against decomposition on tuples of images", "6 min"),

@@ -104,6 +104,7 @@ def test_the_leaderboard_and_the_results_page_quote_the_committed_gpu_board():
                 assert f"{row[column]['seconds']:.1f} s" in page, (row["threshold"], column)
 
 
+@pytest.mark.slow
 def test_a_device_probe_reads_validation_only_and_keeps_the_recipe_within_the_margin(tiny_recipe_file, tmp_path):
     from zoo.experiments.device_probe import MARGIN, choose, run
 

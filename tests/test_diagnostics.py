@@ -58,6 +58,7 @@ def test_diagnosing_does_not_change_the_model(digits):
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
+@pytest.mark.slow
 def test_records_keep_to_their_share_of_the_run_time(digits, monkeypatch):
     from zoo.training import diagnostics
 

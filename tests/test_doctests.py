@@ -11,13 +11,14 @@ import zoo
 MODULES = ["zoo"] + [
     info.name for info in pkgutil.walk_packages(zoo.__path__, "zoo.") if not info.name.endswith("__main__")
 ]
-# Their examples train a net for seconds (pretraining, a learning-rate sweep, the fast path's fit).
+# Their examples train a net for seconds (pretraining, a learning-rate sweep, the fast path's fit, probes, estimators).
 TRAINING_EXAMPLES = (
     "zoo.training.pretrain",
     "zoo.tools.lrfind",
     "zoo.training.fastpath",
     "zoo.experiments.device_probe",
     "zoo.experiments.probe",
+    "zoo.tools.estimators",
 )
 
 

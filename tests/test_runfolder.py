@@ -142,6 +142,7 @@ def test_a_checkpoint_that_does_not_load_falls_back_to_the_one_before(tiny_recip
         backup.on_train_begin()
 
 
+@pytest.mark.slow
 def test_checkpoints_of_short_epochs_keep_to_their_share_and_their_states_follow_them(digits, tmp_path, monkeypatch):
     import keras
 

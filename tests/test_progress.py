@@ -18,6 +18,31 @@ def test_plain_lines_count_runs_and_estimate_the_rest(capsys, monkeypatch):
     ]
 
 
+def test_weights_make_the_eta_follow_the_runs_expected_costs(capsys, monkeypatch):
+    import pytest
+
+    clock = iter([0.0, 10.0, 20.0]).__next__
+    monkeypatch.setattr("zoo.reports.progress.time.perf_counter", clock)
+    # A 40-s entry, then an entry ten times as costly: after the first, 100 s are left, not 10.
+    with Progress(2, "leaderboard", live=False, weights=[40.0, 400.0]) as progress:
+        progress.done("tiny, seed 0")
+    assert capsys.readouterr().out.splitlines() == ["[   10 s, 1/2, ETA 100 s] leaderboard: tiny, seed 0"]
+    with pytest.raises(ValueError, match="3 weights for 2 runs"):
+        Progress(2, "leaderboard", weights=[1, 2, 3])
+
+
+def test_the_leaderboard_expects_each_entry_to_cost_what_it_cost_before(tmp_path):
+    import json
+
+    from zoo.experiments.leaderboard import Entry, _expected_seconds
+
+    tiny, full = Entry("zoo", "tiny", recipe="fashion_cnn_tiny"), Entry("zoo", "full", overrides={"train.epochs": 2})
+    (tmp_path / "results.json").write_text(
+        json.dumps({"runs": [{"label": "tiny", "train_seconds": s} for s in (9, 7, 8)]})
+    )
+    assert _expected_seconds(tiny, tmp_path) == 8.0 and _expected_seconds(full, tmp_path) == 90.0  # 2 epochs x 45 s
+
+
 def test_quiet_prints_nothing_and_an_unknown_total_has_no_eta(capsys):
     with Progress(5, "tune", quiet=True) as progress:
         progress.done("trial 1")
@@ -34,6 +59,9 @@ def test_the_live_bar_prints_each_finished_run_above_it(capsys):
         progress.done("tiny, seed 1: test 0.9014")
     shown = capsys.readouterr().out
     assert "1/2" in shown and "leaderboard: tiny, seed 1: test 0.9014" in shown
+    with Progress(2, "leaderboard", live=True, weights=[1.0, 9.0]) as progress:  # the bar fills by weight
+        progress.done("tiny, seed 0")
+        assert progress._bar.tasks[0].completed == 1.0 and progress._bar.tasks[0].fields["runs"] == "1/2"
 
 
 def test_early_stopping_says_restoring_only_when_it_restores_an_earlier_epoch(capsys):

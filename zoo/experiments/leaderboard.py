@@ -73,6 +73,17 @@ ENTRIES: tuple[Entry, ...] = (
 )
 
 
+def _expected_seconds(entry: Entry, out_dir: Path) -> float:
+    """What one run of `entry` should cost, for the ETA: its median in the committed board when it is there,
+    else its epochs times a fashion_cnn epoch's typical 45 s (the tiny net's are cheaper: an estimate only)."""
+    path = out_dir / "results.json"
+    before = json.loads(path.read_text()) if path.is_file() else {}
+    seconds = [r["train_seconds"] for r in before.get("runs", []) if r.get("label") == entry.label]
+    if seconds:
+        return float(sorted(seconds)[len(seconds) // 2])
+    return 45.0 * (entry.overrides.get("train.epochs") or get_recipe(entry.recipe).train.epochs)
+
+
 def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
     """Train `entry` once with `seed`; its test accuracy and training seconds."""
     recipe = get_recipe(entry.recipe, **entry.overrides, **{"train.seed": seed})
@@ -123,7 +134,8 @@ def run(
     runs_dir = Path(runs_dir) if runs_dir else run_folder("leaderboard", "runs/experiments")
     started = time.perf_counter()
     runs, summary = [], []
-    with Progress(sum(entry.seeds for entry in entries), "leaderboard") as progress:
+    weights = [_expected_seconds(entry, Path(out_dir)) for entry in entries for _ in range(entry.seeds)]
+    with Progress(len(weights), "leaderboard", weights=weights) as progress:
         for entry in entries:
             results = []
             for seed in range(entry.seeds):

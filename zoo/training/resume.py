@@ -110,7 +110,7 @@ class RunState(keras.callbacks.Callback):
             )
         write_json(_state_path(self.folder, done), self._state())
         # Keep the states of the checkpoints the backup keeps (without one: this epoch's and the one before).
-        kept = {int(p.name[6:]) for p in self.backup.checkpoints()} if self.backup else {done, done - 1}
+        kept = {_epoch_of(path) for path in self.backup.checkpoints()} if self.backup else {done, done - 1}
         for old in self.folder.glob("zoo_*-epoch*"):
             if int(old.stem.split("epoch")[-1].split(".")[0]) not in kept | {done}:
                 old.unlink(missing_ok=True)
@@ -179,14 +179,14 @@ class AtomicBackup(keras.callbacks.Callback):
     def checkpoints(self) -> list[Path]:
         """The complete checkpoints in the folder, newest first."""
         found = [path for path in self.folder.glob("epoch-*") if path.is_dir() and path.name[6:].isdigit()]
-        return sorted(found, key=lambda path: int(path.name[6:]), reverse=True)
+        return sorted(found, key=_epoch_of, reverse=True)
 
     def on_train_begin(self, logs=None):
         found = self.checkpoints()
         if self.agree is not None:  # every worker calls it, with or without checkpoints: it is a collective
             most = int(self.params.get("epochs") or 0)
-            common = self.agree([int(path.name[6:]) for path in found if int(path.name[6:]) <= most], most)
-            found = [path for path in found if int(path.name[6:]) == common]
+            common = self.agree([_epoch_of(path) for path in found if _epoch_of(path) <= most], most)
+            found = [path for path in found if _epoch_of(path) == common]
         if not found:
             return
         if self.model.optimizer is not None and not self.model.optimizer.built:
@@ -209,9 +209,12 @@ class AtomicBackup(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         last = epoch + 1 >= int((self.params or {}).get("epochs") or 0)
         # The workers of one run must hold the same epochs (see `agree`): they write every epoch.
-        if last or self.agree is not None or not self.writes or self.spent < self.FREE_SECONDS:
-            self.save(epoch + 1)
-        elif time.perf_counter() - self.last_write >= self.SPACING * self.spent / self.writes:
+        due = (
+            not self.writes
+            or self.spent < self.FREE_SECONDS
+            or time.perf_counter() - self.last_write >= self.SPACING * self.spent / self.writes
+        )
+        if last or self.agree is not None or due:
             self.save(epoch + 1)
 
     def save(self, done: int) -> None:
@@ -242,6 +245,11 @@ class AtomicBackup(keras.callbacks.Callback):
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self.folder.rmdir()  # left in place if anything else is inside
+
+
+def _epoch_of(checkpoint: Path) -> int:
+    """The epoch a checkpoint folder (`epoch-00012`) resumes at."""
+    return int(checkpoint.name[6:])
 
 
 def _fsync(path: Path) -> None:

@@ -43,12 +43,17 @@ def _shards(strategy, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, 
     return strategy.distribute_datasets_from_function(make), steps
 
 
+def _mean_over_workers(strategy, values) -> np.ndarray:
+    """`values` (a vector, one per worker) averaged over the workers: a collective, so every worker calls it."""
+    values = tf.constant(np.asarray(values, np.float32))
+    return strategy.reduce(tf.distribute.ReduceOp.MEAN, strategy.run(lambda: tf.identity(values)), axis=None).numpy()
+
+
 def _agreed(strategy, logs: dict[str, float]) -> dict[str, float]:
     """`logs` averaged over the workers. Each worker's BatchNorm statistics come from its own shard,
     so their validation scores differ a little; early stopping must decide the same everywhere."""
-    values = tf.constant([logs[key] for key in logs], tf.float32)
-    mean = strategy.reduce(tf.distribute.ReduceOp.MEAN, strategy.run(lambda: tf.identity(values)), axis=None)
-    return {key: float(value) for key, value in zip(logs, mean.numpy())}
+    mean = _mean_over_workers(strategy, [logs[key] for key in logs])
+    return {key: float(value) for key, value in zip(logs, mean)}
 
 
 def common_epoch(strategy) -> Callable[[list[int], int], int]:
@@ -60,8 +65,8 @@ def common_epoch(strategy) -> Callable[[list[int], int], int]:
     def agree(held: list[int], most: int) -> int:
         marks = np.zeros(most + 1, np.float32)
         marks[held] = 1.0
-        mean = strategy.reduce(tf.distribute.ReduceOp.MEAN, strategy.run(lambda: tf.constant(marks)), axis=None)
-        return max((epoch for epoch, share in enumerate(mean.numpy()) if share > 0.999), default=0)
+        shares = _mean_over_workers(strategy, marks)
+        return max((epoch for epoch, share in enumerate(shares) if share > 0.999), default=0)
 
     return agree
 

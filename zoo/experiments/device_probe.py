@@ -152,7 +152,6 @@ def _worker(recipe: str, overrides: dict[str, Any], seeds: int, validation_size:
     print(json.dumps({"device": device_name("keras"), "versions": framework_versions("keras")}), flush=True)
 
 
-if (
-    __name__ == "__main__"
-):  # one variant's process: python -m zoo.experiments.device_probe '[recipe, overrides, seeds, n]'
+# One variant's process, as `run` starts it: python -m zoo.experiments.device_probe '[recipe, overrides, seeds, n]'
+if __name__ == "__main__":
     _worker(*json.loads(sys.argv[1]))

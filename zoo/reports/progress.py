@@ -59,7 +59,9 @@ class Progress:
     ):
         if weights is not None and (len(weights) != total or min(weights, default=1) <= 0):
             raise ValueError(f"Progress: {len(weights)} weights for {total} runs; expected one positive weight a run")
-        self.total, self.label, self.quiet, self.weights = total, label, quiet, weights
+        # Without weights every run weighs the same: the ETA is then the mean cost of the finished runs.
+        self.weights = list(weights) if weights is not None else [1.0] * (total or 0)
+        self.total, self.label, self.quiet = total, label, quiet
         self.count, self.started = 0, time.perf_counter()
         self.live = (not quiet) and (live if live is not None else interactive())
         self._bar: Any = None
@@ -79,7 +81,7 @@ class Progress:
                 transient=True,  # the bar goes when the command ends; the finished runs' lines stay
             )
             self._bar.start()
-            units = sum(self.weights) if self.weights is not None else self.total
+            units = sum(self.weights) if self.total else None
             self._task = self._bar.add_task(self.label, total=units, runs=self._counts())
         return self
 
@@ -95,9 +97,7 @@ class Progress:
         if not self.total or not self.count:
             return None
         elapsed = self.elapsed() if elapsed is None else elapsed
-        if self.weights is not None:
-            return elapsed / sum(self.weights[: self.count]) * sum(self.weights[self.count :])
-        return elapsed / self.count * max(0, self.total - self.count)
+        return elapsed / sum(self.weights[: self.count]) * sum(self.weights[self.count :])
 
     def _counts(self) -> str:
         return f"{self.count}/{self.total}" if self.total else f"{self.count}"
@@ -113,7 +113,7 @@ class Progress:
         """One run finished: count it and print `text` with elapsed time, k/N and the ETA."""
         self.count += 1
         if self._bar is not None:
-            weight = self.weights[self.count - 1] if self.weights is not None else 1
+            weight = self.weights[self.count - 1] if self.count <= len(self.weights) else 1
             self._bar.update(self._task, advance=weight, runs=self._counts())
         if self.quiet:
             return

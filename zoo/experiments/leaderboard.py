@@ -36,7 +36,7 @@ from zoo.recipes.recipe import get_recipe
 from zoo.reports.boards import time_to_accuracy_figure
 from zoo.reports.progress import Progress
 from zoo.reports.records import git_commit, run_folder, stamp, write_results, write_text
-from zoo.reports.report import spread
+from zoo.reports.report import spread, trained_at
 from zoo.training.trainer import train
 
 CONTESTANTS = ("zoo", "keras", "torch")
@@ -236,13 +236,8 @@ def _gpu_section(accelerator: dict[str, Any]) -> list[str]:
 
 def _trained_at(runs: list[dict[str, Any]]) -> list[str]:
     """A board assembled from several sittings says which entry trained at which commit (nothing for one)."""
-    commits: dict[str, list[str]] = {}
-    for run_ in runs:
-        labels = commits.setdefault((run_.get("commit") or "not recorded")[:7], [])
-        labels += [run_["label"]] if run_["label"] not in labels else []
-    if len(commits) < 2:
-        return []
-    return ["", "Trained at: " + "; ".join(f"{c}: {', '.join(labels)}" for c, labels in commits.items()) + "."]
+    labelled = [(run_["label"], (run_.get("commit") or "not recorded")[:7]) for run_ in runs]
+    return ["", trained_at(labelled)] if len({commit for _, commit in labelled}) > 1 else []
 
 
 def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) -> str:

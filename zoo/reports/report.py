@@ -45,6 +45,21 @@ def spread(values: list[float]) -> dict[str, float]:
     }
 
 
+def trained_at(labelled: list[tuple[str, str]]) -> str:
+    """ "Trained at: " each commit (as the caller writes it) with the labels that trained there, in first-seen
+    order: for results assembled from several sittings.
+
+    Examples:
+        >>> trained_at([("tiny", "ab83d5f"), ("cnn", "1a1620c"), ("cnn 14", "ab83d5f"), ("tiny", "ab83d5f")])
+        'Trained at: ab83d5f: tiny, cnn 14; 1a1620c: cnn.'
+    """
+    commits: dict[str, list[str]] = {}
+    for label, commit in labelled:
+        labels = commits.setdefault(commit, [])
+        labels += [label] if label not in labels else []
+    return "Trained at: " + "; ".join(f"{commit}: {', '.join(labels)}" for commit, labels in commits.items()) + "."
+
+
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Median and spread of each variant's test accuracy, training time and time to target."""
     summary: dict[str, Any] = {}

@@ -73,11 +73,9 @@ ENTRIES: tuple[Entry, ...] = (
 )
 
 
-def _expected_seconds(entry: Entry, out_dir: Path) -> float:
-    """What one run of `entry` should cost, for the ETA: its median in the committed board when it is there,
-    else its epochs times a fashion_cnn epoch's typical 45 s (the tiny net's are cheaper: an estimate only)."""
-    path = out_dir / "results.json"
-    before = json.loads(path.read_text()) if path.is_file() else {}
+def _expected_seconds(entry: Entry, before: dict[str, Any]) -> float:
+    """What one run of `entry` should cost, for the ETA: its median in the committed board `before` when it is
+    there, else its epochs times a fashion_cnn epoch's typical 45 s (the tiny net's are cheaper: an estimate)."""
     seconds = [r["train_seconds"] for r in before.get("runs", []) if r.get("label") == entry.label]
     if seconds:
         return float(sorted(seconds)[len(seconds) // 2])
@@ -134,7 +132,9 @@ def run(
     runs_dir = Path(runs_dir) if runs_dir else run_folder("leaderboard", "runs/experiments")
     started = time.perf_counter()
     runs, summary = [], []
-    weights = [_expected_seconds(entry, Path(out_dir)) for entry in entries for _ in range(entry.seeds)]
+    committed = Path(out_dir) / "results.json"
+    before = json.loads(committed.read_text()) if committed.is_file() else {}
+    weights = [_expected_seconds(entry, before) for entry in entries for _ in range(entry.seeds)]
     with Progress(len(weights), "leaderboard", weights=weights) as progress:
         for entry in entries:
             results = []

@@ -82,6 +82,12 @@ def _expected_seconds(entry: Entry, before: dict[str, Any]) -> float:
     return 45.0 * (entry.overrides.get("train.epochs") or get_recipe(entry.recipe).train.epochs)
 
 
+def _weights(entries: tuple[Entry, ...], committed: Path) -> list[float]:
+    """The ETA's weights, one per run to train, from the committed board read once."""
+    before = json.loads(committed.read_text()) if committed.is_file() else {}
+    return [_expected_seconds(entry, before) for entry in entries for _ in range(entry.seeds)]
+
+
 def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
     """Train `entry` once with `seed`; its test accuracy and training seconds."""
     recipe = get_recipe(entry.recipe, **entry.overrides, **{"train.seed": seed})
@@ -132,9 +138,7 @@ def run(
     runs_dir = Path(runs_dir) if runs_dir else run_folder("leaderboard", "runs/experiments")
     started = time.perf_counter()
     runs, summary = [], []
-    committed = Path(out_dir) / "results.json"
-    before = json.loads(committed.read_text()) if committed.is_file() else {}
-    weights = [_expected_seconds(entry, before) for entry in entries for _ in range(entry.seeds)]
+    weights = _weights(entries, Path(out_dir) / "results.json")
     with Progress(len(weights), "leaderboard", weights=weights) as progress:
         for entry in entries:
             results = []

@@ -253,7 +253,7 @@ def test_show_prints_where_each_key_came_from_and_hides_keys_the_kind_never_read
 
     assert main(["show", "fashion_cnn"]) == 0
     out = capsys.readouterr().out
-    assert "epochs = 12  # fashion_cnn.toml" in out and 'kind = "cnn"  # cnn.toml' in out
+    assert "epochs = 14  # fashion_cnn.toml" in out and 'kind = "cnn"  # cnn.toml' in out
     assert "filters = [32, 64]  # cnn.toml" in out and "cell =" not in out and "recurrent =" not in out
     assert "activation = \"elu\"  # stack 'default'" in out
     assert main(["show", "fashion_mlp"]) == 0

@@ -66,10 +66,12 @@ def _entries() -> tuple[Entry, ...]:
     budgets = [
         ("fashion_cnn_tiny (6 epochs)", "fashion_cnn_tiny", {"train.epochs": 6}),
         ("fashion_cnn (5 epochs)", "fashion_cnn", {"train.epochs": 5}),
-        ("fashion_cnn (12 epochs)", "fashion_cnn", {}),
+        ("fashion_cnn (12 epochs)", "fashion_cnn", {"train.epochs": 12}),
     ]
     entries = [Entry(f, label, recipe, overrides) for f in FRAMEWORKS for label, recipe, overrides in budgets]
-    entries += [Entry(f, "fashion_cnn (12 epochs)", precision="bfloat16") for f in FRAMEWORKS]
+    entries += [
+        Entry(f, "fashion_cnn (12 epochs)", overrides={"train.epochs": 12}, precision="bfloat16") for f in FRAMEWORKS
+    ]
     entries.append(Entry("keras", f"{EXAMPLE}, 15 epochs", recipe=EXAMPLE, overrides={"train.epochs": 15}))
     return tuple(entries)
 

@@ -134,7 +134,7 @@ class Recipe:
             >>> "filters = [32, 64]" in text and "cell" not in text
             True
             >>> [line for line in text.splitlines() if line.startswith("epochs")]
-            ['epochs = 12  # fashion_cnn.toml']
+            ['epochs = 14  # fashion_cnn.toml']
         """
         resolved = self.to_dict()
         tune = resolved.pop("tune", None)

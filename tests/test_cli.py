@@ -288,3 +288,15 @@ def test_every_command_that_trains_takes_the_common_flags():
     assert tuple(algorithm.choices) == tuple(ALGORITHMS)
     args = parser.parse_args(["train", "mlp", "--seed", "7", "--set", "train.epochs=3"])
     assert recipe_from_args(args).train.seed == 7 and recipe_from_args(args).train.epochs == 3
+
+
+def test_experiment_options_go_to_the_experiments_that_take_them(capsys):
+    from zoo.cli.main import main
+
+    assert main(["experiment", "levers", "--sets", "mnist"]) == 2
+    assert "--sets goes with `zoo experiment heldout`; levers takes --recipes, --seeds" in capsys.readouterr().err
+    assert main(["experiment", "heldout", "--recipes", "fashion_mlp"]) == 2
+    assert "--recipes goes with `zoo experiment levers`" in capsys.readouterr().err
+    # A misspelt recipe is refused before anything trains (the sweep's first recipe would take minutes).
+    assert main(["experiment", "levers", "--recipes", "fashion_selu,fashion_mpl"]) == 2
+    assert "fashion_mpl" in capsys.readouterr().err

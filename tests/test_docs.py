@@ -179,25 +179,22 @@ def test_every_shipped_model_verifies_and_loads():
     assert total < 20 * 2**20, "keep saved_models/ under 20 MB"
 
 
-def test_levers_experiment_has_one_row_per_step():
-    results = _experiment("levers")
-    assert [row["label"] for row in results["summary"]] == [step["label"] for step in results["steps"]]
-    for index, row in enumerate(results["summary"]):
-        runs = [run for run in results["runs"] if run["step"] == index]
-        assert len(runs) == len(results["seeds"]) == row["test_accuracy"]["n"]
-        assert all(0 <= run["test_accuracy"] <= 1 and run["epochs_run"] <= results["epochs"] for run in runs)
-    report = (RESULTS / "levers" / "report.md").read_text()
-    assert all(f"| {row['label']} | {row['test_accuracy']['median']:.4f}" in report for row in results["summary"])
-    assert {"keras", "tensorflow", "zoo", "git"} <= set(results["versions"])
-    import zoo
-    from zoo.experiments.levers import CNN_LADDER
+def test_committed_levers_pick_by_the_margin_on_validation_and_quote_each_recipe():
+    from zoo.experiments.levers import MARGIN, RECIPES, STACKS
 
-    # The ladder's pinned start is what the committed run trained first, whatever the recipe ships now.
-    start = zoo.get_recipe(results["recipe"], **{"train.epochs": results["epochs"], **CNN_LADDER[0][1]}).to_dict()
-    trained = results["runs"][0]["recipe"]
-    assert {key: start["train"][key] for key in trained["train"]} == trained["train"]
-    assert start["validation_size"] == trained["validation_size"] and start["stack"] == trained["stack"]
-    assert start["regularization"]["augment"] == trained["regularization"]["augment"]
+    results = _experiment("levers")
+    report = (RESULTS / "levers" / "report.md").read_text()
+    assert results["recipes"], "at least one recipe's stacks were probed"
+    for row in results["recipes"]:
+        assert row["recipe"] in RECIPES and list(row["rows"]) == list(STACKS)
+        assert "test" not in json.dumps(row["rows"]), "the probe never computed a test number"
+        for label, probed in row["rows"].items():
+            assert [run["seed"] for run in probed["runs"]] == row["seeds"] == [0, 1, 2], label
+        own, modern = (row["rows"][label][row["read"]] for label in STACKS)
+        assert (row["own"], row["modern"]) == (own, modern)
+        assert row["picked"] == ("modern stack" if modern > own + MARGIN else "the recipe's stack")
+        assert f"| [{row['recipe']}]({row['recipe']}/report.md) | {row['stack']} | {own:.4f} | {modern:.4f} |" in report
+        assert row["trained_at"] and not row["trained_at"]["uncommitted_changes"], "trained on a clean commit"
 
 
 def test_committed_tabular_benchmark_has_every_table_and_model_and_the_readme_quotes_it():

@@ -368,13 +368,14 @@ def cmd_launch(args) -> int:
 
 
 # The experiments that take options on the command line, and which.
-EXPERIMENT_OPTIONS = {"heldout": ("part", "sets", "seeds"), "accelerator": ("seeds",)}
+EXPERIMENT_OPTIONS = {"heldout": ("part", "sets", "seeds"), "accelerator": ("seeds",), "levers": ("recipes", "seeds")}
 
 
 def cmd_experiment(args) -> int:
     from zoo.experiments import run_experiment  # research code: loaded only for this command
 
-    given = {"part": args.part, "sets": args.sets and tuple(args.sets.split(",")), "seeds": args.seeds}
+    listed = {key: getattr(args, key) and tuple(getattr(args, key).split(",")) for key in ("sets", "recipes")}
+    given = {"part": args.part, **listed, "seeds": args.seeds}
     options = {key: value for key, value in given.items() if value is not None}
     for key in options:
         if key not in EXPERIMENT_OPTIONS.get(args.name, ()):

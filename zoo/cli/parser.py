@@ -168,9 +168,13 @@ def _add_other_commands(commands) -> None:
     )
     experimenting.add_argument("--sets", help="heldout only: comma-separated set names (default: all of the part)")
     experimenting.add_argument(
+        "--recipes", help="levers only: comma-separated recipes (default: every benchmarked fashion_* recipe)"
+    )
+    experimenting.add_argument(
         "--seeds",
         type=int,
-        help="heldout: seeds per set under 20,000 rows; accelerator: seeds per entry (default 3 for both)",
+        help="heldout: seeds per set under 20,000 rows; accelerator: seeds per entry; levers: seeds per stack "
+        "(default 3 for each)",
     )
     quiet_flag(experimenting)
     experimenting.set_defaults(run=handlers.cmd_experiment)

@@ -50,8 +50,9 @@ def probe(
 ) -> dict[str, Any]:
     """Train `recipe` with each variant's overrides (label -> {key: value}) for each seed; validation only.
 
-    Returns {"rows": {label: {"val_best", "val_last", "epochs", "seconds"}}, "chosen": label, ...}, the
-    chosen variant being the one with the highest median best validation score.
+    Returns {"rows": {label: {"val_best", "val_last", "epochs", "seconds", "runs"}}, "chosen": label, ...}: the
+    medians over seeds, each seed's own scores under "runs", and as "chosen" the variant with the highest
+    median best validation score.
     """
     from zoo.data.sources import recipe_data
     from zoo.training.trainer import train
@@ -78,6 +79,7 @@ def probe(
             "val_last": median(r[1] for r in runs),
             "epochs": median(r[2] for r in runs),
             "seconds": round(median(r[3] for r in runs), 1),
+            "runs": [{"seed": seed, "val_best": r[0], "val_last": r[1]} for seed, r in zip(seeds, runs)],
         }
     chosen = max(rows, key=lambda label: rows[label]["val_best"])
     return {

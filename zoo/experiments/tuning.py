@@ -18,7 +18,7 @@ from zoo.data.sources import load_data
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.progress import Progress
 from zoo.reports.records import git_commit, run_folder, stamp, write_results
-from zoo.reports.report import spread, trained_at
+from zoo.reports.report import commit_text, spread, trained_at
 from zoo.tools.search import tune
 from zoo.training.trainer import train
 
@@ -119,11 +119,6 @@ def _verdict(row: dict[str, Any]) -> str:
     return f"the search {better} {abs(gain):.2f} points of median test accuracy for {_minutes(row['search_seconds'])}"
 
 
-def _commit_text(info: dict[str, Any]) -> str:
-    """A row's commit, and whether it ran with uncommitted changes (then the commit is not the code that ran)."""
-    return info["commit"][:7] + (" (with uncommitted changes)" if info.get("uncommitted_changes") else "")
-
-
 def _minutes(seconds: float) -> str:
     """ "1 CPU-minute", "37 CPU-minutes".
 
@@ -155,7 +150,7 @@ def _report(results: dict[str, Any]) -> str:
             f"{_verdict(row)} |"
         )
     total = sum(row["search_seconds"] for row in results["recipes"])
-    trained = [(row["recipe"], _commit_text(row["trained_at"])) for row in results["recipes"] if row.get("trained_at")]
+    trained = [(row["recipe"], commit_text(row["trained_at"])) for row in results["recipes"] if row.get("trained_at")]
     lines += [
         "",
         *([trained_at(trained), ""] if trained else []),

@@ -45,6 +45,19 @@ def spread(values: list[float]) -> dict[str, float]:
     }
 
 
+def commit_text(info: dict[str, Any] | None) -> str:
+    """A run's commit as a report names it: short, and marked when the run had uncommitted changes (then the
+    commit is not the code that ran); None (an installed zoo, no checkout) reads "an installed zoo".
+
+    Examples:
+        >>> commit_text({"commit": "ab83d5f0" * 5, "uncommitted_changes": True})
+        'ab83d5f (with uncommitted changes)'
+    """
+    if not info:
+        return "an installed zoo"
+    return info["commit"][:7] + (" (with uncommitted changes)" if info.get("uncommitted_changes") else "")
+
+
 def trained_at(labelled: list[tuple[str, str]]) -> str:
     """ "Trained at: " each commit (as the caller writes it) with the labels that trained there, in first-seen
     order: for results assembled from several sittings.

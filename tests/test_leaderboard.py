@@ -8,7 +8,7 @@ import pytest
 
 import zoo
 from zoo.errors import RecipeError
-from zoo.experiments.leaderboard import ENTRIES, Entry, run
+from zoo.experiments.leaderboard import ENTRIES, Entry, run, withdraw
 from zoo.experiments.standings import THRESHOLDS, standings
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "leaderboard"
@@ -60,6 +60,14 @@ def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
     assert all("commit" in r for r in merged["runs"])
     with pytest.raises(RecipeError, match="keep = 'tiny, 9 epochs' is not an entry of"):
         run(entries=(), keep=("tiny, 9 epochs",), **folders)
+    # A budget the protocol no longer allows comes off the board, its runs with it; nothing trains.
+    withdrawn = withdraw(("tiny, 2 epochs",), "chosen on test", tmp_path / "out")
+    assert [e["label"] for e in withdrawn["entries"]] == [r["label"] for r in withdrawn["runs"]] == ["tiny, 1 epoch"]
+    assert withdrawn["standings"] == standings(withdrawn["entries"], (0.5, 0.999))
+    assert "Withdrawn: tiny, 2 epochs (chosen on test)." in (tmp_path / "out" / "report.md").read_text()
+    assert json.loads((tmp_path / "out" / "results.json").read_text()) == withdrawn
+    with pytest.raises(RecipeError, match="'tiny, 2 epochs' is not an entry of"):
+        withdraw(("tiny, 2 epochs",), "again", tmp_path / "out")
 
 
 @pytest.mark.skipif(not (RESULTS / "results.json").exists(), reason="the leaderboard has not been committed yet")

@@ -1,8 +1,16 @@
 """Shared fixtures: small real data (scikit-learn's digits) and tiny recipes that train in seconds."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Under pytest-xdist each worker is its own TensorFlow process, and TensorFlow sizes its compute pool to every
+# core: two workers on two cores ran four busy threads on two cores. Each worker gets its share of the cores
+# (set before any test imports TensorFlow; the subprocesses a test starts inherit it).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(share))
 
 import zoo
 from zoo.experiments.reproducibility import RECIPE as TINY_RECIPE  # the committed run trains it too

@@ -60,7 +60,8 @@ def run(
     out, started = Path(out_dir), time.perf_counter()
     chosen = [get_recipe(name) for name in recipes]  # a bad name is one clear line before anything trains
     runs_dir = Path(runs_dir) if runs_dir else run_folder("levers", "runs/experiments")
-    with Progress(len(chosen), "levers: the recipe's stack against the modern stack") as progress:
+    weights = [_expected_seconds(out, recipe) for recipe in chosen]
+    with Progress(len(chosen), "levers: the recipe's stack against the modern stack", weights=weights) as progress:
         for recipe in chosen:
             split = data if data is not None else load(recipe.dataset, validation_size=SELECTION)
             found = probe(
@@ -103,14 +104,25 @@ def assemble(out_dir: str | Path, started: float | None = None) -> dict[str, Any
     return results
 
 
-def _bench_test(out: Path, recipe: str) -> str:
-    """The recipe's committed bench test accuracy (median of its seeds), or why there is none."""
+def _bench(out: Path, recipe: str) -> dict[str, Any] | None:
+    """The recipe's row of its committed bench (benchmarks/results/<recipe>, beside `out`), if there is one."""
     path = out.parent / recipe / "results.json"
     if not path.is_file():
-        return "no committed bench"
+        return None
     summary = json.loads(path.read_text())["summary"]
-    recipe_row = summary["recipe"] if isinstance(summary, dict) else summary[-1]
-    return f"{recipe_row['test_accuracy']['median']:.4f} ([bench](../{recipe}/report.md))"
+    return summary["recipe"] if isinstance(summary, dict) else summary[-1]
+
+
+def _bench_test(out: Path, recipe: str) -> str:
+    """The recipe's committed bench test accuracy (median of its seeds), or why there is none."""
+    row = _bench(out, recipe)
+    return f"{row['test_accuracy']['median']:.4f} ([bench](../{recipe}/report.md))" if row else "no committed bench"
+
+
+def _expected_seconds(out: Path, recipe: Recipe) -> float:
+    """What a recipe's run should cost, for the ETA: its bench's median, else its epochs at 45 s each (a guess)."""
+    row = _bench(out, recipe.name)
+    return float(row["train_seconds"]["median"]) if row else 45.0 * recipe.train.epochs
 
 
 def _seeds(row: dict[str, Any], read: str) -> str:

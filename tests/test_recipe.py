@@ -4,7 +4,8 @@ import pytest
 import tomllib
 
 import zoo
-from zoo.recipes.recipe import apply_overrides, parse_override, parse_recipe
+from zoo.cli.dataflags import parse_override
+from zoo.recipes.recipe import apply_overrides, parse_recipe
 from zoo.recipes.registry import read_recipe_file
 
 
@@ -271,3 +272,16 @@ def test_model_kinds_agree_with_the_keys_help():
         said = field.help.split(":")[0] if ":" in field.help else ""
         kinds = tuple(kind for kind in ("mlp", "cnn", "resnet", "rnn") if kind in said)
         assert MODEL_KINDS.get(key, ()) == kinds, key
+
+
+def test_a_variant_naming_another_stack_takes_that_stacks_keys_and_keeps_the_recipes_own():
+    # The levers experiment makes its modern-stack variant from a Recipe object; the named stack's keys once
+    # stayed those of the stack the recipe was resolved with (SELU, LeCun init, Adam: a "modern" run that was not).
+    for name in ("fashion_selu", "fashion_mlp", "fashion_cnn"):
+        from_object = zoo.get_recipe(zoo.get_recipe(name), **{"stack.name": "modern"})
+        from_file = zoo.get_recipe(name, **{"stack.name": "modern"})
+        assert from_object == from_file and from_object.origins == from_file.origins, name
+        assert (from_object.stack.activation, from_object.train.optimizer) == ("swish", "adamw")
+        assert from_object.stack.dropout == zoo.get_recipe(name).stack.dropout, "a key the recipe set stays"
+    seeded = zoo.get_recipe(zoo.get_recipe("fashion_selu", **{"stack.name": "modern"}), **{"train.seed": 2})
+    assert seeded.stack.activation == "swish", "a later override keeps the stack named before"

@@ -10,11 +10,11 @@ import json
 import sys
 from pathlib import Path
 
-from zoo.cli.dataflags import data_flags_text, recipe_and_data
+from zoo.cli.dataflags import data_flags_text, parse_override, recipe_and_data
 from zoo.cli.output import answer
 from zoo.errors import RecipeError, ZooError
 from zoo.recipes.catalog import data_fits
-from zoo.recipes.recipe import get_recipe, parse_override
+from zoo.recipes.recipe import get_recipe
 from zoo.recipes.registry import list_recipes
 
 

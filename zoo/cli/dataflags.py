@@ -9,12 +9,45 @@ Examples:
 
 from __future__ import annotations
 
+import re
 import shlex
+from typing import Any
 
-from zoo.errors import ZooError
+import tomllib
+
+from zoo.errors import RecipeError, ZooError
 from zoo.recipes.catalog import COLOR_MODES
-from zoo.recipes.recipe import get_recipe, parse_override
+from zoo.recipes.recipe import get_recipe
 from zoo.recipes.schema import check_argument, count_field
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse a command-line `--set key=value`; the value is read as TOML, or as a bare word.
+
+    Examples:
+        >>> parse_override("model.hidden=[64, 64]")
+        ('model.hidden', [64, 64])
+        >>> parse_override("stack.activation=relu")
+        ('stack.activation', 'relu')
+    """
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key or not raw:
+        raise RecipeError(f"--set {text!r} does not parse; expected key=value, e.g. --set stack.dropout=0.3")
+    try:
+        return key, tomllib.loads(f"value = {raw}")["value"]
+    except RecursionError:
+        raise RecipeError(f"--set {key}=...: the value is nested too deeply to read") from None
+    except tomllib.TOMLDecodeError:
+        pass  # not TOML: maybe a bare word, below
+    except ValueError as error:  # tomllib's own limits, e.g. an integer of more than 4,300 digits
+        raise RecipeError(f"--set {key}=...: the value cannot be read ({error})") from None
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", raw):
+        return key, raw
+    raise RecipeError(
+        f"--set {text!r} does not parse: {raw!r} is not a TOML value "
+        '(numbers like 0.3, true/false, words, "quoted strings", lists like [64, 64])'
+    )
 
 
 def recipe_from_args(args):

@@ -27,8 +27,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from zoo.errors import RecipeError
 from zoo.recipes.keys import MODEL_KINDS, SCHEMA
 from zoo.recipes.registry import locate, read_with_parents, toml_key, toml_value
@@ -294,35 +292,6 @@ def recipe_stack(recipe: Recipe) -> Stack:
     )
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """Parse a command-line `--set key=value`; the value is read as TOML, or as a bare word.
-
-    Examples:
-        >>> parse_override("model.hidden=[64, 64]")
-        ('model.hidden', [64, 64])
-        >>> parse_override("stack.activation=relu")
-        ('stack.activation', 'relu')
-    """
-    key, sep, raw = text.partition("=")
-    key, raw = key.strip(), raw.strip()
-    if not sep or not key or not raw:
-        raise RecipeError(f"--set {text!r} does not parse; expected key=value, e.g. --set stack.dropout=0.3")
-    try:
-        return key, tomllib.loads(f"value = {raw}")["value"]
-    except RecursionError:
-        raise RecipeError(f"--set {key}=...: the value is nested too deeply to read") from None
-    except tomllib.TOMLDecodeError:
-        pass  # not TOML: maybe a bare word, below
-    except ValueError as error:  # tomllib's own limits, e.g. an integer of more than 4,300 digits
-        raise RecipeError(f"--set {key}=...: the value cannot be read ({error})") from None
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", raw):
-        return key, raw
-    raise RecipeError(
-        f"--set {text!r} does not parse: {raw!r} is not a TOML value "
-        '(numbers like 0.3, true/false, words, "quoted strings", lists like [64, 64])'
-    )
-
-
 def _resolve_key(key: str) -> tuple[str, str]:
     """Map an override key to (section, key).
 
@@ -373,11 +342,24 @@ def get_recipe(name_or_path: str | Path | Recipe, **overrides: Any) -> Recipe:
     if isinstance(name_or_path, Recipe):
         if not overrides:
             return name_or_path
-        recipe = parse_recipe(apply_overrides(name_or_path.to_dict(), overrides), name_or_path.source)
-        return _with_origins(recipe, dict(name_or_path.origins), overrides)
+        recipe = parse_recipe(apply_overrides(_explicit(name_or_path), overrides), name_or_path.source)
+        origins = {key: where for key, where in name_or_path.origins.items() if not where.startswith("stack ")}
+        return _with_origins(recipe, origins, overrides)
     path = locate(str(name_or_path))
     data, origins = read_with_parents(path)
     return _with_origins(parse_recipe(apply_overrides(data, overrides), str(path)), origins, overrides)
+
+
+def _explicit(recipe: Recipe) -> dict[str, Any]:
+    """`recipe`'s keys less those its named stack filled in, so that a variant naming another stack takes that
+    stack's activation, init, optimizer and the rest (as the same override on the recipe's file does), while
+    every key a file or an override set stays."""
+    data = recipe.to_dict()
+    for where, origin in recipe.origins.items():
+        if origin.startswith("stack ") and "." in where:
+            section, key = where.split(".", 1)
+            data.get(section, {}).pop(key, None)
+    return data
 
 
 def _with_origins(recipe: Recipe, origins: dict[str, str], overrides: Mapping[str, Any]) -> Recipe:

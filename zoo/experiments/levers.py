@@ -114,9 +114,12 @@ def _bench(out: Path, recipe: str) -> dict[str, Any] | None:
 
 
 def _bench_test(out: Path, recipe: str) -> str:
-    """The recipe's committed bench test accuracy (median of its seeds), or why there is none."""
+    """The recipe's committed bench test accuracy (median of its seeds) and which stack it trained, or why none."""
     row = _bench(out, recipe)
-    return f"{row['test_accuracy']['median']:.4f} ([bench](../{recipe}/report.md))" if row else "no committed bench"
+    if not row:
+        return "no committed bench"
+    stack = row["label"].split("(")[-1].split(" stack")[0]  # "recipe (default stack, adam)" -> "default"
+    return f"{row['test_accuracy']['median']:.4f}, {stack} stack ([bench](../{recipe}/report.md))"
 
 
 def _expected_seconds(out: Path, recipe: Recipe) -> float:
@@ -168,7 +171,7 @@ def _report(results: dict[str, Any], out: Path) -> str:
         lines.append(
             f"| [{row['recipe']}]({row['recipe']}/report.md) | {row['stack']} | {row['own']:.4f} | "
             f"{row['modern']:.4f} | {100 * (row['modern'] - row['own']):+.2f} points | {row['picked']} | "
-            f"{_bench_test(out, row['recipe'])} |"
+            f"{_bench_test(out, row["recipe"])} |"
         )
     missing = [name for name in RECIPES if name not in done]
     if missing:

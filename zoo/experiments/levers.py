@@ -171,7 +171,7 @@ def _report(results: dict[str, Any], out: Path) -> str:
         lines.append(
             f"| [{row['recipe']}]({row['recipe']}/report.md) | {row['stack']} | {row['own']:.4f} | "
             f"{row['modern']:.4f} | {100 * (row['modern'] - row['own']):+.2f} points | {row['picked']} | "
-            f"{_bench_test(out, row["recipe"])} |"
+            f"{_bench_test(out, row['recipe'])} |"
         )
     missing = [name for name in RECIPES if name not in done]
     if missing:

@@ -67,6 +67,7 @@ BOUNDED = r"""
 import resource, sys, tempfile, os
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB for the whole interpreter
 import zoo
+import zoo.cli.dataflags  # the --set parser
 folder = tempfile.mkdtemp()
 texts = [
     *('name = "' + "a" * 10**k + '"\n' for k in range(2, 7)),  # 100 to 1,000,000 characters
@@ -87,7 +88,7 @@ for number, text in enumerate(texts):
         raise AssertionError(f"recipe {number} was accepted")
 for value in ("[" * 100000 + "]" * 100000, "9" * 100000):
     try:
-        zoo.get_recipe("fashion_mlp", **dict([zoo.recipes.recipe.parse_override("train.seed=" + value)]))
+        zoo.get_recipe("fashion_mlp", **dict([zoo.cli.dataflags.parse_override("train.seed=" + value)]))
     except zoo.RecipeError:
         pass
 print("bounded", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "MB")

@@ -151,7 +151,8 @@ def _add_tool_commands(commands, recipe_command) -> None:
     tuning.set_defaults(run=handlers.cmd_tune)
 
 
-def _add_other_commands(commands) -> None:
+def _add_experiment_command(commands) -> None:
+    """`zoo experiment NAME` and the options some experiments take."""
     from zoo.experiments import ABOUT, EXPERIMENTS  # names and lines only: __init__ imports no experiment
 
     width = max(map(len, ABOUT))
@@ -179,6 +180,9 @@ def _add_other_commands(commands) -> None:
     quiet_flag(experimenting)
     experimenting.set_defaults(run=handlers.cmd_experiment)
 
+
+def _add_other_commands(commands) -> None:
+    _add_experiment_command(commands)
     launching = commands.add_parser(
         "launch", help="run a train command as N local workers (multi-worker training on one machine)"
     )

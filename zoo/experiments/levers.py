@@ -105,27 +105,24 @@ def assemble(out_dir: str | Path, started: float | None = None) -> dict[str, Any
 
 
 def _bench(out: Path, recipe: str) -> dict[str, Any] | None:
-    """The recipe's row of its committed bench (benchmarks/results/<recipe>, beside `out`), if there is one."""
+    """The recipe's committed bench results (benchmarks/results/<recipe>, beside `out`), if there are any."""
     path = out.parent / recipe / "results.json"
-    if not path.is_file():
-        return None
-    summary = json.loads(path.read_text())["summary"]
-    return summary["recipe"] if isinstance(summary, dict) else summary[-1]
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _bench_test(out: Path, recipe: str) -> str:
     """The recipe's committed bench test accuracy (median of its seeds) and which stack it trained, or why none."""
-    row = _bench(out, recipe)
-    if not row:
+    bench = _bench(out, recipe)
+    if not bench:
         return "no committed bench"
-    stack = row["label"].split("(")[-1].split(" stack")[0]  # "recipe (default stack, adam)" -> "default"
-    return f"{row['test_accuracy']['median']:.4f}, {stack} stack ([bench](../{recipe}/report.md))"
+    median, stack = bench["summary"]["recipe"]["test_accuracy"]["median"], bench["resolved_recipe"]["stack"]["name"]
+    return f"{median:.4f}, {stack} stack ([bench](../{recipe}/report.md))"
 
 
 def _expected_seconds(out: Path, recipe: Recipe) -> float:
     """What a recipe's run should cost, for the ETA: its bench's median, else its epochs at 45 s each (a guess)."""
-    row = _bench(out, recipe.name)
-    return float(row["train_seconds"]["median"]) if row else 45.0 * recipe.train.epochs
+    bench = _bench(out, recipe.name)
+    return float(bench["summary"]["recipe"]["train_seconds"]["median"]) if bench else 45.0 * recipe.train.epochs
 
 
 def _seeds(row: dict[str, Any], read: str) -> str:
@@ -179,9 +176,3 @@ def _report(results: dict[str, Any], out: Path) -> str:
     commits = [(row["recipe"], commit_text(row["trained_at"])) for row in rows]
     lines += ["", trained_at(commits) if commits else "", "", "Regenerate: `zoo experiment levers`.", ""]
     return "\n".join(lines)
-
-
-def _commit(info: dict[str, Any] | None) -> str:
-    if not info:
-        return "an installed zoo"
-    return info["commit"][:7] + (" (with uncommitted changes)" if info.get("uncommitted_changes") else "")

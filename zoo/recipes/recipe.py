@@ -342,24 +342,25 @@ def get_recipe(name_or_path: str | Path | Recipe, **overrides: Any) -> Recipe:
     if isinstance(name_or_path, Recipe):
         if not overrides:
             return name_or_path
-        recipe = parse_recipe(apply_overrides(_explicit(name_or_path), overrides), name_or_path.source)
-        origins = {key: where for key, where in name_or_path.origins.items() if not where.startswith("stack ")}
-        return _with_origins(recipe, origins, overrides)
+        data, origins = _explicit(name_or_path)
+        return _with_origins(parse_recipe(apply_overrides(data, overrides), name_or_path.source), origins, overrides)
     path = locate(str(name_or_path))
     data, origins = read_with_parents(path)
     return _with_origins(parse_recipe(apply_overrides(data, overrides), str(path)), origins, overrides)
 
 
-def _explicit(recipe: Recipe) -> dict[str, Any]:
-    """`recipe`'s keys less those its named stack filled in, so that a variant naming another stack takes that
-    stack's activation, init, optimizer and the rest (as the same override on the recipe's file does), while
-    every key a file or an override set stays."""
-    data = recipe.to_dict()
+def _explicit(recipe: Recipe) -> tuple[dict[str, Any], dict[str, str]]:
+    """`recipe`'s keys and their origins, less those its named stack filled in, so that a variant naming another
+    stack takes that stack's activation, init, optimizer and the rest (as the same override on the recipe's
+    file does), while every key a file or an override set stays."""
+    data, origins = recipe.to_dict(), {}
     for where, origin in recipe.origins.items():
-        if origin.startswith("stack ") and "." in where:
+        if origin.startswith("stack ") and "." in where:  # the origin _with_origins gives a stack-filled key
             section, key = where.split(".", 1)
             data.get(section, {}).pop(key, None)
-    return data
+        else:
+            origins[where] = origin
+    return data, origins
 
 
 def _with_origins(recipe: Recipe, origins: dict[str, str], overrides: Mapping[str, Any]) -> Recipe:

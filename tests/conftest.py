@@ -16,6 +16,28 @@ import zoo
 from zoo.experiments.reproducibility import RECIPE as TINY_RECIPE  # the committed run trains it too
 
 
+@pytest.fixture(autouse=True)
+def _xla_only_where_asked(request, monkeypatch):
+    """In-process tests resolve `train.jit_compile = "auto"` to no XLA, unless marked `xla`.
+
+    Compiling a dense net's step with XLA cost more than the short runs the tests make (a 2-epoch
+    digits run: about 5.9 s with it, 2.6 s without), and about 60 tests train one: off, the suite
+    spent a sixth less time. The XLA path stays tested where it is the subject: tests marked
+    `xla` (the fast path, the layers and options, every recipe's build and step, the fast path's
+    doctest) and every test that runs zoo in a subprocess, where "auto" is left as users get it.
+    """
+    if request.node.get_closest_marker("xla"):
+        return
+    import zoo.nets.network as network
+
+    resolve = network.resolve_jit_compile
+
+    def without_xla(recipe, strategy=None):
+        return False if recipe.train.jit_compile == "auto" else resolve(recipe, strategy)
+
+    monkeypatch.setattr(network, "resolve_jit_compile", without_xla)
+
+
 @pytest.fixture(scope="session")
 def digits():
     """Digits split 1237 / 200 / 360 (the tiny recipe batches them by 16)."""

@@ -10,6 +10,8 @@ import tensorflow as tf
 import zoo
 from zoo.nets.network import leaf_layers as _all_layers
 
+pytestmark = pytest.mark.xla  # every recipe must build and step under XLA, as users get it
+
 
 def _random_batch(model, count=16, seed=0):
     rng = np.random.default_rng(seed)

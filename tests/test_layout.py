@@ -214,3 +214,15 @@ def test_results_record_the_commit_of_a_checkout():
     assert records._CHECKOUT == Path(records.__file__).resolve().parents[2]
     found = records.git_commit(Path(__file__).resolve().parents[1])  # this test's own checkout
     assert found is not None and len(found["commit"]) == 40 and isinstance(found["uncommitted_changes"], bool)
+
+
+def test_in_process_tests_train_without_xla_unless_marked():
+    # conftest's rule (XLA's compile costs more than a test's short run); the next test is its other half.
+    model = zoo.build(zoo.get_recipe("mlp", hidden=[4]), input_shape=(8, 8, 1), num_classes=3)
+    assert model.jit_compile is False
+
+
+@pytest.mark.xla
+def test_a_test_marked_xla_gets_xla_as_users_do():
+    model = zoo.build(zoo.get_recipe("mlp", hidden=[4]), input_shape=(8, 8, 1), num_classes=3)
+    assert model.jit_compile is True

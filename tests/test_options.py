@@ -12,6 +12,8 @@ from zoo.nets.layers import RReLU
 from zoo.nets.network import leaf_layers as _leaves
 from zoo.nets.network import learning_rate_schedule
 
+pytestmark = pytest.mark.xla  # every layer and option must also train under XLA, as users get it
+
 
 def _small(**overrides):
     """A small digits MLP recipe with `overrides`, built for 8x8 inputs."""

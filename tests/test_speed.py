@@ -16,6 +16,8 @@ from zoo.experiments.twins import (
 from zoo.nets.network import leaf_layers
 from zoo.training.fastpath import chunk_batches, chunk_count, fit_fast
 
+pytestmark = pytest.mark.xla  # the fast path and its speed are XLA's
+
 
 def test_flops_count_the_dense_and_conv_layers():
     dense = keras.Sequential([keras.Input((784,)), keras.layers.Dense(300), keras.layers.Dense(10)])

@@ -54,3 +54,9 @@ def tiny_recipe_file(tmp_path) -> Path:
 @pytest.fixture
 def tiny_recipe(tiny_recipe_file):
     return zoo.get_recipe(tiny_recipe_file)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked slow run first (otherwise in file order): pytest-xdist's workers then end on
+    short tests, not one waiting out the other's long one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -110,7 +110,7 @@ def test_train_fashion_mlp_one_epoch_on_real_data(tmp_path, capsys):
     assert main(argv) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["data"]["train_size"] == 55000 and metrics["data"]["test_size"] == 10000
-    assert metrics["test_accuracy"] > 0.80, "one epoch of the default stack reaches ~0.84 on Fashion-MNIST"
+    assert metrics["test_accuracy"] > 0.80, "one epoch of the recipe reaches ~0.84 on Fashion-MNIST"
 
 
 @pytest.mark.slow

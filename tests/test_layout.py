@@ -70,18 +70,28 @@ def test_zoo_list_is_quick_and_quiet(tmp_path):
 
 
 @pytest.mark.slow
-def test_library_core_never_imports_the_experiments_or_torch():
+@pytest.mark.slow
+def test_library_core_never_imports_the_experiments_or_torch_and_a_users_log_level_is_kept():
     core = [
         info.name
         for info in __import__("pkgutil").walk_packages(zoo.__path__, "zoo.")
         if not info.name.startswith("zoo.experiments") and not info.name.endswith(("__main__", "cli"))
     ]
-    code = "import importlib\n" + "".join(f"importlib.import_module({name!r})\n" for name in core)
-    code += "import zoo; [getattr(zoo, name) for name in zoo.__all__]"
-    # `import tensorflow` itself imports jax where jax is installed (tf.lite's utilities do);
-    # what counts is that zoo imports nothing beyond what TensorFlow and Keras already load.
-    by_tensorflow, by_zoo = _loaded("import tensorflow, keras", code, modules=("zoo.experiments", "torch", "jax"))
-    assert [name for name in by_zoo if name not in by_tensorflow] == []
+    # One interpreter (most of its time is TensorFlow's import): zoo's console imports TensorFlow at the user's
+    # own log level; `import tensorflow` itself imports jax where jax is installed (tf.lite's utilities do), so
+    # what counts is that zoo imports nothing beyond what TensorFlow and Keras had already loaded.
+    watched = ("zoo.experiments", "torch", "jax")
+    code = "import importlib, json, os, sys\nfrom zoo.reports.console import quiet_tensorflow\nquiet_tensorflow()\n"
+    code += "level = os.environ['TF_CPP_MIN_LOG_LEVEL']\nimport tensorflow, keras\n"
+    code += f"before = [m for m in {watched!r} if m in sys.modules]\n"
+    code += "".join(f"importlib.import_module({name!r})\n" for name in core)
+    code += "import zoo; [getattr(zoo, name) for name in zoo.__all__]\n"
+    code += f"print(json.dumps([level, [m for m in {watched!r} if m in sys.modules and m not in before]]))"
+    (done,) = _pythons([code], [{"TF_CPP_MIN_LOG_LEVEL": "0"}])
+    assert done.returncode == 0, done.stderr[-2000:]
+    level, by_zoo = __import__("json").loads(done.stdout.splitlines()[-1])
+    assert level == "0", "zoo overrode the user's own TensorFlow log level"
+    assert by_zoo == []
 
 
 def test_public_names_are_not_shadowed_by_modules():
@@ -113,19 +123,9 @@ def test_commands_and_the_api_print_no_tensorflow_start_up_lines(tiny_recipe_fil
         assert done.returncode == 0, done.stderr
         noisy = [line for line in done.stderr.splitlines() if any(word in line for word in NOISE)]
         assert noisy == [], noisy
-    # With no level of the user's, zoo sets TensorFlow's to 2 (test_a_users_own_log_level_is_kept: one is kept).
+    # With no level of the user's, zoo sets TensorFlow's to 2 (test_library_core_...: one is kept).
     assert runs[0].stdout.strip().splitlines()[-1] == "2"
     assert (tmp_path / "run" / "metrics.json").is_file()
-
-
-@pytest.mark.slow
-def test_a_users_own_log_level_is_kept():
-    code = (
-        "from zoo.reports.console import quiet_tensorflow; import os; quiet_tensorflow(); "
-        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
-    )
-    (kept,) = _pythons([code], [{"TF_CPP_MIN_LOG_LEVEL": "0"}])
-    assert kept.stdout.strip() == "0"
 
 
 def test_real_errors_pass_the_noise_filter():

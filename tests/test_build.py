@@ -48,14 +48,14 @@ def test_every_recipe_builds_steps_and_round_trips(name, variant, tmp_path):
 
 
 def test_default_stack_really_is_he_bn_elu_dropout_adam():
-    model = zoo.build("fashion_mlp")
+    model = zoo.build("mlp", input_shape=(28, 28, 1), num_classes=10)  # mlp has the default stack
     hidden = model.get_layer("hidden_1")
     dense, norm, activation, dropout = hidden.layers
     assert isinstance(dense.kernel_initializer, keras.initializers.HeNormal)
     assert dense.use_bias is False, "BatchNorm's beta replaces the bias"
     assert isinstance(norm, keras.layers.BatchNormalization)
     assert activation.get_config()["activation"] == "elu"
-    assert isinstance(dropout, keras.layers.Dropout) and dropout.rate == zoo.get_recipe("fashion_mlp").stack.dropout > 0
+    assert isinstance(dropout, keras.layers.Dropout) and dropout.rate == zoo.get_recipe("mlp").stack.dropout > 0
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     # He-normal: std = sqrt(2 / fan_in) (truncated normal, so allow a loose band).
     fan_in = dense.kernel.shape[0]

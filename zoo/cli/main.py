@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Examples:
         >>> main(["list", "fashion_mlp"])
-        fashion_mlp  fashion_mnist  Dense net with the default stack ...
+        fashion_mlp  fashion_mnist  Dense net with the modern stack ...
         0
     """
     args = build_parser().parse_args(argv)

@@ -6,7 +6,7 @@ weights, no BatchNorm, no dropout, no regularization, plain SGD.
 
 Examples:
     >>> import zoo
-    >>> model = zoo.build(zoo.get_recipe("fashion_mlp"))
+    >>> model = zoo.build(zoo.get_recipe("mlp"), input_shape=(28, 28, 1), num_classes=10)
     >>> type(model.optimizer).__name__
     'Adam'
 """

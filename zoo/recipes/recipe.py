@@ -12,9 +12,9 @@ what `zoo train` builds. Unknown keys, wrong types and out-of-range values are `
 name the key, the value and what is allowed.
 
 Examples:
-    >>> recipe = get_recipe("fashion_mlp", dropout=0.3)
+    >>> recipe = get_recipe("mlp", dropout=0.5)
     >>> recipe.stack.dropout, recipe.train.optimizer
-    (0.3, 'adam')
+    (0.5, 'adam')
 """
 
 from __future__ import annotations

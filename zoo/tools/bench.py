@@ -48,8 +48,8 @@ def ladder(recipe: Recipe, baseline_learning_rate: float) -> list[tuple[str, str
     has it (no dropout, say) gets no step: that run would repeat the one below it.
 
     Examples:
-        >>> [label for _, label, _ in ladder(get_recipe("fashion_mlp"), 0.1)]
-        ['baseline (sigmoid, SGD)', '+ he_normal init & elu', '+ batch norm', '+ dropout 0.15', '+ adam (= recipe)']
+        >>> [label for _, label, _ in ladder(get_recipe("mlp"), 0.1)]
+        ['baseline (sigmoid, SGD)', '+ he_normal init & elu', '+ batch norm', '+ dropout 0.3', '+ adam (= recipe)']
     """
     groups = [
         (

@@ -70,7 +70,6 @@ def test_zoo_list_is_quick_and_quiet(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_library_core_never_imports_the_experiments_or_torch_and_a_users_log_level_is_kept():
     core = [
         info.name

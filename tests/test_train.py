@@ -121,6 +121,7 @@ def test_a_resumed_run_matches_an_uninterrupted_one(tiny_recipe, digits, tmp_pat
     assert cut_at is not None and cut_at < epochs - 1, f"the plateau schedule must cut the rate mid-run: {rates}"
     with pytest.raises(KeyboardInterrupt):  # after the first cut, before the stop: both callbacks' state must resume
         zoo.train(recipe, data=stalling, out_dir=tmp_path / "cut", verbose=0, callbacks=[_Interrupt(after=cut_at + 1)])
+    assert not (tmp_path / "cut" / "metrics.json").exists(), "an interrupted run is not marked finished"
     resumed_rates = _Rates()
     resumed = zoo.train(recipe, data=stalling, out_dir=tmp_path / "cut", verbose=0, callbacks=[resumed_rates])
     # The resumed part trains the same epochs at the same rates, and stops where the uninterrupted run did.

@@ -8,7 +8,7 @@ import pytest
 
 import zoo
 from zoo.errors import RecipeError
-from zoo.experiments.leaderboard import ENTRIES, Entry, run, withdraw
+from zoo.experiments.leaderboard import ENTRIES, Entry, annotate, run, withdraw
 from zoo.experiments.standings import THRESHOLDS, standings
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "leaderboard"
@@ -68,6 +68,12 @@ def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
     assert json.loads((tmp_path / "out" / "results.json").read_text()) == withdrawn
     with pytest.raises(RecipeError, match="'tiny, 2 epochs' is not an entry of"):
         withdraw(("tiny, 2 epochs",), "again", tmp_path / "out")
+    # A note for readers joins the report; the entries and standings stay as they are.
+    noted = annotate("timed on two machines", tmp_path / "out")
+    assert noted["notes"] == ["timed on two machines"] and noted["entries"] == withdrawn["entries"]
+    assert "Note: timed on two machines" in (tmp_path / "out" / "report.md").read_text()
+    with pytest.raises(RecipeError, match="note = '' is not allowed"):
+        annotate(" ", tmp_path / "out")
 
 
 @pytest.mark.skipif(not (RESULTS / "results.json").exists(), reason="the leaderboard has not been committed yet")

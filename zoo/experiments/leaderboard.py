@@ -241,6 +241,28 @@ def withdraw(labels: tuple[str, ...], why: str, out_dir: str | Path = Path("benc
     return results
 
 
+def annotate(note: str, out_dir: str | Path = Path("benchmarks/results/leaderboard")) -> dict:
+    """Add `note` to the committed board's notes and rewrite its report, training nothing: for what a reader
+    must know to compare its entries (such as entries timed on different machines).
+
+    Examples:
+        >>> import tempfile
+        >>> annotate("timed elsewhere", tempfile.mkdtemp())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        zoo.errors.RecipeError: no leaderboard to annotate: .../results.json does not exist
+    """
+    path = Path(out_dir) / "results.json"
+    if not path.is_file():
+        raise RecipeError(f"no leaderboard to annotate: {path} does not exist")
+    if not note.strip():
+        raise RecipeError("note = '' is not allowed; expected the words a reader of the board needs")
+    results = json.loads(path.read_text())
+    results["notes"] = results.get("notes", []) + [note.strip()]
+    write_results(out_dir, results, _report(results, _accelerator(out_dir)), echo=False)
+    return results
+
+
 def render(out_dir: str | Path = Path("benchmarks/results/leaderboard")) -> str:
     """Rewrite report.md from the committed results.json (and the accelerator board's), training nothing.
 
@@ -306,6 +328,7 @@ def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) 
     versions = results["versions"]
     lines += [f"\nWithdrawn: {gone['label']} ({gone['why']})." for gone in results.get("withdrawn", [])]
     lines += _trained_at(results["runs"])
+    lines += [f"\nNote: {note}" for note in results.get("notes", [])]
     lines += [
         "",
         "![accuracy against time](leaderboard.png)",

@@ -58,6 +58,7 @@ def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
     assert [e["label"] for e in merged["entries"]] == ["tiny, 1 epoch", "tiny, 2 epochs"]
     assert [r["label"] for r in merged["runs"]] == ["tiny, 1 epoch", "tiny, 2 epochs"]
     assert all("commit" in r for r in merged["runs"])
+    assert merged["seconds"] == round(sum(r["train_seconds"] for r in merged["runs"]), 1), "the whole board's cost"
     with pytest.raises(RecipeError, match="keep = 'tiny, 9 epochs' is not an entry of"):
         run(entries=(), keep=("tiny, 9 epochs",), **folders)
     # A budget the protocol no longer allows comes off the board, its runs with it; nothing trains.

@@ -176,6 +176,9 @@ def run(
         "standings": standings(summary, thresholds),
         **stamp(started),
     }
+    if keep:  # this call trained some entries only: the whole board's cost is every run's training, summed
+        results["trained_now_seconds"] = results["seconds"]
+        results["seconds"] = round(sum(r["train_seconds"] for r in runs), 1)
     if "torch" in sys.modules:
         results["versions"]["torch"] = sys.modules["torch"].__version__
     figure = board_figure(summary, thresholds)
@@ -336,7 +339,9 @@ def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) 
     ]
     lines += _gpu_section(accelerator) if accelerator else []
     lines += [
-        f"Regenerate: `zoo experiment leaderboard` ({results['seconds']:.0f} s on this run's machine; keras "
+        f"Regenerate: `zoo experiment leaderboard` ({results['seconds']:.0f} s"
+        + (" of training, every entry's runs summed" if "trained_now_seconds" in results else " on this run's machine")
+        + f"; keras "
         f"{versions['keras']}, tensorflow {versions['tensorflow']}, torch {versions.get('torch', 'absent')}).",
         "",
     ]

@@ -176,14 +176,20 @@ def run(
         "standings": standings(summary, thresholds),
         **stamp(started),
     }
-    if keep:  # this call trained some entries only: the whole board's cost is every run's training, summed
-        results["trained_now_seconds"] = results["seconds"]
-        results["seconds"] = round(sum(r["train_seconds"] for r in runs), 1)
+    _whole_board_cost(results, runs, keep)
     if "torch" in sys.modules:
         results["versions"]["torch"] = sys.modules["torch"].__version__
     figure = board_figure(summary, thresholds)
     write_results(out_dir, results, _report(results, _accelerator(out_dir)), {"leaderboard.png": figure})
     return results
+
+
+def _whole_board_cost(results: dict[str, Any], runs: list[dict[str, Any]], keep: tuple[str, ...]) -> None:
+    """When this call trained some entries only (`keep`), the board's "seconds" become every run's training,
+    summed (what the whole board costs to train again), and this call's own seconds go to "trained_now_seconds"."""
+    if keep:
+        results["trained_now_seconds"] = results["seconds"]
+        results["seconds"] = round(sum(r["train_seconds"] for r in runs), 1)
 
 
 def _commit() -> str | None:

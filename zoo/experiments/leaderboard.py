@@ -221,6 +221,14 @@ def _accelerator(out_dir: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _committed_board(out_dir: str | Path, doing: str) -> tuple[Path, dict[str, Any]]:
+    """The committed board's results.json path and contents, for a change that trains nothing (`doing` names it)."""
+    path = Path(out_dir) / "results.json"
+    if not path.is_file():
+        raise RecipeError(f"no leaderboard to {doing}: {path} does not exist")
+    return path, json.loads(path.read_text())
+
+
 def withdraw(labels: tuple[str, ...], why: str, out_dir: str | Path = Path("benchmarks/results/leaderboard")) -> dict:
     """Take entries off the committed board, their runs with them, and rewrite its standings, report and
     figure, training nothing: for a budget the protocol no longer allows. The report names each withdrawn
@@ -233,10 +241,7 @@ def withdraw(labels: tuple[str, ...], why: str, out_dir: str | Path = Path("benc
         ...
         zoo.errors.RecipeError: no leaderboard to withdraw entries from: .../results.json does not exist
     """
-    path = Path(out_dir) / "results.json"
-    if not path.is_file():
-        raise RecipeError(f"no leaderboard to withdraw entries from: {path} does not exist")
-    results = json.loads(path.read_text())
+    path, results = _committed_board(out_dir, "withdraw entries from")
     known = [entry["label"] for entry in results["entries"]]
     for label in labels:
         if label not in known:
@@ -261,12 +266,9 @@ def annotate(note: str, out_dir: str | Path = Path("benchmarks/results/leaderboa
         ...
         zoo.errors.RecipeError: no leaderboard to annotate: .../results.json does not exist
     """
-    path = Path(out_dir) / "results.json"
-    if not path.is_file():
-        raise RecipeError(f"no leaderboard to annotate: {path} does not exist")
+    _, results = _committed_board(out_dir, "annotate")
     if not note.strip():
         raise RecipeError("note = '' is not allowed; expected the words a reader of the board needs")
-    results = json.loads(path.read_text())
     results["notes"] = results.get("notes", []) + [note.strip()]
     write_results(out_dir, results, _report(results, _accelerator(out_dir)), echo=False)
     return results

@@ -12,7 +12,7 @@ def test_a_probe_never_sees_the_test_split_and_picks_on_validation(tiny_recipe, 
     assert without_test(digits).sizes["test"] == 0 and len(without_test(digits).arrays["test"][0]) == 0
     found = probe(
         tiny_recipe,
-        {"small": {"model.hidden": [4]}, "recipe": {}},
+        {"small/4 units": {"model.hidden": [4]}, "recipe": {}},  # a "/" in a label makes no nested folder
         data=digits,
         epochs=1,
         out_dir=tmp_path / "probe",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -67,11 +68,13 @@ def probe(
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="zoo-probe-"))
     started = time.perf_counter()
     rows = {}
-    for label, overrides in variants.items():
+    for index, (label, overrides) in enumerate(variants.items()):
+        # A label is free text ("32/64 filters"): its run folders get a flat, unique name made from it.
+        folder = f"{index}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}"
         runs = []
         for seed in seeds:
             variant = get_recipe(base, **{**overrides, "train.seed": seed})
-            result = train(variant, data=seen, epochs=epochs, out_dir=out / f"{label}-{seed}", verbose=0)
+            result = train(variant, data=seen, epochs=epochs, out_dir=out / f"{folder}-{seed}", verbose=0)
             scores = result.history[f"val_{result.metrics['score']}"]
             runs.append((max(scores), scores[-1], len(scores), result.metrics["train_seconds"]))
         rows[label] = {

@@ -157,8 +157,8 @@ def test_a_step_budget_gives_small_and_large_sets_sensible_step_counts():
         used = sized(recipe, examples)
         steps = used.train.epochs * -(-examples // used.train.batch_size)
         assert recipe.train.steps <= steps < recipe.train.steps + -(-examples // used.train.batch_size)
-    # On a large set the floor of whole passes rules (train.min_epochs): 10 epochs, more than 2,000 steps.
-    assert sized(recipe, 50_000).train.epochs == recipe.train.min_epochs == 10
+    # On a large set the floor of whole passes rules (train.min_epochs): 20 epochs, more than 2,000 steps.
+    assert sized(recipe, 50_000).train.epochs == recipe.train.min_epochs == 20
     assert sized(recipe, 150).train.batch_size < sized(recipe, 50_000).train.batch_size == recipe.train.batch_size
     assert sized(recipe, 150).train.epochs > 50 > sized(recipe, 50_000).train.epochs
     assert adapted_batch(128, 3) == 3  # never more than the data

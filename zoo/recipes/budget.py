@@ -13,8 +13,8 @@ Examples:
     >>> small, large = sized(recipe, 130), sized(recipe, 50_000)
     >>> (small.train.batch_size, small.train.epochs), (large.train.batch_size, large.train.epochs)
     ((16, 223), (128, 6))
-    >>> sized(get_recipe("cnn"), 50_000).train.epochs  # the generic cnn's floor: 10 epochs
-    10
+    >>> sized(get_recipe("cnn"), 50_000).train.epochs  # the generic cnn's floor: 20 epochs
+    20
 """
 
 from __future__ import annotations

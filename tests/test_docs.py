@@ -158,9 +158,13 @@ def test_committed_results_were_made_with_the_shipped_recipe(results_file):
     current = get_recipe(committed["name"]).to_dict()
     if current["task"] == "auto":  # a benchmark records the task its data resolved "auto" to
         current["task"] = get_dataset_info(current["dataset"]).task
+    # A floor of passes is read only with a step budget (zoo.recipes.budget.sized): without one it trains nothing.
+    inert = {"min_epochs"} if committed["train"].get("steps", 0) == current["train"]["steps"] == 0 else set()
     for key, value in committed.items():
         if isinstance(value, dict):
             for inner, inner_value in value.items():
+                if key == "train" and inner in inert:
+                    continue
                 assert current[key][inner] == inner_value, f"{key}.{inner} changed since the benchmark"
         else:
             assert current[key] == value, f"{key} changed since the benchmark"

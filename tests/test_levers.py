@@ -48,6 +48,39 @@ def test_weight_averaging_and_erasing_train(tiny_recipe, digits, tmp_path):
     assert (erased != 1).any() and erased.shape == images.shape
 
 
+@pytest.mark.slow
+def test_validation_scores_the_weights_average_that_ships(tiny_recipe, digits, tmp_path):
+    """With train.ema every validation pass reads the average, which fit() writes into the model at its end:
+    the last epoch's logged validation loss is the saved model's. Keras validates the raw weights unless
+    SwapEMAWeights swaps the average in, and then a probe's choice reads a model that never ships."""
+    recipe = zoo.get_recipe(tiny_recipe, ema=True, epochs=3, learning_rate=0.01, early_stopping_patience=0)
+    result = zoo.train(recipe, data=digits, out_dir=tmp_path / "ema", verbose=0)
+    x, y = digits.arrays["validation"]
+    shipped = result.model.evaluate(x, y, verbose=0, return_dict=True)
+    assert result.history["val_loss"][-1] == pytest.approx(shipped["loss"], rel=1e-5)
+    assert result.history["val_accuracy"][-1] == pytest.approx(shipped["accuracy"], abs=1e-9)
+
+
+def test_early_stopping_keeps_the_average_when_the_optimizer_keeps_one():
+    """Keras's EarlyStopping keeps the raw weights of its best epoch and restores them after fit() has written
+    the averages in, throwing the average away; zoo's keeps (and restores) the averages."""
+    import keras
+
+    from zoo.training.stopping import EarlyStopping
+
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    restored = {}
+    for name, stopping in (("keras", keras.callbacks.EarlyStopping), ("zoo", EarlyStopping)):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile(keras.optimizers.SGD(0.5, use_ema=True), "sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[stopping("loss", restore_best_weights=True)])
+        averages = [keras.ops.convert_to_numpy(a) for a in model.optimizer._model_variables_moving_average]
+        restored[name] = [np.allclose(w, a) for w, a in zip(model.get_weights(), averages)]
+    assert restored == {"keras": [False, False], "zoo": [True, True]}
+
+
 def test_modern_stack_and_baseline_drops_the_new_levers():
     recipe = zoo.get_recipe(
         "fashion_mlp", **{"stack.name": "modern", "stack.activation": "swish"}, label_smoothing=0.1, ema=True

@@ -1,4 +1,5 @@
-"""The validation-driven callbacks `zoo train` and every `zoo tune` trial share: early stopping, plateau cuts."""
+"""The validation-driven callbacks `zoo train` and every `zoo tune` trial share: the weights' average swapped
+in for validation, early stopping, plateau cuts."""
 
 from __future__ import annotations
 
@@ -8,16 +9,36 @@ from zoo.nets.network import score_name
 from zoo.recipes.recipe import Recipe
 
 
-class EarlyStopping(keras.callbacks.EarlyStopping):
-    """Keras's early stopping, which says "Restoring model weights" only when it restores an earlier epoch's.
+def shipped_weights(model) -> list:
+    """The values `model.get_weights()` lists, with each trainable weight's moving average in its place when
+    the optimizer keeps one (`train.ema`): what the run ships if it ends now (`fit` ends by writing the
+    averages into the weights). Keras's own SwapEMAWeights reads the same two optimizer lists."""
+    optimizer = getattr(model, "optimizer", None)
+    averages = getattr(optimizer, "_model_variables_moving_average", None) if optimizer is not None else None
+    if not averages:
+        return model.get_weights()
+    average_of = {id(v): a for v, a in zip(optimizer._trainable_variables, averages)}
+    return [keras.ops.convert_to_numpy(average_of.get(id(w), w)) for w in model.weights]
 
-    Keras prints the line at the end of every run, also when the best epoch was the last one (after a
-    1-epoch run: "from the end of the best epoch: 1"), where restoring changes nothing.
+
+class EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras's early stopping, keeping the weights that ship, and saying "Restoring model weights" only when
+    it restores an earlier epoch's.
+
+    With `train.ema` the validation score it reads is the weights' average's (SwapEMAWeights swaps it in for
+    each validation pass), so the best epoch's weights it keeps are the averages too. Keras's own keeps the
+    raw weights, and restoring them at the end would throw the average away.
+
+    Keras prints the restoring line at the end of every run, also when the best epoch was the last one (after
+    a 1-epoch run: "from the end of the best epoch: 1"), where restoring changes nothing.
     """
 
     def on_epoch_end(self, epoch, logs=None):
+        kept = self.best_weights
         super().on_epoch_end(epoch, logs)
         self.last_epoch = epoch
+        if self.best_weights is not kept:  # this epoch is the best so far: keep what would ship
+            self.best_weights = shipped_weights(self.model)
 
     def on_train_end(self, logs=None):
         loud = self.verbose
@@ -30,11 +51,21 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
 
 
 def validation_callbacks(recipe: Recipe, verbose: int = 0) -> list:
-    """The recipe's validation-driven callbacks, which `zoo train` and every `zoo tune` trial share: early
-    stopping on its validation score (restoring the best validation weights at the end, whether or not it
-    stopped early; none when patience is 0), then the plateau schedule's rate cuts (`schedule = "plateau"`)."""
+    """The recipe's validation-driven callbacks, which `zoo train` and every `zoo tune` trial share: with
+    `train.ema`, Keras's SwapEMAWeights first, so that every validation pass (the log, early stopping, the
+    plateau cuts, a probe's choice) scores the weights' average, which is what the run ships, not the raw
+    weights; early stopping on its validation score (restoring the best validation weights at the end,
+    whether or not it stopped early; none when patience is 0); then the plateau schedule's rate cuts
+    (`schedule = "plateau"`).
+
+    Example:
+        >>> import zoo
+        >>> [type(c).__name__ for c in validation_callbacks(zoo.get_recipe("mlp", ema=True))]
+        ['SwapEMAWeights', 'EarlyStopping']
+    """
     train, loud = recipe.train, int(verbose != 0)
-    callbacks: list = []
+    # Without the swap, fit() validates the raw weights and only writes the average in at its very end.
+    callbacks: list = [keras.callbacks.SwapEMAWeights()] if train.ema else []
     if train.early_stopping_patience:
         monitor = f"val_{score_name(recipe)}"
         stop = dict(mode="max", patience=train.early_stopping_patience, restore_best_weights=True, verbose=loud)

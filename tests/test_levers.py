@@ -81,6 +81,30 @@ def test_early_stopping_keeps_the_average_when_the_optimizer_keeps_one():
     assert restored == {"keras": [False, False], "zoo": [True, True]}
 
 
+def test_swapping_the_average_in_and_out_gives_the_raw_weights_back_to_the_bit():
+    """Keras's SwapEMAWeights swaps by adding and subtracting in place, and float32 rounds: each validation
+    pass would nudge the weights being trained. zoo's swaps through a copy, so the average never touches
+    training."""
+    import keras
+
+    from zoo.training.stopping import SwapAverage
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(256, 16)).astype("float32"), rng.integers(0, 2, 256).astype("int32")
+    kept = {}
+    for name, swap in (("keras", keras.callbacks.SwapEMAWeights()), ("zoo", SwapAverage())):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(64), keras.layers.Dense(2)])
+        model.compile(keras.optimizers.SGD(0.1, use_ema=True), keras.losses.SparseCategoricalCrossentropy(True))
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)  # fit's end writes the average in: train on
+        model.optimizer.apply_gradients([(rng.normal(size=w.shape), w) for w in model.trainable_weights])
+        before = model.get_weights()
+        swap.set_model(model)
+        swap.on_test_begin(), swap.on_test_end()
+        kept[name] = all(np.array_equal(b, a) for b, a in zip(before, model.get_weights()))
+    assert kept == {"keras": False, "zoo": True}
+
+
 def test_modern_stack_and_baseline_drops_the_new_levers():
     recipe = zoo.get_recipe(
         "fashion_mlp", **{"stack.name": "modern", "stack.activation": "swish"}, label_smoothing=0.1, ema=True

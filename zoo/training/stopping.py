@@ -21,6 +21,19 @@ def shipped_weights(model) -> list:
     return [keras.ops.convert_to_numpy(average_of.get(id(w), w)) for w in model.weights]
 
 
+class SwapAverage(keras.callbacks.SwapEMAWeights):
+    """Keras's SwapEMAWeights (the weights' average in the model for each validation pass, the raw weights back
+    for training), swapping exactly.
+
+    On TensorFlow Keras swaps by adding and subtracting in place (to create no variable), and float32 rounds:
+    each validation pass nudged the raw weights, so a run with the average trained other weights than the same
+    run without it. A copy through memory swaps exactly, and the average never touches training.
+    """
+
+    def _swap_variables(self):
+        self._apply_to_ema_optimizers(self._backend_swap_variables, self._backend_swap_variables)
+
+
 class EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras's early stopping, keeping the weights that ship, and saying "Restoring model weights" only when
     it restores an earlier epoch's.
@@ -52,8 +65,8 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
 
 def validation_callbacks(recipe: Recipe, verbose: int = 0) -> list:
     """The recipe's validation-driven callbacks, which `zoo train` and every `zoo tune` trial share: with
-    `train.ema`, Keras's SwapEMAWeights first, so that every validation pass (the log, early stopping, the
-    plateau cuts, a probe's choice) scores the weights' average, which is what the run ships, not the raw
+    `train.ema`, `SwapAverage` first, so that every validation pass (the log, early stopping, the plateau
+    cuts, a probe's choice) scores the weights' average, which is what the run ships, not the raw
     weights; early stopping on its validation score (restoring the best validation weights at the end,
     whether or not it stopped early; none when patience is 0); then the plateau schedule's rate cuts
     (`schedule = "plateau"`).
@@ -61,11 +74,11 @@ def validation_callbacks(recipe: Recipe, verbose: int = 0) -> list:
     Example:
         >>> import zoo
         >>> [type(c).__name__ for c in validation_callbacks(zoo.get_recipe("mlp", ema=True))]
-        ['SwapEMAWeights', 'EarlyStopping']
+        ['SwapAverage', 'EarlyStopping']
     """
     train, loud = recipe.train, int(verbose != 0)
     # Without the swap, fit() validates the raw weights and only writes the average in at its very end.
-    callbacks: list = [keras.callbacks.SwapEMAWeights()] if train.ema else []
+    callbacks: list = [SwapAverage()] if train.ema else []
     if train.early_stopping_patience:
         monitor = f"val_{score_name(recipe)}"
         stop = dict(mode="max", patience=train.early_stopping_patience, restore_best_weights=True, verbose=loud)

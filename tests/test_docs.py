@@ -281,3 +281,16 @@ def test_experiment_help_lists_every_experiment_with_a_time_its_committed_run_be
         low, high = int(numbers[1]) * unit, int(numbers[2] or numbers[1]) * unit
         seconds = json.loads(path.read_text())["seconds"]
         assert low / 2 <= seconds <= high * 2, f"{name}: the committed run took {seconds:.0f} s; help says {typical}"
+
+
+def test_the_probes_page_reports_no_test_column():
+    """The protocol: probes choose on validation, so benchmarks/probes.md shows no test accuracy to choose
+    from (a shipped configuration's test accuracy is its bench's). Every table there keeps validation."""
+    headers = [
+        line for line in (REPO / "benchmarks" / "probes.md").read_text().splitlines() if line.startswith("| probe")
+    ]
+    assert headers, "probes.md has no probe tables"
+    for header in headers:
+        cells = [cell.strip() for cell in header.strip("|").split("|")]
+        assert not any(cell.startswith("test") for cell in cells), f"a test column in probes.md: {header}"
+        assert any(cell.startswith("validation") for cell in cells), f"no validation column: {header}"

@@ -252,3 +252,20 @@ def test_the_report_draws_each_tables_standing_and_each_image_sets_curves():
     drawn = figures(rows)
     assert sorted(drawn) == ["images.png", "tables.png"]
     assert [axis.get_title() for axis in drawn["images.png"].axes] == ["i"]
+
+
+def test_the_test_curve_reads_the_weights_average_when_the_run_ships_it():
+    """Between validation passes a model with train.ema holds its raw weights; the time-to-accuracy curve must
+    read the average, which fit() writes in at its end, so its last point is the shipped model's accuracy."""
+    from zoo.experiments.heldout_contestants import TestCurve
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 8)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("int32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.5, use_ema=True), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    curve = TestCurve(x, y)
+    model.fit(x, y, epochs=2, batch_size=64, verbose=0, callbacks=[curve])
+    shipped = model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"]
+    assert curve.points[-1][1] == pytest.approx(shipped, abs=1e-9)

@@ -20,6 +20,7 @@ import numpy as np
 from zoo.data import tables
 from zoo.data.sources import fitted, load_data, test_split
 from zoo.recipes.recipe import get_recipe
+from zoo.training.stopping import SwapAverage
 from zoo.training.trainer import train
 
 TABLE_CONTESTANTS = ("zoo", "hgb", "lightgbm", "xgboost", "catboost", "sklearn_mlp", "realmlp_td")
@@ -191,7 +192,17 @@ class TestCurve(keras.callbacks.Callback):
         if epoch + 1 not in self.marks:
             return
         now = time.perf_counter()
-        accuracy = self.model.evaluate(self.x_test, self.y_test, verbose=0, batch_size=1024, return_dict=True)
+        # With train.ema the model holds its raw weights between validation passes; the curve reads the
+        # average, which is what the run ships.
+        average = SwapAverage() if getattr(self.model.optimizer, "use_ema", False) else None
+        if average is not None:
+            average.set_model(self.model)
+            average.on_test_begin()
+        try:
+            accuracy = self.model.evaluate(self.x_test, self.y_test, verbose=0, batch_size=1024, return_dict=True)
+        finally:
+            if average is not None:
+                average.on_test_end()
         self.points.append((round(now - self.started - self.spent, 2), float(accuracy["accuracy"])))
         self.spent += time.perf_counter() - now
 

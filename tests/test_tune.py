@@ -36,7 +36,7 @@ def test_search_space_round_trips_through_toml(tunable):
     recipe = zoo.get_recipe(tunable)
     assert recipe.tune["model.hidden"] == {"choices": [[32, 16], [64]]}
     assert parse_recipe(tomllib.loads(recipe.to_toml())).to_dict() == recipe.to_dict()
-    assert zoo.get_recipe("fashion_cnn").tune == {} and "tune" not in zoo.get_recipe("fashion_cnn").to_dict()
+    assert zoo.get_recipe("cnn").tune == {} and "tune" not in zoo.get_recipe("cnn").to_dict()
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_search_refuses_a_space_without_the_recipe_and_zero_trials(tunable, digi
     with pytest.raises(zoo.RecipeError, match="algorithm = 'grid' is not allowed"):
         tune(recipe, data=digits, trials=1, algorithm="grid")
     with pytest.raises(zoo.RecipeError, match="has no \\[tune\\] section"):
-        tune(zoo.get_recipe("fashion_cnn"), data=digits, trials=1)
+        tune(zoo.get_recipe("cnn"), data=digits, trials=1)
 
 
 @pytest.mark.slow
@@ -136,3 +136,21 @@ def test_the_first_trial_trains_exactly_as_zoo_train_does(tunable, digits, tmp_p
     # The written best.toml is a recipe zoo train runs, and it trains the same numbers again.
     again = zoo.train(searched.paths["best"], data=digits, out_dir=tmp_path / "best", verbose=0)
     assert again.history["val_accuracy"] == pytest.approx(trained.history["val_accuracy"], abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["fashion_selu", "fashion_deep_mlp", "fashion_mlp", "fashion_cnn", "fashion_resnet"])
+def test_every_benchmarked_recipe_declares_a_space_that_holds_it(name):
+    """The tuning experiment searches every Fashion-MNIST recipe; trial 1 is the recipe, so its values are inside."""
+    from zoo.experiments.tuning import RECIPES
+    from zoo.recipes.space import check_contains
+
+    recipe = zoo.get_recipe(name)
+    assert recipe.tune and name in RECIPES
+    check_contains(recipe.tune, recipe)
+
+
+def test_the_tuning_experiment_refuses_a_recipe_with_nothing_to_search_before_training(capsys, tmp_path):
+    from zoo.cli.main import main
+
+    assert main(["experiment", "tuning", "--recipes", "fashion_mlp,cnn"]) == 2
+    assert "recipe 'cnn' has no [tune] section; the tuning experiment searches tabular" in capsys.readouterr().err

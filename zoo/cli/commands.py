@@ -368,7 +368,12 @@ def cmd_launch(args) -> int:
 
 
 # The experiments that take options on the command line, and which.
-EXPERIMENT_OPTIONS = {"heldout": ("part", "sets", "seeds"), "accelerator": ("seeds",), "levers": ("recipes", "seeds")}
+EXPERIMENT_OPTIONS = {
+    "heldout": ("part", "sets", "seeds"),
+    "accelerator": ("seeds",),
+    "levers": ("recipes", "seeds"),
+    "tuning": ("recipes", "seeds"),
+}
 
 
 def cmd_experiment(args) -> int:

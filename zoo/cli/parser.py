@@ -169,7 +169,7 @@ def _add_experiment_command(commands) -> None:
     )
     experimenting.add_argument("--sets", help="heldout only: comma-separated set names (default: all of the part)")
     experimenting.add_argument(
-        "--recipes", help="levers only: comma-separated recipes (default: every benchmarked fashion_* recipe)"
+        "--recipes", help="levers and tuning: comma-separated recipes (default: every benchmarked recipe)"
     )
     experimenting.add_argument(
         "--seeds",

@@ -66,7 +66,7 @@ ABOUT: dict[str, tuple[str, str]] = {
     "speed": ("training throughput: zoo's path, a plain Keras fit and PyTorch", "13 min"),
     "levers": ("each recipe's own stack against the modern stack, chosen on validation", "hours"),
     "leaderboard": ("seconds of training to test accuracy 0.90-0.94 against keras.io and PyTorch", "60 min"),
-    "tuning": ("a KerasTuner search of a recipe's [tune] space against the recipe itself", "2-60 min"),
+    "tuning": ("a KerasTuner search of each recipe's [tune] space against the recipe", "2 min-8 h (--recipes)"),
     "tabular": ("the tabular recipe against gradient boosting and scikit-learn's MLP", "17 min"),
     "parity": ("learning parities: where gradient descent fails as d grows", "3 min"),
     "tuples": ("end-to-end learning against decomposition on tuples of images", "6 min"),

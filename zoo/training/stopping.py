@@ -50,8 +50,8 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         kept = self.best_weights
         super().on_epoch_end(epoch, logs)
         self.last_epoch = epoch
-        if self.best_weights is not kept:  # this epoch is the best so far: keep what would ship
-            self.best_weights = shipped_weights(self.model)
+        if self.best_weights is not kept and getattr(self.model.optimizer, "use_ema", False):
+            self.best_weights = shipped_weights(self.model)  # the best epoch so far: keep what would ship
 
     def on_train_end(self, logs=None):
         loud = self.verbose

@@ -194,15 +194,10 @@ class TestCurve(keras.callbacks.Callback):
         now = time.perf_counter()
         # With train.ema the model holds its raw weights between validation passes; the curve reads the
         # average, which is what the run ships.
-        average = SwapAverage() if getattr(self.model.optimizer, "use_ema", False) else None
-        if average is not None:
-            average.set_model(self.model)
-            average.on_test_begin()
-        try:
-            accuracy = self.model.evaluate(self.x_test, self.y_test, verbose=0, batch_size=1024, return_dict=True)
-        finally:
-            if average is not None:
-                average.on_test_end()
+        swap = [SwapAverage()] if getattr(self.model.optimizer, "use_ema", False) else []
+        accuracy = self.model.evaluate(
+            self.x_test, self.y_test, verbose=0, batch_size=1024, return_dict=True, callbacks=swap
+        )
         self.points.append((round(now - self.started - self.spent, 2), float(accuracy["accuracy"])))
         self.spent += time.perf_counter() - now
 

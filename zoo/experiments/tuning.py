@@ -16,6 +16,7 @@ from typing import Any
 from zoo.data.builtin import load
 from zoo.data.sources import load_data
 from zoo.errors import RecipeError
+from zoo.experiments.levers import RECIPES as BENCHMARKED
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.progress import Progress
 from zoo.reports.records import git_commit, run_folder, stamp, write_results
@@ -28,7 +29,7 @@ TABLE_FOR = {"tabular": "breast_cancer"}
 # Every benchmarked recipe, cheapest first: a run given some (`zoo experiment tuning --recipes ...`) keeps the
 # others' committed rows. On 2 CPU cores one trial is about the recipe's bench time a seed (fashion_selu under
 # a minute, fashion_resnet about 25 minutes), and a recipe costs its trials plus 2 x seeds retrainings.
-RECIPES = ("tabular", "fashion_selu", "fashion_deep_mlp", "fashion_mlp", "fashion_cnn", "fashion_resnet")
+RECIPES = ("tabular", *BENCHMARKED)
 
 
 def _data(recipe, folder: Path):

@@ -10,14 +10,11 @@ from zoo.recipes.recipe import Recipe
 
 
 def shipped_weights(model) -> list:
-    """The values `model.get_weights()` lists, with each trainable weight's moving average in its place when
-    the optimizer keeps one (`train.ema`): what the run ships if it ends now (`fit` ends by writing the
-    averages into the weights). Keras's own SwapEMAWeights reads the same two optimizer lists."""
-    optimizer = getattr(model, "optimizer", None)
-    averages = getattr(optimizer, "_model_variables_moving_average", None) if optimizer is not None else None
-    if not averages:
-        return model.get_weights()
-    average_of = {id(v): a for v, a in zip(optimizer._trainable_variables, averages)}
+    """The values `model.get_weights()` lists, each trainable weight replaced by its moving average, for a
+    model whose optimizer keeps one (`train.ema`): what the run ships if it ends now (`fit` ends by writing
+    the averages into the weights). Keras's own SwapEMAWeights reads the same two optimizer lists."""
+    optimizer = model.optimizer
+    average_of = {id(v): a for v, a in zip(optimizer._trainable_variables, optimizer._model_variables_moving_average)}
     return [keras.ops.convert_to_numpy(average_of.get(id(w), w)) for w in model.weights]
 
 
@@ -38,7 +35,7 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras's early stopping, keeping the weights that ship, and saying "Restoring model weights" only when
     it restores an earlier epoch's.
 
-    With `train.ema` the validation score it reads is the weights' average's (SwapEMAWeights swaps it in for
+    With `train.ema` the validation score it reads is the weights' average's (`SwapAverage` swaps it in for
     each validation pass), so the best epoch's weights it keeps are the averages too. Keras's own keeps the
     raw weights, and restoring them at the end would throw the average away.
 

@@ -154,3 +154,17 @@ def test_the_tuning_experiment_refuses_a_recipe_with_nothing_to_search_before_tr
 
     assert main(["experiment", "tuning", "--recipes", "fashion_mlp,cnn"]) == 2
     assert "recipe 'cnn' has no [tune] section; the tuning experiment searches tabular" in capsys.readouterr().err
+
+
+def test_the_tuning_experiment_chooses_on_the_selection_split_and_retrains_on_the_recipes_own(monkeypatch, tmp_path):
+    """fashion_cnn keeps 1,000 images for its curves; its search must read the 5,000-image selection split (a
+    1,000-image split cannot tell its trials apart: docs/protocol.md, rule 2), and the final runs its own split."""
+    from zoo.experiments import probe, tuning
+
+    asked = []
+    fake = lambda name, validation_size: asked.append((name, validation_size)) or validation_size  # noqa: E731
+    monkeypatch.setattr(probe, "load", fake)
+    monkeypatch.setattr(tuning, "load", fake)
+    assert tuning._data(zoo.get_recipe("fashion_cnn"), tmp_path) == (5000, 1000)
+    assert tuning._data(zoo.get_recipe("fashion_mlp"), tmp_path) == (5000, 5000)
+    assert asked == [("fashion_mnist", 5000), ("fashion_mnist", 1000), ("fashion_mnist", 5000), ("fashion_mnist", 5000)]

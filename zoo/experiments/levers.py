@@ -32,8 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.data.builtin import load
-from zoo.experiments.probe import probe
+from zoo.experiments.probe import probe, selection_split
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.progress import Progress
 from zoo.reports.records import git_commit, run_folder, stamp, write_results
@@ -42,7 +41,6 @@ from zoo.reports.report import commit_text, trained_at
 RECIPES = ("fashion_selu", "fashion_deep_mlp", "fashion_mlp", "fashion_cnn", "fashion_resnet")  # cheapest first
 STACKS = {"the recipe's stack": {}, "modern stack": {"stack.name": "modern"}}
 MARGIN = 0.001
-SELECTION = 5000  # validation images carved from the training set (docs/protocol.md)
 
 
 def run(
@@ -63,7 +61,7 @@ def run(
     weights = [_expected_seconds(out, recipe) for recipe in chosen]
     with Progress(len(chosen), "levers: the recipe's stack against the modern stack", weights=weights) as progress:
         for recipe in chosen:
-            split = data if data is not None else load(recipe.dataset, validation_size=SELECTION)
+            split = data if data is not None else selection_split(recipe)
             found = probe(
                 recipe, STACKS, data=split, seeds=tuple(range(seeds)), epochs=epochs, out_dir=runs_dir / recipe.name
             )

@@ -159,6 +159,40 @@ def test_an_interrupted_bench_reads_its_finished_runs_back(ablation_bench, digit
     )
 
 
+@pytest.mark.slow
+def test_a_rebench_after_a_stack_change_reads_the_baseline_back_and_trains_only_the_recipe(
+    ablation_bench, digits, monkeypatch
+):
+    """The baseline swaps the whole stack out, so a bench of the recipe with another stack (its own runs folder,
+    beside the first bench's) reads the baseline's runs back; on other data nothing is read back."""
+    import zoo.tools.bench as bench_module
+
+    tiny_recipe, first, tmp_path = ablation_bench
+    trained = []
+    real_train = bench_module.train
+
+    def counting(recipe, **kwargs):
+        trained.append(recipe.name)
+        return real_train(recipe, **kwargs)
+
+    monkeypatch.setattr(bench_module, "train", counting)
+    swish = zoo.get_recipe(tiny_recipe, **{"stack.activation": "swish"})
+    again = bench(swish, data=digits, epochs=1, ablation=False, out_dir=tmp_path / "o2", runs_dir=tmp_path / "runs2")
+    assert trained == ["tiny_digits"] * len(again["seeds"]), "only the recipe's own runs train again"
+    baseline = lambda results: [r for r in results["runs"] if r["variant"] == "baseline"]  # noqa: E731
+    assert baseline(again) == baseline(first) and again["baseline_grid"] == first["baseline_grid"]
+    assert all(run["trained_at"] and "commit" in run["trained_at"] for run in again["runs"])
+    trained.clear()
+    fewer = zoo.load_data("digits", validation_size=150)
+    bench(swish, data=fewer, epochs=1, ablation=False, out_dir=tmp_path / "o3", runs_dir=tmp_path / "runs3")
+    assert "tiny_digits_baseline" in trained, "runs on other data are never read back"
+    # A bench that trains nothing still ships its first seed's model, from the folder the run was read from.
+    monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "hub"))
+    trained.clear()
+    bench(swish, data=digits, epochs=1, ablation=False, out_dir=tmp_path / "o4", runs_dir=tmp_path / "runs4", save=True)
+    assert trained == [] and list((tmp_path / "hub").rglob("model.keras"))
+
+
 def test_bench_never_writes_committed_results_unless_named(tiny_recipe, digits):
     from zoo.tools.bench import runs_folder
 

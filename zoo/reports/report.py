@@ -157,8 +157,26 @@ def render_report(results: dict[str, Any]) -> str:
         f"Regenerate: `{regenerate}` ({cost} on this run's machine; "
         f"keras {results['versions']['keras']}, tensorflow {results['versions']['tensorflow']}).",
         "",
+        *_bench_commits(results),
     ]
     return "\n".join(lines)
+
+
+def _bench_commits(results: dict[str, Any]) -> list[str]:
+    """ "Trained at: ..." where some runs were read back from another commit's bench (the baseline after a
+    recipe's stack changed); nothing where every run trained at the commit the results record.
+
+    Examples:
+        >>> runs = [{"label": "baseline", "trained_at": {"commit": "a" * 40}}, {"label": "recipe", "trained_at": None}]
+        >>> _bench_commits({"runs": runs, "versions": {"git": None}})
+        ['Trained at: aaaaaaa: baseline; an installed zoo: recipe.', '']
+        >>> _bench_commits({"runs": runs[1:], "versions": {"git": None}})
+        []
+    """
+    labelled = [(run["label"], commit_text(run["trained_at"])) for run in results["runs"] if "trained_at" in run]
+    if {commit for _, commit in labelled} <= {commit_text(results["versions"].get("git"))}:
+        return []
+    return [trained_at(labelled), ""]
 
 
 def _failures(summary: dict[str, Any]) -> list[str]:

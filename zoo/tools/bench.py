@@ -138,9 +138,9 @@ def _run(
 ) -> dict[str, Any]:
     seeded = get_recipe(recipe, **{"train.seed": seed})
     run_dir = _run_dir(runs_dir, variant, seeded)
-    finished = run_dir / "metrics.json"
-    if finished.is_file() and get_recipe(run_dir / "recipe.toml").training_dict() == seeded.training_dict():
-        m = json.loads(finished.read_text())  # finished before an interruption: read back, not retrained
+    done = _finished(run_dir, seeded, data)
+    if done:
+        m = json.loads((done / "metrics.json").read_text())
     else:
         m = train(seeded, data=data, out_dir=run_dir, verbose=verbose).metrics
     target = recipe.bench.target_accuracy
@@ -163,7 +163,22 @@ def _run(
         "params": m["params"],
         "history": {key: m["history"].get(key, []) for key in ("loss", "accuracy", "val_loss", "val_accuracy")},
         "epoch_end_seconds": m["epoch_end_seconds"],
+        "trained_at": m.get("versions", {}).get("git"),  # a run read back keeps the commit it trained at
     }
+
+
+def _finished(run_dir: Path, seeded: Recipe, data: Splits) -> Path | None:
+    """The folder of a finished run of exactly `seeded` on exactly `data`, to read back instead of training again:
+    `run_dir` (a bench interrupted and run again), else the same run in another bench's folder beside it. The
+    baseline does not change when a recipe's stack or rate does, so a re-bench trains only what changed."""
+    wanted = {"source": data.source, **{f"{key}_size": size for key, size in data.sizes.items()}}
+    for folder in (run_dir, *sorted(run_dir.parent.parent.glob(f"*/{run_dir.name}"))):
+        metrics = folder / "metrics.json"
+        if not metrics.is_file() or get_recipe(folder / "recipe.toml").training_dict() != seeded.training_dict():
+            continue
+        if json.loads(metrics.read_text()).get("data") == wanted:
+            return folder
+    return None
 
 
 @dataclass
@@ -322,10 +337,11 @@ def bench(
     """Benchmark `recipe` against its baseline; write results.json, report.md, curves.png.
 
     `seeds` and `ablation` default to the recipe's [bench] section; `epochs` overrides `train.epochs` for every
-    run. Per-run folders go to `runs_dir` (default runs/bench/<recipe>-<key>, the key hashing recipe, seeds and
-    data, so a rerun after an interruption reads finished runs back); results.json, report.md and curves.png to
-    `out_dir` (default: that folder; benchmarks/results/<recipe>/ only when named, or by --all). `data_flags`
-    (" --data pets.csv") go into the report's "Regenerate:" line; `save` ships the first-seed model (`force`).
+    run. Per-run folders go to `runs_dir` (default runs/bench/<recipe>-<key>, hashing recipe, seeds and data);
+    a finished run of the same settings and data there or in a bench folder beside it is read back (`_finished`).
+    results.json, report.md and curves.png go to `out_dir` (default: that folder; benchmarks/results/<recipe>/ only
+    when named, or by --all). `data_flags` (" --data pets.csv") go into the report's "Regenerate:" line; `save`
+    ships the first-seed model (`force`).
 
     Examples:
         (Not run by the doctests: a benchmark trains for minutes.)
@@ -362,5 +378,5 @@ def bench(
         from zoo.hub.saved import save_run
 
         first = get_recipe(recipe, **{"train.seed": seed_list[0]})
-        print(f"Saved for reuse: {save_run(_run_dir(runs_dir, 'recipe', first), force=force)}")
+        print(f"Saved for reuse: {save_run(_finished(_run_dir(runs_dir, 'recipe', first), first, data), force=force)}")
     return results

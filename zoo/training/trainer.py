@@ -182,7 +182,7 @@ def _metrics(
         # Training seconds from the start of the run to the end of each epoch, across resumes.
         "epoch_end_seconds": clock.seconds,
         "params": int(model.count_params()),
-        "data": {"source": data.source, **{f"{k}_size": v for k, v in data.sizes.items()}},
+        "data": data.record,
         "seed": recipe.train.seed,
         "history": history,
         "gradient_warning": diagnostics.warning if diagnostics else None,

@@ -58,6 +58,41 @@ def test_a_variant_is_chosen_by_validation_never_by_test():
     assert min(choice, key=choice.get) == "a" and max(choice, key=choice.get) == "b"
 
 
+def test_meta_train_times_read_validation_rows_never_test():
+    # The example scores 0.95 on test but 0.90 on validation; on meta-train the time to reach it reads only
+    # validation: variant "fast" reaches 0.90 after 4 s, "slow" after 9 s, and neither curve ever reaches 0.95.
+    curves = {"fast": [[2.0, 0.80], [4.0, 0.90], [8.0, 0.92]], "slow": [[3.0, 0.70], [9.0, 0.91]]}
+    models = {label: {"score": 0.99, "val": curve[-1][1], "curves": [curve]} for label, curve in curves.items()}
+    models["keras_example"] = {"score": 0.95, "validation": 0.90, "seconds": 6.0, "curves": [[[6.0, 0.95]]]}
+    row = {"set": "s", "kind": "image", "task": "classification", "curves_on": "validation", "models": models}
+    timing = summarize([row], TIE)["images"]["time_to_keras"]["s"]
+    assert timing["on"] == "validation" and timing["keras_final"] == 0.90
+    assert timing["variants"]["fast"] == {"seconds_to_keras_final": 4.0, "final": 0.92, "at_least_keras": True}
+    assert timing["variants"]["slow"]["seconds_to_keras_final"] == 9.0
+
+
+@pytest.mark.slow
+def test_on_meta_train_the_keras_example_fits_zoos_training_rows_and_its_curve_reads_zoos_validation(monkeypatch):
+    from zoo.experiments import heldout_contestants as contest
+
+    read = []
+
+    class Spy(contest.TestCurve):
+        def __init__(self, x, y, points=40):
+            super().__init__(x, y, points)
+            read.append(len(x))
+
+    monkeypatch.setattr(contest, "TestCurve", Spy)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (90, 12, 12, 1), dtype=np.uint8), np.arange(90) % 3
+    arrays = (x[:70], y[:70], x[70:], y[70:])
+    entry = contest.keras_example(arrays, 0, curve_on="validation")
+    splits = zoo.load_data(arrays)
+    assert read == [splits.sizes["validation"]] and splits.sizes["train"] + splits.sizes["validation"] == 70
+    assert entry["curve"][-1][1] == pytest.approx(entry["validation"])  # its last epoch, on zoo's validation rows
+    assert contest.keras_example(arrays, 0)["curve"] and read[-1] == 20, "meta-test curves read the test rows"
+
+
 def test_a_set_run_again_replaces_its_row_and_the_runs_say_so(tmp_path):
     from zoo.experiments.heldout import combine
 

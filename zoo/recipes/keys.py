@@ -27,6 +27,7 @@ MODEL_KINDS = {
     "filters": ("cnn", "resnet"),
     "kernel_size": ("cnn", "resnet"),
     "convs_per_block": ("cnn",),
+    "pool_first": ("cnn",),
     "blocks_per_stage": ("resnet",),
     "cell": ("rnn",),
     "recurrent": ("rnn",),
@@ -63,6 +64,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
         "kernel_size": Field(int, 3, "cnn, resnet: side of each square conv kernel", minimum=1),
         "convs_per_block": Field(int, 2, "cnn only: conv layers before each 2x2 max-pool", minimum=1),
+        "pool_first": Field(
+            bool,
+            False,
+            "cnn only: max-pool right after each block's last conv, before its BatchNorm and activation (airbench's "
+            "order): they then run on a quarter of the values",
+        ),
         "blocks_per_stage": Field(
             int,
             2,

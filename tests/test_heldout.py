@@ -194,11 +194,11 @@ def test_a_contestant_too_slow_for_a_sets_size_is_skipped_and_named(monkeypatch,
 def test_a_step_budget_gives_small_and_large_sets_sensible_step_counts():
     recipe = get_recipe("cnn")
     assert recipe.train.steps and recipe.train.adapt_batch  # the generic recipe adapts
-    for examples in (150, 5_000):  # the step budget rules: just enough epochs for its 2,000 steps
+    for examples in (150, 5_000):  # the step budget rules: just enough epochs for its steps
         used = sized(recipe, examples)
         steps = used.train.epochs * -(-examples // used.train.batch_size)
         assert recipe.train.steps <= steps < recipe.train.steps + -(-examples // used.train.batch_size)
-    # On a large set the floor of whole passes rules (train.min_epochs): 20 epochs, more than 2,000 steps.
+    # On a large set the floor of whole passes rules (train.min_epochs): 20 epochs, more steps than the budget.
     assert sized(recipe, 50_000).train.epochs == recipe.train.min_epochs == 20
     assert sized(recipe, 150).train.batch_size < sized(recipe, 50_000).train.batch_size == recipe.train.batch_size
     assert sized(recipe, 150).train.epochs > 50 > sized(recipe, 50_000).train.epochs

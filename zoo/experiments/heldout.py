@@ -107,15 +107,9 @@ def image_set(
                 batch_size=runs[0]["batch_size"],
             )
         if "keras_example" in contestants and item.name != "digit_folder":
-            runs = [contest.keras_example(arrays, s, curves_on) for s in seed_list]
-            if runs[0] is not None:
-                validation = {"validation": median(r["validation"] for r in runs)} if curves_on != "test" else {}
-                models["keras_example"] = _entry(
-                    [r["test"] for r in runs],
-                    [r["seconds"] for r in runs],
-                    curves=[r["curve"] for r in runs],
-                    **validation,
-                )
+            example = _keras_example(arrays, seed_list, curves_on)
+            if example is not None:
+                models["keras_example"] = example
         if "zoo_baseline" in contestants:
             # The baseline's SGD rate is picked on validation, once (seed 0), then kept for the other seeds.
             grid = {
@@ -129,15 +123,24 @@ def image_set(
             ]
             models["zoo_baseline"] = _entry([r["test"] for r in runs], [r["seconds"] for r in runs], rate=rate)
     if item.name == "digit_folder" and "keras_example" in contestants:
-        runs = [contest.keras_example(arrays_for_folder(arrays), s) for s in seed_list]
-        models["keras_example"] = _entry(
-            [r["test"] for r in runs], [r["seconds"] for r in runs], curves=[r["curve"] for r in runs]
-        )
+        models["keras_example"] = _keras_example(arrays_for_folder(arrays), seed_list, "test")
     row = {"info": describe_set(item, arrays), "seeds": seed_list, "models": models, "curves_on": curves_on}
     if transfer:
         own = arrays_for_folder(arrays) if item.name == "digit_folder" else arrays
         row["transfer"] = transfer_rows(own, runs_dir / item.name / "transfer")
     return row
+
+
+def _keras_example(arrays, seed_list: list[int], curves_on: str) -> dict[str, Any] | None:
+    """The Keras example's entry over the seeds (None where the images are too small for it); on validation
+    curves it adds its median last-epoch validation accuracy, the accuracy meta-train's times are read to."""
+    runs = [contest.keras_example(arrays, s, curves_on) for s in seed_list]
+    if runs[0] is None:
+        return None
+    validation = {"validation": median(r["validation"] for r in runs)} if curves_on != "test" else {}
+    return _entry(
+        [r["test"] for r in runs], [r["seconds"] for r in runs], curves=[r["curve"] for r in runs], **validation
+    )
 
 
 def arrays_for_folder(arrays):

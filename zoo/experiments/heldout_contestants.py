@@ -245,15 +245,16 @@ def keras_example(arrays, seed: int, curve_on: str = "test") -> dict[str, Any] |
     x, y, x_test, y_test = arrays
     if min(x.shape[1:3]) < 10:
         return None
-    x, x_test = x.astype("float32") / 255, x_test.astype("float32") / 255
-    held: dict[str, Any] = {"validation_split": 0.1}
+    x_test = x_test.astype("float32") / 255
     if curve_on == "validation":
         # zoo's own split of these arrays: the rows its cnn trains and validates on, already at x / 255.
         splits = load_data(arrays)
         (x, y), held = splits.arrays["train"], {"validation_data": splits.arrays["validation"]}
+    else:
+        x, held = x.astype("float32") / 255, {"validation_split": 0.1}
     keras.utils.set_random_seed(seed)
     model = keras_example_convnet(x.shape[1:], int(max(y.max(), y_test.max())) + 1)
-    curve = TestCurve(*(held["validation_data"] if curve_on == "validation" else (x_test, y_test)))
+    curve = TestCurve(*held.get("validation_data", (x_test, y_test)))
     started = time.perf_counter()
     history = model.fit(x, y, batch_size=128, epochs=15, verbose=0, callbacks=[curve], **held)
     seconds = time.perf_counter() - started - curve.spent

@@ -181,6 +181,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "ema": Field(
             bool, False, f"evaluate and save an exponential moving average of the weights (momentum {EMA_MOMENTUM})"
         ),
+        "bn_start": Field(
+            bool,
+            False,
+            "start BatchNorm's moving statistics at a training batch's, not 0 and 1, so that the first epochs "
+            "of a short run validate with the data's statistics (training itself is unchanged)",
+        ),
         "clipnorm": Field(float, 0.0, "clip each gradient to this norm (0 = off)", minimum=0.0),
         "clipvalue": Field(float, 0.0, "clip each gradient element to +-this value (0 = off)", minimum=0.0),
         "steps_per_execution": Field(

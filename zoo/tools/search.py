@@ -38,6 +38,7 @@ from zoo.recipes.schema import check_argument, count_field, unknown_word_error
 from zoo.recipes.space import check_contains
 from zoo.reports.records import run_folder, write_json, write_text
 from zoo.training.board import write_run_summary
+from zoo.training.diagnostics import fixed_batch
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import ShuffleEpoch, batches
 from zoo.training.stopping import validation_callbacks
@@ -115,7 +116,7 @@ class _RecipeHyperModel:
             callbacks=[
                 *callbacks,
                 ShuffleEpoch(served.train),
-                *validation_callbacks(trial),
+                *validation_callbacks(trial, start_rows=None if initial_epoch else fixed_batch(self.data, 256)[0]),
                 keras.callbacks.TensorBoard(str(board), write_graph=False),
             ],
             verbose=0,

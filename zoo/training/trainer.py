@@ -108,7 +108,10 @@ def _callbacks(
     callbacks: list = [EpochClock(), ShuffleEpoch(served.train)]
     # After a resume RunState gives early stopping and the plateau schedule back their state. Both come before
     # the backup, so an epoch's checkpoint holds the rate its end set (else an interrupt lost a cut).
-    callbacks += validation_callbacks(recipe, verbose)
+    # BatchNorm's statistics start at the data's (train.bn_start); a resumed run has its own already, and under a
+    # strategy the pass would run outside the replicas.
+    start = None if resuming or strategy is not None else fixed_batch(data, 256)[0]
+    callbacks += validation_callbacks(recipe, verbose, start_rows=start)
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.

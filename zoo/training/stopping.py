@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.nets.network import score_name
+from zoo.nets.network import leaf_layers, score_name
 from zoo.recipes.recipe import Recipe
 
 
@@ -43,7 +43,7 @@ class StartStatistics(keras.callbacks.Callback):
         self.rows = rows
 
     def on_train_begin(self, logs=None):
-        norms = [layer for layer in self.model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+        norms = [layer for layer in leaf_layers(self.model) if isinstance(layer, keras.layers.BatchNormalization)]
         if not norms:
             return
         started = {id(v) for layer in norms for v in (layer.moving_mean, layer.moving_variance)}

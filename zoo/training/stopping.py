@@ -18,6 +18,10 @@ def shipped_weights(model) -> list:
     return [keras.ops.convert_to_numpy(average_of.get(id(w), w)) for w in model.weights]
 
 
+# How many training rows StartStatistics reads: `zoo train` and `zoo tune` hand over the same count.
+START_ROWS = 256
+
+
 class StartStatistics(keras.callbacks.Callback):
     """Starts every BatchNormalization layer's moving mean and variance at those of `rows` (training rows, one
     forward pass in training mode with momentum 0), instead of Keras's 0 and 1.
@@ -106,8 +110,8 @@ def validation_callbacks(recipe: Recipe, verbose: int = 0, start_rows=None) -> l
     """The recipe's validation-driven callbacks, which `zoo train` and every `zoo tune` trial share: with
     `train.bn_start` and training rows to read (`start_rows`; a resumed run has its statistics already),
     `StartStatistics` first; with `train.ema`, `SwapAverage`, so that every validation pass (the log, early
-    stopping, the plateau cuts, a probe's choice) scores the weights' average, which is what the run ships, not the raw
-    weights; early stopping on its validation score (restoring the best validation weights at the end,
+    stopping, the plateau cuts, a probe's choice) scores the weights' average, which is what the run ships,
+    not the raw weights; early stopping on its validation score (restoring the best validation weights at the end,
     whether or not it stopped early; none when patience is 0); then the plateau schedule's rate cuts
     (`schedule = "plateau"`).
 

@@ -57,7 +57,7 @@ from zoo.training.pretrain import load_into, pretrain_recipe, write_pretraining
 from zoo.training.resume import AtomicBackup, EpochClock, RunState
 from zoo.training.runfolder import claimed, run_paths
 from zoo.training.status import training_status
-from zoo.training.stopping import validation_callbacks
+from zoo.training.stopping import START_ROWS, validation_callbacks
 
 
 @dataclass
@@ -110,7 +110,7 @@ def _callbacks(
     # the backup, so an epoch's checkpoint holds the rate its end set (else an interrupt lost a cut).
     # BatchNorm's statistics start at the data's (train.bn_start); a resumed run has its own already, and under a
     # strategy the pass would run outside the replicas.
-    start = None if resuming or strategy is not None else fixed_batch(data, 256)[0]
+    start = None if resuming or strategy is not None else fixed_batch(data, START_ROWS)[0]
     callbacks += validation_callbacks(recipe, verbose, start_rows=start)
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are

@@ -96,6 +96,22 @@ def test_cnn_recipe_has_conv_blocks():
     assert len(convs) == 4 and all(isinstance(c.kernel_initializer, keras.initializers.HeNormal) for c in convs)
 
 
+def test_pooling_first_changes_the_cost_not_the_function_at_initialization():
+    # Max-pooling commutes with an increasing map: at initialization BatchNorm's inference transform (moving mean
+    # 0, variance 1, scale 1) and ELU are both increasing, so pooling first gives the same predictions from the
+    # same weights, while BatchNorm and ELU run on a quarter of the values.
+    x = np.random.default_rng(0).random((8, 12, 12, 1), dtype=np.float32)
+    usual, first = (
+        zoo.build(zoo.get_recipe("cnn", **{"model.pool_first": flag}), input_shape=(12, 12, 1), num_classes=3)
+        for flag in (False, True)
+    )
+    assert usual.count_params() == first.count_params()
+    first.set_weights(usual.get_weights())
+    np.testing.assert_allclose(first.predict(x, verbose=0), usual.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    order = [layer.__class__.__name__ for layer in first.get_layer("conv_block_1").layers]
+    assert order[:4] == ["Conv2D", "MaxPooling2D", "BatchNorm", "Activation"]
+
+
 def test_regularization_reaches_the_layers():
     model = zoo.build(zoo.get_recipe("fashion_mlp", l2=1e-4, max_norm=2.0))
     dense = model.get_layer("hidden_1").layers[0]

@@ -58,6 +58,47 @@ def test_a_variant_is_chosen_by_validation_never_by_test():
     assert min(choice, key=choice.get) == "a" and max(choice, key=choice.get) == "b"
 
 
+def test_meta_train_times_read_validation_rows_never_test():
+    # The example scores 0.95 on test but 0.90 on validation; on meta-train the time to reach it reads only
+    # validation: variant "fast" reaches 0.90 after 4 s, "slow" after 9 s, and neither curve ever reaches 0.95.
+    curves = {"fast": [[2.0, 0.80], [4.0, 0.90], [8.0, 0.92]], "slow": [[3.0, 0.70], [9.0, 0.91]]}
+    models = {label: {"score": 0.99, "val": curve[-1][1], "curves": [curve]} for label, curve in curves.items()}
+    models["keras_example"] = {"score": 0.95, "validation": 0.90, "seconds": 6.0, "curves": [[[6.0, 0.95]]]}
+    row = {"set": "s", "kind": "image", "task": "classification", "curves_on": "validation", "models": models}
+    timing = summarize([row], TIE)["images"]["time_to_keras"]["s"]
+    assert timing["on"] == "validation" and timing["keras_final"] == 0.90
+    assert timing["variants"]["fast"] == {"seconds_to_keras_final": 4.0, "final": 0.92, "at_least_keras": True}
+    assert timing["variants"]["slow"]["seconds_to_keras_final"] == 9.0
+
+
+@pytest.mark.slow
+def test_on_meta_train_the_keras_example_fits_zoos_training_rows_and_its_curve_reads_zoos_validation(monkeypatch):
+    from zoo.experiments import heldout_contestants as contest
+
+    read = []
+
+    class Spy(contest.TestCurve):
+        def __init__(self, x, y, points=40):
+            super().__init__(x, y, points)
+            read.append(len(x))
+
+    monkeypatch.setattr(contest, "TestCurve", Spy)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (90, 12, 12, 1), dtype=np.uint8), np.arange(90) % 3
+    arrays = (x[:70], y[:70], x[70:], y[70:])
+    entry = contest.keras_example(arrays, 0, curve_on="validation")
+    splits = zoo.load_data(arrays)
+    assert read == [splits.sizes["validation"]] and splits.sizes["train"] + splits.sizes["validation"] == 70
+    assert entry["curve"][-1][1] == pytest.approx(entry["validation"])  # its last epoch, on zoo's validation rows
+    # It trains on the pixels at x / 255, as written, whichever rows it is given: classes told apart by
+    # brightness are learnt and its test rows, read once, score it (chance: 1/3).
+    y = np.arange(1200) % 3
+    x = np.broadcast_to((y * 100 + rng.integers(0, 50, 1200)).astype(np.uint8)[:, None, None, None], (1200, 12, 12, 1))
+    bright = contest.keras_example((x[:1000], y[:1000], x[1000:], y[1000:]), 0, curve_on="validation")
+    assert bright["validation"] > 0.7 and bright["test"] > 0.7, bright
+    assert contest.keras_example(arrays, 0)["curve"] and read[-1] == 20, "meta-test curves read the test rows"
+
+
 def test_a_set_run_again_replaces_its_row_and_the_runs_say_so(tmp_path):
     from zoo.experiments.heldout import combine
 
@@ -153,11 +194,11 @@ def test_a_contestant_too_slow_for_a_sets_size_is_skipped_and_named(monkeypatch,
 def test_a_step_budget_gives_small_and_large_sets_sensible_step_counts():
     recipe = get_recipe("cnn")
     assert recipe.train.steps and recipe.train.adapt_batch  # the generic recipe adapts
-    for examples in (150, 5_000):  # the step budget rules: just enough epochs for its 2,000 steps
+    for examples in (150, 5_000):  # the step budget rules: just enough epochs for its steps
         used = sized(recipe, examples)
         steps = used.train.epochs * -(-examples // used.train.batch_size)
         assert recipe.train.steps <= steps < recipe.train.steps + -(-examples // used.train.batch_size)
-    # On a large set the floor of whole passes rules (train.min_epochs): 20 epochs, more than 2,000 steps.
+    # On a large set the floor of whole passes rules (train.min_epochs): 20 epochs, more steps than the budget.
     assert sized(recipe, 50_000).train.epochs == recipe.train.min_epochs == 20
     assert sized(recipe, 150).train.batch_size < sized(recipe, 50_000).train.batch_size == recipe.train.batch_size
     assert sized(recipe, 150).train.epochs > 50 > sized(recipe, 50_000).train.epochs

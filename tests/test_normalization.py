@@ -77,3 +77,52 @@ def test_conv_nets_use_it_and_round_trip_through_keras_files(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")  # safe mode, no custom_objects
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_the_statistics_start_at_the_datas_and_the_random_stream_is_put_back():
+    """StartStatistics: each BatchNorm's moving mean and variance are a training-mode pass's own (the second
+    layer's read through the first, which sits nested in a block); the dropout layer's random state is what it
+    was before the pass."""
+    from zoo.nets.layers import Dropout
+    from zoo.training.stopping import StartStatistics
+
+    x = keras.Input((4, 4, 2))
+    block = keras.Sequential([BatchNorm(name="inner")], name="block")
+    features = keras.layers.Conv2D(3, 1, bias_initializer="ones", name="conv")(block(x))
+    dropout = Dropout(0.5, seed=3)
+    model = keras.Model(x, dropout(BatchNorm(name="outer")(features)))
+    rows = np.random.default_rng(0).normal(7.0, 3.0, (64, 4, 4, 2)).astype("float32")
+    state = dropout.seed_generator.state.numpy().copy()
+    start = StartStatistics(rows)
+    start.set_model(model)
+    start.on_train_begin()
+    inner, outer = block.layers[0], model.get_layer("outer")
+    np.testing.assert_allclose(inner.moving_mean.numpy(), rows.mean(axis=(0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(inner.moving_variance.numpy(), rows.var(axis=(0, 1, 2)), rtol=1e-4)
+    seen = keras.Model(x, features)(rows, training=True).numpy()  # what the outer layer saw
+    np.testing.assert_allclose(outer.moving_mean.numpy(), seen.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(outer.moving_variance.numpy(), seen.var(axis=(0, 1, 2)), rtol=1e-4)
+    assert inner.momentum == outer.momentum == 0.99
+    np.testing.assert_array_equal(dropout.seed_generator.state.numpy(), state)
+
+
+def test_bn_start_changes_what_validation_reads_and_nothing_that_trains(tmp_path):
+    """The cnn with and without train.bn_start, same seed: the trained weights agree (training normalizes with
+    each batch's statistics), the first epoch's validation loss does not (it reads the moving statistics)."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    x = rng.uniform(0, 80, (120, 8, 8, 1)).astype("float32")
+    for label in range(3):
+        x[y == label, :, 2 * label : 2 * label + 3] += 150.0
+    data = zoo.load_data((x[:96], y[:96], x[96:], y[96:]), validation_size=24)
+    runs = {}
+    for flag in (False, True):
+        recipe = zoo.get_recipe(
+            "cnn", **{"train.bn_start": flag, "train.steps": 12, "train.min_epochs": 0, "model.filters": [4, 8]}
+        )
+        runs[flag] = zoo.train(recipe, data=data, out_dir=tmp_path / str(flag), verbose=0)
+    assert runs[True].metrics["epochs_run"] == runs[False].metrics["epochs_run"] >= 2
+    for a, b in zip(runs[True].model.trainable_weights, runs[False].model.trainable_weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    first = [run.history["val_loss"][0] for run in (runs[True], runs[False])]
+    assert abs(first[0] - first[1]) > 1e-3

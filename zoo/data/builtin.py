@@ -64,6 +64,17 @@ class Splits:
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)
     encoder: Any = None
 
+    @property
+    def record(self) -> dict[str, Any]:
+        """What a run's metrics.json records of its data (`data`): the source and each split's size. A bench
+        reads a finished run back only where this matches.
+
+        Examples:
+            >>> Splits({}, None, "digits", sizes={"train": 8, "test": 2}).record
+            {'source': 'digits', 'train_size': 8, 'test_size': 2}
+        """
+        return {"source": self.source, **{f"{split}_size": size for split, size in self.sizes.items()}}
+
     # Last release's batched splits (`data.train`, as the README's fit_fast example used them), kept
     # for one release: each warns and serves zoo.batches(splits) at the old defaults (batch 32, seed 0).
     @property

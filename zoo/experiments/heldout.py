@@ -74,10 +74,17 @@ def table_set(item, runs_dir: Path, seeds: int, contestants, variants: dict[str,
 
 
 def image_set(
-    item, runs_dir: Path, seeds: int, contestants, variants: dict[str, dict], transfer: bool = False
+    item,
+    runs_dir: Path,
+    seeds: int,
+    contestants,
+    variants: dict[str, dict],
+    transfer: bool = False,
+    curves_on: str = "test",
 ) -> dict[str, Any]:
     """zoo's cnn (per variant), the Keras example and zoo's baseline on one image set; with `transfer`, the
-    shipped conv models fine-tuned on 100 and 1,000 of its labels against the cnn from scratch."""
+    shipped conv models fine-tuned on 100 and 1,000 of its labels against the cnn from scratch. The
+    accuracy-against-seconds curves read the `curves_on` rows (meta-train: "validation")."""
     arrays = image_arrays(item)
     seed_list = _seeds(len(arrays[0]), seeds)
     with tempfile.TemporaryDirectory() as folder:
@@ -86,7 +93,9 @@ def image_set(
         models: dict[str, Any] = {}
         for label, overrides in variants.items():
             runs = [
-                contest.zoo_images(data, s, runs_dir / item.name / f"{label}-{s}", overrides=overrides)
+                contest.zoo_images(
+                    data, s, runs_dir / item.name / f"{label}-{s}", overrides=overrides, curve_on=curves_on
+                )
                 for s in seed_list
             ]
             models[label] = _entry(
@@ -98,11 +107,9 @@ def image_set(
                 batch_size=runs[0]["batch_size"],
             )
         if "keras_example" in contestants and item.name != "digit_folder":
-            runs = [contest.keras_example(arrays, s) for s in seed_list]
-            if runs[0] is not None:
-                models["keras_example"] = _entry(
-                    [r["test"] for r in runs], [r["seconds"] for r in runs], curves=[r["curve"] for r in runs]
-                )
+            example = _keras_example(arrays, seed_list, curves_on)
+            if example is not None:
+                models["keras_example"] = example
         if "zoo_baseline" in contestants:
             # The baseline's SGD rate is picked on validation, once (seed 0), then kept for the other seeds.
             grid = {
@@ -116,15 +123,24 @@ def image_set(
             ]
             models["zoo_baseline"] = _entry([r["test"] for r in runs], [r["seconds"] for r in runs], rate=rate)
     if item.name == "digit_folder" and "keras_example" in contestants:
-        runs = [contest.keras_example(arrays_for_folder(arrays), s) for s in seed_list]
-        models["keras_example"] = _entry(
-            [r["test"] for r in runs], [r["seconds"] for r in runs], curves=[r["curve"] for r in runs]
-        )
-    row = {"info": describe_set(item, arrays), "seeds": seed_list, "models": models}
+        models["keras_example"] = _keras_example(arrays_for_folder(arrays), seed_list, "test")
+    row = {"info": describe_set(item, arrays), "seeds": seed_list, "models": models, "curves_on": curves_on}
     if transfer:
         own = arrays_for_folder(arrays) if item.name == "digit_folder" else arrays
         row["transfer"] = transfer_rows(own, runs_dir / item.name / "transfer")
     return row
+
+
+def _keras_example(arrays, seed_list: list[int], curves_on: str) -> dict[str, Any] | None:
+    """The Keras example's entry over the seeds (None where the images are too small for it); on validation
+    curves it adds its median last-epoch validation accuracy, the accuracy meta-train's times are read to."""
+    runs = [contest.keras_example(arrays, s, curves_on) for s in seed_list]
+    if runs[0] is None:
+        return None
+    validation = {"validation": median(r["validation"] for r in runs)} if curves_on != "test" else {}
+    return _entry(
+        [r["test"] for r in runs], [r["seconds"] for r in runs], curves=[r["curve"] for r in runs], **validation
+    )
 
 
 def arrays_for_folder(arrays):
@@ -176,7 +192,14 @@ def run(
                 one = table_set(item, runs_dir, seeds, names, variants)
             else:
                 one = image_set(
-                    item, runs_dir, seeds, names, variants, part == "meta-test" if transfer is None else transfer
+                    item,
+                    runs_dir,
+                    seeds,
+                    names,
+                    variants,
+                    part == "meta-test" if transfer is None else transfer,
+                    # Meta-train chooses defaults, time included: its curves read validation rows, never test.
+                    curves_on="validation" if part == "meta-train" else "test",
                 )
             rows.append({"set": item.name, "kind": item.kind, "task": item.task, **one})
             # Each finished set is on disk at once: a run stopped after hours keeps what it measured.

@@ -19,10 +19,13 @@ joins every recipe folder there.
 Examples:
     >>> import tempfile, zoo
     >>> digits = zoo.load_data("digits", validation_size=200)
-    >>> found = run(tempfile.mkdtemp(), recipes=(zoo.get_recipe("mlp", hidden=[16]),), seeds=1, epochs=1, data=digits)
+    >>> out = tempfile.mkdtemp()
+    >>> found = run(out, recipes=(zoo.get_recipe("mlp", hidden=[16]),), seeds=1, epochs=1, data=digits)
     [...] levers: the recipe's stack against the modern stack: mlp: ...
     >>> [(row["recipe"], row["picked"] in STACKS) for row in found["recipes"]]
     [('mlp', True)]
+    >>> assemble(out)["seconds"] == found["seconds"] == found["recipes"][0]["seconds"]  # joining again keeps it
+    True
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def run(
     """Probe both stacks on each of `recipes` (seeds 0 .. seeds-1), write each recipe's verdict as it ends, and
     the joined report. `epochs` and `data` (a Splits) are for quick checks; by default each recipe trains its
     own budget on its dataset's selection split."""
-    out, started = Path(out_dir), time.perf_counter()
+    out = Path(out_dir)
     chosen = [get_recipe(name) for name in recipes]  # a bad name is one clear line before anything trains
     runs_dir = Path(runs_dir) if runs_dir else run_folder("levers", "runs/experiments")
     weights = [_expected_seconds(out, recipe) for recipe in chosen]
@@ -68,7 +71,7 @@ def run(
             row = verdict(found, recipe)
             write_results(out / recipe.name, {**found, **row}, _recipe_report(found, row), echo=False)
             progress.done(f"{recipe.name}: {row['picked']} ({row['modern']:.4f} against {row['own']:.4f})")
-    return assemble(out, started)
+    return assemble(out)
 
 
 def verdict(found: dict[str, Any], recipe: Recipe) -> dict[str, Any]:
@@ -92,12 +95,14 @@ def verdict(found: dict[str, Any], recipe: Recipe) -> dict[str, Any]:
     }
 
 
-def assemble(out_dir: str | Path, started: float | None = None) -> dict[str, Any]:
-    """Join every recipe folder under `out_dir` into results.json and report.md there."""
+def assemble(out_dir: str | Path) -> dict[str, Any]:
+    """Join every recipe folder under `out_dir` into results.json and report.md there. Joining again trains
+    nothing and changes nothing but the stamp: `seconds` is the recipes' own probes, summed over sittings."""
     out = Path(out_dir)
     rows = [json.loads(path.read_text()) for path in sorted(out.glob("*/results.json"))]
     rows.sort(key=lambda row: RECIPES.index(row["recipe"]) if row["recipe"] in RECIPES else len(RECIPES))
-    results = {"experiment": "levers", "margin": MARGIN, "recipes": rows, **stamp(started or time.perf_counter())}
+    results = {"experiment": "levers", "margin": MARGIN, "recipes": rows, **stamp(time.perf_counter())}
+    results["seconds"] = round(sum(row.get("seconds", 0.0) for row in rows), 1)
     write_results(out, results, _report(results, out), echo=False)
     return results
 

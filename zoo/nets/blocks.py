@@ -123,16 +123,21 @@ def conv_block(
     pool: bool = True,
     stack: str | Stack = "default",
     name: str | None = None,
+    pool_first: bool = False,
     **options,
 ) -> keras.Sequential:
     """One conv stage: `convs` x (Conv2D -> [BatchNorm] -> activation), then 2x2 max-pool, then dropout.
 
     Same `options` as `dense_block`. Dropout comes once, after pooling, as in most small
-    conv nets: dropping inside a stage mostly slows learning.
+    conv nets: dropping inside a stage mostly slows learning. `pool_first` pools straight after the
+    last conv, before its normalization and activation (airbench's order): max-pooling commutes with
+    an increasing activation, and BatchNorm and the activation then run on a quarter of the values.
 
     Examples:
         >>> [layer.__class__.__name__ for layer in conv_block(32, convs=1, dropout=0.25).layers]
         ['Conv2D', 'BatchNorm', 'Activation', 'MaxPooling2D', 'Dropout']
+        >>> [layer.__class__.__name__ for layer in conv_block(32, convs=1, dropout=0.25, pool_first=True).layers]
+        ['Conv2D', 'MaxPooling2D', 'BatchNorm', 'Activation', 'Dropout']
     """
     for key, value in (("filters", filters), ("kernel_size", kernel_size), ("convs", convs)):
         check_argument(key, value, count_field())
@@ -152,8 +157,10 @@ def conv_block(
                 **kernel_extras(extras),
             )
         )
+        if pool and pool_first and index == convs - 1:
+            layers.append(keras.layers.MaxPooling2D(2, name="pool"))
         layers += _normalize_and_activate(stack, f"_{index + 1}")
-    if pool:
+    if pool and not pool_first:
         layers.append(keras.layers.MaxPooling2D(2, name="pool"))
     layers += dropout_layers(stack)
     return keras.Sequential(layers, name=name or _unique_name("conv_block"))

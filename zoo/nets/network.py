@@ -144,6 +144,7 @@ def _network(
                 model.kernel_size,
                 model.convs_per_block,
                 stack=stack,
+                pool_first=model.pool_first,
                 name=f"conv_block_{index + 1}",
                 seed=seed * 1000 + 100 + 10 * index,
                 **regularization,

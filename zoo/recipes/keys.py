@@ -27,6 +27,7 @@ MODEL_KINDS = {
     "filters": ("cnn", "resnet"),
     "kernel_size": ("cnn", "resnet"),
     "convs_per_block": ("cnn",),
+    "pool_first": ("cnn",),
     "blocks_per_stage": ("resnet",),
     "cell": ("rnn",),
     "recurrent": ("rnn",),
@@ -63,6 +64,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
         "kernel_size": Field(int, 3, "cnn, resnet: side of each square conv kernel", minimum=1),
         "convs_per_block": Field(int, 2, "cnn only: conv layers before each 2x2 max-pool", minimum=1),
+        "pool_first": Field(
+            bool,
+            False,
+            "cnn only: max-pool right after each block's last conv, before its BatchNorm and activation (airbench's "
+            "order): they then run on a quarter of the values",
+        ),
         "blocks_per_stage": Field(
             int,
             2,
@@ -173,6 +180,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
         "ema": Field(
             bool, False, f"evaluate and save an exponential moving average of the weights (momentum {EMA_MOMENTUM})"
+        ),
+        "bn_start": Field(
+            bool,
+            False,
+            "start BatchNorm's moving statistics at a training batch's, not 0 and 1, so that the first epochs "
+            "of a short run validate with the data's statistics (training itself is unchanged)",
         ),
         "clipnorm": Field(float, 0.0, "clip each gradient to this norm (0 = off)", minimum=0.0),
         "clipvalue": Field(float, 0.0, "clip each gradient element to +-this value (0 = off)", minimum=0.0),

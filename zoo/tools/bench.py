@@ -171,12 +171,11 @@ def _finished(run_dir: Path, seeded: Recipe, data: Splits) -> Path | None:
     """The folder of a finished run of exactly `seeded` on exactly `data`, to read back instead of training again:
     `run_dir` (a bench interrupted and run again), else the same run in another bench's folder beside it. The
     baseline does not change when a recipe's stack or rate does, so a re-bench trains only what changed."""
-    wanted = {"source": data.source, **{f"{key}_size": size for key, size in data.sizes.items()}}
     for folder in (run_dir, *sorted(run_dir.parent.parent.glob(f"*/{run_dir.name}"))):
         metrics = folder / "metrics.json"
         if not metrics.is_file() or get_recipe(folder / "recipe.toml").training_dict() != seeded.training_dict():
             continue
-        if json.loads(metrics.read_text()).get("data") == wanted:
+        if json.loads(metrics.read_text()).get("data") == data.record:
             return folder
     return None
 

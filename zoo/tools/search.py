@@ -38,9 +38,10 @@ from zoo.recipes.schema import check_argument, count_field, unknown_word_error
 from zoo.recipes.space import check_contains
 from zoo.reports.records import run_folder, write_json, write_text
 from zoo.training.board import write_run_summary
+from zoo.training.diagnostics import fixed_batch
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import ShuffleEpoch, batches
-from zoo.training.stopping import validation_callbacks
+from zoo.training.stopping import START_ROWS, validation_callbacks
 
 ALGORITHMS = ("random", "bayesian", "hyperband")
 
@@ -103,6 +104,8 @@ class _RecipeHyperModel:
         key = json.dumps(values, sort_keys=True)
         # Each trial is a TensorBoard run of its own, named by its place in the search.
         board = self.seconds_path.parent / "tensorboard" / f"trial_{list({**self.seconds, key: 0}).index(key):02d}"
+        # A trial continued from its checkpoint (Hyperband) has its BatchNorm statistics already.
+        start = None if initial_epoch else fixed_batch(self.data, START_ROWS)[0]
         started = time.perf_counter()
         history = fit_fast(
             model,
@@ -115,7 +118,7 @@ class _RecipeHyperModel:
             callbacks=[
                 *callbacks,
                 ShuffleEpoch(served.train),
-                *validation_callbacks(trial),
+                *validation_callbacks(trial, start_rows=start),
                 keras.callbacks.TensorBoard(str(board), write_graph=False),
             ],
             verbose=0,

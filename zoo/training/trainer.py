@@ -57,7 +57,7 @@ from zoo.training.pretrain import load_into, pretrain_recipe, write_pretraining
 from zoo.training.resume import AtomicBackup, EpochClock, RunState
 from zoo.training.runfolder import claimed, run_paths
 from zoo.training.status import training_status
-from zoo.training.stopping import validation_callbacks
+from zoo.training.stopping import START_ROWS, validation_callbacks
 
 
 @dataclass
@@ -108,7 +108,10 @@ def _callbacks(
     callbacks: list = [EpochClock(), ShuffleEpoch(served.train)]
     # After a resume RunState gives early stopping and the plateau schedule back their state. Both come before
     # the backup, so an epoch's checkpoint holds the rate its end set (else an interrupt lost a cut).
-    callbacks += validation_callbacks(recipe, verbose)
+    # BatchNorm's statistics start at the data's (train.bn_start); a resumed run has its own already, and under a
+    # strategy the pass would run outside the replicas.
+    start = None if resuming or strategy is not None else fixed_batch(data, START_ROWS)[0]
+    callbacks += validation_callbacks(recipe, verbose, start_rows=start)
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.
@@ -182,7 +185,7 @@ def _metrics(
         # Training seconds from the start of the run to the end of each epoch, across resumes.
         "epoch_end_seconds": clock.seconds,
         "params": int(model.count_params()),
-        "data": {"source": data.source, **{f"{k}_size": v for k, v in data.sizes.items()}},
+        "data": data.record,
         "seed": recipe.train.seed,
         "history": history,
         "gradient_warning": diagnostics.warning if diagnostics else None,

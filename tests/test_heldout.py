@@ -132,6 +132,36 @@ def test_a_set_run_again_replaces_its_row_and_the_runs_say_so(tmp_path):
     assert results["runs"][0]["replaced"] == ["pima: zoo"]
 
 
+def test_the_transfer_table_runs_alone_and_replaces_only_the_transfer_rows(monkeypatch, tmp_path):
+    from zoo.experiments import heldout
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (40, 8, 8, 1), dtype=np.uint8), np.arange(40) % 2
+    monkeypatch.setattr(heldout, "image_arrays", lambda item: (*images, *images))
+    trained = []
+
+    def transfer_rows(arrays, runs_dir):
+        trained.append(len(arrays[0]))
+        return [{"labels": 100, "models": {"cnn_from_scratch": {"test": 0.9, "seconds": 1.0}}}]
+
+    monkeypatch.setattr(heldout, "transfer_rows", transfer_rows)
+    alone = heldout.run(
+        "meta-test", tmp_path / "transfer", tmp_path / "runs", ("faces",), contestants=(), variants={}, transfer=True
+    )
+    assert trained == [40] and [row["models"] for row in alone["sets"]] == [{}], "nothing but the transfer rows"
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    models = {"zoo": {"score": 1.0, "seconds": 2.0}, "keras_example": {"score": 0.9, "seconds": 3.0}}
+    old = [{"labels": 100, "models": {"cnn_from_scratch": {"test": 0.5, "seconds": 9.0}}}]
+    row = {"set": "faces", "kind": "image", "task": "classification", "seeds": [0], "models": models, "transfer": old}
+    (earlier / "results.json").write_text(json.dumps({"part": "meta-test", "sets": [row], "seconds": 5.0}))
+    joined = heldout.combine([earlier, tmp_path / "transfer"], tmp_path / "joined")
+    faces = joined["sets"][0]
+    assert faces["models"] == models and faces["transfer"][0]["models"]["cnn_from_scratch"]["test"] == 0.9
+    assert joined["runs"][0]["replaced"] == ["faces: transfer"]
+    assert "| faces | 100 | 0.9000 (1 s) |" in (tmp_path / "joined" / "report.md").read_text()
+
+
 def test_win_tie_loss_counts_ties_within_half_a_point():
     rows = [
         {

@@ -277,3 +277,44 @@ def test_recipe_key_forces_a_plain_fit(tiny_recipe, digits, tmp_path):
         zoo.get_recipe(tiny_recipe, epochs=1, jit_compile="on"), data=digits, out_dir=tmp_path / "fast", verbose=0
     )
     assert int(plain.model.optimizer.iterations) == 78 and int(fast.model.optimizer.iterations) == 77
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_the_first_fit_traces_the_training_step_once_and_trains_the_same_weights(digits, jit):
+    # Keras's TensorFlow trainer creates the optimizer's and metrics' variables in the first trace of the
+    # step, and a tf.function that creates variables is traced twice; fit_fast builds them first.
+    import numpy as np
+
+    from zoo.training import fastpath
+
+    traces = []
+
+    class Counting(keras.Sequential):
+        def train_step(self, data):
+            traces.append(1)
+            return super().train_step(data)
+
+    def trained(build_first):
+        keras.utils.set_random_seed(0)
+        model = Counting([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
+        traces.clear()
+        served = zoo.batches(digits, batch_size=16).train
+        if build_first:
+            fit_fast(model, served, examples=digits.sizes["train"], batch_size=16, epochs=2, verbose=0, fast=False)
+        else:
+            model.fit(served, epochs=2, verbose=0, shuffle=False)
+        return len(traces), model.get_weights()
+
+    (once, built), (twice, lazy) = trained(True), trained(False)
+    assert (once, twice) == (1, 2), "Keras no longer traces a variable-creating step twice: build_before_fit can go"
+    for a, b in zip(built, lazy, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Under a strategy Keras builds in the strategy's scope itself: zoo leaves it alone.
+    import tensorflow as tf
+
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile("adam", "mse")
+    assert not fastpath.build_before_fit(model, tf.data.Dataset.from_tensor_slices(([[0.0, 0.0]], [[0.0]])).batch(1))
+    assert not model.optimizer.built

@@ -172,7 +172,9 @@ def run(
     transfer: bool | None = None,
 ) -> dict[str, Any]:
     """Run the suite on one part of the sets file; write results.json and report.md. `transfer`
-    (default: on for meta-test) adds the fine-tuning comparison on each image set."""
+    (default: on for meta-test) adds the fine-tuning comparison on each image set. `contestants=()` and
+    `variants={}` run none (by default: every contestant, and zoo's recipe as it is): with `transfer=True`,
+    the transfer table alone, for `combine` to put in place of an earlier run's after the `cnn` changed."""
     every = read_sets()  # read once: the check and the choice below both look at it
     chosen = [s for s in every if s.part == part and (sets is None or s.name in sets)]
     if sets is not None:
@@ -181,13 +183,17 @@ def run(
             raise DataError(f"no held-out set named {unknown[0]!r} in the sets file")
     out_dir = Path(out_dir or f"benchmarks/results/heldout-{part}")
     runs_dir = Path(runs_dir) if runs_dir else run_folder(f"heldout-{part}", "runs/experiments")
-    variants = variants or {"zoo": {}}
+    variants = {"zoo": {}} if variants is None else variants
     started = time.perf_counter()
     rows = []
     with Progress(len(chosen), f"heldout {part}") as progress:
         for item in chosen:
             table = item.kind == "table"
-            names = contestants or (contest.TABLE_CONTESTANTS if table else contest.IMAGE_CONTESTANTS)
+            names = (
+                (contest.TABLE_CONTESTANTS if table else contest.IMAGE_CONTESTANTS)
+                if contestants is None
+                else contestants
+            )
             if table:
                 one = table_set(item, runs_dir, seeds, names, variants)
             else:

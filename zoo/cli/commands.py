@@ -16,6 +16,7 @@ from zoo.errors import RecipeError, ZooError
 from zoo.recipes.catalog import data_fits
 from zoo.recipes.recipe import get_recipe
 from zoo.recipes.registry import list_recipes
+from zoo.reports.report import score_label
 
 
 def cmd_list(args) -> int:
@@ -63,7 +64,7 @@ def cmd_train(args) -> int:
         strategy=getattr(args, "strategy", None),
     )
     m = result.metrics
-    score = "accuracy" if m["score"] == "accuracy" else "R^2"
+    score = score_label(m["score"])
     answer(
         f"\n{recipe.name}{' (baseline)' if args.baseline else ''}: test {score} {m['test_score']:.4f}, "
         f"test loss {m['test_loss']:.4f}, {m['epochs_run']} epoch{'s' * (m['epochs_run'] != 1)} "
@@ -310,6 +311,7 @@ def cmd_lr_find(args) -> int:
 
 
 def cmd_tune(args) -> int:
+    from zoo.nets.network import score_name
     from zoo.tools.search import tune
 
     recipe, data = recipe_and_data(args)
@@ -319,7 +321,8 @@ def cmd_tune(args) -> int:
     best = max(r["val_accuracy"] for r in result.trials if r["val_accuracy"] is not None)
     default = f"{result.default_accuracy:.4f}" if result.default_accuracy is not None else "not run"
     trials = f"{len(result.trials)} trial{'s' * (len(result.trials) != 1)}"
-    answer(f"{recipe.name}: best validation accuracy {best:.4f} over {trials} (the recipe itself: {default})")
+    score = score_label(score_name(result.best_recipe))  # R^2 for a regression: the data may have made it one
+    answer(f"{recipe.name}: best validation {score} {best:.4f} over {trials} (the recipe itself: {default})")
     answer(
         f"Best recipe: {result.paths['best']} (train it: zoo train {result.paths['best']}{data_flags_text(args)}); "
         "all trials: "

@@ -15,6 +15,16 @@ from zoo.errors import DataError
 from zoo.reports.records import write_text
 
 
+def score_label(score: str) -> str:
+    """What a reader calls a run's score: "accuracy", or "R^2" for a regression's "r2".
+
+    Examples:
+        >>> score_label("accuracy"), score_label("r2")
+        ('accuracy', 'R^2')
+    """
+    return "R^2" if score == "r2" else score
+
+
 def first_crossing(values: list[float], seconds: list[float], target: float) -> tuple[int | None, float | None]:
     """(epoch, seconds) at which `values` first reach `target`, or (None, None).
 

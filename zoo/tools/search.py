@@ -1,12 +1,12 @@
 """A hyperparameter search that starts from the recipe, on KerasTuner.
 
 The recipe's [tune] section (zoo.recipes.space) is the search space; every trial trains
-`recipe.replace(**values)` through zoo's own path (its pipeline and `fit_fast`) for the recipe's
-epochs, and is scored on validation accuracy only. The first trial is exactly the recipe: its
-values are KerasTuner's defaults, and the oracle proposes them before any random or Bayesian
-point (KerasTuner itself starts from a random point; keras-team/keras-tuner#604 asks for this).
-The search lives in KerasTuner's project folder, so an interrupted search resumes where it
-stopped. The best trial is written as a complete recipe that `zoo train` accepts.
+`recipe.replace(**values)` through zoo's own path (its pipeline and `fit_fast`) for the recipe's epochs, and
+is scored on validation only (accuracy; R^2 for a regression, under the rows' key `val_accuracy`). The first
+trial is exactly the recipe: its values are KerasTuner's defaults, and the oracle proposes them before any
+random or Bayesian point (KerasTuner itself starts from a random point; keras-team/keras-tuner#604 asks for
+this). The search lives in KerasTuner's project folder, so an interrupted search resumes where it stopped.
+The best trial is written as a complete recipe that `zoo train` accepts.
 
 Examples:
     (Not run by the doctests: a search trains several nets.)
@@ -37,6 +37,7 @@ from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.recipes.schema import check_argument, count_field, unknown_word_error
 from zoo.recipes.space import check_contains
 from zoo.reports.records import run_folder, write_json, write_text
+from zoo.reports.report import score_label
 from zoo.training.board import write_run_summary
 from zoo.training.diagnostics import fixed_batch
 from zoo.training.fastpath import fit_fast
@@ -246,7 +247,7 @@ def _write(tuner, hypermodel: _RecipeHyperModel, recipe: Recipe, out_dir: Path) 
         },
     )
     lines = [
-        "| trial | " + " | ".join(recipe.tune) + " | validation accuracy | seconds |",
+        "| trial | " + " | ".join(recipe.tune) + f" | validation {score_label(score_name(recipe))} | seconds |",
         "|---|" + "---|" * (len(recipe.tune) + 2),
     ]
     for row in rows:

@@ -70,7 +70,7 @@ manifest = json.load(open(sys.argv[3] + "/manifest.json"))
 shipped = {key.split("/")[0]: keras.saving.load_model(sys.argv[3] + "/" + key, safe_mode=True).output_shape
            for key in manifest if key.endswith("model.keras")}
 rows = list(csv.DictReader(open(sys.argv[4])))
-columns = {"weight (kg)": np.array([[float(r["weight (kg)"])] for r in rows], "float32"),
+columns = {"weight (kg)": np.array([[float(r["weight (kg)"] or "nan")] for r in rows], "float32"),
            "colour": tf.constant([[r["colour"]] for r in rows])}  # Keras takes text as a string tensor
 classes = json.load(open(sys.argv[1] + "/metrics.json"))["classes"]
 named = [classes[i] for i in table.predict(columns, verbose=0).argmax(-1)]
@@ -91,6 +91,7 @@ def _table_csv(path, rows=60):
             "kind": np.where(weight > 10, "big", "small"),
         }
     )
+    frame.loc[::7, "weight (kg)"] = np.nan  # gaps: the model fills them in and flags them, in plain Keras too
     frame.to_csv(path, index=False)
     return frame
 

@@ -14,7 +14,7 @@ from PIL import Image
 import zoo
 from zoo.cli.main import main
 from zoo.data.sources import load_data
-from zoo.data.tables import table_columns
+from zoo.data.tables import read_table, table_columns
 from zoo.errors import DataError
 
 TINY = ["--set", "model.hidden=[16]", "--set", "train.batch_size=32", "--epochs", "1"]
@@ -144,6 +144,18 @@ def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(
     assert main([*argv, "--epochs", "2", "--out", str(tmp_path / "search")]) == 0
     assert "tabular: best validation R^2 " in capsys.readouterr().out
     assert "| validation R^2 | seconds |" in (tmp_path / "search" / "trials.md").read_text()
+
+
+def test_a_missing_number_becomes_the_training_median_and_is_flagged_where_training_had_gaps():
+    gappy = [1.0, 2.0, np.nan, 4.0, 100.0, np.nan] * 5  # present values' median: 3
+    frame = pd.DataFrame({"size": gappy, "whole": [1.0, 2, 3, 4, 5, 6] * 5, "label": [0, 1] * 15})
+    encoder = read_table(frame, "label").encoder(np.arange(30))
+    rows = {"size": np.array([[np.nan], [3.0], [2.0]], "float32"), "whole": np.array([[np.nan], [3.5], [3.5]], "f4")}
+    encoded = encoder.predict(rows, verbose=0)
+    # size and whole, scaled; then size's missing flag (whole had no gap in training: no flag, its gap is filled)
+    assert encoded.shape == (3, 3)
+    np.testing.assert_allclose(encoded[:2], [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]], atol=1e-6)
+    assert encoded[2, 0] < 0 and encoded[2, 2] == 0.0, "a value present is scaled as before, unflagged"
 
 
 @pytest.mark.slow

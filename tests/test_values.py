@@ -44,7 +44,10 @@ def test_non_finite_or_absurd_features_are_refused_before_training(bad, tmp_path
     with pytest.raises(zoo.DataError, match=r"a.npz: x_(train|test) holds"):
         zoo.load_data(tmp_path / "a.npz")
     frame = pd.DataFrame({"size": x[:, 1].astype("float64"), "label": np.arange(60) % 2})
-    with pytest.raises(zoo.DataError, match=r"(numeric column 'size' (holds|has)|missing values)"):
+    if np.isnan(bad):  # a table's gap is a missing value: the encoder fills it in (test_sources)
+        assert zoo.load_data(frame, target="label").sizes["train"] > 0
+        return
+    with pytest.raises(zoo.DataError, match=r"numeric column 'size' holds"):
         zoo.load_data(frame, target="label")
 
 

@@ -99,7 +99,14 @@ class Table:
                 if len(self.numeric) == 1
                 else keras.layers.Concatenate(name="numeric")([inputs[str(column)] for column in self.numeric])
             )
-            parts.append(scaled(self.frame[self.numeric].to_numpy(np.float32)[rows], joined, SCALING))
+            values = self.frame[self.numeric].to_numpy(np.float32)[rows]
+            # A missing number (NaN) becomes the column's training median: 0 once scaled. Where training rows
+            # miss values, a 0/1 column says which were missing, so the net can learn from the gap itself.
+            parts.append(keras.ops.nan_to_num(scaled(values, joined, SCALING), nan=0.0))
+            gaps = [index for index in range(len(self.numeric)) if np.isnan(values[:, index]).any()]
+            if gaps:
+                missing = keras.ops.isnan(keras.ops.take(joined, gaps, axis=1))
+                parts.append(keras.ops.cast(missing, "float32"))
         for column in self.categorical:
             counts = self.frame[column].iloc[rows].value_counts(sort=False)
             # The most frequent values, in a fixed order; the rest share the unseen-value slot.
@@ -139,16 +146,21 @@ def scaled(values: np.ndarray, inputs, scaling: str = "robust"):
     """
     import keras
 
-    if scaling == "standard":
-        normalize = keras.layers.Normalization(name="standardize")
-        normalize.adapt(values)
-        return normalize(inputs)
-    if scaling != "robust":
+    if scaling not in ("robust", "standard"):
         raise ValueError(f"scaling = {scaling!r}; expected 'robust' or 'standard'")
-    center = np.median(values, axis=0)
-    low, high = np.percentile(values, [25, 75], axis=0)
+    # Statistics of the values present (missing ones are NaN); a column with none at all passes as 0 and 1.
+    present = ~np.isnan(values).all(axis=0)
+    filled = np.where(present, values, 0.0)
+    if scaling == "standard":
+        spread = np.nanstd(filled, axis=0)
+        spread = np.where(spread > 0, spread, 1.0)
+        return keras.layers.Normalization(mean=np.nanmean(filled, axis=0), variance=spread**2, name="standardize")(
+            inputs
+        )
+    center = np.nanmedian(filled, axis=0)
+    low, high = np.nanpercentile(filled, [25, 75], axis=0)
     spread = high - low
-    half_range = (values.max(axis=0) - values.min(axis=0)) / 2
+    half_range = (np.nanmax(filled, axis=0) - np.nanmin(filled, axis=0)) / 2
     spread = np.where(spread > 0, spread, np.where(half_range > 0, half_range, 1.0))
     x = keras.layers.Normalization(mean=center, variance=spread**2, name="robust_scale")(inputs)
     x = keras.layers.Rescaling(1 / SMOOTH_CLIP, name="clip_in")(x)
@@ -294,12 +306,8 @@ def _numeric(path: Path, column: str, values):
             f"{path}: column {column!r} is treated as numeric but line {first + 2} holds {values.iloc[first]!r}; "
             "fix the value, or let the column be categorical"
         )
-    if numbers.isna().any():
-        raise DataError(
-            f"{path}: numeric column {column!r} has {int(numbers.isna().sum())} missing values; "
-            "fill them or drop those rows"
-        )
-    check_values(numbers.to_numpy(np.float64), f"{path}: numeric column {column!r}")
+    # Missing values stay NaN: the encoder fills them in (see `Table.encoder`); infinities are refused.
+    check_values(numbers.dropna().to_numpy(np.float64), f"{path}: numeric column {column!r}")
     return numbers.astype(np.float32)
 
 

@@ -158,6 +158,25 @@ def test_a_missing_number_becomes_the_training_median_and_is_flagged_where_train
     assert encoded[2, 0] < 0 and encoded[2, 2] == 0.0, "a value present is scaled as before, unflagged"
 
 
+def test_pandas_nullable_columns_with_gaps_are_read_and_encoded_as_their_kind():
+    # Parquet files and DataFrames often hold pandas' nullable dtypes; a boolean one with a gap once crashed
+    # the reader (fillna("") on a boolean array), and predicting read its text as numbers.
+    frame = pd.DataFrame(
+        {
+            "count": pd.array([1, None, 3, 4] * 8, dtype="Int64"),
+            "town": pd.array(["a", None, "b", "a"] * 8, dtype="string"),
+            "owner": pd.array([True, False, None, True] * 8, dtype="boolean"),
+            "label": [0, 1] * 16,
+        }
+    )
+    table = read_table(frame, "label")
+    assert table.numeric == ["count"] and table.categorical == ["town", "owner"]
+    encoded = table.encoder(np.arange(32)).predict(table_columns(frame.drop(columns=["label"])), verbose=0)
+    # count scaled, count's gap flag, then town's and owner's one-hot slots (a gap "" is a value of its own)
+    assert encoded.shape[0] == 32 and np.isfinite(encoded).all()
+    np.testing.assert_array_equal(encoded[:4, 1], [0, 1, 0, 0])
+
+
 @pytest.mark.slow
 def test_an_npz_file_trains_through_the_cli(tmp_path):
     rng = np.random.default_rng(0)

@@ -183,14 +183,23 @@ def table_columns(frame) -> dict[str, Any]:
     columns = {}
     for column in frame.columns:
         values = frame[column]
-        if values.dtype == object or values.dtype == bool or str(values.dtype) in ("category", "string", "str"):
+        if values.dtype.kind not in "iuf":  # text, booleans, categories, pandas' nullable string and boolean
             # A string tensor: Keras's predict() refuses numpy arrays of Python strings.
-            columns[str(column)] = tf.constant(
-                values.fillna("").astype(str).to_numpy(dtype=object).reshape(-1, 1), tf.string
-            )
-        else:
-            columns[str(column)] = values.to_numpy(np.float32).reshape(-1, 1)
+            columns[str(column)] = tf.constant(as_text(values).to_numpy(dtype=object).reshape(-1, 1), tf.string)
+        else:  # numbers, pandas' nullable integers included: a missing one is NaN, which the model fills in
+            columns[str(column)] = values.to_numpy(np.float32, na_value=np.nan).reshape(-1, 1)
     return columns
+
+
+def as_text(values):
+    """A column's cells as text, a missing cell (None, NaN, pandas.NA) as "", whatever the column's dtype.
+
+    Examples:
+        >>> import pandas as pd
+        >>> as_text(pd.Series([True, None], dtype="boolean")).tolist()
+        ['True', '']
+    """
+    return values.astype(object).where(values.notna(), "").astype(str)
 
 
 def input_name(column: str) -> str:
@@ -287,7 +296,7 @@ def read_table(
         if kinds[column] == "numeric":
             features[column] = _numeric(path, column, values)
         else:
-            features[column] = values.fillna("").astype(str)
+            features[column] = as_text(values)
     target_values = frame[target].to_numpy()
     if not np.issubdtype(target_values.dtype, np.number):  # text or booleans: class names
         target_values = target_values.astype(str)

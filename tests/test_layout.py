@@ -215,6 +215,29 @@ def test_results_record_the_commit_of_a_checkout():
     assert found is not None and len(found["commit"]) == 40 and isinstance(found["uncommitted_changes"], bool)
 
 
+def test_only_changes_outside_the_committed_results_make_a_run_uncommitted(tmp_path):
+    import subprocess
+
+    from zoo.reports import records
+
+    def git(*argv):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *argv], check=True)
+
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "results.json").write_text("{}")
+    (tmp_path / "recipe.toml").write_text("a = 1")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    (tmp_path / "benchmarks" / "results" / "results.json").write_text('{"rows": 1}')  # a run's own output
+    records.git_commit.cache_clear()  # a process asks once; this test asks again after each change
+    assert records.git_commit(tmp_path)["uncommitted_changes"] is False
+    (tmp_path / "recipe.toml").write_text("a = 2")  # what a run reads
+    records.git_commit.cache_clear()
+    assert records.git_commit(tmp_path)["uncommitted_changes"] is True
+    records.git_commit.cache_clear()
+
+
 def test_in_process_tests_train_without_xla_unless_marked():
     # conftest's rule (XLA's compile costs more than a test's short run); the next test is its other half.
     model = zoo.build(zoo.get_recipe("mlp", hidden=[4]), input_shape=(8, 8, 1), num_classes=3)

@@ -67,6 +67,9 @@ def run_folder(name: str, parent: str | Path = "runs") -> Path:
     return Path(parent) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+RESULTS_PATHSPEC = ":(exclude)benchmarks/results"
+
+
 @functools.lru_cache(maxsize=1)
 def git_commit(checkout: str | Path | None = None) -> dict[str, Any] | None:
     """The commit zoo runs from, when it runs from a git checkout (None for an installed wheel), or the
@@ -84,8 +87,10 @@ def git_commit(checkout: str | Path | None = None) -> dict[str, Any] | None:
         commit = subprocess.run(
             ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
+        # Committed results are what runs write, never what they read: a run's own earlier output (one
+        # experiment run recipe by recipe rewrites its results.json) does not make its code uncommitted.
         dirty = subprocess.run(
-            ["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no", "--", ".", RESULTS_PATHSPEC],
             capture_output=True,
             text=True,
             timeout=10,

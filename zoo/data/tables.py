@@ -103,7 +103,7 @@ class Table:
             # A missing number (NaN) becomes the column's training median: 0 once scaled. Where training rows
             # miss values, a 0/1 column says which were missing, so the net can learn from the gap itself.
             parts.append(keras.ops.nan_to_num(scaled(values, joined, SCALING), nan=0.0))
-            gaps = [index for index in range(len(self.numeric)) if np.isnan(values[:, index]).any()]
+            gaps = np.flatnonzero(np.isnan(values).any(axis=0)).tolist()
             if gaps:
                 missing = keras.ops.isnan(keras.ops.take(joined, gaps, axis=1))
                 parts.append(keras.ops.cast(missing, "float32"))
@@ -183,12 +183,25 @@ def table_columns(frame) -> dict[str, Any]:
     columns = {}
     for column in frame.columns:
         values = frame[column]
-        if values.dtype.kind not in "iuf":  # text, booleans, categories, pandas' nullable string and boolean
+        if not holds_numbers(values):  # text, booleans, categories, pandas' nullable string and boolean
             # A string tensor: Keras's predict() refuses numpy arrays of Python strings.
             columns[str(column)] = tf.constant(as_text(values).to_numpy(dtype=object).reshape(-1, 1), tf.string)
         else:  # numbers, pandas' nullable integers included: a missing one is NaN, which the model fills in
             columns[str(column)] = values.to_numpy(np.float32, na_value=np.nan).reshape(-1, 1)
     return columns
+
+
+def holds_numbers(values) -> bool:
+    """Whether a column is read as numbers (integers, pandas' nullable ones too, and floats) rather than text:
+    the one rule both reading a table and `table_columns` follow, so a saved model gets each column as it
+    was trained on.
+
+    Examples:
+        >>> import pandas as pd
+        >>> holds_numbers(pd.Series([1, None], dtype="Int64")), holds_numbers(pd.Series([True, False]))
+        (True, False)
+    """
+    return values.dtype.kind in "iuf"
 
 
 def as_text(values):
@@ -292,7 +305,7 @@ def read_table(
     for column in features.columns:
         values = features[column]
         forced = "numeric" if column in forced_numeric else "categorical" if column in forced_categorical else None
-        kinds[column] = forced or ("numeric" if values.dtype.kind in "iuf" else "categorical")
+        kinds[column] = forced or ("numeric" if holds_numbers(values) else "categorical")
         if kinds[column] == "numeric":
             features[column] = _numeric(path, column, values)
         else:

@@ -91,3 +91,25 @@ def test_an_image_runs_predictions_and_its_bad_images(tmp_path, capsys):
 def test_a_model_that_is_not_there_is_named(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "nothing"), "--data", str(tmp_path)]) == 2
     assert "is not a run folder, a .keras file or a shipped model (shipped: fashion_cnn" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_regressions_answers_are_named_as_its_target(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    area = rng.uniform(40, 200, 200)
+    pd.DataFrame({"area": area, "price": 3.0 * area + rng.normal(0, 5, 200)}).to_csv(tmp_path / "t.csv", index=False)
+    argv = ["train", "tabular", "--data", str(tmp_path / "t.csv"), "--target", "price", "--out", str(tmp_path / "run")]
+    assert main([*argv, *TINY[:-1], "20"]) == 0  # 20 epochs: a preset is made only from a run that learned
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["target"] == "price"
+    pd.DataFrame({"area": [50.0, 150.0]}).to_csv(tmp_path / "new.csv", index=False)
+    assert (
+        main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "new.csv"), "--out", str(tmp_path / "p.csv")])
+        == 0
+    )
+    header, *rows = _read(tmp_path / "p.csv")
+    assert header == ["id", "price"] and [row[0] for row in rows] == ["0", "1"]
+    assert all(np.isfinite(float(row[1])) for row in rows)
+    # A preset made from the run (no metrics.json: its card is the record) answers under the same name.
+    assert main(["save-preset", str(tmp_path / "run"), str(tmp_path / "preset")]) == 0
+    assert main(["predict", str(tmp_path / "preset"), "--data", str(tmp_path / "new.csv")]) == 0
+    assert capsys.readouterr().out.splitlines()[-3:][0] == "id,price"

@@ -37,6 +37,7 @@ class Raw:
     encoder: Any = None
     description: str = ""
     numeric_features: int = 0  # a table's numeric columns, first in x
+    target: str = ""  # a table's target column
 
 
 def in_memory(source: Any, target: str | None, categorical, numeric) -> tuple[Any, str]:

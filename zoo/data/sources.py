@@ -153,6 +153,7 @@ def _splits(raw, source: str, task: str, validation_size: int | None, test_size:
             encoder=encoder,
             description=raw.describe(),
             numeric_features=len(raw.numeric),
+            target=raw.target_name,
         )
     x_train, y_train, x_test, y_test = raw.x_train, raw.y_train, raw.x_test, raw.y_test
     if x_test is None:
@@ -184,6 +185,7 @@ def _splits(raw, source: str, task: str, validation_size: int | None, test_size:
         len(x_train),
         task=resolved,
         numeric_features=raw.numeric_features,
+        target=raw.target,
     )
     if validation_size is None:
         validation_size = max(1, len(x_train) // 10)

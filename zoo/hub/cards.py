@@ -52,6 +52,7 @@ def run_card(run_dir: str | Path, name: str | None = None) -> dict[str, Any]:
         "classes": metrics.get("classes"),
         "needs_zoo": metrics.get("needs_zoo", []),
         "input": metrics.get("input"),
+        **({"target": metrics["target"]} if metrics.get("target") else {}),
         "params": metrics["params"],
         "epochs_run": metrics["epochs_run"],
         "train_seconds": metrics["train_seconds"],

@@ -27,6 +27,7 @@ class DatasetInfo:
     train_examples: int = 0  # before the validation split; sizes step-based schedules
     task: str = "classification"  # or "regression": one float target per example, num_classes 1
     numeric_features: int = 0  # a table's: its first this many encoded columns are numeric (the rest one-hot)
+    target: str = ""  # a table's target column: what `zoo predict` names a regression's answers
 
 
 DATASETS: dict[str, DatasetInfo] = {

@@ -23,12 +23,11 @@ from zoo.reports.records import atomic_write
 
 
 def load_predictor(source: str | Path) -> tuple[Any, dict[str, Any]]:
-    """(model, record) for a run folder, a `.keras` file or a shipped model's name; the record holds
+    """(model, record) for a run folder, a preset folder, a `.keras` file or a shipped model's name; the record holds
     `task`, `classes` (names, or None) and `input` (what the model takes)."""
     import keras
 
     import zoo.nets.layers  # noqa: F401  (registers zoo's layers: a model may keep one, see needs_zoo)
-    from zoo.hub.cards import card_classes
     from zoo.hub.saved import list_pretrained, load_pretrained, model_files
 
     path = Path(source)
@@ -36,21 +35,18 @@ def load_predictor(source: str | Path) -> tuple[Any, dict[str, Any]]:
         file = path / "model.keras" if path.is_dir() else path
         if not file.is_file():
             raise DataError(
-                f"{path} holds no model.keras; name a finished run folder, a .keras file or a shipped model"
+                f"{path} holds no model.keras; name a finished run or preset folder, a .keras file or a shipped model"
             )
-        metrics_path = file.parent / "metrics.json"
-        record = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
         model = keras.saving.load_model(file, safe_mode=True)
+        # A run folder's record is its metrics.json; a saved preset's (`zoo save-preset`) is its card.json.
+        metrics_path, card_path = file.parent / "metrics.json", file.parent / "card.json"
+        if metrics_path.is_file():
+            record = json.loads(metrics_path.read_text())
+        else:
+            record = _card_record(json.loads(card_path.read_text()), model) if card_path.is_file() else {}
     elif str(source) in list_pretrained():
         model = load_pretrained(str(source))
-        card = json.loads(model_files(str(source))["card.json"].read_text())
-        # A card records its classes and input; one saved before they were recorded: its dataset's classes, 0-1.
-        shape = [int(d) for d in model.input_shape[1:]]
-        record = {
-            "task": card.get("recipe", {}).get("task", "classification"),
-            "classes": card_classes(card),
-            "input": card.get("input") or {"kind": "image", "shape": shape, "range": [0.0, 1.0]},
-        }
+        record = _card_record(json.loads(model_files(str(source))["card.json"].read_text()), model)
     else:
         raise DataError(
             f"{source!r} is not a run folder, a .keras file or a shipped model "
@@ -59,6 +55,20 @@ def load_predictor(source: str | Path) -> tuple[Any, dict[str, Any]]:
     record.setdefault("task", "regression" if model.output_shape[-1] == 1 else "classification")
     record.setdefault("input", {})
     return model, record
+
+
+def _card_record(card: dict[str, Any], model) -> dict[str, Any]:
+    """What a model card records of the task, classes, input and target; a card saved before classes and input
+    were recorded: its dataset's classes, 0-1 images of the model's shape."""
+    from zoo.hub.cards import card_classes
+
+    shape = [int(d) for d in model.input_shape[1:]]
+    return {
+        "task": card.get("recipe", {}).get("task", "classification"),
+        "classes": card_classes(card),
+        "input": card.get("input") or {"kind": "image", "shape": shape, "range": [0.0, 1.0]},
+        **({"target": card["target"]} if card.get("target") else {}),
+    }
 
 
 def _table_inputs(model, path: Path, record) -> tuple[list[str], dict[str, Any]]:
@@ -131,7 +141,8 @@ def _array_inputs(model, path: Path) -> tuple[list[str], np.ndarray]:
 
 def predict_rows(source: str | Path, data: str | Path) -> tuple[list[str], list[list[Any]], list[str]]:
     """(header, rows, notes): one row per example of `data` (a table file, an image file or folder, or an
-    .npy/.npz array) with its id, and the class name and class probabilities, or the predicted value.
+    .npy/.npz array) with its id, and the class name and class probabilities, or the predicted value (in a
+    column named as the training table's target, else "value").
 
     Examples:
         >>> import tempfile, keras, numpy as np
@@ -162,7 +173,9 @@ def predict_rows(source: str | Path, data: str | Path) -> tuple[list[str], list[
         raise DataError(f"the model takes arrays of shape {tuple(model.input_shape[1:])}; pass them as .npy or .npz")
     output = np.asarray(model.predict(inputs, verbose=0, batch_size=256))
     if record["task"] == "regression":
-        return ["id", "value"], [[i, float(v)] for i, v in zip(ids, output[:, 0])], notes
+        # Named as the training table's target column, so the answers read as what they are ("price").
+        name = record.get("target") if record.get("target") not in (None, "", "id") else "value"
+        return ["id", name], [[i, float(v)] for i, v in zip(ids, output[:, 0])], notes
     classes = record.get("classes") or [str(k) for k in range(output.shape[-1])]
     if len(classes) != output.shape[-1]:
         raise DataError(f"the record names {len(classes)} classes; the model has {output.shape[-1]} outputs")

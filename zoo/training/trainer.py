@@ -337,6 +337,8 @@ class _Run:
         metrics["needs_zoo"] = needs_zoo(saved)  # the zoo layers it keeps: loading it needs `import zoo`
         metrics["classes"] = list(data.info.class_names) if recipe.task == "classification" else None
         metrics["input"] = input_record(saved, data)
+        if data.info.target:
+            metrics["target"] = data.info.target
         atomic_write(paths["model"], saved.save)
         save_figure(run_curves_figure(history, score_name(recipe), recipe.name), paths["curves"])
         write_json(paths["metrics"], metrics)

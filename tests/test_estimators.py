@@ -117,3 +117,21 @@ def test_a_classifier_refuses_a_continuous_target_as_scikit_learn_does():
     from sklearn.utils.estimator_checks import check_classifiers_regression_target
 
     check_classifiers_regression_target("Classifier", zoo.Classifier(epochs=1))
+
+
+def test_table_rows_with_gaps_fit_and_predict_but_infinities_and_nan_pixels_are_refused():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = (x[:, 0] > 0).astype(int)
+    x[rng.random(x.shape) < 0.1] = np.nan  # about 18 gaps, in every column
+    model = zoo.Classifier(overrides={"model.hidden": [8], "train.jit_compile": "off"}, epochs=1, random_state=0)
+    assert model.__sklearn_tags__().input_tags.allow_nan
+    proba = model.fit(x, y).predict_proba(np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, 0.0]]))
+    assert proba.shape == (2, 2) and np.isfinite(proba).all()
+    x[0, 0] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        zoo.Classifier(epochs=1).fit(x, y)
+    images = np.zeros((8, 4, 4, 1))
+    images[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        zoo.Classifier(epochs=1).fit(images, np.arange(8) % 2)

@@ -7,8 +7,9 @@ does, on every row it is given: a tenth is carved out for validation (early stop
 schedule) and nothing is held out for testing; that is the caller's to do.
 
 A 2-D array or a DataFrame goes through the recipe's table encoder (numeric columns robust-scaled
-and clipped, text columns one-hot), as a CSV would; an array of images (n, height, width,
-channels) goes in as it is (0-255 pixels are scaled inside the model).
+and clipped, text columns one-hot, a missing number (NaN) the column's training median plus a "was
+missing" column), as a CSV would; an array of images (n, height, width, channels) goes in as it is
+(0-255 pixels are scaled inside the model).
 """
 
 from __future__ import annotations
@@ -63,9 +64,14 @@ class _ZooEstimator(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # table rows with gaps, as HistGradientBoosting takes them
+        return tags
+
     def _checked(self, x, y=None, fitting: bool = False):
-        """(x, y) as scikit-learn checks them: no sparse, complex, NaN or inf values; numbers, or a DataFrame
-        (whose text columns go to the table encoder); one target per row; the fitted number of columns."""
+        """(x, y) as scikit-learn checks them: no sparse, complex or inf values, NaN only in table rows; numbers,
+        or a DataFrame (whose text columns go to the table encoder); one target per row; the fitted columns."""
         if fitting and y is None:
             raise DataError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if _is_frame(x):
@@ -80,12 +86,20 @@ class _ZooEstimator(BaseEstimator):
             elif x.shape[1] != self.n_features_in_:
                 raise DataError(f"X has {x.shape[1]} columns; the estimator was fitted on {self.n_features_in_}")
             return x.rename(columns=str), y
-        # Arrays: scikit-learn's own checks and messages (2-D rows, or 4-D images).
+        # Arrays: scikit-learn's own checks and messages (2-D rows, or 4-D images). A table's gaps (NaN) pass,
+        # as in a DataFrame: the encoder fills them; an image's NaN and any infinity are refused.
+        finite = "allow-nan" if (getattr(x, "ndim", None) or np.ndim(x)) == 2 else True
         if fitting:
             return validate_data(
-                self, x, y, allow_nd=True, ensure_min_samples=MIN_ROWS, y_numeric=self._task == "regression"
+                self,
+                x,
+                y,
+                allow_nd=True,
+                ensure_min_samples=MIN_ROWS,
+                ensure_all_finite=finite,
+                y_numeric=self._task == "regression",
             )
-        return validate_data(self, x, reset=False, allow_nd=True), None
+        return validate_data(self, x, reset=False, allow_nd=True, ensure_all_finite=finite), None
 
     def _fit(self, x, y):
         from zoo.data.sources import load_data

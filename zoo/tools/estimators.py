@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import assert_all_finite
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -88,18 +89,21 @@ class _ZooEstimator(BaseEstimator):
             return x.rename(columns=str), y
         # Arrays: scikit-learn's own checks and messages (2-D rows, or 4-D images). A table's gaps (NaN) pass,
         # as in a DataFrame: the encoder fills them; an image's NaN and any infinity are refused.
-        finite = "allow-nan" if (getattr(x, "ndim", None) or np.ndim(x)) == 2 else True
         if fitting:
-            return validate_data(
+            x, y = validate_data(
                 self,
                 x,
                 y,
                 allow_nd=True,
                 ensure_min_samples=MIN_ROWS,
-                ensure_all_finite=finite,
+                ensure_all_finite="allow-nan",
                 y_numeric=self._task == "regression",
             )
-        return validate_data(self, x, reset=False, allow_nd=True, ensure_all_finite=finite), None
+        else:
+            x = validate_data(self, x, reset=False, allow_nd=True, ensure_all_finite="allow-nan")
+        if x.ndim != 2:
+            assert_all_finite(x, input_name="X")
+        return x, y
 
     def _fit(self, x, y):
         from zoo.data.sources import load_data

@@ -117,7 +117,13 @@ def test_commands_and_the_api_print_no_tensorflow_start_up_lines(tiny_recipe_fil
         "zoo.build(zoo.get_recipe('mlp', hidden=[4]), input_shape=(8, 8, 1), num_classes=3); "
         "print(os.environ['TF_CPP_MIN_LOG_LEVEL']); sys.exit(code)"
     )
-    runs = _pythons([api, train])
+    # `zoo show` with --data reads the data, which loads TensorFlow (it once did so unfiltered).
+    (tmp_path / "t.csv").write_text("size,kind\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(20)))
+    show = (
+        "import sys; from zoo.cli.main import main; "
+        f"sys.exit(main(['show', 'tabular', '--data', {str(tmp_path / 't.csv')!r}, '--target', 'kind']))"
+    )
+    runs = _pythons([api, train, show])
     for done in runs:
         assert done.returncode == 0, done.stderr
         noisy = [line for line in done.stderr.splitlines() if any(word in line for word in NOISE)]

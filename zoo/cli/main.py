@@ -35,7 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     args = build_parser().parse_args(argv)
-    if args.command not in ("list", "show", "launch"):  # these read recipes only, and never load TensorFlow
+    # `list`, `launch` and a `show` without --data read recipes only, and never load TensorFlow.
+    if args.command not in ("list", "show", "launch") or getattr(args, "data", None):
         quiet_tensorflow()
     try:
         if getattr(args, "epochs", None) is not None:

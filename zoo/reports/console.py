@@ -12,6 +12,7 @@ A user who sets ``TF_CPP_MIN_LOG_LEVEL`` keeps full control: then nothing is cap
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -23,7 +24,8 @@ import tempfile
 # machine (an error line only in name: TensorFlow goes on without a GPU, as the user expects).
 NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog|[IW]\d{4} |To enable the following instructions"
-    r"|E\d{4} .*(cuInit|Unable to register cu(DNN|FFT|BLAS) factory))"
+    r"|E\d{4} .*(cuInit|Unable to register cu(DNN|FFT|BLAS) factory)"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU)"  # a TFLite interpreter's first run, any machine
 )
 
 
@@ -53,19 +55,36 @@ def quiet_tensorflow() -> None:
         return
     # Later C++ info and warning lines (XLA compilation notices and the like) honour the variable.
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    with filtered_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe prints here
+    tf.get_logger().setLevel("ERROR")  # Python-side notices (retracing and the like); errors still show
+
+
+@contextlib.contextmanager
+def filtered_stderr():
+    """Inside, file descriptor 2 (C++ logging included) goes to a temporary file; on leaving, every line
+    of it that is not known noise (`filter_noise`) is passed on to stderr.
+
+    Examples:
+        >>> import io
+        >>> shown = io.StringIO()
+        >>> with contextlib.redirect_stderr(shown), filtered_stderr():
+        ...     _ = os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\\nreal problem\\n")
+        >>> shown.getvalue()
+        'real problem\\n'
+    """
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # the CUDA probe prints here
+            yield
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-        captured.seek(0)
-        kept = filter_noise(captured.read().decode(errors="replace"))
-    if kept:
-        sys.stderr.write(kept)
-    tf.get_logger().setLevel("ERROR")  # Python-side notices (retracing and the like); errors still show
+            captured.seek(0)
+            kept = filter_noise(captured.read().decode(errors="replace"))
+            if kept:
+                sys.stderr.write(kept)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import DataError, RunError, first_line
+from zoo.reports.console import filtered_stderr
 from zoo.tools.predict import load_predictor
 
 FORMATS = ("savedmodel", "tflite", "onnx")
@@ -71,11 +72,13 @@ def _tflite(model, path: Path, inputs) -> np.ndarray:
         path.write_bytes(converter.convert())
     import warnings
 
-    with warnings.catch_warnings():  # tf.lite.Interpreter announces its move to LiteRT
+    # tf.lite.Interpreter announces its move to LiteRT (a Python warning), and its first run its CPU
+    # delegate (a C++ line): neither is about the user's model.
+    with warnings.catch_warnings(), filtered_stderr():
         warnings.simplefilter("ignore")
         interpreter = tf.lite.Interpreter(model_path=str(path))
-    runner = interpreter.get_signature_runner()
-    outputs = runner(**_feed(inputs, list(runner.get_input_details())))
+        runner = interpreter.get_signature_runner()
+        outputs = runner(**_feed(inputs, list(runner.get_input_details())))
     return np.asarray(next(iter(outputs.values())))
 
 

@@ -187,8 +187,8 @@ def test_a_rebench_after_a_stack_change_reads_the_baseline_back_and_trains_only_
     assert all(run["trained_at"] == committed for run in again["runs"])
     # Runs on other data are never read back.
     seeded = zoo.get_recipe(baseline_run / "recipe.toml")
-    assert bench_module._finished(baseline_run, seeded, digits) == baseline_run
-    assert bench_module._finished(baseline_run, seeded, zoo.load_data("digits", validation_size=150)) is None
+    assert bench_module.finished_run(baseline_run, seeded, digits) == baseline_run
+    assert bench_module.finished_run(baseline_run, seeded, zoo.load_data("digits", validation_size=150)) is None
     # A bench that trains nothing still ships its first seed's model, from the folder the run was read from.
     monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "hub"))
     trained.clear()

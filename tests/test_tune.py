@@ -195,3 +195,32 @@ def test_the_tuning_experiment_chooses_on_the_selection_split_and_retrains_on_th
     assert tuning._data(zoo.get_recipe("fashion_cnn"), tmp_path) == (5000, 1000)
     assert tuning._data(zoo.get_recipe("fashion_mlp"), tmp_path) == (5000, 5000)
     assert asked == [("fashion_mnist", 5000), ("fashion_mnist", 1000), ("fashion_mnist", 5000), ("fashion_mnist", 5000)]
+
+
+@pytest.mark.slow
+def test_the_tuning_experiment_run_again_reads_its_search_and_final_runs_back(monkeypatch, tmp_path):
+    """Hours of search and retraining are not lost to an interruption: run again on the same folder, the
+    experiment trains nothing that finished and writes the same row."""
+    from zoo.experiments import tuning
+
+    real = tuning.get_recipe
+    quick = {"train.epochs": 2, "train.early_stopping_patience": 0, "train.jit_compile": "off"}
+
+    def cheap(recipe, **overrides):  # the tabular recipe for 2 epochs (its retrainings pass Recipes through)
+        return real(real(recipe, **quick) if isinstance(recipe, str) else recipe, **overrides)
+
+    monkeypatch.setattr(tuning, "get_recipe", cheap)
+    options = {"recipes": ("tabular",), "trials": 2, "seeds": 1, "runs_dir": tmp_path / "runs"}
+    first = tuning.run(tmp_path / "out", **options)["recipes"][0]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(tuning, "train", no_training)
+    import zoo.tools.search as search
+
+    monkeypatch.setattr(search, "fit_fast", no_training)
+    again = tuning.run(tmp_path / "again", **options)["recipes"][0]
+    assert [t["val_accuracy"] for t in again["trials"]] == [t["val_accuracy"] for t in first["trials"]]
+    assert again["test_accuracy"] == first["test_accuracy"] and again["best_values"] == first["best_values"]
+    assert again["search_seconds"] >= sum(t["seconds"] for t in first["trials"]), "earlier sittings' trials count"

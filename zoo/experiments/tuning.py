@@ -6,6 +6,10 @@ dataset, its 5,000-image selection split, whatever the recipe keeps for its curv
 then the recipe and the best configuration found are each trained again for several seeds on the
 recipe's own split, as its bench trains, and tested once. The test set picks nothing: it only reports
 the two medians.
+
+A recipe's search and retrainings take hours; run from a clean checkout, they live in
+runs/experiments/tuning-<commit>, so the same command run again after an interruption resumes the search
+(KerasTuner's project) and reads the finished retrainings back instead of training them again.
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from zoo.data.builtin import load
-from zoo.data.sources import load_data
+from zoo.data.sources import load_data, recipe_data
 from zoo.errors import RecipeError
 from zoo.experiments.levers import RECIPES as BENCHMARKED
 from zoo.experiments.probe import selection_split
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.progress import Progress
-from zoo.reports.records import git_commit, run_folder, stamp, write_results
+from zoo.reports.records import git_commit, resumable_folder, stamp, write_results
 from zoo.reports.report import commit_text, spread, trained_at
+from zoo.tools.bench import finished_run
 from zoo.tools.search import tune
 from zoo.training.trainer import train
 
@@ -57,22 +62,17 @@ def _tune_one(name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int
     """One recipe's row: the search, then the default and the best retrained `seeds` times, tested once each."""
     recipe = get_recipe(name)
     choose_on, data = _data(recipe, runs_dir)
+    search_dir = runs_dir / f"{name}-search"
+    # A search resumed in a later sitting: the trials finished before count with their training seconds.
+    earlier = json.loads((search_dir / "seconds.json").read_text()) if (search_dir / "seconds.json").is_file() else {}
     search_started = time.perf_counter()
-    found = tune(
-        recipe, data=choose_on, trials=trials, algorithm=algorithm, out_dir=runs_dir / f"{name}-search", verbose=False
-    )
-    search_seconds = time.perf_counter() - search_started
+    found = tune(recipe, data=choose_on, trials=trials, algorithm=algorithm, out_dir=search_dir, verbose=False)
+    search_seconds = time.perf_counter() - search_started + sum(earlier.values())
     progress.done(f"{name}: {len(found.trials)} trials searched in {search_seconds:.0f} s")
     tested = {}
     for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
         accuracies = [
-            train(
-                get_recipe(candidate, **{"train.seed": seed}),
-                data=data,
-                verbose=0,
-                out_dir=runs_dir / f"{name}-{variant}-seed{seed}",
-            ).metrics["test_accuracy"]
-            for seed in range(seeds)
+            _retrain(candidate, seed, data, runs_dir / f"{name}-{variant}-seed{seed}") for seed in range(seeds)
         ]
         tested[variant] = spread(accuracies)
         progress.done(f"{name} {variant}, {seeds} seeds: test {tested[variant]['median']:.4f}")
@@ -88,6 +88,17 @@ def _tune_one(name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int
         "test_accuracy": tested,
         "trained_at": git_commit(),  # a later run that keeps this row keeps where it came from
     }
+
+
+def _retrain(candidate, seed: int, data, run_dir: Path) -> float:
+    """One final run's test accuracy: read back where `run_dir` holds exactly this run finished, else trained
+    (an unfinished one resumes from its last epoch)."""
+    # Fitted to the data as its run folder records it (a table's task, an adapted batch).
+    seeded, _ = recipe_data(get_recipe(candidate, **{"train.seed": seed}), data)
+    done = finished_run(run_dir, seeded, data, beside=False)
+    if done:
+        return json.loads((done / "metrics.json").read_text())["test_accuracy"]
+    return train(seeded, data=data, verbose=0, out_dir=run_dir).metrics["test_accuracy"]
 
 
 def run(
@@ -106,7 +117,7 @@ def run(
             raise RecipeError(
                 f"recipe {name!r} has no [tune] section; the tuning experiment searches {', '.join(RECIPES)}"
             )
-    runs_dir = Path(runs_dir) if runs_dir else run_folder("tuning", "runs/experiments")
+    runs_dir = Path(runs_dir) if runs_dir else resumable_folder("tuning", "runs/experiments")
     started = time.perf_counter()
     rows = _kept_rows(Path(out_dir), recipes)
     with Progress(len(recipes) * 3, "tuning") as progress:  # per recipe: the search, the default, the best

@@ -67,6 +67,22 @@ def run_folder(name: str, parent: str | Path = "runs") -> Path:
     return Path(parent) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def resumable_folder(name: str, parent: str | Path = "runs") -> Path:
+    """`parent`/<name>-<commit>: the same committed code always maps to the same folder, so a long experiment
+    interrupted and run again from the same place resumes there, and every part of it trained at that commit.
+    Run with uncommitted changes (or outside a checkout), it is a fresh timestamped folder (`run_folder`).
+
+    Examples:
+        >>> folder = resumable_folder("tuning", "runs/experiments")
+        >>> folder.parent, folder.name.startswith("tuning-")
+        (PosixPath('runs/experiments'), True)
+    """
+    info = git_commit()
+    if info is None or info["uncommitted_changes"]:
+        return run_folder(name, parent)
+    return Path(parent) / f"{name}-{info['commit'][:12]}"
+
+
 RESULTS_PATHSPEC = ":(exclude)benchmarks/results"
 
 

@@ -138,7 +138,7 @@ def _run(
 ) -> dict[str, Any]:
     seeded = get_recipe(recipe, **{"train.seed": seed})
     run_dir = _run_dir(runs_dir, variant, seeded)
-    done = _finished(run_dir, seeded, data)
+    done = finished_run(run_dir, seeded, data)
     if done:
         m = json.loads((done / "metrics.json").read_text())
     else:
@@ -167,11 +167,12 @@ def _run(
     }
 
 
-def _finished(run_dir: Path, seeded: Recipe, data: Splits) -> Path | None:
+def finished_run(run_dir: Path, seeded: Recipe, data: Splits, beside: bool = True) -> Path | None:
     """The folder of a finished run of exactly `seeded` on exactly `data`, to read back instead of training again:
-    `run_dir` (a bench interrupted and run again), else the same run in another bench's folder beside it. The
-    baseline does not change when a recipe's stack or rate does, so a re-bench trains only what changed."""
-    for folder in (run_dir, *sorted(run_dir.parent.parent.glob(f"*/{run_dir.name}"))):
+    `run_dir` (a bench interrupted and run again), else (`beside`) the same run in another bench's folder beside
+    it. The baseline does not change when a recipe's stack or rate does, so a re-bench trains only what changed."""
+    others = sorted(run_dir.parent.parent.glob(f"*/{run_dir.name}")) if beside else []
+    for folder in (run_dir, *others):
         metrics = folder / "metrics.json"
         if not metrics.is_file() or get_recipe(folder / "recipe.toml").training_dict() != seeded.training_dict():
             continue
@@ -337,7 +338,7 @@ def bench(
 
     `seeds` and `ablation` default to the recipe's [bench] section; `epochs` overrides `train.epochs` for every
     run. Per-run folders go to `runs_dir` (default runs/bench/<recipe>-<key>, hashing recipe, seeds and data);
-    a finished run of the same settings and data there or in a bench folder beside it is read back (`_finished`).
+    a finished run of the same settings and data there or in a bench folder beside it is read back (`finished_run`).
     results.json, report.md and curves.png go to `out_dir` (default: that folder; benchmarks/results/<recipe>/ only
     when named, or by --all). `data_flags` (" --data pets.csv") go into the report's "Regenerate:" line; `save`
     ships the first-seed model (`force`).
@@ -377,5 +378,7 @@ def bench(
         from zoo.hub.saved import save_run
 
         first = get_recipe(recipe, **{"train.seed": seed_list[0]})
-        print(f"Saved for reuse: {save_run(_finished(_run_dir(runs_dir, 'recipe', first), first, data), force=force)}")
+        print(
+            f"Saved for reuse: {save_run(finished_run(_run_dir(runs_dir, 'recipe', first), first, data), force=force)}"
+        )
     return results

@@ -8,7 +8,7 @@ import zoo
 from zoo.experiments.probe import probe, report, without_test
 
 
-def test_a_probe_never_sees_the_test_split_and_picks_on_validation(tiny_recipe, digits, tmp_path):
+def test_a_probe_never_sees_the_test_split_and_picks_on_validation(tiny_recipe, digits, tmp_path, monkeypatch):
     assert without_test(digits).sizes["test"] == 0 and len(without_test(digits).arrays["test"][0]) == 0
     found = probe(
         tiny_recipe,
@@ -23,6 +23,15 @@ def test_a_probe_never_sees_the_test_split_and_picks_on_validation(tiny_recipe, 
         assert metrics.get("test_accuracy") is None and metrics["data"]["test_size"] == 0, folder.name
     text = report(found)
     assert "best validation" in text and "test" not in text.replace("the test split was never loaded", "")
+    # Run again in the same folder (an interrupted levers sweep), it reads every finished run back.
+    import zoo.training.trainer as trainer
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(trainer, "train", no_training)
+    again = probe(tiny_recipe, found["variants"], data=digits, epochs=1, out_dir=tmp_path / "probe")
+    assert again["rows"] == found["rows"]
 
 
 def test_a_probe_refuses_a_bad_variant_before_training(tiny_recipe, digits, tmp_path):

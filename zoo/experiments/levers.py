@@ -38,7 +38,7 @@ from typing import Any
 from zoo.experiments.probe import probe, selection_split
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.progress import Progress
-from zoo.reports.records import git_commit, run_folder, stamp, write_results
+from zoo.reports.records import git_commit, resumable_folder, stamp, write_results
 from zoo.reports.report import commit_text, trained_at
 
 RECIPES = ("fashion_selu", "fashion_deep_mlp", "fashion_mlp", "fashion_cnn", "fashion_resnet")  # cheapest first
@@ -60,7 +60,9 @@ def run(
     own budget on its dataset's selection split."""
     out = Path(out_dir)
     chosen = [get_recipe(name) for name in recipes]  # a bad name is one clear line before anything trains
-    runs_dir = Path(runs_dir) if runs_dir else run_folder("levers", "runs/experiments")
+    # From a clean checkout the same folder every time: run again after an interruption, a recipe's probe reads
+    # its finished runs back and trains only the rest.
+    runs_dir = Path(runs_dir) if runs_dir else resumable_folder("levers", "runs/experiments")
     weights = [_expected_seconds(out, recipe) for recipe in chosen]
     with Progress(len(chosen), "levers: the recipe's stack against the modern stack", weights=weights) as progress:
         for recipe in chosen:

@@ -86,10 +86,9 @@ def probe(
 
     Returns {"rows": {label: {"val_best", "val_last", "epochs", "seconds", "runs"}}, "chosen": label, ...}: the
     medians over seeds, each seed's own scores under "runs", and as "chosen" the variant with the highest
-    median best validation score.
+    median best validation score. Called again with the same `out_dir`, it reads finished runs back.
     """
     from zoo.data.sources import recipe_data
-    from zoo.training.trainer import train
 
     if not variants:
         raise RecipeError("a probe needs at least one variant (label -> recipe overrides)")
@@ -107,9 +106,9 @@ def probe(
         runs = []
         for seed in seeds:
             variant = get_recipe(base, **{**overrides, "train.seed": seed})
-            result = train(variant, data=seen, epochs=epochs, out_dir=out / f"{folder}-{seed}", verbose=0)
-            scores = result.history[f"val_{result.metrics['score']}"]
-            runs.append((max(scores), scores[-1], len(scores), result.metrics["train_seconds"]))
+            metrics = _trained(variant, seen, epochs, out / f"{folder}-{seed}")
+            scores = metrics["history"][f"val_{metrics['score']}"]
+            runs.append((max(scores), scores[-1], len(scores), metrics["train_seconds"]))
         rows[label] = {
             "val_best": median(r[0] for r in runs),
             "val_last": median(r[1] for r in runs),
@@ -126,6 +125,21 @@ def probe(
         "chosen": chosen,
         **stamp(started),
     }
+
+
+def _trained(variant: Recipe, data, epochs: int | None, run_dir: Path) -> dict[str, Any]:
+    """One probe run's metrics: read back where `run_dir` holds exactly this run finished on this data (a probe
+    interrupted and run again in the same `out_dir`), else trained there (an unfinished one resumes)."""
+    from zoo.data.sources import recipe_data
+    from zoo.tools.bench import finished_run
+    from zoo.training.trainer import train
+
+    budget = {"train.epochs": epochs, "train.steps": 0} if epochs is not None else {}
+    fitted, _ = recipe_data(get_recipe(variant, **budget), data)  # as the run folder records it
+    done = finished_run(run_dir, fitted, data, beside=False)
+    if done:
+        return json.loads((done / "metrics.json").read_text())
+    return train(variant, data=data, epochs=epochs, out_dir=run_dir, verbose=0).metrics
 
 
 def report(found: dict[str, Any]) -> str:

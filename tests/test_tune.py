@@ -204,10 +204,12 @@ def test_the_tuning_experiment_run_again_reads_its_search_and_final_runs_back(mo
     from zoo.experiments import tuning
 
     real = tuning.get_recipe
-    quick = {"train.epochs": 2, "train.early_stopping_patience": 0, "train.jit_compile": "off"}
+    quick = {"train.epochs": 2, "train.early_stopping_patience": 0, "train.jit_compile": "off", "model.hidden": [8]}
 
-    def cheap(recipe, **overrides):  # the tabular recipe for 2 epochs (its retrainings pass Recipes through)
-        return real(real(recipe, **quick) if isinstance(recipe, str) else recipe, **overrides)
+    def cheap(recipe, **overrides):  # a small tabular net for 2 epochs (its retrainings pass Recipes through)
+        if isinstance(recipe, str):
+            recipe = dataclasses.replace(real(recipe, **quick), tune={"stack.dropout": {"range": [0.0, 0.4]}})
+        return real(recipe, **overrides)
 
     monkeypatch.setattr(tuning, "get_recipe", cheap)
     options = {"recipes": ("tabular",), "trials": 2, "seeds": 1, "runs_dir": tmp_path / "runs"}

@@ -292,3 +292,18 @@ def test_an_offline_tfds_download_fails_fast_and_leaves_nothing(tmp_path, monkey
         zoo.load_data("tfds:mnist")
     assert time.perf_counter() - started < 30, "no retry loop when there is no network"
     assert [path for path in (tmp_path / "tfds").rglob("*") if ".tmp" in path.name or "incomplete" in path.name] == []
+
+
+def test_whole_number_prices_are_regression_and_a_few_whole_number_labels_stay_classes(tmp_path):
+    """A price column in whole dollars once became hundreds of classes, and the split then refused a test price
+    missing from training ("y_test holds the label 129000, outside y_train's classes")."""
+    rng = np.random.default_rng(0)
+    area = rng.uniform(40, 200, 300)
+    frame = pd.DataFrame({"area": area, "price": (3000 * area + rng.normal(0, 20000, 300)).round(-3).astype(int)})
+    frame.to_csv(tmp_path / "houses.csv", index=False)
+    assert zoo.load_data(tmp_path / "houses.csv", target="price").info.task == "regression"
+    frame.assign(grade=frame.price // 100_000).drop(columns="price").to_csv(tmp_path / "grades.csv", index=False)
+    assert zoo.load_data(tmp_path / "grades.csv", target="grade").info.task == "classification"
+    # Set by hand, the task wins: whole-number prices as classes meet the split's check, which says what to do.
+    with pytest.raises(zoo.DataError, match=r"outside y_train's classes .*set task = 'regression'"):
+        zoo.load_data(tmp_path / "houses.csv", target="price", task="classification")

@@ -194,11 +194,23 @@ def _splits(raw, source: str, task: str, validation_size: int | None, test_size:
     return dataclasses.replace(splits, encoder=raw.encoder)
 
 
+# "auto" reads whole numbers as class labels unless there are too many of them to be classes: more than
+# AUTO_CLASSES distinct values, each held by fewer than AUTO_ROWS_PER_CLASS training rows on average (prices
+# in whole dollars, sklearn's diabetes target). Labelled sets keep several rows a class: 40 faces x 10 photos,
+# or MNIST's 10 x 6,000, stay classification; `task` set by hand always wins.
+AUTO_CLASSES = 20
+AUTO_ROWS_PER_CLASS = 5
+
+
 def infer_task(y: np.ndarray, task: str, source: str) -> str:
-    """ "classification" or "regression": `task` itself, or with "auto", regression for non-integer numbers.
+    """ "classification" or "regression": `task` itself, or with "auto", regression for non-integer numbers
+    and for whole numbers too many and too rare to be classes (see AUTO_CLASSES).
 
     Examples:
         >>> infer_task(np.array([0.5, 1.25]), "auto", "prices.csv"), infer_task(np.array([0, 3]), "auto", "x.npz")
+        ('regression', 'classification')
+        >>> prices = np.arange(100, 400) * 1000  # 300 whole-dollar prices, each once
+        >>> infer_task(prices, "auto", "houses.csv"), infer_task(np.repeat(np.arange(40), 10), "auto", "faces.npz")
         ('regression', 'classification')
     """
     numbers = np.issubdtype(np.asarray(y).dtype, np.number) or np.asarray(y).dtype == bool
@@ -208,10 +220,13 @@ def infer_task(y: np.ndarray, task: str, source: str) -> str:
                 f"task = 'regression' needs a numeric target; {source}'s target holds {np.asarray(y).dtype} values"
             )
         return task
-    if task == "classification" or not numbers:
+    if task == "classification" or not numbers or np.asarray(y).dtype == bool:
         return "classification"
     y = np.asarray(y, dtype=np.float64)
-    return "regression" if np.any(np.isfinite(y) & (y != np.round(y))) else "classification"
+    if np.any(np.isfinite(y) & (y != np.round(y))):
+        return "regression"
+    distinct = len(np.unique(y))
+    return "regression" if distinct > max(AUTO_CLASSES, len(y) / AUTO_ROWS_PER_CLASS) else "classification"
 
 
 def _class_ids(y_train, y_test, source: str, names) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -245,7 +260,12 @@ def _class_ids(y_train, y_test, source: str, names) -> tuple[np.ndarray, np.ndar
     if len(unseen):
         contiguous = np.issubdtype(classes.dtype, np.number) and np.array_equal(classes, np.arange(len(classes)))
         known = f"0..{len(classes) - 1}" if contiguous else shown([_name(c) for c in classes])
-        raise DataError(f"{source}: y_test holds the label {_name(unseen[0])}, outside y_train's classes {known}")
+        hint = (
+            "; if the target is a quantity, not a class, set task = 'regression' (--set task=regression)"
+            if np.issubdtype(classes.dtype, np.number)
+            else ""
+        )
+        raise DataError(f"{source}: y_test holds the label {_name(unseen[0])}, outside y_train's classes {known}{hint}")
     return np.searchsorted(classes, y_train), np.searchsorted(classes, y_test), tuple(_name(c) for c in classes)
 
 

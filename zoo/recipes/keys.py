@@ -51,7 +51,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "task": Field(
             str,
             "auto",
-            "what the net predicts; auto: regression when the target holds non-integer numbers, else classification",
+            "what the net predicts; auto: regression when the target holds non-integer numbers or too many distinct "
+            "whole numbers to be classes (zoo.data.sources.AUTO_CLASSES), else classification",
             choices=("auto", "classification", "regression"),
         ),
         "validation_size": Field(int, 5000, "training examples held out (fixed seed) for validation", minimum=1),

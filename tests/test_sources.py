@@ -307,3 +307,21 @@ def test_whole_number_prices_are_regression_and_a_few_whole_number_labels_stay_c
     # Set by hand, the task wins: whole-number prices as classes meet the split's check, which says what to do.
     with pytest.raises(zoo.DataError, match=r"outside y_train's classes .*set task = 'regression'"):
         zoo.load_data(tmp_path / "houses.csv", target="price", task="classification")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp1252", "größe;farbe;klasse\n12,5;grün;a\n3,25;rot;b\n7;grün;a\n1,5;rot;b\n"),  # a German Excel's CSV
+        ("utf-8-sig", "größe,farbe,klasse\n12.5,grün,a\n3.25,rot,b\n7,grün,a\n1.5,rot,b\n"),  # UTF-8 with a BOM
+        ("utf-8", "größe\tfarbe\tklasse\n12.5\tgrün\ta\n3.25\trot\tb\n7\tgrün\ta\n1.5\trot\tb\n"),  # tabs
+    ],
+    ids=["semicolons-decimal-commas-cp1252", "utf8-bom", "tabs"],
+)
+def test_a_csv_reads_as_its_spreadsheet_wrote_it(tmp_path, encoding, text):
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding=encoding)
+    table = read_table(path, "klasse")
+    assert table.numeric == ["größe"] and table.categorical == ["farbe"]
+    assert table.frame["größe"].tolist() == [12.5, 3.25, 7.0, 1.5]
+    assert table.frame["farbe"].tolist() == ["grün", "rot", "grün", "rot"]

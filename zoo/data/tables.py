@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.data.csvfile import csv_format, csv_header
 from zoo.errors import DataError
 
 # A table model's dict is keyed by the user's column names while its tensors carry TensorFlow-safe names
@@ -232,24 +233,14 @@ def read_frame(path: Path):
     import pandas as pd
 
     try:
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
+        if path.suffix.lower() == ".csv":  # in the file's own encoding, delimiter and decimal mark
+            return pd.read_csv(path, **csv_format(path))
         try:
             return pd.read_parquet(path)
         except ImportError:
             raise DataError(f"reading {path} needs a Parquet engine: pip install pyarrow") from None
     except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(f"{path} is not a readable table ({str(error).splitlines()[0]})") from None
-
-
-def _header(path: Path) -> list[str] | None:
-    """A CSV file's column names as written (pandas renames duplicates); None for other files."""
-    if path.suffix.lower() != ".csv":
-        return None
-    import csv
-
-    with path.open(newline="", errors="replace") as handle:
-        return next(csv.reader(handle), None)
 
 
 def _check_columns(path: Path, columns: list[str], wanted: list[str] | None, what: str) -> list[str]:
@@ -272,7 +263,7 @@ def read_table(
     else:
         path = Path(path)
         frame = read_frame(path)
-        header = _header(path) or [str(c) for c in frame.columns]
+        header = (csv_header(path) if path.suffix.lower() == ".csv" else None) or [str(c) for c in frame.columns]
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:  # pandas would rename the second one ("a.1") without a word
         raise DataError(f"{path} has more than one column named {', '.join(map(repr, twice))}; rename them apart")

@@ -3,9 +3,11 @@
 import csv
 import json
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from zoo.cli.main import main
@@ -79,10 +81,21 @@ def test_an_image_runs_predictions_and_its_bad_images(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "images" / "light")]) == 0
     header, *rows = list(csv.reader(capsys.readouterr().out.splitlines()))
     assert header == ["id", "class", "p_dark", "p_light"] and [row[0] for row in rows] == [f"{k}.png" for k in range(8)]
+    # Pixels as training read them (TensorFlow's decode and bilinear resize): a PNG's are its own, and an image
+    # of another size is resized as `--image-size` resizes training images, and said so.
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    light = np.stack([np.asarray(Image.open(tmp_path / "images" / "light" / f"{k}.png"))[..., None] for k in range(8)])
+    expected = model.predict(light.astype("float32"), verbose=0)
+    assert np.allclose([[float(p) for p in row[2:]] for row in rows], expected, atol=2e-6)
     (tmp_path / "odd").mkdir()
-    Image.fromarray(np.zeros((12, 10), np.uint8)).save(tmp_path / "odd" / "tall.png")
-    assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "odd")]) == 2
-    assert "tall.png is 12x10; the model takes 10x10 images" in capsys.readouterr().err
+    tall = (rng.random((12, 10)) * 255).astype(np.uint8)
+    Image.fromarray(tall).save(tmp_path / "odd" / "tall.png")
+    assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "odd")]) == 0
+    shown = capsys.readouterr()
+    assert "1 image(s) resized to 10x10 (bilinear" in shown.err
+    resized = tf.image.resize(tall[..., None], (10, 10), method="bilinear").numpy()[None]
+    got = [float(p) for p in list(csv.reader(shown.out.splitlines()))[1][2:]]
+    assert np.allclose(got, model.predict(resized, verbose=0)[0], atol=2e-6)
     (tmp_path / "odd" / "tall.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "odd")]) == 2
     assert "tall.png is not a readable image" in capsys.readouterr().err

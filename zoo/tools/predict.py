@@ -18,7 +18,7 @@ import numpy as np
 
 from zoo.data.readers import IMAGE_SUFFIXES
 from zoo.data.tables import input_name, read_frame, table_columns
-from zoo.errors import DataError
+from zoo.errors import DataError, first_line
 from zoo.reports.records import atomic_write
 
 
@@ -99,32 +99,35 @@ def _image_files(path: Path) -> list[Path]:
     return files
 
 
-def _image_inputs(model, path: Path, record) -> tuple[list[str], np.ndarray]:
+def _image_inputs(model, path: Path, record) -> tuple[list[str], np.ndarray, list[str]]:
+    """(ids, pixels, notes): each image decoded and resized to the model's size by the TensorFlow ops that
+    `zoo train` reads a folder with (Keras's image_dataset_from_directory: decode_image, bilinear resize),
+    so a JPEG's pixels and a resized photo match what the model trained on."""
+    import tensorflow as tf
     from PIL import Image, UnidentifiedImageError
 
     height, width, channels = (int(d) for d in model.input_shape[1:4])
-    mode = {1: "L", 3: "RGB"}.get(channels)
-    if mode is None:
+    if channels not in (1, 3):
         raise DataError(f"the model takes {channels}-channel images; zoo predict reads grey (1) or RGB (3) files")
-    files, images = _image_files(path), []
+    files, images, resized = _image_files(path), [], 0
     for file in files:
         try:
             with Image.open(file) as image:
-                image.load()
-                if (image.height, image.width) != (height, width):
-                    raise DataError(
-                        f"{file} is {image.height}x{image.width}; the model takes {height}x{width} images "
-                        "(resize them as the training images were)"
-                    )
-                images.append(np.asarray(image.convert(mode), np.float32).reshape(height, width, channels))
+                image.load()  # PIL first: a bad file is named, as training names it
+                resized += (image.height, image.width) != (height, width)
+            decoded = tf.image.decode_image(tf.io.read_file(str(file)), channels=channels, expand_animations=False)
         except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
             raise DataError(f"{file} is not a readable image ({error})") from None
-    pixels = np.stack(images)
+        except tf.errors.OpError as error:
+            raise DataError(f"{file} is not an image TensorFlow decodes ({first_line(error)})") from None
+        images.append(tf.image.resize(decoded, (height, width), method="bilinear").numpy())
+    pixels = np.stack(images).astype(np.float32)
     low, high = record.get("input", {}).get("range", [0, 255])
     if high <= 1:  # the model learned from 0-1 values: files hold 0-255
         pixels /= 255.0
     base = path if path.is_dir() else path.parent
-    return [str(file.relative_to(base)) for file in files], pixels
+    notes = [f"{resized} image(s) resized to {height}x{width} (bilinear, as --image-size resizes in training)"]
+    return [str(file.relative_to(base)) for file in files], pixels, notes if resized else []
 
 
 def _array_inputs(model, path: Path) -> tuple[list[str], np.ndarray]:
@@ -168,7 +171,8 @@ def predict_rows(source: str | Path, data: str | Path) -> tuple[list[str], list[
     elif path.suffix.lower() in (".npy", ".npz"):
         ids, inputs = _array_inputs(model, path)
     elif len(model.input_shape) == 4:
-        ids, inputs = _image_inputs(model, path, record)
+        ids, inputs, resized = _image_inputs(model, path, record)
+        notes += resized
     else:
         raise DataError(f"the model takes arrays of shape {tuple(model.input_shape[1:])}; pass them as .npy or .npz")
     output = np.asarray(model.predict(inputs, verbose=0, batch_size=256))

@@ -7,6 +7,7 @@ import json
 import os
 import struct
 
+import keras
 import numpy as np
 import pytest
 
@@ -207,3 +208,22 @@ print(json.dumps([keras.backend.backend(), bool(np.array_equal(served(3, 1), ser
     assert backend == "jax" and repeats and not same_across_epochs
     assert errors[1] < errors[0], "the denoising autoencoder, its masks drawn in the pipeline, learns"
     assert accuracy > 0.2, "an epoch on digits, with shifts and noise, learns (chance: 0.1)"
+
+
+def test_keras_datasets_arrays_load_as_they_come_and_grey_images_without_a_channel_train_a_cnn(tmp_path):
+    """keras.datasets.*.load_data() gives ((x_train, y_train), (x_test, y_test)) with (examples, 28, 28) uint8
+    images: that raised a numpy ValueError, and a cnn refused the images for want of a channel axis."""
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (60, 6, 6), dtype=np.uint8), np.arange(60) % 2
+    splits = zoo.load_data(((x[:50], y[:50]), (x[50:], y[50:])))
+    assert splits.sizes["test"] == 10 and splits.info.input_shape == (6, 6)
+    run = zoo.train(zoo.get_recipe("cnn", jit_compile="off"), data=splits, epochs=1, verbose=0, out_dir=tmp_path / "r")
+    saved = keras.saving.load_model(tmp_path / "r" / "model.keras")
+    assert saved.input_shape == (None, 6, 6), "the saved model takes the arrays as they were given"
+    np.testing.assert_allclose(
+        saved.predict(x[50:], verbose=0), run.model.predict(x[50:, ..., None] / 255, verbose=0), atol=1e-5
+    )
+    # The same pixels in an .npz, keyed x and y as `zoo predict` reads them: scaled inside the model too.
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    from_file = zoo.load_data(tmp_path / "d.npz")
+    assert from_file.encoder is not None and from_file.arrays["train"][0].max() <= 1.0

@@ -40,6 +40,10 @@ class Raw:
     target: str = ""  # a table's target column
 
 
+def _is_pair(part: Any) -> bool:
+    return isinstance(part, (tuple, list)) and len(part) == 2 and all(hasattr(a, "shape") for a in part)
+
+
 def in_memory(source: Any, target: str | None, categorical, numeric) -> tuple[Any, str]:
     """(raw, its name in messages) for data handed over in memory: arrays, a DataFrame, a tf.data.Dataset."""
     kind = type(source).__name__
@@ -49,6 +53,8 @@ def in_memory(source: Any, target: str | None, categorical, numeric) -> tuple[An
         return read_table(source, target, categorical, numeric), "DataFrame"
     if target is not None:
         raise DataError(f"target={target!r} goes with a table or a DataFrame; data is a {kind}")
+    if isinstance(source, (tuple, list)) and len(source) == 2 and all(_is_pair(part) for part in source):
+        source = (*source[0], *source[1])  # keras.datasets' ((x_train, y_train), (x_test, y_test))
     if isinstance(source, (tuple, list)) and len(source) in (2, 4):
         arrays = [np.asarray(part) for part in source]
         pairs = [("x", arrays[0], arrays[1])] + ([("x_test", arrays[2], arrays[3])] if len(arrays) == 4 else [])
@@ -102,10 +108,13 @@ def npz(path: Path) -> Raw:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError) as error:
         raise DataError(f"{path} is not a readable .npz file ({error})") from None
+    if "x_train" not in arrays and {"x", "y"} <= set(arrays):  # the .npz `zoo predict` reads, with its targets
+        arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y")
     missing = [key for key in ("x_train", "y_train") if key not in arrays]
     if missing or (("x_test" in arrays) != ("y_test" in arrays)):
         raise DataError(
-            f"{path} holds {sorted(arrays)}; expected x_train and y_train, and optionally both x_test and y_test"
+            f"{path} holds {sorted(arrays)}; expected x_train and y_train (or x and y), and optionally both "
+            "x_test and y_test"
         )
     x = arrays["x_train"]
     if x.ndim < 2 or not np.issubdtype(x.dtype, np.number):
@@ -117,13 +126,12 @@ def npz(path: Path) -> Raw:
     for key in ("y_train", "y_test"):
         if key in arrays and len(arrays[key]) != len(arrays["x" + key[1:]]):
             raise DataError(f"{path}: {key} has {len(arrays[key])} entries for {len(arrays['x' + key[1:]])} examples")
-    return Raw(
-        x.astype(np.float32),
-        arrays["y_train"],
-        arrays.get("x_test"),
-        arrays.get("y_test"),
-        description=f"arrays in {path}",
-    )
+    # 0-255 pixels are scaled inside the model, as for arrays handed over in memory.
+    raw = Raw(x, arrays["y_train"], arrays.get("x_test"), arrays.get("y_test"), description=f"arrays in {path}")
+    scaled = _pixels_scaled(raw)
+    if scaled is raw:
+        return dataclasses.replace(raw, x_train=x.astype(np.float32))
+    return dataclasses.replace(scaled, description=f"0-255 images in {path}")
 
 
 def _image_files(folder: Path) -> dict[str, list[Path]]:
@@ -192,6 +200,28 @@ def image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: s
         encoder=_pixel_encoder(x.shape[1:]),
         description=f"{len(y)} {height}x{width} {color_mode} images in {folder}",
     )
+
+
+def with_channels(splits):
+    """Grey images held without a channel axis, (examples, height, width) as keras.datasets returns them, as
+    one-channel images for a conv net; the axis is added inside the encoder, so the saved model still takes the
+    arrays as they were given.
+
+    Examples:
+        >>> from zoo.data.sources import load_data
+        >>> splits = with_channels(load_data((np.zeros((20, 6, 6), "uint8"), np.arange(20) % 2)))
+        >>> splits.info.input_shape, splits.arrays["train"][0].shape[1:], splits.encoder.input_shape
+        ((6, 6, 1), (6, 6, 1), (None, 6, 6))
+    """
+    import keras
+
+    shape = tuple(splits.info.input_shape)
+    inputs = keras.Input(shape, name="pixels")
+    given = splits.encoder(inputs) if splits.encoder is not None else inputs
+    encoder = keras.Model(inputs, keras.layers.Reshape((*shape, 1), name="channel")(given), name="encoder")
+    arrays = {name: (x[..., None], y) for name, (x, y) in splits.arrays.items()}
+    info = dataclasses.replace(splits.info, input_shape=(*shape, 1))
+    return dataclasses.replace(splits, arrays=arrays, info=info, encoder=encoder)
 
 
 def _pixel_encoder(shape: tuple[int, ...]):

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from zoo.data.builtin import Splits, load, split
-from zoo.data.readers import Raw, image_folder, in_memory, npz, tfds_set
+from zoo.data.readers import Raw, image_folder, in_memory, npz, tfds_set, with_channels
 from zoo.data.tables import Table, check_values, read_table
 from zoo.errors import DataError
 from zoo.recipes.budget import sized
@@ -290,7 +290,7 @@ def fitted(recipe, splits: Splits):
     """
     info = splits.info
     if recipe.model.kind in ("cnn", "resnet") and len(info.input_shape) != 3:
-        kind = "a table" if splits.encoder is not None else "vectors"
+        kind = "a table" if splits.encoder is not None else "vectors"  # 2-D examples got a channel axis
         raise DataError(
             f"{recipe.name} is a {recipe.model.kind}, which needs images (height, width, channels); "
             f"{splits.source} holds {kind} of shape {info.input_shape}: use an mlp recipe, e.g. tabular or mlp"
@@ -321,4 +321,6 @@ def recipe_data(recipe, data=None, download: bool = True):
         data = load(recipe.dataset, recipe.validation_size, download=download)
     else:
         data = load_data(data, task=recipe.task, download=download)
+    if recipe.model.kind in ("cnn", "resnet") and len(data.info.input_shape) == 2:
+        data = with_channels(data)  # (examples, height, width): grey images, as keras.datasets holds them
     return fitted(recipe, data), data

@@ -378,7 +378,6 @@ def bench(
         from zoo.hub.saved import save_run
 
         first = get_recipe(recipe, **{"train.seed": seed_list[0]})
-        print(
-            f"Saved for reuse: {save_run(finished_run(_run_dir(runs_dir, 'recipe', first), first, data), force=force)}"
-        )
+        saved = save_run(finished_run(_run_dir(runs_dir, "recipe", first), first, data), force=force)
+        print(f"Saved for reuse: {saved}")
     return results

@@ -375,9 +375,13 @@ def bench(
     results["report"] = str(out_dir / "report.md")
     write_results(out_dir, results, render_report(results), {"curves.png": bench_figure(results)})
     if save:
-        from zoo.hub.saved import save_run
-
-        first = get_recipe(recipe, **{"train.seed": seed_list[0]})
-        saved = save_run(finished_run(_run_dir(runs_dir, "recipe", first), first, data), force=force)
-        print(f"Saved for reuse: {saved}")
+        print(f"Saved for reuse: {_save_first(recipe, seed_list[0], runs_dir, data, force)}")
     return results
+
+
+def _save_first(recipe: Recipe, seed: int, runs_dir: Path, data: Splits, force: bool) -> Path:
+    """The first seed's recipe run, saved to the local model collection (`zoo bench --save`)."""
+    from zoo.hub.saved import save_run
+
+    first = get_recipe(recipe, **{"train.seed": seed})
+    return save_run(finished_run(_run_dir(runs_dir, "recipe", first), first, data), force=force)

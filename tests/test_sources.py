@@ -325,3 +325,12 @@ def test_a_csv_reads_as_its_spreadsheet_wrote_it(tmp_path, encoding, text):
     assert table.numeric == ["größe"] and table.categorical == ["farbe"]
     assert table.frame["größe"].tolist() == [12.5, 3.25, 7.0, 1.5]
     assert table.frame["farbe"].tolist() == ["grün", "rot", "grün", "rot"]
+
+
+def test_a_question_mark_in_a_csv_is_a_missing_value_as_the_uci_repository_writes_it(tmp_path):
+    """A numeric column with a few "?" (the UCI repository's missing mark) was read as text: a category per
+    number. It is a numeric column with gaps, filled and flagged inside the model."""
+    lines = ["nuclei,clump,label"] + [f"{'?' if k % 7 == 0 else k % 10},{k % 5},{'ab'[k % 2]}" for k in range(40)]
+    (tmp_path / "uci.csv").write_text("\n".join(lines) + "\n")
+    table = read_table(tmp_path / "uci.csv", "label")
+    assert table.numeric == ["nuclei", "clump"] and table.frame["nuclei"].isna().sum() == 6

@@ -1,4 +1,5 @@
-"""How a CSV file is written: its encoding, delimiter and decimal mark, read off its first lines.
+"""How a CSV file is written: its encoding, delimiter and decimal mark, read off its first lines, and "?"
+for a missing value.
 
 Spreadsheets save CSV files in their locale's way: a German or French Excel writes semicolons between
 fields, commas as decimal marks and Windows-1252 text (`größe;farbe\\n12,5;grün`), and many tools put a
@@ -10,7 +11,7 @@ Examples:
     >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
     >>> _ = open(path, "w", encoding="cp1252").write("größe;farbe\\n12,5;grün\\n3,25;rot\\n")
     >>> csv_format(path)
-    {'encoding': 'cp1252', 'sep': ';', 'decimal': ','}
+    {'encoding': 'cp1252', 'sep': ';', 'decimal': ',', 'na_values': ['?']}
     >>> csv_header(path)
     ['größe', 'farbe']
 """
@@ -23,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 DELIMITERS = (",", ";", "\t", "|")  # a comma wins a tie: the format's own
+# Written for a missing value besides pandas' own ("", "NA", "n/a", "null", ...): "?" is the UCI repository's
+# mark, where a numeric column with a few "?" would otherwise be read as text, a category per number.
+MISSING = ["?"]
 _HEAD_BYTES = 1 << 16  # enough lines to tell, read fast from any file size
 _COMMA_DECIMAL = re.compile(r"^-?\d+,\d+$")
 _POINT_DECIMAL = re.compile(r"^-?\d+\.\d+$")
@@ -41,7 +45,7 @@ def _text(head: bytes) -> tuple[str, str]:
 
 
 def csv_format(path: str | Path) -> dict[str, Any]:
-    """pandas.read_csv's `encoding`, `sep` and `decimal` for the CSV file at `path`.
+    """pandas.read_csv's `encoding`, `sep`, `decimal` and extra `na_values` for the CSV file at `path`.
 
     The delimiter is the one of DELIMITERS the header line holds most of; with another delimiter than a
     comma, the decimal mark is a comma where the first lines hold more numbers written "12,5" than "12.5".
@@ -57,7 +61,7 @@ def csv_format(path: str | Path) -> dict[str, Any]:
         commas = sum(bool(_COMMA_DECIMAL.match(field)) for field in fields)
         points = sum(bool(_POINT_DECIMAL.match(field)) for field in fields)
         decimal = "," if commas > points else "."
-    return {"encoding": encoding, "sep": sep, "decimal": decimal}
+    return {"encoding": encoding, "sep": sep, "decimal": decimal, "na_values": MISSING}
 
 
 def csv_header(path: str | Path) -> list[str] | None:

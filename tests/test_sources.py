@@ -120,7 +120,7 @@ def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(
                 "--target",
                 "price",
                 "--set",
-                "train.epochs=30",
+                "train.epochs=12",  # R^2 0.958 here: well past the 0.5 asked
                 "--set",
                 "train.batch_size=32",
                 "--set",

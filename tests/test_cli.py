@@ -141,11 +141,12 @@ def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_pa
     )
     assert "-> classes [3, 8] (3, 8), 50 training images: test accuracy" in capsys.readouterr().out
     # A user's own folder of images, at another size: resized to the source's 8x8 input, its folders the classes.
+    # 18 images leave 13 to train on, fewer than the source's batch of 16: the batch adapts (it was refused).
     from PIL import Image
 
     digits = zoo.load("digits", validation_size=200)
     x, y = digits.arrays["train"]
-    for index in np.flatnonzero(y < 3)[:90]:
+    for index in np.flatnonzero(y < 3)[:18]:
         (tmp_path / "mine" / f"d{y[index]}").mkdir(parents=True, exist_ok=True)
         pixels = (x[index, :, :, 0] * 255 / max(x.max(), 1)).astype(np.uint8)
         Image.fromarray(pixels).resize((16, 16)).save(tmp_path / "mine" / f"d{y[index]}" / f"{index}.png")
@@ -156,6 +157,7 @@ def test_train_save_then_transfer_from_the_command_line(tiny_recipe_file, tmp_pa
     assert "tiny_digits -> classes d0, d1, d2, " in said and f"model in {out / 'model.keras'}" in said
     saved = json.loads((out / "transfer.json").read_text())
     assert saved["classes"] == ["d0", "d1", "d2"] and saved["head_epochs"] == saved["tune_epochs"] == 1
+    assert saved["sizes"]["train"] == 13 and saved["batch_size"] == 8
     assert keras.saving.load_model(out / "model.keras").output_shape == (None, 3)
     assert main(argv) == 2 and "already holds a transferred model" in capsys.readouterr().err
     assert main(["transfer", "tiny_digits"]) == 2

@@ -207,6 +207,7 @@ def _transfer_data(args, card, source):
 def cmd_transfer(args) -> int:
     from zoo.hub.reuse import fine_tune
     from zoo.hub.saved import load_pretrained, verify
+    from zoo.recipes.budget import adapted_batch
     from zoo.reports.records import atomic_write, write_json
 
     if args.out and (Path(args.out) / "transfer.json").exists():  # checked before training, not after
@@ -214,7 +215,8 @@ def cmd_transfer(args) -> int:
     card = verify(args.source)
     source = load_pretrained(args.source)
     data, classes = _transfer_data(args, card, source)
-    batch_size = card["recipe"]["train"]["batch_size"]
+    # The source's batch, shrunk on a small folder as the recipes' adapt_batch does (128 refused 87 images).
+    batch_size = adapted_batch(card["recipe"]["train"]["batch_size"], data.sizes["train"])
     epochs = {"head_epochs": args.head_epochs, "tune_epochs": args.tune_epochs}
     if args.epochs is not None:
         epochs = {"head_epochs": args.epochs, "tune_epochs": args.epochs}
@@ -233,6 +235,7 @@ def cmd_transfer(args) -> int:
                 "data": args.data or card["dataset"],
                 "classes": names,
                 **epochs,
+                "batch_size": batch_size,
                 "sizes": dict(data.sizes),
                 "test_accuracy": float(accuracy),
                 "seed": args.seed,

@@ -127,6 +127,9 @@ def test_partial_freeze_and_fine_tune(trained_run, digits):
     assert [layer.trainable for layer in model.layers[1:]] == [False, True, True, True]
     tuned, history = fine_tune(trained_run.model, two, head_epochs=1, tune_epochs=1)
     assert all(layer.trainable for layer in tuned.layers) and len(history["fine_tune"]["loss"]) == 1
+    few = select_classes(digits, [3, 8], train_size=20)  # 18 to train on after validation's tenth
+    with pytest.raises(zoo.DataError, match=r"batch_size = 32 is more than the \d+ training examples; .* = 8"):
+        fine_tune(trained_run.model, few, head_epochs=1, tune_epochs=0)
 
 
 def test_transfer_bad_input(trained_run):

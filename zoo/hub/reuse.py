@@ -20,6 +20,7 @@ import keras
 
 from zoo.errors import DataError, RecipeError
 from zoo.nets.factories import get_optimizer
+from zoo.recipes.budget import adapted_batch
 from zoo.recipes.schema import Field, check_argument, count_field
 from zoo.training.pipelines import ShuffleEpoch, batches
 
@@ -116,6 +117,12 @@ def fine_tune(
     served in batches of `batch_size`, shuffled from `seed`.
     """
     num_classes = num_classes or data.info.num_classes
+    examples = data.sizes["train"]
+    if isinstance(batch_size, int) and batch_size > examples:  # named as the caller named it, not as a recipe key
+        raise DataError(
+            f"batch_size = {batch_size} is more than the {examples} training examples; pass a smaller one, e.g. "
+            f"zoo.recipes.budget.adapted_batch({batch_size}, {examples}) = {adapted_batch(batch_size, examples)}"
+        )
     served = batches(data, batch_size=batch_size, seed=seed)
     model = transfer(source, num_classes, "all", learning_rate=learning_rate, input_shape=data.info.input_shape)
     # A shuffled zoo pipeline reshuffles per epoch only when told the epoch (ShuffleEpoch).

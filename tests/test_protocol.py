@@ -24,12 +24,12 @@ def test_a_probe_never_sees_the_test_split_and_picks_on_validation(tiny_recipe, 
     text = report(found)
     assert "best validation" in text and "test" not in text.replace("the test split was never loaded", "")
     # Run again in the same folder (an interrupted levers sweep), it reads every finished run back.
-    import zoo.training.trainer as trainer
+    import zoo.tools.bench as bench  # what reads a finished run back or trains it
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(trainer, "train", no_training)
+    monkeypatch.setattr(bench, "train", no_training)
     again = probe(tiny_recipe, found["variants"], data=digits, epochs=1, out_dir=tmp_path / "probe")
     assert again["rows"] == found["rows"]
 

@@ -89,6 +89,7 @@ def probe(
     median best validation score. Called again with the same `out_dir`, it reads finished runs back.
     """
     from zoo.data.sources import recipe_data
+    from zoo.tools.bench import finished_or_trained
 
     if not variants:
         raise RecipeError("a probe needs at least one variant (label -> recipe overrides)")
@@ -106,7 +107,7 @@ def probe(
         runs = []
         for seed in seeds:
             variant = get_recipe(base, **{**overrides, "train.seed": seed})
-            metrics = _trained(variant, seen, epochs, out / f"{folder}-{seed}")
+            metrics = finished_or_trained(variant, seen, out / f"{folder}-{seed}", epochs)
             scores = metrics["history"][f"val_{metrics['score']}"]
             runs.append((max(scores), scores[-1], len(scores), metrics["train_seconds"]))
         rows[label] = {
@@ -125,21 +126,6 @@ def probe(
         "chosen": chosen,
         **stamp(started),
     }
-
-
-def _trained(variant: Recipe, data, epochs: int | None, run_dir: Path) -> dict[str, Any]:
-    """One probe run's metrics: read back where `run_dir` holds exactly this run finished on this data (a probe
-    interrupted and run again in the same `out_dir`), else trained there (an unfinished one resumes)."""
-    from zoo.data.sources import recipe_data
-    from zoo.tools.bench import finished_run
-    from zoo.training.trainer import train
-
-    budget = {"train.epochs": epochs, "train.steps": 0} if epochs is not None else {}
-    fitted, _ = recipe_data(get_recipe(variant, **budget), data)  # as the run folder records it
-    done = finished_run(run_dir, fitted, data, beside=False)
-    if done:
-        return json.loads((done / "metrics.json").read_text())
-    return train(variant, data=data, epochs=epochs, out_dir=run_dir, verbose=0).metrics
 
 
 def report(found: dict[str, Any]) -> str:

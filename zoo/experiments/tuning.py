@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.data.builtin import load
-from zoo.data.sources import load_data, recipe_data
+from zoo.data.sources import load_data
 from zoo.errors import RecipeError
 from zoo.experiments.levers import RECIPES as BENCHMARKED
 from zoo.experiments.probe import selection_split
@@ -28,9 +28,8 @@ from zoo.recipes.recipe import get_recipe
 from zoo.reports.progress import Progress
 from zoo.reports.records import git_commit, resumable_folder, stamp, write_results
 from zoo.reports.report import commit_text, spread, trained_at
-from zoo.tools.bench import finished_run
+from zoo.tools.bench import finished_or_trained
 from zoo.tools.search import tune
-from zoo.training.trainer import train
 
 # The data of a recipe with `dataset = "any"`: one of scikit-learn's tables (zoo.experiments.tabular).
 TABLE_FOR = {"tabular": "breast_cancer"}
@@ -72,7 +71,10 @@ def _tune_one(name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int
     tested = {}
     for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
         accuracies = [
-            _retrain(candidate, seed, data, runs_dir / f"{name}-{variant}-seed{seed}") for seed in range(seeds)
+            finished_or_trained(
+                get_recipe(candidate, **{"train.seed": seed}), data, runs_dir / f"{name}-{variant}-seed{seed}"
+            )["test_accuracy"]
+            for seed in range(seeds)
         ]
         tested[variant] = spread(accuracies)
         progress.done(f"{name} {variant}, {seeds} seeds: test {tested[variant]['median']:.4f}")
@@ -88,17 +90,6 @@ def _tune_one(name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int
         "test_accuracy": tested,
         "trained_at": git_commit(),  # a later run that keeps this row keeps where it came from
     }
-
-
-def _retrain(candidate, seed: int, data, run_dir: Path) -> float:
-    """One final run's test accuracy: read back where `run_dir` holds exactly this run finished, else trained
-    (an unfinished one resumes from its last epoch)."""
-    # Fitted to the data as its run folder records it (a table's task, an adapted batch).
-    seeded, _ = recipe_data(get_recipe(candidate, **{"train.seed": seed}), data)
-    done = finished_run(run_dir, seeded, data, beside=False)
-    if done:
-        return json.loads((done / "metrics.json").read_text())["test_accuracy"]
-    return train(seeded, data=data, verbose=0, out_dir=run_dir).metrics["test_accuracy"]
 
 
 def run(

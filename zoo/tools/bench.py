@@ -181,6 +181,19 @@ def finished_run(run_dir: Path, seeded: Recipe, data: Splits, beside: bool = Tru
     return None
 
 
+def finished_or_trained(
+    recipe: Recipe, data: Splits, run_dir: Path, epochs: int | None = None, beside: bool = False
+) -> dict[str, Any]:
+    """The metrics.json of `recipe`'s run on `data` in `run_dir`: read back where it (or with `beside`, one beside
+    it: `finished_run`) holds exactly this run finished, else trained there (an unfinished one resumes)."""
+    budget = {"train.epochs": epochs, "train.steps": 0} if epochs is not None else {}
+    fitted, _ = recipe_data(get_recipe(recipe, **budget), data)  # as the run folder records it
+    done = finished_run(run_dir, fitted, data, beside=beside)
+    if done:
+        return json.loads((done / "metrics.json").read_text())
+    return train(recipe, data=data, epochs=epochs, out_dir=run_dir, verbose=0).metrics
+
+
 @dataclass
 class _Session:
     """One benchmark's fixed context: the recipe, its data split, the seeds and where runs go."""

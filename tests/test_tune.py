@@ -230,3 +230,27 @@ def test_the_tuning_experiment_run_again_reads_its_search_and_final_runs_back(mo
     # The trials' own seconds, unrounded (each row rounds its own to 0.1 s, and their sum could pass the total's).
     earlier = sum(json.loads((tmp_path / "runs" / "tabular-search" / "seconds.json").read_text()).values())
     assert again["search_seconds"] >= round(earlier, 1), "earlier sittings' trials count"
+
+
+@pytest.mark.slow
+def test_the_tuning_experiment_trains_no_second_set_of_final_runs_when_the_search_keeps_the_recipe(
+    monkeypatch, tmp_path
+):
+    """One trial is the recipe, so the best is the recipe: its final runs are the default's, not trained twice."""
+    from zoo.experiments import tuning
+
+    real = tuning.get_recipe
+    quick = {"train.epochs": 2, "train.early_stopping_patience": 0, "train.jit_compile": "off", "model.hidden": [8]}
+
+    def cheap(recipe, **overrides):  # as in the resume test: a small net, a space that holds it
+        if isinstance(recipe, str):
+            recipe = dataclasses.replace(real(recipe, **quick), tune={"stack.dropout": {"range": [0.0, 0.4]}})
+        return real(recipe, **overrides)
+
+    monkeypatch.setattr(tuning, "get_recipe", cheap)
+    row = tuning.run(tmp_path / "out", recipes=("tabular",), trials=1, seeds=1, runs_dir=tmp_path / "runs")["recipes"][
+        0
+    ]
+    assert row["trials"][0]["is_recipe"] and row["test_accuracy"]["tuned"] == row["test_accuracy"]["default"]
+    assert (tmp_path / "runs" / "tabular-default-seed0").is_dir()
+    assert not (tmp_path / "runs" / "tabular-tuned-seed0").exists(), "the recipe's final runs were trained again"

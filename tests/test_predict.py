@@ -99,6 +99,9 @@ def test_an_image_runs_predictions_and_its_bad_images(tmp_path, capsys):
     (tmp_path / "odd" / "tall.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "odd")]) == 2
     assert "tall.png is not a readable image" in capsys.readouterr().err
+    Image.fromarray(tall).save(tmp_path / "odd" / "tall.webp")  # no row would say it was left out
+    assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "odd")]) == 2
+    assert "holds 1 .webp image(s)" in capsys.readouterr().err
 
 
 def test_a_model_that_is_not_there_is_named(tmp_path, capsys):

@@ -218,6 +218,9 @@ def _bad_inputs(tmp_path):
     (tmp_path / "broken" / "circle" / "bad.png").write_bytes(b"not an image")
     _images(tmp_path / "mixed")
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "mixed" / "square" / "big.png")
+    _images(tmp_path / "tiffs")  # Keras's folder reader would skip these two without a word
+    for name in ("scan.tif", "scan2.tif"):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "tiffs" / "circle" / name)
     frame = _table(tmp_path / "pets.csv")
     frame.assign(price=frame.price.where(frame.index % 7 != 3)).to_csv(tmp_path / "holes.csv", index=False)
     np.savez(
@@ -233,6 +236,7 @@ def _bad_inputs(tmp_path):
         (["--data", str(tmp_path / "one")], "holds one class (only)"),
         (["--data", str(tmp_path / "broken")], "bad.png is not a readable image"),
         (["--data", str(tmp_path / "mixed")], "images of different sizes"),
+        (["--data", str(tmp_path / "tiffs")], f"tiffs holds 2 .tif image(s) (the first: {tmp_path}/tiffs/circle/scan"),
         (["--data", str(tmp_path / "pets.csv")], "name its target column with --target"),
         (
             ["--data", str(tmp_path / "pets.csv"), "--target", "prise"],

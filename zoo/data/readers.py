@@ -19,6 +19,13 @@ from zoo.recipes.catalog import COLOR_MODES
 from zoo.recipes.schema import Field, check_argument
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+# Image files of kinds the readers above do not take (Keras's image_dataset_from_directory reads the five
+# IMAGE_SUFFIXES only, and skips the rest without a word): a folder holding any is refused, not trained on
+# (or predicted) without them.
+OTHER_IMAGE_SUFFIXES = (
+    ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif", ".jp2", ".jfif", ".jpe", ".ppm", ".pgm", ".pbm", ".pnm",
+    ".tga", ".ico", ".dib",
+)  # fmt: skip
 ALLOWED = (
     "fashion_mnist, digits, tfds:NAME, an image folder, a .csv/.parquet table, an .npz file, (x, y) arrays, "
     "a pandas DataFrame with target=, a tf.data.Dataset of (x, y) or zoo Splits"
@@ -134,8 +141,32 @@ def npz(path: Path) -> Raw:
     return dataclasses.replace(scaled, description=f"0-255 images in {path}")
 
 
+def refuse_other_images(place: Path, files) -> None:
+    """Refuse image files zoo does not read (TIFF, WebP, HEIC, ...) among `files`, naming how many of each
+    kind and the first, instead of leaving them out of training or predictions unsaid.
+
+    Examples:
+        >>> refuse_other_images(Path("cells"), [Path("cells/a/1.png"), Path("cells/b/2.tif"), Path("cells/b/3.tif")])
+        Traceback (most recent call last):
+        ...
+        zoo.errors.DataError: cells holds 2 .tif image(s) (the first: cells/b/2.tif) that zoo does not read; \
+it reads .png, .jpg, .jpeg, .bmp, .gif: convert them (e.g. with Pillow: Image.open(f).save(f.with_suffix(".png"))) \
+or move them out
+    """
+    other = [Path(f) for f in files if Path(f).suffix.lower() in OTHER_IMAGE_SUFFIXES]
+    if other:
+        kinds = sorted({f.suffix.lower() for f in other})
+        counts = ", ".join(f"{sum(f.suffix.lower() == kind for f in other)} {kind}" for kind in kinds)
+        raise DataError(
+            f"{place} holds {counts} image(s) (the first: {other[0]}) that zoo does not read; it reads "
+            f"{', '.join(IMAGE_SUFFIXES)}: convert them (e.g. with Pillow: "
+            'Image.open(f).save(f.with_suffix(".png"))) or move them out'
+        )
+
+
 def _image_files(folder: Path) -> dict[str, list[Path]]:
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    refuse_other_images(folder, (f for c in classes for f in c.rglob("*")))
     files = {c.name: sorted(f for f in c.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES) for c in classes}
     files = {name: found for name, found in files.items() if found}
     if not files:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.readers import IMAGE_SUFFIXES
+from zoo.data.readers import IMAGE_SUFFIXES, refuse_other_images
 from zoo.data.tables import input_name, read_frame, table_columns
 from zoo.errors import DataError, first_line
 from zoo.reports.records import atomic_write
@@ -91,6 +91,7 @@ def _table_inputs(model, path: Path, record) -> tuple[list[str], dict[str, Any]]
 
 
 def _image_files(path: Path) -> list[Path]:
+    refuse_other_images(path, [path] if path.is_file() else path.rglob("*"))
     if path.is_file():
         return [path]
     files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)

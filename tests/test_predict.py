@@ -50,6 +50,13 @@ def test_a_table_runs_predictions_name_its_classes_and_leave_the_target_out(tabl
     assert classes == ["heavy", "light"] and header == ["id", "class", "p_heavy", "p_light"]
     assert [row[0] for row in rows] == ["0", "1", "2", "3", "4"] and {row[1] for row in rows} <= set(classes)
     assert all(abs(float(row[2]) + float(row[3]) - 1) < 1e-4 for row in rows)
+    # Saved with its row labels (pandas' to_csv default): they name the rows, and are not read as a column.
+    pd.read_csv(tmp_path / "new.csv").set_axis(list("vwxyz")).to_csv(tmp_path / "labelled.csv")
+    assert main(["predict", str(table_run / "run"), "--data", str(tmp_path / "labelled.csv")]) == 0
+    shown = capsys.readouterr()
+    assert [row[0] for row in list(csv.reader(shown.out.splitlines()))[1:]] == list("vwxyz")
+    assert [row[1:] for row in list(csv.reader(shown.out.splitlines()))[1:]] == [row[1:] for row in rows]
+    assert "Unnamed" not in shown.err
 
 
 @pytest.mark.slow

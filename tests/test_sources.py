@@ -338,3 +338,20 @@ def test_a_question_mark_in_a_csv_is_a_missing_value_as_the_uci_repository_write
     (tmp_path / "uci.csv").write_text("\n".join(lines) + "\n")
     table = read_table(tmp_path / "uci.csv", "label")
     assert table.numeric == ["nuclei", "clump"] and table.frame["nuclei"].isna().sum() == 6
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ",size,kind\n0,1.5,a\n1,2.5,b\n2,0.5,a\n3,3.5,b\n",  # pandas' to_csv() with its default index=True
+        '"","size","kind"\n"1",1.5,"a"\n"2",2.5,"b"\n"3",0.5,"a"\n"4",3.5,"b"\n',  # R's write.csv()
+    ],
+    ids=["pandas", "R"],
+)
+def test_a_csvs_unnamed_first_column_is_row_labels_not_a_feature(tmp_path, text):
+    """pandas and R write a table's row labels as a first column with no name by default; read as a feature,
+    the row number trained the net (and could carry the label, in a file sorted by it)."""
+    (tmp_path / "saved.csv").write_text(text)
+    table = read_table(tmp_path / "saved.csv", "kind")
+    assert table.numeric == ["size"] and table.categorical == [] and list(table.frame.columns) == ["size"]
+    assert "the first, unnamed column read as row labels" in table.describe()

@@ -45,10 +45,20 @@ def _text(head: bytes) -> tuple[str, str]:
 
 
 def csv_format(path: str | Path) -> dict[str, Any]:
-    """pandas.read_csv's `encoding`, `sep`, `decimal` and extra `na_values` for the CSV file at `path`.
+    """pandas.read_csv's `encoding`, `sep`, `decimal` and extra `na_values` for the CSV file at `path`, and
+    `index_col` where the file holds row labels.
 
     The delimiter is the one of DELIMITERS the header line holds most of; with another delimiter than a
     comma, the decimal mark is a comma where the first lines hold more numbers written "12,5" than "12.5".
+    A first column with no name is the row labels that pandas' `to_csv` and R's `write.csv` write by default
+    (0, 1, 2, ... or "1", "2", ...): read as the index, so it is neither a feature nor a column to predict from.
+
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "saved.csv")
+        >>> _ = open(path, "w").write(",size,kind\n0,1.5,a\n1,2.5,b\n")
+        >>> csv_format(path)["index_col"]
+        0
     """
     with open(path, "rb") as handle:
         encoding, text = _text(handle.read(_HEAD_BYTES))
@@ -61,11 +71,19 @@ def csv_format(path: str | Path) -> dict[str, Any]:
         commas = sum(bool(_COMMA_DECIMAL.match(field)) for field in fields)
         points = sum(bool(_POINT_DECIMAL.match(field)) for field in fields)
         decimal = "," if commas > points else "."
-    return {"encoding": encoding, "sep": sep, "decimal": decimal, "na_values": MISSING}
+    labels = next(csv.reader([header], delimiter=sep), [""])[0].strip() == "" and sep in header
+    return {
+        "encoding": encoding,
+        "sep": sep,
+        "decimal": decimal,
+        "na_values": MISSING,
+        **({"index_col": 0} if labels else {}),
+    }
 
 
-def csv_header(path: str | Path) -> list[str] | None:
-    """The CSV file's column names as written (pandas renames a repeated one "a.1"), or None if it is empty."""
-    found = csv_format(path)
+def csv_header(path: str | Path, found: dict[str, Any] | None = None) -> list[str] | None:
+    """The CSV file's column names as written (pandas renames a repeated one "a.1"), or None if it is empty.
+    `found` is the file's `csv_format`, where the caller has it already."""
+    found = found or csv_format(path)
     with open(path, newline="", encoding=found["encoding"], errors="replace") as handle:
         return next(csv.reader(handle, delimiter=found["sep"]), None)

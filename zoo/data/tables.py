@@ -45,6 +45,7 @@ class Table:
     target_name: str
     numeric: list[str]
     categorical: list[str]
+    row_labels: bool = False  # a CSV's first, unnamed column: row labels (pandas' and R's default), not a feature
 
     def encoded(
         self, train: np.ndarray, test: np.ndarray, validation_size: int
@@ -66,7 +67,9 @@ class Table:
         """One line saying what the table holds."""
         return (
             f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, {len(self.categorical)} "
-            f"categorical columns; target {self.target_name})"
+            f"categorical columns; target {self.target_name}"
+            + ("; the first, unnamed column read as row labels, not a feature" if self.row_labels else "")
+            + ")"
         )
 
     def _labels(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, tuple[str, ...] | None]:
@@ -230,11 +233,16 @@ def input_name(column: str) -> str:
 
 
 def read_frame(path: Path):
+    """A CSV (read as `csv_format` says it is written, which the frame's attrs["csv_format"] keeps) or Parquet
+    file as a DataFrame."""
     import pandas as pd
 
     try:
         if path.suffix.lower() == ".csv":  # in the file's own encoding, delimiter and decimal mark
-            return pd.read_csv(path, **csv_format(path))
+            found = csv_format(path)
+            frame = pd.read_csv(path, **found)
+            frame.attrs["csv_format"] = found
+            return frame
         try:
             return pd.read_parquet(path)
         except ImportError:
@@ -258,12 +266,13 @@ def read_table(
     """Read a CSV or Parquet table (or take a pandas DataFrame), check it, and sort its feature
     columns into numeric and categorical. A DataFrame is copied, never changed."""
     if hasattr(path, "columns"):  # a DataFrame: messages call it "DataFrame" where a file's name would stand
-        frame, path = path.copy(), Path("DataFrame")
+        frame, path, found = path.copy(), Path("DataFrame"), None
         header = [str(c) for c in frame.columns]
     else:
         path = Path(path)
         frame = read_frame(path)
-        header = (csv_header(path) if path.suffix.lower() == ".csv" else None) or [str(c) for c in frame.columns]
+        found = frame.attrs.get("csv_format")
+        header = (csv_header(path, found) if found else None) or [str(c) for c in frame.columns]
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:  # pandas would rename the second one ("a.1") without a word
         raise DataError(f"{path} has more than one column named {', '.join(map(repr, twice))}; rename them apart")
@@ -305,7 +314,8 @@ def read_table(
     if not np.issubdtype(target_values.dtype, np.number):  # text or booleans: class names
         target_values = target_values.astype(str)
     by_kind = {kind: [c for c in features.columns if kinds[c] == kind] for kind in ("numeric", "categorical")}
-    return Table(path, features, target_values, target, by_kind["numeric"], by_kind["categorical"])
+    row_labels = "index_col" in (found or {})
+    return Table(path, features, target_values, target, by_kind["numeric"], by_kind["categorical"], row_labels)
 
 
 def _numeric(path: Path, column: str, values):

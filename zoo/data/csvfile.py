@@ -56,7 +56,7 @@ def csv_format(path: str | Path) -> dict[str, Any]:
     Examples:
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "saved.csv")
-        >>> _ = open(path, "w").write(",size,kind\n0,1.5,a\n1,2.5,b\n")
+        >>> _ = open(path, "w").write(",size,kind\\n0,1.5,a\\n1,2.5,b\\n")
         >>> csv_format(path)["index_col"]
         0
     """

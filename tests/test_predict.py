@@ -57,6 +57,11 @@ def test_a_table_runs_predictions_name_its_classes_and_leave_the_target_out(tabl
     assert [row[0] for row in list(csv.reader(shown.out.splitlines()))[1:]] == list("vwxyz")
     assert [row[1:] for row in list(csv.reader(shown.out.splitlines()))[1:]] == [row[1:] for row in rows]
     assert "Unnamed" not in shown.err
+    # Every table file training reads, predicting reads too (a .pq file was refused: "must be a .csv or .parquet").
+    pytest.importorskip("pyarrow")
+    pd.read_csv(tmp_path / "new.csv").to_parquet(tmp_path / "new.pq")
+    assert main(["predict", str(table_run / "run"), "--data", str(tmp_path / "new.pq")]) == 0
+    assert [row[1:] for row in list(csv.reader(capsys.readouterr().out.splitlines()))[1:]] == [r[1:] for r in rows]
 
 
 @pytest.mark.slow

@@ -340,6 +340,12 @@ def test_a_question_mark_in_a_csv_is_a_missing_value_as_the_uci_repository_write
     assert table.numeric == ["nuclei", "clump"] and table.frame["nuclei"].isna().sum() == 6
 
 
+def test_a_tsv_file_is_a_table_as_a_csv_is(tmp_path):
+    (tmp_path / "t.tsv").write_text("size\tkind\n" + "".join(f"{k / 4}\t{'ab'[k % 2]}\n" for k in range(20)))
+    splits = zoo.load_data(tmp_path / "t.tsv", target="kind")
+    assert splits.info.input_shape == (1,) and splits.info.class_names == ("a", "b")
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -143,7 +143,7 @@ def data_flags(command):
         "--data",
         metavar="SOURCE",
         help="your own data instead of the recipe's: tfds:NAME, an image folder "
-        "(one subfolder per class), a .csv/.parquet table (with --target), an .npz file, or digits",
+        "(one subfolder per class), a .csv/.tsv/.parquet table (with --target), an .npz file, or digits",
     )
     command.add_argument("--target", metavar="COLUMN", help="a table's target column")
     command.add_argument(

@@ -227,7 +227,7 @@ def _add_model_commands(commands) -> None:
     )
     predicting.add_argument("model", metavar="MODEL_OR_RUN", help="a run folder, a .keras file or a shipped model")
     predicting.add_argument(
-        "--data", required=True, help="a .csv/.parquet table, an image file or folder, or an .npy/.npz array"
+        "--data", required=True, help="a .csv/.tsv/.parquet table, an image file or folder, or an .npy/.npz array"
     )
     predicting.add_argument("--out", help="write the CSV here (whole, or not at all); default: print it")
     predicting.set_defaults(run=handlers.cmd_predict)

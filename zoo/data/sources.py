@@ -45,7 +45,7 @@ import numpy as np
 
 from zoo.data.builtin import Splits, load, split
 from zoo.data.readers import Raw, image_folder, in_memory, npz, tfds_set, with_channels
-from zoo.data.tables import Table, check_values, read_table
+from zoo.data.tables import TABLE_SUFFIXES, Table, check_values, read_table
 from zoo.errors import DataError
 from zoo.recipes.budget import sized
 from zoo.recipes.catalog import DATASETS, DatasetInfo
@@ -53,7 +53,6 @@ from zoo.recipes.keys import SCHEMA
 from zoo.recipes.recipe import get_recipe
 from zoo.recipes.schema import check_argument, count_field, shown
 
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 # Share of a source without a test split that becomes its test set (fixed seed).
 TEST_FRACTION = 0.2
 _SPLIT_SEED = 12345

@@ -232,13 +232,18 @@ def input_name(column: str) -> str:
     return cleaned if cleaned and not cleaned[0].isdigit() else f"c_{cleaned}"
 
 
+# Delimited text (`csv_format` finds the delimiter: comma, semicolon, tab or bar) and Parquet.
+TEXT_SUFFIXES = (".csv", ".tsv")
+TABLE_SUFFIXES = (*TEXT_SUFFIXES, ".parquet", ".pq")
+
+
 def read_frame(path: Path):
     """A CSV (read as `csv_format` says it is written, which the frame's attrs["csv_format"] keeps) or Parquet
     file as a DataFrame."""
     import pandas as pd
 
     try:
-        if path.suffix.lower() == ".csv":  # in the file's own encoding, delimiter and decimal mark
+        if path.suffix.lower() in TEXT_SUFFIXES:  # in the file's own encoding, delimiter and decimal mark
             found = csv_format(path)
             frame = pd.read_csv(path, **found)
             frame.attrs["csv_format"] = found

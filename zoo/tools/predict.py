@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from zoo.data.readers import IMAGE_SUFFIXES, refuse_other_images
-from zoo.data.tables import input_name, read_frame, table_columns
+from zoo.data.tables import TABLE_SUFFIXES, input_name, read_frame, table_columns
 from zoo.errors import DataError, first_line
 from zoo.reports.records import atomic_write
 
@@ -163,8 +163,8 @@ def predict_rows(source: str | Path, data: str | Path) -> tuple[list[str], list[
         raise DataError(f"--data {path}: no such file or folder")
     notes: list[str] = []
     if isinstance(model.input, dict):
-        if path.suffix.lower() not in (".csv", ".parquet"):
-            raise DataError(f"the model takes table rows; --data must be a .csv or .parquet file, not {path}")
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            raise DataError(f"the model takes table rows; --data must be a {'/'.join(TABLE_SUFFIXES)} file, not {path}")
         ids, table = _table_inputs(model, path, record)
         inputs = table["columns"]
         if table["ignored"]:

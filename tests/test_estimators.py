@@ -47,6 +47,11 @@ def test_a_classifier_takes_a_dataframe_keeps_its_labels_and_works_in_a_pipeline
     assert model.score(frame, labels) > 0.8
     with pytest.raises(zoo.DataError, match="X has 2 columns; the estimator was fitted on 3"):
         model.predict(frame[["weight", "age"]])
+    # New rows whose dtypes differ from the fitted frame's go in as the model takes each column (TensorFlow
+    # failed inside the model: "Cast string to float is not supported").
+    assert len(model.predict(frame.head(3).assign(colour=[1, 2, 3]))) == 3
+    with pytest.raises(zoo.DataError, match="column 'weight' is treated as numeric but line 3 holds 'n/a'"):
+        model.predict(frame.head(3).assign(weight=["9.5", "n/a", "11"]))
     # Inside a Pipeline, with a step before it, and under a grid search of its own parameters.
     pipe = make_pipeline(FunctionTransformer(lambda f: f.assign(age=f.age * 2)), zoo.Classifier(overrides=SMALL))
     search = GridSearchCV(pipe, {"classifier__epochs": [1]}, cv=2, refit=False).fit(frame, labels)

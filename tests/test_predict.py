@@ -65,6 +65,20 @@ def test_a_table_runs_predictions_name_its_classes_and_leave_the_target_out(tabl
 
 
 @pytest.mark.slow
+def test_new_rows_are_read_as_the_model_takes_each_column(table_run, tmp_path, capsys):
+    """A word in a numeric column was a stack trace from inside TensorFlow ("Cast string to float is not
+    supported"), and so was a category column whose new values all read as numbers."""
+    pd.DataFrame({"weight": [9.5, 11.0], "colour": [1, 2]}).to_csv(tmp_path / "codes.csv", index=False)
+    assert main(["predict", str(table_run / "run"), "--data", str(tmp_path / "codes.csv")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3  # the header and two rows: unseen colours, still rows
+    pd.DataFrame({"weight": ["9.5", "heavy"], "colour": ["red", "blue"]}).to_csv(tmp_path / "word.csv", index=False)
+    assert main(["predict", str(table_run / "run"), "--data", str(tmp_path / "word.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "word.csv: column 'weight' is treated as numeric but line 3 holds 'heavy'" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
 def test_a_missing_column_is_one_line_and_nothing_is_written(table_run, tmp_path, capsys):
     pd.DataFrame({"weight": [1.0, 2.0]}).to_csv(tmp_path / "short.csv", index=False)
     out = tmp_path / "p.csv"

@@ -195,6 +195,28 @@ def table_columns(frame) -> dict[str, Any]:
     return columns
 
 
+def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
+    """`table_columns` of new rows for a trained table model, each column as the model takes it: `kinds` maps a
+    column to its model input's dtype ("string" for a category, else numbers). A category whose new values all
+    read as numbers still goes in as text, and a word in a numeric column is refused naming `where` (the file),
+    the column and the line, where TensorFlow would fail inside the model ("Cast string to float").
+
+    Examples:
+        >>> import pandas as pd
+        >>> columns = typed_columns(pd.DataFrame({"zip": [1200, 1300], "m2": ["55", None]}),
+        ...                         {"zip": "string", "m2": "float32"}, "new.csv")
+        >>> columns["zip"].numpy().tolist(), columns["m2"].tolist()
+        ([[b'1200'], [b'1300']], [[55.0], [nan]])
+    """
+    typed = frame.set_axis([str(c) for c in frame.columns], axis=1)[list(kinds)].copy()  # keyed as the model is
+    for column, dtype in kinds.items():
+        if dtype == "string":
+            typed[column] = as_text(typed[column])
+        else:
+            typed[column] = numeric_column(where, column, typed[column], "the model was trained on numbers there")
+    return table_columns(typed)
+
+
 def holds_numbers(values) -> bool:
     """Whether a column is read as numbers (integers, pandas' nullable ones too, and floats) rather than text:
     the one rule both reading a table and `table_columns` follow, so a saved model gets each column as it
@@ -312,7 +334,7 @@ def read_table(
         forced = "numeric" if column in forced_numeric else "categorical" if column in forced_categorical else None
         kinds[column] = forced or ("numeric" if holds_numbers(values) else "categorical")
         if kinds[column] == "numeric":
-            features[column] = _numeric(path, column, values)
+            features[column] = numeric_column(path, column, values)
         else:
             features[column] = as_text(values)
     target_values = frame[target].to_numpy()
@@ -323,7 +345,20 @@ def read_table(
     return Table(path, features, target_values, target, by_kind["numeric"], by_kind["categorical"], row_labels)
 
 
-def _numeric(path: Path, column: str, values):
+def numeric_column(path: Path, column: str, values, fix: str = "fix the value, or let the column be categorical"):
+    """A column's cells as float32 numbers, a missing one NaN; a cell that is not a number is refused, naming
+    the file, the column and its line, and what to do (`fix`).
+
+    Examples:
+        >>> import pandas as pd
+        >>> numeric_column(Path("t.csv"), "size", pd.Series(["1.5", None])).tolist()
+        [1.5, nan]
+        >>> numeric_column(Path("t.csv"), "size", pd.Series(["1.5", "abc"]))
+        Traceback (most recent call last):
+        ...
+        zoo.errors.DataError: t.csv: column 'size' is treated as numeric but line 3 holds 'abc'; fix the value, or \
+let the column be categorical
+    """
     import pandas as pd
 
     numbers = pd.to_numeric(values, errors="coerce")
@@ -331,8 +366,7 @@ def _numeric(path: Path, column: str, values):
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
-            f"{path}: column {column!r} is treated as numeric but line {first + 2} holds {values.iloc[first]!r}; "
-            "fix the value, or let the column be categorical"
+            f"{path}: column {column!r} is treated as numeric but line {first + 2} holds {values.iloc[first]!r}; {fix}"
         )
     # Missing values stay NaN: the encoder fills them in (see `Table.encoder`); infinities are refused.
     check_values(numbers.dropna().to_numpy(np.float64), f"{path}: numeric column {column!r}")

@@ -126,14 +126,17 @@ class _ZooEstimator(BaseEstimator):
         return self
 
     def _outputs(self, x) -> np.ndarray:
-        from zoo.data.tables import table_columns
+        from zoo.data.tables import typed_columns
 
         check_is_fitted(self, "model_")
         x, _ = self._checked(x)
         frame = _as_frame(x)
         if (frame is not None) != self._table:
             raise DataError("X is not the kind of input this estimator was fitted on (table rows or images)")
-        inputs = table_columns(frame) if frame is not None else np.asarray(x, np.float32)
+        if frame is not None:  # each column as the model takes it, whatever dtype the new rows' frame gave it
+            inputs = typed_columns(frame, {str(n): t.dtype for n, t in self.model_.input.items()}, "X")
+        else:
+            inputs = np.asarray(x, np.float32)
         return np.asarray(self.model_.predict(inputs, verbose=0, batch_size=1024))
 
 

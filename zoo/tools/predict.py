@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from zoo.data.readers import IMAGE_SUFFIXES, refuse_other_images
-from zoo.data.tables import TABLE_SUFFIXES, input_name, read_frame, table_columns
+from zoo.data.tables import TABLE_SUFFIXES, input_name, read_frame, typed_columns
 from zoo.errors import DataError, first_line
 from zoo.reports.records import atomic_write
 
@@ -85,7 +85,7 @@ def _table_inputs(model, path: Path, record) -> tuple[list[str], dict[str, Any]]
         )
     # Other columns (the target, an id) are left out, and named, so a misspelt column never passes unseen.
     extra = [column for column in frame.columns if str(column) not in wanted and input_name(column) not in wanted]
-    columns = table_columns(frame[[given[name] for name in wanted]])
+    columns = typed_columns(frame, {str(given[name]): model.input[name].dtype for name in wanted}, path)
     ids = [str(i) for i in frame.index]  # 0, 1, 2, ... or the file's own row labels (`csv_format`)
     return ids, {"columns": {name: columns[str(given[name])] for name in wanted}, "ignored": extra}
 

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 import zoo
-from zoo.data.tables import read_table, table_columns
+from zoo.data.columns import table_columns
+from zoo.data.tables import read_table
 from zoo.experiments.heldout_contestants import other_table, table_rows
 from zoo.experiments.heldout_data import read_sets
 from zoo.experiments.heldout_report import summarize

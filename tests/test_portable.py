@@ -12,7 +12,7 @@ from PIL import Image
 
 import zoo
 from zoo.cli.main import main
-from zoo.data.tables import table_columns
+from zoo.data.columns import table_columns
 from zoo.nets.layers import AlphaDropout, Dropout, MCDropout, RReLU
 from zoo.nets.normalization import BatchNorm
 from zoo.nets.portable import needs_zoo, portable

@@ -13,8 +13,9 @@ from PIL import Image
 
 import zoo
 from zoo.cli.main import main
+from zoo.data.columns import table_columns
 from zoo.data.sources import load_data
-from zoo.data.tables import read_table, table_columns
+from zoo.data.tables import read_table
 from zoo.errors import DataError
 
 TINY = ["--set", "model.hidden=[16]", "--set", "train.batch_size=32", "--epochs", "1"]

@@ -47,7 +47,7 @@ _EXPORTS = {
     "zoo.nets.plain": ("baseline",),
     "zoo.data.builtin": ("Splits",),
     "zoo.data.sources": ("load_data",),
-    "zoo.data.tables": ("table_columns",),
+    "zoo.data.columns": ("table_columns",),
     "zoo.training.pipelines": ("Batches", "batches"),
     "zoo.training.fastpath": ("fit_fast",),
     "zoo.training.distribute": ("configure_devices", "make_strategy"),

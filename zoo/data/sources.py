@@ -44,8 +44,9 @@ from typing import Any
 import numpy as np
 
 from zoo.data.builtin import Splits, load, split
+from zoo.data.columns import check_values
 from zoo.data.readers import Raw, image_folder, in_memory, npz, tfds_set, with_channels
-from zoo.data.tables import TABLE_SUFFIXES, Table, check_values, read_table
+from zoo.data.tables import TABLE_SUFFIXES, Table, read_table
 from zoo.errors import DataError
 from zoo.recipes.budget import sized
 from zoo.recipes.catalog import DATASETS, DatasetInfo

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.data.columns import as_text, holds_numbers, input_name, numeric_column, table_columns
 from zoo.data.csvfile import csv_format, csv_header
 from zoo.errors import DataError
 
@@ -172,88 +173,6 @@ def scaled(values: np.ndarray, inputs, scaling: str = "robust"):
     return keras.layers.Rescaling(SMOOTH_CLIP, name="clip_out")(x)
 
 
-def table_columns(frame) -> dict[str, Any]:
-    """A DataFrame's columns as the dict a table model takes: text columns as strings, others float32,
-    each under its own column name.
-
-    Examples:
-        >>> import pandas as pd
-        >>> columns = table_columns(pd.DataFrame({"size (cm)": [1, 2], "b": ["x", None]}))
-        >>> sorted(columns), columns["b"].numpy().tolist()
-        (['b', 'size (cm)'], [[b'x'], [b'']])
-    """
-    import tensorflow as tf
-
-    columns = {}
-    for column in frame.columns:
-        values = frame[column]
-        if not holds_numbers(values):  # text, booleans, categories, pandas' nullable string and boolean
-            # A string tensor: Keras's predict() refuses numpy arrays of Python strings.
-            columns[str(column)] = tf.constant(as_text(values).to_numpy(dtype=object).reshape(-1, 1), tf.string)
-        else:  # numbers, pandas' nullable integers included: a missing one is NaN, which the model fills in
-            columns[str(column)] = values.to_numpy(np.float32, na_value=np.nan).reshape(-1, 1)
-    return columns
-
-
-def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
-    """`table_columns` of new rows for a trained table model, each column as the model takes it: `kinds` maps a
-    column to its model input's dtype ("string" for a category, else numbers). A category whose new values all
-    read as numbers still goes in as text, and a word in a numeric column is refused naming `where` (the file),
-    the column and the line, where TensorFlow would fail inside the model ("Cast string to float").
-
-    Examples:
-        >>> import pandas as pd
-        >>> columns = typed_columns(pd.DataFrame({"zip": [1200, 1300], "m2": ["55", None]}),
-        ...                         {"zip": "string", "m2": "float32"}, "new.csv")
-        >>> columns["zip"].numpy().tolist(), columns["m2"].tolist()
-        ([[b'1200'], [b'1300']], [[55.0], [nan]])
-    """
-    typed = frame.set_axis([str(c) for c in frame.columns], axis=1)[list(kinds)].copy()  # keyed as the model is
-    for column, dtype in kinds.items():
-        if dtype == "string":
-            typed[column] = as_text(typed[column])
-        else:
-            typed[column] = numeric_column(where, column, typed[column], "the model was trained on numbers there")
-    return table_columns(typed)
-
-
-def holds_numbers(values) -> bool:
-    """Whether a column is read as numbers (integers, pandas' nullable ones too, and floats) rather than text:
-    the one rule both reading a table and `table_columns` follow, so a saved model gets each column as it
-    was trained on.
-
-    Examples:
-        >>> import pandas as pd
-        >>> holds_numbers(pd.Series([1, None], dtype="Int64")), holds_numbers(pd.Series([True, False]))
-        (True, False)
-    """
-    return values.dtype.kind in "iuf"
-
-
-def as_text(values):
-    """A column's cells as text, a missing cell (None, NaN, pandas.NA) as "", whatever the column's dtype.
-
-    Examples:
-        >>> import pandas as pd
-        >>> as_text(pd.Series([True, None], dtype="boolean")).tolist()
-        ['True', '']
-    """
-    return values.astype(object).where(values.notna(), "").astype(str)
-
-
-def input_name(column: str) -> str:
-    """The name of the Keras input tensor a table column feeds (the model's dict is keyed by the column itself):
-    the column's name with every character but letters, digits and _ made _, as TensorFlow's SavedModel
-    signatures need (a Keras name may not hold "/", and a signature argument not a space).
-
-    Examples:
-        >>> input_name("od280/od315 ratio")
-        'od280_od315_ratio'
-    """
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in str(column))
-    return cleaned if cleaned and not cleaned[0].isdigit() else f"c_{cleaned}"
-
-
 # Delimited text (`csv_format` finds the delimiter: comma, semicolon, tab or bar) and Parquet.
 TEXT_SUFFIXES = (".csv", ".tsv")
 TABLE_SUFFIXES = (*TEXT_SUFFIXES, ".parquet", ".pq")
@@ -343,62 +262,3 @@ def read_table(
     by_kind = {kind: [c for c in features.columns if kinds[c] == kind] for kind in ("numeric", "categorical")}
     row_labels = "index_col" in (found or {})
     return Table(path, features, target_values, target, by_kind["numeric"], by_kind["categorical"], row_labels)
-
-
-def numeric_column(path: Path, column: str, values, fix: str = "fix the value, or let the column be categorical"):
-    """A column's cells as float32 numbers, a missing one NaN; a cell that is not a number is refused, naming
-    the file, the column and its line, and what to do (`fix`).
-
-    Examples:
-        >>> import pandas as pd
-        >>> numeric_column(Path("t.csv"), "size", pd.Series(["1.5", None])).tolist()
-        [1.5, nan]
-        >>> numeric_column(Path("t.csv"), "size", pd.Series(["1.5", "abc"]))
-        Traceback (most recent call last):
-        ...
-        zoo.errors.DataError: t.csv: column 'size' is treated as numeric but line 3 holds 'abc'; fix the value, or \
-let the column be categorical
-    """
-    import pandas as pd
-
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna()
-    if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"{path}: column {column!r} is treated as numeric but line {first + 2} holds {values.iloc[first]!r}; {fix}"
-        )
-    # Missing values stay NaN: the encoder fills them in (see `Table.encoder`); infinities are refused.
-    check_values(numbers.dropna().to_numpy(np.float64), f"{path}: numeric column {column!r}")
-    return numbers.astype(np.float32)
-
-
-# Beyond this size a value overflows the float32 arithmetic a net trains in (squares reach 3.4e38),
-# and the run "diverges" when the problem is the input.
-LARGEST_VALUE = 1e18
-
-
-def check_values(values: np.ndarray, what: str) -> None:
-    """Refuse non-finite values, and values too large to train on, naming `what` holds them.
-
-    Examples:
-        >>> check_values(np.array([1.0, np.inf]), "x_train")
-        Traceback (most recent call last):
-        ...
-        zoo.errors.DataError: x_train holds 1 infinite or NaN values (the first at position 1); fill or drop them
-    """
-    values = np.asarray(values)
-    if not np.issubdtype(values.dtype, np.number):
-        return
-    flat = values.reshape(-1)
-    broken = ~np.isfinite(flat)
-    if broken.any():
-        raise DataError(
-            f"{what} holds {int(broken.sum())} infinite or NaN values (the first at position "
-            f"{int(np.flatnonzero(broken)[0])}); fill or drop them"
-        )
-    if flat.size and np.abs(flat).max() > LARGEST_VALUE:
-        raise DataError(
-            f"{what} holds values up to {np.abs(flat).max():.3g} in size; beyond {LARGEST_VALUE:g} float32 "
-            "arithmetic overflows: rescale them (e.g. to thousands, or take logarithms)"
-        )

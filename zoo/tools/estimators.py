@@ -126,7 +126,7 @@ class _ZooEstimator(BaseEstimator):
         return self
 
     def _outputs(self, x) -> np.ndarray:
-        from zoo.data.tables import typed_columns
+        from zoo.data.columns import typed_columns
 
         check_is_fitted(self, "model_")
         x, _ = self._checked(x)

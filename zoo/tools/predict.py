@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from zoo.data.columns import input_name, typed_columns
 from zoo.data.readers import IMAGE_SUFFIXES, refuse_other_images
-from zoo.data.tables import TABLE_SUFFIXES, input_name, read_frame, typed_columns
+from zoo.data.tables import TABLE_SUFFIXES, read_frame
 from zoo.errors import DataError, first_line
 from zoo.reports.records import atomic_write
 

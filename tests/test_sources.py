@@ -71,6 +71,20 @@ def test_an_image_folder_trains_through_the_cli_and_its_model_takes_raw_pixels(t
     assert load_data(folder, color_mode="rgb").info.input_shape == (12, 12, 3)
 
 
+def test_16_bit_grey_images_are_one_channel(tmp_path):
+    """A scanner's or microscope's 16-bit grey PNGs (PIL mode I;16) trained as three identical channels."""
+    for name in ("dim", "bright"):
+        (tmp_path / "scans" / name).mkdir(parents=True)
+        for k in range(4):
+            pixels = np.full((6, 6), 2000 + 30000 * (name == "bright") + k, np.uint16)
+            Image.fromarray(pixels).save(tmp_path / "scans" / name / f"{k}.png")
+    assert Image.open(tmp_path / "scans" / "dim" / "0.png").mode == "I;16"
+    splits = load_data(tmp_path / "scans")
+    assert splits.info.input_shape == (6, 6, 1)
+    x, y = splits.arrays["train"]
+    assert np.all(x[y == splits.info.class_names.index("bright")] > x[y == splits.info.class_names.index("dim")].max())
+
+
 @pytest.mark.slow
 def test_a_csv_with_a_categorical_column_trains_and_its_model_takes_raw_rows(tmp_path):
     frame = _table(tmp_path / "pets.csv")

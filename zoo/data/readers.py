@@ -26,6 +26,9 @@ OTHER_IMAGE_SUFFIXES = (
     ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif", ".jp2", ".jfif", ".jpe", ".ppm", ".pgm", ".pbm", ".pnm",
     ".tga", ".ico", ".dib",
 )  # fmt: skip
+# PIL's modes of one-channel images: 8-bit, 1-bit, with alpha (dropped, as "rgb" drops it), and the 16-bit
+# greys of scanners and microscopes (which TensorFlow's decoder brings to 8 bits).
+GREY_MODES = {"L", "1", "LA", "I;16", "I;16B", "I;16L", "I"}
 ALLOWED = (
     "fashion_mnist, digits, tfds:NAME, an image folder, a .csv/.parquet table, an .npz file, (x, y) arrays, "
     "a pandas DataFrame with target=, a tf.data.Dataset of (x, y) or zoo Splits"
@@ -209,7 +212,7 @@ def image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: s
         )
     height, width = image_size or next(iter(sizes))
     if color_mode is None:
-        color_mode = "grayscale" if modes <= {"L", "1"} else "rgb"
+        color_mode = "grayscale" if modes <= GREY_MODES else "rgb"
     check_argument("--color-mode", color_mode, Field(str, None, "colour mode", choices=COLOR_MODES), DataError)
     dataset = keras.utils.image_dataset_from_directory(
         folder,

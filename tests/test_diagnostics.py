@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import zoo
 from zoo.cli.main import main
-from zoo.training.diagnostics import diagnose, first_last_ratio, fixed_batch, gradient_warning, layer_stats
+from zoo.training.diagnostics import diagnose, first_last_ratio, fixed_batch, gradient_warning, layer_stats, table
 
 
 def _deep(stack_name, depth=8):
@@ -49,6 +49,14 @@ def test_activation_statistics(digits):
     sigmoid = zoo.baseline(_deep("baseline", 3), 0.1)
     rows = layer_stats(sigmoid, x, y)
     assert all(0 <= row["saturated"] <= 1 and row["dead"] is None and 0 < row["act_mean"] < 1 for row in rows)
+
+
+def test_the_table_says_why_every_update_is_0_at_a_schedules_end(digits):
+    """After a cosine schedule's last epoch the rate is 0, so is every update: it read like a dead net."""
+    model = zoo.baseline(_deep("baseline", 2), 0.1)
+    x, y = fixed_batch(digits, 100)
+    assert "learning rate is 0" not in table(layer_stats(model, x, y))
+    assert "update = 0 in every layer: the learning rate is 0 here" in table(layer_stats(model, x, y, learning_rate=0))
 
 
 def test_diagnosing_does_not_change_the_model(digits):

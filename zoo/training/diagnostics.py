@@ -315,6 +315,9 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{fmt(row.get('saturated'), '.1%'):>7} {fmt(row.get('dead'), '.1%'):>6}"
             + (f" {fmt(row.get('grad_snr')):>9}" if snr else "")
         )
+    if rows and all(row["update_ratio"] == 0 and row["weight_grad_norm"] for row in rows):
+        # A schedule that ends at 0 (cosine) makes every update 0 after its last epoch: not a dead layer.
+        lines.append("update = 0 in every layer: the learning rate is 0 here (the end of its schedule)")
     return "\n".join(lines)
 
 

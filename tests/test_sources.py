@@ -376,3 +376,18 @@ def test_a_csvs_unnamed_first_column_is_row_labels_not_a_feature(tmp_path, text)
     table = read_table(tmp_path / "saved.csv", "kind")
     assert table.numeric == ["size"] and table.categorical == [] and list(table.frame.columns) == ["size"]
     assert "the first, unnamed column read as row labels" in table.describe()
+
+
+def test_a_rare_class_whose_rows_all_fell_to_test_is_trained_on_not_refused(tmp_path):
+    """The fixed-seed split put a one-row class in test 20% of the time, and the table was then refused."""
+    from zoo.data.sources import test_split
+
+    _, test = test_split(61)  # the rows the plain split sends to test: put the rare class's one row there
+    kinds = np.array(["cat", "dog"] * 30 + ["cat"], dtype=object)
+    kinds[test[0]] = "axolotl"
+    frame = pd.DataFrame({"weight": np.arange(61.0), "kind": kinds})
+    frame.to_csv(tmp_path / "pets.csv", index=False)
+    splits = zoo.load_data(tmp_path / "pets.csv", target="kind")
+    assert splits.info.class_names == ("axolotl", "cat", "dog")
+    assert sum(len(y) for _, y in splits.arrays.values()) == 61, "no row is lost"
+    assert len(splits.arrays["test"][1]) == 11, "one row moved from test to training"

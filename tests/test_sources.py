@@ -230,7 +230,8 @@ def _bad_inputs(tmp_path):
     (tmp_path / "empty").mkdir()
     _images(tmp_path / "one", classes=("only",))
     _images(tmp_path / "broken")
-    (tmp_path / "broken" / "circle" / "bad.png").write_bytes(b"not an image")
+    for name in ("bad.png", "cut.png", "empty.png"):  # all named at once, not one run per file
+        (tmp_path / "broken" / "circle" / name).write_bytes(b"not an image"[: 4 * (name != "empty.png")])
     _images(tmp_path / "mixed")
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "mixed" / "square" / "big.png")
     _images(tmp_path / "tiffs")  # Keras's folder reader would skip these two without a word
@@ -249,7 +250,11 @@ def _bad_inputs(tmp_path):
         (["--data", str(tmp_path / "nowhere.csv")], "no such file or folder"),
         (["--data", str(tmp_path / "empty")], "holds no images"),
         (["--data", str(tmp_path / "one")], "holds one class (only)"),
-        (["--data", str(tmp_path / "broken")], "bad.png is not a readable image"),
+        (
+            ["--data", str(tmp_path / "broken")],
+            f"bad.png is not a readable image (cannot identify image file '{tmp_path}/broken/circle/bad.png'); "
+            f"2 more: {tmp_path}/broken/circle/cut.png, {tmp_path}/broken/circle/empty.png; fix or remove them",
+        ),
         (["--data", str(tmp_path / "mixed")], "images of different sizes"),
         (["--data", str(tmp_path / "tiffs")], f"tiffs holds 2 .tif image(s) (the first: {tmp_path}/tiffs/circle/scan"),
         (["--data", str(tmp_path / "pets.csv")], "name its target column with --target"),

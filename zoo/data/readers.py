@@ -189,7 +189,7 @@ def image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: s
     import keras
     from PIL import Image, UnidentifiedImageError
 
-    sizes, modes = {}, set()
+    sizes, modes, broken = {}, set(), []
     for found in _image_files(folder).values():
         for path in found:
             try:
@@ -203,7 +203,11 @@ def image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: s
                     "resize it before training"
                 ) from None
             except (UnidentifiedImageError, OSError, SyntaxError) as error:  # PIL raises SyntaxError for some
-                raise DataError(f"{path} is not a readable image ({error})") from None
+                broken.append((path, error))
+    if broken:  # every bad file in one message: a folder of thousands is fixed in one pass, not one run a file
+        (path, error), more = broken[0], [str(p) for p, _ in broken[1:6]]
+        others = f"; {len(broken) - 1} more: {', '.join(more)}{', ...' if len(broken) > 6 else ''}" if more else ""
+        raise DataError(f"{path} is not a readable image ({error}){others}; fix or remove them")
     if image_size is None and len(sizes) > 1:
         (a, first), (b, second) = list(sizes.items())[:2]
         raise DataError(

@@ -7,6 +7,7 @@ through `typed_columns`, so a saved model gets each column as it was trained on.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,10 @@ def table_columns(frame) -> dict[str, Any]:
 
 def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
     """`table_columns` of new rows for a trained table model, each column as the model takes it: `kinds` maps a
-    column to its model input's dtype ("string" for a category, else numbers). A category whose new values all
-    read as numbers still goes in as text, and a word in a numeric column is refused naming `where` (the file),
-    the column and the line, where TensorFlow would fail inside the model ("Cast string to float").
+    column to its model input's dtype ("string" for a category, "date" for a date column, which takes days since
+    1970-01-01 and converts ISO dates to them, else numbers). A category whose new values all read as numbers
+    still goes in as text, and a word in a numeric column is refused naming `where` (the file), the column and
+    the line, where TensorFlow would fail inside the model ("Cast string to float").
 
     Examples:
         >>> import pandas as pd
@@ -55,9 +57,46 @@ def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
     for column, dtype in kinds.items():
         if dtype == "string":
             typed[column] = as_text(typed[column])
+        elif dtype == "date" and as_days(typed[column]) is not None:
+            typed[column] = as_days(typed[column])
         else:
             typed[column] = numeric_column(where, column, typed[column], "the model was trained on numbers there")
     return table_columns(typed)
+
+
+# A date as text, ISO 8601 (what databases, pandas and most exports write): 2024-03-31, optionally with a time
+# and a zone. Other spellings (31.03.2024, 03/31/2024) are ambiguous between locales and stay text.
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+DATE_UNIT = "days since 1970-01-01"
+
+
+def as_days(values):
+    """A date column as float32 days since 1970-01-01 (a time of day as the fraction; missing dates NaN), or None
+    for a column that is not dates: a datetime column, or text whose every value is an ISO 8601 date. As days, a
+    date is a number the net can order and extrapolate from; as text, each date was its own category, and every
+    date after the training rows' last an unseen one.
+
+    Examples:
+        >>> import pandas as pd
+        >>> as_days(pd.Series(["1970-01-02", "2024-03-31T12:00:00", None])).tolist()
+        [1.0, 19813.5, nan]
+        >>> as_days(pd.Series(["1970-01-02", "soon"])) is None, as_days(pd.Series([1.5, 2.0])) is None
+        (True, True)
+    """
+    import pandas as pd
+
+    if values.dtype.kind != "M":
+        present = values.dropna()
+        if len(present) == 0 or values.dtype.kind in "biufc":
+            return None
+        text = present.astype(str)
+        if not text.str.match(_ISO_DATE).all():
+            return None
+        values = pd.to_datetime(values.astype(object).where(values.notna(), None), format="ISO8601", utc=True)
+    elif values.dt.tz is None:
+        values = values.dt.tz_localize("UTC")
+    days = (values - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(days=1)
+    return days.astype(np.float32)
 
 
 def holds_numbers(values) -> bool:

@@ -179,6 +179,7 @@ def _splits(raw, source: str, task: str, validation_size: int | None, test_size:
             description=raw.describe(),
             numeric_features=len(raw.numeric),
             target=raw.target_name,
+            dates=tuple(raw.dates),
         )
     x_train, y_train, x_test, y_test = raw.x_train, raw.y_train, raw.x_test, raw.y_test
     if x_test is None:
@@ -211,6 +212,7 @@ def _splits(raw, source: str, task: str, validation_size: int | None, test_size:
         task=resolved,
         numeric_features=raw.numeric_features,
         target=raw.target,
+        dates=raw.dates,
     )
     if validation_size is None:
         validation_size = max(1, len(x_train) // 10)

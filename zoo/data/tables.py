@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.columns import as_text, holds_numbers, input_name, numeric_column, table_columns
+from zoo.data.columns import DATE_UNIT, as_days, as_text, holds_numbers, input_name, numeric_column, table_columns
 from zoo.data.csvfile import csv_format, csv_header
 from zoo.errors import DataError
 
@@ -47,6 +47,7 @@ class Table:
     numeric: list[str]
     categorical: list[str]
     row_labels: bool = False  # a CSV's first, unnamed column: row labels (pandas' and R's default), not a feature
+    dates: list[str] = dataclasses.field(default_factory=list)  # numeric columns read from dates (`as_days`)
 
     def encoded(
         self, train: np.ndarray, test: np.ndarray, validation_size: int
@@ -69,6 +70,7 @@ class Table:
         return (
             f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, {len(self.categorical)} "
             f"categorical columns; target {self.target_name}"
+            + (f"; dates as {DATE_UNIT}: {', '.join(self.dates)}" if self.dates else "")
             + ("; the first, unnamed column read as row labels, not a feature" if self.row_labels else "")
             + ")"
         )
@@ -247,12 +249,16 @@ def read_table(
             )
     forced_numeric = _check_columns(path, columns, numeric, "--numeric")
     forced_categorical = _check_columns(path, columns, categorical, "--categorical")
-    kinds = {}
+    kinds, dates = {}, []
     for column in features.columns:
         values = features[column]
         forced = "numeric" if column in forced_numeric else "categorical" if column in forced_categorical else None
-        kinds[column] = forced or ("numeric" if holds_numbers(values) else "categorical")
-        if kinds[column] == "numeric":
+        days = as_days(values) if forced != "categorical" else None
+        kinds[column] = forced or ("numeric" if holds_numbers(values) or days is not None else "categorical")
+        if days is not None:  # a date column is a number: days since 1970-01-01 (--categorical keeps it text)
+            features[column] = days
+            dates.append(column)
+        elif kinds[column] == "numeric":
             features[column] = numeric_column(path, column, values)
         else:
             features[column] = as_text(values)
@@ -261,4 +267,4 @@ def read_table(
         target_values = target_values.astype(str)
     by_kind = {kind: [c for c in features.columns if kinds[c] == kind] for kind in ("numeric", "categorical")}
     row_labels = "index_col" in (found or {})
-    return Table(path, features, target_values, target, by_kind["numeric"], by_kind["categorical"], row_labels)
+    return Table(path, features, target_values, target, by_kind["numeric"], by_kind["categorical"], row_labels, dates)

@@ -86,7 +86,9 @@ def _table_inputs(model, path: Path, record) -> tuple[list[str], dict[str, Any]]
         )
     # Other columns (the target, an id) are left out, and named, so a misspelt column never passes unseen.
     extra = [column for column in frame.columns if str(column) not in wanted and input_name(column) not in wanted]
-    columns = typed_columns(frame, {str(given[name]): model.input[name].dtype for name in wanted}, path)
+    types = record.get("input", {}).get("types", {})  # "date": the model takes days; ISO dates are converted
+    kinds = {str(given[name]): "date" if types.get(name) == "date" else model.input[name].dtype for name in wanted}
+    columns = typed_columns(frame, kinds, path)
     ids = [str(i) for i in frame.index]  # 0, 1, 2, ... or the file's own row labels (`csv_format`)
     return ids, {"columns": {name: columns[str(given[name])] for name in wanted}, "ignored": extra}
 

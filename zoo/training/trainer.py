@@ -236,7 +236,11 @@ def input_record(saved: keras.Model, data: Splits) -> dict[str, Any]:
         ('image', [4, 4, 1], [0, 255])
     """
     if isinstance(saved.input, dict):
-        types = {name: "text" if tensor.dtype == "string" else "number" for name, tensor in saved.input.items()}
+        dates = set(data.info.dates)  # numbers to the model: days since 1970-01-01
+        types = {
+            name: "text" if tensor.dtype == "string" else "date" if name in dates else "number"
+            for name, tensor in saved.input.items()
+        }
         return {"kind": "table", "columns": sorted(saved.input), "types": dict(sorted(types.items()))}
     shape = [int(d) for d in saved.input_shape[1:]]
     x = data.arrays["train"][0]

@@ -140,3 +140,12 @@ def test_table_rows_with_gaps_fit_and_predict_but_infinities_and_nan_pixels_are_
     images[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
         zoo.Classifier(epochs=1).fit(images, np.arange(8) % 2)
+
+
+@pytest.mark.slow
+def test_a_regressor_takes_a_datetime_column_and_new_rows_dates_as_text():
+    days = pd.date_range("2024-01-01", periods=80, freq="D")
+    frame = pd.DataFrame({"day": days, "rain": np.random.default_rng(0).random(80)})
+    model = zoo.Regressor(overrides=SMALL, epochs=2, random_state=0).fit(frame, np.arange(80.0))
+    as_text = model.predict(frame.head(3).assign(day=days[:3].strftime("%Y-%m-%d")))
+    assert np.allclose(as_text, model.predict(frame.head(3)), atol=1e-5)

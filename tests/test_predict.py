@@ -155,3 +155,38 @@ def test_a_regressions_answers_are_named_as_its_target(tmp_path, capsys):
     assert main(["save-preset", str(tmp_path / "run"), str(tmp_path / "preset")]) == 0
     assert main(["predict", str(tmp_path / "preset"), "--data", str(tmp_path / "new.csv")]) == 0
     assert capsys.readouterr().out.splitlines()[-3:][0] == "id,price"
+
+
+@pytest.mark.slow
+def test_a_date_columns_model_takes_days_and_predict_converts_iso_dates(tmp_path, capsys):
+    days = pd.date_range("2024-01-01", periods=120, freq="D")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "rain": rng.random(120)})
+    frame.assign(sold=np.arange(120.0) + frame.rain).to_csv(tmp_path / "sales.csv", index=False)
+    argv = [
+        "train",
+        "tabular",
+        "--data",
+        str(tmp_path / "sales.csv"),
+        "--target",
+        "sold",
+        "--out",
+        str(tmp_path / "run"),
+    ]
+    assert main([*argv, *TINY]) == 0
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())["input"]
+    assert record["types"] == {"day": "date", "rain": "number"}
+    frame.head(3).to_csv(tmp_path / "new.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "new.csv")]) == 0
+    got = [float(row[1]) for row in list(csv.reader(capsys.readouterr().out.splitlines()))[1:]]
+    # Plain Keras takes the dates as days since 1970-01-01 (2024-01-01 is day 19723), as the record says.
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    columns = {
+        "day": np.array([[19723.0], [19724.0], [19725.0]], "float32"),
+        "rain": frame.rain.head(3).to_numpy()[:, None],
+    }
+    assert np.allclose(got, model.predict(columns, verbose=0).ravel(), atol=1e-3)
+    pd.DataFrame({"day": ["someday"], "rain": [0.5]}).to_csv(tmp_path / "bad.csv", index=False)
+    assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "bad.csv")]) == 2
+    assert "line 2 holds 'someday'; the model takes ISO 8601 dates (2024-03-31) or days" in capsys.readouterr().err

@@ -396,3 +396,20 @@ def test_a_rare_class_whose_rows_all_fell_to_test_is_trained_on_not_refused(tmp_
     assert splits.info.class_names == ("axolotl", "cat", "dog")
     assert sum(len(y) for _, y in splits.arrays.values()) == 61, "no row is lost"
     assert len(splits.arrays["test"][1]) == 11, "one row moved from test to training"
+
+
+def test_a_date_column_is_days_since_1970_not_a_category_a_date(tmp_path):
+    """As text each date was its own category, and every date after the training rows' last an unseen one."""
+    days = pd.date_range("2023-12-30", periods=40, freq="D")
+    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "sold": np.arange(40.0)})
+    frame.loc[3, "day"] = None  # a missing date is a gap, filled and flagged as any missing number
+    frame.to_csv(tmp_path / "sales.csv", index=False)
+    table = read_table(tmp_path / "sales.csv", "sold")
+    assert table.numeric == ["day"] and table.dates == ["day"] and "dates as days since 1970-01-01" in table.describe()
+    assert table.frame["day"].iloc[2] == 19723.0 and np.isnan(table.frame["day"].iloc[3])  # 2024-01-01
+    assert read_table(tmp_path / "sales.csv", "sold", categorical=["day"]).categorical == ["day"]
+    # A DataFrame's datetime column, time zone and all, is days too; a text column with one non-date is text.
+    zoned = read_table(frame.assign(day=days.tz_localize("Europe/Berlin"), note=["2024-01-01"] * 39 + ["soon"]), "sold")
+    assert zoned.dates == ["day"] and zoned.categorical == ["note"]
+    assert zoned.frame["day"].iloc[2] == pytest.approx(19723.0 - 1 / 24)  # Berlin's midnight is 23:00 UTC
+    assert zoo.load_data(tmp_path / "sales.csv", target="sold").info.dates == ("day",)

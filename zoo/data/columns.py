@@ -59,8 +59,13 @@ def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
             typed[column] = as_text(typed[column])
         elif dtype == "date" and as_days(typed[column]) is not None:
             typed[column] = as_days(typed[column])
-        else:
-            typed[column] = numeric_column(where, column, typed[column], "the model was trained on numbers there")
+        else:  # numbers (a date column's days included)
+            fix = (
+                "the model takes ISO 8601 dates (2024-03-31) or days since 1970-01-01 there" if dtype == "date" else ""
+            )
+            typed[column] = numeric_column(
+                where, column, typed[column], fix or "the model was trained on numbers there"
+            )
     return table_columns(typed)
 
 

@@ -114,6 +114,8 @@ class Table:
             if gaps:
                 missing = keras.ops.isnan(keras.ops.take(joined, gaps, axis=1))
                 parts.append(keras.ops.cast(missing, "float32"))
+        for column in self.dates:
+            parts.append(_cycles(inputs[str(column)], self.frame[column].to_numpy(np.float64)[rows]))
         for column in self.categorical:
             counts = self.frame[column].iloc[rows].value_counts(sort=False)
             # The most frequent values, in a fixed order; the rest share the unseen-value slot.
@@ -124,6 +126,23 @@ class Table:
             parts.append(lookup(inputs[str(column)]))
         features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
         return keras.Model(inputs, features, name="encoder")
+
+
+# The cycles a date's days hold, in days: a year, a week, and (where the training dates hold times) a day.
+DATE_CYCLES = {"year": 365.2425, "week": 7.0, "day": 1.0}
+
+
+def _cycles(days, values: np.ndarray):
+    """sin and cos of where each date stands in its year, week and (given times of day) day, from the raw days
+    input by Keras ops only (the saved model still loads without zoo): the scaled days carry the trend, and
+    seasons, weekdays and hours that a single number cannot show a net."""
+    import keras
+
+    present = values[~np.isnan(values)]
+    periods = [p for name, p in DATE_CYCLES.items() if name != "day" or np.any(present != np.round(present))]
+    angles = keras.ops.concatenate([days * (2 * np.pi / p) for p in periods], axis=1)
+    waves = keras.ops.concatenate([keras.ops.sin(angles), keras.ops.cos(angles)], axis=1)
+    return keras.ops.nan_to_num(waves, nan=0.0)  # a missing date: no phase (its gap is flagged with the numbers)
 
 
 # One-hot slots per categorical column: beyond this many values the rarest share the unseen-value slot. A dense

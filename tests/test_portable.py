@@ -12,7 +12,7 @@ from PIL import Image
 
 import zoo
 from zoo.cli.main import main
-from zoo.data.columns import table_columns
+from zoo.data.columns import as_days, table_columns
 from zoo.nets.layers import AlphaDropout, Dropout, MCDropout, RReLU
 from zoo.nets.normalization import BatchNorm
 from zoo.nets.portable import needs_zoo, portable
@@ -71,7 +71,10 @@ shipped = {key.split("/")[0]: keras.saving.load_model(sys.argv[3] + "/" + key, s
            for key in manifest if key.endswith("model.keras")}
 rows = list(csv.DictReader(open(sys.argv[4])))
 columns = {"weight (kg)": np.array([[float(r["weight (kg)"] or "nan")] for r in rows], "float32"),
-           "colour": tf.constant([[r["colour"]] for r in rows])}  # Keras takes text as a string tensor
+           "colour": tf.constant([[r["colour"]] for r in rows]),  # Keras takes text as a string tensor
+           # a date column takes days since 1970-01-01; its year/week cycles are Keras ops inside the model
+           "born": np.array([[(np.datetime64(r["born"]) - np.datetime64("1970-01-01")) / np.timedelta64(1, "D")]
+                             for r in rows], "float32")}
 classes = json.load(open(sys.argv[1] + "/metrics.json"))["classes"]
 named = [classes[i] for i in table.predict(columns, verbose=0).argmax(-1)]
 pixels = np.stack([np.asarray(Image.open(path).convert("L"))[..., None] for path in sys.argv[5:]]).astype("float32")
@@ -88,6 +91,7 @@ def _table_csv(path, rows=60):
         {
             "weight (kg)": weight,
             "colour": rng.choice(["red", "blue"], rows),
+            "born": pd.date_range("2019-02-01", periods=rows, freq="5D").strftime("%Y-%m-%d"),
             "kind": np.where(weight > 10, "big", "small"),
         }
     )
@@ -103,7 +107,7 @@ def test_run_folders_load_and_predict_with_plain_keras_in_a_python_without_zoo(t
     assert main([*table_argv, str(tmp_path / "t"), "--epochs", "1", "--set", "model.hidden=[16]"]) == 0
     metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())
     assert metrics["needs_zoo"] == [] and metrics["classes"] == ["big", "small"]
-    assert metrics["input"]["types"] == {"colour": "text", "weight (kg)": "number"}
+    assert metrics["input"]["types"] == {"born": "date", "colour": "text", "weight (kg)": "number"}
     rng = np.random.default_rng(0)
     for index, name in enumerate(("dark", "light")):
         (tmp_path / "images" / name).mkdir(parents=True)
@@ -136,7 +140,7 @@ def test_run_folders_load_and_predict_with_plain_keras_in_a_python_without_zoo(t
     }, "every shipped model loads with Keras alone"
     # The same class names zoo itself predicts for those rows.
     in_zoo = keras.saving.load_model(tmp_path / "t" / "model.keras").predict(
-        table_columns(frame.drop(columns=["kind"])), verbose=0
+        table_columns(frame.drop(columns=["kind"]).assign(born=as_days(frame.born))), verbose=0
     )
     assert printed["table"] == [metrics["classes"][i] for i in in_zoo.argmax(-1)]
     pixels = np.stack([np.asarray(Image.open(path))[..., None] for path in files]).astype("float32")

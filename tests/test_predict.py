@@ -123,8 +123,10 @@ def test_an_image_runs_predictions_and_its_bad_images(tmp_path, capsys):
     got = [float(p) for p in list(csv.reader(shown.out.splitlines()))[1][2:]]
     assert np.allclose(got, model.predict(resized, verbose=0)[0], atol=2e-6)
     (tmp_path / "odd" / "tall.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (tmp_path / "odd" / "wide.png").write_bytes(b"")
     assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "odd")]) == 2
-    assert "tall.png is not a readable image" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "tall.png is not a readable image" in err and f"1 more: {tmp_path}/odd/wide.png; fix or remove" in err
     Image.fromarray(tall).save(tmp_path / "odd" / "tall.webp")  # no row would say it was left out
     assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "odd")]) == 2
     assert "holds 1 .webp image(s)" in capsys.readouterr().err

@@ -168,6 +168,22 @@ or move them out
         )
 
 
+def refuse_unreadable(broken: list[tuple[Path, Any]]) -> None:
+    """Refuse the image files that failed to decode, all in one message (the first with its error, five more by
+    name, and how many): a folder of thousands is fixed in one pass, not one run a file.
+
+    Examples:
+        >>> refuse_unreadable([(Path("a.png"), OSError("truncated")), (Path("b.png"), OSError("empty"))])
+        Traceback (most recent call last):
+        ...
+        zoo.errors.DataError: a.png is not a readable image (truncated); 1 more: b.png; fix or remove them
+    """
+    if broken:
+        (path, error), more = broken[0], [str(p) for p, _ in broken[1:6]]
+        others = f"; {len(broken) - 1} more: {', '.join(more)}{', ...' if len(broken) > 6 else ''}" if more else ""
+        raise DataError(f"{path} is not a readable image ({error}){others}; fix or remove them")
+
+
 def _image_files(folder: Path) -> dict[str, list[Path]]:
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     refuse_other_images(folder, (f for c in classes for f in c.rglob("*")))
@@ -205,10 +221,7 @@ def image_folder(folder: Path, image_size: tuple[int, int] | None, color_mode: s
                 ) from None
             except (UnidentifiedImageError, OSError, SyntaxError) as error:  # PIL raises SyntaxError for some
                 broken.append((path, error))
-    if broken:  # every bad file in one message: a folder of thousands is fixed in one pass, not one run a file
-        (path, error), more = broken[0], [str(p) for p, _ in broken[1:6]]
-        others = f"; {len(broken) - 1} more: {', '.join(more)}{', ...' if len(broken) > 6 else ''}" if more else ""
-        raise DataError(f"{path} is not a readable image ({error}){others}; fix or remove them")
+    refuse_unreadable(broken)
     if image_size is None and len(sizes) > 1:
         (a, first), (b, second) = list(sizes.items())[:2]
         raise DataError(

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from zoo.data.columns import input_name, typed_columns
-from zoo.data.readers import IMAGE_SUFFIXES, refuse_other_images
+from zoo.data.readers import IMAGE_SUFFIXES, refuse_other_images, refuse_unreadable
 from zoo.data.tables import TABLE_SUFFIXES, read_frame
 from zoo.errors import DataError, first_line
 from zoo.reports.records import atomic_write
@@ -113,7 +113,7 @@ def _image_inputs(model, path: Path, record) -> tuple[list[str], np.ndarray, lis
     height, width, channels = (int(d) for d in model.input_shape[1:4])
     if channels not in (1, 3):
         raise DataError(f"the model takes {channels}-channel images; zoo predict reads grey (1) or RGB (3) files")
-    files, images, resized = _image_files(path), [], 0
+    files, images, resized, broken = _image_files(path), [], 0, []
     for file in files:
         try:
             with Image.open(file) as image:
@@ -121,10 +121,13 @@ def _image_inputs(model, path: Path, record) -> tuple[list[str], np.ndarray, lis
                 resized += (image.height, image.width) != (height, width)
             decoded = tf.image.decode_image(tf.io.read_file(str(file)), channels=channels, expand_animations=False)
         except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
-            raise DataError(f"{file} is not a readable image ({error})") from None
+            broken.append((file, error))
+            continue
         except tf.errors.OpError as error:
-            raise DataError(f"{file} is not an image TensorFlow decodes ({first_line(error)})") from None
+            broken.append((file, first_line(error)))
+            continue
         images.append(tf.image.resize(decoded, (height, width), method="bilinear").numpy())
+    refuse_unreadable(broken)
     pixels = np.stack(images).astype(np.float32)
     low, high = record.get("input", {}).get("range", [0, 255])
     if high <= 1:  # the model learned from 0-1 values: files hold 0-255

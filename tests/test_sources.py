@@ -217,6 +217,7 @@ def test_show_resolves_the_recipe_for_the_data(tmp_path, capsys):
     assert main(["show", "tabular", "--data", str(tmp_path / "pets.csv"), "--target", "price"]) == 0
     out = capsys.readouterr().out
     assert 'task = "regression"' in out and "predicting one number" in out
+    assert "# read as: 120 rows of" in out and "(2 numeric, 2 categorical columns; target price)" in out
 
 
 def test_list_says_which_data_each_recipe_fits(capsys):

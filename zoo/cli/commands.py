@@ -41,6 +41,8 @@ def cmd_show(args) -> int:
             f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
             f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test"
         )
+        if data.info.description != str(args.data):  # how the data was read: a table's column kinds, its dates
+            answer(f"# read as: {data.info.description}")
     answer(recipe.describe(), end="")
     return 0
 

@@ -95,7 +95,7 @@ def as_days(values):
         if len(present) == 0 or values.dtype.kind in "biufc":
             return None
         text = present.astype(str)
-        if not text.str.match(_ISO_DATE).all():
+        if not _ISO_DATE.match(text.iloc[0]) or not text.str.match(_ISO_DATE).all():  # most text fails at once
             return None
         values = pd.to_datetime(values.astype(object).where(values.notna(), None), format="ISO8601", utc=True)
     elif values.dt.tz is None:

@@ -16,21 +16,24 @@ import numpy as np
 from zoo.errors import DataError
 
 
-def table_columns(frame) -> dict[str, Any]:
+def table_columns(frame, dates: bool = True) -> dict[str, Any]:
     """A DataFrame's columns as the dict a table model takes: text columns as strings, others float32,
-    each under its own column name.
+    each under its own column name; with `dates`, a date column (`as_days`) as its days, as training read it.
 
     Examples:
         >>> import pandas as pd
-        >>> columns = table_columns(pd.DataFrame({"size (cm)": [1, 2], "b": ["x", None]}))
-        >>> sorted(columns), columns["b"].numpy().tolist()
-        (['b', 'size (cm)'], [[b'x'], [b'']])
+        >>> columns = table_columns(pd.DataFrame({"size (cm)": [1, 2], "b": ["x", None], "d": ["1970-01-03"] * 2}))
+        >>> sorted(columns), columns["b"].numpy().tolist(), columns["d"].tolist()
+        (['b', 'd', 'size (cm)'], [[b'x'], [b'']], [[2.0], [2.0]])
     """
     import tensorflow as tf
 
     columns = {}
     for column in frame.columns:
         values = frame[column]
+        days = as_days(values) if dates and not holds_numbers(values) else None
+        if days is not None:
+            values = days
         if not holds_numbers(values):  # text, booleans, categories, pandas' nullable string and boolean
             # A string tensor: Keras's predict() refuses numpy arrays of Python strings.
             columns[str(column)] = tf.constant(as_text(values).to_numpy(dtype=object).reshape(-1, 1), tf.string)
@@ -66,7 +69,7 @@ def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
             typed[column] = numeric_column(
                 where, column, typed[column], fix or "the model was trained on numbers there"
             )
-    return table_columns(typed)
+    return table_columns(typed, dates=False)  # typed already: a category of ISO dates stays text
 
 
 # A date as text, ISO 8601 (what databases, pandas and most exports write): 2024-03-31, optionally with a time

@@ -62,7 +62,7 @@ class Table:
         fit_rows = train[validation_order(len(train))[validation_size:]]
         y, names = self._labels(train, test)
         encoder = self.encoder(fit_rows)
-        x = np.asarray(encoder.predict(table_columns(self.frame), verbose=0, batch_size=4096), np.float32)
+        x = np.asarray(encoder.predict(table_columns(self.frame, dates=False), verbose=0, batch_size=4096), np.float32)
         return x, y, names, encoder
 
     def describe(self) -> str:

@@ -409,7 +409,8 @@ def test_a_date_column_is_days_since_1970_not_a_category_a_date(tmp_path):
     assert table.numeric == ["day"] and table.dates == ["day"] and "dates as days since 1970-01-01" in table.describe()
     assert table.frame["day"].iloc[2] == 19723.0 and np.isnan(table.frame["day"].iloc[3])  # 2024-01-01
     # --categorical keeps a date column as text, through the encoder too (table_columns reads dates as days)
-    kept = zoo.load_data(tmp_path / "sales.csv", target="sold", categorical=["day"])
+    frame.dropna().to_csv(tmp_path / "whole.csv", index=False)
+    kept = zoo.load_data(tmp_path / "whole.csv", target="sold", categorical=["day"])
     assert kept.info.dates == () and kept.info.numeric_features == 0
     # A DataFrame's datetime column, time zone and all, is days too; a text column with one non-date is text.
     zoned = read_table(frame.assign(day=days.tz_localize("Europe/Berlin"), note=["2024-01-01"] * 39 + ["soon"]), "sold")

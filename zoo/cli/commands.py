@@ -37,12 +37,11 @@ def cmd_show(args) -> int:
     answer(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
     if data is not None:
         classes = f"{data.info.num_classes} classes" if recipe.task == "classification" else "one number"
+        read = f"\n# read as: {data.info.description}" if data.info.description != str(args.data) else ""
         answer(
             f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
-            f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test"
+            f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test{read}"
         )
-        if data.info.description != str(args.data):  # how the data was read: a table's column kinds, its dates
-            answer(f"# read as: {data.info.description}")
     answer(recipe.describe(), end="")
     return 0
 

@@ -65,3 +65,17 @@ def test_a_table_model_exports_to_savedmodel_and_tflite_and_onnx_says_why_not(tm
     with pytest.raises(RunError, match="text columns use TensorFlow lookup tables, which ONNX has no op for"):
         export(run, "onnx", tmp_path / "onnx")
     assert not (tmp_path / "onnx").exists()
+
+
+def test_a_regression_in_its_targets_large_units_exports(tmp_path):
+    """Outputs in the thousands (a price, a count) differ by a float32 rounding step between runtimes (0.001 at
+    10,000), which alone failed the absolute 1e-4 check: no such model could be exported."""
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2020-01-01", periods=120, freq="3D")
+    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "staff": rng.normal(50, 10, 120)})
+    frame.assign(calls=9000 + 40 * frame.staff + rng.normal(0, 50, 120)).to_csv(tmp_path / "calls.csv", index=False)
+    run = tmp_path / "run"
+    argv = ["train", "tabular", "--data", str(tmp_path / "calls.csv"), "--target", "calls", "--out", str(run)]
+    assert main([*argv, "--epochs", "1", "--set", "model.hidden=[8]", "--set", "train.jit_compile=off"]) == 0
+    for fmt in ("savedmodel", "tflite"):
+        assert export(run, fmt, tmp_path / fmt)["max_abs_difference"] < 0.1

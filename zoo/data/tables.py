@@ -140,7 +140,9 @@ def _cycles(days, values: np.ndarray):
 
     present = values[~np.isnan(values)]
     periods = [p for name, p in DATE_CYCLES.items() if name != "day" or np.any(present != np.round(present))]
-    angles = keras.ops.concatenate([days * (2 * np.pi / p) for p in periods], axis=1)
+    # The phase within each period first (a float remainder is exact), then the angle: sin(2 pi days / p) of a
+    # large days value depends on each backend's range reduction, and a SavedModel or TFLite export drifted by 5e-3.
+    angles = keras.ops.concatenate([keras.ops.mod(days, p) * (2 * np.pi / p) for p in periods], axis=1)
     waves = keras.ops.concatenate([keras.ops.sin(angles), keras.ops.cos(angles)], axis=1)
     return keras.ops.nan_to_num(waves, nan=0.0)  # a missing date: no phase (its gap is flagged with the numbers)
 

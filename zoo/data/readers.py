@@ -186,8 +186,9 @@ def refuse_unreadable(broken: list[tuple[Path, Any]]) -> None:
 
 def _image_files(folder: Path) -> dict[str, list[Path]]:
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    refuse_other_images(folder, (f for c in classes for f in c.rglob("*")))
-    files = {c.name: sorted(f for f in c.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES) for c in classes}
+    every = {c.name: list(c.rglob("*")) for c in classes}  # each class folder walked once
+    refuse_other_images(folder, (f for found in every.values() for f in found))
+    files = {name: sorted(f for f in found if f.suffix.lower() in IMAGE_SUFFIXES) for name, found in every.items()}
     files = {name: found for name, found in files.items() if found}
     if not files:
         raise DataError(

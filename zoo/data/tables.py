@@ -140,8 +140,9 @@ def _cycles(days, values: np.ndarray):
 
     present = values[~np.isnan(values)]
     periods = [p for name, p in DATE_CYCLES.items() if name != "day" or np.any(present != np.round(present))]
-    # The phase within each period first (a float remainder is exact), then the angle: sin(2 pi days / p) of a
-    # large days value depends on each backend's range reduction, and a SavedModel or TFLite export drifted by 5e-3.
+    # The phase within each period first (a float remainder is exact), then the angle, so sin and cos see angles
+    # in [0, 2 pi) rather than 2 pi x 20,000 days, whose value rests on each backend's range reduction. (The export
+    # drift first blamed on this was the export check's absolute tolerance on outputs in the thousands.)
     angles = keras.ops.concatenate([keras.ops.mod(days, p) * (2 * np.pi / p) for p in periods], axis=1)
     waves = keras.ops.concatenate([keras.ops.sin(angles), keras.ops.cos(angles)], axis=1)
     return keras.ops.nan_to_num(waves, nan=0.0)  # a missing date: no phase (its gap is flagged with the numbers)

@@ -94,10 +94,11 @@ def _table_inputs(model, path: Path, record) -> tuple[list[str], dict[str, Any]]
 
 
 def _image_files(path: Path) -> list[Path]:
-    refuse_other_images(path, [path] if path.is_file() else path.rglob("*"))
+    every = [path] if path.is_file() else list(path.rglob("*"))  # the folder walked once
+    refuse_other_images(path, every)
     if path.is_file():
         return [path]
-    files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(f for f in every if f.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files

@@ -8,6 +8,8 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from zoo.errors import RecipeError
+from zoo.nets.network import estimated_parameters
 from zoo.nets.network import leaf_layers as _all_layers
 
 pytestmark = pytest.mark.xla  # every recipe must build and step under XLA, as users get it
@@ -110,6 +112,24 @@ def test_pooling_first_changes_the_cost_not_the_function_at_initialization():
     np.testing.assert_allclose(first.predict(x, verbose=0), usual.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
     order = [layer.__class__.__name__ for layer in first.get_layer("conv_block_1").layers]
     assert order[:4] == ["Conv2D", "MaxPooling2D", "BatchNorm", "Activation"]
+
+
+def test_valid_padding_trims_large_inputs_and_pads_small_ones():
+    # valid trims kernel_size - 1 pixels a conv where the conv's input is at least 4 x (kernel_size - 1) on a side:
+    # MNIST's 28 -> 26 -> 13 -> 11 -> 5; the 8x8 digits' second stage (3 pixels) is padded, so they still fit.
+    recipe = zoo.get_recipe("cnn", **{"model.padding": "valid"})
+    for shape, (height, width) in (((28, 28, 1), (5, 5)), ((8, 8, 1), (1, 1)), ((16, 12, 3), (3, 2))):
+        model = zoo.build(recipe, input_shape=shape, num_classes=3)
+        assert model.get_layer("flatten").output.shape[1] == height * width * 64, shape
+        kernels = sum(int(np.prod(w.shape)) for w in model.weights if "kernel" in w.path)
+        assert kernels == estimated_parameters(recipe, shape, 3), shape
+    small = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=3)
+    convs = [layer for layer in _all_layers(small) if isinstance(layer, keras.layers.Conv2D)]
+    assert [conv.padding for conv in convs] == ["valid", "same"]
+    with pytest.raises(RecipeError, match=r"model.padding = 'valid'; expected at most 2 stages"):
+        zoo.build(zoo.get_recipe("cnn", padding="valid", filters=[8, 8, 8]), input_shape=(9, 9, 1), num_classes=3)
+    with pytest.raises(RecipeError, match="model.padding"):
+        zoo.get_recipe("cnn", padding="full")
 
 
 def test_regularization_reaches_the_layers():

@@ -174,8 +174,9 @@ def test_zoo_dropout_draws_a_fresh_mask_every_step(jit):
 
 def test_torch_twin_has_the_same_parameter_count():
     pytest.importorskip("torch")
-    for name in ("fashion_mlp", "fashion_selu", "fashion_cnn"):
-        recipe = zoo.get_recipe(name)
+    recipes = (("fashion_mlp", {}), ("fashion_selu", {}), ("fashion_cnn", {}), ("cnn", {"padding": "valid"}))
+    for name, options in recipes:
+        recipe = zoo.get_recipe(name, **options)
         network, _ = torch_network(recipe)
         # Keras counts BatchNorm's moving mean and variance as (non-trainable) weights; PyTorch keeps them as buffers.
         buffers = sum(buffer.numel() for name_, buffer in network.named_buffers() if "running" in name_)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from zoo.errors import RecipeError
+from zoo.nets.shapes import cnn_plan
 from zoo.recipes.keys import EMA_MOMENTUM
 from zoo.recipes.recipe import Recipe
 
@@ -59,16 +60,16 @@ def torch_network(recipe: Recipe, input_shape=(28, 28, 1), num_classes: int = 10
     height, width, channels = input_shape
     layers: list = []
     if recipe.model.kind == "cnn":
-        for filters in recipe.model.filters:
-            for _ in range(recipe.model.convs_per_block):
-                layers.append(
-                    nn.Conv2d(channels, filters, recipe.model.kernel_size, padding="same", bias=not stack.batch_norm)
-                )
+        model = recipe.model
+        paddings, (height, width) = cnn_plan(model, input_shape)
+        for filters, stage in zip(model.filters, paddings, strict=True):
+            for padding in stage:
+                conv = nn.Conv2d(channels, filters, model.kernel_size, padding=padding, bias=not stack.batch_norm)
+                layers.append(conv)
                 finish(layers, filters, 2)
                 channels = filters
             layers.append(nn.MaxPool2d(2))
             layers += dropout()
-            height, width = height // 2, width // 2
     layers.append(nn.Flatten())
     features = height * width * channels
     for units in recipe.model.hidden:

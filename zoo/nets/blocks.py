@@ -124,11 +124,13 @@ def conv_block(
     stack: str | Stack = "default",
     name: str | None = None,
     pool_first: bool = False,
+    padding: str | list[str] = "same",
     **options,
 ) -> keras.Sequential:
     """One conv stage: `convs` x (Conv2D -> [BatchNorm] -> activation), then 2x2 max-pool, then dropout.
 
-    Same `options` as `dense_block`. Dropout comes once, after pooling, as in most small
+    Same `options` as `dense_block`. `padding` is Keras's, for every conv or one per conv
+    (`zoo.nets.shapes.conv_paddings` gives a net's). Dropout comes once, after pooling, as in most small
     conv nets: dropping inside a stage mostly slows learning. `pool_first` pools straight after the
     last conv, before its normalization and activation (airbench's order): max-pooling commutes with
     an increasing activation, and BatchNorm and the activation then run on a quarter of the values.
@@ -141,6 +143,9 @@ def conv_block(
     """
     for key, value in (("filters", filters), ("kernel_size", kernel_size), ("convs", convs)):
         check_argument(key, value, count_field())
+    paddings = [padding] * convs if isinstance(padding, str) else list(padding)
+    if len(paddings) != convs or not set(paddings) <= {"same", "valid"}:
+        raise ValueError(f"padding = {padding!r} is not allowed; expected 'same', 'valid' or a list of {convs} of them")
     stack, extras = _split_options(stack, dict(options))
     layers: list = []
     for index in range(convs):
@@ -148,7 +153,7 @@ def conv_block(
             keras.layers.Conv2D(
                 filters,
                 kernel_size,
-                padding="same",
+                padding=paddings[index],
                 use_bias=not stack.batch_norm,
                 kernel_initializer=get_initializer(
                     stack.init, None if extras["seed"] is None else extras["seed"] + index, stack.init_std

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from typing import Any
 
 import keras
 
@@ -33,10 +32,10 @@ from zoo.nets.factories import get_activation, get_initializer, get_optimizer
 from zoo.nets.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy, StandardizedSquaredError
 from zoo.nets.normalization import BatchNorm
 from zoo.nets.recurrent import recurrent_body, recurrent_parameters
+from zoo.nets.shapes import check_input_shape, cnn_plan
 from zoo.nets.tabular import PeriodicEmbedding
 from zoo.recipes.catalog import ANY, get_dataset_info
 from zoo.recipes.recipe import Recipe, get_recipe, recipe_stack
-from zoo.recipes.schema import Field, check_argument, count_field
 from zoo.recipes.stacks import Stack
 
 
@@ -52,34 +51,6 @@ def leaf_layers(model: keras.Model):
             yield from leaf_layers(layer)
         else:
             yield layer
-
-
-_INPUT_SHAPE = Field(int, None, "example shape, e.g. (28, 28, 1)", list_of=True, minimum=1, min_length=1)
-
-
-def _check_shape(input_shape: Any, num_classes: Any, recipe: Recipe) -> tuple[tuple[int, ...], int]:
-    shape = tuple(check_argument("input_shape", input_shape, _INPUT_SHAPE))
-    model = recipe.model
-    if model.kind in ("cnn", "resnet"):
-        if len(shape) != 3:
-            raise RecipeError(
-                f"input_shape = {shape!r} does not suit model.kind = {model.kind!r}; expected (height, width, channels)"
-            )
-        side = min(shape[:2])
-        if model.kernel_size > side:
-            raise RecipeError(
-                f"model.kernel_size = {model.kernel_size} is larger than the {shape[0]}x{shape[1]} images; "
-                f"expected at most {side}"
-            )
-        if model.kind == "resnet" and recipe.stack.batch_norm and recipe.stack.bn_position != "before":
-            raise RecipeError("stack.bn_position = 'after' is not allowed for model.kind = 'resnet'; allowed: before")
-        # A cnn's every stage ends in a 2x2 max-pool; a resnet's stages after the first stride 2.
-        if model.kind == "cnn" and side >> len(model.filters) < 1:
-            raise RecipeError(
-                f"model.filters = {model.filters} makes {len(model.filters)} 2x2-pooling stages, more than "
-                f"{shape[0]}x{shape[1]} images allow; expected at most {side.bit_length() - 1} stages"
-            )
-    return shape, check_argument("num_classes", num_classes, count_field(2))
 
 
 def estimated_parameters(recipe: Recipe, input_shape: tuple[int, ...], num_classes: int) -> int:
@@ -103,12 +74,11 @@ def estimated_parameters(recipe: Recipe, input_shape: tuple[int, ...], num_class
     if model.kind == "rnn":
         total, features = recurrent_parameters(model, input_shape)
     if model.kind == "cnn":
-        height, width, channels = input_shape
+        channels = input_shape[-1]
         for filters in model.filters:
-            for _ in range(model.convs_per_block):
-                total += model.kernel_size**2 * channels * filters
-                channels = filters
-            height, width = height // 2, width // 2
+            total += model.kernel_size**2 * (channels + (model.convs_per_block - 1) * filters) * filters
+            channels = filters
+        _, (height, width) = cnn_plan(model, input_shape)
         features = height * width * channels
     for units in [*model.hidden, num_classes]:
         total += features * units
@@ -138,6 +108,7 @@ def _network(
     inputs = keras.Input(input_shape, name="inputs")
     x = inputs
     if model.kind == "cnn":
+        paddings, _ = cnn_plan(model, input_shape)
         for index, filters in enumerate(model.filters):
             x = conv_block(
                 filters,
@@ -145,6 +116,7 @@ def _network(
                 model.convs_per_block,
                 stack=stack,
                 pool_first=model.pool_first,
+                padding=paddings[index],
                 name=f"conv_block_{index + 1}",
                 seed=seed * 1000 + 100 + 10 * index,
                 **regularization,
@@ -351,7 +323,7 @@ def build(
     info = get_dataset_info(recipe.dataset) if recipe.dataset != ANY else None
     if recipe.task == "regression":
         num_classes = 2  # the check below wants a class count; a regression net has one output whatever it is
-    shape, classes = _check_shape(input_shape or info.input_shape, num_classes or info.num_classes, recipe)
+    shape, classes = check_input_shape(input_shape or info.input_shape, num_classes or info.num_classes, recipe)
     _check_memory(recipe, shape, classes)
     stack = recipe_stack(recipe)
     if steps_per_epoch is None:

@@ -28,6 +28,7 @@ MODEL_KINDS = {
     "kernel_size": ("cnn", "resnet"),
     "convs_per_block": ("cnn",),
     "pool_first": ("cnn",),
+    "padding": ("cnn",),
     "blocks_per_stage": ("resnet",),
     "cell": ("rnn",),
     "recurrent": ("rnn",),
@@ -70,6 +71,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
             False,
             "cnn only: max-pool right after each block's last conv, before its BatchNorm and activation (airbench's "
             "order): they then run on a quarter of the values",
+        ),
+        "padding": Field(
+            str,
+            "same",
+            "cnn only: same keeps each conv's output the size of its input; valid trims kernel_size - 1 pixels "
+            "(Keras's default), but only where the conv's input is at least 4 x (kernel_size - 1) pixels on its "
+            "shorter side",
+            choices=("same", "valid"),
         ),
         "blocks_per_stage": Field(
             int,

@@ -42,7 +42,8 @@ def test_impossible_architectures_are_recipe_errors(overrides, message):
     [
         (
             {"model.filters": [8] * 6},
-            r"model\.filters = .* makes 6 2x2-pooling stages, more than 28x28 images allow; expected at most 4",
+            r"model\.filters = .* makes 6 2x2-pooling stages, more than 28x28 images allow with "
+            r"model\.padding = 'same'; expected at most 4 stages",
         ),
         ({"model.kernel_size": 50}, r"model\.kernel_size = 50 is larger than the 28x28 images"),
     ],

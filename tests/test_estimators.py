@@ -149,3 +149,7 @@ def test_a_regressor_takes_a_datetime_column_and_new_rows_dates_as_text():
     model = zoo.Regressor(overrides=SMALL, epochs=2, random_state=0).fit(frame, np.arange(80.0))
     as_text = model.predict(frame.head(3).assign(day=days[:3].strftime("%Y-%m-%d")))
     assert np.allclose(as_text, model.predict(frame.head(3)), atol=1e-5)
+    # Fitted on dates spelled day first, it reads new rows' dates that way (02.01.2024 alone could be 1 February).
+    spelled = frame.assign(day=days.strftime("%d.%m.%Y"))
+    model = zoo.Regressor(overrides=SMALL, epochs=2, random_state=0).fit(spelled, np.arange(80.0))
+    assert np.allclose(model.predict(spelled.head(3)), model.predict(frame.head(3)), atol=1e-5)

@@ -160,10 +160,12 @@ def test_a_regressions_answers_are_named_as_its_target(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_a_date_columns_model_takes_days_and_predict_converts_iso_dates(tmp_path, capsys):
+def test_a_date_columns_model_takes_days_and_predict_converts_dates_as_training_spelled_them(tmp_path, capsys):
+    # Spelled month first, as a US spreadsheet writes them: days above 12 show the order in training, and the
+    # new rows (01/02/2024, ...) are read that way too, though alone they could be 1 February.
     days = pd.date_range("2024-01-01", periods=120, freq="D")
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "rain": rng.random(120)})
+    frame = pd.DataFrame({"day": days.strftime("%m/%d/%Y"), "rain": rng.random(120)})
     frame.assign(sold=np.arange(120.0) + frame.rain).to_csv(tmp_path / "sales.csv", index=False)
     argv = [
         "train",
@@ -177,11 +179,16 @@ def test_a_date_columns_model_takes_days_and_predict_converts_iso_dates(tmp_path
     ]
     assert main([*argv, *TINY]) == 0
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())["input"]
-    assert record["types"] == {"day": "date", "rain": "number"}
+    assert record["types"] == {"day": "date", "rain": "number"} and record["date_formats"] == {"day": "%m/%d/%Y"}
     frame.head(3).to_csv(tmp_path / "new.csv", index=False)
-    capsys.readouterr()
-    assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "new.csv")]) == 0
-    got = [float(row[1]) for row in list(csv.reader(capsys.readouterr().out.splitlines()))[1:]]
+    frame.head(3).assign(day=days[:3].strftime("%Y-%m-%d")).to_csv(tmp_path / "iso.csv", index=False)
+    answers = []
+    for new in ("new.csv", "iso.csv"):  # ISO 8601 dates are read too
+        capsys.readouterr()
+        assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / new)]) == 0
+        answers.append([float(row[1]) for row in list(csv.reader(capsys.readouterr().out.splitlines()))[1:]])
+    got = answers[0]
+    assert answers[1] == got
     # Plain Keras takes the dates as days since 1970-01-01 (2024-01-01 is day 19723), as the record says.
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")
     columns = {
@@ -191,4 +198,5 @@ def test_a_date_columns_model_takes_days_and_predict_converts_iso_dates(tmp_path
     assert np.allclose(got, model.predict(columns, verbose=0).ravel(), atol=1e-3)
     pd.DataFrame({"day": ["someday"], "rain": [0.5]}).to_csv(tmp_path / "bad.csv", index=False)
     assert main(["predict", str(tmp_path / "run"), "--data", str(tmp_path / "bad.csv")]) == 2
-    assert "line 2 holds 'someday'; the model takes ISO 8601 dates (2024-03-31) or days" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "line 2 holds 'someday'; the model takes dates there (as in training, 03/31/2024, or ISO 8601" in said

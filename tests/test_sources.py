@@ -406,7 +406,11 @@ def test_a_date_column_is_days_since_1970_not_a_category_a_date(tmp_path):
     frame.loc[3, "day"] = None  # a missing date is a gap, filled and flagged as any missing number
     frame.to_csv(tmp_path / "sales.csv", index=False)
     table = read_table(tmp_path / "sales.csv", "sold")
-    assert table.numeric == ["day"] and table.dates == ["day"] and "dates as days since 1970-01-01" in table.describe()
+    assert (
+        table.numeric == ["day"]
+        and table.dates == {"day": "ISO8601"}
+        and "dates as days since 1970-01-01" in table.describe()
+    )
     assert table.frame["day"].iloc[2] == 19723.0 and np.isnan(table.frame["day"].iloc[3])  # 2024-01-01
     # --categorical keeps a date column as text, through the encoder too (table_columns reads dates as days)
     frame.dropna().to_csv(tmp_path / "whole.csv", index=False)
@@ -414,6 +418,27 @@ def test_a_date_column_is_days_since_1970_not_a_category_a_date(tmp_path):
     assert kept.info.dates == () and kept.info.numeric_features == 0
     # A DataFrame's datetime column, time zone and all, is days too; a text column with one non-date is text.
     zoned = read_table(frame.assign(day=days.tz_localize("Europe/Berlin"), note=["2024-01-01"] * 39 + ["soon"]), "sold")
-    assert zoned.dates == ["day"] and zoned.categorical == ["note"]
+    assert zoned.dates == {"day": "ISO8601"} and zoned.categorical == ["note"]
     assert zoned.frame["day"].iloc[2] == pytest.approx(19723.0 - 1 / 24)  # Berlin's midnight is 23:00 UTC
-    assert zoo.load_data(tmp_path / "sales.csv", target="sold").info.dates == ("day",)
+    assert zoo.load_data(tmp_path / "sales.csv", target="sold").info.dates == (("day", "ISO8601"),)
+
+
+def test_dates_spelled_as_a_spreadsheet_writes_them_are_days_when_their_order_shows():
+    """03/31/2024 or 31.03.2024 (a spreadsheet's locale) is a date where a day above 12 shows which number is the
+    day; where none does (03/04/2024 is 3 April or 4 March), the column stays text rather than be guessed."""
+    days = pd.date_range("2024-03-01", periods=40, freq="D")
+    frame = pd.DataFrame(
+        {
+            "us": days.strftime("%m/%d/%Y"),
+            "de": days.strftime("%d.%m.%Y %H:%M"),
+            "unclear": days.strftime("%m/%d/%Y").str.replace(r"^03/(\d\d)", "03/01", regex=True),
+            "sold": np.arange(40.0),
+        }
+    )
+    table = read_table(frame, "sold")
+    assert table.dates == {"us": "%m/%d/%Y", "de": "%d.%m.%Y %H:%M"} and table.categorical == ["unclear"]
+    assert table.frame["us"].iloc[0] == table.frame["de"].iloc[0] == 19783.0  # 2024-03-01
+    assert "us (read as %m/%d/%Y), de (read as %d.%m.%Y %H:%M)" in table.describe()
+    assert "kept as text, no day above 12 showing which number is the day: unclear" in table.describe()
+    # One value the spelling does not read, and the column is text.
+    assert read_table(frame.assign(us=[*frame.us[:-1], "13/13/2024"]), "sold").dates == {"de": "%d.%m.%Y %H:%M"}

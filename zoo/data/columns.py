@@ -16,9 +16,11 @@ import numpy as np
 from zoo.errors import DataError
 
 
-def table_columns(frame, dates: bool = True) -> dict[str, Any]:
+def table_columns(frame, dates: bool | dict[str, str] = True) -> dict[str, Any]:
     """A DataFrame's columns as the dict a table model takes: text columns as strings, others float32,
     each under its own column name; with `dates`, a date column (`as_days`) as its days, as training read it.
+    `dates` may map columns to their spellings, as a table run's `metrics.json` lists them under
+    `input.date_formats`: `zoo.table_columns(frame, metrics["input"]["date_formats"])`.
 
     Examples:
         >>> import pandas as pd
@@ -31,7 +33,8 @@ def table_columns(frame, dates: bool = True) -> dict[str, Any]:
     columns = {}
     for column in frame.columns:
         values = frame[column]
-        days = as_days(values) if dates and not holds_numbers(values) else None
+        spelled = dates.get(str(column)) if isinstance(dates, dict) else None
+        days = as_days(values, spelled) if dates and not holds_numbers(values) else None
         if days is not None:
             values = days
         if not holds_numbers(values):  # text, booleans, categories, pandas' nullable string and boolean
@@ -42,10 +45,11 @@ def table_columns(frame, dates: bool = True) -> dict[str, Any]:
     return columns
 
 
-def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
+def typed_columns(frame, kinds: dict[str, str], where, date_formats: dict[str, str] | None = None) -> dict[str, Any]:
     """`table_columns` of new rows for a trained table model, each column as the model takes it: `kinds` maps a
     column to its model input's dtype ("string" for a category, "date" for a date column, which takes days since
-    1970-01-01 and converts ISO dates to them, else numbers). A category whose new values all read as numbers
+    1970-01-01 and converts dates to them: spelled as `date_formats` says training's were, or in any spelling
+    `date_format` reads unambiguously, else numbers). A category whose new values all read as numbers
     still goes in as text, and a word in a numeric column is refused naming `where` (the file), the column and
     the line, where TensorFlow would fail inside the model ("Cast string to float").
 
@@ -58,14 +62,17 @@ def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
     """
     typed = frame.set_axis([str(c) for c in frame.columns], axis=1)[list(kinds)].copy()  # keyed as the model is
     for column, dtype in kinds.items():
-        days = as_days(typed[column]) if dtype == "date" else None
+        spelled = (date_formats or {}).get(column)
+        days = (as_days(typed[column], spelled) if spelled else None) if dtype == "date" else None
+        if dtype == "date" and days is None:  # ISO 8601 dates, say, where training's were 03/31/2024
+            days = as_days(typed[column])
         if dtype == "string":
             typed[column] = as_text(typed[column])
         elif days is not None:
             typed[column] = days
         else:  # numbers (a date column given as its days included)
             fix = (
-                "the model takes ISO 8601 dates (2024-03-31) or days since 1970-01-01 there"
+                f"the model takes dates there ({_spelling(spelled)}) or days since 1970-01-01"
                 if dtype == "date"
                 else "the model was trained on numbers there"
             )
@@ -74,38 +81,113 @@ def typed_columns(frame, kinds: dict[str, str], where) -> dict[str, Any]:
 
 
 # A date as text, ISO 8601 (what databases, pandas and most exports write): 2024-03-31, optionally with a time
-# and a zone. Other spellings (31.03.2024, 03/31/2024) are ambiguous between locales and stay text.
+# and a zone.
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+ISO = "ISO8601"
+# The other spellings read as dates (spreadsheets' locales): day and month in either order around "/", "." or
+# "-", with a four-digit year, and year first around "/"; a time of day after a space. Which order a column
+# holds is read off its values (a day above 12), never guessed from a locale: `date_format`.
+_OTHER_DATE = re.compile(r"^(\d{1,2}([./-])\d{1,2}\2\d{4}|\d{4}/\d{1,2}/\d{1,2})( \d{1,2}:\d{2}(:\d{2})?)?$")
+_OTHER_FORMATS = tuple(
+    f"{date}{time}"
+    for date in ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%m.%d.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d")
+    for time in ("", " %H:%M", " %H:%M:%S")
+)
 DATE_UNIT = "days since 1970-01-01"
 
 
-def as_days(values):
+def date_spellings(values) -> tuple[str, ...]:
+    """Every spelling that reads all of a text column's values as dates: (`ISO`,) for ISO 8601, strftime
+    formats for the others (`_OTHER_FORMATS`), none for text that is not dates. Two where no value shows
+    which number is the day (03/04/2024 is 3 April or 4 March).
+
+    Examples:
+        >>> import pandas as pd
+        >>> date_spellings(pd.Series(["2024-03-31", None])), date_spellings(pd.Series(["03/04/2024"]))
+        (('ISO8601',), ('%d/%m/%Y', '%m/%d/%Y'))
+    """
+    import pandas as pd
+
+    text = values.dropna().astype(str)
+    if len(text) == 0 or values.dtype.kind in "biufcM":
+        return ()
+    if _ISO_DATE.match(text.iloc[0]):  # most text fails on its first value
+        return (ISO,) if text.str.match(_ISO_DATE).all() else ()
+    if not _OTHER_DATE.match(text.iloc[0]) or not text.str.match(_OTHER_DATE).all():
+        return ()
+    first = text.iloc[0]
+    shaped = [f for f in _OTHER_FORMATS if f.count(":") == first.count(":") and f[2] in first]  # f[2]: its separator
+    return tuple(f for f in shaped if pd.to_datetime(text, format=f, errors="coerce").notna().all())
+
+
+def date_format(values) -> str | None:
+    """How a text column spells its dates: the one spelling of `date_spellings`, or None: not dates, or dates
+    whose day and month cannot be told apart, which stay text rather than be guessed.
+
+    Examples:
+        >>> import pandas as pd
+        >>> date_format(pd.Series(["2024-03-31", None])), date_format(pd.Series(["03/31/2024", "04/01/2024"]))
+        ('ISO8601', '%m/%d/%Y')
+        >>> [date_format(pd.Series([text])) for text in ("31.03.2024 08:30", "03/04/2024", "x")]
+        ['%d.%m.%Y %H:%M', None, None]
+    """
+    spellings = date_spellings(values)
+    return spellings[0] if len(spellings) == 1 else None
+
+
+def as_days(values, format: str | None = None):
     """A date column as float32 days since 1970-01-01 (a time of day as the fraction; missing dates NaN), or None
-    for a column that is not dates: a datetime column, or text whose every value is an ISO 8601 date. As days, a
-    date is a number the net can order and extrapolate from; as text, each date was its own category, and every
-    date after the training rows' last an unseen one.
+    for a column that is not dates: a datetime column, or text whose every value is a date spelled as `format`
+    says (by default `date_format`'s reading of the values). As days, a date is a number the net can order and
+    extrapolate from; as text, each date was its own category, and every date after the training rows' last an
+    unseen one.
 
     Examples:
         >>> import pandas as pd
         >>> as_days(pd.Series(["1970-01-02", "2024-03-31T12:00:00", None])).tolist()
         [1.0, 19813.5, nan]
+        >>> as_days(pd.Series(["02/01/1970"]), format="%d/%m/%Y").tolist(), as_days(pd.Series(["02/01/1970"]))
+        ([1.0], None)
         >>> as_days(pd.Series(["1970-01-02", "soon"])) is None, as_days(pd.Series([1.5, 2.0])) is None
         (True, True)
     """
     import pandas as pd
 
     if values.dtype.kind != "M":
-        present = values.dropna()
-        if len(present) == 0 or values.dtype.kind in "biufc":
+        format = format or date_format(values)
+        if format is None or values.dtype.kind in "biufc":
             return None
-        text = present.astype(str)
-        if not _ISO_DATE.match(text.iloc[0]) or not text.str.match(_ISO_DATE).all():  # most text fails at once
+        present = values.notna()
+        text = values.astype(object).where(present, None)
+        if format == ISO and not text[present].astype(str).str.match(_ISO_DATE).all():
             return None
-        values = pd.to_datetime(values.astype(object).where(values.notna(), None), format="ISO8601", utc=True)
+        values = pd.to_datetime(text, format=format, utc=True, errors="coerce")
+        if values[present].isna().any():  # a value the format does not read
+            return None
     elif values.dt.tz is None:
         values = values.dt.tz_localize("UTC")
     days = (values - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(days=1)
     return days.astype(np.float32)
+
+
+def _spelling(spelled: str | None) -> str:
+    """How a date column's dates may be written, for an error message."""
+    iso = "ISO 8601, 2024-03-31"
+    if spelled in (None, ISO):
+        return iso
+    return f"as in training, {written_as(spelled)}, or {iso}"
+
+
+def written_as(spelled: str) -> str:
+    """31 March 2024, 08:30 written as `spelled` (a strftime format) says: an example for a message.
+
+    Examples:
+        >>> written_as("%m/%d/%Y")
+        '03/31/2024'
+    """
+    import datetime
+
+    return datetime.datetime(2024, 3, 31, 8, 30).strftime(spelled)
 
 
 def holds_numbers(values) -> bool:

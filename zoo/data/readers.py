@@ -48,7 +48,7 @@ class Raw:
     description: str = ""
     numeric_features: int = 0  # a table's numeric columns, first in x
     target: str = ""  # a table's target column
-    dates: tuple[str, ...] = ()  # a table's date columns, taken as days since 1970-01-01
+    dates: tuple[tuple[str, str], ...] = ()  # a table's date columns and their spellings (`zoo.data.columns`)
 
 
 def _is_pair(part: Any) -> bool:

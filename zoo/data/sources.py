@@ -179,7 +179,7 @@ def _splits(raw, source: str, task: str, validation_size: int | None, test_size:
             description=raw.describe(),
             numeric_features=len(raw.numeric),
             target=raw.target_name,
-            dates=tuple(raw.dates),
+            dates=tuple(raw.dates.items()),
         )
     x_train, y_train, x_test, y_test = raw.x_train, raw.y_train, raw.x_test, raw.y_test
     if x_test is None:

@@ -27,7 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.columns import DATE_UNIT, as_days, as_text, holds_numbers, input_name, numeric_column, table_columns
+from zoo.data.columns import (
+    DATE_UNIT,
+    ISO,
+    as_days,
+    as_text,
+    date_spellings,
+    holds_numbers,
+    input_name,
+    numeric_column,
+    table_columns,
+)
 from zoo.data.csvfile import csv_format, csv_header
 from zoo.errors import DataError
 
@@ -47,7 +57,9 @@ class Table:
     numeric: list[str]
     categorical: list[str]
     row_labels: bool = False  # a CSV's first, unnamed column: row labels (pandas' and R's default), not a feature
-    dates: list[str] = dataclasses.field(default_factory=list)  # numeric columns read from dates (`as_days`)
+    # Numeric columns read from dates (`as_days`), each with its spelling (`date_format`): new rows are read alike.
+    dates: dict[str, str] = dataclasses.field(default_factory=dict)
+    unclear_dates: list[str] = dataclasses.field(default_factory=list)  # dates with no day above 12: kept as text
 
     def encoded(
         self, train: np.ndarray, test: np.ndarray, validation_size: int
@@ -70,7 +82,13 @@ class Table:
         return (
             f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, {len(self.categorical)} "
             f"categorical columns; target {self.target_name}"
-            + (f"; dates as {DATE_UNIT}: {', '.join(self.dates)}" if self.dates else "")
+            + (f"; dates as {DATE_UNIT}: {', '.join(map(_spelled, self.dates.items()))}" if self.dates else "")
+            + (
+                f"; kept as text, no day above 12 showing which number is the day: {', '.join(self.unclear_dates)} "
+                "(write them as ISO 8601 dates to have them read as dates)"
+                if self.unclear_dates
+                else ""
+            )
             + ("; the first, unnamed column read as row labels, not a feature" if self.row_labels else "")
             + ")"
         )
@@ -126,6 +144,12 @@ class Table:
             parts.append(lookup(inputs[str(column)]))
         features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
         return keras.Model(inputs, features, name="encoder")
+
+
+def _spelled(date: tuple[str, str]) -> str:
+    """A date column as `describe` names it: its name, and its spelling where that is not ISO 8601."""
+    column, spelling = date
+    return column if spelling == ISO else f"{column} (read as {spelling})"
 
 
 # The cycles a date's days hold, in days: a year, a week, and (where the training dates hold times) a day.
@@ -230,6 +254,28 @@ def _check_columns(path: Path, columns: list[str], wanted: list[str] | None, wha
     return list(wanted or [])
 
 
+def _read_features(path: Path, features, forced_numeric, forced_categorical) -> tuple[dict, dict, list]:
+    """Each feature column read in place as numbers (dates as their days) or text: (kind of each column, the date
+    columns' spellings, the columns of dates whose day and month no value tells apart, kept as text)."""
+    kinds, dates, unclear = {}, {}, []
+    for column in features.columns:
+        values = features[column]
+        forced = "numeric" if column in forced_numeric else "categorical" if column in forced_categorical else None
+        spellings = () if forced == "categorical" else (ISO,) if values.dtype.kind == "M" else date_spellings(values)
+        spelled = spellings[0] if len(spellings) == 1 else None
+        unclear += [column] if len(spellings) > 1 else []
+        days = as_days(values, spelled) if spelled else None
+        kinds[column] = forced or ("numeric" if holds_numbers(values) or days is not None else "categorical")
+        if days is not None:  # a date column is a number: days since 1970-01-01 (--categorical keeps it text)
+            features[column] = days
+            dates[column] = spelled
+        elif kinds[column] == "numeric":
+            features[column] = numeric_column(path, column, values)
+        else:
+            features[column] = as_text(values)
+    return kinds, dates, unclear
+
+
 def read_table(
     path: str | Path | Any, target: str, categorical: list[str] | None = None, numeric: list[str] | None = None
 ) -> Table:
@@ -271,22 +317,12 @@ def read_table(
             )
     forced_numeric = _check_columns(path, columns, numeric, "--numeric")
     forced_categorical = _check_columns(path, columns, categorical, "--categorical")
-    kinds, dates = {}, []
-    for column in features.columns:
-        values = features[column]
-        forced = "numeric" if column in forced_numeric else "categorical" if column in forced_categorical else None
-        days = as_days(values) if forced != "categorical" else None
-        kinds[column] = forced or ("numeric" if holds_numbers(values) or days is not None else "categorical")
-        if days is not None:  # a date column is a number: days since 1970-01-01 (--categorical keeps it text)
-            features[column] = days
-            dates.append(column)
-        elif kinds[column] == "numeric":
-            features[column] = numeric_column(path, column, values)
-        else:
-            features[column] = as_text(values)
+    kinds, dates, unclear = _read_features(path, features, forced_numeric, forced_categorical)
     target_values = frame[target].to_numpy()
     if not np.issubdtype(target_values.dtype, np.number):  # text or booleans: class names
         target_values = target_values.astype(str)
     by_kind = {kind: [c for c in features.columns if kinds[c] == kind] for kind in ("numeric", "categorical")}
     row_labels = "index_col" in (found or {})
-    return Table(path, features, target_values, target, by_kind["numeric"], by_kind["categorical"], row_labels, dates)
+    return Table(
+        path, features, target_values, target, by_kind["numeric"], by_kind["categorical"], row_labels, dates, unclear
+    )

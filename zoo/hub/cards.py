@@ -76,7 +76,7 @@ def describe_input(card: dict[str, Any]) -> str:
     if spec.get("kind") == "table":
         types = spec.get("types", {})
         columns = ", ".join(f"{c} ({types[c]})" if c in types else c for c in spec["columns"])
-        dates = " (a date as days since 1970-01-01; zoo predict converts ISO dates)" if "date" in types.values() else ""
+        dates = " (a date as days since 1970-01-01; zoo predict converts dates)" if "date" in types.values() else ""
         return f"table rows: a dict keyed by column name: {columns}; one value per row each{dates}"
     shape = "x".join(str(d) for d in spec.get("shape", [])) or "arrays"
     low, high = spec.get("range", [None, None])

@@ -28,7 +28,8 @@ class DatasetInfo:
     task: str = "classification"  # or "regression": one float target per example, num_classes 1
     numeric_features: int = 0  # a table's: its first this many encoded columns are numeric (the rest one-hot)
     target: str = ""  # a table's target column: what `zoo predict` names a regression's answers
-    dates: tuple[str, ...] = ()  # a table's columns read from dates: the model takes them as days since 1970-01-01
+    # A table's columns read from dates, (column, spelling) pairs: the model takes them as days since 1970-01-01.
+    dates: tuple[tuple[str, str], ...] = ()
 
 
 DATASETS: dict[str, DatasetInfo] = {

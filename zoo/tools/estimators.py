@@ -119,7 +119,7 @@ class _ZooEstimator(BaseEstimator):
         else:
             splits = load_data((x, y), task=self._task, test_size=0)
         self._table = frame is not None
-        self._dates = set(splits.info.dates)  # date columns: the model takes days; new rows' dates are converted
+        self._dates = dict(splits.info.dates)  # date columns and their spellings: new rows' dates are converted
         with tempfile.TemporaryDirectory(prefix="zoo-fit-") as folder:
             result = train(recipe, data=splits, epochs=self.epochs, out_dir=Path(folder) / "run", verbose=self.verbose)
         self.model_ = portable(servable(result.model, splits.encoder))
@@ -136,7 +136,7 @@ class _ZooEstimator(BaseEstimator):
             raise DataError("X is not the kind of input this estimator was fitted on (table rows or images)")
         if frame is not None:  # each column as the model takes it, whatever dtype the new rows' frame gave it
             kinds = {str(n): "date" if n in self._dates else t.dtype for n, t in self.model_.input.items()}
-            inputs = typed_columns(frame, kinds, "X")
+            inputs = typed_columns(frame, kinds, "X", self._dates)
         else:
             inputs = np.asarray(x, np.float32)
         return np.asarray(self.model_.predict(inputs, verbose=0, batch_size=1024))

@@ -86,9 +86,10 @@ def _table_inputs(model, path: Path, record) -> tuple[list[str], dict[str, Any]]
         )
     # Other columns (the target, an id) are left out, and named, so a misspelt column never passes unseen.
     extra = [column for column in frame.columns if str(column) not in wanted and input_name(column) not in wanted]
-    types = record.get("input", {}).get("types", {})  # "date": the model takes days; ISO dates are converted
+    types = record.get("input", {}).get("types", {})  # "date": the model takes days; dates are converted
     kinds = {str(given[name]): "date" if types.get(name) == "date" else model.input[name].dtype for name in wanted}
-    columns = typed_columns(frame, kinds, path)
+    spelled = record.get("input", {}).get("date_formats", {})  # as training's were spelled (none: ISO 8601)
+    columns = typed_columns(frame, kinds, path, {str(given[name]): spelled[name] for name in wanted if name in spelled})
     ids = [str(i) for i in frame.index]  # 0, 1, 2, ... or the file's own row labels (`csv_format`)
     return ids, {"columns": {name: columns[str(given[name])] for name in wanted}, "ignored": extra}
 

@@ -236,12 +236,13 @@ def input_record(saved: keras.Model, data: Splits) -> dict[str, Any]:
         ('image', [4, 4, 1], [0, 255])
     """
     if isinstance(saved.input, dict):
-        dates = set(data.info.dates)  # numbers to the model: days since 1970-01-01
+        dates = dict(data.info.dates)  # numbers to the model: days since 1970-01-01, and how the table spelled them
         types = {
             name: "text" if tensor.dtype == "string" else "date" if name in dates else "number"
             for name, tensor in saved.input.items()
         }
-        return {"kind": "table", "columns": sorted(saved.input), "types": dict(sorted(types.items()))}
+        spelled = {"date_formats": dict(sorted(dates.items()))} if dates else {}
+        return {"kind": "table", "columns": sorted(saved.input), "types": dict(sorted(types.items())), **spelled}
     shape = [int(d) for d in saved.input_shape[1:]]
     x = data.arrays["train"][0]
     # With the pixel encoder in front, the saved model takes 0-255 and scales them itself.

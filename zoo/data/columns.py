@@ -27,6 +27,8 @@ def table_columns(frame, dates: bool | dict[str, str] = True) -> dict[str, Any]:
         >>> columns = table_columns(pd.DataFrame({"size (cm)": [1, 2], "b": ["x", None], "d": ["1970-01-03"] * 2}))
         >>> sorted(columns), columns["b"].numpy().tolist(), columns["d"].tolist()
         (['b', 'd', 'size (cm)'], [[b'x'], [b'']], [[2.0], [2.0]])
+        >>> table_columns(pd.DataFrame({"d": ["01/03/1970"]}), {"d": "%m/%d/%Y"})["d"].tolist()  # alone, unclear
+        [[2.0]]
     """
     import tensorflow as tf
 
@@ -34,7 +36,7 @@ def table_columns(frame, dates: bool | dict[str, str] = True) -> dict[str, Any]:
     for column in frame.columns:
         values = frame[column]
         spelled = dates.get(str(column)) if isinstance(dates, dict) else None
-        days = as_days(values, spelled) if dates and not holds_numbers(values) else None
+        days = _days(values, spelled) if dates is not False and not holds_numbers(values) else None
         if days is not None:
             values = days
         if not holds_numbers(values):  # text, booleans, categories, pandas' nullable string and boolean
@@ -63,9 +65,7 @@ def typed_columns(frame, kinds: dict[str, str], where, date_formats: dict[str, s
     typed = frame.set_axis([str(c) for c in frame.columns], axis=1)[list(kinds)].copy()  # keyed as the model is
     for column, dtype in kinds.items():
         spelled = (date_formats or {}).get(column)
-        days = (as_days(typed[column], spelled) if spelled else None) if dtype == "date" else None
-        if dtype == "date" and days is None:  # ISO 8601 dates, say, where training's were 03/31/2024
-            days = as_days(typed[column])
+        days = _days(typed[column], spelled) if dtype == "date" else None
         if dtype == "string":
             typed[column] = as_text(typed[column])
         elif days is not None:
@@ -168,6 +168,13 @@ def as_days(values, format: str | None = None):
         values = values.dt.tz_localize("UTC")
     days = (values - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(days=1)
     return days.astype(np.float32)
+
+
+def _days(values, spelled: str | None):
+    """`as_days` of new rows: spelled as training's dates were, else in any spelling read unambiguously (ISO 8601
+    dates, say, where training's were 03/31/2024)."""
+    days = as_days(values, spelled) if spelled else None
+    return as_days(values) if days is None else days
 
 
 def _spelling(spelled: str | None) -> str:

@@ -85,14 +85,15 @@ def typed_columns(frame, kinds: dict[str, str], where, date_formats: dict[str, s
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 ISO = "ISO8601"
 # The other spellings read as dates (spreadsheets' locales): day and month in either order around "/", "." or
-# "-", with a four-digit year, and year first around "/"; a time of day after a space. Which order a column
-# holds is read off its values (a day above 12), never guessed from a locale: `date_format`.
-_OTHER_DATE = re.compile(r"^(\d{1,2}([./-])\d{1,2}\2\d{4}|\d{4}/\d{1,2}/\d{1,2})( \d{1,2}:\d{2}(:\d{2})?)?$")
+# "-", then the year (two digits: 1969-2068, Python's rule), or year first around "/"; a time of day after a
+# space. Which order a column holds is read off its values (a day above 12), never guessed from a locale.
+_OTHER_DATE = re.compile(r"^(\d{1,2}([./-])\d{1,2}\2(\d{4}|\d{2})|\d{4}/\d{1,2}/\d{1,2})( \d{1,2}:\d{2}(:\d{2})?)?$")
 _OTHER_FORMATS = tuple(
-    f"{date}{time}"
-    for date in ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%m.%d.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d")
+    f"{day_month}{year}{time}"
+    for day_month in ("%d/%m/", "%m/%d/", "%d.%m.", "%m.%d.", "%d-%m-", "%m-%d-")
+    for year in ("%Y", "%y")
     for time in ("", " %H:%M", " %H:%M:%S")
-)
+) + tuple(f"%Y/%m/%d{time}" for time in ("", " %H:%M", " %H:%M:%S"))
 DATE_UNIT = "days since 1970-01-01"
 
 

@@ -151,6 +151,8 @@ def test_a_float_target_is_regression_with_a_linear_output_in_the_targets_units(
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["task"] == "regression" and metrics["score"] == "r2"
     assert metrics["test_score"] > 0.5, metrics["test_score"]
+    # Training says first what it made of the table, as `zoo show --data` does.
+    assert capsys.readouterr().out.startswith(f"Read as: 300 rows of {tmp_path / 'pets.csv'} (2 numeric, 2 categorical")
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")
     predicted = model.predict(table_columns(frame.drop(columns=["price"]).head(50)), verbose=0)
     assert predicted.shape == (50, 1)
@@ -210,6 +212,23 @@ def test_an_npz_file_trains_through_the_cli(tmp_path):
     assert metrics["data"]["test_size"] == 20 and metrics["data"]["validation_size"] == 8
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")
     assert model.predict(x[:3], verbose=0).shape == (3, 2)
+
+
+def test_a_text_column_of_mostly_distinct_values_is_named_with_what_to_do():
+    """Prices written "$1,234.50" were text: a category per price, all but 64 in one unseen slot, without a word."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "price": [f"${value:,.2f}" for value in rng.random(100) * 5000],
+            "order": [f"A-{i:05d}" for i in range(100)],  # an id: named, but these are no numbers
+            "town": rng.choice(["Leeds", "York"], 100),
+            "sold": rng.integers(0, 2, 100),
+        }
+    )
+    said = read_table(frame, "sold").describe()
+    assert "price: 100 distinct values in 100 rows, only the 64 most frequent kept (numbers with other " in said
+    assert "such as '$" in said and "order: 100 distinct values in 100 rows, only the 64 most frequent kept)" in said
+    assert "town:" not in said
 
 
 def test_show_resolves_the_recipe_for_the_data(tmp_path, capsys):

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from zoo.cli.dataflags import data_flags_text, parse_override, recipe_and_data
+from zoo.cli.dataflags import data_flags_text, parse_override, read_as, recipe_and_data
 from zoo.cli.output import answer
 from zoo.errors import RecipeError, ZooError
 from zoo.recipes.catalog import data_fits
@@ -37,7 +37,7 @@ def cmd_show(args) -> int:
     answer(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
     if data is not None:
         classes = f"{data.info.num_classes} classes" if recipe.task == "classification" else "one number"
-        read = f"\n# read as: {data.info.description}" if data.info.description != str(args.data) else ""
+        read = f"\n# read as: {read_as(args, data)}" if read_as(args, data) else ""
         answer(
             f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
             f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test{read}"
@@ -51,6 +51,8 @@ def cmd_train(args) -> int:
     from zoo.training.trainer import train
 
     recipe, data = recipe_and_data(args)
+    if read_as(args, data):
+        print(f"Read as: {read_as(args, data)}")  # progress, not the answer: --quiet leaves it out
     if recipe.train.distribute == "multi_worker" and not args.out:
         raise ZooError("--distribute multi_worker needs --out DIR, the same on every worker (the chief writes there)")
     # The folder is named here, not inside train(), so an interruption can say exactly where to resume.
@@ -95,14 +97,8 @@ def cmd_bench(args) -> int:
         print("zoo: error: name one recipe (or .toml file), or pass --all", file=sys.stderr)
         return 2
     # None: the recipe's own bench.seeds / bench.ablation.
-    options = dict(
-        seeds=args.seeds,
-        epochs=args.epochs,
-        ablation=args.ablation,
-        verbose=args.verbose,
-        save=args.save,
-        force=args.force,
-    )
+    options = dict(seeds=args.seeds, epochs=args.epochs, ablation=args.ablation, verbose=args.verbose)
+    options.update(save=args.save, force=args.force)
     if args.all:
         if args.out:
             print("zoo: error: --out goes with one recipe; --all writes benchmarks/results/<recipe>/", file=sys.stderr)

@@ -87,6 +87,13 @@ def recipe_and_data(args):
     return recipe_data(recipe, read_data_flags(args, task=recipe.task))
 
 
+def read_as(args, data) -> str:
+    """What zoo made of `--data` (its columns and their kinds, a folder's images), or "" where it says no more than
+    the path: `zoo show` and `zoo train` print it first."""
+    said = data.info.description if data is not None else ""
+    return "" if said == str(getattr(args, "data", "")) else said
+
+
 def read_data_flags(args, task: str = "auto", image_size=None, color_mode=None):
     """`--data` read as its flags say; `image_size` and `color_mode` are the defaults where the flags are
     not given (`zoo transfer` resizes a folder to its source model's input)."""

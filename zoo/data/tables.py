@@ -89,9 +89,26 @@ class Table:
                 if self.unclear_dates
                 else ""
             )
+            + "".join(f"; {note}" for note in map(self._crowded, self.categorical) if note)
             + ("; the first, unnamed column read as row labels, not a feature" if self.row_labels else "")
             + ")"
         )
+
+    def _crowded(self, column: str) -> str | None:
+        """A note on a text column whose values are mostly distinct (an id, or numbers written with symbols):
+        only its MAX_CATEGORIES most frequent values become categories, the rest one unseen slot."""
+        values = self.frame[column]
+        distinct = values.nunique()
+        if distinct <= MAX_CATEGORIES or distinct < len(values) / 2:
+            return None
+        note = (
+            f"{column}: {distinct} distinct values in {len(values)} rows, only the {MAX_CATEGORIES} most frequent kept"
+        )
+        written = values.str.fullmatch(_DRESSED_NUMBER)
+        if written.mean() > 0.9:
+            example = values[written].iloc[0]
+            note += f" (numbers with other characters, such as {example!r}: remove those to have them read as numbers)"
+        return note
 
     def _labels(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, tuple[str, ...] | None]:
         if np.issubdtype(self.target.dtype, np.number):
@@ -175,6 +192,10 @@ def _cycles(days, values: np.ndarray):
 # One-hot slots per categorical column: beyond this many values the rarest share the unseen-value slot. A dense
 # layer over a one-hot column is an embedding table as wide as the layer, so large categories need no other path.
 MAX_CATEGORIES = 64
+# A number with a currency sign, thousands separators, a percent sign or a short unit: "$1,234.50", "12 %", "6 kg".
+_DRESSED_NUMBER = r"\s*[$€£¥]?\s*[-+]?\d[\d,]*(\.\d+)?\s*(%|[A-Za-z]{1,3})?\s*"
+
+
 # How numeric columns are scaled: "robust" (median and interquartile range, then a smooth clip to +-3, as
 # RealMLP does) or "standard" (mean and standard deviation, no clip: the encoder of releases before 0.4).
 SCALING = "robust"

@@ -405,7 +405,7 @@ def test_a_csvs_unnamed_first_column_is_row_labels_not_a_feature(tmp_path, text)
 
 def test_a_rare_class_whose_rows_all_fell_to_test_is_trained_on_not_refused(tmp_path):
     """The fixed-seed split put a one-row class in test 20% of the time, and the table was then refused."""
-    from zoo.data.sources import test_split
+    from zoo.data.splitting import test_split
 
     _, test = test_split(61)  # the rows the plain split sends to test: put the rare class's one row there
     kinds = np.array(["cat", "dog"] * 30 + ["cat"], dtype=object)
@@ -416,6 +416,24 @@ def test_a_rare_class_whose_rows_all_fell_to_test_is_trained_on_not_refused(tmp_
     assert splits.info.class_names == ("axolotl", "cat", "dog")
     assert sum(len(y) for _, y in splits.arrays.values()) == 61, "no row is lost"
     assert len(splits.arrays["test"][1]) == 11, "one row moved from test to training"
+
+
+def test_a_rare_class_whose_one_training_row_fell_to_validation_is_trained_on():
+    """Validation is carved from the training rows by a fixed order: it took a one-row class's only row 4 times
+    in 60, and the net never saw that class. The table's encoder is fitted on the same training rows."""
+    from zoo.data.splitting import test_split, validation_order
+
+    train, _ = test_split(60)
+    carved = train[validation_order(len(train))[: len(train) // 10]]  # the rows the plain order validates on
+    kinds = np.array(["cat", "dog"] * 30, dtype=object)
+    kinds[carved[0]] = "axolotl"
+    colour = np.where(kinds == "axolotl", "pink", "grey")  # a category only the rare row holds
+    splits = zoo.load_data(pd.DataFrame({"colour": colour, "kind": kinds}), target="kind")
+    rare = splits.info.class_names.index("axolotl")
+    assert (splits.arrays["train"][1] == rare).sum() == 1 and (splits.arrays["validation"][1] != rare).all()
+    assert sum(len(y) for _, y in splits.arrays.values()) == 60 and len(splits.arrays["validation"][1]) == 4
+    lookup = splits.encoder.get_layer("colour_one_hot")
+    assert "pink" in lookup.get_vocabulary(), "the encoder was fitted on the training rows split() keeps"
 
 
 def test_a_date_column_is_days_since_1970_not_a_category_a_date(tmp_path):

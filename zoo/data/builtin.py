@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.data.splitting import validation_order
 from zoo.errors import DataError
 from zoo.recipes.catalog import DatasetInfo, get_dataset_info
 from zoo.recipes.schema import check_argument, count_field
@@ -254,7 +255,7 @@ def split(
         if x.shape[1:] != info.input_shape:
             raise DataError(f"{key} has examples of shape {x.shape[1:]}; expected {info.input_shape}")
     check_argument("validation_size", validation_size, count_field(1, len(x_train) - 1), DataError)
-    order = validation_order(len(x_train))
+    order = validation_order(len(x_train), validation_size, y_train if info.task == "classification" else None)
     validation, train = order[:validation_size], order[validation_size:]
     if train_size is not None:
         check_argument("train_size", train_size, count_field(1, len(train)), DataError)
@@ -271,16 +272,6 @@ def split(
         indices={"train": train, "validation": validation},
         sizes={name: len(pair[1]) for name, pair in arrays.items()},
     )
-
-
-def validation_order(count: int) -> np.ndarray:
-    """The fixed permutation `split` carves validation from: its first `validation_size` positions.
-
-    Examples:
-        >>> sorted(validation_order(5).tolist())
-        [0, 1, 2, 3, 4]
-    """
-    return np.random.default_rng(0).permutation(count)
 
 
 def select_classes(splits: Splits, classes: list[int], train_size: int | None = None, seed: int = 0) -> Splits:

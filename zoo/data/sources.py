@@ -46,6 +46,7 @@ import numpy as np
 from zoo.data.builtin import Splits, load, split
 from zoo.data.columns import check_values
 from zoo.data.readers import Raw, image_folder, in_memory, npz, tfds_set, with_channels
+from zoo.data.splitting import TEST_FRACTION, test_split
 from zoo.data.tables import TABLE_SUFFIXES, Table, read_table
 from zoo.errors import DataError
 from zoo.recipes.budget import sized
@@ -55,8 +56,6 @@ from zoo.recipes.recipe import get_recipe
 from zoo.recipes.schema import check_argument, count_field, shown
 
 # Share of a source without a test split that becomes its test set (fixed seed).
-TEST_FRACTION = 0.2
-_SPLIT_SEED = 12345
 
 
 def load_data(
@@ -129,33 +128,6 @@ def _check_test_size(test_size, own_split: str | None = None) -> None:
         raise DataError(f"test_size = {test_size!r} is not allowed; expected a fraction >= 0 and < 1")
 
 
-def test_split(count: int, fraction: float = TEST_FRACTION, labels=None) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) positions for a source without a test split: a fixed-seed `fraction` to test.
-
-    With `labels` (a classification's), a class whose every row fell to test gets its first one back in
-    training: a rare class (one or two rows) could otherwise not be learned, and was refused. That holds for
-    rare classes only, up to a tenth of the test rows: a target whose test rows are mostly classes unseen in
-    training is no set of classes (prices set to task = "classification"), and its split stays as it is, for
-    the check that says so. Every other split is unchanged.
-
-    Examples:
-        >>> labels = np.array(["a", "b"] * 10 + ["rare"])
-        >>> train, test = test_split(21, 0.2, labels)
-        >>> "rare" in labels[train], len(train) + len(test)
-        (True, 21)
-    """
-    order = np.random.default_rng(_SPLIT_SEED).permutation(count)
-    cut = round(fraction * count)
-    train, test = order[cut:], order[:cut]
-    if labels is not None:
-        labels = np.asarray(labels)
-        seen = set(labels[train].tolist())
-        back = [i for i, row in enumerate(test) if labels[row] not in seen and not seen.add(labels[row])]
-        if len(back) <= max(1, len(test) // 10):
-            train, test = np.concatenate([train, test[back]]), np.delete(test, back)
-    return train, test
-
-
 def _classes(y, task: str, source: str):
     """`y` where it holds class labels (for `test_split`), else None."""
     return y if infer_task(y, task, source) == "classification" else None
@@ -166,9 +138,10 @@ def _splits(raw, source: str, task: str, validation_size: int | None, test_size:
     if not isinstance(raw, Table) and raw.x_test is not None:
         _check_test_size(test_size, own_split=source)
     if isinstance(raw, Table):
-        train, test = test_split(len(raw.target), fraction, _classes(raw.target, task, source))
+        labels = _classes(raw.target, task, source)
+        train, test = test_split(len(raw.target), fraction, labels)
         validation_size = validation_size or max(1, len(train) // 10)
-        x, y, names, encoder = raw.encoded(train, test, validation_size)
+        x, y, names, encoder = raw.encoded(train, test, validation_size, classes=labels is not None)
         raw = Raw(
             x[train],
             y[train],

@@ -39,6 +39,7 @@ from zoo.data.columns import (
     table_columns,
 )
 from zoo.data.csvfile import csv_format, csv_header
+from zoo.data.splitting import validation_order
 from zoo.errors import DataError
 
 # A table model's dict is keyed by the user's column names while its tensors carry TensorFlow-safe names
@@ -62,16 +63,15 @@ class Table:
     unclear_dates: list[str] = dataclasses.field(default_factory=list)  # dates with no day above 12: kept as text
 
     def encoded(
-        self, train: np.ndarray, test: np.ndarray, validation_size: int
+        self, train: np.ndarray, test: np.ndarray, validation_size: int, classes: bool = False
     ) -> tuple[np.ndarray, np.ndarray, Any, Any]:
         """(x, y, class names or None, encoder): every row encoded, its label, and the fitted encoder.
 
         `train` and `test` are row positions. The encoder is fitted on the training rows that
         `zoo.data.builtin.split` will leave once it carves `validation_size` of them for validation.
         """
-        from zoo.data.builtin import validation_order
-
-        fit_rows = train[validation_order(len(train))[validation_size:]]
+        labels = self.target[train] if classes else None  # split() keeps a rare class in training, so here too
+        fit_rows = train[validation_order(len(train), validation_size, labels)[validation_size:]]
         y, names = self._labels(train, test)
         encoder = self.encoder(fit_rows)
         x = np.asarray(encoder.predict(table_columns(self.frame, dates=False), verbose=0, batch_size=4096), np.float32)

@@ -149,7 +149,7 @@ def arrays_for_folder(arrays):
     import numpy as np
     from PIL import Image
 
-    from zoo.data.sources import test_split
+    from zoo.data.splitting import test_split
 
     x, y, _, _ = arrays
     order = [i for d in (0, 1, 2) for i in sorted(np.flatnonzero(y == d)[:60].tolist(), key=lambda i: f"{i}.png")]

@@ -18,7 +18,8 @@ import keras
 import numpy as np
 
 from zoo.data import tables
-from zoo.data.sources import fitted, load_data, test_split
+from zoo.data.sources import fitted, load_data
+from zoo.data.splitting import test_split
 from zoo.recipes.recipe import get_recipe
 from zoo.training.stopping import SwapAverage
 from zoo.training.trainer import train

@@ -37,6 +37,7 @@ from zoo.data.columns import (
     input_name,
     numeric_column,
     table_columns,
+    written_as,
 )
 from zoo.data.csvfile import csv_format, csv_header
 from zoo.data.splitting import validation_order
@@ -164,9 +165,10 @@ class Table:
 
 
 def _spelled(date: tuple[str, str]) -> str:
-    """A date column as `describe` names it: its name, and its spelling where that is not ISO 8601."""
+    """A date column as `describe` names it: its name, and its spelling where that is not ISO 8601, shown as
+    31 March 2024 written that way ("03/31/2024": month first)."""
     column, spelling = date
-    return column if spelling == ISO else f"{column} (read as {spelling})"
+    return column if spelling == ISO else f"{column} (read as {written_as(spelling)})"
 
 
 # The cycles a date's days hold, in days: a year, a week, and (where the training dates hold times) a day.

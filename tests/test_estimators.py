@@ -153,3 +153,13 @@ def test_a_regressor_takes_a_datetime_column_and_new_rows_dates_as_text():
     spelled = frame.assign(day=days.strftime("%d.%m.%Y"))
     model = zoo.Regressor(overrides=SMALL, epochs=2, random_state=0).fit(spelled, np.arange(80.0))
     assert np.allclose(model.predict(spelled.head(3)), model.predict(frame.head(3)), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_table_the_reader_has_notes_on_warns_as_scikit_learn_does():
+    """`zoo train` prints what it made of a table; an estimator prints nothing, so prices written "$1,234.50"
+    (text: 64 one-hot categories and an unseen slot) went by without a word."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"price": [f"${v:,.2f}" for v in rng.random(100) * 5000], "rooms": rng.integers(1, 6, 100)})
+    with pytest.warns(UserWarning, match=r"X: price: 100 distinct values in 100 rows.*numbers with other characters"):
+        zoo.Regressor(overrides=SMALL, epochs=1, random_state=0).fit(frame, rng.random(100))

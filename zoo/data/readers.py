@@ -49,6 +49,7 @@ class Raw:
     numeric_features: int = 0  # a table's numeric columns, first in x
     target: str = ""  # a table's target column
     dates: tuple[tuple[str, str], ...] = ()  # a table's date columns and their spellings (`zoo.data.columns`)
+    notes: tuple[str, ...] = ()  # a table's `Table.notes`
 
 
 def _is_pair(part: Any) -> bool:

@@ -133,27 +133,34 @@ def _classes(y, task: str, source: str):
     return y if infer_task(y, task, source) == "classification" else None
 
 
+def _encoded_table(table: Table, source: str, task: str, fraction: float, validation_size: int | None) -> Raw:
+    """A table split into training and test rows and encoded by an encoder fitted on the training rows that
+    validation will leave."""
+    labels = _classes(table.target, task, source)
+    train, test = test_split(len(table.target), fraction, labels)
+    validation_size = validation_size or max(1, len(train) // 10)
+    x, y, names, encoder = table.encoded(train, test, validation_size, classes=labels is not None)
+    return Raw(
+        x[train],
+        y[train],
+        x[test],
+        y[test],
+        class_names=names,
+        encoder=encoder,
+        description=table.describe(),
+        numeric_features=len(table.numeric),
+        target=table.target_name,
+        dates=tuple(table.dates.items()),
+        notes=tuple(table.notes()),
+    )
+
+
 def _splits(raw, source: str, task: str, validation_size: int | None, test_size: float | None) -> Splits:
     fraction = TEST_FRACTION if test_size is None else test_size
     if not isinstance(raw, Table) and raw.x_test is not None:
         _check_test_size(test_size, own_split=source)
     if isinstance(raw, Table):
-        labels = _classes(raw.target, task, source)
-        train, test = test_split(len(raw.target), fraction, labels)
-        validation_size = validation_size or max(1, len(train) // 10)
-        x, y, names, encoder = raw.encoded(train, test, validation_size, classes=labels is not None)
-        raw = Raw(
-            x[train],
-            y[train],
-            x[test],
-            y[test],
-            class_names=names,
-            encoder=encoder,
-            description=raw.describe(),
-            numeric_features=len(raw.numeric),
-            target=raw.target_name,
-            dates=tuple(raw.dates.items()),
-        )
+        raw = _encoded_table(raw, source, task, fraction, validation_size)
     x_train, y_train, x_test, y_test = raw.x_train, raw.y_train, raw.x_test, raw.y_test
     if x_test is None:
         train, test = test_split(len(x_train), fraction, _classes(y_train, task, source))
@@ -186,6 +193,7 @@ def _splits(raw, source: str, task: str, validation_size: int | None, test_size:
         numeric_features=raw.numeric_features,
         target=raw.target,
         dates=raw.dates,
+        notes=raw.notes,
     )
     if validation_size is None:
         validation_size = max(1, len(x_train) // 10)

@@ -84,16 +84,20 @@ class Table:
             f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, {len(self.categorical)} "
             f"categorical columns; target {self.target_name}"
             + (f"; dates as {DATE_UNIT}: {', '.join(map(_spelled, self.dates.items()))}" if self.dates else "")
-            + (
-                f"; kept as text, no day above 12 showing which number is the day: {', '.join(self.unclear_dates)} "
-                "(write them as ISO 8601 dates to have them read as dates)"
-                if self.unclear_dates
-                else ""
-            )
-            + "".join(f"; {note}" for note in map(self._crowded, self.categorical) if note)
+            + "".join(f"; {note}" for note in self.notes())
             + ("; the first, unnamed column read as row labels, not a feature" if self.row_labels else "")
             + ")"
         )
+
+    def notes(self) -> list[str]:
+        """What the user may want to change in the table: dates kept as text, and text columns of mostly distinct
+        values. `describe` says them, and so do the estimators (as warnings), which print nothing else."""
+        unclear = (
+            f"kept as text, no day above 12 showing which number is the day: {', '.join(self.unclear_dates)} "
+            "(write them as ISO 8601 dates to have them read as dates)"
+        )
+        crowded = [note for note in map(self._crowded, self.categorical) if note]
+        return ([unclear] if self.unclear_dates else []) + crowded
 
     def _crowded(self, column: str) -> str | None:
         """A note on a text column whose values are mostly distinct (an id, or numbers written with symbols):

@@ -30,6 +30,7 @@ class DatasetInfo:
     target: str = ""  # a table's target column: what `zoo predict` names a regression's answers
     # A table's columns read from dates, (column, spelling) pairs: the model takes them as days since 1970-01-01.
     dates: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()  # a table's: what its reader would have the user change (`Table.notes`)
 
 
 DATASETS: dict[str, DatasetInfo] = {

@@ -15,6 +15,7 @@ missing" column), as a CSV would; an array of images (n, height, width, channels
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,8 @@ class _ZooEstimator(BaseEstimator):
             splits = load_data((x, y), task=self._task, test_size=0)
         self._table = frame is not None
         self._dates = dict(splits.info.dates)  # date columns and their spellings: new rows' dates are converted
+        for note in splits.info.notes:  # what `zoo train` prints on reading a table, said the scikit-learn way
+            warnings.warn(f"X: {note}", UserWarning, stacklevel=3)
         with tempfile.TemporaryDirectory(prefix="zoo-fit-") as folder:
             result = train(recipe, data=splits, epochs=self.epochs, out_dir=Path(folder) / "run", verbose=self.verbose)
         self.model_ = portable(servable(result.model, splits.encoder))

@@ -37,7 +37,7 @@ def cmd_show(args) -> int:
     answer(f"# {recipe.source}" if recipe.source else "", end="\n" if recipe.source else "")
     if data is not None:
         classes = f"{data.info.num_classes} classes" if recipe.task == "classification" else "one number"
-        read = f"\n# read as: {read_as(args, data)}" if read_as(args, data) else ""
+        read = f"\n# read as: {said}" if (said := read_as(args, data)) else ""
         answer(
             f"# for --data {args.data}: examples of shape {data.info.input_shape}, predicting {classes}; "
             f"{data.sizes['train']} train / {data.sizes['validation']} validation / {data.sizes['test']} test{read}"
@@ -51,8 +51,8 @@ def cmd_train(args) -> int:
     from zoo.training.trainer import train
 
     recipe, data = recipe_and_data(args)
-    if read_as(args, data):
-        print(f"Read as: {read_as(args, data)}")  # progress, not the answer: --quiet leaves it out
+    if said := read_as(args, data):
+        print(f"Read as: {said}")  # progress, not the answer: --quiet leaves it out
     if recipe.train.distribute == "multi_worker" and not args.out:
         raise ZooError("--distribute multi_worker needs --out DIR, the same on every worker (the chief writes there)")
     # The folder is named here, not inside train(), so an interruption can say exactly where to resume.

@@ -55,8 +55,6 @@ from zoo.recipes.keys import SCHEMA
 from zoo.recipes.recipe import get_recipe
 from zoo.recipes.schema import check_argument, count_field, shown
 
-# Share of a source without a test split that becomes its test set (fixed seed).
-
 
 def load_data(
     source: Any,
@@ -151,7 +149,7 @@ def _encoded_table(table: Table, source: str, task: str, fraction: float, valida
         numeric_features=len(table.numeric),
         target=table.target_name,
         dates=tuple(table.dates.items()),
-        notes=tuple(table.notes()),
+        notes=table.notes,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+# Share of a source without a test split that becomes its test set (fixed seed).
 TEST_FRACTION = 0.2
 _SPLIT_SEED = 12345
 

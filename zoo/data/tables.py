@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -84,20 +85,22 @@ class Table:
             f"{len(self.target)} rows of {self.path} ({len(self.numeric)} numeric, {len(self.categorical)} "
             f"categorical columns; target {self.target_name}"
             + (f"; dates as {DATE_UNIT}: {', '.join(map(_spelled, self.dates.items()))}" if self.dates else "")
-            + "".join(f"; {note}" for note in self.notes())
+            + "".join(f"; {note}" for note in self.notes)
             + ("; the first, unnamed column read as row labels, not a feature" if self.row_labels else "")
             + ")"
         )
 
-    def notes(self) -> list[str]:
+    @functools.cached_property
+    def notes(self) -> tuple[str, ...]:
         """What the user may want to change in the table: dates kept as text, and text columns of mostly distinct
-        values. `describe` says them, and so do the estimators (as warnings), which print nothing else."""
+        values. `describe` says them, and so do the estimators (as warnings), which print nothing else; worked out
+        once (each text column's distinct values counted), as the table is not changed after reading."""
         unclear = (
             f"kept as text, no day above 12 showing which number is the day: {', '.join(self.unclear_dates)} "
             "(write them as ISO 8601 dates to have them read as dates)"
         )
         crowded = [note for note in map(self._crowded, self.categorical) if note]
-        return ([unclear] if self.unclear_dates else []) + crowded
+        return tuple(([unclear] if self.unclear_dates else []) + crowded)
 
     def _crowded(self, column: str) -> str | None:
         """A note on a text column whose values are mostly distinct (an id, or numbers written with symbols):

@@ -160,6 +160,13 @@ def test_block_options_are_checked():
         zoo.dense_block(0)
     with pytest.raises(zoo.RecipeError, match="stack = 'defualt' is not allowed"):
         zoo.dense_block(10, stack="defualt")
+    # A conv stage's padding is one word for every conv or one per conv, refused as the other arguments are.
+    with pytest.raises(
+        zoo.RecipeError, match=r"padding = \['same'\] is not allowed; expected 'same', 'valid' or a list of 2 "
+    ):
+        zoo.conv_block(8, convs=2, padding=["same"])
+    with pytest.raises(zoo.RecipeError, match="padding = 'full' is not allowed"):
+        zoo.conv_block(8, padding="full")
 
 
 def test_build_checks_shapes():

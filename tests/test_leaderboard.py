@@ -8,7 +8,7 @@ import pytest
 
 import zoo
 from zoo.errors import RecipeError
-from zoo.experiments.leaderboard import ENTRIES, Entry, annotate, run, withdraw
+from zoo.experiments.leaderboard import ENTRIES, Entry, annotate, run, run_entry, withdraw
 from zoo.experiments.standings import THRESHOLDS, standings
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "leaderboard"
@@ -30,11 +30,26 @@ def test_a_threshold_counts_only_when_the_median_clears_it():
 
 def test_entries_are_fixed_budgets_of_known_contestants():
     assert THRESHOLDS == (0.90, 0.92, 0.93, 0.94)
-    assert {entry.contestant for entry in ENTRIES} == {"zoo", "keras", "torch"}
+    assert {entry.contestant for entry in ENTRIES} == {"zoo", "keras", "torch", "jax"}
     for entry in ENTRIES:  # every budget resolves to a valid recipe
         zoo.get_recipe(entry.recipe, **entry.overrides)
     with pytest.raises(RecipeError, match="contestant = 'sklearn' is not allowed"):
         Entry("sklearn", "x")
+
+
+def test_a_contestant_whose_framework_is_missing_is_refused_before_anything_trains(monkeypatch, tmp_path):
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else found(name, *a))
+    with pytest.raises(
+        RecipeError, match=r"jax entries need jax, which is not installed; install it with `pip install jax"
+    ):
+        run(out_dir=tmp_path / "out", runs_dir=tmp_path / "runs", entries=(Entry("jax", "x", recipe="mlp"),))
+    assert not (tmp_path / "runs").exists()
+    # A bad recipe is named in this process, not in a JAX child's traceback.
+    with pytest.raises(RecipeError, match="no_such_recipe"):
+        run_entry(Entry("jax", "y", recipe="no_such_recipe"), 0, tmp_path / "runs")
 
 
 @pytest.mark.slow
@@ -45,10 +60,18 @@ def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
     ]
     if importlib.util.find_spec("torch"):
         entries.append(Entry("torch", "tiny twin", recipe=str(tiny_recipe_file), seeds=1))
+    if importlib.util.find_spec("jax"):  # zoo.train in its own process under KERAS_BACKEND=jax ("auto": XLA there)
+        overrides = {"train.epochs": 3, "train.jit_compile": "auto"}
+        entries.append(Entry("jax", "tiny on jax", recipe=str(tiny_recipe_file), overrides=overrides, seeds=1))
     results = run(out_dir=tmp_path / "out", runs_dir=tmp_path / "runs", entries=tuple(entries), thresholds=(0.5, 0.999))
     assert [e["label"] for e in results["entries"]] == [e.label for e in entries]
     assert len(results["runs"]) == sum(e.seeds for e in entries)
     assert results["standings"][0]["zoo"] is not None, "digits clears 0.5 in 3 epochs"
+    if importlib.util.find_spec("jax"):
+        assert results["standings"][0]["jax"] is not None, "and so does the same recipe on JAX"
+        backend = json.loads((tmp_path / "runs" / "tiny_on_jax-seed0" / "metrics.json").read_text())["versions"]
+        assert backend["keras_backend"] == "jax", backend
+        assert "| test accuracy | zoo | jax |" in (tmp_path / "out" / "report.md").read_text()
     assert results["standings"][1]["zoo"] is None
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"results.json", "report.md", "leaderboard.png"}
     # A re-decided budget replaces one entry and keeps the others as they ran, each run with its commit.
@@ -73,6 +96,9 @@ def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
     noted = annotate("timed on two machines", tmp_path / "out")
     assert noted["notes"] == ["timed on two machines"] and noted["entries"] == withdrawn["entries"]
     assert "Note: timed on two machines" in (tmp_path / "out" / "report.md").read_text()
+    retimed = annotate("all on one machine now", tmp_path / "out", replace=True)
+    assert retimed["notes"] == ["all on one machine now"]
+    assert "timed on two machines" not in (tmp_path / "out" / "report.md").read_text()
     with pytest.raises(RecipeError, match="note = '' is not allowed"):
         annotate(" ", tmp_path / "out")
 

@@ -12,7 +12,11 @@ for a threshold is the median training time of its fastest entry that does. Thre
   example, compiled with Keras defaults (Adam 1e-3, batch 128) and fit on numpy arrays with
   per-epoch validation, as the example does;
 * ``torch``: a PyTorch eager twin of a zoo recipe (same layers, init, schedule, batch and epochs;
-  `zoo.experiments.torch_twin.torch_train`), training time only.
+  `zoo.experiments.torch_twin.torch_train`), training time only;
+* ``jax``: zoo's recipes through `zoo.train` as for ``zoo``, under `KERAS_BACKEND=jax`, each run in its own
+  process (Keras fixes its backend once per process): the same pipeline from tf.data, the same callbacks and
+  validation in the clock; only the per-layer gradient diagnostics, written with `tf.GradientTape`, are
+  skipped there.
 
 Nothing is picked on the test set: the entries and their budgets are the constants below.
 """
@@ -21,6 +25,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -30,7 +36,7 @@ from typing import Any
 import keras
 
 from zoo.data.builtin import load
-from zoo.errors import RecipeError
+from zoo.errors import RecipeError, RunError
 from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standing_rows, standings
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.boards import time_to_accuracy_figure
@@ -39,7 +45,7 @@ from zoo.reports.records import git_commit, run_folder, stamp, write_results, wr
 from zoo.reports.report import spread, trained_at
 from zoo.training.trainer import train
 
-CONTESTANTS = ("zoo", "keras", "torch")
+CONTESTANTS = ("zoo", "keras", "torch", "jax")
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,14 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("keras", "Keras example convnet, 15 epochs (the example's budget)", overrides={"train.epochs": 15}),
     Entry("torch", "PyTorch twin of fashion_cnn_tiny (2 epochs, no dropout)", recipe="fashion_cnn_tiny"),
     Entry("torch", "PyTorch twin of fashion_cnn_tiny (5 epochs)", recipe="fashion_cnn_tiny", overrides=TINY_BEFORE),
+    Entry("torch", "PyTorch twin of fashion_cnn (5 epochs)", overrides={"train.epochs": 5}),
+    Entry("jax", "fashion_cnn_tiny (2 epochs, no dropout) under KERAS_BACKEND=jax", recipe="fashion_cnn_tiny"),
 )
+# What each contestant needs beyond zoo's own dependencies, and how to install it.
+OPTIONAL = {
+    "torch": ("torch", "`pip install torch --index-url https://download.pytorch.org/whl/cpu`"),
+    "jax": ("jax", "`pip install jax`"),
+}
 
 
 def _expected_seconds(entry: Entry, before: dict[str, Any]) -> float:
@@ -94,6 +107,8 @@ def _weights(entries: tuple[Entry, ...], committed: Path) -> list[float]:
 
 def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
     """Train `entry` once with `seed`; its test accuracy and training seconds."""
+    if entry.contestant == "jax":
+        return _in_jax_process(entry, seed, runs_dir)
     recipe = get_recipe(entry.recipe, **entry.overrides, **{"train.seed": seed})
     if entry.contestant == "keras":
         data = load(recipe.dataset, recipe.validation_size)
@@ -118,6 +133,19 @@ def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
     return {"test_accuracy": result.metrics["test_accuracy"], "train_seconds": result.metrics["train_seconds"]}
 
 
+def _in_jax_process(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
+    """`run_entry` of the entry's zoo run in a fresh process under KERAS_BACKEND=jax (this module's `__main__`)."""
+    get_recipe(entry.recipe, **entry.overrides)  # a bad name or key is one clear line here, not a child's traceback
+    spec = {"label": entry.label, "recipe": entry.recipe, "overrides": entry.overrides, "seed": seed}
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "zoo.experiments.leaderboard", json.dumps(spec), str(runs_dir)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        said = done.stderr.strip().splitlines()
+        raise RunError(f"{entry.label}, seed {seed}: the JAX process failed: {said[-1] if said else done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _slug(label: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
 
@@ -134,11 +162,10 @@ def run(
     `keep`: labels of entries already in `out_dir`/results.json to keep as they are (their runs, and the
     commit each trained at), beside the `entries` trained now; the board is then those together.
     """
-    if any(e.contestant == "torch" for e in entries) and importlib.util.find_spec("torch") is None:
-        raise RecipeError(
-            "the leaderboard's torch entries need PyTorch, which is not installed; install it with "
-            "`pip install torch --index-url https://download.pytorch.org/whl/cpu`"
-        )
+    for contestant, (module, install) in OPTIONAL.items():
+        if any(e.contestant == contestant for e in entries) and importlib.util.find_spec(module) is None:
+            why = f"the leaderboard's {contestant} entries need {module}, which is not installed"
+            raise RecipeError(f"{why}; install it with {install}")
     runs_dir = Path(runs_dir) if runs_dir else run_folder("leaderboard", "runs/experiments")
     started = time.perf_counter()
     runs, summary = [], []
@@ -255,9 +282,10 @@ def withdraw(labels: tuple[str, ...], why: str, out_dir: str | Path = Path("benc
     return results
 
 
-def annotate(note: str, out_dir: str | Path = Path("benchmarks/results/leaderboard")) -> dict:
+def annotate(note: str, out_dir: str | Path = Path("benchmarks/results/leaderboard"), replace: bool = False) -> dict:
     """Add `note` to the committed board's notes and rewrite its report, training nothing: for what a reader
-    must know to compare its entries (such as entries timed on different machines).
+    must know to compare its entries (such as entries timed on different machines). `replace`: the note takes
+    the place of every earlier one, for when entries trained again made them stale.
 
     Examples:
         >>> import tempfile
@@ -269,7 +297,7 @@ def annotate(note: str, out_dir: str | Path = Path("benchmarks/results/leaderboa
     _, results = _committed_board(out_dir, "annotate")
     if not note.strip():
         raise RecipeError("note = '' is not allowed; expected the words a reader of the board needs")
-    results["notes"] = results.get("notes", []) + [note.strip()]
+    results["notes"] = ([] if replace else results.get("notes", [])) + [note.strip()]
     write_results(out_dir, results, _report(results, _accelerator(out_dir)), echo=False)
     return results
 
@@ -354,3 +382,9 @@ def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) 
         "",
     ]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # a jax entry's run: `_in_jax_process` starts it with KERAS_BACKEND=jax set
+    _spec = json.loads(sys.argv[1])
+    _entry = Entry("zoo", _spec["label"], recipe=_spec["recipe"], overrides=_spec["overrides"])
+    print(json.dumps(run_entry(_entry, _spec["seed"], Path(sys.argv[2]))))

@@ -18,6 +18,7 @@ import itertools
 
 import keras
 
+from zoo.errors import RecipeError
 from zoo.nets.factories import get_activation, get_initializer
 from zoo.nets.layers import AlphaDropout, Dropout
 from zoo.nets.normalization import BatchNorm
@@ -145,7 +146,8 @@ def conv_block(
         check_argument(key, value, count_field())
     paddings = [padding] * convs if isinstance(padding, str) else list(padding)
     if len(paddings) != convs or not set(paddings) <= {"same", "valid"}:
-        raise ValueError(f"padding = {padding!r} is not allowed; expected 'same', 'valid' or a list of {convs} of them")
+        allowed = f"expected 'same', 'valid' or a list of {convs} of them"
+        raise RecipeError(f"padding = {padding!r} is not allowed; {allowed}")
     stack, extras = _split_options(stack, dict(options))
     layers: list = []
     for index in range(convs):

@@ -118,11 +118,12 @@ def git_commit(checkout: str | Path | None = None) -> dict[str, Any] | None:
 
 
 def versions() -> dict[str, Any]:
-    """Versions of zoo (with its git commit from a checkout) and the libraries a result depends on.
+    """Versions of zoo (with its git commit from a checkout) and the libraries a result depends on, and the
+    backend Keras ran on (`KERAS_BACKEND`: the same recipe trains on TensorFlow or JAX, at different speeds).
 
     Examples:
         >>> sorted(versions())
-        ['git', 'keras', 'numpy', 'python', 'tensorflow', 'zoo']
+        ['git', 'keras', 'keras_backend', 'numpy', 'python', 'tensorflow', 'zoo']
     """
     import keras
     import numpy
@@ -136,6 +137,7 @@ def versions() -> dict[str, Any]:
         "zoo": __version__,
         "git": git_commit(),
         "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
         "tensorflow": tensorflow.__version__ if tensorflow else "absent",
         "numpy": numpy.__version__,
         "python": sys.version.split()[0],

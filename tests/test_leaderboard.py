@@ -8,7 +8,7 @@ import pytest
 
 import zoo
 from zoo.errors import RecipeError
-from zoo.experiments.leaderboard import ENTRIES, Entry, annotate, run, run_entry, withdraw
+from zoo.experiments.leaderboard import CONTESTANTS, ENTRIES, Entry, annotate, run, run_entry, withdraw
 from zoo.experiments.standings import THRESHOLDS, standings
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "leaderboard"
@@ -99,6 +99,13 @@ def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
     retimed = annotate("all on one machine now", tmp_path / "out", replace=True)
     assert retimed["notes"] == ["all on one machine now"]
     assert "timed on two machines" not in (tmp_path / "out" / "report.md").read_text()
+    # A partial re-run keeps the board's history: its notes, and what was withdrawn, until it trains again.
+    other = Entry("zoo", "tiny, 1 epoch, again", recipe=str(tiny_recipe_file), overrides={"train.epochs": 1}, seeds=1)
+    kept = run(entries=(other,), keep=("tiny, 1 epoch",), **{**folders, "runs_dir": tmp_path / "runs3"})
+    assert kept["notes"] == ["all on one machine now"] and kept["withdrawn"] == withdrawn["withdrawn"]
+    assert "Withdrawn: tiny, 2 epochs (chosen on test)." in (tmp_path / "out" / "report.md").read_text()
+    back = run(entries=(again,), keep=("tiny, 1 epoch",), **{**folders, "runs_dir": tmp_path / "runs4"})
+    assert "withdrawn" not in back and back["notes"] == kept["notes"], "trained again, it is on the board again"
     with pytest.raises(RecipeError, match="note = '' is not allowed"):
         annotate(" ", tmp_path / "out")
 
@@ -107,7 +114,10 @@ def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
 def test_committed_leaderboard_has_the_promised_shape():
     results = json.loads((RESULTS / "results.json").read_text())
     assert results["thresholds"] == list(THRESHOLDS)
-    assert {e["contestant"] for e in results["entries"]} == {"zoo", "keras", "torch"}
+    assert {e["contestant"] for e in results["entries"]} == set(CONTESTANTS)
+    labels = {entry.label for entry in ENTRIES}  # the board holds the constants' budgets, or says why not
+    gone = {entry["label"] for entry in results.get("withdrawn", [])}
+    assert {e["label"] for e in results["entries"]} | gone >= labels
     for entry in results["entries"]:
         assert entry["seeds"] >= 3 and entry["low"] <= entry["accuracy"] <= entry["high"] and entry["seconds"] > 0
     assert results["versions"]["git"] and (RESULTS / "leaderboard.png").stat().st_size > 10_000

@@ -17,7 +17,8 @@ imports this package, and torch is imported only by the speed experiment.
 * ``levers``: each benchmarked recipe's own stack against the modern stack (Swish, AdamW), 3 seeds, the
   choice read on validation only (`--recipes` runs some of them; the report joins every recipe run).
 * ``leaderboard``: seconds of training to test accuracy 0.90, 0.92, 0.93 and 0.94 on this CPU:
-  zoo's recipes against keras.io's example convnet and a PyTorch twin, fixed budgets, median over seeds.
+  zoo's recipes against keras.io's example convnet, a PyTorch twin and zoo under the JAX backend, fixed
+  budgets, median over seeds.
 * ``tuning``: a KerasTuner search of a recipe's [tune] space against the recipe itself, both
   retrained for several seeds: does the default hold up, and what does the search cost?
 * ``tabular``: the tabular recipe against its baseline, scikit-learn's MLP and gradient boosting on
@@ -65,7 +66,7 @@ ABOUT: dict[str, tuple[str, str]] = {
     "pretrain": ("random init, RBM and denoising-autoencoder pretraining, and the default stack", "8 min"),
     "speed": ("training throughput: zoo's path, a plain Keras fit and PyTorch", "13 min"),
     "levers": ("each recipe's own stack against the modern stack, chosen on validation", "hours"),
-    "leaderboard": ("seconds of training to test accuracy 0.90-0.94 against keras.io and PyTorch", "60 min"),
+    "leaderboard": ("seconds of training to test accuracy 0.90-0.94 against keras.io, PyTorch and JAX", "120 min"),
     "tuning": ("a KerasTuner search of each recipe's [tune] space against the recipe", "2 min-8 h (--recipes)"),
     "tabular": ("the tabular recipe against gradient boosting and scikit-learn's MLP", "17 min"),
     "parity": ("learning parities: where gradient descent fails as d grows", "3 min"),

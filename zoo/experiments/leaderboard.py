@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,7 +34,8 @@ from typing import Any
 import keras
 
 from zoo.data.builtin import load
-from zoo.errors import RecipeError, RunError
+from zoo.errors import RecipeError
+from zoo.experiments.jax_entry import run_in_jax
 from zoo.experiments.standings import THRESHOLDS, keras_example_convnet, standing_rows, standings
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.boards import time_to_accuracy_figure
@@ -107,8 +106,11 @@ def _weights(entries: tuple[Entry, ...], committed: Path) -> list[float]:
 
 def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
     """Train `entry` once with `seed`; its test accuracy and training seconds."""
-    if entry.contestant == "jax":
-        return _in_jax_process(entry, seed, runs_dir)
+    if entry.contestant == "jax":  # a bad name or key is one clear line here, not a child's traceback
+        get_recipe(entry.recipe, **entry.overrides)
+        return run_in_jax(
+            {"label": entry.label, "recipe": entry.recipe, "overrides": entry.overrides, "seed": seed}, runs_dir
+        )
     recipe = get_recipe(entry.recipe, **entry.overrides, **{"train.seed": seed})
     if entry.contestant == "keras":
         data = load(recipe.dataset, recipe.validation_size)
@@ -133,19 +135,6 @@ def run_entry(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
     return {"test_accuracy": result.metrics["test_accuracy"], "train_seconds": result.metrics["train_seconds"]}
 
 
-def _in_jax_process(entry: Entry, seed: int, runs_dir: Path) -> dict[str, float]:
-    """`run_entry` of the entry's zoo run in a fresh process under KERAS_BACKEND=jax (this module's `__main__`)."""
-    get_recipe(entry.recipe, **entry.overrides)  # a bad name or key is one clear line here, not a child's traceback
-    spec = {"label": entry.label, "recipe": entry.recipe, "overrides": entry.overrides, "seed": seed}
-    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "zoo.experiments.leaderboard", json.dumps(spec), str(runs_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        said = done.stderr.strip().splitlines()
-        raise RunError(f"{entry.label}, seed {seed}: the JAX process failed: {said[-1] if said else done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def _slug(label: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
 
@@ -160,12 +149,10 @@ def run(
     """Train every entry for its seeds, then write the standings, report.md and leaderboard.png.
 
     `keep`: labels of entries already in `out_dir`/results.json to keep as they are (their runs, and the
-    commit each trained at), beside the `entries` trained now; the board is then those together.
+    commit each trained at), beside the `entries` trained now; the board is then those together, and its
+    withdrawn entries and notes carry over (`annotate(replace=True)` for notes the new runs make stale).
     """
-    for contestant, (module, install) in OPTIONAL.items():
-        if any(e.contestant == contestant for e in entries) and importlib.util.find_spec(module) is None:
-            why = f"the leaderboard's {contestant} entries need {module}, which is not installed"
-            raise RecipeError(f"{why}; install it with {install}")
+    _check_frameworks(entries)
     runs_dir = Path(runs_dir) if runs_dir else run_folder("leaderboard", "runs/experiments")
     started = time.perf_counter()
     runs, summary = [], []
@@ -193,14 +180,16 @@ def run(
                     "seconds": spread([r["train_seconds"] for r in results])["median"],
                 }
             )
+    history: dict[str, Any] = {}
     if keep:
-        summary, runs = _kept(Path(out_dir), keep, summary, runs)
+        summary, runs, history = _kept(Path(out_dir), keep, summary, runs)
     results = {
         "experiment": "leaderboard",
         "thresholds": list(thresholds),
         "entries": summary,
         "runs": runs,
         "standings": standings(summary, thresholds),
+        **history,
         **stamp(started),
     }
     _whole_board_cost(results, runs, keep)
@@ -209,6 +198,14 @@ def run(
     figure = board_figure(summary, thresholds)
     write_results(out_dir, results, _report(results, _accelerator(out_dir)), {"leaderboard.png": figure})
     return results
+
+
+def _check_frameworks(entries: tuple[Entry, ...]) -> None:
+    """Refuse, before anything trains, entries whose framework (torch, jax) is not installed."""
+    for contestant, (module, install) in OPTIONAL.items():
+        if any(e.contestant == contestant for e in entries) and importlib.util.find_spec(module) is None:
+            why = f"the leaderboard's {contestant} entries need {module}, which is not installed"
+            raise RecipeError(f"{why}; install it with {install}")
 
 
 def _whole_board_cost(results: dict[str, Any], runs: list[dict[str, Any]], keep: tuple[str, ...]) -> None:
@@ -223,8 +220,9 @@ def _commit() -> str | None:
     return (git_commit() or {}).get("commit")
 
 
-def _kept(out_dir: Path, keep: tuple[str, ...], summary: list, runs: list) -> tuple[list, list]:
-    """The committed entries named in `keep` (each run with the commit it trained at), then the new ones."""
+def _kept(out_dir: Path, keep: tuple[str, ...], summary: list, runs: list) -> tuple[list, list, dict]:
+    """The committed entries named in `keep` (each run with the commit it trained at), then the new ones; and the
+    board's history, which a partial re-run keeps: its withdrawn entries (but those trained again now) and notes."""
     before = json.loads((out_dir / "results.json").read_text())
     known = {entry["label"] for entry in before["entries"]}
     missing = [label for label in keep if label not in known]
@@ -234,7 +232,13 @@ def _kept(out_dir: Path, keep: tuple[str, ...], summary: list, runs: list) -> tu
         )
     commit = (before["versions"].get("git") or {}).get("commit")
     kept_runs = [{"commit": commit, **run} for run in before["runs"] if run["label"] in keep]
-    return [entry for entry in before["entries"] if entry["label"] in keep] + summary, kept_runs + runs
+    trained = {entry["label"] for entry in summary}
+    history = {
+        "withdrawn": [gone for gone in before.get("withdrawn", []) if gone["label"] not in trained],
+        "notes": before.get("notes", []),
+    }
+    entries = [entry for entry in before["entries"] if entry["label"] in keep] + summary
+    return entries, kept_runs + runs, {key: value for key, value in history.items() if value}
 
 
 def board_figure(entries: list[dict[str, Any]], thresholds) -> Any:
@@ -382,9 +386,3 @@ def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) 
         "",
     ]
     return "\n".join(lines)
-
-
-if __name__ == "__main__":  # a jax entry's run: `_in_jax_process` starts it with KERAS_BACKEND=jax set
-    _spec = json.loads(sys.argv[1])
-    _entry = Entry("zoo", _spec["label"], recipe=_spec["recipe"], overrides=_spec["overrides"])
-    print(json.dumps(run_entry(_entry, _spec["seed"], Path(sys.argv[2]))))

@@ -26,13 +26,30 @@ def run_in_jax(spec: dict[str, Any], runs_dir: str | Path) -> dict[str, float]:
         >>> sorted(run_in_jax(spec, "runs/board"))  # doctest: +SKIP
         ['test_accuracy', 'train_seconds']
     """
+    try:
+        return jax_process(["-m", "zoo.experiments.jax_entry", json.dumps(spec), str(runs_dir)])
+    except RunError as error:
+        raise RunError(f"{spec['label']}, seed {spec['seed']}: the JAX process failed: {error}") from None
+
+
+def jax_process(args: list[str]) -> Any:
+    """`python *args` in a fresh process under KERAS_BACKEND=jax: the last line it prints, read as JSON. A process
+    that fails is a RunError with its last line of stderr. The leaderboard's JAX runs and the speed experiment's
+    JAX timings (`zoo.experiments.twins.measure_jax`) both start theirs here.
+
+    Examples:
+        >>> jax_process(["-c", "import json, os; print(json.dumps(os.environ['KERAS_BACKEND']))"])
+        'jax'
+        >>> jax_process(["-c", "raise SystemExit('no such set')"])
+        Traceback (most recent call last):
+        ...
+        zoo.errors.RunError: no such set
+    """
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "zoo.experiments.jax_entry", json.dumps(spec), str(runs_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         said = done.stderr.strip().splitlines()
-        failed = said[-1] if said else f"exit code {done.returncode}"
-        raise RunError(f"{spec['label']}, seed {spec['seed']}: the JAX process failed: {failed}")
+        raise RunError(said[-1] if said else f"the JAX process ended with exit code {done.returncode}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

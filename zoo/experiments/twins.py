@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from zoo.data.builtin import load
 from zoo.errors import RecipeError
+from zoo.experiments.jax_entry import jax_process
 from zoo.experiments.torch_twin import torch_inputs, torch_network
 from zoo.nets.network import build, leaf_layers
 from zoo.recipes.recipe import Recipe
@@ -203,17 +204,9 @@ def measure_jax(recipe: Recipe, examples: int = 16384, rounds: int = 1) -> list[
         "epoch = keras_epoch(recipe, 'zoo', x, y); epoch(); "
         "print(json.dumps([examples_per_second(epoch, len(x)) for _ in range(int(sys.argv[3]))]))"
     )
-    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
     with _recipe_file(recipe) as path:
-        done = subprocess.run(
-            [sys.executable, "-c", code, json.dumps(str(path)), str(examples), str(rounds)],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "the jax run failed")
-    return [float(rate) for rate in json.loads(done.stdout.strip().splitlines()[-1])]
+        rates = jax_process(["-c", code, json.dumps(str(path)), str(examples), str(rounds)])
+    return [float(rate) for rate in rates]
 
 
 class _recipe_file:

@@ -180,7 +180,26 @@ def test_torch_twin_has_the_same_parameter_count():
         network, _ = torch_network(recipe)
         # Keras counts BatchNorm's moving mean and variance as (non-trainable) weights; PyTorch keeps them as buffers.
         buffers = sum(buffer.numel() for name_, buffer in network.named_buffers() if "running" in name_)
-        assert sum(p.numel() for p in network.parameters()) + buffers == zoo.build(recipe).count_params(), name
+        built = zoo.build(recipe, input_shape=(28, 28, 1), num_classes=10)
+        assert sum(p.numel() for p in network.parameters()) + buffers == built.count_params(), name
+
+
+def test_torch_twin_orders_its_layers_as_zoo_builds_them():
+    """Pooling before or after BatchNorm and the activation (model.pool_first) changes what each step costs."""
+    pytest.importorskip("torch")
+    kinds = {"Conv2d": "Conv2D", "MaxPool2d": "MaxPooling2D", "BatchNorm2d": "BatchNorm", "ELU": "Activation"}
+    for pool_first in (False, True):
+        recipe = zoo.get_recipe("cnn", filters=[8, 16], convs_per_block=2, pool_first=pool_first, dropout=0.0)
+        network, _ = torch_network(recipe)
+        convs = list(network)[: [type(m).__name__ for m in network].index("Flatten")]
+        twin = [kinds[type(m).__name__] for m in convs if type(m).__name__ in kinds]
+        blocks = [
+            layer
+            for layer in zoo.build(recipe, input_shape=(28, 28, 1), num_classes=10).layers
+            if layer.name.startswith("conv_block")
+        ]
+        ours = [type(layer).__name__ for block in blocks for layer in block.layers]
+        assert twin == [kind for kind in ours if kind in kinds.values()], pool_first
 
 
 def test_torch_twin_keeps_the_weights_moving_average_as_keras_does():

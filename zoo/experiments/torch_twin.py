@@ -63,12 +63,15 @@ def torch_network(recipe: Recipe, input_shape=(28, 28, 1), num_classes: int = 10
         model = recipe.model
         paddings, (height, width) = cnn_plan(model, input_shape)
         for filters, stage in zip(model.filters, paddings, strict=True):
-            for padding in stage:
+            for index, padding in enumerate(stage):
                 conv = nn.Conv2d(channels, filters, model.kernel_size, padding=padding, bias=not stack.batch_norm)
                 layers.append(conv)
+                if model.pool_first and index == len(stage) - 1:  # zoo's conv_block: pool, then normalize
+                    layers.append(nn.MaxPool2d(2))
                 finish(layers, filters, 2)
                 channels = filters
-            layers.append(nn.MaxPool2d(2))
+            if not model.pool_first:
+                layers.append(nn.MaxPool2d(2))
             layers += dropout()
     layers.append(nn.Flatten())
     features = height * width * channels

@@ -24,8 +24,10 @@ def _python(code: str, **env) -> subprocess.CompletedProcess:
 
 
 def _pythons(codes: list[str], envs: list[dict] | None = None) -> list[subprocess.CompletedProcess]:
-    """Run each code in a fresh interpreter, all at once: most of each run is TensorFlow's import."""
-    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    """Run each code in a fresh interpreter, all at once: most of each run is TensorFlow's import. The
+    environment is a new user's: without the TensorFlow settings zoo makes when this process imports it."""
+    made = ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")
+    environment = {key: value for key, value in os.environ.items() if key not in made}
     started = [
         subprocess.Popen(
             [sys.executable, "-c", code],
@@ -82,14 +84,16 @@ def test_library_core_never_imports_the_experiments_or_torch_and_a_users_log_lev
     watched = ("zoo.experiments", "torch", "jax")
     code = "import importlib, json, os, sys\nfrom zoo.reports.console import quiet_tensorflow\nquiet_tensorflow()\n"
     code += "level = os.environ['TF_CPP_MIN_LOG_LEVEL']\nimport tensorflow, keras\n"
+    code += "from zoo.reports.records import versions\nonednn = versions()['onednn']\n"
     code += f"before = [m for m in {watched!r} if m in sys.modules]\n"
     code += "".join(f"importlib.import_module({name!r})\n" for name in core)
     code += "import zoo; [getattr(zoo, name) for name in zoo.__all__]\n"
-    code += f"print(json.dumps([level, [m for m in {watched!r} if m in sys.modules and m not in before]]))"
-    (done,) = _pythons([code], [{"TF_CPP_MIN_LOG_LEVEL": "0"}])
+    code += f"print(json.dumps([level, onednn, [m for m in {watched!r} if m in sys.modules and m not in before]]))"
+    (done,) = _pythons([code], [{"TF_CPP_MIN_LOG_LEVEL": "0", "TF_ENABLE_ONEDNN_OPTS": "0"}])
     assert done.returncode == 0, done.stderr[-2000:]
-    level, by_zoo = __import__("json").loads(done.stdout.splitlines()[-1])
+    level, onednn, by_zoo = __import__("json").loads(done.stdout.splitlines()[-1])
     assert level == "0", "zoo overrode the user's own TensorFlow log level"
+    assert onednn is False, "zoo overrode the user's own TF_ENABLE_ONEDNN_OPTS"
     assert by_zoo == []
 
 
@@ -115,6 +119,7 @@ def test_commands_and_the_api_print_no_tensorflow_start_up_lines(tiny_recipe_fil
     api = (
         "import os, sys, zoo; from zoo.cli.main import main; code = main(['list']); "
         "zoo.build(zoo.get_recipe('mlp', hidden=[4]), input_shape=(8, 8, 1), num_classes=3); "
+        "from zoo.reports.records import versions; print(versions()['onednn']); "
         "print(os.environ['TF_CPP_MIN_LOG_LEVEL']); sys.exit(code)"
     )
     # `zoo show` with --data reads the data, which loads TensorFlow (it once did so unfiltered).
@@ -130,6 +135,8 @@ def test_commands_and_the_api_print_no_tensorflow_start_up_lines(tiny_recipe_fil
         assert noisy == [], noisy
     # With no level of the user's, zoo sets TensorFlow's to 2 (test_library_core_...: one is kept).
     assert runs[0].stdout.strip().splitlines()[-1] == "2"
+    # And TensorFlow's oneDNN kernels, off by default on CPUs without AVX-512-class features, are on.
+    assert runs[0].stdout.strip().splitlines()[-2] == "True", runs[0].stdout
     assert (tmp_path / "run" / "metrics.json").is_file()
 
 

@@ -42,7 +42,9 @@ seeds = 1
 target_accuracy = 0.5
 """
 KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
-LIBRARIES = ("tensorflow", "keras", "numpy")  # the versions a reproduction must share with the committed run
+# The versions a reproduction must share with the committed run, and whether oneDNN ran the CPU ops (its kernels
+# round otherwise).
+LIBRARIES = ("tensorflow", "keras", "numpy", "onednn")
 LOOSE = 2e-3  # relative, on other library versions or another CPU
 
 

@@ -121,9 +121,12 @@ def versions() -> dict[str, Any]:
     """Versions of zoo (with its git commit from a checkout) and the libraries a result depends on, and the
     backend Keras ran on (`KERAS_BACKEND`: the same recipe trains on TensorFlow or JAX, at different speeds).
 
+    `onednn` says whether TensorFlow ran its CPU ops through oneDNN (zoo turns it on: `zoo/__init__.py`), which
+    changes both their speed and their rounding; None where there is no TensorFlow to ask.
+
     Examples:
         >>> sorted(versions())
-        ['git', 'keras', 'keras_backend', 'numpy', 'python', 'tensorflow', 'zoo']
+        ['git', 'keras', 'keras_backend', 'numpy', 'onednn', 'python', 'tensorflow', 'zoo']
     """
     import keras
     import numpy
@@ -139,9 +142,19 @@ def versions() -> dict[str, Any]:
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),
         "tensorflow": tensorflow.__version__ if tensorflow else "absent",
+        "onednn": _onednn() if tensorflow else None,
         "numpy": numpy.__version__,
         "python": sys.version.split()[0],
     }
+
+
+def _onednn() -> bool | None:
+    """Whether this process's TensorFlow runs oneDNN's CPU kernels (TF_ENABLE_ONEDNN_OPTS as TensorFlow read it)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own check; no public one exists
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def stamp(started: float) -> dict[str, Any]:

@@ -52,6 +52,21 @@ def test_a_contestant_whose_framework_is_missing_is_refused_before_anything_trai
         run_entry(Entry("jax", "y", recipe="no_such_recipe"), 0, tmp_path / "runs")
 
 
+def test_a_partial_re_run_keeps_the_pytorch_version_its_kept_twins_trained_with(tmp_path):
+    """A sitting that trains no twin imports no torch: the board still names the version its twins ran on."""
+    import sys
+
+    twin = {"contestant": "torch", "label": "t", "recipe": "mlp", "overrides": {}, "seeds": 1}
+    twin.update({"accuracy": 0.91, "low": 0.91, "high": 0.91, "seconds": 1.0})
+    before = {"entries": [twin], "runs": [{"label": "t", "seed": 0, "test_accuracy": 0.91, "train_seconds": 1.0}]}
+    before["versions"] = {"git": {"commit": "a" * 40}, "torch": "9.9.9+cpu"}
+    (tmp_path / "results.json").write_text(json.dumps(before))
+    kept = run(entries=(), keep=("t",), out_dir=tmp_path, runs_dir=tmp_path / "runs", thresholds=(0.9,))
+    expected = sys.modules["torch"].__version__ if "torch" in sys.modules else "9.9.9+cpu"
+    assert kept["versions"]["torch"] == expected and kept["runs"][0]["commit"] == "a" * 40
+    assert "torch" not in {key for key in kept if key != "versions"}, "only the version carries over"
+
+
 @pytest.mark.slow
 def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
     entries = [

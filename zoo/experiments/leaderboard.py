@@ -70,29 +70,20 @@ class Entry:
 # from the board). The tiny net's earlier shapes stay on the board, settings spelled out, twins and JAX entry
 # too. Every entry trains on the same 59,000 images: the Keras example's split is fashion_cnn's.
 TINY_BEFORE = {**TINY_POOLED_LAST, "stack.dropout": 0.25, "train.epochs": 5}
+LAST, TINY = "2 epochs, no dropout, pooled last", "fashion_cnn_tiny"
 ENTRIES: tuple[Entry, ...] = (
-    Entry("zoo", "fashion_cnn_tiny (2 epochs, pooled first, 64 units: validation's pick)", recipe="fashion_cnn_tiny"),
-    Entry("zoo", "fashion_cnn_tiny (2 epochs, no dropout, pooled last)", "fashion_cnn_tiny", TINY_POOLED_LAST),
-    Entry("zoo", "fashion_cnn_tiny (5 epochs)", recipe="fashion_cnn_tiny", overrides=TINY_BEFORE),
+    Entry("zoo", f"{TINY} (2 epochs, pooled first, 64 units: validation's pick)", TINY),
+    Entry("zoo", f"{TINY} ({LAST})", TINY, TINY_POOLED_LAST),
+    Entry("zoo", f"{TINY} (5 epochs)", TINY, TINY_BEFORE),
     Entry("zoo", "fashion_cnn (5 epochs)", overrides={"train.epochs": 5}),
     Entry("zoo", "fashion_cnn (14 epochs, validation's pick)", overrides={"train.epochs": 14}),
     Entry("keras", "Keras example convnet, 5 epochs", overrides={"train.epochs": 5}),
     Entry("keras", "Keras example convnet, 15 epochs (the example's budget)", overrides={"train.epochs": 15}),
-    Entry("torch", "PyTorch twin of fashion_cnn_tiny (2 epochs, pooled first, 64 units)", recipe="fashion_cnn_tiny"),
-    Entry(
-        "torch",
-        "PyTorch twin of fashion_cnn_tiny (2 epochs, no dropout, pooled last)",
-        "fashion_cnn_tiny",
-        TINY_POOLED_LAST,
-    ),
-    Entry("torch", "PyTorch twin of fashion_cnn_tiny (5 epochs)", recipe="fashion_cnn_tiny", overrides=TINY_BEFORE),
+    Entry("torch", f"PyTorch twin of {TINY} (2 epochs, pooled first, 64 units)", TINY),
+    Entry("torch", f"PyTorch twin of {TINY} ({LAST})", TINY, TINY_POOLED_LAST),
+    Entry("torch", f"PyTorch twin of {TINY} (5 epochs)", TINY, TINY_BEFORE),
     Entry("torch", "PyTorch twin of fashion_cnn (5 epochs)", overrides={"train.epochs": 5}),
-    Entry(
-        "jax",
-        "fashion_cnn_tiny (2 epochs, no dropout, pooled last) under KERAS_BACKEND=jax",
-        "fashion_cnn_tiny",
-        TINY_POOLED_LAST,
-    ),
+    Entry("jax", f"{TINY} ({LAST}) under KERAS_BACKEND=jax", TINY, TINY_POOLED_LAST),
 )
 # What each contestant needs beyond zoo's own dependencies, and how to install it.
 OPTIONAL = {
@@ -195,6 +186,7 @@ def run(
     history: dict[str, Any] = {}
     if keep:
         summary, runs, history = _kept(Path(out_dir), keep, summary, runs)
+    kept_torch = history.pop("torch", None)
     results = {
         "experiment": "leaderboard",
         "thresholds": list(thresholds),
@@ -205,8 +197,10 @@ def run(
         **stamp(started),
     }
     _whole_board_cost(results, runs, keep)
-    if "torch" in sys.modules:
-        results["versions"]["torch"] = sys.modules["torch"].__version__
+    # PyTorch's version: this process's, else that of the kept twins' sitting (a re-run may train no twin).
+    torch_version = sys.modules["torch"].__version__ if "torch" in sys.modules else kept_torch
+    if torch_version:
+        results["versions"]["torch"] = torch_version
     figure = board_figure(summary, thresholds)
     write_results(out_dir, results, _report(results, _accelerator(out_dir)), {"leaderboard.png": figure})
     return results
@@ -234,7 +228,8 @@ def _commit() -> str | None:
 
 def _kept(out_dir: Path, keep: tuple[str, ...], summary: list, runs: list) -> tuple[list, list, dict]:
     """The committed entries named in `keep` (each run with the commit it trained at), then the new ones; and the
-    board's history, which a partial re-run keeps: its withdrawn entries (but those trained again now) and notes."""
+    board's history, which a partial re-run keeps: its withdrawn entries (but those trained again now) and notes,
+    and (as "torch") the PyTorch version the kept twins trained with."""
     before = json.loads((out_dir / "results.json").read_text())
     known = {entry["label"] for entry in before["entries"]}
     missing = [label for label in keep if label not in known]
@@ -245,11 +240,12 @@ def _kept(out_dir: Path, keep: tuple[str, ...], summary: list, runs: list) -> tu
     commit = (before["versions"].get("git") or {}).get("commit")
     kept_runs = [{"commit": commit, **run} for run in before["runs"] if run["label"] in keep]
     trained = {entry["label"] for entry in summary}
+    entries = [entry for entry in before["entries"] if entry["label"] in keep] + summary
     history = {
         "withdrawn": [gone for gone in before.get("withdrawn", []) if gone["label"] not in trained],
         "notes": before.get("notes", []),
+        "torch": any(e["contestant"] == "torch" for e in entries) and before["versions"].get("torch"),
     }
-    entries = [entry for entry in before["entries"] if entry["label"] in keep] + summary
     return entries, kept_runs + runs, {key: value for key, value in history.items() if value}
 
 

@@ -197,10 +197,7 @@ def run(
         **stamp(started),
     }
     _whole_board_cost(results, runs, keep)
-    # PyTorch's version: this process's, else that of the kept twins' sitting (a re-run may train no twin).
-    torch_version = sys.modules["torch"].__version__ if "torch" in sys.modules else kept_torch
-    if torch_version:
-        results["versions"]["torch"] = torch_version
+    _name_torch(results, kept_torch)
     figure = board_figure(summary, thresholds)
     write_results(out_dir, results, _report(results, _accelerator(out_dir)), {"leaderboard.png": figure})
     return results
@@ -212,6 +209,13 @@ def _check_frameworks(entries: tuple[Entry, ...]) -> None:
         if any(e.contestant == contestant for e in entries) and importlib.util.find_spec(module) is None:
             why = f"the leaderboard's {contestant} entries need {module}, which is not installed"
             raise RecipeError(f"{why}; install it with {install}")
+
+
+def _name_torch(results: dict[str, Any], kept: str | None) -> None:
+    """PyTorch's version in the board's versions: this process's, else the kept twins' (a re-run may train none)."""
+    version = sys.modules["torch"].__version__ if "torch" in sys.modules else kept
+    if version:
+        results["versions"]["torch"] = version
 
 
 def _whole_board_cost(results: dict[str, Any], runs: list[dict[str, Any]], keep: tuple[str, ...]) -> None:

@@ -184,9 +184,9 @@ def run(
                 }
             )
     history: dict[str, Any] = {}
+    before: dict[str, Any] = {}  # the board's versions before this call, for the kept runs
     if keep:
-        summary, runs, history = _kept(Path(out_dir), keep, summary, runs)
-    kept_torch = history.pop("torch", None)
+        summary, runs, history, before = _kept(Path(out_dir), keep, summary, runs)
     results = {
         "experiment": "leaderboard",
         "thresholds": list(thresholds),
@@ -197,7 +197,7 @@ def run(
         **stamp(started),
     }
     _whole_board_cost(results, runs, keep)
-    _name_torch(results, kept_torch)
+    _name_torch(results, before)
     figure = board_figure(summary, thresholds)
     write_results(out_dir, results, _report(results, _accelerator(out_dir)), {"leaderboard.png": figure})
     return results
@@ -211,9 +211,10 @@ def _check_frameworks(entries: tuple[Entry, ...]) -> None:
             raise RecipeError(f"{why}; install it with {install}")
 
 
-def _name_torch(results: dict[str, Any], kept: str | None) -> None:
-    """PyTorch's version in the board's versions: this process's, else the kept twins' (a re-run may train none)."""
-    version = sys.modules["torch"].__version__ if "torch" in sys.modules else kept
+def _name_torch(results: dict[str, Any], before: dict[str, Any]) -> None:
+    """PyTorch's version: this process's, else (a re-run may train no twin) that in `before` of the kept twins."""
+    twins = any(entry["contestant"] == "torch" for entry in results["entries"])
+    version = sys.modules["torch"].__version__ if "torch" in sys.modules else twins and before.get("torch")
     if version:
         results["versions"]["torch"] = version
 
@@ -230,10 +231,10 @@ def _commit() -> str | None:
     return (git_commit() or {}).get("commit")
 
 
-def _kept(out_dir: Path, keep: tuple[str, ...], summary: list, runs: list) -> tuple[list, list, dict]:
+def _kept(out_dir: Path, keep: tuple[str, ...], summary: list, runs: list) -> tuple[list, list, dict, dict]:
     """The committed entries named in `keep` (each run with the commit it trained at), then the new ones; and the
-    board's history, which a partial re-run keeps: its withdrawn entries (but those trained again now) and notes,
-    and (as "torch") the PyTorch version the kept twins trained with."""
+    board's history, which a partial re-run keeps: its withdrawn entries (but those trained again now) and notes;
+    and the versions the kept runs trained with."""
     before = json.loads((out_dir / "results.json").read_text())
     known = {entry["label"] for entry in before["entries"]}
     missing = [label for label in keep if label not in known]
@@ -248,9 +249,8 @@ def _kept(out_dir: Path, keep: tuple[str, ...], summary: list, runs: list) -> tu
     history = {
         "withdrawn": [gone for gone in before.get("withdrawn", []) if gone["label"] not in trained],
         "notes": before.get("notes", []),
-        "torch": any(e["contestant"] == "torch" for e in entries) and before["versions"].get("torch"),
     }
-    return entries, kept_runs + runs, {key: value for key, value in history.items() if value}
+    return entries, kept_runs + runs, {key: value for key, value in history.items() if value}, before["versions"]
 
 
 def board_figure(entries: list[dict[str, Any]], thresholds) -> Any:

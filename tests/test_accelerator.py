@@ -91,10 +91,11 @@ def test_committed_accelerator_board_has_the_promised_shape():
 
 @pytest.mark.skipif(not (RESULTS / "results.json").exists(), reason="the accelerator board has not been committed yet")
 def test_the_leaderboard_and_the_results_page_quote_the_committed_gpu_board():
-    from zoo.experiments.leaderboard import _accelerator, _report
+    from zoo.experiments.leaderboard import _accelerator
+    from zoo.experiments.leaderboard_report import board_report
 
     leaderboard = RESULTS.parent / "leaderboard"
-    expected = _report(json.loads((leaderboard / "results.json").read_text()), _accelerator(leaderboard))
+    expected = board_report(json.loads((leaderboard / "results.json").read_text()), _accelerator(leaderboard))
     assert (leaderboard / "report.md").read_text() == expected, "regenerate: zoo.experiments.leaderboard.render()"
     page = (RESULTS.parents[2] / "docs" / "results.md").read_text()
     board = json.loads((RESULTS / "results.json").read_text())

@@ -1,5 +1,6 @@
 """The time-to-accuracy leaderboard: its standings rule, a tiny real run, and the committed results' shape."""
 
+import importlib.metadata
 import importlib.util
 import json
 from pathlib import Path
@@ -52,18 +53,20 @@ def test_a_contestant_whose_framework_is_missing_is_refused_before_anything_trai
         run_entry(Entry("jax", "y", recipe="no_such_recipe"), 0, tmp_path / "runs")
 
 
-def test_a_partial_re_run_keeps_the_pytorch_version_its_kept_twins_trained_with(tmp_path):
-    """A sitting that trains no twin imports no torch: the board still names the version its twins ran on."""
-    import sys
-
+def test_a_partial_re_run_keeps_the_versions_its_kept_twins_and_jax_entries_trained_with(tmp_path):
+    """A sitting that trains no twin and no JAX entry: the board still names the versions those entries ran on,
+    and the report says them."""
     twin = {"contestant": "torch", "label": "t", "recipe": "mlp", "overrides": {}, "seeds": 1}
     twin.update({"accuracy": 0.91, "low": 0.91, "high": 0.91, "seconds": 1.0})
-    before = {"entries": [twin], "runs": [{"label": "t", "seed": 0, "test_accuracy": 0.91, "train_seconds": 1.0}]}
-    before["versions"] = {"git": {"commit": "a" * 40}, "torch": "9.9.9+cpu"}
+    on_jax = {**twin, "contestant": "jax", "label": "j"}
+    runs = [{"label": label, "seed": 0, "test_accuracy": 0.91, "train_seconds": 1.0} for label in ("t", "j")]
+    before = {"entries": [twin, on_jax], "runs": runs}
+    before["versions"] = {"git": {"commit": "a" * 40}, "torch": "9.9.9+cpu", "jax": "0.0.9"}
     (tmp_path / "results.json").write_text(json.dumps(before))
-    kept = run(entries=(), keep=("t",), out_dir=tmp_path, runs_dir=tmp_path / "runs", thresholds=(0.9,))
-    expected = sys.modules["torch"].__version__ if "torch" in sys.modules else "9.9.9+cpu"
-    assert kept["versions"]["torch"] == expected and kept["runs"][0]["commit"] == "a" * 40
+    kept = run(entries=(), keep=("t", "j"), out_dir=tmp_path, runs_dir=tmp_path / "runs", thresholds=(0.9,))
+    assert kept["versions"]["torch"] == "9.9.9+cpu" and kept["versions"]["jax"] == "0.0.9"
+    assert kept["runs"][0]["commit"] == "a" * 40
+    assert "torch 9.9.9+cpu, jax 0.0.9)" in (tmp_path / "report.md").read_text()
     assert "torch" not in {key for key in kept if key != "versions"}, "only the version carries over"
 
 
@@ -86,6 +89,7 @@ def test_a_tiny_leaderboard_runs_end_to_end(tiny_recipe_file, tmp_path):
         assert results["standings"][0]["jax"] is not None, "and so does the same recipe on JAX"
         backend = json.loads((tmp_path / "runs" / "tiny_on_jax-seed0" / "metrics.json").read_text())["versions"]
         assert backend["keras_backend"] == "jax", backend
+        assert results["versions"]["jax"] == importlib.metadata.version("jax"), "the board names JAX's version"
         columns = ["zoo", "torch", "jax"] if importlib.util.find_spec("torch") else ["zoo", "jax"]
         assert f"| test accuracy | {' | '.join(columns)} |" in (tmp_path / "out" / "report.md").read_text()
     assert results["standings"][1]["zoo"] is None

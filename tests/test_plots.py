@@ -21,6 +21,16 @@ def test_the_leaderboards_log_axis_reads_plain_seconds():
     assert labels == ["30", "60", "100", "200", "300", "600"] and not any("10^" in t for t in labels)
 
 
+def test_the_leaderboard_numbers_its_markers_and_names_them_in_a_key():
+    entries = [
+        {"contestant": "keras", "label": "slow", "seconds": 300, "accuracy": 0.90},
+        {"contestant": "zoo", "label": "fast", "seconds": 20, "accuracy": 0.91},
+    ]
+    axis, key = time_to_accuracy_figure(entries, [0.9]).axes
+    assert [text.get_text() for text in axis.texts] == ["1", "2"]  # beside the markers: numbers, not labels
+    assert [text.get_text() for text in key.texts] == ["1  zoo: fast", "2  keras: slow"]  # ordered by seconds
+
+
 def test_a_group_at_chance_leaves_the_axis_to_the_others():
     groups = {"sigmoid": [[0.1, 0.1], [0.1, 0.11]], "elu": [[0.82, 0.86], [0.84, 0.87]]}
     axis = learning_curves_figure(groups, spread=True).axes[0]

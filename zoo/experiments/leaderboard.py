@@ -23,9 +23,9 @@ Nothing is picked on the test set: the entries and their budgets are the constan
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +36,13 @@ import keras
 from zoo.data.builtin import load
 from zoo.errors import RecipeError
 from zoo.experiments.jax_entry import run_in_jax
-from zoo.experiments.standings import THRESHOLDS, TINY_POOLED_LAST, keras_example_convnet, standing_rows, standings
+from zoo.experiments.leaderboard_report import board_report
+from zoo.experiments.standings import THRESHOLDS, TINY_POOLED_LAST, keras_example_convnet, standings
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.boards import time_to_accuracy_figure
 from zoo.reports.progress import Progress
 from zoo.reports.records import git_commit, run_folder, stamp, write_results, write_text
-from zoo.reports.report import spread, trained_at
+from zoo.reports.report import spread
 from zoo.training.trainer import train
 
 CONTESTANTS = ("zoo", "keras", "torch", "jax")
@@ -197,9 +198,9 @@ def run(
         **stamp(started),
     }
     _whole_board_cost(results, runs, keep)
-    _name_torch(results, before)
+    _name_frameworks(results, {entry.contestant for entry in entries}, before)
     figure = board_figure(summary, thresholds)
-    write_results(out_dir, results, _report(results, _accelerator(out_dir)), {"leaderboard.png": figure})
+    write_results(out_dir, results, board_report(results, _accelerator(out_dir)), {"leaderboard.png": figure})
     return results
 
 
@@ -211,12 +212,22 @@ def _check_frameworks(entries: tuple[Entry, ...]) -> None:
             raise RecipeError(f"{why}; install it with {install}")
 
 
-def _name_torch(results: dict[str, Any], before: dict[str, Any]) -> None:
-    """PyTorch's version: this process's, else (a re-run may train no twin) that in `before` of the kept twins."""
-    twins = any(entry["contestant"] == "torch" for entry in results["entries"])
-    version = sys.modules["torch"].__version__ if "torch" in sys.modules else twins and before.get("torch")
-    if version:
-        results["versions"]["torch"] = version
+def _name_frameworks(results: dict[str, Any], trained: set[str], before: dict[str, Any]) -> None:
+    """The versions of the frameworks the board's twins (torch) and JAX entries ran on: the installed one where
+    this call trained such an entry, else (a re-run may train none) that in `before` of the kept entries. JAX
+    entries train in child processes of this environment, so its installed version is theirs."""
+    present = {entry["contestant"] for entry in results["entries"]}
+    for contestant, (module, _) in OPTIONAL.items():
+        version = contestant in trained and _installed(module) or contestant in present and before.get(module)
+        if version:
+            results["versions"][module] = version
+
+
+def _installed(module: str) -> str | None:
+    try:
+        return importlib.metadata.version(module)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _whole_board_cost(results: dict[str, Any], runs: list[dict[str, Any]], keep: tuple[str, ...]) -> None:
@@ -294,7 +305,8 @@ def withdraw(labels: tuple[str, ...], why: str, out_dir: str | Path = Path("benc
     results["standings"] = standings(results["entries"], results["thresholds"])
     results["withdrawn"] = results.get("withdrawn", []) + [{"label": label, "why": why} for label in labels]
     figure = board_figure(results["entries"], results["thresholds"])
-    write_results(out_dir, results, _report(results, _accelerator(out_dir)), {"leaderboard.png": figure}, echo=False)
+    report = board_report(results, _accelerator(out_dir))
+    write_results(out_dir, results, report, {"leaderboard.png": figure}, echo=False)
     return results
 
 
@@ -314,7 +326,7 @@ def annotate(note: str, out_dir: str | Path = Path("benchmarks/results/leaderboa
     if not note.strip():
         raise RecipeError("note = '' is not allowed; expected the words a reader of the board needs")
     results["notes"] = ([] if replace else results.get("notes", [])) + [note.strip()]
-    write_results(out_dir, results, _report(results, _accelerator(out_dir)), echo=False)
+    write_results(out_dir, results, board_report(results, _accelerator(out_dir)), echo=False)
     return results
 
 
@@ -323,78 +335,6 @@ def render(out_dir: str | Path = Path("benchmarks/results/leaderboard")) -> str:
 
     For when only the report's words or the GPU rows changed. Returns the report.
     """
-    report = _report(json.loads((Path(out_dir) / "results.json").read_text()), _accelerator(out_dir))
+    report = board_report(json.loads((Path(out_dir) / "results.json").read_text()), _accelerator(out_dir))
     write_text(Path(out_dir) / "report.md", report)
     return report
-
-
-def _gpu_section(accelerator: dict[str, Any]) -> list[str]:
-    """The report's GPU rows, from the accelerator board committed beside it."""
-    columns = ["keras float32", "keras bfloat16", "keras.io example", "torch float32"]
-    device = ", ".join(sorted(set(accelerator["devices"].values())))
-    return [
-        f"## On a GPU ({device})",
-        "",
-        "zoo's networks and the same budgets on one GPU, from the accelerator board "
-        "([report](../accelerator/report.md), `zoo experiment accelerator`): the GPU machine has no "
-        "TensorFlow, so zoo's networks train there as Keras programs on the JAX backend (`zoo.build`, "
-        "the recipe's shifts as layers, `fit`) and as PyTorch twins; clocks hold training only.",
-        "",
-        "| test accuracy | zoo's net, Keras (JAX) float32 | the same, bfloat16 | keras.io example convnet | "
-        "zoo's net, PyTorch float32 |",
-        "|---|---|---|---|---|",
-        *standing_rows(accelerator["standings"], columns, decimals=1),
-        "",
-    ]
-
-
-def _trained_at(runs: list[dict[str, Any]]) -> list[str]:
-    """A board assembled from several sittings says which entry trained at which commit (nothing for one)."""
-    labelled = [(run_["label"], (run_.get("commit") or "not recorded")[:7]) for run_ in runs]
-    return ["", trained_at(labelled)] if len({commit for _, commit in labelled}) > 1 else []
-
-
-def _report(results: dict[str, Any], accelerator: dict[str, Any] | None = None) -> str:
-    contestants = list(dict.fromkeys(entry["contestant"] for entry in results["entries"]))
-    lines = [
-        "# Time to accuracy: Fashion-MNIST on this machine's CPU",
-        "",
-        "Seconds of training until the median test accuracy over seeds clears each threshold: the fastest "
-        "fixed-budget entry of each contestant that clears it (`-`: none of its entries does). Budgets are "
-        "fixed in advance, on validation (the protocol: docs/protocol.md; the budgets' selection: "
-        "benchmarks/results/selection); the test set is read once per run and picks nothing.",
-        "",
-        "| test accuracy | " + " | ".join(contestants) + " |",
-        "|---|" + "---|" * len(contestants),
-    ]
-    lines += standing_rows(results["standings"], contestants)
-    lines += [
-        "",
-        "Every entry (median, min-max over seeds):",
-        "",
-        "| contestant | entry | seeds | test accuracy | train time |",
-        "|---|---|---|---|---|",
-    ]
-    for e in results["entries"]:
-        lines.append(
-            f"| {e['contestant']} | {e['label']} | {e['seeds']} | {e['accuracy']:.4f} ({e['low']:.4f}-"
-            f"{e['high']:.4f}) | {e['seconds']:.0f} s |"
-        )
-    versions = results["versions"]
-    lines += [f"\nWithdrawn: {gone['label']} ({gone['why']})." for gone in results.get("withdrawn", [])]
-    lines += _trained_at(results["runs"])
-    lines += [f"\nNote: {note}" for note in results.get("notes", [])]
-    lines += [
-        "",
-        "![accuracy against time](leaderboard.png)",
-        "",
-    ]
-    lines += _gpu_section(accelerator) if accelerator else []
-    lines += [
-        f"Regenerate: `zoo experiment leaderboard` ({results['seconds']:.0f} s"
-        + (" of training, every entry's runs summed" if "trained_now_seconds" in results else " on this run's machine")
-        + f"; keras "
-        f"{versions['keras']}, tensorflow {versions['tensorflow']}, torch {versions.get('torch', 'absent')}).",
-        "",
-    ]
-    return "\n".join(lines)

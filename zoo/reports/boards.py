@@ -22,18 +22,24 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
 
     `entries` are dicts with "contestant", "label", "seconds" and "accuracy" (medians) and
     optional "low"/"high" accuracy bounds (drawn as error bars); dashed lines mark `thresholds`.
+    Each marker carries a number (entries ordered by seconds) and a key under the axis names it: labels
+    written beside a dozen markers overlapped, and ran off the axis.
 
     Examples:
         >>> entry = {"contestant": "zoo", "label": "a", "seconds": 50, "accuracy": 0.91}
         >>> figure = time_to_accuracy_figure([entry], [0.9])
         >>> figure.axes[0].get_xlabel()
         'training seconds (median over seeds, log scale)'
+        >>> [text.get_text() for text in figure.axes[1].texts]
+        ['1  zoo: a']
     """
-    figure = Figure(figsize=(7.5, 4.8), layout="constrained")
-    axis = figure.add_subplot()
+    ordered = sorted(entries, key=lambda e: e["seconds"])
+    key_height = 0.17 * len(ordered) + 0.1
+    figure = Figure(figsize=(7.5, 4.6 + key_height), layout="constrained")
+    axis, key = figure.subplots(2, 1, height_ratios=[4.6, key_height])
     colors = _colors()
     contestants = list(dict.fromkeys(entry["contestant"] for entry in entries))
-    for index, entry in enumerate(sorted(entries, key=lambda e: e["seconds"])):
+    for number, entry in enumerate(ordered, start=1):
         color = colors[contestants.index(entry["contestant"]) % len(colors)]
         low, high = entry.get("low", entry["accuracy"]), entry.get("high", entry["accuracy"])
         axis.errorbar(
@@ -44,13 +50,17 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
             color=color,
             capsize=3,
         )
-        axis.annotate(
-            entry["label"],
-            (entry["seconds"], entry["accuracy"]),
-            fontsize=7,
-            xytext=(4, (-14, 8, -24, 18)[index % 4]),  # neighbours in time take turns above and below
-            textcoords="offset points",
+        axis.annotate(str(number), (entry["seconds"], entry["accuracy"]), xytext=(5, 2), textcoords="offset points")
+        key.text(
+            0,
+            1 - (number - 1) / len(ordered),
+            f"{number}  {entry['contestant']}: {entry['label']}",
+            color=color,
+            fontsize=7.5,
+            va="top",
+            transform=key.transAxes,
         )
+    key.axis("off")
     for contestant in contestants:
         axis.plot([], [], "o", color=colors[contestants.index(contestant) % len(colors)], label=contestant)
     for threshold in thresholds:
@@ -58,11 +68,7 @@ def time_to_accuracy_figure(entries: list[dict[str, Any]], thresholds: Sequence[
     axis.set_xscale("log")
     # Plain seconds on the log axis (60, 100, 300), not 6x10^1.
     seconds = [entry["seconds"] for entry in entries]
-    ticks = [
-        t
-        for t in (1, 2, 5, 10, 20, 30, 60, 100, 200, 300, 600, 1200, 3600)
-        if min(seconds) / 2 <= t <= 2 * max(seconds)
-    ]
+    ticks = [t for t in SECONDS_TICKS if min(seconds) / 2 <= t <= 2 * max(seconds)]
     axis.set_xticks(ticks, [f"{t:g}" for t in ticks])
     axis.xaxis.set_minor_formatter(NullFormatter())
     axis.set_xlabel("training seconds (median over seeds, log scale)")

@@ -127,12 +127,14 @@ def other_table(name: str, rows, task: str, seed: int) -> tuple[float, float]:
     if task == "classification" and name in ("xgboost",):  # XGBoost wants class ids
         labels, target = np.unique(y, return_inverse=True)
     model = _other(name, task, seed, categorical)
-    started = time.perf_counter()
-    with warnings.catch_warnings():  # scikit-learn's MLP warns when its 200 default iterations end early
+    # scikit-learn's MLP warns when its 200 default iterations end early, and pytabkit's Lightning of its own
+    # deprecations on every fit and predict: a suite's console keeps to its progress lines.
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        started = time.perf_counter()
         model.fit(x, target)
-    seconds = time.perf_counter() - started
-    predicted = np.asarray(model.predict(x_test)).reshape(len(x_test), -1)[:, 0]
+        seconds = time.perf_counter() - started
+        predicted = np.asarray(model.predict(x_test)).reshape(len(x_test), -1)[:, 0]
     if labels is not None:
         predicted = labels[predicted.astype(int)]
     if task == "classification":

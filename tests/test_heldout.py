@@ -219,6 +219,34 @@ def test_a_contestant_too_slow_for_a_sets_size_is_skipped_and_named(monkeypatch,
     assert "skipped" in report
 
 
+def test_a_suite_run_stopped_midway_keeps_its_sets_commit_and_seconds(monkeypatch, tmp_path):
+    """A run stopped after hours keeps what it measured and says where it trained: `combine` reports it."""
+    from zoo.experiments import heldout
+    from zoo.experiments.heldout_data import HeldoutSet
+
+    sets = [HeldoutSet(name=n, part="meta-test", source=f"stand-in:{n}", target="y") for n in ("a", "b")]
+    monkeypatch.setattr(heldout, "read_sets", lambda: sets)
+    monkeypatch.setattr(heldout, "table_frame", lambda item: _table() if item.name == "a" else _stop())
+    monkeypatch.setattr(heldout.contest, "available", lambda name: True)
+    with pytest.raises(KeyboardInterrupt):
+        heldout.run("meta-test", tmp_path / "run", tmp_path / "runs", contestants=("hgb",), variants={})
+    partial = json.loads((tmp_path / "run" / "partial.json").read_text())
+    assert [row["set"] for row in partial["sets"]] == ["a"] and partial["seconds"] >= 0
+    combined = heldout.combine([tmp_path / "run"], tmp_path / "combined")
+    run = combined["runs"][0]
+    assert run["finished"] is False and run["sets"] == ["a"] and combined["not_run"] == ["b"]
+    assert run["seconds"] == partial["seconds"] and run.get("commit") == _commit(partial)
+
+
+def _stop():
+    raise KeyboardInterrupt  # the user stops the suite during its second set
+
+
+def _commit(results):
+    git = results["versions"].get("git") or {}
+    return git["commit"][:7] if git.get("commit") else None
+
+
 # --- the adaptive budget ----------------------------------------------------------------------------------------
 
 

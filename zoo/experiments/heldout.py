@@ -209,8 +209,9 @@ def run(
                     curves_on="validation" if part == "meta-train" else "test",
                 )
             rows.append({"set": item.name, "kind": item.kind, "task": item.task, **one})
-            # Each finished set is on disk at once: a run stopped after hours keeps what it measured.
-            write_json(out_dir / "partial.json", {"part": part, "variants": variants, "sets": rows})
+            # Each finished set is on disk at once: a run stopped after hours keeps what it measured, with the
+            # commit it trained at and its seconds so far (what `combine` reports of it).
+            write_json(out_dir / "partial.json", {"part": part, "variants": variants, "sets": rows, **stamp(started)})
             progress.done(
                 f"{item.name}: "
                 + ", ".join(f"{k} {v['score']:.4f} ({v['seconds']:.0f} s)" for k, v in one["models"].items())

@@ -303,8 +303,6 @@ def _report(results: dict[str, Any]) -> str:
         "threshold. Budgets are fixed in advance (docs/protocol.md); the test set is read once per run and picks "
         "nothing.",
         "",
-        "| test accuracy | " + " | ".join(contestants) + " |",
-        "|---|" + "---|" * len(contestants),
     ]
     lines += standing_rows(results["standings"], contestants, decimals=1)
     lines += [

@@ -11,6 +11,14 @@ from typing import Any
 from zoo.experiments.standings import standing_rows
 from zoo.reports.report import trained_at
 
+# The accelerator board's columns as the CPU board's GPU section names them.
+HEADER = [
+    "zoo's net, Keras (JAX) float32",
+    "the same, bfloat16",
+    "keras.io example convnet",
+    "zoo's net, PyTorch float32",
+]
+
 
 def _gpu_section(accelerator: dict[str, Any]) -> list[str]:
     """The report's GPU rows, from the accelerator board committed beside it."""
@@ -24,10 +32,7 @@ def _gpu_section(accelerator: dict[str, Any]) -> list[str]:
         "TensorFlow, so zoo's networks train there as Keras programs on the JAX backend (`zoo.build`, "
         "the recipe's shifts as layers, `fit`) and as PyTorch twins; clocks hold training only.",
         "",
-        "| test accuracy | zoo's net, Keras (JAX) float32 | the same, bfloat16 | keras.io example convnet | "
-        "zoo's net, PyTorch float32 |",
-        "|---|---|---|---|---|",
-        *standing_rows(accelerator["standings"], columns, decimals=1),
+        *standing_rows(accelerator["standings"], columns, decimals=1, header=HEADER),
         "",
     ]
 
@@ -48,8 +53,6 @@ def board_report(results: dict[str, Any], accelerator: dict[str, Any] | None = N
         "fixed in advance, on validation (the protocol: docs/protocol.md; the budgets' selection: "
         "benchmarks/results/selection); the test set is read once per run and picks nothing.",
         "",
-        "| test accuracy | " + " | ".join(contestants) + " |",
-        "|---|" + "---|" * len(contestants),
     ]
     lines += standing_rows(results["standings"], contestants)
     lines += [

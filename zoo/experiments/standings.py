@@ -63,16 +63,19 @@ def standings(summary: list[dict[str, Any]], thresholds=THRESHOLDS) -> list[dict
     return table
 
 
-def standing_rows(table: list[dict[str, Any]], columns: list[str], decimals: int = 0) -> list[str]:
-    """Markdown rows of `standings`' output: per threshold, each column's fastest entry, or "-" where none clears.
+def standing_rows(
+    table: list[dict[str, Any]], columns: list[str], decimals: int = 0, header: list[str] | None = None
+) -> list[str]:
+    """Markdown rows of `standings`' output: per threshold, each column's fastest entry, or "-" where none clears;
+    under a header of `header` (the columns' own names by default).
 
     Examples:
         >>> table = [{"threshold": 0.9, "keras float32": {"label": "tiny", "seconds": 12.7, "accuracy": 0.9035},
         ...           "torch float32": None}]
-        >>> standing_rows(table, ["keras float32", "torch float32"], decimals=1)
+        >>> standing_rows(table, ["keras float32", "torch float32"], decimals=1)[2:]
         ['| 0.90 | 12.7 s (tiny, 0.9035) | - |']
     """
-    rows = []
+    rows = ["| test accuracy | " + " | ".join(header or columns) + " |", "|---|" + "---|" * len(columns)]
     for row in table:
         cells = [
             f"{row[c]['seconds']:.{decimals}f} s ({row[c]['label']}, {row[c]['accuracy']:.4f})" if row.get(c) else "-"

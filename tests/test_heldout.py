@@ -247,6 +247,27 @@ def _commit(results):
     return git["commit"][:7] if git.get("commit") else None
 
 
+def test_the_digit_folder_gets_the_seeds_and_description_of_its_180_images(monkeypatch, tmp_path):
+    """It is cut from MNIST's 60,000 digits, but a set of 180 is small: 3 seeds, as every set under 20,000."""
+    from zoo.experiments import heldout, heldout_data
+    from zoo.experiments.heldout_data import HeldoutSet
+
+    rng = np.random.default_rng(0)
+    mnist = (rng.integers(0, 255, (20_000, 28, 28, 1), np.uint8), np.arange(20_000) % 10)
+    monkeypatch.setattr(heldout_data, "_mnist", lambda: (*mnist, *mnist))
+    trained = []
+
+    def zoo_images(data, seed, runs_dir, *args, **kwargs):
+        trained.append(seed)
+        return {"test": 1.0, "seconds": 1.0, "val": 1.0, "curve": [], "epochs": 1, "batch_size": 16}
+
+    monkeypatch.setattr(heldout.contest, "zoo_images", zoo_images)
+    item = HeldoutSet(name="digit_folder", part="meta-test", source="image:digit_folder", target="")
+    row = heldout.image_set(item, tmp_path, 3, (), {"zoo": {}})
+    assert trained == [0, 1, 2] and row["seeds"] == [0, 1, 2]
+    assert row["info"]["train"] + row["info"]["test"] == 180 and row["info"]["shape"] == [16, 16, 1]
+
+
 # --- the adaptive budget ----------------------------------------------------------------------------------------
 
 

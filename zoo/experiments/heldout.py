@@ -87,7 +87,10 @@ def image_set(
     shipped conv models fine-tuned on 100 and 1,000 of its labels against the cnn from scratch. The
     accuracy-against-seconds curves read the `curves_on` rows (meta-train: "validation")."""
     arrays = image_arrays(item)
-    seed_list = _seeds(len(arrays[0]), seeds)
+    # The digit folder is 180 of MNIST's digits: its seeds, its description, and the Keras example's and transfer's
+    # images are the folder's, not those of its source's 60,000.
+    own = arrays_for_folder(arrays) if item.name == "digit_folder" else arrays
+    seed_list = _seeds(len(own[0]), seeds)
     with tempfile.TemporaryDirectory() as folder:
         # The digit folder is read as a user's folder of PNGs; the other sets are handed over as 0-255 arrays.
         data = digit_folder(Path(folder)) if item.name == "digit_folder" else arrays
@@ -124,10 +127,9 @@ def image_set(
             ]
             models["zoo_baseline"] = _entry([r["test"] for r in runs], [r["seconds"] for r in runs], rate=rate)
     if item.name == "digit_folder" and "keras_example" in contestants:
-        models["keras_example"] = _keras_example(arrays_for_folder(arrays), seed_list, "test")
-    row = {"info": describe_set(item, arrays), "seeds": seed_list, "models": models, "curves_on": curves_on}
+        models["keras_example"] = _keras_example(own, seed_list, "test")
+    row = {"info": describe_set(item, own), "seeds": seed_list, "models": models, "curves_on": curves_on}
     if transfer:
-        own = arrays_for_folder(arrays) if item.name == "digit_folder" else arrays
         row["transfer"] = transfer_rows(own, runs_dir / item.name / "transfer")
     return row
 

@@ -34,8 +34,8 @@ LARGE = 20_000  # rows (images: training examples) from which a set gets one see
 TIE = {"classification": 0.005, "regression": 0.01}
 # Contestants too slow for the suite's hour on 2 CPU cores above a number of rows (skipped and named there).
 # RealMLP-TD's cap was set after it took 2,379 s on letter, in a run that shared the 2 cores with another; alone
-# (8a4df59) it fits about 110 training rows a second (smokeban's 8,000 in 71 s, not the 974 s of that run), so
-# letter, shuttle and diamonds would add roughly 15 minutes to a suite already past its hour (docs/heldout.md).
+# (8a4df59) it fits 75-115 training rows a second (smokeban's 8,000 in 71 s, not the 974 s of that run; caravan's
+# 4,658 in 61 s), so letter, shuttle and diamonds would add 15-23 minutes to a suite already past its hour.
 TOO_SLOW = {"realmlp_td": LARGE}
 
 

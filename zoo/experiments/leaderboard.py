@@ -88,7 +88,6 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("torch", f"PyTorch twin of {TINY} (2 epochs, pooled first, 64 units)", TINY),
     Entry("torch", f"PyTorch twin of {TINY} ({LAST})", TINY, TINY_POOLED_LAST),
     Entry("torch", f"PyTorch twin of {TINY} (5 epochs)", TINY, TINY_BEFORE),
-    Entry("torch", f"PyTorch twin of {WIDE_LABEL}", TINY, WIDE),
     Entry("torch", "PyTorch twin of fashion_cnn (5 epochs)", overrides={"train.epochs": 5}),
     Entry("jax", f"{TINY} ({LAST}) under KERAS_BACKEND=jax", TINY, TINY_POOLED_LAST),
 )

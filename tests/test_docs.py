@@ -277,7 +277,7 @@ def test_experiment_help_lists_every_experiment_with_a_time_its_committed_run_be
         path = RESULTS / folders.get(name, name) / "results.json"
         numbers = re.fullmatch(r"(\d+)(?:-(\d+))? (min|s)", typical)
         if numbers is None or not path.is_file():
-            continue  # "hours": the held-out suite ran in several sittings
+            continue  # a typical time in words, or no committed run to check it against
         unit = 60 if numbers[3] == "min" else 1
         low, high = int(numbers[1]) * unit, int(numbers[2] or numbers[1]) * unit
         seconds = json.loads(path.read_text())["seconds"]

@@ -11,18 +11,17 @@ from typing import Any
 from zoo.experiments.standings import standing_rows
 from zoo.reports.report import trained_at
 
-# The accelerator board's columns as the CPU board's GPU section names them.
-HEADER = [
-    "zoo's net, Keras (JAX) float32",
-    "the same, bfloat16",
-    "keras.io example convnet",
-    "zoo's net, PyTorch float32",
-]
+# The accelerator board's columns, and how the CPU board's GPU section names them.
+GPU_COLUMNS = {
+    "keras float32": "zoo's net, Keras (JAX) float32",
+    "keras bfloat16": "the same, bfloat16",
+    "keras.io example": "keras.io example convnet",
+    "torch float32": "zoo's net, PyTorch float32",
+}
 
 
 def _gpu_section(accelerator: dict[str, Any]) -> list[str]:
     """The report's GPU rows, from the accelerator board committed beside it."""
-    columns = ["keras float32", "keras bfloat16", "keras.io example", "torch float32"]
     device = ", ".join(sorted(set(accelerator["devices"].values())))
     return [
         f"## On a GPU ({device})",
@@ -32,7 +31,7 @@ def _gpu_section(accelerator: dict[str, Any]) -> list[str]:
         "TensorFlow, so zoo's networks train there as Keras programs on the JAX backend (`zoo.build`, "
         "the recipe's shifts as layers, `fit`) and as PyTorch twins; clocks hold training only.",
         "",
-        *standing_rows(accelerator["standings"], columns, decimals=1, header=HEADER),
+        *standing_rows(accelerator["standings"], list(GPU_COLUMNS), decimals=1, header=list(GPU_COLUMNS.values())),
         "",
     ]
 

@@ -133,6 +133,28 @@ def summarize(rows: list[dict[str, Any]], tie: dict[str, float]) -> dict[str, An
     return summary
 
 
+def _baseline_rates(group: list[dict[str, Any]]) -> list[str]:
+    """Per image set, the sigmoid/SGD baseline's learning rate and the validation scores it was picked from.
+
+    Examples:
+        >>> entry = {"rate": 1.0, "grid_budget": "a quarter", "grid": {"0.1": 0.907, "1": 0.973}}
+        >>> print(_baseline_rates([{"set": "mnist", "models": {"zoo_baseline": entry}}])[1])
+        mnist: zoo_baseline at SGD rate 1, picked on validation (0.1: 0.9070, 1: 0.9730; runs of a quarter budget).
+    """
+    lines = []
+    for r in group:
+        entry = r["models"].get("zoo_baseline", {})
+        if "rate" not in entry:
+            continue
+        picked = f"{r['set']}: zoo_baseline at SGD rate {entry['rate']:g}, picked on validation"
+        if "grid" in entry:
+            scores = ", ".join(f"{k}: {v:.4f}" for k, v in entry["grid"].items())
+            budget = "runs of a quarter budget" if entry.get("grid_budget") == "a quarter" else "whole runs"
+            picked += f" ({scores}; {budget})"
+        lines.append(picked + ".")
+    return [""] + lines if lines else []
+
+
 def _section(kind: str, group: list[dict[str, Any]], part: dict[str, Any]) -> list[str]:
     """One kind's table of per-set scores, its summary and its targets."""
     lines: list[str] = []
@@ -153,6 +175,7 @@ def _section(kind: str, group: list[dict[str, Any]], part: dict[str, Any]) -> li
         lines.append(f"| {r['set']} | {r['task']} | " + " | ".join(cells) + " |")
     for r in group:
         lines += [f"\n{r['set']}: {k} skipped ({why})." for k, why in r.get("skipped", {}).items()]
+    lines += _baseline_rates(group)
     lines += ["", "| contestant | mean normalized score | mean rank |", "|---|---|---|"]
     for k in labels:
         if k in part.get("normalized", {}):

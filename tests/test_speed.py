@@ -3,6 +3,7 @@
 import time
 
 import keras
+import numpy as np
 import pytest
 
 import zoo
@@ -25,6 +26,23 @@ def test_flops_count_the_dense_and_conv_layers():
     inputs = keras.Input((28, 28, 1))
     conv = keras.Model(inputs, keras.layers.Conv2D(8, 3, padding="same")(inputs))
     assert training_flops_per_example(conv) == 6 * (28 * 28 * 3 * 3 * 1 * 8)
+
+
+def test_flops_count_the_convs_inside_a_residual_block():
+    """fashion_resnet's convs are called by their blocks, so their symbolic outputs have no spatial shape; the
+    count reads them from a forward pass (the speed experiment stopped with a TypeError on it before)."""
+    recipe = zoo.get_recipe("fashion_resnet")
+    model = zoo.build(recipe)
+    convs = [layer for layer in leaf_layers(model) if isinstance(layer, keras.layers.Conv2D)]
+    dense = [layer for layer in leaf_layers(model) if isinstance(layer, keras.layers.Dense)]
+    # Each stage halves the 28 x 28 image and widens the filters: a conv's output channels say its stage.
+    side = {filters: 28 // 2**stage for stage, filters in enumerate(recipe.model.filters)}
+    positions = [side[layer.kernel.shape[-1]] ** 2 for layer in convs]
+    expected = sum(n * int(np.prod(layer.kernel.shape)) for n, layer in zip(positions, convs))
+    expected += sum(int(np.prod(layer.kernel.shape)) for layer in dense)
+    assert training_flops_per_example(model) == 6 * expected
+    assert any(None in layer.output.shape[1:3] for layer in convs), "the stand-in no longer nests its convs"
+    assert all(type(layer).call is layer.call.__func__ for layer in convs), "every conv's own call is back"
 
 
 def test_plain_keras_model_is_the_same_network_with_keras_defaults():

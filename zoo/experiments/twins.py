@@ -64,13 +64,39 @@ def training_flops_per_example(model: keras.Model) -> float:
         476400.0
     """
     multiply_adds = 0
+    sizes = _conv_output_sizes(model)
     for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.Dense):
             multiply_adds += int(np.prod(layer.kernel.shape))
         elif isinstance(layer, keras.layers.Conv2D):
-            height, width = layer.output.shape[1:3]  # every output position applies the whole kernel
+            height, width = sizes[id(layer)]  # every output position applies the whole kernel
             multiply_adds += int(height * width * np.prod(layer.kernel.shape))
     return 3.0 * 2.0 * multiply_adds
+
+
+def _conv_output_sizes(model: keras.Model) -> dict[int, tuple[int, int]]:
+    """Each Conv2D's output height and width, by id, read from one forward pass on a zero image.
+
+    A conv inside a residual block is called by the block, not by the functional graph, so its
+    symbolic `output` has no spatial shape (None x None): the pass records what each one returns.
+    """
+    convs = [layer for layer in leaf_layers(model) if isinstance(layer, keras.layers.Conv2D)]
+    sizes: dict[int, tuple[int, int]] = {}
+    for conv in convs:
+
+        def recorded(*args, _conv=conv, _call=conv.call, **kwargs):
+            out = _call(*args, **kwargs)
+            sizes[id(_conv)] = (int(out.shape[1]), int(out.shape[2]))
+            return out
+
+        conv.call = recorded  # this instance only; the class's `call` is back after the pass
+    try:
+        if convs:
+            model(np.zeros((1, *model.input_shape[1:]), "float32"), training=False)
+    finally:
+        for conv in convs:
+            del conv.call
+    return sizes
 
 
 def training_arrays(recipe: Recipe, examples: int) -> tuple[np.ndarray, np.ndarray]:

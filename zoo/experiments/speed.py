@@ -336,8 +336,9 @@ def _throughput_lines(results: dict[str, Any]):
         "over pre-shuffled tensors, Adam; JAX = zoo's path under `KERAS_BACKEND=jax`, timed in its own process right "
         "after the others (Keras picks its backend once per process). "
         f"Matmul peak (2048x2048 float32, TensorFlow, median of 3): {results['matmul_peak_gflops']:.1f} GFLOP/s. "
-        "Examples a timed pass (a dense net's: one epoch of Fashion-MNIST's training rows, its per-epoch start "
-        "included): " + ", ".join(f"{row['recipe']} {row['examples_per_timing']:,}" for row in results["rows"]) + ".",
+        "Examples a timed pass: "
+        + ", ".join(f"{row['recipe']} {row['examples_per_timing']:,}" for row in results["rows"])
+        + ".",
         "",
         "| recipe | batch | XLA | zoo | Keras fit | expert fit | PyTorch eager | JAX | zoo / Keras | zoo / expert | "
         "zoo / PyTorch | JAX / zoo | zoo GFLOP/s (of peak) |",

@@ -22,8 +22,10 @@ A dense net's pass is one epoch of Fashion-MNIST's training rows (55,000 example
 epoch of a real run costs, tf.data's per-epoch start included. Passes of 8,192 examples lasted a
 quarter of a second for fashion_selu: its rounds spread from 0.64x to 1.15x of the expert's
 rate, and zoo's per-epoch start weighed 7 times what it does in an epoch (zoo/expert 0.91 on
-such passes against 1.12 on passes of 65,536, 7 rounds each, one process). Conv nets keep
-4,096 examples a pass: 4-5 s each already.
+such passes against 1.12 on passes of 65,536, 7 rounds each, one process). Nets of more than
+HEAVY FLOPs per training example (fashion_cnn's 112 million, fashion_resnet's 121 million) are
+timed on 4,096 examples a pass instead, 4-5 s each, as an epoch of theirs takes over a minute; the
+tiny conv net (7 million) trains an epoch in about 6 s, so its pass is an epoch too.
 
 Examples:
     (Not run by the doctests: it times a minute of training.)
@@ -55,6 +57,9 @@ from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.records import stamp, write_results
 from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import batches
+
+HEAVY = 20e6  # training FLOPs per example above which a pass is 4,096 examples, not an epoch (see above)
+
 
 # --- Time to accuracy ---------------------------------------------------------------------------
 
@@ -171,16 +176,16 @@ def _measure_recipe(
 ) -> dict[str, Any]:
     """Alternating timed rounds of every variant on one recipe, then JAX in its own process.
 
-    `counts` is the examples timed per pass for (dense, conv) nets: convs are slower per example.
+    `counts` is the examples timed per pass: (an epoch's, a net's of more than HEAVY FLOPs per example).
     """
     # Every variant does the same work per step: the PyTorch loop keeps no moving average of the
     # weights, so the recipe's (fashion_cnn ships one) is left off here; and every variant reads the
     # same un-augmented arrays (fashion_mlp's shifts live in zoo's input pipeline, not in the network).
     recipe = get_recipe(name, **{"train.ema": False})
-    dense_count, conv_count = counts
-    count = conv_count if recipe.model.kind in ("cnn", "resnet") else dense_count
-    x, y = twins.training_arrays(recipe, count)
+    epoch_count, heavy_count = counts
     flops = twins.training_flops_per_example(build(recipe))
+    count = heavy_count if flops > HEAVY else epoch_count
+    x, y = twins.training_arrays(recipe, count)
     failures: dict[str, str] = {}
     epochs = _warmed_epochs(recipe, x, y, skipped, failures)
     rates: dict[str, list[float]] = {variant: [] for variant in epochs}
@@ -231,7 +236,7 @@ def run(
     ),
     rounds: int = 5,
     examples: int = 55_000,
-    cnn_examples: int = 4096,
+    heavy_examples: int = 4096,
     accuracy_target: float = 0.88,
     keras_time_factor: float = 2.0,
 ) -> dict[str, Any]:
@@ -247,7 +252,7 @@ def run(
     skipped = {name: why for name, why in (("torch", twins.available("torch")), ("jax", twins.available("jax"))) if why}
     peak = statistics.median(twins.matmul_peak() for _ in range(3))
     say(f"matmul peak: {peak:.1f} GFLOP/s; skipped: {skipped or 'none'}")
-    rows = [_measure_recipe(name, rounds, (examples, cnn_examples), skipped, peak, say) for name in recipes]
+    rows = [_measure_recipe(name, rounds, (examples, heavy_examples), skipped, peak, say) for name in recipes]
     clock = [time_to_accuracy("fashion_mlp", accuracy_target, variant="zoo")]
     limit = keras_time_factor * (clock[0]["seconds"] if clock[0]["seconds"] is not None else clock[0]["seconds_run"])
     clock.append(time_to_accuracy("fashion_mlp", accuracy_target, variant="keras", time_limit=limit))

@@ -64,7 +64,7 @@ ABOUT: dict[str, tuple[str, str]] = {
     "exploding": ("a too-large init blows up the gradients; clipping keeps the same net training", "1 min"),
     "transfer": ("reuse a net trained on 8 classes for a 2-class task with 200 labels", "2 min"),
     "pretrain": ("random init, RBM and denoising-autoencoder pretraining, and the default stack", "8 min"),
-    "speed": ("training throughput: zoo's path, a plain Keras fit and PyTorch", "25 min"),
+    "speed": ("training throughput: zoo's path, a plain Keras fit and PyTorch", "25-35 min"),
     "levers": ("each recipe's own stack against the modern stack, chosen on validation", "hours"),
     "leaderboard": ("seconds of training to test accuracy 0.90-0.94 against keras.io, PyTorch and JAX", "120 min"),
     "tuning": ("a KerasTuner search of each recipe's [tune] space against the recipe", "2 min-8 h (--recipes)"),

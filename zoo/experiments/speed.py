@@ -24,7 +24,7 @@ quarter of a second for fashion_selu: its rounds spread from 0.64x to 1.15x of t
 rate, and zoo's per-epoch start weighed 7 times what it does in an epoch (zoo/expert 0.91 on
 such passes against 1.12 on passes of 65,536, 7 rounds each, one process). Nets of more than
 HEAVY FLOPs per training example (fashion_cnn's 112 million, fashion_resnet's 121 million) are
-timed on 4,096 examples a pass instead, 4-5 s each, as an epoch of theirs takes over a minute; the
+timed on 4,096 examples a pass instead, about 5 s each, as an epoch of theirs takes over a minute; the
 tiny conv net (7 million) trains an epoch in about 6 s, so its pass is an epoch too.
 
 Examples:

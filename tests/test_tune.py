@@ -165,7 +165,9 @@ def test_the_first_trial_trains_exactly_as_zoo_train_does(tunable, digits, tmp_p
     assert again.history["val_accuracy"] == pytest.approx(trained.history["val_accuracy"], abs=1e-6)
 
 
-@pytest.mark.parametrize("name", ["fashion_selu", "fashion_deep_mlp", "fashion_mlp", "fashion_cnn", "fashion_resnet"])
+@pytest.mark.parametrize(
+    "name", ["fashion_cnn_tiny", "fashion_selu", "fashion_deep_mlp", "fashion_mlp", "fashion_cnn", "fashion_resnet"]
+)
 def test_every_benchmarked_recipe_declares_a_space_that_holds_it(name):
     """The tuning experiment searches every Fashion-MNIST recipe; trial 1 is the recipe, so its values are inside."""
     from zoo.experiments.tuning import RECIPES

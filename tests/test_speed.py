@@ -356,3 +356,50 @@ def test_the_first_fit_traces_the_training_step_once_and_trains_the_same_weights
         model.compile("adam", "mse")
     assert not fastpath.build_before_fit(model, tf.data.Dataset.from_tensor_slices(([[0.0, 0.0]], [[0.0]])).batch(1))
     assert not model.optimizer.built
+
+
+def test_the_precision_experiment_times_both_precisions_in_alternating_rounds(tiny_recipe, tmp_path):
+    """`zoo experiment precision` on the tiny digits recipe: both precisions timed every round, the ratio of the
+    medians, the CPU's bfloat16 features named, and the report quoting the results file."""
+    import json
+
+    from zoo.experiments import precision
+
+    found = precision.run(tmp_path, recipes=(tiny_recipe,), rounds=2, examples=256)
+    (row,) = found["recipes"]
+    assert row["recipe"] == tiny_recipe.name and row["examples_per_timing"] == 256, "light: a pass of `examples`"
+    assert all(len(row["examples_per_second"][p]) == 2 for p in precision.PRECISIONS)
+    medians = row["median_examples_per_second"]
+    assert min(medians.values()) > 0
+    assert row["bf16_vs_float32"] == pytest.approx(medians["mixed_bfloat16"] / medians["float32"])
+    assert isinstance(found["cpu_bf16"], list) and found["versions"]["git"]
+    assert json.loads((tmp_path / "results.json").read_text()) == found
+    report = (tmp_path / "report.md").read_text()
+    assert f"| {tiny_recipe.name} | 256 | {medians['float32']:,.0f} | {medians['mixed_bfloat16']:,.0f} |" in report
+
+
+def test_the_cpus_bfloat16_features_are_read_from_its_flags(tmp_path):
+    from zoo.experiments.precision import cpu_bf16_features
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16\nprocessor\t: 1\n")
+    assert cpu_bf16_features(info) == ["amx_bf16", "avx512_bf16"]
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 fma\n")
+    assert cpu_bf16_features(info) == []
+
+
+def test_committed_precision_results_have_the_promised_shape():
+    import json
+    from pathlib import Path
+
+    from zoo.experiments.precision import RECIPES
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "precision" / "results.json"
+    results = json.loads(path.read_text())
+    assert [row["recipe"] for row in results["recipes"]] == list(RECIPES) and results["rounds"] >= 3
+    report = (path.parent / "report.md").read_text()
+    for row in results["recipes"]:
+        medians = row["median_examples_per_second"]
+        assert row["bf16_vs_float32"] == pytest.approx(medians["mixed_bfloat16"] / medians["float32"])
+        assert f"| {row['recipe']} | {row['examples_per_timing']:,} |" in report
+        assert f"{row['bf16_vs_float32']:.2f}x |" in report

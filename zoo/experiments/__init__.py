@@ -46,6 +46,7 @@ imports this package, and torch is imported only by the speed experiment.
 * ``redraw``: the committed figures (benchmarks' curves, the leaderboard, the activation ranking) drawn
   again from their results.json after a plot's code changed, training nothing.
 * ``speed``: training throughput of zoo's path vs plain Keras fit vs PyTorch (zoo.experiments.speed).
+* ``precision``: zoo's training path in mixed bfloat16 against float32 on this CPU (the conv recipes).
 
 Each writes results.json, report.md and PNGs to benchmarks/results/<name>/.
 """
@@ -65,6 +66,7 @@ ABOUT: dict[str, tuple[str, str]] = {
     "transfer": ("reuse a net trained on 8 classes for a 2-class task with 200 labels", "2 min"),
     "pretrain": ("random init, RBM and denoising-autoencoder pretraining, and the default stack", "8 min"),
     "speed": ("training throughput: zoo's path, a plain Keras fit and PyTorch", "25-35 min"),
+    "precision": ("zoo's training path in mixed bfloat16 against float32 on this CPU", "3 min"),
     "levers": ("each recipe's own stack against the modern stack, chosen on validation", "hours"),
     "leaderboard": ("seconds of training to test accuracy 0.90-0.94 against keras.io, PyTorch and JAX", "120 min"),
     "tuning": ("a KerasTuner search of each recipe's [tune] space against the recipe", "2 min-8 h (--recipes)"),

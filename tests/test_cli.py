@@ -312,3 +312,15 @@ def test_an_experiment_run_in_sittings_says_how_long_this_call_took(capsys, monk
     monkeypatch.setattr(zoo.experiments, "run_experiment", lambda name, **options: {"seconds": 13962.1})
     assert main(["experiment", "levers", "--recipes", "fashion_cnn_tiny"]) == 0
     assert "zoo experiment levers: done in 0 s; its report is under benchmarks/results/" in capsys.readouterr().out
+
+
+def test_zoos_own_warnings_print_as_one_line_without_pythons_source_line(capsys):
+    """A command's warning is `zoo: warning: ...`, not Python's `file:line: UserWarning: ...` and the source line."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["show", "mlp", "--set", "stack.dropout_kind=alpha", "--set", "stack.dropout=0.1"]) == 0
+    err = capsys.readouterr().err
+    assert "zoo: warning: stack.dropout_kind = 'alpha' with stack.activation = 'elu'" in err, err
+    assert "UserWarning" not in err and "warnings.warn(" not in err and ".py:" not in err, err

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from zoo.cli.dataflags import recipe_from_args
-from zoo.cli.output import quiet
+from zoo.cli.output import plain_warnings, quiet
 from zoo.cli.parser import build_parser
 from zoo.errors import ZooError
 from zoo.recipes.schema import check_argument, count_field
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from zoo.training.distribute import make_strategy  # TensorFlow allows it only before anything else runs
 
             args.strategy = make_strategy("multi_worker")
-        with quiet(getattr(args, "quiet", False)):
+        with quiet(getattr(args, "quiet", False)), plain_warnings():
             return args.run(args)
     except ZooError as error:
         print(f"zoo: error: {error}", file=sys.stderr)

@@ -9,6 +9,7 @@ import tomllib
 import zoo
 from zoo.cli.main import main
 from zoo.recipes.recipe import parse_recipe
+from zoo.reports.report import spread
 from zoo.tools.search import tune
 
 SPACE = """
@@ -256,3 +257,63 @@ def test_the_tuning_experiment_trains_no_second_set_of_final_runs_when_the_searc
     assert row["trials"][0]["is_recipe"] and row["test_accuracy"]["tuned"] == row["test_accuracy"]["default"]
     assert (tmp_path / "runs" / "tabular-default-seed0").is_dir()
     assert not (tmp_path / "runs" / "tabular-tuned-seed0").exists(), "the recipe's final runs were trained again"
+
+
+@pytest.mark.slow
+def test_the_tuning_experiment_reads_the_recipes_final_runs_from_its_committed_bench_when_the_search_keeps_it(
+    monkeypatch, tmp_path
+):
+    """A conv recipe's three final runs are over an hour: where the search keeps the recipe and its committed bench
+    trained it as it ships, the row takes the bench's runs and says so; nothing trains after the search."""
+    from zoo.experiments import tuning
+
+    real = tuning.get_recipe
+    quick = {"train.epochs": 2, "train.early_stopping_patience": 0, "train.jit_compile": "off", "model.hidden": [8]}
+
+    def cheap(recipe, **overrides):  # as in the resume test: a small net, a space that holds it
+        if isinstance(recipe, str):
+            recipe = dataclasses.replace(real(recipe, **quick), tune={"stack.dropout": {"range": [0.0, 0.4]}})
+        return real(recipe, **overrides)
+
+    benched = {"accuracies": [0.9, 0.8, 0.85], "commits": ["a" * 40], "source": "benchmarks/results/tabular"}
+    asked = []
+    monkeypatch.setattr(tuning, "get_recipe", cheap)
+    monkeypatch.setattr(tuning, "benched_runs", lambda recipe, seeds, root: asked.append((seeds, root)) or benched)
+    found = tuning.run(tmp_path / "results" / "tuning", recipes=("tabular",), trials=1, runs_dir=tmp_path / "runs")
+    row = found["recipes"][0]
+    assert asked == [(3, tmp_path / "results")], "the bench is looked for beside the tuning results"
+    assert row["test_accuracy"]["default"] == row["test_accuracy"]["tuned"] == spread([0.9, 0.8, 0.85])
+    assert row["final_runs"] == {"source": "benchmarks/results/tabular", "commits": ["a" * 40]}
+    assert not list((tmp_path / "runs").glob("tabular-default-seed*")), "a final run was trained again"
+    report = (tmp_path / "results" / "tuning" / "report.md").read_text()
+    assert "Final runs read from the recipe's committed bench (the search kept the recipe): tabular (" in report
+
+
+def test_a_committed_bench_counts_only_for_the_recipe_it_trained_on_clean_commits(tmp_path):
+    from zoo.experiments.committed import benched_runs
+
+    recipe = zoo.get_recipe("fashion_mlp")
+    clean = {"commit": "b" * 40, "uncommitted_changes": False}
+    runs = [
+        {"variant": "recipe", "seed": s, "status": "ok", "test_accuracy": 0.9 + s / 100, "trained_at": clean}
+        for s in range(3)
+    ]
+    bench = {"resolved_recipe": json.loads(json.dumps(recipe.to_dict())), "runs": runs}
+
+    def read(changed=None, seeds=3):
+        (tmp_path / "fashion_mlp").mkdir(exist_ok=True)
+        (tmp_path / "fashion_mlp" / "results.json").write_text(json.dumps({**bench, **(changed or {})}))
+        return benched_runs(recipe, seeds, tmp_path)
+
+    assert read() == {
+        "accuracies": [0.9, 0.91, 0.92],
+        "commits": ["b" * 40],
+        "source": "benchmarks/results/fashion_mlp",
+    }
+    other = json.loads(json.dumps(zoo.get_recipe("fashion_mlp", epochs=3).to_dict()))
+    assert read({"resolved_recipe": other}) is None, "another budget trains other runs"
+    dirty = [{**run, "trained_at": {**clean, "uncommitted_changes": True}} for run in runs]
+    assert read({"runs": dirty}) is None, "a run on uncommitted changes is not a committed configuration's"
+    assert read({"runs": runs[:2]}) is None and read({"runs": runs[:2]}, seeds=2) is not None
+    unknown = [{key: value for key, value in run.items() if key != "trained_at"} for run in runs]
+    assert read({"runs": unknown}) is None, "a run whose commit was not recorded"

@@ -5,7 +5,9 @@ itself), every trial on the recipe's own budget and scored on validation accurac
 dataset, its 5,000-image selection split, whatever the recipe keeps for its curves: docs/protocol.md);
 then the recipe and the best configuration found are each trained again for several seeds on the
 recipe's own split, as its bench trains, and tested once (where the search keeps the recipe, the two are
-one set of runs). The test set picks nothing: it only reports the two medians.
+one set of runs, and where its committed bench trained the recipe as it ships, on clean commits, the bench's runs
+are read back instead of trained again: `zoo.experiments.committed`). The test set picks nothing: it only
+reports the two medians.
 
 A recipe's search and retrainings take hours; run from a clean checkout, they live in
 runs/experiments/tuning-<commit>, so the same command run again after an interruption resumes the search
@@ -22,6 +24,7 @@ from typing import Any
 from zoo.data.builtin import load
 from zoo.data.sources import load_data
 from zoo.errors import RecipeError
+from zoo.experiments.committed import benched_runs
 from zoo.experiments.levers import RECIPES as BENCHMARKED
 from zoo.experiments.probe import selection_split
 from zoo.recipes.recipe import get_recipe
@@ -57,8 +60,12 @@ def _kept_rows(out_dir: Path, recipes: tuple[str, ...]) -> list[dict[str, Any]]:
     return [row for row in previous if row["recipe"] not in recipes]
 
 
-def _tune_one(name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int, progress) -> dict[str, Any]:
-    """One recipe's row: the search, then the default and the best retrained `seeds` times, tested once each."""
+def _tune_one(
+    name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int, progress, results_root: Path
+) -> dict[str, Any]:
+    """One recipe's row: the search, then the default and the best retrained `seeds` times, tested once each (the
+    default's runs read from its committed bench under `results_root` where the search keeps the recipe and the
+    bench trained it as it ships: `zoo.experiments.committed`)."""
     recipe = get_recipe(name)
     choose_on, data = _data(recipe, runs_dir)
     search_dir = runs_dir / f"{name}-search"
@@ -68,8 +75,14 @@ def _tune_one(name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int
     found = tune(recipe, data=choose_on, trials=trials, algorithm=algorithm, out_dir=search_dir, verbose=False)
     search_seconds = time.perf_counter() - search_started + sum(earlier.values())
     progress.done(f"{name}: {len(found.trials)} trials searched in {search_seconds:.0f} s")
-    tested = {}
-    for variant, candidate in (("default", recipe), ("tuned", found.best_recipe)):
+    tested, benched = {}, benched_runs(recipe, seeds, results_root) if found.best["is_recipe"] else None
+    if benched:
+        # The search kept the recipe, so its final runs are its committed bench's (same recipe, split and seeds):
+        # read, not trained again. A search that picks something else retrains both here, at one commit's code.
+        tested["default"] = tested["tuned"] = spread(benched["accuracies"])
+        progress.done(f"{name} default, {seeds} seeds: test {tested['default']['median']:.4f} ({benched['source']})")
+        progress.done(f"{name}: the search kept the recipe; tuned = default")
+    for variant, candidate in () if benched else (("default", recipe), ("tuned", found.best_recipe)):
         if variant == "tuned" and found.best["is_recipe"]:
             # The search kept the recipe: its final runs are the default's (training is seeded and repeats them
             # to the digit, as the tabular and fashion_deep_mlp rows showed), not 3 more bench runs.
@@ -95,6 +108,7 @@ def _tune_one(name: str, runs_dir: Path, trials: int, algorithm: str, seeds: int
         "default_val_accuracy": found.default_accuracy,
         "test_accuracy": tested,
         "trained_at": git_commit(),  # a later run that keeps this row keeps where it came from
+        **({"final_runs": {"source": benched["source"], "commits": benched["commits"]}} if benched else {}),
     }
 
 
@@ -119,7 +133,7 @@ def run(
     rows = _kept_rows(Path(out_dir), recipes)
     with Progress(len(recipes) * 3, "tuning") as progress:  # per recipe: the search, the default, the best
         for name in recipes:
-            rows.append(_tune_one(name, Path(runs_dir), trials, algorithm, seeds, progress))
+            rows.append(_tune_one(name, Path(runs_dir), trials, algorithm, seeds, progress, Path(out_dir).parent))
     results = {
         "experiment": "tuning",
         "algorithm": algorithm,
@@ -143,6 +157,10 @@ def _verdict(row: dict[str, Any]) -> str:
         )
     better = "bought" if gain > 0 else "lost"
     return f"the search {better} {abs(gain):.2f} points of median test accuracy for {_minutes(row['search_seconds'])}"
+
+
+def _commits(row: dict[str, Any]) -> str:
+    return ", ".join(commit[:7] for commit in row["final_runs"]["commits"])
 
 
 def _minutes(seconds: float) -> str:
@@ -178,9 +196,19 @@ def _report(results: dict[str, Any]) -> str:
         )
     total = sum(row["search_seconds"] for row in results["recipes"])
     trained = [(row["recipe"], commit_text(row["trained_at"])) for row in results["recipes"] if row.get("trained_at")]
+    read = [
+        f"{row['recipe']} ({row['final_runs']['source']}, trained at {_commits(row)})"
+        for row in results["recipes"]
+        if row.get("final_runs")
+    ]
     lines += [
         "",
         *([trained_at(trained), ""] if trained else []),
+        *(
+            [f"Final runs read from the recipe's committed bench (the search kept the recipe): {'; '.join(read)}.", ""]
+            if read
+            else []
+        ),
         f"Regenerate: `zoo experiment tuning` (the searches alone: {_minutes(total)} here; a run "
         "given some recipes keeps the other recipes' committed rows).",
         "",

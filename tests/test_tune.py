@@ -200,21 +200,29 @@ def test_the_tuning_experiment_chooses_on_the_selection_split_and_retrains_on_th
     assert asked == [("fashion_mnist", 5000), ("fashion_mnist", 1000), ("fashion_mnist", 5000), ("fashion_mnist", 5000)]
 
 
-@pytest.mark.slow
-def test_the_tuning_experiment_run_again_reads_its_search_and_final_runs_back(monkeypatch, tmp_path):
-    """Hours of search and retraining are not lost to an interruption: run again on the same folder, the
-    experiment trains nothing that finished and writes the same row."""
+@pytest.fixture
+def cheap_tuning(monkeypatch):
+    """The tuning experiment with its recipes cut to a small tabular net for 2 epochs, whose [tune] space (one
+    key) holds it; its final runs pass Recipes through unchanged."""
     from zoo.experiments import tuning
 
     real = tuning.get_recipe
     quick = {"train.epochs": 2, "train.early_stopping_patience": 0, "train.jit_compile": "off", "model.hidden": [8]}
 
-    def cheap(recipe, **overrides):  # a small tabular net for 2 epochs (its retrainings pass Recipes through)
+    def cheap(recipe, **overrides):
         if isinstance(recipe, str):
             recipe = dataclasses.replace(real(recipe, **quick), tune={"stack.dropout": {"range": [0.0, 0.4]}})
         return real(recipe, **overrides)
 
     monkeypatch.setattr(tuning, "get_recipe", cheap)
+    return tuning
+
+
+@pytest.mark.slow
+def test_the_tuning_experiment_run_again_reads_its_search_and_final_runs_back(cheap_tuning, monkeypatch, tmp_path):
+    """Hours of search and retraining are not lost to an interruption: run again on the same folder, the
+    experiment trains nothing that finished and writes the same row."""
+    tuning = cheap_tuning
     options = {"recipes": ("tabular",), "trials": 2, "seeds": 1, "runs_dir": tmp_path / "runs"}
     first = tuning.run(tmp_path / "out", **options)["recipes"][0]
 
@@ -237,20 +245,10 @@ def test_the_tuning_experiment_run_again_reads_its_search_and_final_runs_back(mo
 
 @pytest.mark.slow
 def test_the_tuning_experiment_trains_no_second_set_of_final_runs_when_the_search_keeps_the_recipe(
-    monkeypatch, tmp_path
+    cheap_tuning, tmp_path
 ):
     """One trial is the recipe, so the best is the recipe: its final runs are the default's, not trained twice."""
-    from zoo.experiments import tuning
-
-    real = tuning.get_recipe
-    quick = {"train.epochs": 2, "train.early_stopping_patience": 0, "train.jit_compile": "off", "model.hidden": [8]}
-
-    def cheap(recipe, **overrides):  # as in the resume test: a small net, a space that holds it
-        if isinstance(recipe, str):
-            recipe = dataclasses.replace(real(recipe, **quick), tune={"stack.dropout": {"range": [0.0, 0.4]}})
-        return real(recipe, **overrides)
-
-    monkeypatch.setattr(tuning, "get_recipe", cheap)
+    tuning = cheap_tuning
     row = tuning.run(tmp_path / "out", recipes=("tabular",), trials=1, seeds=1, runs_dir=tmp_path / "runs")["recipes"][
         0
     ]
@@ -261,23 +259,13 @@ def test_the_tuning_experiment_trains_no_second_set_of_final_runs_when_the_searc
 
 @pytest.mark.slow
 def test_the_tuning_experiment_reads_the_recipes_final_runs_from_its_committed_bench_when_the_search_keeps_it(
-    monkeypatch, tmp_path
+    cheap_tuning, monkeypatch, tmp_path
 ):
     """A conv recipe's three final runs are over an hour: where the search keeps the recipe and its committed bench
     trained it as it ships, the row takes the bench's runs and says so; nothing trains after the search."""
-    from zoo.experiments import tuning
-
-    real = tuning.get_recipe
-    quick = {"train.epochs": 2, "train.early_stopping_patience": 0, "train.jit_compile": "off", "model.hidden": [8]}
-
-    def cheap(recipe, **overrides):  # as in the resume test: a small net, a space that holds it
-        if isinstance(recipe, str):
-            recipe = dataclasses.replace(real(recipe, **quick), tune={"stack.dropout": {"range": [0.0, 0.4]}})
-        return real(recipe, **overrides)
-
+    tuning = cheap_tuning
     benched = {"accuracies": [0.9, 0.8, 0.85], "commits": ["a" * 40], "source": "benchmarks/results/tabular"}
     asked = []
-    monkeypatch.setattr(tuning, "get_recipe", cheap)
     monkeypatch.setattr(tuning, "benched_runs", lambda recipe, seeds, root: asked.append((seeds, root)) or benched)
     found = tuning.run(tmp_path / "results" / "tuning", recipes=("tabular",), trials=1, runs_dir=tmp_path / "runs")
     row = found["recipes"][0]

@@ -372,7 +372,7 @@ def test_the_precision_experiment_times_both_precisions_in_alternating_rounds(ti
     medians = row["median_examples_per_second"]
     assert min(medians.values()) > 0
     assert row["bf16_vs_float32"] == pytest.approx(medians["mixed_bfloat16"] / medians["float32"])
-    assert isinstance(found["cpu_bf16"], list) and found["versions"]["git"]
+    assert isinstance(found["cpu_bf16"], list) and found["versions"]["tensorflow"]
     assert json.loads((tmp_path / "results.json").read_text()) == found
     report = (tmp_path / "report.md").read_text()
     assert f"| {tiny_recipe.name} | 256 | {medians['float32']:,.0f} | {medians['mixed_bfloat16']:,.0f} |" in report

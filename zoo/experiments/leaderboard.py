@@ -83,6 +83,11 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("zoo", f"{TINY} (5 epochs)", TINY, TINY_BEFORE),
     Entry("zoo", f"{TINY} at 32/64 filters, 128 units, 8 epochs (validation's pick for 0.93)", TINY, WIDE),
     Entry("zoo", "fashion_cnn (5 epochs)", overrides={"train.epochs": 5}),
+    # Selection round eight's pick: the same 5 epochs in mixed bfloat16, for CPUs that multiply it natively
+    # (benchmarks/results/selection: validation within 0.1 points of float32's; benchmarks/results/precision).
+    Entry(
+        "zoo", "fashion_cnn (5 epochs, bfloat16)", overrides={"train.epochs": 5, "train.precision": "mixed_bfloat16"}
+    ),
     Entry("zoo", "fashion_cnn (14 epochs, validation's pick)", overrides={"train.epochs": 14}),
     Entry("keras", "Keras example convnet, 5 epochs", overrides={"train.epochs": 5}),
     Entry("keras", "Keras example convnet, 15 epochs (the example's budget)", overrides={"train.epochs": 15}),

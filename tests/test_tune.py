@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import tomllib
@@ -247,11 +248,19 @@ def test_the_tuning_experiment_run_again_reads_its_search_and_final_runs_back(ch
 def test_the_tuning_experiment_trains_no_second_set_of_final_runs_when_the_search_keeps_the_recipe(
     cheap_tuning, tmp_path
 ):
-    """One trial is the recipe, so the best is the recipe: its final runs are the default's, not trained twice."""
+    """One trial is the recipe, so the best is the recipe: its final runs are the default's, not trained twice. The
+    committed rows of the recipes it left out are kept, and the rows read in the experiment's order whichever
+    sitting trained them."""
     tuning = cheap_tuning
-    row = tuning.run(tmp_path / "out", recipes=("tabular",), trials=1, seeds=1, runs_dir=tmp_path / "runs")["recipes"][
-        0
-    ]
+    committed = json.loads((Path(__file__).resolve().parents[1] / "benchmarks/results/tuning/results.json").read_text())
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.json").write_text(json.dumps(committed))
+    found = tuning.run(tmp_path / "out", recipes=("tabular",), trials=1, seeds=1, runs_dir=tmp_path / "runs")
+    order = [row["recipe"] for row in found["recipes"]]
+    assert order == [name for name in tuning.RECIPES if name in order], "rows in the experiment's order"
+    assert sorted(order) == sorted(row["recipe"] for row in committed["recipes"]), "the other recipes' rows are kept"
+    row = found["recipes"][order.index("tabular")]
+    assert row["search_seconds"] != next(r for r in committed["recipes"] if r["recipe"] == "tabular")["search_seconds"]
     assert row["trials"][0]["is_recipe"] and row["test_accuracy"]["tuned"] == row["test_accuracy"]["default"]
     assert (tmp_path / "runs" / "tabular-default-seed0").is_dir()
     assert not (tmp_path / "runs" / "tabular-tuned-seed0").exists(), "the recipe's final runs were trained again"

@@ -61,11 +61,7 @@ def measure(recipe: Recipe, rounds: int, examples: int, say=print) -> dict[str, 
     for precision, variant in variants.items():
         epochs[precision] = twins.keras_epoch(variant, "zoo", x, y)
         epochs[precision]()  # warm-up: tracing, caches
-    rates: dict[str, list[float]] = {precision: [] for precision in PRECISIONS}
-    for round_number in range(rounds):
-        for precision, epoch in epochs.items():
-            rates[precision].append(twins.examples_per_second(epoch, examples))
-        say(f"{recipe.name} round {round_number + 1}: " + ", ".join(f"{p} {r[-1]:,.0f}" for p, r in rates.items()))
+    rates = twins.alternate(epochs, examples, rounds, recipe.name, say)
     medians = {precision: statistics.median(values) for precision, values in rates.items()}
     return {
         "recipe": recipe.name,

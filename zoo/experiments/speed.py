@@ -188,15 +188,7 @@ def _measure_recipe(
     x, y = twins.training_arrays(recipe, count)
     failures: dict[str, str] = {}
     epochs = _warmed_epochs(recipe, x, y, skipped, failures)
-    rates: dict[str, list[float]] = {variant: [] for variant in epochs}
-    for round_number in range(rounds):
-        for variant, epoch in epochs.items():
-            rates[variant].append(twins.examples_per_second(epoch, count))
-        say(
-            f"{name} round {round_number + 1}: "
-            + ", ".join(f"{v} {r[-1]:,.0f}" for v, r in rates.items())
-            + " examples/s"
-        )
+    rates = twins.alternate(epochs, count, rounds, name, say)
     if "jax" not in skipped:
         try:
             rates["jax"] = twins.measure_jax(recipe, count, rounds)

@@ -185,6 +185,31 @@ def examples_per_second(epoch: Callable[[], float | None], examples: int) -> flo
     return examples / (seconds if seconds is not None else time.perf_counter() - started)
 
 
+def alternate(
+    epochs: dict[str, Callable[[], float | None]], examples: int, rounds: int, label: str, say=print
+) -> dict[str, list[float]]:
+    """Examples per second of each warmed-up `epochs` variant, `rounds` times, taking turns.
+
+    Taking turns within one process is what lets a ratio of two variants hold on a busy machine: a
+    slowdown from another job lands on both of a round's timings, not on one variant's whole series.
+
+    Examples:
+        >>> rates = alternate({"a": lambda: 0.5, "b": lambda: 0.25}, 100, 2, "demo", say=lambda line: None)
+        >>> rates
+        {'a': [200.0, 200.0], 'b': [400.0, 400.0]}
+    """
+    rates: dict[str, list[float]] = {variant: [] for variant in epochs}
+    for round_number in range(rounds):
+        for variant, epoch in epochs.items():
+            rates[variant].append(examples_per_second(epoch, examples))
+        say(
+            f"{label} round {round_number + 1}: "
+            + ", ".join(f"{v} {r[-1]:,.0f}" for v, r in rates.items())
+            + " examples/s"
+        )
+    return rates
+
+
 def torch_epoch(recipe: Recipe, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
     """A function that trains one pass over `(x, y)` with a hand-written PyTorch eager loop (Adam)."""
     model, torch = torch_network(recipe)

@@ -88,6 +88,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         "zoo", "fashion_cnn (5 epochs, bfloat16)", overrides={"train.epochs": 5, "train.precision": "mixed_bfloat16"}
     ),
+    # Selection round nine's pick: 3 epochs in mixed bfloat16 (validation 0.9336 against the 0.930 the round asked for).
+    Entry(
+        "zoo", "fashion_cnn (3 epochs, bfloat16)", overrides={"train.epochs": 3, "train.precision": "mixed_bfloat16"}
+    ),
     Entry("zoo", "fashion_cnn (14 epochs, validation's pick)", overrides={"train.epochs": 14}),
     Entry("keras", "Keras example convnet, 5 epochs", overrides={"train.epochs": 5}),
     Entry("keras", "Keras example convnet, 15 epochs (the example's budget)", overrides={"train.epochs": 15}),

@@ -76,6 +76,8 @@ LAST, TINY = "2 epochs, no dropout, pooled last", "fashion_cnn_tiny"
 # The 0.93 entry validation picked in round seven (benchmarks/results/selection): the tiny net's layer order at the
 # generic cnn's width, 8 epochs (validation 0.9318 in 131.8 s; fashion_cnn's 2 epochs 0.9282), on the default stack.
 WIDE = {"model.filters": [32, 64], "model.hidden": [128], "train.epochs": 8, **DEFAULT_STACK}
+# fashion_cnn in mixed bfloat16, for CPUs that multiply it natively (selection rounds eight to ten).
+BF16 = {"train.precision": "mixed_bfloat16"}
 ENTRIES: tuple[Entry, ...] = (
     Entry("zoo", f"{TINY} (2 epochs, modern stack: validation's pick)", TINY),
     Entry("zoo", f"{TINY} (2 epochs, pooled first, 64 units: validation's pick)", TINY, DEFAULT_STACK),
@@ -85,17 +87,11 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("zoo", "fashion_cnn (5 epochs)", overrides={"train.epochs": 5}),
     # Selection round eight's pick: the same 5 epochs in mixed bfloat16, for CPUs that multiply it natively
     # (benchmarks/results/selection: validation within 0.1 points of float32's; benchmarks/results/precision).
-    Entry(
-        "zoo", "fashion_cnn (5 epochs, bfloat16)", overrides={"train.epochs": 5, "train.precision": "mixed_bfloat16"}
-    ),
+    Entry("zoo", "fashion_cnn (5 epochs, bfloat16)", overrides={"train.epochs": 5, **BF16}),
     # Selection round nine's pick: 3 epochs in mixed bfloat16 (validation 0.9336 against the 0.930 the round asked for).
-    Entry(
-        "zoo", "fashion_cnn (3 epochs, bfloat16)", overrides={"train.epochs": 3, "train.precision": "mixed_bfloat16"}
-    ),
+    Entry("zoo", "fashion_cnn (3 epochs, bfloat16)", overrides={"train.epochs": 3, **BF16}),
     # Selection round ten's pick for 0.94: 6 epochs in mixed bfloat16 (validation 0.9436 against the round's 0.9434).
-    Entry(
-        "zoo", "fashion_cnn (6 epochs, bfloat16)", overrides={"train.epochs": 6, "train.precision": "mixed_bfloat16"}
-    ),
+    Entry("zoo", "fashion_cnn (6 epochs, bfloat16)", overrides={"train.epochs": 6, **BF16}),
     Entry("zoo", "fashion_cnn (14 epochs, validation's pick)", overrides={"train.epochs": 14}),
     Entry("keras", "Keras example convnet, 5 epochs", overrides={"train.epochs": 5}),
     Entry("keras", "Keras example convnet, 15 epochs (the example's budget)", overrides={"train.epochs": 15}),

@@ -206,6 +206,30 @@ def test_mixed_precision_computes_in_16_bits_with_a_float32_output():
     assert zoo.build("fashion_mlp").get_layer("hidden_1").layers[0].compute_dtype == "float32", "the policy leaked"
 
 
+@pytest.mark.parametrize(
+    ("features", "accelerator", "expected"),
+    [(["avx512_bf16"], False, "mixed_bfloat16"), ([], False, "float32"), (["amx_bf16"], True, "float32")],
+)
+def test_auto_precision_is_bfloat16_only_on_a_cpu_that_multiplies_it_natively(
+    features, accelerator, expected, monkeypatch, tmp_path
+):
+    from zoo.nets import precision
+
+    monkeypatch.setattr(precision, "cpu_bf16_features", lambda: features)
+    monkeypatch.setattr(precision, "_accelerator_visible", lambda: accelerator)
+    precision._auto.cache_clear()
+    try:
+        assert precision.resolve_precision("auto") == expected
+        recipe = zoo.get_recipe("fashion_mlp", precision="auto", epochs=1, hidden=[8], batch_size=8)
+        model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=3)
+        assert model.get_layer("hidden_1").layers[0].compute_dtype == expected.removeprefix("mixed_")
+        x, y = np.random.default_rng(0).random((40, 8, 8, 1), dtype=np.float32), np.arange(40) % 3
+        result = zoo.train(recipe, data=(x, y, x[:9], y[:9]), out_dir=tmp_path / "run", verbose=0)
+        assert result.metrics["precision"] == expected  # what it trained in, not the word "auto"
+    finally:
+        precision._auto.cache_clear()
+
+
 @pytest.mark.parametrize("text", ["inf", "-1", "nan", "0", "1e9"])
 def test_a_peer_timeout_must_be_a_finite_wait(text, monkeypatch):
     from zoo.training.distribute import peer_timeout

@@ -14,6 +14,7 @@ import pytest
 import zoo
 from zoo.data.columns import table_columns
 from zoo.data.tables import read_table
+from zoo.errors import DataError
 from zoo.experiments.heldout_contestants import other_table, table_rows
 from zoo.experiments.heldout_data import read_sets
 from zoo.experiments.heldout_report import summarize
@@ -250,6 +251,48 @@ def test_the_baselines_rate_is_picked_on_validation_by_quarter_budget_runs_on_la
     # The same constant class at every rate: a tie, which goes to the smallest rate.
     validation.update({0.01: 0.6, 0.1: 0.6, 1.0: 0.6})
     assert heldout.baseline_entry(None, [0], tmp_path, 100)["rate"] == 0.01
+
+
+def test_meta_test_trains_the_baseline_at_the_rate_meta_train_chose_with_no_grid(monkeypatch, tmp_path):
+    """Meta-test's baseline trains `BASELINE_RATE` for every seed (its grid ran on meta-train); meta-train still
+    runs the grid, and `meta_train_rate` reads the grids' validation scores, never a test score."""
+    from zoo.experiments import heldout
+
+    calls = []
+
+    def zoo_images(data, seed, runs_dir, baseline=False, rate=None, overrides=None, **kwargs):
+        calls.append((seed, rate, overrides))
+        return {"test": 0.5, "val": 0.5, "seconds": 1.0, "curve": [], "epochs": 1}
+
+    monkeypatch.setattr(heldout.contest, "zoo_images", zoo_images)
+    entry = heldout.baseline_entry(None, [0, 1, 2], tmp_path, 100, rate=0.1)
+    assert calls == [(0, 0.1, None), (1, 0.1, None), (2, 0.1, None)]
+    assert entry["rate"] == 0.1 and entry["grid_budget"] == "fixed" and "grid" not in entry
+
+    def grid(a, b, c):  # validation scores at 0.01, 0.1 and 1; the test scores say the opposite
+        return {"set": "s", "models": {"zoo_baseline": {"grid": {"0.01": a, "0.1": b, "1": c}, "scores": [1 - b]}}}
+
+    assert heldout.meta_train_rate([grid(0.2, 0.9, 0.8), grid(0.2, 0.7, 0.8), grid(0.5, 0.7, 0.6)]) == 0.1
+    with pytest.raises(DataError, match="no baseline grid"):
+        heldout.meta_train_rate([{"set": "s", "models": {"zoo": {}}}])
+
+    from zoo.experiments.heldout_data import HeldoutSet
+
+    seen = {}
+
+    def image_set(item, *args, **kwargs):
+        seen[item.part] = kwargs["baseline_rate"]
+        return {"models": {}}
+
+    monkeypatch.setattr(heldout, "BASELINE_RATE", 0.1)
+    monkeypatch.setattr(heldout, "image_set", image_set)
+    for name in ("summarize", "figures", "render", "write_results"):
+        monkeypatch.setattr(heldout, name, lambda *a, **k: {})
+    for part in ("meta-train", "meta-test"):
+        item = HeldoutSet(name=f"images-{part}", part=part, source="image:sklearn_digits", target="")
+        monkeypatch.setattr(heldout, "read_sets", lambda item=item: [item])
+        heldout.run(part=part, out_dir=tmp_path / part, runs_dir=tmp_path / "runs")
+    assert seen == {"meta-train": None, "meta-test": 0.1}
 
 
 def test_a_suite_run_stopped_midway_keeps_its_sets_commit_and_seconds(monkeypatch, tmp_path):

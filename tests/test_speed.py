@@ -379,7 +379,7 @@ def test_the_precision_experiment_times_both_precisions_in_alternating_rounds(ti
 
 
 def test_the_cpus_bfloat16_features_are_read_from_its_flags(tmp_path):
-    from zoo.experiments.precision import cpu_bf16_features
+    from zoo.nets.precision import cpu_bf16_features
 
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16\nprocessor\t: 1\n")

@@ -18,7 +18,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from statistics import median
+from statistics import mean, median
 from typing import Any
 
 from zoo.errors import DataError
@@ -39,6 +39,33 @@ SHORT_GRID = 4  # on large sets the baseline's rate grid trains a quarter of the
 # (8a4df59) it fits 75-115 training rows a second (smokeban's 8,000 in 71 s, not the 974 s of that run; caravan's
 # 4,658 in 61 s), so letter, shuttle and diamonds would add 15-23 minutes to a suite already past its hour.
 TOO_SLOW = {"realmlp_td": LARGE}
+# The sigmoid/SGD baseline's one rate on meta-test, chosen by `meta_train_rate` from its grids on the meta-train
+# image sets (benchmarks/results/heldout-meta-train/baseline-rate/; docs/heldout.md). Its grid on every meta-test
+# set was a third of the suite's hour; the rate it picked there was read on the same set's validation rows.
+BASELINE_RATE: float | None = None
+
+
+def meta_train_rate(rows: list[dict[str, Any]]) -> float:
+    """The baseline's one SGD rate for meta-test, from its grids on meta-train image sets (`rows`, a suite run's
+    sets): the best mean validation rank over the sets (tied scores share their mean rank); a tie goes to the
+    higher mean validation score, then the smaller rate. Only the grids' validation scores are read.
+
+    Examples:
+        >>> grid = lambda a, b, c: {"models": {"zoo_baseline": {"grid": {"0.01": a, "0.1": b, "1": c}}}}
+        >>> meta_train_rate([grid(0.5, 0.9, 0.9), grid(0.5, 0.8, 0.9), grid(0.6, 0.6, 0.6)])
+        1.0
+    """
+    grids = [row["models"]["zoo_baseline"]["grid"] for row in rows if "grid" in row["models"].get("zoo_baseline", {})]
+    if not grids:
+        raise DataError("meta_train_rate: no baseline grid in these rows (run the meta-train image sets first)")
+    rates = sorted(grids[0], key=float)
+    ranks: dict[str, list[float]] = {rate: [] for rate in rates}
+    for grid in grids:
+        for rate in rates:
+            better = sum(grid[other] > grid[rate] for other in rates)
+            level = sum(grid[other] == grid[rate] for other in rates)
+            ranks[rate].append(better + (level + 1) / 2)
+    return float(min(rates, key=lambda r: (mean(ranks[r]), -mean([g[r] for g in grids]), float(r))))
 
 
 def _seeds(size: int, seeds: int) -> list[int]:
@@ -85,10 +112,12 @@ def image_set(
     variants: dict[str, dict],
     transfer: bool = False,
     curves_on: str = "test",
+    baseline_rate: float | None = None,
 ) -> dict[str, Any]:
     """zoo's cnn (per variant), the Keras example and zoo's baseline on one image set; with `transfer`, the
     shipped conv models fine-tuned on 100 and 1,000 of its labels against the cnn from scratch. The
-    accuracy-against-seconds curves read the `curves_on` rows (meta-train: "validation")."""
+    accuracy-against-seconds curves read the `curves_on` rows (meta-train: "validation"). `baseline_rate`: the
+    baseline's SGD rate, fixed (meta-test), or None to pick it from its grid on this set's validation rows."""
     arrays = image_arrays(item)
     # The digit folder is 180 of MNIST's digits: its seeds, its description, and the Keras example's and transfer's
     # images are the folder's, not those of its source's 60,000.
@@ -118,7 +147,7 @@ def image_set(
             if example is not None:
                 models["keras_example"] = example
         if "zoo_baseline" in contestants:
-            models["zoo_baseline"] = baseline_entry(data, seed_list, runs_dir / item.name, len(own[0]))
+            models["zoo_baseline"] = baseline_entry(data, seed_list, runs_dir / item.name, len(own[0]), baseline_rate)
     if item.name == "digit_folder" and "keras_example" in contestants:
         models["keras_example"] = _keras_example(own, seed_list, "test")
     row = {"info": describe_set(item, own), "seeds": seed_list, "models": models, "curves_on": curves_on}
@@ -127,9 +156,12 @@ def image_set(
     return row
 
 
-def baseline_entry(data, seed_list: list[int], folder: Path, examples: int) -> dict[str, Any]:
-    """zoo's sigmoid/SGD baseline on one image set: its SGD rate picked on validation from the recipe's grid by
-    seed 0's runs, then trained for every seed. On sets of LARGE or more training examples (one seed) the grid's
+def baseline_entry(
+    data, seed_list: list[int], folder: Path, examples: int, rate: float | None = None
+) -> dict[str, Any]:
+    """zoo's sigmoid/SGD baseline on one image set. With `rate` (meta-test: `BASELINE_RATE`, fixed on meta-train),
+    that SGD rate trains every seed and no grid runs. Without it, the rate is picked on validation from the recipe's
+    grid by seed 0's runs, then trained for every seed. On sets of LARGE or more training examples (one seed) the grid's
     runs train a quarter of the budget and the picked rate then trains whole; on smaller sets they train whole,
     and seed 0's run at the picked rate is kept as that seed's.
 
@@ -140,6 +172,9 @@ def baseline_entry(data, seed_list: list[int], folder: Path, examples: int) -> d
     every rate, the solar cells the majority class's 0.5885 at every rate, the faces 0.6875, 0.625 and 0.6875 on
     16 images): a pick from there would be noise. The grid's validation scores are kept in the entry.
     """
+    if rate is not None:
+        runs = [contest.zoo_images(data, s, folder / f"baseline-lr{rate:g}-{s}", True, rate) for s in seed_list]
+        return _entry([r["test"] for r in runs], [r["seconds"] for r in runs], rate=rate, grid_budget="fixed")
     cnn = get_recipe("cnn")
     short = examples >= LARGE
     quarter = {
@@ -242,6 +277,8 @@ def run(
                     part == "meta-test" if transfer is None else transfer,
                     # Meta-train chooses defaults, time included: its curves read validation rows, never test.
                     curves_on="validation" if part == "meta-train" else "test",
+                    # Meta-test trains the baseline at the rate meta-train chose; meta-train runs its grid.
+                    baseline_rate=BASELINE_RATE if part == "meta-test" else None,
                 )
             rows.append({"set": item.name, "kind": item.kind, "task": item.task, **one})
             # Each finished set is on disk at once: a run stopped after hours keeps what it measured, with the

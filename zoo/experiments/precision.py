@@ -30,27 +30,12 @@ from typing import Any
 from zoo.experiments import twins
 from zoo.experiments.speed import HEAVY
 from zoo.nets.network import build
+from zoo.nets.precision import cpu_bf16_features
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.records import stamp, write_results
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 RECIPES = ("fashion_cnn_tiny", "fashion_cnn", "fashion_resnet")
-
-
-def cpu_bf16_features(cpuinfo: str | Path = "/proc/cpuinfo") -> list[str]:
-    """The CPU's bfloat16 instruction sets as /proc/cpuinfo names them (empty where it names none, or there is
-    no /proc/cpuinfo, as on macOS).
-
-    Examples:
-        >>> cpu_bf16_features("/nowhere")
-        []
-    """
-    path = Path(cpuinfo)
-    if not path.is_file():
-        return []
-    lines = path.read_text().splitlines()
-    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
-    return sorted(flag for flag in set(flags) if "bf16" in flag)
 
 
 def measure(recipe: Recipe, rounds: int, examples: int, say=print) -> dict[str, Any]:

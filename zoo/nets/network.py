@@ -31,6 +31,7 @@ from zoo.nets.blocks import (
 from zoo.nets.factories import get_activation, get_initializer, get_optimizer
 from zoo.nets.layers import EpochPiecewise, OneCycle, SmoothedSparseCrossentropy, StandardizedSquaredError
 from zoo.nets.normalization import BatchNorm
+from zoo.nets.precision import precision_scope
 from zoo.nets.recurrent import recurrent_body, recurrent_parameters
 from zoo.nets.shapes import check_input_shape, cnn_plan
 from zoo.nets.tabular import PeriodicEmbedding
@@ -191,17 +192,6 @@ def _scope(strategy):
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
-@contextlib.contextmanager
-def _precision(policy: str):
-    """Build under the dtype policy `policy` (layers keep the policy they were made with), then restore."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
 def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int):
     """The optimizer's learning rate: a float, or a schedule that counts optimizer steps.
 
@@ -330,7 +320,7 @@ def build(
         examples = info.train_examples - recipe.validation_size if info else 1000  # "any": callers pass their own
         steps_per_epoch = max(1, math.ceil(examples / recipe.train.batch_size))
     train = recipe.train
-    with _scope(strategy), _precision(train.precision):
+    with _scope(strategy), precision_scope(train.precision):
         model = _network(recipe, stack, shape, classes, target_stats, numeric_features)
         model.compile(
             optimizer=get_optimizer(

@@ -16,7 +16,7 @@ SCHEDULES = ("constant", "exponential", "piecewise", "plateau", "1cycle", "cosin
 AUGMENTATIONS = ("flip", "crop", "translate", "rotate", "zoom", "erase", "noise")
 PRETRAIN_METHODS = ("none", "rbm", "dae")
 DISTRIBUTE = ("none", "mirrored", "multi_worker")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 # train.ema's average moves 1% of the way each step (Keras's default, spelled out so that the
 # optimizer (zoo.nets.factories) and the PyTorch twin (zoo.experiments.torch_twin) keep the same average).
 EMA_MOMENTUM = 0.99
@@ -231,7 +231,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
             str,
             "float32",
             "mixed_float16 / mixed_bfloat16: 16-bit compute, float32 variables and "
-            "output (for GPUs; Keras scales the float16 loss)",
+            "output (Keras scales the float16 loss); auto: mixed_bfloat16 on a CPU that multiplies "
+            "bfloat16 natively (AVX512_BF16, AMX) and no GPU, else float32",
             choices=PRECISIONS,
         ),
     },

@@ -44,6 +44,7 @@ from zoo.errors import RunError
 from zoo.nets.network import build_for, score_name
 from zoo.nets.plain import baseline_recipe
 from zoo.nets.portable import needs_zoo, portable
+from zoo.nets.precision import resolve_precision
 from zoo.recipes.recipe import Recipe, get_recipe
 from zoo.reports.plots import run_curves_figure
 from zoo.reports.progress import interactive
@@ -166,6 +167,8 @@ def _metrics(
         "variant": "baseline" if baseline else "recipe",
         "task": recipe.task,
         "learning_rate": recipe.train.learning_rate,
+        # The arithmetic it trained in: "auto" as this machine resolved it (zoo.nets.precision).
+        "precision": resolve_precision(recipe.train.precision),
         "test_loss": test.get("loss"),
         "test_accuracy": test.get("accuracy"),
         "best_val_accuracy": max(val_scores) if val_scores and score == "accuracy" else None,

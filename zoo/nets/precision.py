@@ -45,6 +45,10 @@ def _accelerator_visible() -> bool:
     """Whether the Keras backend sees a GPU (or another accelerator) to train on."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
+        # Without an NVIDIA driver TensorFlow sees no GPU, and asking it prints "failed call to cuInit" on stderr;
+        # the driver shows itself in /proc (Linux) or, under WSL 2, as /dev/dxg.
+        if not any(Path(p).exists() for p in ("/proc/driver/nvidia/version", "/dev/dxg")):
+            return False
         import tensorflow as tf
 
         return bool(tf.config.list_physical_devices("GPU"))

@@ -259,27 +259,7 @@ def run(
     rows = []
     with Progress(len(chosen), f"heldout {part}") as progress:
         for item in chosen:
-            table = item.kind == "table"
-            names = (
-                (contest.TABLE_CONTESTANTS if table else contest.IMAGE_CONTESTANTS)
-                if contestants is None
-                else contestants
-            )
-            if table:
-                one = table_set(item, runs_dir, seeds, names, variants)
-            else:
-                one = image_set(
-                    item,
-                    runs_dir,
-                    seeds,
-                    names,
-                    variants,
-                    part == "meta-test" if transfer is None else transfer,
-                    # Meta-train chooses defaults, time included: its curves read validation rows, never test.
-                    curves_on="validation" if part == "meta-train" else "test",
-                    # Meta-test trains the baseline at the rate meta-train chose; meta-train runs its grid.
-                    baseline_rate=BASELINE_RATE if part == "meta-test" else None,
-                )
+            one = _one_set(item, part, runs_dir, seeds, contestants, variants, transfer)
             rows.append({"set": item.name, "kind": item.kind, "task": item.task, **one})
             # Each finished set is on disk at once: a run stopped after hours keeps what it measured, with the
             # commit it trained at and its seconds so far (what `combine` reports of it).
@@ -294,6 +274,25 @@ def run(
     write_results(out_dir, results, render(results, drawn), drawn)
     (out_dir / "partial.json").unlink(missing_ok=True)
     return results
+
+
+def _one_set(item, part: str, runs_dir: Path, seeds: int, contestants, variants, transfer) -> dict[str, Any]:
+    """One set's row: its kind's contestants (or `contestants`), as its part runs them."""
+    if item.kind == "table":
+        names = contest.TABLE_CONTESTANTS if contestants is None else contestants
+        return table_set(item, runs_dir, seeds, names, variants)
+    return image_set(
+        item,
+        runs_dir,
+        seeds,
+        contest.IMAGE_CONTESTANTS if contestants is None else contestants,
+        variants,
+        part == "meta-test" if transfer is None else transfer,
+        # Meta-train chooses defaults, time included: its curves read validation rows, never test.
+        curves_on="validation" if part == "meta-train" else "test",
+        # Meta-test trains the baseline at the rate meta-train chose; meta-train runs its grid.
+        baseline_rate=BASELINE_RATE if part == "meta-test" else None,
+    )
 
 
 def combine(folders: list[str | Path], out_dir: str | Path) -> dict[str, Any]:

@@ -167,8 +167,7 @@ def _metrics(
         "variant": "baseline" if baseline else "recipe",
         "task": recipe.task,
         "learning_rate": recipe.train.learning_rate,
-        # The arithmetic it trained in: "auto" as this machine resolved it (zoo.nets.precision).
-        "precision": resolve_precision(recipe.train.precision),
+        "precision": resolve_precision(recipe.train.precision),  # "auto" as this machine resolved it
         "test_loss": test.get("loss"),
         "test_accuracy": test.get("accuracy"),
         "best_val_accuracy": max(val_scores) if val_scores and score == "accuracy" else None,

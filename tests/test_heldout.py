@@ -5,6 +5,7 @@ tiny generated stand-ins and check what every run relies on.
 """
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,6 +22,8 @@ from zoo.experiments.heldout_report import summarize
 from zoo.nets.tabular import PeriodicEmbedding
 from zoo.recipes.budget import adapted_batch, sized
 from zoo.recipes.recipe import get_recipe
+
+REPO = Path(__file__).resolve().parent.parent
 
 TIE = {"classification": 0.005, "regression": 0.01}
 
@@ -293,6 +296,16 @@ def test_meta_test_trains_the_baseline_at_the_rate_meta_train_chose_with_no_grid
         monkeypatch.setattr(heldout, "read_sets", lambda item=item: [item])
         heldout.run(part=part, out_dir=tmp_path / part, runs_dir=tmp_path / "runs")
     assert seen == {"meta-train": None, "meta-test": 0.1}
+
+
+def test_the_baseline_rate_meta_test_trains_is_the_one_the_committed_meta_train_grids_chose():
+    """BASELINE_RATE is not typed in by hand: it is what `meta_train_rate` reads off the committed grids."""
+    from zoo.experiments import heldout
+
+    found = json.loads((REPO / "benchmarks/results/heldout-meta-train/baseline-rate/results.json").read_text())
+    assert {row["set"] for row in found["sets"]} == {"fashion_full", "fashion_1k", "fashion_5k", "digits8"}
+    assert found["versions"]["git"]["uncommitted_changes"] is False
+    assert heldout.meta_train_rate(found["sets"]) == heldout.BASELINE_RATE
 
 
 def test_a_suite_run_stopped_midway_keeps_its_sets_commit_and_seconds(monkeypatch, tmp_path):

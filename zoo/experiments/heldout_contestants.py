@@ -5,7 +5,8 @@ and, where they install, HistGradientBoosting, LightGBM, XGBoost and CatBoost wi
 scikit-learn's MLP (defaults, after one-hot and standard scaling) and RealMLP-TD from pytabkit.
 Every model sees the same training rows (zoo carves its validation rows out of them; the GBDTs
 and RealMLP carve their own where their defaults do). Images: zoo's `cnn`, its sigmoid/SGD
-baseline (rate picked on validation) and keras.io's "Simple MNIST convnet" unchanged.
+baseline (its SGD rate fixed on meta-train's validation, `heldout.BASELINE_RATE`) and keras.io's
+"Simple MNIST convnet" unchanged.
 """
 
 from __future__ import annotations

@@ -140,11 +140,17 @@ def _baseline_rates(group: list[dict[str, Any]]) -> list[str]:
         >>> entry = {"rate": 1.0, "grid_budget": "a quarter", "grid": {"0.1": 0.907, "1": 0.973}}
         >>> print(_baseline_rates([{"set": "mnist", "models": {"zoo_baseline": entry}}])[1])
         mnist: zoo_baseline at SGD rate 1, picked on validation (0.1: 0.9070, 1: 0.9730; runs of a quarter budget).
+        >>> fixed = {"rate": 1.0, "grid_budget": "fixed"}
+        >>> print(_baseline_rates([{"set": "faces", "models": {"zoo_baseline": fixed}}])[1])
+        faces: zoo_baseline at SGD rate 1, fixed on meta-train's validation.
     """
     lines = []
     for r in group:
         entry = r["models"].get("zoo_baseline", {})
         if "rate" not in entry:
+            continue
+        if entry.get("grid_budget") == "fixed":
+            lines.append(f"{r['set']}: zoo_baseline at SGD rate {entry['rate']:g}, fixed on meta-train's validation.")
             continue
         picked = f"{r['set']}: zoo_baseline at SGD rate {entry['rate']:g}, picked on validation"
         if "grid" in entry:

@@ -77,7 +77,7 @@ ABOUT: dict[str, tuple[str, str]] = {
     "flat": ("flat activations: a forward-only estimator against end-to-end and smooth fits", "1-2 min"),
     "activations": ("the activation ranking at two depths, each with its own initializer", "10 min"),
     "claims": ("the founding claims as a table, each with a measurement and a verdict", "8 min"),
-    "heldout": ("the generic recipes on 19 tables and 8 image sets they were not tuned on", "100-115 min"),
+    "heldout": ("the generic recipes on 19 tables and 8 image sets they were not tuned on", "about 60 min"),
     "estimator_checks": ("scikit-learn's check_estimator on zoo.Classifier and zoo.Regressor", "5 min"),
     "reproducibility": ("one cheap run whose per-epoch metrics every test run reproduces", "3 s"),
     "distribute": ("training seconds with no strategy, mirrored and two workers, per process", "3 min"),

@@ -25,7 +25,7 @@ from zoo.errors import DataError
 from zoo.experiments import heldout_contestants as contest
 from zoo.experiments.heldout_data import describe as describe_set
 from zoo.experiments.heldout_data import digit_folder, image_arrays, read_sets, table_frame
-from zoo.experiments.heldout_report import figures, render, summarize
+from zoo.experiments.heldout_report import figures, ranks, render, summarize
 from zoo.experiments.heldout_transfer import transfer_rows
 from zoo.recipes.recipe import get_recipe
 from zoo.reports.progress import Progress
@@ -59,14 +59,8 @@ def meta_train_rate(rows: list[dict[str, Any]]) -> float:
     grids = [row["models"]["zoo_baseline"]["grid"] for row in rows if "grid" in row["models"].get("zoo_baseline", {})]
     if not grids:
         raise DataError("meta_train_rate: no baseline grid in these rows (run the meta-train image sets first)")
-    rates = sorted(grids[0], key=float)
-    ranks: dict[str, list[float]] = {rate: [] for rate in rates}
-    for grid in grids:
-        for rate in rates:
-            better = sum(grid[other] > grid[rate] for other in rates)
-            level = sum(grid[other] == grid[rate] for other in rates)
-            ranks[rate].append(better + (level + 1) / 2)
-    return float(min(rates, key=lambda r: (mean(ranks[r]), -mean([g[r] for g in grids]), float(r))))
+    placed = [ranks(grid) for grid in grids]
+    return float(min(grids[0], key=lambda r: (mean(p[r] for p in placed), -mean(g[r] for g in grids), float(r))))
 
 
 def _seeds(size: int, seeds: int) -> list[int]:
@@ -173,9 +167,19 @@ def baseline_entry(
     every rate, the solar cells the majority class's 0.5885 at every rate, the faces 0.6875, 0.625 and 0.6875 on
     16 images): a pick from there would be noise. The grid's validation scores are kept in the entry.
     """
-    if rate is not None:
-        runs = [contest.zoo_images(data, s, folder / f"baseline-lr{rate:g}-{s}", True, rate) for s in seed_list]
-        return _entry([r["test"] for r in runs], [r["seconds"] for r in runs], rate=rate, grid_budget="fixed")
+    if rate is None:
+        rate, kept, picked = _picked_rate(data, folder, examples)
+    else:
+        kept, picked = [], {"grid_budget": "fixed"}
+    runs = kept + [
+        contest.zoo_images(data, s, folder / f"baseline-lr{rate:g}-{s}", True, rate) for s in seed_list[len(kept) :]
+    ]
+    return _entry([r["test"] for r in runs], [r["seconds"] for r in runs], rate=rate, **picked)
+
+
+def _picked_rate(data, folder: Path, examples: int) -> tuple[float, list[dict], dict[str, Any]]:
+    """The baseline's grid on seed 0 (`baseline_entry`): the rate validation picks, seed 0's run at it where the
+    grid trained whole (none where it trained a quarter), and the grid's validation scores for the entry."""
     cnn = get_recipe("cnn")
     short = examples >= LARGE
     quarter = {
@@ -190,17 +194,8 @@ def baseline_entry(
     }
     # The best validation score; a tie (the same constant class at every rate) goes to the smallest rate.
     rate = max(grid, key=lambda r: (grid[r]["val"] if grid[r]["val"] is not None else -1.0, -r))
-    kept = [] if short else [grid[rate]]
-    runs = kept + [
-        contest.zoo_images(data, s, folder / f"baseline-lr{rate:g}-{s}", True, rate) for s in seed_list[len(kept) :]
-    ]
-    return _entry(
-        [r["test"] for r in runs],
-        [r["seconds"] for r in runs],
-        rate=rate,
-        grid={f"{r:g}": grid[r]["val"] for r in grid},
-        grid_budget="a quarter" if short else "whole",
-    )
+    scores = {"grid": {f"{r:g}": grid[r]["val"] for r in grid}, "grid_budget": "a quarter" if short else "whole"}
+    return rate, [] if short else [grid[rate]], scores
 
 
 def _keras_example(arrays, seed_list: list[int], curves_on: str) -> dict[str, Any] | None:

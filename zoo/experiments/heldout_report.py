@@ -19,7 +19,13 @@ from zoo.reports.plots import accuracy_against_seconds_figure, per_set_scores_fi
 ZOO = "zoo"
 
 
-def _ranks(scores: dict[str, float]) -> dict[str, float]:
+def ranks(scores: dict[str, float]) -> dict[str, float]:
+    """Each entry's place by score, best first; ties share the mean of the places they span.
+
+    Examples:
+        >>> ranks({"a": 0.9, "b": 0.7, "c": 0.9})
+        {'a': 1.5, 'b': 3, 'c': 1.5}
+    """
     ordered = sorted(scores.values(), reverse=True)
     # Ties share the mean of the places they span.
     return {k: mean(i + 1 for i, s in enumerate(ordered) if s == v) for k, v in scores.items()}
@@ -68,7 +74,7 @@ def validation_timing(models: dict[str, Any]) -> dict[str, Any]:
 def _group(rows: list[dict[str, Any]], tie: dict[str, float]) -> dict[str, Any]:
     labels = sorted({k for row in rows for k, v in row["models"].items() if "val" not in v or k == ZOO})
     normalized: dict[str, list[float]] = {k: [] for k in labels}
-    ranks: dict[str, list[float]] = {k: [] for k in labels}
+    places: dict[str, list[float]] = {k: [] for k in labels}
     wtl = {k: [0, 0, 0] for k in labels if k != ZOO}
     for row in rows:
         # zoo against the others; the variants of a meta-train sweep are compared apart (by validation).
@@ -77,8 +83,8 @@ def _group(rows: list[dict[str, Any]], tie: dict[str, float]) -> dict[str, Any]:
             continue
         for k, v in _normalized(scores).items():
             normalized[k].append(v)
-        for k, v in _ranks(scores).items():
-            ranks[k].append(v)
+        for k, v in ranks(scores).items():
+            places[k].append(v)
         if ZOO in scores:
             for k in scores:
                 if k != ZOO:
@@ -87,7 +93,7 @@ def _group(rows: list[dict[str, Any]], tie: dict[str, float]) -> dict[str, Any]:
     return {
         "sets": len(rows),
         "normalized": {k: round(mean(v), 4) for k, v in normalized.items() if v},
-        "rank": {k: round(mean(v), 2) for k, v in ranks.items() if v},
+        "rank": {k: round(mean(v), 2) for k, v in places.items() if v},
         "wtl": wtl,
     }
 
@@ -125,11 +131,11 @@ def summarize(rows: list[dict[str, Any]], tie: dict[str, float]) -> dict[str, An
         group["time_to_keras"] = timing
     variants = sorted({k for r in rows for k, v in r["models"].items() if "val" in v})
     if len(variants) > 1:  # meta-train: which zoo variant validation prefers (mean rank of validation scores)
-        ranks = {k: [] for k in variants}
+        places = {k: [] for k in variants}
         for row in rows:
-            for k, v in _ranks({k: row["models"][k]["val"] for k in variants if k in row["models"]}).items():
-                ranks[k].append(v)
-        summary["variants_by_validation"] = {k: round(mean(v), 2) for k, v in ranks.items()}
+            for k, v in ranks({k: row["models"][k]["val"] for k in variants if k in row["models"]}).items():
+                places[k].append(v)
+        summary["variants_by_validation"] = {k: round(mean(v), 2) for k, v in places.items()}
     return summary
 
 

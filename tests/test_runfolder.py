@@ -16,7 +16,7 @@ import pytest
 
 import zoo
 from zoo.cli.main import main
-from zoo.training.resume import AtomicBackup
+from zoo.training.resume import VARIABLES, AtomicBackup
 from zoo.training.runfolder import RUN_MARK, claimed, run_paths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,14 +35,17 @@ sys.exit(main({argv}))
 ARGV = ["train", "{recipe}", "--epochs", "3", "--set", "train.early_stopping_patience=0", "--out", "{out}"]
 
 KILL_IN_SECOND_CHECKPOINT = """
-save, calls = keras.Model.save_weights, []
-def dying_save(self, path, *args, **kwargs):
-    calls.append(path)
-    if len(calls) == 2:  # epoch 2's checkpoint: half a file, then the signal
-        open(path, "wb").write(b"\\x89HDF\\r\\n")
-        signal.raise_signal(signal.{signal})
-    return save(self, path, *args, **kwargs)
-keras.Model.save_weights = dying_save
+import numpy
+save, calls = numpy.savez, []
+def dying_save(file, *args, **kwargs):
+    if str(getattr(file, "name", file)).endswith("variables.npz"):  # a checkpoint, not RunState's best weights
+        calls.append(file)
+        if len(calls) == 2:  # epoch 2's checkpoint: half a file, then the signal
+            file.write(b"PK\\x03\\x04")
+            file.flush()
+            signal.raise_signal(signal.{signal})
+    return save(file, *args, **kwargs)
+numpy.savez = dying_save
 """
 
 KILL_AFTER_THE_MODEL_IS_SAVED = """
@@ -134,12 +137,56 @@ def test_a_checkpoint_that_does_not_load_falls_back_to_the_one_before(tiny_recip
     backup.set_model(model)
     backup.save(1)
     backup.save(2)
-    (tmp_path / "backup" / "epoch-00002" / "model.weights.h5").write_bytes(b"")  # as kill -9 once left it
+    (tmp_path / "backup" / "epoch-00002" / VARIABLES).write_bytes(b"")  # as kill -9 once left Keras's file
     backup.on_train_begin()
     assert model._initial_epoch == 1, "epoch 2's checkpoint is broken: resume from epoch 1's"
-    (tmp_path / "backup" / "epoch-00001" / "model.weights.h5").write_bytes(b"garbage")
+    (tmp_path / "backup" / "epoch-00001" / VARIABLES).write_bytes(b"garbage")
     with pytest.raises(zoo.RunError, match=r"no backup in .* can be loaded .*the run must start over"):
         backup.on_train_begin()
+
+
+def test_a_checkpoint_restores_every_weight_and_optimizer_variable_or_none(tiny_recipe, digits, tmp_path):
+    import keras
+    import numpy as np
+
+    x, y = digits.arrays["train"]
+    recipe = zoo.get_recipe(tiny_recipe, epochs=1)
+
+    def trained(seed, steps):
+        keras.utils.set_random_seed(seed)
+        model = zoo.build(recipe, input_shape=(8, 8, 1), num_classes=10)
+        model.fit(x[: 32 * steps], y[: 32 * steps], batch_size=32, verbose=0)
+        return model
+
+    def state(model):
+        return [np.asarray(v.numpy()) for v in [*model.weights, *model.optimizer.variables]]
+
+    source = trained(0, 3)
+    assert int(source.optimizer.iterations.numpy()) == 3
+    for folder, legacy in (("new", False), ("legacy", True)):
+        backup = AtomicBackup(tmp_path / folder)
+        backup.set_model(source)
+        backup.save(4)
+        if legacy:  # as zoo wrote checkpoints before VARIABLES: they still resume
+            checkpoint = tmp_path / folder / "epoch-00004"
+            (checkpoint / VARIABLES).unlink()
+            source.save_weights(checkpoint / "model.weights.h5")
+        resumed = trained(1, 1)
+        assert not all(np.array_equal(a, b) for a, b in zip(state(resumed), state(source), strict=True))
+        backup = AtomicBackup(tmp_path / folder)
+        backup.set_model(resumed)
+        backup.on_train_begin()
+        assert resumed._initial_epoch == 4
+        assert all(np.array_equal(a, b) for a, b in zip(state(resumed), state(source), strict=True)), folder
+    # A checkpoint of another net (one more hidden unit) is refused before any variable changes.
+    other = zoo.build(zoo.get_recipe(tiny_recipe, hidden=[33, 16]), input_shape=(8, 8, 1), num_classes=10)
+    other.optimizer.build(other.trainable_variables)
+    before = state(other)
+    backup = AtomicBackup(tmp_path / "new")
+    backup.set_model(other)
+    with pytest.raises(zoo.RunError, match=r"shape .* saved; the model's is"):
+        backup.on_train_begin()
+    assert all(np.array_equal(a, b) for a, b in zip(state(other), before, strict=True))
 
 
 @pytest.mark.slow

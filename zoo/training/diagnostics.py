@@ -255,6 +255,7 @@ class GradientDiagnostics(keras.callbacks.Callback):
         self.tensorboard = Path(tensorboard) / "diagnostics" if tensorboard else None  # a TensorBoard run of its own
         self.records: list[dict[str, Any]] = []
         self.warning: str | None = None
+        self.writer = None  # the run's one TensorBoard writer, opened at the first record
 
     def _record(self, epoch: int) -> None:
         started = time.perf_counter()
@@ -266,7 +267,9 @@ class GradientDiagnostics(keras.callbacks.Callback):
     def _measure(self, epoch: int) -> None:
         rows = layer_stats(self.model, self.x, self.y, gradients=self.tensorboard is not None)
         if self.tensorboard is not None:  # per layer: the gradient's norm and histogram, update ratio, activations
-            write_layers(self.tensorboard, epoch, rows, BOARD_KEYS)
+            if self.writer is None:
+                self.writer = tf.summary.create_file_writer(str(self.tensorboard))
+            write_layers(self.writer, epoch, rows, BOARD_KEYS)
         rows = [{key: value for key, value in row.items() if key != "weight_grad"} for row in rows]
         self.records.append({"epoch": epoch, "first_last_ratio": first_last_ratio(rows), "layers": rows})
         message = gradient_warning(rows, "at initialization" if epoch == 0 else f"after epoch {epoch}")
@@ -292,6 +295,9 @@ class GradientDiagnostics(keras.callbacks.Callback):
         return spent > FREE_SECONDS and spent > TIME_SHARE * (time.perf_counter() - self.started)
 
     def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
         if self.path:
             write_json(self.path, {"records": self.records, "warning": self.warning})
             save_figure(gradient_norms_figure(self.records, title=self.model.name), self.path.with_suffix(".png"))

@@ -231,9 +231,12 @@ def layer_snr(model: keras.Model, x, y, chunks: int = 10) -> dict[str, float]:
 # 150-image set trains for hundreds of short epochs: beyond this many epochs, records are spread evenly.
 MAX_RECORDS = 30
 # And at most about this share of the run's time, once records have cost more than FREE_SECONDS: on a
-# 1,000-image set (134 epochs of under a second) 28 records took 53 s of a 131 s run. Below FREE_SECONDS
-# (every small net, every test) the schedule above is kept exactly; the last epoch is always recorded.
-TIME_SHARE, FREE_SECONDS = 0.1, 5.0
+# 1,000-image set (134 epochs of under a second) 28 records took 53 s of a 131 s run, and on 2,099 solar-cell
+# images at 64x64 one record (2.3 s: the forward and backward pass over 1,000 of them, run eagerly) cost more
+# than an epoch (2.1 s). A tenth of every image run was too much to pay for a plot; 3% keeps a curve of 5 to 30
+# points. Below FREE_SECONDS (every small net, every test) the schedule above is kept exactly; the last epoch is
+# always recorded.
+TIME_SHARE, FREE_SECONDS = 0.03, 2.0
 
 
 # What TensorBoard gets of each layer's row, per record (zoo.training.board.write_layers).

@@ -110,7 +110,7 @@ class RunState(keras.callbacks.Callback):
         if self.stopping is not None and self.stopping.best_weights is not None:
             atomic_write(
                 self.folder / f"zoo_best-epoch{done}.npz",
-                lambda tmp: np.savez(tmp.open("wb"), *self.stopping.best_weights),
+                lambda tmp: _save_arrays(tmp, self.stopping.best_weights),
             )
         write_json(_state_path(self.folder, done), self._state())
         # Keep the states of the checkpoints the backup keeps (without one: this epoch's and the one before).
@@ -134,8 +134,7 @@ class RunState(keras.callbacks.Callback):
                 setattr(self.stopping, key, value)
             best = self.folder / f"zoo_best-epoch{epoch}.npz"
             if best.is_file():
-                with np.load(best) as saved:
-                    self.stopping.best_weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+                self.stopping.best_weights = _load_arrays(best)
         if self.plateau is not None and "plateau" in state:
             for key, value in state["plateau"].items():
                 setattr(self.plateau, key, value)
@@ -230,8 +229,7 @@ class AtomicBackup(keras.callbacks.Callback):
         final, partial = self.folder / f"epoch-{done:05d}", self.folder / f".epoch-{done:05d}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        with (partial / VARIABLES).open("wb") as file:
-            np.savez(file, *(_array(variable) for variable in _checkpointed(self.model)))
+        _save_arrays(partial / VARIABLES, [_array(variable) for variable in _checkpointed(self.model)])
         (partial / "epoch.json").write_text(json.dumps({"epoch": done}))
         for path in (partial / VARIABLES, partial / "epoch.json", partial):
             _fsync(path)
@@ -274,15 +272,26 @@ def _load_checkpoint(model, checkpoint: Path) -> None:
     if not (checkpoint / VARIABLES).is_file() and (checkpoint / LEGACY).is_file():
         model.load_weights(checkpoint / LEGACY)
         return
-    with np.load(checkpoint / VARIABLES) as saved:
-        if len(saved.files) != len(variables):
-            raise ValueError(f"{len(saved.files)} arrays saved; the model and its optimizer have {len(variables)}")
-        values = [saved[f"arr_{index}"] for index in range(len(variables))]
+    values = _load_arrays(checkpoint / VARIABLES)
+    if len(values) != len(variables):
+        raise ValueError(f"{len(values)} arrays saved; the model and its optimizer have {len(variables)}")
     for variable, value in zip(variables, values):
         if tuple(variable.shape) != value.shape:
             raise ValueError(f"{variable.path}: shape {value.shape} saved; the model's is {tuple(variable.shape)}")
     for variable, value in zip(variables, values):
         variable.assign(value)
+
+
+def _save_arrays(path: Path, arrays: list) -> None:
+    """A list of arrays as one .npz file (numpy names them arr_0, arr_1, ... in order)."""
+    with path.open("wb") as file:
+        np.savez(file, *arrays)
+
+
+def _load_arrays(path: Path) -> list[np.ndarray]:
+    """The list `_save_arrays` wrote, in its order."""
+    with np.load(path) as saved:
+        return [saved[f"arr_{index}"] for index in range(len(saved.files))]
 
 
 def _epoch_of(checkpoint: Path) -> int:

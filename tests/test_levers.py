@@ -1,5 +1,7 @@
 """The newer levers: label smoothing, cosine with warm-up, weight averaging, random erasing, the modern stack."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -52,6 +54,33 @@ def test_weight_averaging_and_erasing_train(tiny_recipe, digits, tmp_path):
     images = np.ones((64, 8, 8, 1), dtype="float32")
     erased = eraser(images, training=True).numpy()
     assert (erased != 1).any() and erased.shape == images.shape
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jit_compile", ["off", pytest.param("auto", marks=pytest.mark.xla)])
+def test_one_probe_with_the_average_also_scores_the_run_without_it(tiny_recipe, digits, tmp_path, jit_compile):
+    """The average never touches training, so a run with it ends on the raw weights the same run without it ends
+    on: the raw weights' last validation score it records is that run's last score, to the bit (with and
+    without XLA), and a probe of the recipe with the average answers whether the average is worth keeping."""
+    from zoo.experiments.probe import probe, report
+
+    recipe = zoo.get_recipe(tiny_recipe, jit_compile=jit_compile, early_stopping_patience=0)
+    arms = {"average": {"train.ema": True}, "raw weights": {"train.ema": False}}
+    found = probe(recipe, arms, data=digits, epochs=2, seeds=(0, 1), out_dir=tmp_path / "probe")
+    average, raw = found["rows"]["average"], found["rows"]["raw weights"]
+    assert [run["val_last_raw"] for run in average["runs"]] == [run["val_last"] for run in raw["runs"]]
+    assert average["val_last_raw"] == raw["val_last"] and "val_last_raw" not in raw
+    assert average["val_last"] != raw["val_last"], "the average itself scores otherwise after 2 epochs"
+    assert f"{average['val_last']:.4f} (raw weights {raw['val_last']:.4f}) |" in report(found)
+    metrics = json.loads((tmp_path / "probe" / "0-average-0" / "metrics.json").read_text())
+    assert metrics["raw_weights_val_score"] == average["runs"][0]["val_last_raw"], "the run folder keeps it"
+    # Only the budget's last epoch is scored: a run early stopping ended sooner records none.
+    from zoo.training.stopping import RawScore
+
+    early = RawScore(None, "accuracy")
+    early.set_params({"epochs": 3})
+    early.on_epoch_end(1)
+    assert early.score is None
 
 
 def test_early_stopping_keeps_the_average_when_the_optimizer_keeps_one():

@@ -86,7 +86,10 @@ def probe(
 
     Returns {"rows": {label: {"val_best", "val_last", "epochs", "seconds", "runs"}}, "chosen": label, ...}: the
     medians over seeds, each seed's own scores under "runs", and as "chosen" the variant with the highest
-    median best validation score. Called again with the same `out_dir`, it reads finished runs back.
+    median best validation score. A variant with the weights' average (`train.ema`) also has "val_last_raw":
+    its raw weights' last score, which is what the same variant without the average ends on, so one probe
+    answers whether the average is worth keeping. Called again with the same `out_dir`, it reads finished runs
+    back.
     """
     from zoo.data.sources import recipe_data
     from zoo.tools.bench import finished_or_trained
@@ -104,19 +107,20 @@ def probe(
     for index, (label, overrides) in enumerate(variants.items()):
         # A label is free text ("32/64 filters"): its run folders get a flat, unique name made from it.
         folder = f"{index}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}"
-        runs = []
+        runs, seconds = [], []
         for seed in seeds:
             variant = get_recipe(base, **{**overrides, "train.seed": seed})
             metrics = finished_or_trained(variant, seen, out / f"{folder}-{seed}", epochs)
             scores = metrics["history"][f"val_{metrics['score']}"]
-            runs.append((max(scores), scores[-1], len(scores), metrics["train_seconds"]))
-        rows[label] = {
-            "val_best": median(r[0] for r in runs),
-            "val_last": median(r[1] for r in runs),
-            "epochs": median(r[2] for r in runs),
-            "seconds": round(median(r[3] for r in runs), 1),
-            "runs": [{"seed": seed, "val_best": r[0], "val_last": r[1]} for seed, r in zip(seeds, runs)],
-        }
+            runs.append({"seed": seed, "val_best": max(scores), "val_last": scores[-1], "epochs": len(scores)})
+            if metrics.get("raw_weights_val_score") is not None:  # with train.ema: what train.ema = false ends on
+                runs[-1]["val_last_raw"] = metrics["raw_weights_val_score"]
+            seconds.append(metrics["train_seconds"])
+        rows[label] = {key: median(run[key] for run in runs) for key in ("val_best", "val_last", "epochs")}
+        rows[label]["seconds"] = round(median(seconds), 1)
+        if all("val_last_raw" in run for run in runs):  # every seed ran its whole budget with the average
+            rows[label]["val_last_raw"] = median(run["val_last_raw"] for run in runs)
+        rows[label]["runs"] = [{k: v for k, v in run.items() if k != "epochs"} for run in runs]
     chosen = max(rows, key=lambda label: rows[label]["val_best"])
     return {
         "recipe": base.name,
@@ -141,6 +145,11 @@ def report(found: dict[str, Any]) -> str:
         mark = " (chosen)" if label == found["chosen"] else ""
         lines.append(
             f"| {label}{mark} | `{json.dumps(found['variants'][label])}` | {row['val_best']:.4f} | "
-            f"{row['val_last']:.4f} | {row['epochs']:g} | {row['seconds']:.1f} |"
+            f"{row['val_last']:.4f}{_raw(row)} | {row['epochs']:g} | {row['seconds']:.1f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _raw(row: dict[str, Any]) -> str:
+    """A variant with the weights' average: its raw weights' last score too, in brackets."""
+    return f" (raw weights {row['val_last_raw']:.4f})" if "val_last_raw" in row else ""

@@ -9,6 +9,7 @@ to or deletes files it did not write.
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
 import json
 import os
@@ -100,3 +101,24 @@ def claimed(paths: dict[str, Path], recipe: Recipe) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """The run's per-epoch log (`log.csv`) as {column: values}, one value per epoch, {} before the first.
+
+    It spans every epoch, those before a resume too, where `fit`'s own history does not. An epoch logged, then
+    interrupted before its checkpoint was committed, trains again after the resume and is logged again: its
+    last row is the one the run kept.
+
+    Examples:
+        >>> import tempfile
+        >>> log = Path(tempfile.mkdtemp()) / "log.csv"
+        >>> _ = log.write_text("epoch,loss\\n0,0.9\\n1,0.7\\n1,0.6\\n")
+        >>> read_history(log)
+        {'loss': [0.9, 0.6]}
+    """
+    if not path.is_file():
+        return {}
+    with path.open() as handle:
+        rows = list({row["epoch"]: row for row in csv.DictReader(handle)}.values())
+    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {}) if key != "epoch"}

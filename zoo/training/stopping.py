@@ -77,6 +77,25 @@ class SwapAverage(keras.callbacks.SwapEMAWeights):
         self._apply_to_ema_optimizers(self._backend_swap_variables, self._backend_swap_variables)
 
 
+class RawScore(keras.callbacks.Callback):
+    """With `train.ema`: the validation score of the raw weights, not their average, after the budget's last epoch
+    (`score`; None until then, and after a run stopped early).
+
+    The average never touches training (`SwapAverage`), so these are the very weights the same run with
+    `train.ema = false` ends on: with early stopping off, where each ships its last epoch, one run scores both
+    arms of "is the average worth keeping" (a probe reads it as `val_last_raw`). It is read at the last epoch's
+    end, after validation has swapped the raw weights back and before `fit` writes the average in for good.
+    """
+
+    def __init__(self, validation, name: str):
+        super().__init__()
+        self.validation, self.name, self.score = validation, name, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.params.get("epochs"):
+            self.score = float(self.model.evaluate(self.validation, verbose=0, return_dict=True)[self.name])
+
+
 class EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras's early stopping, keeping the weights that ship, and saying "Restoring model weights" only when
     it restores an earlier epoch's.
@@ -106,14 +125,14 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
             self.verbose = loud
 
 
-def validation_callbacks(recipe: Recipe, verbose: int = 0, start_rows=None) -> list:
+def validation_callbacks(recipe: Recipe, verbose: int = 0, start_rows=None, validation=None) -> list:
     """The recipe's validation-driven callbacks, which `zoo train` and every `zoo tune` trial share: with
     `train.bn_start` and training rows to read (`start_rows`; a resumed run has its statistics already),
     `StartStatistics` first; with `train.ema`, `SwapAverage`, so that every validation pass (the log, early
     stopping, the plateau cuts, a probe's choice) scores the weights' average, which is what the run ships,
-    not the raw weights; early stopping on its validation score (restoring the best validation weights at the end,
-    whether or not it stopped early; none when patience is 0); then the plateau schedule's rate cuts
-    (`schedule = "plateau"`).
+    not the raw weights, and, given the `validation` batches, `RawScore` for the raw weights; early stopping on
+    its validation score (restoring the best validation weights at the end, whether or not it stopped early;
+    none when patience is 0); then the plateau schedule's rate cuts (`schedule = "plateau"`).
 
     Example:
         >>> import zoo
@@ -124,6 +143,7 @@ def validation_callbacks(recipe: Recipe, verbose: int = 0, start_rows=None) -> l
     # Without the swap, fit() validates the raw weights and only writes the average in at its very end.
     callbacks: list = [StartStatistics(start_rows)] if train.bn_start and start_rows is not None else []
     callbacks += [SwapAverage()] if train.ema else []
+    callbacks += [RawScore(validation, score_name(recipe))] if train.ema and validation is not None else []
     if train.early_stopping_patience:
         monitor = f"val_{score_name(recipe)}"
         stop = dict(mode="max", patience=train.early_stopping_patience, restore_best_weights=True, verbose=loud)

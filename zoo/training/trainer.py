@@ -26,7 +26,6 @@ Examples:
 
 from __future__ import annotations
 
-import csv
 import math
 import shutil
 import time
@@ -56,9 +55,9 @@ from zoo.training.fastpath import fit_fast
 from zoo.training.pipelines import Batches, ShuffleEpoch, batches
 from zoo.training.pretrain import load_into, pretrain_recipe, write_pretraining
 from zoo.training.resume import AtomicBackup, EpochClock, RunState
-from zoo.training.runfolder import claimed, run_paths
+from zoo.training.runfolder import claimed, read_history, run_paths
 from zoo.training.status import training_status
-from zoo.training.stopping import START_ROWS, validation_callbacks
+from zoo.training.stopping import START_ROWS, RawScore, validation_callbacks
 
 
 @dataclass
@@ -73,17 +72,6 @@ class TrainResult:
     epochs_run: int = 0
     seconds: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
-
-
-def _read_csv_history(path: Path) -> dict[str, list[float]]:
-    # The CSV log spans every epoch, including those run before a resume; fit()'s history does not.
-    if not path.is_file():
-        return {}
-    with path.open() as handle:
-        # An epoch logged, then interrupted before its checkpoint was committed, runs again after the
-        # resume and is logged again: its last row is the one the run kept.
-        rows = list({row["epoch"]: row for row in csv.DictReader(handle)}.values())
-    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {}) if key != "epoch"}
 
 
 def placement(recipe: Recipe, strategy, out_dir) -> tuple[Any, str | Path | None, bool]:
@@ -112,7 +100,9 @@ def _callbacks(
     # BatchNorm's statistics start at the data's (train.bn_start); a resumed run has its own already, and under a
     # strategy the pass would run outside the replicas.
     start = None if resuming or strategy is not None else fixed_batch(data, START_ROWS)[0]
-    callbacks += validation_callbacks(recipe, verbose, start_rows=start)
+    # The raw weights' last score beside their average's (train.ema): not across workers, whose loop is zoo's own.
+    raw = served.validation if strategy is None else None
+    callbacks += validation_callbacks(recipe, verbose, start_rows=start, validation=raw)
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns
     # when the first/last hidden-layer ratio shows vanishing or exploding gradients. They are
     # taken with tf.GradientTape, so other backends train without them.
@@ -159,6 +149,7 @@ def _metrics(
     """What metrics.json records about one finished run."""
     clock = next(c for c in callbacks if isinstance(c, EpochClock))
     diagnostics = next((c for c in callbacks if isinstance(c, GradientDiagnostics)), None)
+    raw = next((c for c in callbacks if isinstance(c, RawScore)), None)
     score = score_name(recipe)
     val_scores = [v for v in history.get(f"val_{score}", []) if not math.isnan(v)]
     status, message = training_status(history, data.info.num_classes, recipe.task)
@@ -175,6 +166,8 @@ def _metrics(
         "score": score,
         "test_score": test.get(score),
         "best_val_score": max(val_scores) if val_scores else None,
+        # With train.ema: the raw weights' validation score after the last epoch, what train.ema = false ends on.
+        **({"raw_weights_val_score": raw.score} if raw else {}),
         **({"test_mae": test.get("mae")} if recipe.task == "regression" else {}),
         "epochs_run": len(history.get("loss", [])),
         # "diverged" keeps its meaning for readers of older files: NaN or inf, or a loss blown far up.
@@ -332,7 +325,7 @@ class _Run:
         started = time.perf_counter()
         test = _fit_and_test(model, recipe, data, self.served, self.strategy, run_callbacks, self.verbose)
         seconds = time.perf_counter() - started
-        history = _read_csv_history(paths["csv_log"])
+        history = read_history(paths["csv_log"])
         backup = AtomicBackup(paths.pop("backup"))
         metrics = _metrics(recipe, baseline, test, history, seconds, model, data, run_callbacks, pretrained)
         if not chief:  # a worker other than the chief leaves nothing behind: the chief writes the run

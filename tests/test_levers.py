@@ -66,7 +66,7 @@ def test_one_probe_with_the_average_also_scores_the_run_without_it(tiny_recipe, 
 
     recipe = zoo.get_recipe(tiny_recipe, jit_compile=jit_compile, early_stopping_patience=0)
     arms = {"average": {"train.ema": True}, "raw weights": {"train.ema": False}}
-    found = probe(recipe, arms, data=digits, epochs=2, seeds=(0, 1), out_dir=tmp_path / "probe")
+    found = probe(recipe, arms, data=digits, epochs=2, out_dir=tmp_path / "probe")
     average, raw = found["rows"]["average"], found["rows"]["raw weights"]
     assert [run["val_last_raw"] for run in average["runs"]] == [run["val_last"] for run in raw["runs"]]
     assert average["val_last_raw"] == raw["val_last"] and "val_last_raw" not in raw

@@ -107,20 +107,21 @@ def probe(
     for index, (label, overrides) in enumerate(variants.items()):
         # A label is free text ("32/64 filters"): its run folders get a flat, unique name made from it.
         folder = f"{index}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}"
-        runs, seconds = [], []
+        runs, epochs_run, seconds = [], [], []
         for seed in seeds:
             variant = get_recipe(base, **{**overrides, "train.seed": seed})
             metrics = finished_or_trained(variant, seen, out / f"{folder}-{seed}", epochs)
             scores = metrics["history"][f"val_{metrics['score']}"]
-            runs.append({"seed": seed, "val_best": max(scores), "val_last": scores[-1], "epochs": len(scores)})
+            runs.append({"seed": seed, "val_best": max(scores), "val_last": scores[-1]})
             if metrics.get("raw_weights_val_score") is not None:  # with train.ema: what train.ema = false ends on
                 runs[-1]["val_last_raw"] = metrics["raw_weights_val_score"]
+            epochs_run.append(len(scores))
             seconds.append(metrics["train_seconds"])
-        rows[label] = {key: median(run[key] for run in runs) for key in ("val_best", "val_last", "epochs")}
-        rows[label]["seconds"] = round(median(seconds), 1)
+        rows[label] = {key: median(run[key] for run in runs) for key in ("val_best", "val_last")}
+        rows[label].update(epochs=median(epochs_run), seconds=round(median(seconds), 1))
         if all("val_last_raw" in run for run in runs):  # every seed ran its whole budget with the average
             rows[label]["val_last_raw"] = median(run["val_last_raw"] for run in runs)
-        rows[label]["runs"] = [{k: v for k, v in run.items() if k != "epochs"} for run in runs]
+        rows[label]["runs"] = runs
     chosen = max(rows, key=lambda label: rows[label]["val_best"])
     return {
         "recipe": base.name,

@@ -100,7 +100,7 @@ def _callbacks(
     # BatchNorm's statistics start at the data's (train.bn_start); a resumed run has its own already, and under a
     # strategy the pass would run outside the replicas.
     start = None if resuming or strategy is not None else fixed_batch(data, START_ROWS)[0]
-    # The raw weights' last score beside their average's (train.ema): not across workers, whose loop is zoo's own.
+    # The raw weights' last score beside their average's (train.ema); not under a strategy (as the diagnostics).
     raw = served.validation if strategy is None else None
     callbacks += validation_callbacks(recipe, verbose, start_rows=start, validation=raw)
     # Per-layer gradient norms on a fixed batch at initialization and after every epoch; warns

@@ -82,16 +82,22 @@ def verdict(found: dict[str, Any], recipe: Recipe) -> dict[str, Any]:
 
     Examples:
         >>> rows = {"the recipe's stack": {"val_last": 0.9000}, "modern stack": {"val_last": 0.9008}}
-        >>> verdict({"rows": rows}, get_recipe("fashion_cnn"))["picked"]  # 0.08 points: within the margin
-        "the recipe's stack"
+        >>> row = verdict({"rows": rows}, get_recipe("fashion_cnn"))
+        >>> row["picked"], row["chosen"]  # 0.08 points: within the margin
+        ("the recipe's stack", "the recipe's stack")
     """
     read = "val_last" if recipe.train.early_stopping_patience == 0 else "val_best"
     own, modern = (found["rows"][label][read] for label in STACKS)
+    picked = "modern stack" if modern > own + MARGIN else "the recipe's stack"
     return {
+        # The probe's "chosen" is the variant with the highest best score, margin or not; written over the probe's
+        # results, this row's "chosen" is the sweep's own verdict, so the file names one choice (fashion_resnet's
+        # results of 508f301 still carry both: chosen "modern stack", picked "the recipe's stack").
+        "chosen": picked,
         "read": read,
         "own": own,
         "modern": modern,
-        "picked": "modern stack" if modern > own + MARGIN else "the recipe's stack",
+        "picked": picked,
         "stack": recipe.stack.name,
         "epochs": recipe.train.epochs,
         "trained_at": git_commit(),

@@ -40,3 +40,13 @@ def test_a_probe_refuses_a_bad_variant_before_training(tiny_recipe, digits, tmp_
     assert not (tmp_path / "probe").exists()
     with pytest.raises(zoo.RecipeError, match="at least one variant"):
         probe(tiny_recipe, {}, data=digits)
+
+
+def test_a_levers_sweep_writes_one_choice_its_verdict_by_the_margin(tiny_recipe, digits, tmp_path):
+    from zoo.experiments import levers
+
+    joined = levers.run(tmp_path / "levers", (tiny_recipe,), seeds=1, epochs=1, data=digits, runs_dir=tmp_path / "runs")
+    written = json.loads((tmp_path / "levers" / tiny_recipe.name / "results.json").read_text())
+    # The probe's own "chosen" (highest best score, no margin) could name the other stack: it is not written.
+    assert "chosen" not in written and "chosen" not in joined["recipes"][0]
+    assert written["picked"] == levers.verdict(written, tiny_recipe)["picked"] in levers.STACKS

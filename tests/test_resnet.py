@@ -39,7 +39,9 @@ def test_shipped_resnet_builds_with_global_pooling_and_its_baseline_keeps_the_sh
     model = zoo.build(recipe)
     names = [layer.name for layer in model.layers]
     assert names[1] == "stem" and "pool" in names and "flatten" not in names
-    assert [n for n in names if n.startswith("stage_")] == [f"stage_{s}_block_{b}" for s in (1, 2, 3) for b in (1, 2)]
+    stages, blocks = len(recipe.model.filters), recipe.model.blocks_per_stage
+    expected = [f"stage_{s}_block_{b}" for s in range(1, stages + 1) for b in range(1, blocks + 1)]
+    assert [n for n in names if n.startswith("stage_")] == expected
     kernels = sum(int(np.prod(w.shape)) for w in model.trainable_weights if len(w.shape) > 1)
     assert kernels == estimated_parameters(recipe, (28, 28, 1), 10)
     plain = zoo.baseline(recipe)

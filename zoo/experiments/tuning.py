@@ -38,7 +38,7 @@ from zoo.tools.search import tune
 TABLE_FOR = {"tabular": "breast_cancer"}
 # Every benchmarked recipe, cheapest first: a run given some (`zoo experiment tuning --recipes ...`) keeps the
 # others' committed rows. On 2 CPU cores one trial is about the recipe's bench time a seed (fashion_selu under
-# a minute, fashion_resnet about 25 minutes), and a recipe costs its trials plus 2 x seeds retrainings.
+# a minute, fashion_resnet about 28 minutes), and a recipe costs its trials plus 2 x seeds retrainings.
 RECIPES = ("tabular", *BENCHMARKED)
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 import zoo
@@ -50,3 +51,62 @@ def test_a_levers_sweep_writes_one_choice_its_verdict_by_the_margin(tiny_recipe,
     # The probe's own "chosen" (highest best score, no margin) could name the other stack: it is not written.
     assert "chosen" not in written and "chosen" not in joined["recipes"][0]
     assert written["picked"] == levers.verdict(written, tiny_recipe)["picked"] in levers.STACKS
+
+
+def _images(n=60, seed=0):
+    """Tiny 6x6 two-class images whose class is which half of the image is bright (flip turns one into the other)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    x = rng.random((n, 6, 6, 1), "float32") * 0.2
+    x[y == 0, :, :3] += 0.8
+    x[y == 1, :, 3:] += 0.8
+    return zoo.load_data((x, y), validation_size=20, test_size=0)
+
+
+def _saved(folder, net):
+    folder.mkdir()
+    net.save(folder / "model.keras")
+    return folder
+
+
+def test_averaged_scores_views_and_pairs_on_validation_only(tmp_path):
+    import keras
+
+    from zoo.experiments.averaging import averaged, report, shifted
+
+    data = _images()
+    x, y = data.arrays["validation"]
+    # A net that reads the left half's brightness: right on plain images, wrong on every mirror image.
+    left = keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Cropping2D(((0, 0), (0, 3))),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2, "softmax"),
+        ]
+    )
+    left.layers[-1].set_weights([np.stack([np.ones(18), -np.ones(18)], 1), np.array([-9.0, 9.0])])  # sum - 9
+    runs = [_saved(tmp_path / "a", left), _saved(tmp_path / "b", left)]
+    found = averaged(runs, data)
+    plain = float(np.mean(np.argmax(left.predict(x, verbose=0), -1) == y))
+    assert plain == 1.0 and [row["plain"] for row in found["runs"]] == [plain, plain]
+    assert found["runs"][0]["flip"] < plain  # the mirror image's confident wrong answer drags the average
+    assert found["pairs"] == [{"runs": ["a", "b"], "accuracy": plain}] and found["median"]["pair"] == plain
+    assert "test" not in json.dumps(found) and "| **median** |" in report(found)
+    assert shifted(x, 1, 0)[:, 0].max() == 0 and np.array_equal(shifted(x, 1, 0)[:, 1:], x[:, :-1])
+
+
+def test_averaged_refuses_what_it_cannot_score(tmp_path):
+    import keras
+
+    from zoo.errors import DataError, ZooError
+    from zoo.experiments.averaging import averaged
+
+    with pytest.raises(ZooError, match="no model.keras"):
+        averaged([tmp_path], _images())
+    with pytest.raises(ZooError, match="at least one"):
+        averaged([], _images())
+    tables = zoo.load_data((np.zeros((40, 3), "float32"), np.arange(40) % 2), validation_size=10)
+    net = _saved(tmp_path / "net", keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, "softmax")]))
+    with pytest.raises(DataError, match="not images"):
+        averaged([net], tables)

@@ -15,7 +15,13 @@ cd "$ZOO_REPO"
 "$venv_bin/lint-imports" --no-cache
 
 echo "== docs: mkdocs build --strict"
-NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true "$venv_bin/mkdocs" build --strict --quiet -d "$scratch/site"
+# Not --quiet: it drops the build's warnings before --strict counts them, so a broken link passed. The log is
+# kept, and only its warnings and errors are shown.
+if ! NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true "$venv_bin/mkdocs" build --strict -d "$scratch/site" \
+    >"$scratch/mkdocs.log" 2>&1; then
+    grep -E "WARNING|ERROR|Aborted" "$scratch/mkdocs.log" >&2 || cat "$scratch/mkdocs.log" >&2
+    exit 1
+fi
 
 echo "== tests"
 cd "$scratch"

@@ -50,6 +50,21 @@ def test_readme_starts_with_the_two_commands():
     assert "bash scripts/test.sh" in (REPO / ".ci" / "run").read_text()
 
 
+def test_docs_links_land_inside_the_site():
+    """Every relative link of a docs page names a page of the built site: another docs page, a generated
+    reference page, or a committed result that docs/gen_pages.py mirrors under benchmarks/ (not ../benchmarks/)."""
+    for page in (REPO / "docs").glob("*.md"):
+        for link in re.findall(r"\]\(([^)#\s]+)", page.read_text()):
+            if re.match(r"[a-z]+:", link):  # https:, mailto:
+                continue
+            inside = (REPO / "docs" / link).resolve()
+            mirrored = link.startswith("benchmarks/") and (REPO / link).exists()
+            generated = link.startswith("reference/") or link == "benchmarks/results/index.md"  # docs/gen_pages.py
+            assert mirrored or generated or (inside.exists() and (REPO / "docs") in inside.parents), (
+                f"docs/{page.name} links to {link}, which the built site does not hold"
+            )
+
+
 def _headline_rows():
     """README rows '| [recipe](...) | 0.9012 (0.9000-0.9030) | 0.8800 (...) | ...'."""
     pattern = re.compile(

@@ -87,7 +87,10 @@ def test_averaged_scores_views_and_pairs_on_validation_only(tmp_path):
     )
     left.layers[-1].set_weights([np.stack([np.ones(18), -np.ones(18)], 1), np.array([-9.0, 9.0])])  # sum - 9
     runs = [_saved(tmp_path / "a", left), _saved(tmp_path / "b", left)]
+    (runs[0] / "metrics.json").write_text(json.dumps({"versions": {"git": {"commit": "abc"}}}))
+    (runs[1] / "metrics.json").write_text(json.dumps({"versions": {"git": None}}))  # a wheel's run
     found = averaged(runs, data)
+    assert found["trained_at"] == {"a": "abc", "b": None}
     plain = float(np.mean(np.argmax(left.predict(x, verbose=0), -1) == y))
     assert plain == 1.0 and [row["plain"] for row in found["runs"]] == [plain, plain]
     assert found["runs"][0]["flip"] < plain  # the mirror image's confident wrong answer drags the average

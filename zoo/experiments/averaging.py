@@ -122,11 +122,11 @@ def averaged(runs: list[str | Path], data: Any, batch_size: int = 500) -> dict[s
 
 
 def _commit(run: Path) -> str | None:
-    """The commit a finished run trained at (its metrics.json's `versions.git`), where it recorded one."""
+    """The commit a finished run trained at (its metrics.json's `versions.git`), where it recorded one (a run of an
+    installed wheel records `git: null`)."""
     metrics = run / "metrics.json"
-    return (
-        json.loads(metrics.read_text()).get("versions", {}).get("git", {}).get("commit") if metrics.is_file() else None
-    )
+    git = json.loads(metrics.read_text()).get("versions", {}).get("git") if metrics.is_file() else None
+    return (git or {}).get("commit")
 
 
 def _accuracy(probabilities: np.ndarray, y: np.ndarray) -> float:

@@ -30,16 +30,17 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import DataError, ZooError
-from zoo.reports.records import stamp
+from zoo.reports.records import stamp, write_json, write_text
 
 # One-pixel shifts (rows, columns): the view set of the crops the conv recipes train with (1 pixel each way).
 SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
+SHIFT_VIEWS = {f"shift{dy},{dx}": (dy, dx) for dy, dx in SHIFTS}  # each shift's view, by name
 # Each average, as the views it sums: "plain" is the net alone.
 AVERAGES = {
     "plain": ("plain",),
     "flip": ("plain", "flip"),
-    "shifts": ("plain", *(f"shift{dy},{dx}" for dy, dx in SHIFTS)),
-    "shifts+flip": ("plain", *(f"shift{dy},{dx}" for dy, dx in SHIFTS), "flip"),
+    "shifts": ("plain", *SHIFT_VIEWS),
+    "shifts+flip": ("plain", *SHIFT_VIEWS, "flip"),
 }
 
 
@@ -62,7 +63,7 @@ def shifted(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 def _views(x: np.ndarray) -> dict[str, np.ndarray]:
     """Every view an average reads: the images, their mirror images, and the four one-pixel shifts."""
-    return {"plain": x, "flip": x[:, :, ::-1], **{f"shift{dy},{dx}": shifted(x, dy, dx) for dy, dx in SHIFTS}}
+    return {"plain": x, "flip": x[:, :, ::-1], **{name: shifted(x, *shift) for name, shift in SHIFT_VIEWS.items()}}
 
 
 def _validation_images(data: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +173,6 @@ if __name__ == "__main__":  # pragma: no cover - `python -m zoo.experiments.aver
     args = parser.parse_args()
     found = averaged(args.runs, selection_split(get_recipe(args.recipe)))
     if args.out:
-        Path(f"{args.out}.json").write_text(json.dumps(found, indent=2) + "\n")
-        Path(f"{args.out}.md").write_text(report(found))
+        write_json(f"{args.out}.json", found)  # atomically, as every results file
+        write_text(f"{args.out}.md", report(found))
     print(report(found))
